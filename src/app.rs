@@ -1,0 +1,207 @@
+//! Start-up and shutdown of `tidings serve`: build everything (failing fast on bad config or an
+//! unreachable database), then run the web server, the UTC tick and the inbound poller under one
+//! shutdown signal. Mail in flight finishes before the process exits.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::config::{Config, Transport};
+use crate::jobs::{self, Ctx};
+
+pub struct App {
+    pub ctx: Ctx,
+    listener: TcpListener,
+}
+
+impl App {
+    /// Opens the database (migrating it) and binds the web port (`127.0.0.1:0` in tests).
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let ctx = Ctx::build(config).await?;
+        let listener = TcpListener::bind(&ctx.config.web.bind)
+            .await
+            .with_context(|| format!("cannot listen on web.bind = {}", ctx.config.web.bind))?;
+        Ok(App { ctx, listener })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Runs until `stop` resolves, then shuts down gracefully.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let App { ctx, listener } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+
+        // One pass at start-up: a restart catches up at once.
+        pass(&ctx, "start-up").await;
+
+        // The scheduler only says "tick"; a single worker runs the passes, so a slow pass is
+        // never overlapped by the next one (a tick that finds it busy is dropped).
+        let (tick_tx, mut tick_rx) = mpsc::channel::<()>(1);
+        let mut sched = JobScheduler::new()
+            .await
+            .context("cannot start the scheduler")?;
+        let every = Duration::from_secs(ctx.config.schedule.tick_seconds);
+        sched
+            .add(Job::new_repeated_async(every, move |_, _| {
+                let tx = tick_tx.clone();
+                Box::pin(async move {
+                    let _ = tx.try_send(());
+                })
+            })?)
+            .await?;
+        sched.start().await.context("cannot start the scheduler")?;
+
+        let worker_ctx = ctx.clone();
+        let mut worker_stop = stop_rx.clone();
+        let worker = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = worker_stop.changed() => break,
+                    t = tick_rx.recv() => {
+                        if t.is_none() { break; }
+                        pass(&worker_ctx, "tick").await;
+                    }
+                }
+            }
+        });
+
+        let poll_ctx = ctx.clone();
+        let mut poll_stop = stop_rx.clone();
+        let poller = tokio::spawn(async move {
+            loop {
+                let now = Utc::now();
+                match jobs::ingest::poll(&poll_ctx, now).await {
+                    Ok(r) if r.fetched > 0 => {
+                        tracing::info!(
+                            fetched = r.fetched,
+                            accepted = r.accepted,
+                            commands = r.commands,
+                            ignored = r.ignored,
+                            quarantined = r.quarantined,
+                            "inbound poll"
+                        );
+                        // Receipts go out right away rather than at the next tick.
+                        if let Err(e) = jobs::send::run(&poll_ctx, Utc::now()).await {
+                            tracing::error!(error = %format!("{e:#}"), "sending receipts failed");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "inbound poll failed; will retry")
+                    }
+                }
+                let wait = Duration::from_secs(poll_ctx.config.mail.imap.poll_interval_secs.max(1));
+                let waiter = async {
+                    if poll_ctx.config.mail.transport == Transport::Smtp {
+                        if let Err(e) =
+                            crate::mail::inbound::wait_for_mail(&poll_ctx.config.mail.imap, wait)
+                                .await
+                        {
+                            tracing::warn!(error = %format!("{e:#}"), "IMAP IDLE failed; polling instead");
+                            tokio::time::sleep(wait).await;
+                        }
+                    } else {
+                        tokio::time::sleep(wait.min(Duration::from_secs(5))).await;
+                    }
+                };
+                tokio::select! {
+                    _ = poll_stop.changed() => break,
+                    _ = waiter => {}
+                }
+            }
+        });
+
+        let router = crate::web::router(ctx.clone());
+        tracing::info!(addr = %listener.local_addr()?, "tidings is serving");
+        let mut web_stop = stop_rx.clone();
+        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = web_stop.changed().await;
+        });
+        let server = tokio::spawn(async move { server.await });
+
+        stop.await;
+        tracing::info!("shutting down: finishing mail in flight");
+        let _ = stop_tx.send(true);
+        let _ = sched.shutdown().await;
+        let _ = worker.await;
+        let _ = poller.await;
+        server
+            .await
+            .context("web server task")?
+            .context("web server")?;
+        ctx.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// One planning and sending pass, logged; errors are logged and retried next tick.
+pub async fn pass(ctx: &Ctx, why: &str) {
+    let now = Utc::now();
+    let started = std::time::Instant::now();
+    match jobs::plan::run(ctx, now).await {
+        Ok(r) => {
+            if r.requests + r.digests + r.skipped + r.planned > 0 {
+                tracing::info!(
+                    why,
+                    planned = r.planned,
+                    requests = r.requests,
+                    digests = r.digests,
+                    skipped = r.skipped,
+                    "planning pass"
+                );
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "planning pass failed; will retry next tick")
+        }
+    }
+    match jobs::send::run(ctx, now).await {
+        Ok(r) => {
+            if r.sent + r.retried + r.failed > 0 {
+                tracing::info!(
+                    sent = r.sent,
+                    retried = r.retried,
+                    failed = r.failed,
+                    "outbox drained"
+                );
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "sending failed; will retry next tick")
+        }
+    }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "pass done");
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,732 @@
+//! Configuration: raw TOML (file, then `TIDINGS_SECTION__KEY` environment overrides, over built-in
+//! defaults) → one validated [`Config`], built once at start-up and passed explicitly.
+//!
+//! Every problem is reported with its key and where it came from, all at once.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{EmailAddress, LocalTime, Workdays};
+
+/// A secret string: serialises and prints as `**hidden**` when set.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(s: impl Into<String>) -> Self {
+        SecretString(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"**hidden**\""
+        })
+    }
+}
+
+impl Serialize for SecretString {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "**hidden**" })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub web: WebConfig,
+    pub mail: MailConfig,
+    pub schedule: ScheduleConfig,
+    pub security: SecurityConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created when missing) or `postgres://user:pass@host/db`.
+    pub url: SecretUrl,
+    pub max_connections: u32,
+}
+
+/// A database URL whose password is hidden when printed.
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct SecretUrl(pub String);
+
+impl SecretUrl {
+    pub fn redacted(&self) -> String {
+        redact_url(&self.0)
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+impl Serialize for SecretUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
+}
+
+/// `scheme://user:password@host` → `scheme://user:**hidden**@host`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((creds, host)) = rest.rsplit_once('@') {
+            if let Some((user, _)) = creds.split_once(':') {
+                return format!("{scheme}://{user}:**hidden**@{host}");
+            }
+        }
+    }
+    url.to_string()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    pub bind: String,
+    /// The public URL of the web server, used in links inside emails.
+    pub base_url: String,
+    /// Bearer token for the admin API and the admin page; empty disables them.
+    pub admin_token: SecretString,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// API requests allowed per token per minute.
+    pub rate_limit_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Smtp,
+    Maildir,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    pub transport: Transport,
+    /// `From:` of every email, e.g. `Tidings <tidings@example.com>`.
+    pub from: String,
+    /// The base address that request tokens sub-address (`updates+TOKEN@domain`).
+    pub reply_to: String,
+    pub smtp: SmtpConfig,
+    pub imap: ImapConfig,
+    pub maildir: MaildirConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: SecretString,
+    /// Extra PEM CA file to trust (a private CA); empty = the public web roots.
+    pub ca_file: String,
+    /// Name to verify the server certificate against; empty = `host`.
+    pub tls_server_name: String,
+    pub pool_size: u32,
+    pub timeout_secs: u64,
+    /// How many emails are sent at once from the outbox.
+    pub concurrency: usize,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: SecretString,
+    pub ca_file: String,
+    pub tls_server_name: String,
+    pub mailbox: String,
+    /// Processed messages are moved here (created when missing).
+    pub processed_folder: String,
+    pub poll_interval_secs: u64,
+    pub idle: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaildirConfig {
+    pub sent: PathBuf,
+    pub inbox: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// Seconds between scheduler ticks in `serve`.
+    pub tick_seconds: u64,
+    pub default_timezone: String,
+    pub default_request_at: String,
+    pub default_digest_at: String,
+    pub default_workdays: String,
+    /// Send a digest even when there is nothing new.
+    pub send_empty_digest: bool,
+    /// Questions asked in every update request (a team can override them).
+    pub questions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// HMAC secret for reply tokens and links; empty = generated once and stored in the database.
+    pub secret: SecretString,
+    pub link_ttl_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Auto,
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `tidings=debug,sqlx=warn`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: DatabaseConfig::default(),
+            web: WebConfig::default(),
+            mail: MailConfig::default(),
+            schedule: ScheduleConfig::default(),
+            security: SecurityConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: SecretUrl("sqlite://./var/tidings.db".into()),
+            max_connections: 8,
+        }
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            bind: "127.0.0.1:8080".into(),
+            base_url: "http://127.0.0.1:8080".into(),
+            admin_token: SecretString::default(),
+            max_body_bytes: 64 * 1024,
+            rate_limit_per_minute: 60,
+        }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            transport: Transport::Maildir,
+            from: "Tidings <tidings@localhost>".into(),
+            reply_to: "updates@localhost".into(),
+            smtp: SmtpConfig::default(),
+            imap: ImapConfig::default(),
+            maildir: MaildirConfig::default(),
+        }
+    }
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: 25,
+            security: Security::None,
+            username: String::new(),
+            password: SecretString::default(),
+            ca_file: String::new(),
+            tls_server_name: String::new(),
+            pool_size: 4,
+            timeout_secs: 30,
+            concurrency: 4,
+            max_attempts: 8,
+        }
+    }
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        ImapConfig {
+            host: "127.0.0.1".into(),
+            port: 143,
+            security: Security::None,
+            username: String::new(),
+            password: SecretString::default(),
+            ca_file: String::new(),
+            tls_server_name: String::new(),
+            mailbox: "INBOX".into(),
+            processed_folder: "Archive".into(),
+            poll_interval_secs: 60,
+            idle: true,
+        }
+    }
+}
+
+impl Default for MaildirConfig {
+    fn default() -> Self {
+        MaildirConfig {
+            sent: PathBuf::from("./var/mail/sent"),
+            inbox: PathBuf::from("./var/mail/inbox"),
+        }
+    }
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            tick_seconds: 60,
+            default_timezone: "UTC".into(),
+            default_request_at: "16:30".into(),
+            default_digest_at: "08:30".into(),
+            default_workdays: "mon,tue,wed,thu,fri".into(),
+            send_empty_digest: false,
+            questions: vec![
+                "What did you get done?".into(),
+                "What's next?".into(),
+                "Anything blocking you?".into(),
+            ],
+        }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            secret: SecretString::default(),
+            link_ttl_days: 30,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Auto,
+            level: "info".into(),
+        }
+    }
+}
+
+/// A configuration that could not be loaded: every problem, each naming its key and source.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl ConfigError {
+    fn one(p: String) -> Self {
+        ConfigError { problems: vec![p] }
+    }
+}
+
+/// Where the configuration came from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Defaults,
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Defaults => f.write_str("built-in defaults"),
+            Source::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl Config {
+    /// Finds the file (`--config`, `$TIDINGS_CONFIG`, `./tidings.toml`, else defaults), applies
+    /// `TIDINGS_*` overrides from `env`, and validates.
+    pub fn load(
+        explicit: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<(Config, Source), ConfigError> {
+        let from_env = env
+            .iter()
+            .find(|(k, _)| k == "TIDINGS_CONFIG")
+            .map(|(_, v)| PathBuf::from(v));
+        let path = explicit.map(Path::to_path_buf).or(from_env).or_else(|| {
+            let p = PathBuf::from("tidings.toml");
+            p.exists().then_some(p)
+        });
+        let (text, source) = match &path {
+            Some(p) => {
+                let t = std::fs::read_to_string(p).map_err(|e| {
+                    ConfigError::one(format!("{}: cannot read the config file: {e}", p.display()))
+                })?;
+                (t, Source::File(p.clone()))
+            }
+            None => (String::new(), Source::Defaults),
+        };
+        let cfg = Self::from_toml_with_env(&text, &source, env)?;
+        Ok((cfg, source))
+    }
+
+    /// Parses TOML text over the defaults, applies env overrides, validates.
+    pub fn from_toml_with_env(
+        text: &str,
+        source: &Source,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let mut value: toml::Value = text
+            .parse::<toml::Table>()
+            .map(toml::Value::Table)
+            .map_err(|e| {
+                ConfigError::one(format!(
+                    "{source}: {}",
+                    e.to_string().trim().replace('\n', " ")
+                ))
+            })?;
+        let defaults = toml::Value::try_from(Config::default())
+            .map_err(|e| ConfigError::one(format!("internal: defaults do not serialise: {e}")))?;
+        let mut problems = Vec::new();
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("TIDINGS_") else {
+                continue;
+            };
+            if rest == "CONFIG" || !rest.contains("__") {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            match lookup(&defaults, &path) {
+                Some(d) => {
+                    let parsed = match d {
+                        toml::Value::String(_) => Ok(toml::Value::String(v.clone())),
+                        toml::Value::Integer(_) => v
+                            .trim()
+                            .parse::<i64>()
+                            .map(toml::Value::Integer)
+                            .map_err(|_| "an integer"),
+                        toml::Value::Boolean(_) => match v.trim() {
+                            "true" | "1" | "yes" => Ok(toml::Value::Boolean(true)),
+                            "false" | "0" | "no" => Ok(toml::Value::Boolean(false)),
+                            _ => Err("true or false"),
+                        },
+                        toml::Value::Array(_) => Ok(toml::Value::Array(
+                            v.split(';')
+                                .map(|s| toml::Value::String(s.trim().to_string()))
+                                .collect(),
+                        )),
+                        _ => Err("a scalar"),
+                    };
+                    match parsed {
+                        Ok(p) => set(&mut value, &path, p),
+                        Err(want) => problems.push(format!(
+                            "{} (environment {k}): expected {want}, got {v:?}",
+                            path.join(".")
+                        )),
+                    }
+                }
+                None => problems.push(format!("environment {k}: unknown key {}", path.join("."))),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        let cfg: Config = value.try_into().map_err(|e: toml::de::Error| {
+            ConfigError::one(format!(
+                "{source}: {}",
+                e.to_string().trim().replace('\n', " ")
+            ))
+        })?;
+        cfg.validate(source)?;
+        Ok(cfg)
+    }
+
+    /// Checks every value that types alone cannot; reports all problems together.
+    pub fn validate(&self, source: &Source) -> Result<(), ConfigError> {
+        let mut p = Vec::new();
+        let mut bad = |key: &str, msg: String| p.push(format!("{key} ({source}): {msg}"));
+        let url = &self.database.url.0;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            bad(
+                "database.url",
+                format!(
+                    "expected sqlite://PATH or postgres://…, got {:?}",
+                    self.database.url.redacted()
+                ),
+            );
+        }
+        if self.database.max_connections == 0 {
+            bad("database.max_connections", "must be at least 1".into());
+        }
+        if self.web.bind.parse::<SocketAddr>().is_err() {
+            bad(
+                "web.bind",
+                format!(
+                    "expected HOST:PORT such as 127.0.0.1:8080, got {:?}",
+                    self.web.bind
+                ),
+            );
+        }
+        if !(self.web.base_url.starts_with("http://") || self.web.base_url.starts_with("https://"))
+        {
+            bad(
+                "web.base_url",
+                format!(
+                    "expected an http:// or https:// URL, got {:?}",
+                    self.web.base_url
+                ),
+            );
+        }
+        if crate::mail::parse_mailbox(&self.mail.from).is_none() {
+            bad(
+                "mail.from",
+                format!(
+                    "expected an address such as \"Tidings <tidings@example.com>\", got {:?}",
+                    self.mail.from
+                ),
+            );
+        }
+        if EmailAddress::parse(&self.mail.reply_to).is_err() || self.mail.reply_to.contains('+') {
+            bad(
+                "mail.reply_to",
+                format!(
+                    "expected a plain address such as updates@example.com (no +tag), got {:?}",
+                    self.mail.reply_to
+                ),
+            );
+        }
+        if self.mail.transport == Transport::Smtp {
+            if self.mail.smtp.host.is_empty() {
+                bad(
+                    "mail.smtp.host",
+                    "must be set when mail.transport = \"smtp\"".into(),
+                );
+            }
+            if self.mail.imap.host.is_empty() {
+                bad(
+                    "mail.imap.host",
+                    "must be set when mail.transport = \"smtp\"".into(),
+                );
+            }
+            if self.mail.imap.username.is_empty() {
+                bad(
+                    "mail.imap.username",
+                    "must be set when mail.transport = \"smtp\" (replies are read over IMAP)"
+                        .into(),
+                );
+            }
+        }
+        for (key, file) in [
+            ("mail.smtp.ca_file", &self.mail.smtp.ca_file),
+            ("mail.imap.ca_file", &self.mail.imap.ca_file),
+        ] {
+            if !file.is_empty() && !Path::new(file).exists() {
+                bad(key, format!("file {file:?} does not exist"));
+            }
+        }
+        if self.mail.smtp.concurrency == 0 {
+            bad("mail.smtp.concurrency", "must be at least 1".into());
+        }
+        if self.mail.smtp.pool_size == 0 {
+            bad("mail.smtp.pool_size", "must be at least 1".into());
+        }
+        if self.schedule.tick_seconds == 0 || self.schedule.tick_seconds > 3600 {
+            bad(
+                "schedule.tick_seconds",
+                format!("expected 1 to 3600, got {}", self.schedule.tick_seconds),
+            );
+        }
+        if let Err(e) = crate::domain::schedule::parse_tz(&self.schedule.default_timezone) {
+            bad("schedule.default_timezone", e.to_string());
+        }
+        if let Err(e) = LocalTime::parse(&self.schedule.default_request_at) {
+            bad("schedule.default_request_at", e.to_string());
+        }
+        if let Err(e) = LocalTime::parse(&self.schedule.default_digest_at) {
+            bad("schedule.default_digest_at", e.to_string());
+        }
+        if let Err(e) = Workdays::parse(&self.schedule.default_workdays) {
+            bad("schedule.default_workdays", e.to_string());
+        }
+        if self.schedule.questions.is_empty() {
+            bad(
+                "schedule.questions",
+                "at least one question is needed".into(),
+            );
+        }
+        if self.security.link_ttl_days == 0 {
+            bad("security.link_ttl_days", "must be at least 1".into());
+        }
+        if !self.security.secret.is_empty() && self.security.secret.expose().len() < 16 {
+            bad(
+                "security.secret",
+                "must be at least 16 characters (or empty to generate one)".into(),
+            );
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            bad("log.level", format!("{e}"));
+        }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems: p })
+        }
+    }
+
+    /// The effective configuration as TOML, secrets hidden.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print the config: {e}\n"))
+    }
+
+    pub fn default_request_at(&self) -> LocalTime {
+        LocalTime::parse(&self.schedule.default_request_at)
+            .unwrap_or_else(|_| LocalTime::new(16, 30).unwrap_or_else(|_| unreachable!()))
+    }
+    pub fn default_digest_at(&self) -> LocalTime {
+        LocalTime::parse(&self.schedule.default_digest_at)
+            .unwrap_or_else(|_| LocalTime::new(8, 30).unwrap_or_else(|_| unreachable!()))
+    }
+    pub fn default_workdays(&self) -> Workdays {
+        Workdays::parse(&self.schedule.default_workdays).unwrap_or_default()
+    }
+    pub fn default_tz(&self) -> chrono_tz::Tz {
+        crate::domain::schedule::parse_tz(&self.schedule.default_timezone).unwrap_or(chrono_tz::UTC)
+    }
+    pub fn reply_to(&self) -> EmailAddress {
+        EmailAddress::parse(&self.mail.reply_to).unwrap_or_else(|_| unreachable!("validated"))
+    }
+}
+
+fn lookup<'a>(v: &'a toml::Value, path: &[String]) -> Option<&'a toml::Value> {
+    let mut cur = v;
+    for k in path {
+        cur = cur.as_table()?.get(k)?;
+    }
+    Some(cur)
+}
+
+fn set(v: &mut toml::Value, path: &[String], new: toml::Value) {
+    let mut cur = v;
+    for k in &path[..path.len() - 1] {
+        let Some(t) = cur.as_table_mut() else { return };
+        cur = t
+            .entry(k.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    }
+    if let (Some(t), Some(last)) = (cur.as_table_mut(), path.last()) {
+        t.insert(last.clone(), new);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_toml_with_env(text, &Source::File("t.toml".into()), &env)
+    }
+
+    #[test]
+    fn the_example_config_parses_and_equals_the_defaults() {
+        let text = include_str!("../config.example.toml");
+        let cfg = parse(text, &[]).expect("config.example.toml must parse");
+        let defaults = Config::default();
+        assert_eq!(
+            toml::to_string(&cfg).unwrap(),
+            toml::to_string(&defaults).unwrap()
+        );
+    }
+
+    #[test]
+    fn env_overrides_win_over_the_file() {
+        let cfg = parse(
+            "[web]\nbind = \"127.0.0.1:1\"\n",
+            &[
+                ("TIDINGS_WEB__BIND", "127.0.0.1:9000"),
+                ("TIDINGS_MAIL__SMTP__PORT", "2525"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.web.bind, "127.0.0.1:9000");
+        assert_eq!(cfg.mail.smtp.port, 2525);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let e = parse("[web]\nbnd = \"x\"\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("bnd") && e.contains("t.toml"), "{e}");
+        let e = parse("", &[("TIDINGS_WEB__NOPE", "1")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("TIDINGS_WEB__NOPE"), "{e}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let e = parse(
+            "[web]\nbind = \"nope\"\n[schedule]\ndefault_digest_at = \"25:00\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.problems.len(), 2, "{e}");
+        assert!(e.problems[0].starts_with("web.bind (t.toml)"), "{e}");
+        assert!(
+            e.problems[1].starts_with("schedule.default_digest_at (t.toml)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let cfg = parse("[mail.smtp]\npassword = \"hunter2hunter2\"\n[database]\nurl = \"postgres://u:pw@h/db\"\n", &[]).unwrap();
+        let shown = cfg.to_redacted_toml();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(":pw@"),
+            "{shown}"
+        );
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,355 @@
+//! `tidings demo`: a sample team in four time zones, two simulated days, offline. Requests are
+//! written to the sent Maildir, answered with replies in the styles of real clients (quoted
+//! history, signatures, one HTML-only), ingested, and digested — all through the same jobs as
+//! `serve`, driven by a simulated clock.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::{Duration, TimeZone, Utc};
+use mail_parser::MessageParser;
+
+use crate::config::{Config, SecretUrl, Transport};
+use crate::domain::EmailAddress;
+use crate::domain::schedule::parse_tz;
+use crate::jobs::{self, Ctx};
+use crate::store::{MemberChange, MemberDefaults};
+
+struct Person {
+    email: &'static str,
+    name: &'static str,
+    tz: &'static str,
+    style: Style,
+    signature: &'static str,
+    updates: [&'static str; 2],
+}
+
+#[derive(Clone, Copy)]
+enum Style {
+    Gmail,
+    Outlook,
+    Iphone,
+    HtmlOnly,
+}
+
+const PEOPLE: [Person; 4] = [
+    Person {
+        email: "ana@demo.example",
+        name: "Ana Lima",
+        tz: "Europe/Berlin",
+        style: Style::Gmail,
+        signature: "-- \nAna Lima\nStaff Engineer, Platform\n+49 30 1234567",
+        updates: [
+            "Done: migrated the billing service to the new queue.\nNext: load-test the consumer with 10x traffic.\nBlockers: none",
+            "Done: load test passed at 12k msg/s.\nNext: roll out to 10% of customers.\nBlockers: waiting on the on-call sign-off from SRE.",
+        ],
+    },
+    Person {
+        email: "ben@demo.example",
+        name: "Ben Carter",
+        tz: "America/New_York",
+        style: Style::Outlook,
+        signature: "Best regards,\nBen Carter\nProduct Manager | Demo Inc.",
+        updates: [
+            "Wrote the spec for team digests v2 and shared it for review.\nTomorrow: interviews with three customers.",
+            "Customer interviews done; notes are in the wiki.\nNext: prioritise the top 5 requests with design.",
+        ],
+    },
+    Person {
+        email: "chiaki@demo.example",
+        name: "Chiaki Sato",
+        tz: "Asia/Tokyo",
+        style: Style::Iphone,
+        signature: "Sent from my iPhone",
+        updates: [
+            "Fixed the DST bug in the calendar export (Lord Howe was off by 30 minutes).\nNext: add tests for Chatham.",
+            "Chatham tests added. Reviewing Ana's queue PR next.",
+        ],
+    },
+    Person {
+        email: "dev@demo.example",
+        name: "Dev Patel",
+        tz: "Asia/Kolkata",
+        style: Style::HtmlOnly,
+        signature: "Dev",
+        updates: [
+            "Shipped the new onboarding email.\nNext: A/B test the subject line.",
+            "A/B test is live, 50/50 split.\nBlocked: analytics dashboard access still pending.",
+        ],
+    },
+];
+
+pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let dir = match dir {
+        Some(d) => {
+            std::fs::create_dir_all(&d)
+                .with_context(|| format!("cannot create {}", d.display()))?;
+            d
+        }
+        None => tempfile::Builder::new()
+            .prefix("tidings-demo-")
+            .tempdir()
+            .context("cannot create a temporary folder")?
+            .keep(),
+    };
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let var = dir.join("var");
+    let db = var.join("tidings.db");
+    if db.exists() {
+        anyhow::bail!(
+            "{} already holds a demo database; use a fresh --dir",
+            dir.display()
+        );
+    }
+    let mut cfg = Config::default();
+    cfg.database.url = SecretUrl(format!("sqlite://{}", db.display()));
+    cfg.mail.transport = Transport::Maildir;
+    cfg.mail.from = "Tidings <tidings@demo.example>".into();
+    cfg.mail.reply_to = "updates@demo.example".into();
+    cfg.mail.maildir.sent = var.join("mail/sent");
+    cfg.mail.maildir.inbox = var.join("mail/inbox");
+    cfg.security.secret = crate::config::SecretString::new("demo-secret-not-for-production");
+    let ctx = Ctx::build(cfg).await?;
+    let result = drive(&ctx, &dir).await;
+    ctx.store.close().await;
+    result
+}
+
+async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
+    let defaults = MemberDefaults {
+        tz: chrono_tz::UTC,
+        request_at: ctx.config.default_request_at(),
+        digest_at: ctx.config.default_digest_at(),
+        workdays: ctx.config.default_workdays(),
+    };
+    for p in &PEOPLE {
+        let ch = MemberChange {
+            name: Some(p.name.into()),
+            tz: Some(parse_tz(p.tz)?),
+            teams: Some(vec!["Demo".into()]),
+            ..Default::default()
+        };
+        ctx.store
+            .add_member(&EmailAddress::parse(p.email)?, &ch, &defaults)
+            .await?;
+    }
+    println!("Tidings demo: team \"Demo\" with {} members", PEOPLE.len());
+    for p in &PEOPLE {
+        println!(
+            "  {:<12} {:<20} {:<17} replies like {}",
+            p.name,
+            p.email,
+            p.tz,
+            style_name(p.style)
+        );
+    }
+    // Monday 00:00 UTC; the clock runs 15 minutes a step until Wednesday 14:00 UTC, so every
+    // member gets two days of requests and two digests in their own morning.
+    let start = Utc
+        .with_ymd_and_hms(2026, 11, 30, 0, 0, 0)
+        .single()
+        .context("start instant")?;
+    let end = start + Duration::hours(62);
+    let sent_dir = ctx.config.mail.maildir.sent.join("new");
+    let inbox = ctx.config.mail.maildir.inbox.clone();
+    crate::mail::outbound::ensure_maildir(&inbox)?;
+    let mut answered: HashSet<String> = HashSet::new();
+    let (mut requests, mut replies, mut digests, mut receipts) = (0, 0, 0, 0);
+    let mut now = start;
+    while now <= end {
+        jobs::ingest::poll(ctx, now).await?;
+        jobs::plan::run(ctx, now).await?;
+        jobs::send::run(ctx, now).await?;
+        // Answer new requests, as each member would some minutes later.
+        for entry in std::fs::read_dir(&sent_dir)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            if !name.starts_with("request") || answered.contains(&name) {
+                continue;
+            }
+            answered.insert(name.clone());
+            let raw = std::fs::read(&path)?;
+            if let Some(reply) = reply_to_request(&raw, answered.len())? {
+                let file = inbox.join("new").join(format!(
+                    "{}.reply.eml",
+                    name.trim_end_matches(".tidings.eml")
+                ));
+                std::fs::write(file, reply)?;
+                replies += 1;
+            }
+        }
+        now += Duration::minutes(15);
+    }
+    for entry in std::fs::read_dir(&sent_dir)? {
+        let name = entry?.file_name().to_string_lossy().to_string();
+        if name.starts_with("request") {
+            requests += 1;
+        } else if name.starts_with("digest") {
+            digests += 1;
+        } else if name.starts_with("receipt") {
+            receipts += 1;
+        }
+    }
+    let mut quoted = 0;
+    for entry in std::fs::read_dir(&sent_dir)? {
+        let path = entry?.path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("digest"))
+        {
+            let text = String::from_utf8_lossy(&std::fs::read(&path)?).to_string();
+            if text.contains("wrote:")
+                || text.contains("Original Message")
+                || text.contains("Sent from my iPhone")
+                || text
+                    .lines()
+                    .any(|l| l.starts_with("&gt;") || l.starts_with("> "))
+            {
+                quoted += 1;
+            }
+        }
+    }
+    let outbox = ctx.store.outbox_counts().await?;
+    println!();
+    println!(
+        "Simulated {} to {} (UTC) in 15-minute steps:",
+        start.format("%a %Y-%m-%d %H:%M"),
+        end.format("%a %Y-%m-%d %H:%M")
+    );
+    println!("  update requests written: {requests}");
+    println!(
+        "  replies ingested:        {replies} (Gmail, Outlook, iPhone and HTML-only styles; quotes and signatures removed)"
+    );
+    println!("  receipts written:        {receipts}");
+    println!("  digests written:         {digests}");
+    println!("  digests with quoted history: {quoted}");
+    println!(
+        "  outbox: {}",
+        outbox
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!();
+    println!("Files:");
+    println!(
+        "  database:      {}",
+        ctx.config.database.url.0.trim_start_matches("sqlite://")
+    );
+    println!(
+        "  sent mail:     {}  (.eml files; open one in any mail client)",
+        sent_dir.display()
+    );
+    println!("  replies:       {}", inbox.join("cur").display());
+    println!(
+        "Try: tidings --config /dev/null member list   (with TIDINGS_DATABASE__URL=sqlite://{}/var/tidings.db)",
+        dir.display()
+    );
+    if quoted > 0 {
+        anyhow::bail!("{quoted} digest(s) contain quoted history");
+    }
+    Ok(())
+}
+
+fn style_name(s: Style) -> &'static str {
+    match s {
+        Style::Gmail => "Gmail (quote header, -- signature)",
+        Style::Outlook => "Outlook (From/Sent block, sign-off)",
+        Style::Iphone => "iPhone (top post, Sent from my iPhone)",
+        Style::HtmlOnly => "an HTML-only client",
+    }
+}
+
+/// Builds a realistic reply to a request email, or `None` for mail not addressed to a demo member.
+fn reply_to_request(raw: &[u8], n: usize) -> anyhow::Result<Option<Vec<u8>>> {
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return Ok(None);
+    };
+    let to = msg
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address.as_deref())
+        .unwrap_or_default()
+        .to_string();
+    let Some(p) = PEOPLE.iter().find(|p| p.email == to) else {
+        return Ok(None);
+    };
+    let reply_to = msg
+        .reply_to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address.as_deref())
+        .unwrap_or("updates@demo.example")
+        .to_string();
+    let mid = msg.message_id().unwrap_or_default().to_string();
+    let subject = msg.subject().unwrap_or_default().to_string();
+    let date = msg.date().map(|d| d.to_rfc822()).unwrap_or_default();
+    let body = msg.body_text(0).map(|b| b.to_string()).unwrap_or_default();
+    let day = usize::from(subject.contains("Tue") || subject.contains("Wed"));
+    let update = p.updates[day.min(1)];
+    let quoted: String = body
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                ">\n".to_string()
+            } else {
+                format!("> {l}\n")
+            }
+        })
+        .collect();
+    let (ctype, text) = match p.style {
+        Style::Gmail => (
+            "text/plain; charset=utf-8",
+            format!(
+                "{update}\n\n{}\n\nOn {date}, Tidings <tidings@demo.example> wrote:\n{quoted}",
+                p.signature
+            ),
+        ),
+        Style::Outlook => (
+            "text/plain; charset=utf-8",
+            format!(
+                "{update}\n\n{}\n\n________________________________\nFrom: Tidings <tidings@demo.example>\nSent: {date}\nTo: {} <{}>\nSubject: {subject}\n\n{body}",
+                p.signature, p.name, p.email
+            ),
+        ),
+        Style::Iphone => (
+            "text/plain; charset=utf-8",
+            format!(
+                "{update}\n\n{}\n\n> On {date}, Tidings <tidings@demo.example> wrote:\n{quoted}",
+                p.signature
+            ),
+        ),
+        Style::HtmlOnly => {
+            let esc = |s: &str| {
+                s.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            };
+            let lines: String = update
+                .lines()
+                .map(|l| format!("<div>{}</div>", esc(l)))
+                .collect();
+            let q: String = body.lines().map(|l| format!("{}<br>", esc(l))).collect();
+            (
+                "text/html; charset=utf-8",
+                format!(
+                    "<html><body><div dir=\"ltr\">{lines}<div><br></div><div>{}</div></div><br><div class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">On {}, Tidings &lt;tidings@demo.example&gt; wrote:<br></div><blockquote class=\"gmail_quote\" style=\"margin:0 0 0 .8ex;border-left:1px #ccc solid;padding-left:1ex\">{q}</blockquote></div></body></html>",
+                    esc(p.signature),
+                    esc(&date)
+                ),
+            )
+        }
+    };
+    let subject = format!("Re: {subject}");
+    let out = format!(
+        "From: {} <{}>\r\nTo: {reply_to}\r\nSubject: {subject}\r\nMessage-ID: <demo-reply-{n}@demo.example>\r\nIn-Reply-To: <{mid}>\r\nReferences: <{mid}>\r\nDate: {date}\r\nMIME-Version: 1.0\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}",
+        p.name,
+        p.email,
+        text.replace('\n', "\r\n")
+    );
+    Ok(Some(out.into_bytes()))
+}

@@ -1,0 +1,77 @@
+//! Commands a member can reply with, alone on the first line of a reply.
+
+use chrono::NaiveDate;
+
+use super::{LocalTime, schedule::parse_tz};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Skip,
+    Pause,
+    Resume,
+    AwayUntil(NaiveDate),
+    DigestAt(LocalTime),
+    RequestAt(LocalTime),
+    Timezone(chrono_tz::Tz),
+    /// `replace` on the first line: the rest of the reply replaces today's update.
+    Replace,
+}
+
+/// Recognises a command on the first non-empty line; `Err` when the line looks like a command
+/// but its argument is wrong (so the member is told instead of having it saved as an update).
+pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let low = first.to_lowercase();
+    let low = low.trim_end_matches(['.', '!']);
+    let words: Vec<&str> = low.split_whitespace().collect();
+    let arg = |n: usize| first.split_whitespace().nth(n).unwrap_or("").to_string();
+    Some(match words.as_slice() {
+        ["skip"] => Ok(Command::Skip),
+        ["pause"] => Ok(Command::Pause),
+        ["resume"] | ["unpause"] => Ok(Command::Resume),
+        ["replace"] => Ok(Command::Replace),
+        ["away", "until", d] => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(Command::AwayUntil)
+            .map_err(|_| format!("\"away until\" needs a date like 2026-12-31, got {d:?}")),
+        ["digest", "at", t] => LocalTime::parse(t)
+            .map(Command::DigestAt)
+            .map_err(|e| e.to_string()),
+        ["request", "at", t] => LocalTime::parse(t)
+            .map(Command::RequestAt)
+            .map_err(|e| e.to_string()),
+        ["timezone", _] | ["time", "zone", _] => {
+            let z = arg(words.len() - 1);
+            parse_tz(&z)
+                .map(Command::Timezone)
+                .map_err(|e| e.to_string())
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_recognised_alone_on_the_first_line() {
+        assert_eq!(parse_command("skip\n\n> quoted"), Some(Ok(Command::Skip)));
+        assert_eq!(
+            parse_command("Digest at 7:30"),
+            Some(Ok(Command::DigestAt(LocalTime::parse("07:30").unwrap())))
+        );
+        assert_eq!(
+            parse_command("timezone Europe/Berlin"),
+            Some(Ok(Command::Timezone(chrono_tz::Europe::Berlin)))
+        );
+        assert_eq!(
+            parse_command("away until 2026-12-03"),
+            Some(Ok(Command::AwayUntil(
+                NaiveDate::from_ymd_opt(2026, 12, 3).unwrap()
+            )))
+        );
+        assert!(matches!(parse_command("digest at 25:00"), Some(Err(_))));
+        assert_eq!(parse_command("I will skip the meeting"), None);
+        assert_eq!(parse_command("Fixed the bug"), None);
+    }
+}

@@ -1,0 +1,274 @@
+//! Pure domain types and rules: email addresses, members and their preferences, schedules
+//! (next fire instant in a member's zone), reply tokens and signed links. No I/O here.
+
+pub mod command;
+pub mod schedule;
+pub mod token;
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+pub use schedule::{LocalTime, Schedule, ScheduleError, Workdays};
+
+/// A validated, lower-cased email address (`local@domain`), safe to put in a header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct EmailAddress(String);
+
+/// Why a string is not an acceptable email address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid email address {0:?}: expected name@domain")]
+pub struct BadEmail(pub String);
+
+impl EmailAddress {
+    /// Parses `name@domain`; rejects whitespace, control characters, angle brackets and
+    /// anything that could inject a header.
+    pub fn parse(s: &str) -> Result<Self, BadEmail> {
+        let t = s.trim();
+        let bad = || BadEmail(s.to_string());
+        if t.len() > 254 || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(bad());
+        }
+        if t.contains(['<', '>', ',', ';', '"', '(', ')', '[', ']', '\\']) {
+            return Err(bad());
+        }
+        let (local, domain) = t.rsplit_once('@').ok_or_else(bad)?;
+        if local.is_empty()
+            || local.contains('@')
+            || domain.is_empty()
+            || !domain.contains('.') && domain != "localhost"
+        {
+            return Err(bad());
+        }
+        if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+            return Err(bad());
+        }
+        Ok(EmailAddress(t.to_lowercase()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn local_part(&self) -> &str {
+        self.0.rsplit_once('@').map(|(l, _)| l).unwrap_or(&self.0)
+    }
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+    }
+    /// The sub-address `local+tag@domain` of this address.
+    pub fn with_tag(&self, tag: &str) -> EmailAddress {
+        let base = self.local_part().split('+').next().unwrap_or_default();
+        EmailAddress(format!("{base}+{tag}@{}", self.domain()))
+    }
+    /// The tag of a sub-address (`updates+TAG@…`) when this address is a sub-address of `base`.
+    pub fn tag_of(&self, base: &EmailAddress) -> Option<&str> {
+        if self.domain() != base.domain() {
+            return None;
+        }
+        let (l, tag) = self.local_part().split_once('+')?;
+        (l == base.local_part()).then_some(tag)
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for EmailAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        EmailAddress::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A display name safe for a header: control characters (CR, LF, …) removed, trimmed, bounded.
+pub fn clean_name(name: &str) -> String {
+    let s: String = name.chars().filter(|c| !c.is_control()).collect();
+    let s = s.trim();
+    s.chars().take(100).collect()
+}
+
+/// An inclusive range of local dates during which a member is away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwayRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl AwayRange {
+    pub fn contains(&self, d: NaiveDate) -> bool {
+        self.from <= d && d <= self.to
+    }
+}
+
+/// Row id of a member.
+pub type MemberId = i64;
+
+/// A team member and their delivery preferences, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub id: MemberId,
+    pub email: EmailAddress,
+    pub name: String,
+    pub tz: Tz,
+    pub request_at: LocalTime,
+    pub digest_at: LocalTime,
+    pub workdays: Workdays,
+    pub paused: bool,
+    pub unsubscribed: bool,
+    pub away: Vec<AwayRange>,
+    pub teams: Vec<String>,
+    pub aliases: Vec<EmailAddress>,
+    pub created_at: i64,
+}
+
+impl Member {
+    pub fn request_schedule(&self) -> Schedule {
+        Schedule {
+            tz: self.tz,
+            at: self.request_at,
+            days: self.workdays,
+        }
+    }
+    pub fn digest_schedule(&self) -> Schedule {
+        Schedule {
+            tz: self.tz,
+            at: self.digest_at,
+            days: self.workdays,
+        }
+    }
+    pub fn is_away_on(&self, d: NaiveDate) -> bool {
+        self.away.iter().any(|a| a.contains(d))
+    }
+    /// Whether mail of any kind may be sent to this member on local date `d`.
+    pub fn receives_on(&self, d: NaiveDate) -> bool {
+        !self.paused && !self.unsubscribed && !self.is_away_on(d)
+    }
+    /// Whether `addr` is this member's address or one of their aliases.
+    pub fn owns_address(&self, addr: &EmailAddress) -> bool {
+        &self.email == addr || self.aliases.contains(addr)
+    }
+}
+
+/// The JSON shape of a member (`member list --json`, `GET /api/v1/me/preferences`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemberView {
+    pub email: String,
+    pub name: String,
+    pub timezone: String,
+    pub request_at: String,
+    pub digest_at: String,
+    pub workdays: Vec<String>,
+    pub paused: bool,
+    pub unsubscribed: bool,
+    pub away: Vec<AwayRange>,
+    pub team: Option<String>,
+    pub teams: Vec<String>,
+    pub aliases: Vec<String>,
+}
+
+impl From<&Member> for MemberView {
+    fn from(m: &Member) -> Self {
+        MemberView {
+            email: m.email.to_string(),
+            name: m.name.clone(),
+            timezone: m.tz.name().to_string(),
+            request_at: m.request_at.to_string(),
+            digest_at: m.digest_at.to_string(),
+            workdays: m.workdays.names().iter().map(|s| s.to_string()).collect(),
+            paused: m.paused,
+            unsubscribed: m.unsubscribed,
+            away: m.away.clone(),
+            team: m.teams.first().cloned(),
+            teams: m.teams.clone(),
+            aliases: m.aliases.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+}
+
+/// Kinds of outgoing mail; the value of the `X-Tidings-Kind` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MailKind {
+    Request,
+    Reminder,
+    Digest,
+    Receipt,
+    Notice,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::Request => "request",
+            MailKind::Reminder => "reminder",
+            MailKind::Digest => "digest",
+            MailKind::Receipt => "receipt",
+            MailKind::Notice => "notice",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "request" => MailKind::Request,
+            "reminder" => MailKind::Reminder,
+            "digest" => MailKind::Digest,
+            "receipt" => MailKind::Receipt,
+            "notice" => MailKind::Notice,
+            _ => return None,
+        })
+    }
+}
+
+/// A team name: 1–64 characters, no control characters.
+pub fn parse_team_name(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() || t.chars().count() > 64 || t.chars().any(|c| c.is_control()) {
+        return Err(format!(
+            "invalid team name {s:?}: expected 1 to 64 printable characters"
+        ));
+    }
+    Ok(t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_addresses_are_validated_and_lowercased() {
+        assert_eq!(
+            EmailAddress::parse(" Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "alice",
+            "a@",
+            "@b.c",
+            "a b@c.d",
+            "a@b.c\r\nBcc: x@y.z",
+            "<a@b.c>",
+            "a@b..c",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn sub_addresses_round_trip() {
+        let base = EmailAddress::parse("updates@example.test").unwrap();
+        let tagged = base.with_tag("abc-123");
+        assert_eq!(tagged.as_str(), "updates+abc-123@example.test");
+        assert_eq!(tagged.tag_of(&base), Some("abc-123"));
+        let other = EmailAddress::parse("other+abc@example.test").unwrap();
+        assert_eq!(other.tag_of(&base), None);
+    }
+
+    #[test]
+    fn names_lose_control_characters() {
+        assert_eq!(clean_name("Eve\r\nBcc: x@y.z"), "EveBcc: x@y.z");
+    }
+}

@@ -1,0 +1,201 @@
+//! Signed tokens: the reply token carried in the sub-addressed `Reply-To` (member + local date),
+//! and signed, expiring preference links. Both are HMAC-SHA256 over the server secret.
+//!
+//! Reply tokens are lower-case only because some mail systems lower-case the local part.
+
+use chrono::NaiveDate;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::MemberId;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The server's signing secret. Never printed.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(**hidden**)")
+    }
+}
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(bytes)
+    }
+    fn mac(&self, purpose: &str, msg: &str) -> Vec<u8> {
+        // new_from_slice accepts any key length for HMAC, so this cannot fail.
+        let mut m = match HmacSha256::new_from_slice(&self.0) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC takes keys of any length"),
+        };
+        m.update(purpose.as_bytes());
+        m.update(b"\0");
+        m.update(msg.as_bytes());
+        m.finalize().into_bytes().to_vec()
+    }
+}
+
+/// A verified reply token: which member answered for which local date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyToken {
+    pub member: MemberId,
+    pub date: NaiveDate,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token's signature does not match")]
+    BadSignature,
+    #[error("the link has expired")]
+    Expired,
+}
+
+impl ReplyToken {
+    /// `m<id>-<yyyymmdd>-<16 hex of HMAC>`.
+    pub fn encode(&self, secret: &Secret) -> String {
+        let body = format!("m{}-{}", self.member, self.date.format("%Y%m%d"));
+        let sig = hex::encode(&secret.mac("reply", &body)[..8]);
+        format!("{body}-{sig}")
+    }
+
+    /// Parses and verifies a token (case-insensitive).
+    pub fn verify(token: &str, secret: &Secret) -> Result<ReplyToken, TokenError> {
+        let t = token.trim().to_ascii_lowercase();
+        let mut parts = t.split('-');
+        let (Some(m), Some(d), Some(sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let member: MemberId = m
+            .strip_prefix('m')
+            .and_then(|s| s.parse().ok())
+            .ok_or(TokenError::Malformed)?;
+        let date = NaiveDate::parse_from_str(d, "%Y%m%d").map_err(|_| TokenError::Malformed)?;
+        let want = ReplyToken { member, date };
+        let body = format!("m{member}-{d}");
+        let expected = hex::encode(&secret.mac("reply", &body)[..8]);
+        if !constant_eq(expected.as_bytes(), sig.as_bytes()) {
+            return Err(TokenError::BadSignature);
+        }
+        Ok(want)
+    }
+}
+
+/// A signed preferences link payload: member and expiry (unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkToken {
+    pub member: MemberId,
+    pub expires: i64,
+}
+
+impl LinkToken {
+    /// `<id>.<expires>.<32 hex of HMAC>`; goes in a URL path segment.
+    pub fn encode(&self, secret: &Secret) -> String {
+        let body = format!("{}.{}", self.member, self.expires);
+        let sig = hex::encode(&secret.mac("link", &body)[..16]);
+        format!("{body}.{sig}")
+    }
+
+    pub fn verify(token: &str, secret: &Secret, now: i64) -> Result<LinkToken, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(m), Some(e), Some(sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let member: MemberId = m.parse().map_err(|_| TokenError::Malformed)?;
+        let expires: i64 = e.parse().map_err(|_| TokenError::Malformed)?;
+        let expected = hex::encode(&secret.mac("link", &format!("{member}.{expires}"))[..16]);
+        if !constant_eq(expected.as_bytes(), sig.to_ascii_lowercase().as_bytes()) {
+            return Err(TokenError::BadSignature);
+        }
+        if expires < now {
+            return Err(TokenError::Expired);
+        }
+        Ok(LinkToken { member, expires })
+    }
+}
+
+/// Compare without an early exit, so timing does not reveal how much of a signature matched.
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// SHA-256 hex of an API token: what is stored at rest.
+pub fn hash_api_token(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> Secret {
+        Secret::new(b"test secret".to_vec())
+    }
+
+    #[test]
+    fn reply_token_round_trips_and_is_case_insensitive() {
+        let t = ReplyToken {
+            member: 42,
+            date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
+        };
+        let s = t.encode(&secret());
+        assert_eq!(ReplyToken::verify(&s, &secret()), Ok(t));
+        assert_eq!(ReplyToken::verify(&s.to_uppercase(), &secret()), Ok(t));
+    }
+
+    #[test]
+    fn tampered_reply_tokens_are_refused() {
+        let t = ReplyToken {
+            member: 42,
+            date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
+        };
+        let s = t.encode(&secret());
+        let other_member = s.replacen("m42", "m43", 1);
+        assert_eq!(
+            ReplyToken::verify(&other_member, &secret()),
+            Err(TokenError::BadSignature)
+        );
+        let other_day = s.replacen("20260308", "20260309", 1);
+        assert_eq!(
+            ReplyToken::verify(&other_day, &secret()),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(
+            ReplyToken::verify("garbage", &secret()),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            ReplyToken::verify(&s, &Secret::new(b"other".to_vec())),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn links_expire_and_cannot_be_moved_to_another_member() {
+        let l = LinkToken {
+            member: 7,
+            expires: 1000,
+        };
+        let s = l.encode(&secret());
+        assert_eq!(LinkToken::verify(&s, &secret(), 999), Ok(l));
+        assert_eq!(
+            LinkToken::verify(&s, &secret(), 1001),
+            Err(TokenError::Expired)
+        );
+        let moved = s.replacen("7.", "8.", 1);
+        assert_eq!(
+            LinkToken::verify(&moved, &secret(), 0),
+            Err(TokenError::BadSignature)
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! Jobs are plain functions with an injected clock — `plan::run(&ctx, now)`,
+//! `send::run(&ctx, now)`, `ingest::poll(&ctx, now)` — called alike by the scheduler in `serve`,
+//! by `run-due`, by the demo and by tests.
+
+pub mod ingest;
+pub mod plan;
+pub mod send;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::config::Config;
+use crate::domain::token::{LinkToken, ReplyToken, Secret};
+use crate::domain::{EmailAddress, Member, MemberId};
+use crate::mail::outbound::Sender;
+use crate::store::Store;
+
+/// What every job needs, built once.
+#[derive(Clone)]
+pub struct Ctx {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub secret: Secret,
+    pub sender: Sender,
+}
+
+impl Ctx {
+    /// Opens the database, applies migrations, loads (or creates once) the server secret and
+    /// sets up the outgoing transport.
+    pub async fn build(config: Config) -> anyhow::Result<Ctx> {
+        let store = Store::connect(&config.database.url.0, config.database.max_connections).await?;
+        store.migrate().await?;
+        let secret = load_secret(&config, &store).await?;
+        let sender = Sender::from_config(&config)?;
+        Ok(Ctx {
+            config: Arc::new(config),
+            store,
+            secret,
+            sender,
+        })
+    }
+
+    /// The sub-addressed reply address that carries the signed token for (member, date).
+    pub fn reply_address(&self, member: MemberId, date: NaiveDate) -> EmailAddress {
+        self.config
+            .reply_to()
+            .with_tag(&ReplyToken { member, date }.encode(&self.secret))
+    }
+
+    /// A signed, expiring preferences link for `member`.
+    pub fn prefs_url(&self, member: MemberId, now: DateTime<Utc>) -> String {
+        let expires = now.timestamp() + i64::from(self.config.security.link_ttl_days) * 86_400;
+        let t = LinkToken { member, expires }.encode(&self.secret);
+        format!("{}/p/{t}", self.config.web.base_url.trim_end_matches('/'))
+    }
+
+    /// The one-click unsubscribe URL (RFC 8058) for `member`.
+    pub fn unsubscribe_url(&self, member: MemberId, now: DateTime<Utc>) -> String {
+        // Unsubscribe links must keep working long after the email was sent.
+        let expires = now.timestamp() + 365 * 86_400;
+        let t = LinkToken { member, expires }.encode(&self.secret);
+        format!("{}/u/{t}", self.config.web.base_url.trim_end_matches('/'))
+    }
+
+    pub fn from_address(&self) -> EmailAddress {
+        crate::mail::parse_mailbox(&self.config.mail.from)
+            .map(|(_, a)| a)
+            .unwrap_or_else(|| self.config.reply_to())
+    }
+
+    pub fn mail_domain(&self) -> String {
+        self.from_address().domain().to_string()
+    }
+
+    pub fn questions_for(&self, _member: &Member) -> Vec<String> {
+        self.config.schedule.questions.clone()
+    }
+}
+
+async fn load_secret(config: &Config, store: &Store) -> anyhow::Result<Secret> {
+    if !config.security.secret.is_empty() {
+        return Ok(Secret::new(
+            config.security.secret.expose().as_bytes().to_vec(),
+        ));
+    }
+    let fresh: [u8; 32] = rand::random();
+    let stored = store
+        .setting_or_insert("server_secret", &hex::encode(fresh))
+        .await
+        .context("cannot store the server secret")?;
+    Ok(Secret::new(
+        hex::decode(stored).context("the stored server secret is not hex")?,
+    ))
+}

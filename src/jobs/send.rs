@@ -1,0 +1,95 @@
+//! Draining the outbox: claim a batch with a lease, send outside any transaction, record the
+//! outcome. Transient failures back off exponentially with jitter; permanent ones are final.
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+
+use super::Ctx;
+use crate::domain::EmailAddress;
+use crate::mail::outbound::SendError;
+use crate::store::OutboxRow;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SendReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+/// Seconds a claim is held; a worker that dies mid-send releases its claim when it expires.
+pub const LEASE_SECS: i64 = 300;
+
+/// Delay before attempt `attempts + 1`: 30 s doubling to at most 1 h, plus up to 25 % jitter
+/// so a recovering server is not hit by every retry at once.
+pub fn backoff_secs(attempts: i64) -> i64 {
+    let base = 30i64
+        .saturating_mul(1i64 << attempts.clamp(0, 7) as u32)
+        .min(3600);
+    base + (rand::random::<u64>() % (base as u64 / 4 + 1)) as i64
+}
+
+pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
+    let mut report = SendReport::default();
+    let concurrency = ctx.config.mail.smtp.concurrency.max(1);
+    let from = ctx.from_address();
+    loop {
+        let batch = ctx
+            .store
+            .claim_outbox(now.timestamp(), LEASE_SECS, (concurrency * 8) as i64)
+            .await?;
+        if batch.is_empty() {
+            break;
+        }
+        let results: Vec<(OutboxRow, Result<(), SendError>)> = futures::stream::iter(batch)
+            .map(|row| {
+                let from = from.clone();
+                async move {
+                    let r = match EmailAddress::parse(&row.recipient) {
+                        Ok(to) => ctx.sender.send(&from, &to, &row.idem_key, &row.body).await,
+                        Err(e) => Err(SendError::Permanent(e.to_string())),
+                    };
+                    (row, r)
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        for (row, r) in results {
+            match r {
+                Ok(()) => {
+                    ctx.store.outbox_sent(row.id, now.timestamp()).await?;
+                    report.sent += 1;
+                }
+                Err(SendError::Transient(e))
+                    if (row.attempts as u32) < ctx.config.mail.smtp.max_attempts =>
+                {
+                    tracing::warn!(id = row.id, kind = %row.kind, attempts = row.attempts, error = %e, "send failed; will retry");
+                    ctx.store
+                        .outbox_retry(row.id, now.timestamp() + backoff_secs(row.attempts - 1), &e)
+                        .await?;
+                    report.retried += 1;
+                }
+                Err(e) => {
+                    tracing::error!(id = row.id, kind = %row.kind, error = %e, "send failed permanently");
+                    ctx.store.outbox_failed(row.id, &e.to_string()).await?;
+                    report.failed += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for a in 0..20 {
+            let b = backoff_secs(a);
+            let base = (30i64 << a.min(7)).min(3600);
+            assert!(b >= base && b <= base + base / 4 + 1, "attempt {a}: {b}");
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Reading replies: from an IMAP mailbox (async-imap over tokio, plain or rustls TLS; UIDs
+//! newer than the last seen, UIDVALIDITY respected, processed mail moved to a folder, IDLE
+//! when offered) or from a local Maildir (`new/` → `cur/`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use futures::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::config::{ImapConfig, Security};
+use crate::store::Store;
+
+/// New messages in a Maildir's `new/`, oldest name first.
+pub fn maildir_new(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    super::outbound::ensure_maildir(dir)?;
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("new"))
+        .with_context(|| format!("cannot read {}", dir.join("new").display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Marks a handled message: moved from `new/` to `cur/`, flagged seen (the Maildir way).
+pub fn maildir_done(path: &Path) -> anyhow::Result<()> {
+    let (Some(name), Some(dir)) = (path.file_name(), path.parent().and_then(Path::parent)) else {
+        anyhow::bail!("not a Maildir path: {}", path.display());
+    };
+    let dest = dir
+        .join("cur")
+        .join(format!("{}:2,S", name.to_string_lossy()));
+    std::fs::rename(path, &dest).with_context(|| format!("cannot move {} to cur/", path.display()))
+}
+
+/// A connection IMAP can run over: plain TCP or TLS.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
+
+pub type Session = async_imap::Session<Box<dyn Stream>>;
+
+fn tls_connector(cfg: &ImapConfig) -> anyhow::Result<tokio_rustls::TlsConnector> {
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if !cfg.ca_file.is_empty() {
+        let pem = std::fs::read(&cfg.ca_file)
+            .with_context(|| format!("cannot read CA file {}", cfg.ca_file))?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            roots
+                .add(cert.context("bad certificate in CA file")?)
+                .context("unusable CA certificate")?;
+        }
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS versions")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// Connects and logs in.
+pub async fn connect(cfg: &ImapConfig) -> anyhow::Result<Session> {
+    let addr = (cfg.host.as_str(), cfg.port);
+    let tcp = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect(addr))
+        .await
+        .map_err(|_| anyhow!("connecting to IMAP {}:{} timed out", cfg.host, cfg.port))?
+        .with_context(|| format!("cannot connect to IMAP {}:{}", cfg.host, cfg.port))?;
+    let name = if cfg.tls_server_name.is_empty() {
+        cfg.host.clone()
+    } else {
+        cfg.tls_server_name.clone()
+    };
+    let stream: Box<dyn Stream> = match cfg.security {
+        Security::None => Box::new(tcp),
+        Security::Tls => {
+            let sn = tokio_rustls::rustls::pki_types::ServerName::try_from(name.clone())
+                .context("bad TLS server name")?;
+            Box::new(
+                tls_connector(cfg)?
+                    .connect(sn, tcp)
+                    .await
+                    .context("IMAP TLS handshake failed")?,
+            )
+        }
+        Security::Starttls => anyhow::bail!(
+            "mail.imap.security = \"starttls\" is not supported: use \"tls\" (port 993) or \"none\" on loopback"
+        ),
+    };
+    let mut client = async_imap::Client::new(stream);
+    client
+        .read_response()
+        .await
+        .context("no IMAP greeting")?
+        .ok_or_else(|| anyhow!("the IMAP server closed the connection"))?;
+    let session = client
+        .login(&cfg.username, cfg.password.expose())
+        .await
+        .map_err(|(e, _)| anyhow!("IMAP login as {} failed: {e}", cfg.username))?;
+    Ok(session)
+}
+
+/// One poll of an IMAP mailbox: fetch messages newer than the last seen UID in batches, then
+/// move the handled ones to the processed folder and remember the highest UID. When
+/// UIDVALIDITY changed, the mailbox is read from the start again (inbound is unique by
+/// Message-ID, so nothing is stored twice).
+pub struct ImapPoll {
+    session: Session,
+    key: String,
+    uidvalidity: u32,
+    last: u32,
+    pending: Vec<u32>,
+    max_seen: u32,
+}
+
+impl ImapPoll {
+    pub async fn open(cfg: &ImapConfig, store: &Store) -> anyhow::Result<ImapPoll> {
+        let mut session = connect(cfg).await?;
+        let mbox = session
+            .select(&cfg.mailbox)
+            .await
+            .with_context(|| format!("cannot select mailbox {}", cfg.mailbox))?;
+        let uidvalidity = mbox.uid_validity.unwrap_or(0);
+        let key = format!(
+            "imap:{}@{}:{}/{}",
+            cfg.username, cfg.host, cfg.port, cfg.mailbox
+        );
+        let last = match store.mailbox_state(&key).await? {
+            Some((uv, last)) if uv == uidvalidity => last,
+            _ => 0,
+        };
+        let mut pending: Vec<u32> = if mbox.exists > 0 {
+            session
+                .uid_search(format!("UID {}:*", last.saturating_add(1)))
+                .await
+                .context("UID SEARCH failed")?
+                .into_iter()
+                .filter(|u| *u > last)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        pending.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(ImapPoll {
+            session,
+            key,
+            uidvalidity,
+            last,
+            pending,
+            max_seen: last,
+        })
+    }
+
+    /// The next up to `max` messages (UID and raw bytes), oldest first; empty when done.
+    pub async fn next_batch(&mut self, max: usize) -> anyhow::Result<Vec<(u32, Vec<u8>)>> {
+        let n = self.pending.len().min(max);
+        let take: Vec<u32> = (0..n).filter_map(|_| self.pending.pop()).collect();
+        if take.is_empty() {
+            return Ok(Vec::new());
+        }
+        let set = take
+            .iter()
+            .map(|u| u.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let fetches: Vec<_> = self
+            .session
+            .uid_fetch(&set, "(UID BODY.PEEK[])")
+            .await
+            .context("UID FETCH failed")?
+            .try_collect()
+            .await?;
+        let mut out: Vec<(u32, Vec<u8>)> = fetches
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+            .collect();
+        out.sort_by_key(|(u, _)| *u);
+        Ok(out)
+    }
+
+    /// Moves the handled messages out of the mailbox and stores the highest UID handled.
+    pub async fn finish(
+        mut self,
+        cfg: &ImapConfig,
+        store: &Store,
+        done: &[u32],
+    ) -> anyhow::Result<()> {
+        if !done.is_empty() {
+            move_processed(&mut self.session, &cfg.processed_folder, done).await?;
+            self.max_seen = done.iter().copied().fold(self.max_seen, u32::max);
+        }
+        if self.max_seen != self.last || store.mailbox_state(&self.key).await?.is_none() {
+            store
+                .set_mailbox_state(&self.key, self.uidvalidity, self.max_seen)
+                .await?;
+        }
+        let _ = self.session.logout().await;
+        Ok(())
+    }
+}
+
+async fn move_processed(s: &mut Session, folder: &str, uids: &[u32]) -> anyhow::Result<()> {
+    if folder.is_empty() {
+        return Ok(());
+    }
+    // Creating an existing folder fails harmlessly.
+    let _ = s.create(folder).await;
+    let set = uids
+        .iter()
+        .map(|u| u.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let caps = s.capabilities().await.context("CAPABILITY failed")?;
+    if caps.has_str("MOVE") {
+        s.uid_mv(&set, folder)
+            .await
+            .with_context(|| format!("UID MOVE to {folder} failed"))?;
+    } else {
+        s.uid_copy(&set, folder)
+            .await
+            .with_context(|| format!("UID COPY to {folder} failed"))?;
+        let _: Vec<_> = s
+            .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+            .await?
+            .try_collect()
+            .await?;
+        if caps.has_str("UIDPLUS") {
+            let _: Vec<_> = s.uid_expunge(&set).await?.try_collect().await?;
+        } else {
+            let _: Vec<_> = s.expunge().await?.try_collect().await?;
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the mailbox may have new mail: IMAP IDLE when the server offers it (up to
+/// `max_wait`), else simply sleeps `max_wait`.
+pub async fn wait_for_mail(cfg: &ImapConfig, max_wait: Duration) -> anyhow::Result<()> {
+    if !cfg.idle {
+        tokio::time::sleep(max_wait).await;
+        return Ok(());
+    }
+    let mut s = connect(cfg).await?;
+    let caps = s.capabilities().await?;
+    if !caps.has_str("IDLE") {
+        let _ = s.logout().await;
+        tokio::time::sleep(max_wait).await;
+        return Ok(());
+    }
+    s.select(&cfg.mailbox).await?;
+    let mut idle = s.idle();
+    idle.init().await.context("IDLE failed")?;
+    let (wait, _stop) = idle.wait_with_timeout(max_wait);
+    let _ = wait.await;
+    if let Ok(mut s) = idle.done().await {
+        let _ = s.logout().await;
+    }
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! Outgoing mail: building RFC 5322 messages (multipart text + HTML, our headers) and the two
+//! transports, SMTP (lettre, pooled, rustls) and Maildir (`.eml` files). Errors are classified
+//! as transient (retry with backoff) or permanent (record, never retry).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{Config, Security, SmtpConfig, Transport};
+use crate::domain::{EmailAddress, MailKind, clean_name};
+
+/// Everything needed to build one outgoing email.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    pub kind: MailKind,
+    pub from: &'a str,
+    pub to_name: &'a str,
+    pub to: &'a EmailAddress,
+    pub reply_to: Option<&'a EmailAddress>,
+    pub subject: &'a str,
+    pub message_id: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    pub text: String,
+    pub html: Option<String>,
+    /// One-click unsubscribe URL (RFC 8058) for List-Unsubscribe.
+    pub unsubscribe_url: Option<&'a str>,
+    /// Unix seconds for the Date header.
+    pub date: i64,
+}
+
+fn header(name: &str, value: &str) -> anyhow::Result<HeaderValue> {
+    let n = HeaderName::new_from_ascii(name.to_string())
+        .map_err(|_| anyhow::anyhow!("bad header name {name}"))?;
+    // CR/LF can never reach a header value from member data.
+    let v: String = value.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+    Ok(HeaderValue::new(n, v))
+}
+
+fn mailbox(name: &str, addr: &EmailAddress) -> anyhow::Result<Mailbox> {
+    let a: Address = addr
+        .as_str()
+        .parse()
+        .with_context(|| format!("address {addr}"))?;
+    let name = clean_name(name);
+    Ok(Mailbox::new((!name.is_empty()).then_some(name), a))
+}
+
+/// Builds the complete message bytes.
+pub fn build(o: &Outgoing<'_>) -> anyhow::Result<Vec<u8>> {
+    let (from_name, from_addr) =
+        super::parse_mailbox(o.from).context("mail.from is not a valid address")?;
+    let mut b = Message::builder()
+        .from(mailbox(from_name.as_deref().unwrap_or(""), &from_addr)?)
+        .to(mailbox(o.to_name, o.to)?)
+        .subject(clean_name_long(o.subject))
+        .message_id(Some(o.message_id.to_string()))
+        .date(std::time::UNIX_EPOCH + Duration::from_secs(o.date.max(0) as u64))
+        .raw_header(header("X-Tidings-Kind", o.kind.as_str())?)
+        .raw_header(header("Auto-Submitted", "auto-generated")?)
+        .raw_header(header("X-Auto-Response-Suppress", "All")?);
+    if let Some(r) = o.reply_to {
+        b = b.reply_to(mailbox(from_name.as_deref().unwrap_or(""), r)?);
+    }
+    if let Some(irt) = o.in_reply_to {
+        b = b.in_reply_to(irt.to_string()).references(irt.to_string());
+    }
+    if let Some(u) = o.unsubscribe_url {
+        b = b
+            .raw_header(header("List-Unsubscribe", &format!("<{u}>"))?)
+            .raw_header(header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click",
+            )?);
+    }
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(o.text.clone());
+    let msg = match &o.html {
+        Some(html) => b.multipart(
+            MultiPart::alternative().singlepart(text).singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html.clone()),
+            ),
+        )?,
+        None => b.singlepart(text)?,
+    };
+    Ok(msg.formatted())
+}
+
+fn clean_name_long(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+/// Why a send failed, as the outbox needs to know it.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// 4xx, connection refused, timeout, TLS hiccup: try again later.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// 5xx: recorded and never retried.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// Where outgoing mail goes.
+#[derive(Clone)]
+pub enum Sender {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Maildir(PathBuf),
+}
+
+impl Sender {
+    pub fn from_config(cfg: &Config) -> anyhow::Result<Sender> {
+        match cfg.mail.transport {
+            Transport::Maildir => {
+                ensure_maildir(&cfg.mail.maildir.sent)?;
+                Ok(Sender::Maildir(cfg.mail.maildir.sent.clone()))
+            }
+            Transport::Smtp => Ok(Sender::Smtp(smtp_transport(&cfg.mail.smtp)?)),
+        }
+    }
+
+    /// Delivers raw message bytes to one recipient.
+    pub async fn send(
+        &self,
+        from: &EmailAddress,
+        to: &EmailAddress,
+        key: &str,
+        raw: &[u8],
+    ) -> Result<(), SendError> {
+        match self {
+            Sender::Smtp(t) => {
+                let env =
+                    lettre::address::Envelope::new(
+                        Some(from.as_str().parse().map_err(|e| {
+                            SendError::Permanent(format!("bad sender {from}: {e}"))
+                        })?),
+                        vec![to.as_str().parse().map_err(|e| {
+                            SendError::Permanent(format!("bad recipient {to}: {e}"))
+                        })?],
+                    )
+                    .map_err(|e| SendError::Permanent(e.to_string()))?;
+                t.send_raw(&env, raw).await.map(|_| ()).map_err(classify)
+            }
+            Sender::Maildir(dir) => {
+                write_maildir(dir, key, raw).map_err(|e| SendError::Transient(format!("{e:#}")))
+            }
+        }
+    }
+
+    /// Checks that the SMTP server answers (and accepts our credentials).
+    pub async fn test_connection(&self) -> anyhow::Result<()> {
+        match self {
+            Sender::Smtp(t) => {
+                let ok = t.test_connection().await?;
+                anyhow::ensure!(ok, "the SMTP server did not accept a NOOP");
+                Ok(())
+            }
+            Sender::Maildir(dir) => ensure_maildir(dir),
+        }
+    }
+}
+
+/// lettre's own predicates decide: a 5xx answer is permanent, everything else (4xx, I/O,
+/// timeouts, TLS) is worth another try.
+fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    let msg = e.to_string();
+    if e.is_permanent() {
+        SendError::Permanent(msg)
+    } else {
+        SendError::Transient(msg)
+    }
+}
+
+/// Reads a PEM CA file into TLS parameters verifying `server_name`.
+fn tls_params(server_name: &str, ca_file: &str) -> anyhow::Result<TlsParameters> {
+    let mut b = TlsParameters::builder(server_name.to_string());
+    if !ca_file.is_empty() {
+        let pem =
+            std::fs::read(ca_file).with_context(|| format!("cannot read CA file {ca_file}"))?;
+        b = b.add_root_certificate(
+            Certificate::from_pem(&pem).with_context(|| format!("bad CA file {ca_file}"))?,
+        );
+    }
+    b.build_rustls().context("cannot set up TLS")
+}
+
+pub fn smtp_transport(c: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let name = if c.tls_server_name.is_empty() {
+        c.host.as_str()
+    } else {
+        c.tls_server_name.as_str()
+    };
+    let tls = match c.security {
+        Security::None => Tls::None,
+        Security::Starttls => Tls::Required(tls_params(name, &c.ca_file)?),
+        Security::Tls => Tls::Wrapper(tls_params(name, &c.ca_file)?),
+    };
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(c.host.clone())
+        .port(c.port)
+        .tls(tls)
+        .timeout(Some(Duration::from_secs(c.timeout_secs)))
+        .pool_config(PoolConfig::new().max_size(c.pool_size));
+    if !c.username.is_empty() {
+        b = b.credentials(Credentials::new(
+            c.username.clone(),
+            c.password.expose().to_string(),
+        ));
+    }
+    Ok(b.build())
+}
+
+/// Creates `new/`, `cur/` and `tmp/` under `dir`.
+pub fn ensure_maildir(dir: &Path) -> anyhow::Result<()> {
+    for sub in ["new", "cur", "tmp"] {
+        let p = dir.join(sub);
+        std::fs::create_dir_all(&p)
+            .with_context(|| format!("cannot create the Maildir folder {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes into `tmp/` then renames into `new/` (the Maildir rule: readers never see half a
+/// file). The name derives from the outbox key, so a resend after a crash overwrites the same
+/// file instead of making a second one.
+fn write_maildir(dir: &Path, key: &str, raw: &[u8]) -> anyhow::Result<()> {
+    ensure_maildir(dir)?;
+    let safe: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = format!("{safe}.tidings.eml");
+    let tmp = dir.join("tmp").join(&name);
+    std::fs::write(&tmp, raw).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, dir.join("new").join(&name))
+        .context("cannot move the message into new/")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_messages_carry_our_headers_and_no_injected_lines() {
+        let to = EmailAddress::parse("bob@example.test").unwrap();
+        let rt = EmailAddress::parse("updates+tok@example.test").unwrap();
+        let raw = build(&Outgoing {
+            kind: MailKind::Request,
+            from: "Tidings <tidings@example.test>",
+            to_name: "Bob\r\nBcc: eve@evil.test",
+            to: &to,
+            reply_to: Some(&rt),
+            subject: "What did you do?\r\nBcc: eve@evil.test",
+            message_id: "<m1@example.test>",
+            in_reply_to: None,
+            text: "hello".into(),
+            html: Some("<p>hello</p>".into()),
+            unsubscribe_url: Some("http://127.0.0.1/u/x"),
+            date: 1_700_000_000,
+        })
+        .unwrap();
+        let s = String::from_utf8_lossy(&raw);
+        for h in [
+            "X-Tidings-Kind: request",
+            "Auto-Submitted: auto-generated",
+            "X-Auto-Response-Suppress: All",
+            "List-Unsubscribe: <http://127.0.0.1/u/x>",
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            "Message-ID: <m1@example.test>",
+            "updates+tok@example.test",
+        ] {
+            assert!(s.contains(h), "missing {h} in\n{s}");
+        }
+        assert!(!s.lines().any(|l| l.starts_with("Bcc:")), "{s}");
+    }
+}

@@ -1,0 +1,249 @@
+//! Raw inbound bytes → an [`Inbound`] reply: identity headers, where it was addressed, whether it
+//! is an auto-reply or a bounce, and the new text the person wrote (via [`super::extract`]).
+//! Pure and total: any bytes give a result, never a panic.
+
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+
+use crate::domain::EmailAddress;
+
+/// What the service needs to know about one inbound message.
+#[derive(Debug, Clone, Default)]
+pub struct Inbound {
+    /// The Message-ID without angle brackets; a content hash when the message has none.
+    pub message_id: String,
+    pub from: Option<EmailAddress>,
+    /// Every recipient address (To, Cc, Delivered-To, X-Original-To, Envelope-To).
+    pub recipients: Vec<EmailAddress>,
+    /// In-Reply-To and References, without angle brackets.
+    pub references: Vec<String>,
+    pub subject: String,
+    /// Why this is an automatic message (auto-reply, bounce, list), if it is one.
+    pub automatic: Option<String>,
+    /// A delivery status notification (bounce).
+    pub bounce: bool,
+    /// `Authentication-Results` says DMARC failed.
+    pub dmarc_fail: bool,
+    /// The new text of the reply.
+    pub text: String,
+    /// File names of attachments.
+    pub attachments: Vec<String>,
+}
+
+/// Why a message cannot even be read.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+/// A stable id for a message: its Message-ID, else a hash of its bytes.
+pub fn message_id_of(raw: &[u8]) -> String {
+    if let Some(m) = MessageParser::default().parse_headers(raw) {
+        if let Some(id) = m.message_id() {
+            let id = id.trim().trim_matches(['<', '>']);
+            if !id.is_empty() && id.len() < 900 {
+                return id.to_string();
+            }
+        }
+    }
+    format!(
+        "sha256-{}@tidings.invalid",
+        hex::encode(Sha256::digest(raw))
+    )
+}
+
+fn addresses(a: Option<&Address<'_>>) -> Vec<EmailAddress> {
+    let Some(a) = a else { return Vec::new() };
+    a.iter()
+        .filter_map(|x| x.address.as_deref())
+        .filter_map(|s| EmailAddress::parse(s).ok())
+        .collect()
+}
+
+fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => vec![t.trim_matches(['<', '>']).to_string()],
+        HeaderValue::TextList(l) => l
+            .iter()
+            .map(|t| t.trim_matches(['<', '>']).to_string())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+const AUTO_SUBJECTS: &[&str] = &[
+    "out of office",
+    "out of the office",
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto-reply",
+    "away from my desk",
+    "on vacation",
+    "on holiday",
+    "abwesenheit",
+    "automatische antwort",
+    "nicht im büro",
+    "absence",
+    "réponse automatique",
+    "absent du bureau",
+    "respuesta automática",
+    "fuera de la oficina",
+    "risposta automatica",
+    "fuori ufficio",
+    "afwezig",
+    "automatisch antwoord",
+    "resposta automática",
+    "ausência",
+    "automatyczna odpowiedź",
+    "nieobecność",
+    "frånvaro",
+    "autosvar",
+    "fravær",
+    "ikke på kontoret",
+    "автоответ",
+    "автоматический ответ",
+    "нет на месте",
+    "自动回复",
+    "自動回覆",
+    "不在",
+    "自動応答",
+    "自動返信",
+    "delivery status notification",
+    "undeliverable",
+    "undelivered mail",
+    "mail delivery failed",
+    "returned mail",
+];
+
+/// Parses raw bytes. Fails only when the bytes are not a message at all.
+pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or_else(|| Unreadable("the message could not be parsed as MIME".into()))?;
+    if msg.headers().is_empty() {
+        return Err(Unreadable("the message has no headers".into()));
+    }
+    let mut recipients = addresses(msg.to());
+    recipients.extend(addresses(msg.cc()));
+    for (name, value) in msg.headers_raw() {
+        if ["delivered-to", "x-original-to", "envelope-to"]
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h))
+        {
+            if let Ok(a) = EmailAddress::parse(value.trim().trim_matches(['<', '>'])) {
+                recipients.push(a);
+            }
+        }
+    }
+    let mut references = id_list(msg.in_reply_to());
+    references.extend(id_list(msg.references()));
+    let subject = msg.subject().unwrap_or_default().to_string();
+    let raw_header = |n: &str| -> Option<String> {
+        msg.headers_raw()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+    };
+
+    let content_type = msg.root_part().content_type();
+    let bounce = content_type.is_some_and(|c| {
+        c.ctype().eq_ignore_ascii_case("multipart")
+            && c.subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && c.attribute("report-type")
+                .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+    });
+    let mut automatic = None;
+    if bounce {
+        automatic = Some("a delivery status notification (bounce)".to_string());
+    } else if let Some(v) = raw_header("auto-submitted").filter(|v| !v.starts_with("no")) {
+        automatic = Some(format!("Auto-Submitted: {v}"));
+    } else if raw_header("x-autoreply").is_some() || raw_header("x-autorespond").is_some() {
+        automatic = Some("an X-Autoreply header".to_string());
+    } else if let Some(p) = raw_header("precedence")
+        .filter(|p| ["bulk", "junk", "list", "auto_reply"].contains(&p.as_str()))
+    {
+        automatic = Some(format!("Precedence: {p}"));
+    } else if raw_header("list-id").is_some() {
+        automatic = Some("a mailing-list message (List-Id)".to_string());
+    } else {
+        let s = subject.to_lowercase();
+        if let Some(k) = AUTO_SUBJECTS.iter().find(|k| s.contains(*k)) {
+            automatic = Some(format!("an automatic-reply subject ({k})"));
+        }
+    }
+    let from_addr = addresses(msg.from()).into_iter().next();
+    if from_addr.as_ref().is_some_and(|f| {
+        let l = f.local_part();
+        l == "mailer-daemon" || l == "postmaster"
+    }) && automatic.is_none()
+    {
+        automatic = Some("a message from a mail system (MAILER-DAEMON)".to_string());
+    }
+    let dmarc_fail = msg
+        .headers_raw()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("authentication-results"))
+        .any(|(_, v)| v.to_ascii_lowercase().contains("dmarc=fail"));
+    let attachments = msg
+        .attachments()
+        .map(|a| {
+            a.attachment_name()
+                .unwrap_or("unnamed attachment")
+                .to_string()
+        })
+        .collect();
+    let text = super::extract::reply_from_message(raw).unwrap_or_default();
+    Ok(Inbound {
+        message_id: message_id_of(raw),
+        from: from_addr,
+        recipients,
+        references,
+        subject,
+        automatic,
+        bounce,
+        dmarc_fail,
+        text,
+        attachments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_recipients_are_read() {
+        let raw = b"From: Bob <Bob@Example.test>\r\nTo: updates+m1-20260308-abc@example.test\r\nMessage-ID: <r1@x>\r\nIn-Reply-To: <q1@y>\r\nSubject: Re: hi\r\n\r\nDone the thing.\r\n";
+        let p = parse(raw).unwrap();
+        assert_eq!(p.message_id, "r1@x");
+        assert_eq!(p.from.unwrap().as_str(), "bob@example.test");
+        assert_eq!(
+            p.recipients[0].as_str(),
+            "updates+m1-20260308-abc@example.test"
+        );
+        assert_eq!(p.references, vec!["q1@y".to_string()]);
+        assert!(p.automatic.is_none());
+    }
+
+    #[test]
+    fn auto_replies_are_recognised() {
+        for h in [
+            "Auto-Submitted: auto-replied\r\n",
+            "X-Autoreply: yes\r\n",
+            "Precedence: bulk\r\n",
+        ] {
+            let raw = format!("From: a@b.test\r\n{h}Subject: hi\r\n\r\nbody\r\n");
+            assert!(parse(raw.as_bytes()).unwrap().automatic.is_some(), "{h}");
+        }
+        let raw = b"From: a@b.test\r\nSubject: Out of Office: back Monday\r\n\r\nbody\r\n";
+        assert!(parse(raw).unwrap().automatic.is_some());
+        let raw = b"From: a@b.test\r\nAuto-Submitted: no\r\nSubject: hi\r\n\r\nbody\r\n";
+        assert!(parse(raw).unwrap().automatic.is_none());
+    }
+
+    #[test]
+    fn messages_without_an_id_get_a_content_hash() {
+        let a = message_id_of(b"From: a@b.test\r\n\r\nx");
+        assert!(a.starts_with("sha256-"));
+        assert_eq!(a, message_id_of(b"From: a@b.test\r\n\r\nx"));
+    }
+}

@@ -1,0 +1,221 @@
+//! The outbox: every outgoing email is a row with a unique idempotency key and a stored
+//! Message-ID, moving pending → sending (leased claim) → sent | failed.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Backend, Store, StoreResult, now_unix};
+
+/// An email to queue.
+#[derive(Debug, Clone)]
+pub struct NewEmail {
+    /// Unique natural key, e.g. `digest:12:2026-03-08`; a second insert with it is a no-op.
+    pub idem_key: String,
+    pub kind: &'static str,
+    pub member_id: Option<i64>,
+    pub local_date: Option<String>,
+    pub recipient: String,
+    pub message_id: String,
+    pub subject: String,
+    /// The complete RFC 5322 message.
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+}
+
+impl OutboxState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Sending => "sending",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+        }
+    }
+}
+
+/// A stored outbox row.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub idem_key: String,
+    pub kind: String,
+    pub member_id: Option<i64>,
+    pub recipient: String,
+    pub message_id: String,
+    pub subject: String,
+    pub body: Vec<u8>,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+const COLS: &str = "id, idem_key, kind, member_id, recipient, message_id, subject, body, state, attempts, next_attempt_at, last_error, created_at, sent_at";
+
+fn row(r: &AnyRow) -> StoreResult<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.try_get("id")?,
+        idem_key: r.try_get("idem_key")?,
+        kind: r.try_get("kind")?,
+        member_id: r.try_get("member_id")?,
+        recipient: r.try_get("recipient")?,
+        message_id: r.try_get("message_id")?,
+        subject: r.try_get("subject")?,
+        body: r.try_get("body")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        sent_at: r.try_get("sent_at")?,
+    })
+}
+
+pub(super) async fn insert<'e, E>(exec: E, e: &NewEmail, now: i64) -> StoreResult<Option<i64>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let r = sqlx::query(
+        "INSERT INTO outbox (idem_key, kind, member_id, local_date, recipient, message_id, subject, body, state, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9) ON CONFLICT (idem_key) DO NOTHING RETURNING id",
+    )
+    .bind(&e.idem_key)
+    .bind(e.kind)
+    .bind(e.member_id)
+    .bind(e.local_date.clone())
+    .bind(&e.recipient)
+    .bind(&e.message_id)
+    .bind(&e.subject)
+    .bind(e.body.clone())
+    .bind(now)
+    .fetch_optional(exec)
+    .await?;
+    Ok(r.map(|r| r.try_get::<i64, _>(0)).transpose()?)
+}
+
+impl Store {
+    /// Queues an email; `None` when one with the same idempotency key exists already.
+    pub async fn enqueue(&self, e: &NewEmail) -> StoreResult<Option<i64>> {
+        insert(&self.pool, e, now_unix()).await
+    }
+
+    /// Claims up to `limit` emails that are due (or whose sender's lease expired: a crashed
+    /// worker's claim is picked up again). The claim is one short statement; the send happens
+    /// outside any transaction. PostgreSQL skips rows another worker has locked.
+    pub async fn claim_outbox(
+        &self,
+        now: i64,
+        lease_secs: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        let lock = if self.backend == Backend::Postgres {
+            "FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM outbox WHERE (state = 'pending' AND next_attempt_at <= $2)
+                          OR (state = 'sending' AND lease_until < $2) ORDER BY next_attempt_at, id LIMIT $3 {lock})
+             RETURNING {COLS}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(now + lease_secs)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row).collect()
+    }
+
+    pub async fn outbox_sent(&self, id: i64, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A transient failure: back to pending, tried again at `next_at`.
+    pub async fn outbox_retry(&self, id: i64, next_at: i64, error: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = $1, lease_until = NULL, last_error = $2 WHERE id = $3")
+            .bind(next_at)
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A permanent failure: recorded, never retried.
+    pub async fn outbox_failed(&self, id: i64, error: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2",
+        )
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn list_outbox(&self, only_failed: bool, limit: i64) -> StoreResult<Vec<OutboxRow>> {
+        let filter = if only_failed {
+            "WHERE state = 'failed'"
+        } else {
+            ""
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLS} FROM outbox {filter} ORDER BY id DESC LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row).collect()
+    }
+
+    /// Counts by state (for metrics and the admin page).
+    pub async fn outbox_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// The member a stored outgoing Message-ID was sent to, with the local date it was for.
+    pub async fn outbox_by_message_id(
+        &self,
+        message_id: &str,
+    ) -> StoreResult<Option<(i64, Option<String>, String)>> {
+        let r = sqlx::query("SELECT member_id, local_date, kind FROM outbox WHERE message_id = $1 AND member_id IS NOT NULL")
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
+    }
+}
+
+impl Store {
+    /// Notices queued to `recipient` since `since` (rate limit for explanations to strangers).
+    pub async fn notices_since(&self, recipient: &str, since: i64) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = 'notice' AND created_at >= $2")
+            .bind(recipient)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+}

@@ -1,0 +1,217 @@
+//! Updates (one per member and local date; later replies append and bump the revision) and the
+//! digest bookkeeping: which revision of which update reached which reader.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use sqlx::Row;
+
+use super::outbox::{NewEmail, insert};
+use super::{Store, StoreError, StoreResult};
+use crate::domain::MemberId;
+
+/// What storing an update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpsertOutcome {
+    pub id: i64,
+    pub revision: i64,
+    /// True when an update for that day existed and this one was appended to (or replaced) it.
+    pub edited: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateRow {
+    pub id: i64,
+    pub member_id: MemberId,
+    pub local_date: NaiveDate,
+    pub body: String,
+    pub source: String,
+    pub revision: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An update as a digest shows it to one reader.
+#[derive(Debug, Clone)]
+pub struct DigestItem {
+    pub update_id: i64,
+    pub revision: i64,
+    pub author_id: MemberId,
+    pub author_name: String,
+    pub author_email: String,
+    pub author_tz: String,
+    pub local_date: NaiveDate,
+    pub body: String,
+    /// An earlier revision of this update already reached this reader.
+    pub edited: bool,
+}
+
+impl Store {
+    /// Stores the update of `member` for `date`. A second one the same day is appended (or
+    /// replaces the first when `replace`), bumping the revision so digests show it again.
+    pub async fn upsert_update(
+        &self,
+        member: MemberId,
+        date: NaiveDate,
+        body: &str,
+        source: &str,
+        message_id: Option<&str>,
+        replace: bool,
+        now: i64,
+    ) -> StoreResult<UpsertOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 1, $5, $6, $6) ON CONFLICT (member_id, local_date) DO NOTHING RETURNING id",
+        )
+        .bind(member)
+        .bind(date.to_string())
+        .bind(body)
+        .bind(source)
+        .bind(message_id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let out = if let Some(r) = inserted {
+            UpsertOutcome {
+                id: r.try_get(0)?,
+                revision: 1,
+                edited: false,
+            }
+        } else {
+            let sql = if replace {
+                "UPDATE updates SET body = $1, revision = revision + 1, message_id = $2, updated_at = $3
+                 WHERE member_id = $4 AND local_date = $5 RETURNING id, revision"
+            } else {
+                "UPDATE updates SET body = body || $1, revision = revision + 1, message_id = $2, updated_at = $3
+                 WHERE member_id = $4 AND local_date = $5 RETURNING id, revision"
+            };
+            let text = if replace {
+                body.to_string()
+            } else {
+                format!("\n\n{body}")
+            };
+            let r = sqlx::query(sql)
+                .bind(text)
+                .bind(message_id)
+                .bind(now)
+                .bind(member)
+                .bind(date.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+            UpsertOutcome {
+                id: r.try_get(0)?,
+                revision: r.try_get(1)?,
+                edited: true,
+            }
+        };
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn update_for(
+        &self,
+        member: MemberId,
+        date: NaiveDate,
+    ) -> StoreResult<Option<UpdateRow>> {
+        let r = sqlx::query(
+            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at FROM updates WHERE member_id = $1 AND local_date = $2",
+        )
+        .bind(member)
+        .bind(date.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        r.map(|r| {
+            let d: String = r.try_get(2)?;
+            Ok(UpdateRow {
+                id: r.try_get(0)?,
+                member_id: r.try_get(1)?,
+                local_date: NaiveDate::from_str(&d).map_err(|e| StoreError::Other(e.into()))?,
+                body: r.try_get(3)?,
+                source: r.try_get(4)?,
+                revision: r.try_get(5)?,
+                created_at: r.try_get(6)?,
+                updated_at: r.try_get(7)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Updates of `reader`'s teammates that this reader has not received in their current
+    /// revision, for local dates on or after `since`. Oldest first.
+    pub async fn digest_items(
+        &self,
+        reader: MemberId,
+        since: NaiveDate,
+    ) -> StoreResult<Vec<DigestItem>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.revision, m.id, m.name, m.email, m.timezone, u.local_date, u.body,
+                    EXISTS (SELECT 1 FROM digest_deliveries d WHERE d.reader_id = $1 AND d.update_id = u.id) AS seen_before
+             FROM updates u JOIN members m ON m.id = u.member_id
+             WHERE u.member_id <> $1 AND u.local_date >= $2
+               AND u.member_id IN (SELECT tm2.member_id FROM team_members tm1
+                                   JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1)
+               AND NOT EXISTS (SELECT 1 FROM digest_deliveries d
+                               WHERE d.reader_id = $1 AND d.update_id = u.id AND d.revision = u.revision)
+             ORDER BY u.local_date, m.name, u.id",
+        )
+        .bind(reader)
+        .bind(since.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let d: String = r.try_get(6)?;
+                Ok(DigestItem {
+                    update_id: r.try_get(0)?,
+                    revision: r.try_get(1)?,
+                    author_id: r.try_get(2)?,
+                    author_name: r.try_get(3)?,
+                    author_email: r.try_get(4)?,
+                    author_tz: r.try_get(5)?,
+                    local_date: NaiveDate::from_str(&d).map_err(|e| StoreError::Other(e.into()))?,
+                    body: r.try_get(7)?,
+                    edited: super::get_bool(r, "seen_before")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Queues a digest and records, in the same transaction, which update revisions it carries,
+    /// so each reaches the reader exactly once. `None` when this digest was queued before.
+    pub async fn enqueue_digest(
+        &self,
+        email: &NewEmail,
+        reader: MemberId,
+        items: &[(i64, i64)],
+        now: i64,
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(id) = insert(&mut *tx, email, now).await? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        for (update, revision) in items {
+            sqlx::query(
+                "INSERT INTO digest_deliveries (reader_id, update_id, revision, outbox_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(reader)
+            .bind(update)
+            .bind(revision)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
+    /// Members (of `ids`) that have an update for a local date on or after `since`.
+    pub async fn members_with_updates_since(&self, since: NaiveDate) -> StoreResult<Vec<MemberId>> {
+        let rows = sqlx::query("SELECT DISTINCT member_id FROM updates WHERE local_date >= $1")
+            .bind(since.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}
