@@ -472,16 +472,19 @@ async fn queue_mail(
         date: now.timestamp(),
     })?;
     ctx.store
-        .enqueue(&NewEmail {
-            idem_key: key.to_string(),
-            kind: kind.as_str(),
-            member_id: member,
-            local_date: None,
-            recipient: to.to_string(),
-            message_id: message_id.trim_matches(['<', '>']).to_string(),
-            subject: subject.to_string(),
-            body: raw,
-        })
+        .enqueue(
+            &NewEmail {
+                idem_key: key.to_string(),
+                kind: kind.as_str(),
+                member_id: member,
+                local_date: None,
+                recipient: to.to_string(),
+                message_id: message_id.trim_matches(['<', '>']).to_string(),
+                subject: subject.to_string(),
+                body: raw,
+            },
+            now.timestamp(),
+        )
         .await?;
     Ok(())
 }

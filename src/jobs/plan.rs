@@ -75,17 +75,33 @@ async fn handle_due(
     report: &mut PlanReport,
 ) -> anyhow::Result<()> {
     let m = &d.member;
+    let s = match kind {
+        DueKind::Request => m.request_schedule(),
+        DueKind::Digest => m.digest_schedule(),
+    };
+    // After downtime the stored instant may be days old: the fire that counts is the latest one
+    // at or before `now` (looking back at most two days, which covers every "same local day").
+    let mut fire = d.date;
+    let mut cursor = DateTime::from_timestamp(d.at, 0)
+        .unwrap_or(now)
+        .max(now - Duration::days(2));
+    while let Some((date, t)) = s.next_after(cursor) {
+        if t > now {
+            break;
+        }
+        fire = date;
+        cursor = t;
+    }
     let today = local_date(m.tz, now);
-    let wanted =
-        d.date == today && m.receives_on(d.date) && !ctx.store.is_holiday(m.id, d.date).await?;
+    let wanted = fire == today && m.receives_on(fire) && !ctx.store.is_holiday(m.id, fire).await?;
     if wanted {
         match kind {
             DueKind::Request => {
-                if queue_request(ctx, m, d.date, now).await? {
+                if queue_request(ctx, m, fire, now).await? {
                     report.requests += 1;
                 }
             }
-            DueKind::Digest => match queue_digest(ctx, m, d.date, now).await? {
+            DueKind::Digest => match queue_digest(ctx, m, fire, now).await? {
                 DigestQueued::Queued => report.digests += 1,
                 DigestQueued::Empty => report.empty_digests += 1,
                 DigestQueued::AlreadyQueued => {}
@@ -94,10 +110,6 @@ async fn handle_due(
     } else {
         report.skipped += 1;
     }
-    let s = match kind {
-        DueKind::Request => m.request_schedule(),
-        DueKind::Digest => m.digest_schedule(),
-    };
     let next = s.next_after(now).map(|(d, t)| (t.timestamp(), d));
     ctx.store.set_next(kind, m.id, Some(d.at), next).await?;
     Ok(())
@@ -147,7 +159,7 @@ pub async fn queue_request(
         subject,
         body: raw,
     };
-    Ok(ctx.store.enqueue(&email).await?.is_some())
+    Ok(ctx.store.enqueue(&email, now.timestamp()).await?.is_some())
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -175,7 +187,8 @@ pub async fn digest_view_data(
             local_date: i.local_date,
             body: i.body.clone(),
             edited: i.edited,
-            late: i.local_date < recent,
+            // Late: a first revision for an older day (an edit is marked edited instead).
+            late: !i.edited && i.local_date < recent,
         });
         keys.push((i.update_id, i.revision));
     }

@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Backend, Store, StoreResult, now_unix};
+use super::{Backend, Store, StoreResult};
 
 /// An email to queue.
 #[derive(Debug, Clone)]
@@ -104,8 +104,9 @@ where
 
 impl Store {
     /// Queues an email; `None` when one with the same idempotency key exists already.
-    pub async fn enqueue(&self, e: &NewEmail) -> StoreResult<Option<i64>> {
-        insert(&self.pool, e, now_unix()).await
+    /// `now` is the job's clock: the email is due from then on.
+    pub async fn enqueue(&self, e: &NewEmail, now: i64) -> StoreResult<Option<i64>> {
+        insert(&self.pool, e, now).await
     }
 
     /// Claims up to `limit` emails that are due (or whose sender's lease expired: a crashed

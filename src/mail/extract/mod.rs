@@ -210,3 +210,318 @@ pub fn extract(input: &[u8], format: Format) -> String {
         Format::Text | Format::Auto => reply_text(&String::from_utf8_lossy(input)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Fixtures written for this module (not taken from any corpus): each one is a
+    //! typical reply shape of a client or language.
+    use super::*;
+
+    const UPDATE: &str = "Finished the billing migration.\nToday I start on the export job.";
+
+    /// `reply_text(UPDATE + sep + tail)` must give back UPDATE.
+    fn check(tail: &str) {
+        let body = format!("{UPDATE}\n\n{tail}");
+        assert_eq!(reply_text(&body), UPDATE, "input was:\n{body}");
+    }
+
+    #[test]
+    fn gmail_on_wrote_single_and_split_lines() {
+        check(
+            "On Mon, Jan 15, 2024 at 10:02 AM Dana Park <dana@example.com> wrote:\n\n> What did you ship?\n>\n",
+        );
+        check(
+            "On Mon, Jan 15, 2024 at 10:02 AM Dana Park <\ndana.park.with.a.long.alias@example.com> wrote:\n\n> What did you ship?\n",
+        );
+        check(
+            "On Mon, Jan 15, 2024 at 10:02 AM Tidings Bot <bot@example.com>\nwrote:\n\n> What did you ship?\n",
+        );
+        // Header followed by unquoted history (some clients do not prefix with `>`).
+        check(
+            "On Jan 15, 2024, at 10:02, Dana Park <dana@example.com> wrote:\n\nWhat did you ship?\n",
+        );
+    }
+
+    #[test]
+    fn quote_headers_in_many_languages() {
+        let headers = [
+            // German
+            "Am 15.01.2024 um 10:02 schrieb Dana Park <dana@example.de>:",
+            "Dana Park <dana@example.de> schrieb am Mo., 15. Jan. 2024, 10:02:",
+            // French
+            "Le lun. 15 janv. 2024 à 10:02, Dana Park <dana@example.fr> a écrit :",
+            // Spanish
+            "El lun, 15 ene 2024 a las 10:02, Dana Park (<dana@example.es>) escribió:",
+            // Italian
+            "Il giorno lun 15 gen 2024 alle ore 10:02 Dana Park <dana@example.it> ha scritto:",
+            // Dutch
+            "Op ma 15 jan. 2024 om 10:02 schreef Dana Park <dana@example.nl>:",
+            // Portuguese
+            "Em seg., 15 de jan. de 2024 às 10:02, Dana Park <dana@example.pt> escreveu:",
+            // Polish
+            "pon., 15 sty 2024 o 10:02 Dana Park <dana@example.pl> napisał(a):",
+            // Swedish
+            "Den mån 15 jan. 2024 kl 10:02 skrev Dana Park <dana@example.se>:",
+            // Norwegian
+            "man. 15. jan. 2024 kl. 10:02 skrev Dana Park <dana@example.no>:",
+            // Danish
+            "Den 15. jan. 2024 kl. 10.02 skrev Dana Park <dana@example.dk>:",
+            // Russian
+            "пн, 15 янв. 2024 г. в 10:02, Дана Парк <dana@example.ru>:",
+            "15.01.2024 10:02, Дана Парк пишет:",
+            // Chinese
+            "Dana Park <dana@example.cn> 于2024年1月15日周一 10:02写道：",
+            "在 2024年1月15日，上午10:02，Dana Park <dana@example.cn> 写道：",
+            // Japanese
+            "2024年1月15日(月) 10:02 Dana Park <dana@example.jp>:",
+            "2024/01/15 10:02、Dana Park <dana@example.jp> のメッセージ:",
+        ];
+        for h in headers {
+            check(&format!("{h}\n\n> Was hast du gestern gemacht?\n> Dana\n"));
+            check(&format!("{h}\nWhat did you do yesterday?\n"));
+        }
+    }
+
+    #[test]
+    fn outlook_header_blocks_localized() {
+        let blocks = [
+            "From: Dana Park <dana@example.com>\nSent: Monday, January 15, 2024 10:02 AM\nTo: Team <team@example.com>\nSubject: Daily update",
+            "*From:* Dana Park [mailto:dana@example.com]\n*Sent:* Monday, January 15, 2024 10:02 AM\n*To:* Team\n*Subject:* Daily update",
+            "Von: Dana Park <dana@example.de>\nGesendet: Montag, 15. Januar 2024 10:02\nAn: Team\nBetreff: Tagesupdate",
+            "De : Dana Park <dana@example.fr>\nEnvoyé : lundi 15 janvier 2024 10:02\nÀ : Équipe\nObjet : Point quotidien",
+            "De: Dana Park <dana@example.es>\nEnviado: lunes, 15 de enero de 2024 10:02\nPara: Equipo\nAsunto: Actualización",
+            "Da: Dana Park <dana@example.it>\nInviato: lunedì 15 gennaio 2024 10:02\nA: Team\nOggetto: Aggiornamento",
+            "Van: Dana Park <dana@example.nl>\nVerzonden: maandag 15 januari 2024 10:02\nAan: Team\nOnderwerp: Update",
+            "De: Dana Park <dana@example.pt>\nEnviada em: segunda-feira, 15 de janeiro de 2024 10:02\nPara: Equipe\nAssunto: Atualização",
+            "Od: Dana Park <dana@example.pl>\nWysłano: poniedziałek, 15 stycznia 2024 10:02\nDo: Zespół\nTemat: Aktualizacja",
+            "Från: Dana Park <dana@example.se>\nSkickat: den 15 januari 2024 10:02\nTill: Teamet\nÄmne: Uppdatering",
+            "Fra: Dana Park <dana@example.no>\nSendt: mandag 15. januar 2024 10:02\nTil: Teamet\nEmne: Oppdatering",
+            "От: Дана Парк <dana@example.ru>\nОтправлено: 15 января 2024 г. 10:02\nКому: Команда\nТема: Обновление",
+            "发件人: Dana Park <dana@example.cn>\n发送时间: 2024年1月15日 10:02\n收件人: 团队\n主题: 更新",
+            "差出人: Dana Park <dana@example.jp>\n送信日時: 2024年1月15日 10:02\n宛先: チーム\n件名: 更新",
+        ];
+        for b in blocks {
+            check(&format!("{b}\n\nWhat did you do yesterday?\n"));
+            check(&format!(
+                "________________________________\n{b}\n\nWhat did you do yesterday?\n"
+            ));
+        }
+    }
+
+    #[test]
+    fn original_message_separators() {
+        for sep in [
+            "-----Original Message-----",
+            "----- Original Message -----",
+            "-----Ursprüngliche Nachricht-----",
+            "-------- Message d'origine --------",
+            "-------- Mensaje original --------",
+            "-------- Messaggio originale --------",
+            "-------- Oorspronkelijk bericht --------",
+            "-------- Oprindelig meddelelse --------",
+            "-------- Исходное сообщение --------",
+        ] {
+            check(&format!("{sep}\nWhat did you do yesterday?\n"));
+        }
+    }
+
+    #[test]
+    fn apple_mail_thunderbird_and_yahoo() {
+        // Apple Mail quotes its own header.
+        check(
+            "> On 15 Jan 2024, at 10:02, Dana Park <dana@example.com> wrote:\n>\n> What did you ship?\n",
+        );
+        // Thunderbird.
+        check("On 15/01/2024 10:02, Dana Park wrote:\n> What did you ship?\n");
+        // Yahoo.
+        check(
+            "On Monday, January 15, 2024, 10:02:11 AM GMT+1, Dana Park <dana@example.com> wrote:\n\n\nWhat did you ship?\n",
+        );
+        // Android "---- wrote ----".
+        check("---- Dana Park wrote ----\n\n> What did you ship?\n");
+    }
+
+    #[test]
+    fn mobile_footers_many_languages() {
+        for footer in [
+            "Sent from my iPhone",
+            "Sent from my Samsung Galaxy smartphone.",
+            "Get Outlook for Android<https://aka.ms/ghei36>",
+            "Von meinem iPhone gesendet",
+            "Envoyé de mon iPhone",
+            "Enviado desde mi iPhone",
+            "Inviato da iPhone",
+            "Verzonden vanaf mijn iPhone",
+            "Enviado do meu iPhone",
+            "Wysłane z iPhone'a",
+            "Skickat från min iPhone",
+            "Sendt fra min iPhone",
+            "Отправлено с iPhone",
+            "从我的iPhone发送",
+            "iPhoneから送信",
+        ] {
+            check(footer);
+            check(&format!(
+                "{footer}\n\nOn 15 Jan 2024, at 10:02, Dana <dana@example.com> wrote:\n> q\n"
+            ));
+        }
+        // A sentence that merely starts like a footer is text.
+        let body = "Done.\n\nSent from my desk, which is much nicer than my phone.";
+        assert_eq!(reply_text(body), body);
+    }
+
+    #[test]
+    fn quoted_blocks_bottom_and_inline_posting() {
+        // Bottom posting: history first, answer below.
+        let body = "On Mon, Jan 15, 2024 at 10:02 AM Dana <dana@example.com> wrote:\n> What did you ship?\n\nThe billing migration.";
+        assert_eq!(reply_text(body), "The billing migration.");
+        // Inline answers: quoted questions go, answers stay.
+        let body = "On Mon, Jan 15, 2024 at 10:02 AM Dana <dana@example.com> wrote:\n> Yesterday?\n\nBilling migration.\n\n> Today?\n\nExport job.\n";
+        assert_eq!(reply_text(body), "Billing migration.\n\nExport job.");
+        // A bare `>` block at the end is history.
+        check("> What did you ship?\n> Dana");
+    }
+
+    #[test]
+    fn signatures() {
+        check("-- \nAlex Smith\nStaff Engineer, Example Inc.");
+        check("--\nAlex");
+        check("Best regards,\nAlex Smith\nStaff Engineer");
+        check("Met vriendelijke groeten,\n\nPiet Jansen");
+        check("Mit freundlichen Grüßen\nDana Park");
+        check("Cordialement,\nDana");
+        check("-Alex");
+        check(
+            "Alex Smith\nStaff Engineer\nTel: +1 555 010 2030\nalex@example.com\nwww.example.com",
+        );
+        check(
+            "_______________________________________________\nteam mailing list\nteam@lists.example.org\nhttps://lists.example.org/listinfo/team",
+        );
+        // Informal sign-offs are part of the message.
+        let body = "Shipped it.\n\nThanks,\nAlex";
+        assert_eq!(reply_text(body), body);
+        let body = "Shipped it.\n\nLG, Eva";
+        assert_eq!(reply_text(body), body);
+    }
+
+    #[test]
+    fn forwarded_messages_are_kept() {
+        let body = "FYI, this is what the vendor sent.\n\n---------- Forwarded message ---------\nFrom: Vendor <v@example.com>\nDate: Mon, Jan 15, 2024 at 10:02 AM\nSubject: Outage\nTo: Alex <alex@example.com>\n\nWe had an outage.";
+        assert_eq!(reply_text(body), body);
+    }
+
+    #[test]
+    fn ordinary_text_is_untouched() {
+        for body in [
+            "Yesterday: fixed the login bug.\nToday: code review.\nBlockers: none.",
+            "On Monday I fixed 3 bugs.\nOn Tuesday I wrote docs.",
+            "Date: Friday\nTime: 10:00\nPlace: room 4",
+            "Bob wrote a great RFC, read it.",
+            "- item one\n- item two\n\n> a quote I am discussing\n\nand my comment on it",
+        ] {
+            assert_eq!(reply_text(body), body);
+        }
+    }
+
+    #[test]
+    fn reply_and_header_on_one_line() {
+        assert_eq!(
+            reply_text(
+                "Works for me. On Mon, Jan 15, 2024 at 10:02 AM, dana@example.com wrote:\n> q"
+            ),
+            "Works for me."
+        );
+    }
+
+    #[test]
+    fn html_replies() {
+        let gmail = r#"<div dir="ltr">Shipped the export.<br><br>Thanks,<br>Alex</div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, Jan 15, 2024 at 10:02 AM Dana &lt;<a href="mailto:dana@example.com">dana@example.com</a>&gt; wrote:<br></div><blockquote class="gmail_quote">What did you ship?</blockquote></div>"#;
+        assert_eq!(reply_html(gmail), "Shipped the export.\n\nThanks,\nAlex");
+        let outlook = r#"<html><head><style>p{margin:0}</style></head><body><p>Shipped&nbsp;the export.</p><div id="appendonsend"></div><hr><div id="divRplyFwdMsg"><b>From:</b> Dana<br><b>Sent:</b> Monday</div><div>What did you ship?</div></body></html>"#;
+        assert_eq!(reply_html(outlook), "Shipped the export.");
+        let apple = "<html><body>Shipped it &amp; tested it.<div><br><blockquote type=\"cite\"><div>On 15 Jan 2024, at 10:02, Dana wrote:</div><div>q</div></blockquote></div></body></html>";
+        assert_eq!(reply_html(apple), "Shipped it & tested it.");
+        // Text-only quote header inside HTML (no container).
+        let plain = "<p>Done.</p><p>From: Dana &lt;dana@example.com&gt;<br>Sent: Monday<br>To: Team<br>Subject: Update</p><p>q</p>";
+        assert_eq!(reply_html(plain), "Done.");
+    }
+
+    #[test]
+    fn html_to_text_basics() {
+        let t = html_to_text(
+            "<h1>Status</h1><p>Good &amp; green</p><ol><li>one</li><li>two</li></ol><script>x()</script>",
+        );
+        assert_eq!(t, "Status\n\nGood & green\n\n- one\n- two");
+    }
+
+    #[test]
+    fn detect_formats() {
+        assert_eq!(
+            detect_format(b"From: a@example.com\nTo: b@example.com\nSubject: hi\n\nbody"),
+            Format::Eml
+        );
+        assert_eq!(detect_format(b"<div>Hello</div>"), Format::Html);
+        assert_eq!(
+            detect_format(b"  <!DOCTYPE html><html><body>x</body></html>"),
+            Format::Html
+        );
+        assert_eq!(
+            detect_format(b"Hello\n\nFrom: a@example.com\nSent: today"),
+            Format::Text
+        );
+        assert_eq!(
+            detect_format(b"<http://link1> <http://link2>"),
+            Format::Text
+        );
+        assert_eq!(detect_format(b""), Format::Text);
+    }
+
+    #[test]
+    fn messages_with_mime() {
+        let plain = b"From: Alex <alex@example.com>\r\nTo: bot@example.com\r\nSubject: Re: update\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nFertig mit der Migration, sch=F6n.\r\n\r\nAm 15.01.2024 um 10:02 schrieb Bot <bot@example.com>:\r\n> Was hast du gemacht?\r\n";
+        assert_eq!(
+            reply_from_message(plain).as_deref(),
+            Some("Fertig mit der Migration, schön.")
+        );
+        let alt = b"From: Alex <alex@example.com>\nSubject: Re: update\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=XX\n\n--XX\nContent-Type: text/html; charset=utf-8\n\n<p>HTML version</p>\n--XX\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\nVGV4dCB2ZXJzaW9u\n--XX--\n";
+        assert_eq!(reply_from_message(alt).as_deref(), Some("Text version"));
+        let html_only = b"From: Alex <alex@example.com>\nSubject: Re: update\nContent-Type: text/html; charset=utf-8\n\n<div>Only HTML</div><blockquote>old</blockquote>";
+        assert_eq!(reply_from_message(html_only).as_deref(), Some("Only HTML"));
+        assert_eq!(extract(html_only, Format::Auto), "Only HTML");
+    }
+
+    #[test]
+    fn never_panics_on_nasty_input() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            vec![],
+            b"\r".to_vec(),
+            b">".to_vec(),
+            b"\n\n\n".to_vec(),
+            vec![0xff, 0xfe, 0xfd, b'\n', 0xc3],
+            b"<".to_vec(),
+            b"<a".to_vec(),
+            b"<!--".to_vec(),
+            b"<script>".to_vec(),
+            b"</div></div><p><p><li>".to_vec(),
+            b"&#xFFFFFFFF; &#55296; &#; &".to_vec(),
+            "é<é>é&é;".as_bytes().to_vec(),
+            b"From:\nTo:\n\n".to_vec(),
+            b"From: a\r\nContent-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n--".to_vec(),
+            "On wrote:\n>\n> wrote:\n<\n\n日本語のメッセージ:"
+                .as_bytes()
+                .to_vec(),
+            b":::\n---\n___\n-- \n".to_vec(),
+        ];
+        cases.push("a".repeat(100_000).into_bytes());
+        cases.push("> x\n".repeat(10_000).into_bytes());
+        cases.push("On 1 2024 wrote:\n".repeat(5_000).into_bytes());
+        cases.push("<div>".repeat(20_000).into_bytes());
+        for input in &cases {
+            for format in [Format::Auto, Format::Eml, Format::Text, Format::Html] {
+                let _ = extract(input, format);
+            }
+            let _ = detect_format(input);
+            let _ = reply_from_message(input);
+        }
+    }
+}

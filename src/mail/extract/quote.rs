@@ -156,7 +156,7 @@ fn is_attribution(joined: &str, next_quoted: bool) -> bool {
 
 /// The text of a line for header matching: quoted lines only count when they are a
 /// bare "> wrote:" left over from a badly wrapped header.
-fn header_text<'a>(line: &'a str) -> Option<&'a str> {
+fn header_text(line: &str) -> Option<&str> {
     if line.len() > MAX_HEADER_LINE_LEN {
         return None;
     }
@@ -180,6 +180,9 @@ fn find_headers(lines: &[&str]) -> Vec<Option<Header>> {
     let mut starts: Vec<Option<Header>> = vec![None; n];
     let mut last_end: Option<usize> = None;
     for e in 0..n {
+        if last_end.is_some_and(|l| e <= l) {
+            continue;
+        }
         let Some(te) = header_text(lines[e]) else {
             continue;
         };
@@ -193,10 +196,7 @@ fn find_headers(lines: &[&str]) -> Vec<Option<Header>> {
         let lowest = e.saturating_sub(MAX_HEADER_LINES - 1);
         let floor = last_end.map_or(0, |l| l + 1).max(lowest);
         let mut s = e;
-        loop {
-            let Some(ts) = header_text(lines[s]) else {
-                break;
-            };
+        while let Some(ts) = header_text(lines[s]) {
             if ts.is_empty() || (s != e && (is_quoted(lines[s]) || ends_sentence(ts))) {
                 break;
             }
@@ -219,7 +219,8 @@ fn find_headers(lines: &[&str]) -> Vec<Option<Header>> {
         // also across one blank line when the header so far starts with a fragment ("<").
         let mut p = s;
         let mut crossed_fragment = false;
-        while p > floor && s - p < MAX_HEADER_LINES {
+        let up_floor = last_end.map_or(0, |l| l + 1);
+        while p > up_floor && s - p < MAX_HEADER_LINES {
             p -= 1;
             let t = lines[p].trim();
             if t.is_empty() {
@@ -238,9 +239,30 @@ fn find_headers(lines: &[&str]) -> Vec<Option<Header>> {
             }
             break;
         }
+        // Extend downwards when the header's verb came before its colon line
+        // ("Op za 8 mei 2021 om 12:09 schreef\nRichard <r@x.nl>:").
+        let mut end = e;
+        if !joined.ends_with([':', '：']) {
+            for k in 1..=2 {
+                let Some(t) = lines.get(e + k).and_then(|l| header_text(l)) else {
+                    break;
+                };
+                if t.is_empty() || is_quoted(lines[e + k]) {
+                    break;
+                }
+                joined.push(' ');
+                joined.push_str(t);
+                if joined.ends_with([':', '：']) {
+                    if is_attribution(&joined, true) {
+                        end = e + k;
+                    }
+                    break;
+                }
+            }
+        }
         let prefix = inline_prefix(lines[s]);
-        starts[s] = Some(Header { end: e, prefix });
-        last_end = Some(e);
+        starts[s] = Some(Header { end, prefix });
+        last_end = Some(end);
     }
     starts
 }

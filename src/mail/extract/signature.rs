@@ -94,15 +94,12 @@ fn strip_contact_block(kept: &mut Vec<String>) {
         }
         // A candidate start: a name-like line right after a blank line (or at the top).
         let para_start = i == 0 || is_blank(&kept[i - 1]);
-        if para_start && looks_like_name(line) && evidence >= 2 && i > 0 {
+        if para_start && looks_like_name(line) && (evidence >= 2 && i > 0 || evidence >= 3) {
             best = Some(i);
         }
     }
     if let Some(b) = best {
-        // Keep at least some text above the block.
-        if kept[..b].iter().any(|l| !is_blank(l)) {
-            kept.truncate(b);
-        }
+        kept.truncate(b);
     }
 }
 

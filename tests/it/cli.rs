@@ -1,0 +1,369 @@
+//! The `tidings` binary as a user runs it: names, outputs and exit codes of PRODUCT.md, on
+//! SQLite and PostgreSQL; bad input exits 2 and leaves the database byte-for-byte unchanged.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tidings");
+
+fn run(dir: &Path, db: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TIDINGS_CONFIG")
+        .env("TIDINGS_DATABASE__URL", db)
+        .env("TIDINGS_LOG", "warn")
+        .output()
+        .expect("binary runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn digest_of(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).expect("db file")))
+}
+
+fn member_add_then_list(db: &str, dir: &Path) {
+    ok(&run(
+        dir,
+        db,
+        &[
+            "member",
+            "add",
+            "alice@example.com",
+            "--name",
+            "Alice",
+            "--tz",
+            "Europe/Berlin",
+            "--digest-at",
+            "08:30",
+        ],
+    ));
+    ok(&run(
+        dir,
+        db,
+        &[
+            "member",
+            "add",
+            "bob@example.com",
+            "--name",
+            "Bob",
+            "--tz",
+            "Asia/Tokyo",
+            "--request-at",
+            "17:00",
+            "--days",
+            "mon,wed",
+            "--team",
+            "core",
+        ],
+    ));
+    let out = ok(&run(dir, db, &["member", "list", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let a = &v[0];
+    assert_eq!(a["email"], "alice@example.com");
+    assert_eq!(a["name"], "Alice");
+    assert_eq!(a["timezone"], "Europe/Berlin");
+    assert_eq!(a["request_at"], "16:30");
+    assert_eq!(a["digest_at"], "08:30");
+    assert_eq!(
+        a["workdays"],
+        serde_json::json!(["mon", "tue", "wed", "thu", "fri"])
+    );
+    assert_eq!(a["paused"], false);
+    assert_eq!(a["away"], serde_json::json!([]));
+    assert!(a["team"].is_null());
+    assert_eq!(v[1]["workdays"], serde_json::json!(["mon", "wed"]));
+    assert_eq!(v[1]["team"], "core");
+    assert_eq!(v[1]["request_at"], "17:00");
+}
+
+#[test]
+fn member_add_and_list_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    member_add_then_list(&db, dir.path());
+}
+
+#[test]
+fn member_add_and_list_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    member_add_then_list(&crate::rig::fresh_pg_url(), dir.path());
+}
+
+#[test]
+fn the_default_database_is_var_tidings_db_in_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN)
+        .args(["member", "list", "--json"])
+        .current_dir(dir.path())
+        .env_remove("TIDINGS_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o).trim(), "[]");
+    assert!(dir.path().join("var/tidings.db").exists());
+}
+
+#[test]
+fn bad_input_exits_2_and_leaves_the_database_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.db");
+    let db = format!("sqlite://{}", file.display());
+    ok(&run(
+        dir.path(),
+        &db,
+        &[
+            "member",
+            "add",
+            "alice@example.com",
+            "--name",
+            "Alice",
+            "--tz",
+            "Europe/Berlin",
+        ],
+    ));
+    let before = digest_of(&file);
+    let bad: &[&[&str]] = &[
+        &[
+            "member",
+            "add",
+            "bob@example.com",
+            "--name",
+            "Bob",
+            "--tz",
+            "Mars/Olympus",
+        ],
+        &[
+            "member",
+            "add",
+            "bob@example.com",
+            "--name",
+            "Bob",
+            "--tz",
+            "UTC",
+            "--digest-at",
+            "25:00",
+        ],
+        &[
+            "member",
+            "add",
+            "bob@example.com",
+            "--name",
+            "Bob",
+            "--tz",
+            "UTC",
+            "--days",
+            "mon,funday",
+        ],
+        &[
+            "member",
+            "add",
+            "alice@example.com",
+            "--name",
+            "Again",
+            "--tz",
+            "UTC",
+        ],
+        &[
+            "member",
+            "add",
+            "not-an-email",
+            "--name",
+            "X",
+            "--tz",
+            "UTC",
+        ],
+        &["member", "set", "nobody@example.com", "--tz", "UTC"],
+        &["member", "remove", "nobody@example.com"],
+    ];
+    for args in bad {
+        let o = run(dir.path(), &db, args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+        assert_eq!(digest_of(&file), before, "{args:?} changed the database");
+    }
+}
+
+#[test]
+fn import_is_all_or_nothing_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.db");
+    let db = format!("sqlite://{}", file.display());
+    ok(&run(dir.path(), &db, &["member", "list"]));
+    let before = digest_of(&file);
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "email,name,timezone,request_at,digest_at,workdays,team\na@example.com,A,Europe/Berlin,,,,core\nb@example.com,B,Nowhere/Land,,,,core\n").unwrap();
+    let o = run(
+        dir.path(),
+        &db,
+        &["member", "import", bad.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 3") && err.contains("timezone"), "{err}");
+    assert_eq!(digest_of(&file), before);
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, "email,name,timezone,request_at,digest_at,workdays,team\na@example.com,A,Europe/Berlin,,07:45,mon;tue,core\nb@example.com,B,,,,,\n").unwrap();
+    let out = ok(&run(
+        dir.path(),
+        &db,
+        &["member", "import", good.to_str().unwrap()],
+    ));
+    assert!(out.contains("imported 2 members"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&run(dir.path(), &db, &["member", "list", "--json"]))).unwrap();
+    assert_eq!(v[0]["digest_at"], "07:45");
+    assert_eq!(v[0]["workdays"], serde_json::json!(["mon", "tue"]));
+    assert_eq!(v[1]["timezone"], "UTC");
+    // Importing the same file again conflicts on line 2 and adds nothing.
+    let before = digest_of(&file);
+    let o = run(
+        dir.path(),
+        &db,
+        &["member", "import", good.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 2"));
+    assert_eq!(digest_of(&file), before);
+}
+
+#[test]
+fn config_check_hides_secrets_and_bad_keys_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("tidings.toml");
+    std::fs::write(&cfg, "[mail.smtp]\npassword = \"hunter2hunter2\"\n").unwrap();
+    let o = Command::new(BIN)
+        .args(["--config", cfg.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
+    let out = ok(&o);
+    assert!(
+        out.contains("[mail.smtp]") && !out.contains("hunter2"),
+        "{out}"
+    );
+    std::fs::write(&cfg, "[web]\nbindd = \"127.0.0.1:1\"\n").unwrap();
+    let o = Command::new(BIN)
+        .args(["--config", cfg.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bindd") && err.contains("tidings.toml"),
+        "{err}"
+    );
+    let o = Command::new(BIN)
+        .args(["config", "check"])
+        .current_dir(dir.path())
+        .env("TIDINGS_CONFIG", "/nonexistent/x.toml")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn schedule_next_prints_utc_instants() {
+    let o = Command::new(BIN)
+        .args([
+            "schedule",
+            "next",
+            "--tz",
+            "America/New_York",
+            "--at",
+            "02:30",
+            "--days",
+            "sun",
+            "--after",
+            "2026-03-01T00:00:00Z",
+            "--count",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok(&o),
+        "2026-03-01T07:30:00Z\n2026-03-08T07:30:00Z\n2026-03-15T06:30:00Z\n"
+    );
+    let o = Command::new(BIN)
+        .args([
+            "schedule",
+            "next",
+            "--tz",
+            "Nowhere",
+            "--at",
+            "02:30",
+            "--after",
+            "2026-03-01T00:00:00Z",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn reply_extract_reads_stdin_and_files() {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(["reply", "extract"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"Done with the tests.\n\nOn Mon, 9 Mar 2026 at 16:30, Tidings <t@example.test> wrote:\n> What did you get done?\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(ok(&out).trim(), "Done with the tests.");
+}
+
+#[test]
+fn help_lists_every_command() {
+    let out = ok(&Command::new(BIN).arg("--help").output().unwrap());
+    for c in [
+        "serve", "migrate", "config", "doctor", "demo", "member", "team", "token", "run-due",
+        "reply", "schedule", "preview", "outbox",
+    ] {
+        assert!(out.contains(c), "--help lacks {c}");
+    }
+}
+
+#[test]
+fn demo_writes_requests_and_digests_without_quoted_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("demo");
+    let out = ok(&Command::new(BIN)
+        .args(["demo", "--dir", d.to_str().unwrap()])
+        .output()
+        .unwrap());
+    assert!(out.contains("digests with quoted history: 0"), "{out}");
+    let sent: Vec<String> = std::fs::read_dir(d.join("var/mail/sent/new"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    for who in 1..=3 {
+        assert!(
+            sent.iter()
+                .any(|n| n.starts_with(&format!("request_{who}_"))),
+            "{sent:?}"
+        );
+        assert!(
+            sent.iter()
+                .any(|n| n.starts_with(&format!("digest_{who}_"))),
+            "{sent:?}"
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! `TestApp`: a fresh database (SQLite file or PostgreSQL) and Maildirs in a temp dir, the
+//! same `Ctx` the service uses, and a clock the test sets.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use tidings::config::{Config, SecretString, SecretUrl, Transport};
+use tidings::domain::EmailAddress;
+use tidings::jobs::Ctx;
+use tidings::store::{MemberChange, MemberDefaults};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub ctx: Ctx,
+    pub dir: tempfile::TempDir,
+    pub db_url: String,
+}
+
+pub fn db_url(db: Db, dir: &std::path::Path) -> String {
+    match db {
+        Db::Sqlite => format!("sqlite://{}", dir.join("tidings.db").display()),
+        Db::Postgres => crate::rig::fresh_pg_url(),
+    }
+}
+
+pub fn test_config(db_url: &str, dir: &std::path::Path) -> Config {
+    let mut cfg = Config::default();
+    cfg.database.url = SecretUrl(db_url.to_string());
+    cfg.database.max_connections = 4;
+    cfg.mail.transport = Transport::Maildir;
+    cfg.mail.from = "Tidings <tidings@example.test>".into();
+    cfg.mail.reply_to = "updates@example.test".into();
+    cfg.mail.maildir.sent = dir.join("sent");
+    cfg.mail.maildir.inbox = dir.join("inbox");
+    cfg.security.secret = SecretString::new("integration-test-secret-0123456789");
+    cfg
+}
+
+impl TestApp {
+    pub async fn new(db: Db) -> TestApp {
+        Self::with(db, |_| {}).await
+    }
+
+    pub async fn with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = db_url(db, dir.path());
+        let mut cfg = test_config(&url, dir.path());
+        tweak(&mut cfg);
+        let ctx = Ctx::build(cfg).await.expect("ctx builds");
+        TestApp {
+            ctx,
+            dir,
+            db_url: url,
+        }
+    }
+
+    /// Adds a member in `tz` with request 16:30 and digest 08:30 on Mon–Fri, in team "core".
+    pub async fn member(&self, email: &str, name: &str, tz: &str) -> i64 {
+        let ch = MemberChange {
+            name: Some(name.into()),
+            tz: Some(tz.parse().expect("zone")),
+            teams: Some(vec!["core".into()]),
+            ..Default::default()
+        };
+        self.ctx
+            .store
+            .add_member(&addr(email), &ch, &defaults())
+            .await
+            .expect("member added")
+    }
+
+    pub fn sent_dir(&self) -> PathBuf {
+        self.ctx.config.mail.maildir.sent.join("new")
+    }
+
+    /// Names of the files in the sent Maildir, sorted.
+    pub fn sent(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.sent_dir())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    pub fn sent_of(&self, prefix: &str) -> Vec<String> {
+        self.sent()
+            .into_iter()
+            .filter(|n| n.starts_with(prefix))
+            .collect()
+    }
+
+    pub fn read_sent(&self, name: &str) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.sent_dir().join(name)).expect("sent file"))
+            .to_string()
+    }
+
+    /// Plan and send, as one tick of `serve` at `now`.
+    pub async fn tick(&self, now: DateTime<Utc>) {
+        tidings::jobs::plan::run(&self.ctx, now)
+            .await
+            .expect("plan");
+        tidings::jobs::send::run(&self.ctx, now)
+            .await
+            .expect("send");
+    }
+
+    /// Drop a raw message into the inbox Maildir and ingest it.
+    pub async fn deliver(
+        &self,
+        name: &str,
+        raw: &[u8],
+        now: DateTime<Utc>,
+    ) -> tidings::jobs::ingest::IngestReport {
+        let inbox = &self.ctx.config.mail.maildir.inbox;
+        tidings::mail::outbound::ensure_maildir(inbox).unwrap();
+        std::fs::write(inbox.join("new").join(name), raw).unwrap();
+        tidings::jobs::ingest::poll(&self.ctx, now)
+            .await
+            .expect("ingest")
+    }
+}
+
+pub fn defaults() -> MemberDefaults {
+    MemberDefaults {
+        tz: chrono_tz::UTC,
+        request_at: tidings::domain::LocalTime::parse("16:30").unwrap(),
+        digest_at: tidings::domain::LocalTime::parse("08:30").unwrap(),
+        workdays: tidings::domain::Workdays::default(),
+    }
+}
+
+pub fn addr(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).unwrap()
+}
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// The Reply-To and Message-ID headers of a sent email.
+pub fn reply_headers(raw: &str) -> (String, String) {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("parses");
+    let rt = msg
+        .reply_to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address.as_deref())
+        .unwrap_or_default()
+        .to_string();
+    (rt, msg.message_id().unwrap_or_default().to_string())
+}
+
+/// A plain-text reply in Gmail style to a request.
+pub fn gmail_reply(from: &str, to: &str, in_reply_to: &str, msg_id: &str, text: &str) -> Vec<u8> {
+    format!(
+        "From: Someone <{from}>\r\nTo: {to}\r\nSubject: Re: Your update\r\nMessage-ID: <{msg_id}>\r\nIn-Reply-To: <{in_reply_to}>\r\nReferences: <{in_reply_to}>\r\nDate: Mon, 9 Mar 2026 17:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\nOn Mon, 9 Mar 2026 at 16:30, Tidings <tidings@example.test> wrote:\r\n> Hi,\r\n> What did you get done?\r\n> What's next?\r\n"
+    )
+    .into_bytes()
+}
+
+/// Text bodies of a sent email (the text/plain part).
+pub fn text_body(raw: &str) -> String {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("parses");
+    msg.body_text(0).map(|b| b.to_string()).unwrap_or_default()
+}
+
+/// Runs an async test body on both backends.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($app: $crate::helpers::TestApp) $body
+            #[tokio::test]
+            async fn sqlite() {
+                run($crate::helpers::TestApp::new($crate::helpers::Db::Sqlite).await).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                run($crate::helpers::TestApp::new($crate::helpers::Db::Postgres).await).await
+            }
+        }
+    };
+}

@@ -1,0 +1,13 @@
+//! The integration suite: real SQLite files and real PostgreSQL databases (one fresh database
+//! per test), the real binary for CLI tests. Tests that need a backend come in pairs,
+//! `…_sqlite` and `…_postgres`; PostgreSQL tests never skip (the harness starts a server).
+
+#[path = "../support/rig.rs"]
+mod rig;
+
+mod helpers;
+
+mod cli;
+mod flow;
+mod ingest;
+mod store;
