@@ -1,0 +1,346 @@
+//! One full day through real servers: Postfix (SMTP) and Dovecot (IMAP) started by the test
+//! harness on loopback. Three members in Berlin, New York and Tokyo read their update requests
+//! over IMAP, reply over SMTP the way real clients do, the service ingests over IMAP, and each
+//! digest — read over IMAP — holds the others' words and none of the quoted text. Running the
+//! same ticks again sends nothing new.
+
+#[path = "support/rig.rs"]
+mod rig;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use lettre::AsyncTransport;
+use tidings::config::{Config, SecretString, SecretUrl, Security, Transport};
+use tidings::domain::EmailAddress;
+use tidings::jobs::{self, Ctx};
+use tidings::store::{MemberChange, MemberDefaults};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn config(rig: &rig::Rig, db_url: String, dir: &std::path::Path) -> Config {
+    let mut c = Config::default();
+    c.database.url = SecretUrl(db_url);
+    c.mail.transport = Transport::Smtp;
+    c.mail.from = "Tidings <digest@example.test>".into();
+    c.mail.reply_to = "updates@example.test".into();
+    c.mail.smtp.host = "127.0.0.1".into();
+    c.mail.smtp.port = rig.smtp_port;
+    c.mail.smtp.security = Security::None;
+    c.mail.imap.host = "127.0.0.1".into();
+    c.mail.imap.port = rig.imaps_port;
+    c.mail.imap.security = Security::Tls;
+    c.mail.imap.ca_file = rig.ca_pem.display().to_string();
+    c.mail.imap.tls_server_name = "localhost".into();
+    c.mail.imap.username = "updates@example.test".into();
+    c.mail.imap.password = SecretString::new(rig.password("updates"));
+    c.mail.maildir.sent = dir.join("unused-sent");
+    c.mail.maildir.inbox = dir.join("unused-inbox");
+    c.security.secret = SecretString::new("e2e-secret-0123456789abcdef");
+    c
+}
+
+/// Messages in `user`'s INBOX whose `X-Tidings-Kind` is `kind`, as raw bytes (plain IMAP login).
+async fn mailbox(rig: &rig::Rig, user: &str, kind: &str) -> Vec<Vec<u8>> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", rig.imap_port))
+        .await
+        .expect("IMAP connects");
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await.expect("greeting");
+    let mut s = client
+        .login(format!("{user}@example.test"), rig.password(user))
+        .await
+        .map_err(|(e, _)| e)
+        .expect("login");
+    s.select("INBOX").await.expect("select");
+    let uids = s
+        .uid_search(format!("HEADER X-Tidings-Kind {kind}"))
+        .await
+        .expect("search");
+    let mut out = Vec::new();
+    if !uids.is_empty() {
+        let mut uids: Vec<u32> = uids.into_iter().collect();
+        uids.sort();
+        let set = uids
+            .iter()
+            .map(|u| u.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let fetches: Vec<_> = s
+            .uid_fetch(set, "BODY.PEEK[]")
+            .await
+            .expect("fetch")
+            .try_collect()
+            .await
+            .expect("fetch stream");
+        for f in &fetches {
+            if let Some(b) = f.body() {
+                out.push(b.to_vec());
+            }
+        }
+    }
+    let _ = s.logout().await;
+    out
+}
+
+/// Waits (Postfix delivers asynchronously) until `user` has `n` messages of `kind`.
+async fn wait_for(rig: &rig::Rig, user: &str, kind: &str, n: usize) -> Vec<Vec<u8>> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = mailbox(rig, user, kind).await;
+        if m.len() >= n || Instant::now() > deadline {
+            assert_eq!(m.len(), n, "{user} should have {n} {kind} message(s)");
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn header(raw: &[u8], name: &str) -> String {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("parses");
+    msg.header_raw(name).unwrap_or_default().trim().to_string()
+}
+
+fn text_of(raw: &[u8]) -> String {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("parses");
+    msg.body_text(0).map(|t| t.to_string()).unwrap_or_default()
+}
+
+/// A reply as a real client writes it: new text on top, the request quoted below an
+/// "On … wrote:" line, In-Reply-To and References set.
+fn client_reply(from: &str, request: &[u8], style: &str, words: &str) -> Vec<u8> {
+    let reply_to = header(request, "Reply-To");
+    let to = reply_to
+        .rsplit_once('<')
+        .map(|(_, a)| a.trim_end_matches('>'))
+        .unwrap_or(&reply_to)
+        .to_string();
+    let mid = header(request, "Message-ID");
+    let subject = header(request, "Subject");
+    let quoted: String = text_of(request)
+        .lines()
+        .map(|l| format!("> {l}\r\n"))
+        .collect();
+    let head = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Re: {subject}\r\nMessage-ID: <{}@client.example.test>\r\nIn-Reply-To: {mid}\r\nReferences: {mid}\r\nDate: Mon, 09 Mar 2026 18:00:00 +0000\r\nMIME-Version: 1.0\r\n",
+        from.split('@').next().unwrap_or("x")
+    );
+    let on = "On Mon, 9 Mar 2026 at 16:30, Tidings <digest@example.test> wrote:";
+    let html_quote: String = text_of(request)
+        .lines()
+        .map(|l| format!("{l}<br>"))
+        .collect();
+    match style {
+        "multipart" => format!(
+            "{head}Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{words}\r\n\r\n{on}\r\n{quoted}\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<div>{words}</div><div class=\"gmail_quote\">{on}<blockquote>{html_quote}</blockquote></div>\r\n--b1--\r\n"
+        ),
+        "html" => format!(
+            "{head}Content-Type: text/html; charset=utf-8\r\n\r\n<html><body><div>{words}</div><br><div class=\"gmail_quote\"><div class=\"gmail_attr\">{on}</div><blockquote class=\"gmail_quote\">{html_quote}</blockquote></div></body></html>\r\n"
+        ),
+        _ => format!("{head}Content-Type: text/plain; charset=utf-8\r\n\r\n{words}\r\n\r\n-- \r\nCarol\r\n\r\n{on}\r\n{quoted}"),
+    }
+    .into_bytes()
+}
+
+async fn smtp_send(rig: &rig::Rig, from: &str, to: &str, raw: &[u8]) {
+    let t = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(rig.smtp_port)
+        .build();
+    let env =
+        lettre::address::Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()])
+            .unwrap();
+    t.send_raw(&env, raw)
+        .await
+        .expect("Postfix accepts the reply");
+}
+
+async fn tick(ctx: &Ctx, now: &str) {
+    let now = at(now);
+    jobs::plan::run(ctx, now).await.expect("plan");
+    jobs::send::run(ctx, now).await.expect("send");
+}
+
+#[tokio::test]
+async fn one_full_day_through_postfix_and_dovecot() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let ctx = Ctx::build(config(rig, db, dir.path()))
+        .await
+        .expect("service builds");
+    let defaults = MemberDefaults {
+        tz: chrono_tz::UTC,
+        request_at: "16:30".parse().unwrap(),
+        digest_at: "08:30".parse().unwrap(),
+        workdays: Default::default(),
+    };
+    let people = [
+        ("alice", "Alice", "Europe/Berlin"),
+        ("bob", "Bob", "America/New_York"),
+        ("carol", "Carol", "Asia/Tokyo"),
+    ];
+    for (user, name, tz) in people {
+        let ch = MemberChange {
+            name: Some(name.into()),
+            tz: Some(tz.parse().unwrap()),
+            teams: Some(vec!["core".into()]),
+            ..Default::default()
+        };
+        ctx.store
+            .add_member(
+                &EmailAddress::parse(&format!("{user}@example.test")).unwrap(),
+                &ch,
+                &defaults,
+            )
+            .await
+            .unwrap();
+    }
+
+    // Monday 9 March 2026: 16:30 in Tokyo (07:30Z), Berlin (15:30Z) and New York (20:30Z, EDT).
+    tick(&ctx, "2026-03-09T00:00:00Z").await;
+    let words = [
+        (
+            "alice",
+            "multipart",
+            "Alice: finished the billing migration; next is the load test.",
+        ),
+        (
+            "bob",
+            "html",
+            "Bob: customer interviews done, notes in the wiki.",
+        ),
+        (
+            "carol",
+            "plain",
+            "Carol: fixed the Lord Howe DST bug in the export.",
+        ),
+    ];
+    for t in [
+        "2026-03-09T07:30:00Z",
+        "2026-03-09T15:30:00Z",
+        "2026-03-09T20:30:00Z",
+    ] {
+        tick(&ctx, t).await;
+    }
+    for (user, style, text) in words {
+        let requests = wait_for(rig, user, "request", 1).await;
+        // One request each so far, with the headers PRODUCT.md requires.
+        let req = &requests[0];
+        assert_eq!(header(req, "Auto-Submitted"), "auto-generated");
+        assert!(
+            header(req, "Reply-To").contains("updates+m"),
+            "{}",
+            header(req, "Reply-To")
+        );
+        let from = format!("{user}@example.test");
+        let reply = client_reply(&from, req, style, text);
+        let to = header(&reply, "To");
+        smtp_send(rig, &from, &to, &reply).await;
+    }
+
+    // The service reads its mailbox over IMAP (TLS) until all three replies are in.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut accepted = 0;
+    while accepted < 3 {
+        let r = jobs::ingest::poll(&ctx, at("2026-03-09T21:00:00Z"))
+            .await
+            .expect("IMAP poll");
+        assert_eq!(r.quarantined, 0, "{r:?}");
+        accepted += r.accepted;
+        assert!(
+            Instant::now() < deadline,
+            "only {accepted} replies ingested"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Processed replies were moved out of the INBOX.
+    assert!(mailbox(rig, "updates", "request").await.is_empty());
+
+    // Tuesday's digests: Tokyo 08:30 = Mon 23:30Z, Berlin 07:30Z, New York 12:30Z.
+    for t in [
+        "2026-03-09T23:30:00Z",
+        "2026-03-10T07:30:00Z",
+        "2026-03-10T12:30:00Z",
+    ] {
+        tick(&ctx, t).await;
+    }
+    for (user, _, own) in words {
+        let digests = wait_for(rig, user, "digest", 1).await;
+        let text = text_of(&digests[0]);
+        for (other, _, theirs) in words {
+            if other != user {
+                assert!(
+                    text.contains(theirs),
+                    "{user}'s digest lacks {other}'s words:\n{text}"
+                );
+            }
+        }
+        assert!(
+            !text.contains(own),
+            "{user}'s digest repeats their own update"
+        );
+        for quoted in ["wrote:", "What did you get done?", "> ", "Carol\n\nOn"] {
+            assert!(
+                !text.contains(quoted),
+                "{user}'s digest has quoted text {quoted:?}:\n{text}"
+            );
+        }
+        let html = String::from_utf8_lossy(&digests[0]).to_string();
+        assert!(html.contains("text/html"), "the digest has an HTML part");
+    }
+
+    // Running the same ticks again sends nothing new. (Tokyo's Tuesday request fell due at
+    // 07:30Z Tuesday, so Carol has two requests.)
+    let counts = |kind: &'static str| async move {
+        let mut v = Vec::new();
+        for (user, _, _) in words {
+            v.push(mailbox(rig, user, kind).await.len());
+        }
+        v
+    };
+    let before = ctx.store.list_outbox(false, 1000).await.unwrap().len();
+    let (requests, digests, receipts) = (
+        counts("request").await,
+        counts("digest").await,
+        counts("receipt").await,
+    );
+    assert_eq!(
+        (requests.clone(), digests.clone(), receipts.clone()),
+        (vec![1, 1, 2], vec![1, 1, 1], vec![1, 1, 1])
+    );
+    for t in [
+        "2026-03-09T07:30:00Z",
+        "2026-03-09T15:30:00Z",
+        "2026-03-09T20:30:00Z",
+        "2026-03-09T23:30:00Z",
+        "2026-03-10T07:30:00Z",
+        "2026-03-10T12:30:00Z",
+    ] {
+        tick(&ctx, t).await;
+    }
+    jobs::ingest::poll(&ctx, at("2026-03-10T12:31:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store.list_outbox(false, 1000).await.unwrap().len(),
+        before,
+        "no new outbox rows"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        (
+            counts("request").await,
+            counts("digest").await,
+            counts("receipt").await
+        ),
+        (requests, digests, receipts)
+    );
+    ctx.store.close().await;
+}
