@@ -45,6 +45,7 @@ impl Serialize for SecretString {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[derive(Default)]
 pub struct Config {
     pub database: DatabaseConfig,
     pub web: WebConfig,
@@ -87,12 +88,11 @@ impl Serialize for SecretUrl {
 
 /// `scheme://user:password@host` → `scheme://user:**hidden**@host`.
 pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((creds, host)) = rest.rsplit_once('@') {
-            if let Some((user, _)) = creds.split_once(':') {
-                return format!("{scheme}://{user}:**hidden**@{host}");
-            }
-        }
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.rsplit_once('@')
+        && let Some((user, _)) = creds.split_once(':')
+    {
+        return format!("{scheme}://{user}:**hidden**@{host}");
     }
     url.to_string()
 }
@@ -219,19 +219,6 @@ pub struct LogConfig {
     pub format: LogFormat,
     /// A tracing filter, e.g. `info` or `tidings=debug,sqlx=warn`.
     pub level: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            database: DatabaseConfig::default(),
-            web: WebConfig::default(),
-            mail: MailConfig::default(),
-            schedule: ScheduleConfig::default(),
-            security: SecurityConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
 }
 
 impl Default for DatabaseConfig {

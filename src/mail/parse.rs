@@ -37,12 +37,12 @@ pub struct Unreadable(pub String);
 
 /// A stable id for a message: its Message-ID, else a hash of its bytes.
 pub fn message_id_of(raw: &[u8]) -> String {
-    if let Some(m) = MessageParser::default().parse_headers(raw) {
-        if let Some(id) = m.message_id() {
-            let id = id.trim().trim_matches(['<', '>']);
-            if !id.is_empty() && id.len() < 900 {
-                return id.to_string();
-            }
+    if let Some(m) = MessageParser::default().parse_headers(raw)
+        && let Some(id) = m.message_id()
+    {
+        let id = id.trim().trim_matches(['<', '>']);
+        if !id.is_empty() && id.len() < 900 {
+            return id.to_string();
         }
     }
     format!(
@@ -129,10 +129,9 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
         if ["delivered-to", "x-original-to", "envelope-to"]
             .iter()
             .any(|h| name.eq_ignore_ascii_case(h))
+            && let Ok(a) = EmailAddress::parse(value.trim().trim_matches(['<', '>']))
         {
-            if let Ok(a) = EmailAddress::parse(value.trim().trim_matches(['<', '>'])) {
-                recipients.push(a);
-            }
+            recipients.push(a);
         }
     }
     let mut references = id_list(msg.in_reply_to());

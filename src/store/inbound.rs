@@ -82,6 +82,7 @@ impl Store {
         Ok(r.map(|r| r.try_get::<i64, _>(0)).transpose()?)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn set_inbound_outcome(
         &self,
         id: i64,

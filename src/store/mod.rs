@@ -100,14 +100,14 @@ impl Store {
                 .trim_start_matches("sqlite://")
                 .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or_default().to_string();
-            if path != ":memory:" && !path.is_empty() {
-                if let Some(dir) = std::path::Path::new(&path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).with_context(|| {
-                            format!("cannot create the database folder {}", dir.display())
-                        })?;
-                    }
-                }
+            if path != ":memory:"
+                && !path.is_empty()
+                && let Some(dir) = std::path::Path::new(&path).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("cannot create the database folder {}", dir.display())
+                })?;
             }
             if !url.contains("mode=") {
                 url.push_str(if url.contains('?') {

@@ -49,6 +49,7 @@ pub struct DigestItem {
 impl Store {
     /// Stores the update of `member` for `date`. A second one the same day is appended (or
     /// replaces the first when `replace`), bumping the revision so digests show it again.
+    #[allow(clippy::too_many_arguments)]
     pub async fn upsert_update(
         &self,
         member: MemberId,

@@ -367,3 +367,114 @@ fn demo_writes_requests_and_digests_without_quoted_history() {
         );
     }
 }
+
+#[test]
+fn teams_are_added_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    assert!(ok(&run(dir.path(), &db, &["team", "add", "core"])).contains("added team core"));
+    assert_eq!(
+        run(dir.path(), &db, &["team", "add", "core"]).status.code(),
+        Some(2)
+    );
+    ok(&run(
+        dir.path(),
+        &db,
+        &[
+            "member",
+            "add",
+            "a@example.com",
+            "--name",
+            "A",
+            "--tz",
+            "UTC",
+            "--team",
+            "core",
+        ],
+    ));
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&run(dir.path(), &db, &["team", "list", "--json"]))).unwrap();
+    assert_eq!(v, serde_json::json!([{"name": "core", "members": 1}]));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[test]
+fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("TIDINGS_CONFIG")
+        .env("TIDINGS_WEB__BIND", format!("127.0.0.1:{port}"))
+        .env("TIDINGS_SCHEDULE__TICK_SECONDS", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let health = loop {
+        if let Some(r) = http_get(port, "/healthz") {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not come up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.contains("\"ok\""),
+        "{health}"
+    );
+    let metrics = http_get(port, "/metrics").unwrap();
+    assert!(metrics.contains("tidings_members 0"), "{metrics}");
+    // The built-in defaults: SQLite and the Maildirs under ./var.
+    assert!(dir.path().join("var/tidings.db").exists());
+    assert!(dir.path().join("var/mail/sent/new").is_dir());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(code) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            assert!(code.success(), "exit {code:?}: {err}");
+            assert!(err.contains("stopped"), "{err}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

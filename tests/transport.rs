@@ -1,0 +1,217 @@
+//! The mail transports against the real rig: SMTP with STARTTLS + AUTH and implicit TLS,
+//! 4xx/5xx classification, IMAP over plain TCP with the processed-folder move, and IDLE.
+
+#[path = "support/rig.rs"]
+mod rig;
+
+use std::time::{Duration, Instant};
+
+use tidings::config::{ImapConfig, SecretString, Security, SmtpConfig};
+use tidings::domain::EmailAddress;
+use tidings::mail::outbound::{SendError, Sender, smtp_transport};
+
+fn smtp(rig: &rig::Rig, port: u16, security: Security, user: &str) -> Sender {
+    let c = SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        security,
+        username: format!("{user}@example.test"),
+        password: SecretString::new(rig.password(user)),
+        ca_file: rig.ca_pem.display().to_string(),
+        tls_server_name: "localhost".into(),
+        ..SmtpConfig::default()
+    };
+    Sender::Smtp(smtp_transport(&c).expect("transport"))
+}
+
+fn addr(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).unwrap()
+}
+
+fn message(to: &str, tag: &str) -> Vec<u8> {
+    format!("From: dave@example.test\r\nTo: {to}\r\nSubject: {tag}\r\nMessage-ID: <{tag}@example.test>\r\n\r\nbody {tag}\r\n").into_bytes()
+}
+
+fn maildir_holds(rig: &rig::Rig, user: &str, tag: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        for sub in ["new", "cur"] {
+            if let Ok(rd) = std::fs::read_dir(rig.maildir(user).join(sub)) {
+                for e in rd.flatten() {
+                    if std::fs::read_to_string(e.path())
+                        .map(|s| s.contains(tag))
+                        .unwrap_or(false)
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[tokio::test]
+async fn smtp_sends_with_starttls_and_auth_and_with_implicit_tls() {
+    let rig = rig::Rig::shared();
+    let s = smtp(rig, rig.smtp_port, Security::Starttls, "dave");
+    s.send(
+        &addr("dave@example.test"),
+        &addr("erin@example.test"),
+        "k1",
+        &message("erin@example.test", "starttls-1"),
+    )
+    .await
+    .expect("STARTTLS send");
+    assert!(maildir_holds(rig, "erin", "starttls-1"));
+    let s = smtp(rig, rig.smtps_port, Security::Tls, "dave");
+    s.send(
+        &addr("dave@example.test"),
+        &addr("erin@example.test"),
+        "k2",
+        &message("erin@example.test", "smtps-1"),
+    )
+    .await
+    .expect("TLS send");
+    assert!(maildir_holds(rig, "erin", "smtps-1"));
+    s.test_connection().await.expect("NOOP over TLS");
+}
+
+#[tokio::test]
+async fn smtp_errors_are_classified_permanent_or_transient() {
+    let rig = rig::Rig::shared();
+    let s = smtp(rig, rig.smtp_port, Security::None, "dave");
+    let r = s
+        .send(
+            &addr("dave@example.test"),
+            &addr("nobody@example.test"),
+            "k3",
+            &message("nobody@example.test", "x"),
+        )
+        .await;
+    assert!(
+        matches!(r, Err(SendError::Permanent(_))),
+        "550 is permanent: {r:?}"
+    );
+    rig.set_recipient_access("defer@example.test", Some("450 4.2.0 try later"));
+    let r = s
+        .send(
+            &addr("dave@example.test"),
+            &addr("defer@example.test"),
+            "k4",
+            &message("defer@example.test", "y"),
+        )
+        .await;
+    rig.set_recipient_access("defer@example.test", None);
+    assert!(
+        matches!(r, Err(SendError::Transient(_))),
+        "450 is transient: {r:?}"
+    );
+    let closed = SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: 1,
+        timeout_secs: 5,
+        ..SmtpConfig::default()
+    };
+    let r = Sender::Smtp(smtp_transport(&closed).unwrap())
+        .send(
+            &addr("dave@example.test"),
+            &addr("erin@example.test"),
+            "k5",
+            b"x",
+        )
+        .await;
+    assert!(
+        matches!(r, Err(SendError::Transient(_))),
+        "connection refused is transient: {r:?}"
+    );
+}
+
+fn imap(rig: &rig::Rig, user: &str) -> ImapConfig {
+    ImapConfig {
+        host: "127.0.0.1".into(),
+        port: rig.imap_port,
+        security: Security::None,
+        username: format!("{user}@example.test"),
+        password: SecretString::new(rig.password(user)),
+        poll_interval_secs: 1,
+        ..ImapConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn imap_idle_wakes_up_when_mail_arrives() {
+    let rig = rig::Rig::shared();
+    let cfg = imap(rig, "carol");
+    let started = Instant::now();
+    let wait = tokio::spawn(async move {
+        tidings::mail::inbound::wait_for_mail(&cfg, Duration::from_secs(20)).await
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let s = smtp(rig, rig.smtp_port, Security::None, "dave");
+    s.send(
+        &addr("dave@example.test"),
+        &addr("carol@example.test"),
+        "k6",
+        &message("carol@example.test", "idle-1"),
+    )
+    .await
+    .unwrap();
+    wait.await.unwrap().expect("IDLE");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "IDLE returned on new mail, not at the timeout ({:?})",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn imap_poll_reads_new_mail_once_and_moves_it_to_the_processed_folder() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let store = tidings::store::Store::connect(
+        &format!("sqlite://{}", dir.path().join("t.db").display()),
+        2,
+    )
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let s = smtp(rig, rig.smtp_port, Security::None, "dave");
+    for i in 0..3 {
+        s.send(
+            &addr("dave@example.test"),
+            &addr("bob@example.test"),
+            "k",
+            &message("bob@example.test", &format!("poll-{i}")),
+        )
+        .await
+        .unwrap();
+    }
+    for i in 0..3 {
+        assert!(maildir_holds(rig, "bob", &format!("poll-{i}")));
+    }
+    let cfg = imap(rig, "bob");
+    let mut p = tidings::mail::inbound::ImapPoll::open(&cfg, &store)
+        .await
+        .unwrap();
+    let batch = p.next_batch(50).await.unwrap();
+    assert_eq!(batch.len(), 3);
+    let done: Vec<u32> = batch.iter().map(|(u, _)| *u).collect();
+    p.finish(&cfg, &store, &done).await.unwrap();
+    let mut p = tidings::mail::inbound::ImapPoll::open(&cfg, &store)
+        .await
+        .unwrap();
+    assert!(
+        p.next_batch(50).await.unwrap().is_empty(),
+        "nothing is read twice"
+    );
+    p.finish(&cfg, &store, &[]).await.unwrap();
+    let archived = std::fs::read_dir(rig.maildir("bob").join(".Archive/cur"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+        + std::fs::read_dir(rig.maildir("bob").join(".Archive/new"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+    assert_eq!(archived, 3, "processed mail moved to Archive");
+}
