@@ -215,3 +215,55 @@ async fn imap_poll_reads_new_mail_once_and_moves_it_to_the_processed_folder() {
             .unwrap_or(0);
     assert_eq!(archived, 3, "processed mail moved to Archive");
 }
+
+#[tokio::test]
+async fn a_changed_uidvalidity_makes_the_poller_read_the_mailbox_again() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let store = tidings::store::Store::connect(
+        &format!("sqlite://{}", dir.path().join("t.db").display()),
+        2,
+    )
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let s = smtp(rig, rig.smtp_port, Security::None, "dave");
+    s.send(
+        &addr("dave@example.test"),
+        &addr("alice@example.test"),
+        "k",
+        &message("alice@example.test", "uidv-1"),
+    )
+    .await
+    .unwrap();
+    assert!(maildir_holds(rig, "alice", "uidv-1"));
+    let cfg = ImapConfig {
+        processed_folder: String::new(),
+        ..imap(rig, "alice")
+    };
+    let key = format!(
+        "imap:{}@{}:{}/{}",
+        cfg.username, cfg.host, cfg.port, cfg.mailbox
+    );
+    // A stored position far past every UID, but under another UIDVALIDITY: it must be ignored.
+    store.set_mailbox_state(&key, 1, 1_000_000).await.unwrap();
+    let mut p = tidings::mail::inbound::ImapPoll::open(&cfg, &store)
+        .await
+        .unwrap();
+    let batch = p.next_batch(50).await.unwrap();
+    assert!(
+        !batch.is_empty(),
+        "the mailbox is read from the start after a UIDVALIDITY change"
+    );
+    let done: Vec<u32> = batch.iter().map(|(u, _)| *u).collect();
+    p.finish(&cfg, &store, &done).await.unwrap();
+    let (uv, last) = store.mailbox_state(&key).await.unwrap().unwrap();
+    assert_ne!(uv, 1);
+    assert_eq!(last, *done.iter().max().unwrap());
+    // With the right UIDVALIDITY and position, nothing is new.
+    let mut p = tidings::mail::inbound::ImapPoll::open(&cfg, &store)
+        .await
+        .unwrap();
+    assert!(p.next_batch(50).await.unwrap().is_empty());
+    p.finish(&cfg, &store, &[]).await.unwrap();
+}
