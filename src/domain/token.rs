@@ -36,6 +36,17 @@ impl Secret {
         m.update(msg.as_bytes());
         m.finalize().into_bytes().to_vec()
     }
+
+    /// A hex HMAC of `msg` under `purpose` (kept apart from the "reply" and "link" purposes),
+    /// for other signed values such as the preferences page's form token.
+    pub fn sign(&self, purpose: &str, msg: &str) -> String {
+        hex::encode(&self.mac(purpose, msg)[..16])
+    }
+
+    /// Whether `sig` is `sign(purpose, msg)`, compared in constant time.
+    pub fn verify(&self, purpose: &str, msg: &str, sig: &str) -> bool {
+        constant_eq(self.sign(purpose, msg).as_bytes(), sig.as_bytes())
+    }
 }
 
 /// A verified reply token: which member answered for which local date.

@@ -4,6 +4,7 @@
 //!
 //! Idempotency is by unique keys (`ON CONFLICT DO NOTHING` + `rows_affected`), never by caching.
 
+pub mod api;
 mod inbound;
 mod outbox;
 mod updates;

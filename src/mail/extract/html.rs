@@ -252,6 +252,7 @@ fn role(name: &str, attrs: &str) -> Role {
         || has_class("gmail_signature")
         || has_class("moz-signature")
         || id == "applemailsignature"
+        || id == "signature"
         || id.ends_with("yahoo_quoted")
     {
         return Role::Hide;

@@ -182,7 +182,11 @@ pub fn reply_from_message(raw: &[u8]) -> Option<String> {
         .filter_map(|&id| message.part(id))
         .find(|p| p.is_text() && !p.is_text_html());
     if let Some(part) = text_part {
-        return Some(reply_text(part.text_contents().unwrap_or("")));
+        let text = part.text_contents().unwrap_or("");
+        // Some clients send an empty text/plain alternative next to the real HTML.
+        if !text.trim().is_empty() || message.html_body.is_empty() {
+            return Some(reply_text(text));
+        }
     }
     let html_part = message
         .html_body
@@ -346,6 +350,7 @@ mod tests {
         for footer in [
             "Sent from my iPhone",
             "Sent from my Samsung Galaxy smartphone.",
+            "Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone",
             "Get Outlook for Android<https://aka.ms/ghei36>",
             "Von meinem iPhone gesendet",
             "Envoyé de mon iPhone",
@@ -390,6 +395,7 @@ mod tests {
         check("Met vriendelijke groeten,\n\nPiet Jansen");
         check("Mit freundlichen Grüßen\nDana Park");
         check("Cordialement,\nDana");
+        check("Best,\nDana");
         check("-Alex");
         check(
             "Alex Smith\nStaff Engineer\nTel: +1 555 010 2030\nalex@example.com\nwww.example.com",
@@ -417,6 +423,8 @@ mod tests {
             "On Monday I fixed 3 bugs.\nOn Tuesday I wrote docs.",
             "Date: Friday\nTime: 10:00\nPlace: room 4",
             "Bob wrote a great RFC, read it.",
+            "The 2024 plan is what Bob wrote\nand we follow it.",
+            "The invoice for 2024 was sent\nto the client.",
             "- item one\n- item two\n\n> a quote I am discussing\n\nand my comment on it",
         ] {
             assert_eq!(reply_text(body), body);

@@ -46,9 +46,9 @@ const WROTE_VERBS: &str = concat!(
     "napsal|napísal|írta|yazdı|đã viết|έγραψε|rašė|rakstīja|kirjutas|a scris|wrote the following"
 );
 
-/// Verbs that only count when they end the line ("… <bob@x.com> sent:"): too common
-/// inside ordinary sentences to be trusted elsewhere.
-const END_ONLY_VERBS: &str = "sent|said";
+/// Verbs that only count when they end the line with a colon ("… <bob@x.com> sent:"):
+/// too common in ordinary sentences to be trusted otherwise.
+const END_ONLY_VERBS: &str = "sent";
 
 /// CJK attribution endings (no word boundaries in these scripts).
 const CJK_VERBS: &str = "写道|寫道|のメッセージ|が書きました|は書きました|작성|님이 작성";
@@ -57,7 +57,7 @@ const CJK_VERBS: &str = "写道|寫道|のメッセージ|が書きました|は
 /// ("… wrote:", "---- John wrote ----", "… a écrit :").
 pub static VERB_AT_END: Pattern = LazyLock::new(|| {
     re(&format!(
-        r"(?i)(?:^|[^\p{{L}}])(?:{WROTE_VERBS}|{END_ONLY_VERBS})\s*[:：]?[\s\-–—]*$|(?:{CJK_VERBS})\s*[:：]?\s*$"
+        r"(?i)(?:^|[^\p{{L}}])(?:{WROTE_VERBS})\s*[:：]?[\s\-–—]*$|(?:^|[^\p{{L}}])(?:{END_ONLY_VERBS})\s*[:：]\s*$|(?:{CJK_VERBS})\s*[:：]?\s*$"
     ))
 });
 
@@ -133,6 +133,11 @@ pub fn header_key(line: &str) -> Option<HeaderKey> {
     if line.len() > 600 {
         return None;
     }
+    // Cheap pre-filter: a key is short, so a colon must come early.
+    let head = line.get(..line.len().min(64)).unwrap_or(line);
+    if !head.contains([':', '：']) && !line.chars().take(40).any(|c| c == ':' || c == '：') {
+        return None;
+    }
     let caps = HEADER_KEY.as_ref()?.captures(line)?;
     if caps.name("from").is_some() {
         Some(HeaderKey::From)
@@ -203,7 +208,7 @@ pub static VALEDICTION: Pattern = LazyLock::new(|| {
     re(concat!(
         r"(?i)^\s*(?:",
         r"(?:best|kind|warm|warmest|many|with|all the best|my best|best and warm|kindest|warm personal) regards|",
-        r"regards|rgds|br|kr|best wishes|all the best|sincerely|sincerely yours|yours sincerely|",
+        r"regards|rgds|br|kr|best|best wishes|all the best|sincerely|sincerely yours|yours sincerely|",
         r"yours truly|yours faithfully|faithfully|respectfully|cordially|",
         r"(?:met )?(?:vriendelijke|hartelijke|beste) groet(?:en)?|groet(?:en|jes)?|mvg|",
         r"mit (?:freundlichen|besten|herzlichen|lieben) grü(?:ß|ss)en|(?:freundliche|viele|beste|liebe|herzliche|schöne) grü(?:ß|ss)e|",

@@ -99,9 +99,15 @@ pub(crate) fn is_mobile_footer(line: &str) -> bool {
         t
     };
     let t = t.trim_end_matches(['.', '!']);
-    t.chars().count() <= 90
+    // A comma is only allowed before an appositive ("…Galaxy S7, an AT&T 4G LTE
+    // smartphone"), not before a clause ("Sent from my desk, is much easier…").
+    let comma_ok = t
+        .split_once(", ")
+        .is_none_or(|(_, after)| after.starts_with("a ") || after.starts_with("an "));
+    t.len() <= 270
+        && t.chars().count() <= 90
+        && comma_ok
         && t.split_whitespace().count() <= 12
-        && !t.contains(", ")
         && is_match(&MOBILE_FOOTER, t)
 }
 
@@ -109,6 +115,22 @@ pub(crate) fn is_mobile_footer(line: &str) -> bool {
 pub(crate) fn is_valediction(line: &str) -> bool {
     let t = line.trim();
     !t.is_empty() && t.len() <= 60 && is_match(&VALEDICTION, t)
+}
+
+/// "-Alex", "— Dana Park": a short dash signature.
+fn is_dash_name(line: &str) -> bool {
+    let t = line.trim_start();
+    t.len() <= 60 && t.starts_with(['-', '–', '—', '~']) && is_match(&DASH_NAME, t)
+}
+
+/// "-----Original Message-----" and localized forms.
+pub(crate) fn is_original_message(line: &str) -> bool {
+    line.len() <= 120 && is_match(&ORIGINAL_MESSAGE, line)
+}
+
+/// "---------- Forwarded message ---------" and localized forms.
+fn is_forward_marker(line: &str) -> bool {
+    line.len() <= 120 && is_match(&FORWARD_MARKER, line)
 }
 
 /// A quote header found by [`find_headers`].
@@ -140,7 +162,14 @@ fn is_attribution(joined: &str, next_quoted: bool) -> bool {
     let has_date = is_match(&DATE_LIKE, t);
     let colon_end = t.ends_with(':') || t.ends_with('：');
     if is_match(&VERB_AT_END, t) {
-        return has_email || has_date || next_quoted;
+        // Without a colon ("… John <j@x.com> wrote", "---- Jane wrote ----") a sentence
+        // could end the same way, so ask for an address, quoted lines below, or a
+        // header-like start with a date.
+        return if colon_end {
+            has_email || has_date || next_quoted
+        } else {
+            has_email || next_quoted || (has_date && is_match(&HEADER_LEAD, t))
+        };
     }
     if colon_end && is_match(&VERB_ANY, t) {
         return has_email || has_date;
@@ -168,9 +197,9 @@ fn header_text(line: &str) -> Option<&str> {
     Some(t)
 }
 
-/// Can line `line` end a quote header? Cheap pre-filter before the regex work.
+/// Can line `t` end a quote header? Cheap pre-filter before the windowed regex work.
 fn may_end_header(t: &str) -> bool {
-    t.ends_with([':', '：', '-', '>', ')']) || t.chars().last().is_some_and(char::is_alphabetic)
+    t.ends_with([':', '：', '>', ')']) || is_match(&VERB_AT_END, t)
 }
 
 /// Find quote headers: map from first line to [`Header`]. Driven by the header's end
@@ -186,10 +215,13 @@ fn find_headers(lines: &[&str]) -> Vec<Option<Header>> {
         let Some(te) = header_text(lines[e]) else {
             continue;
         };
-        if te.is_empty() || !may_end_header(te) {
+        if te.is_empty() {
             continue;
         }
         let next_quoted = next_non_blank(lines, e + 1).is_some_and(|j| is_quoted(lines[j]));
+        if !next_quoted && !may_end_header(te) {
+            continue;
+        }
         // Smallest upward window [s..=e] that reads as an attribution.
         let mut found = None;
         let mut joined = String::new();
@@ -353,7 +385,7 @@ fn is_plain_text_at(lines: &[&str], i: usize, headers: &[Option<Header>]) -> boo
         && !is_separator(line)
         && !is_mobile_footer(line)
         && !is_valediction(line)
-        && !is_match(&ORIGINAL_MESSAGE, line)
+        && !is_original_message(line)
 }
 
 /// Select the member's lines. Returns the kept lines and, when the member forwarded a
@@ -406,10 +438,10 @@ fn select(lines: &[&str]) -> (Vec<String>, Option<usize>) {
                 Some(_) => break,
             }
         }
-        if !seen_quote && is_match(&FORWARD_MARKER, line) {
+        if !seen_quote && is_forward_marker(line) {
             return (kept, Some(i));
         }
-        if is_match(&ORIGINAL_MESSAGE, line)
+        if is_original_message(line)
             || is_header_block(lines, i)
             || is_sig_delimiter(line)
             || is_mobile_footer(line)
@@ -419,7 +451,7 @@ fn select(lines: &[&str]) -> (Vec<String>, Option<usize>) {
         if is_valediction(line) && signature_follows(lines, i + 1) {
             break;
         }
-        if is_match(&DASH_NAME, line)
+        if is_dash_name(line)
             && next_non_blank(lines, i + 1).is_none_or(|j| !is_plain_text_at(lines, j, &headers))
         {
             i += 1;
