@@ -533,6 +533,35 @@ impl Store {
             .collect())
     }
 
+    /// The planned next instant of one kind for `member` (UTC seconds and its local date), or
+    /// `None` while it is unplanned (new member or just-changed preferences).
+    pub async fn planned(
+        &self,
+        kind: DueKind,
+        member: MemberId,
+    ) -> StoreResult<Option<(i64, NaiveDate)>> {
+        let (at, date) = kind.columns();
+        let r = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {at}, {date} FROM members WHERE id = $1"
+        )))
+        .bind(member)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = r else {
+            return Err(StoreError::NotFound(format!("no member with id {member}")));
+        };
+        let (a, d): (Option<i64>, Option<String>) = (r.try_get(0)?, r.try_get(1)?);
+        match (a, d) {
+            (Some(a), Some(d)) => {
+                let d = NaiveDate::from_str(&d).map_err(|e| {
+                    StoreError::Other(anyhow::anyhow!("bad stored date {d:?}: {e}"))
+                })?;
+                Ok(Some((a, d)))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Stores the next planned instant of one kind, only if it is still `expected` (compare and
     /// set: two planners racing on one member cannot both move it).
     pub async fn set_next(

@@ -7,6 +7,7 @@ mod rig;
 
 mod helpers;
 
+mod calendar;
 mod cli;
 mod flow;
 mod ingest;
