@@ -1,0 +1,249 @@
+//! `tidings doctor` as an operator runs it: against the real rig every check passes; against
+//! closed ports, a wrong password or a missing mailbox each failure is named with its fix and
+//! the exit code is non-zero.
+
+#[path = "support/rig.rs"]
+mod rig;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tidings");
+
+/// A port nothing listens on: bound once, then released.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+struct Setup<'a> {
+    db: String,
+    smtp_port: u16,
+    smtp_password: String,
+    imap_port: u16,
+    imap_password: String,
+    mailbox: &'a str,
+}
+
+fn write_config(dir: &Path, s: &Setup<'_>, rig: &rig::Rig) -> std::path::PathBuf {
+    let path = dir.join("tidings.toml");
+    let toml = format!(
+        r#"[database]
+url = "{db}"
+
+[web]
+base_url = "https://tidings.example.test"
+
+[mail]
+transport = "smtp"
+from = "Tidings <tidings@example.test>"
+reply_to = "updates@example.test"
+
+[mail.smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "starttls"
+username = "updates@example.test"
+password = "{smtp_password}"
+ca_file = "{ca}"
+tls_server_name = "localhost"
+timeout_secs = 5
+
+[mail.imap]
+host = "127.0.0.1"
+port = {imap_port}
+security = "none"
+username = "updates@example.test"
+password = "{imap_password}"
+mailbox = "{mailbox}"
+"#,
+        db = s.db,
+        smtp_port = s.smtp_port,
+        smtp_password = s.smtp_password,
+        imap_port = s.imap_port,
+        imap_password = s.imap_password,
+        mailbox = s.mailbox,
+        ca = rig.ca_pem.display(),
+    );
+    std::fs::write(&path, toml).expect("config written");
+    path
+}
+
+fn doctor(dir: &Path, config: &Path, extra: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("doctor")
+        .args(extra)
+        .current_dir(dir)
+        .env_remove("TIDINGS_CONFIG")
+        .env("TIDINGS_LOG", "warn")
+        .output()
+        .expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn migrate(dir: &Path, config: &Path) {
+    let o = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("migrate")
+        .current_dir(dir)
+        .env("TIDINGS_LOG", "warn")
+        .output()
+        .expect("binary runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn arrived(rig: &rig::Rig, user: &str, subject: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        for sub in ["new", "cur"] {
+            for e in std::fs::read_dir(rig.maildir(user).join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if std::fs::read_to_string(e.path()).is_ok_and(|s| s.contains(subject)) {
+                    return true;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+fn good<'a>(rig: &rig::Rig, db: String) -> Setup<'a> {
+    Setup {
+        db,
+        smtp_port: rig.smtp_port,
+        smtp_password: rig.password("updates"),
+        imap_port: rig.imap_port,
+        imap_password: rig.password("updates"),
+        mailbox: "INBOX",
+    }
+}
+
+#[test]
+fn every_check_passes_against_the_rig_on_postgres_and_a_test_email_arrives() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &good(rig, rig.fresh_pg_url()), rig);
+    migrate(dir.path(), &cfg);
+    let o = doctor(dir.path(), &cfg, &["--send-test", "erin@example.test"]);
+    let out = stdout(&o);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for line in [
+        "ok    database",
+        "ok    migrations: all applied",
+        "ok    smtp",
+        "ok    imap",
+        "ok    mailbox: INBOX exists",
+        "ok    clock",
+        "ok    web.base_url: https://tidings.example.test",
+        "ok    test email: accepted for erin@example.test",
+        "all checks passed",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    assert!(!out.contains("FAIL"), "{out}");
+    assert!(
+        arrived(rig, "erin", "Tidings test email"),
+        "the test email reached erin's Maildir"
+    );
+    assert!(
+        !out.contains(&rig.password("updates")),
+        "no secret in the output"
+    );
+}
+
+#[test]
+fn an_unmigrated_sqlite_database_is_reported_with_the_fix() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let cfg = write_config(dir.path(), &good(rig, db), rig);
+    let o = doctor(dir.path(), &cfg, &[]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL  migrations"), "{out}");
+    assert!(out.contains("fix: run `tidings migrate`"), "{out}");
+    assert!(out.contains("ok    smtp"), "{out}");
+}
+
+#[test]
+fn unreachable_servers_each_fail_with_what_to_fix() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let s = Setup {
+        db: format!("postgres://postgres@127.0.0.1:{}/nothing", closed_port()),
+        smtp_port: closed_port(),
+        imap_port: closed_port(),
+        ..good(rig, String::new())
+    };
+    let cfg = write_config(dir.path(), &s, rig);
+    let o = doctor(dir.path(), &cfg, &[]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    for (check, fix) in [
+        ("FAIL  database", "fix: check database.url"),
+        ("FAIL  smtp", "fix: check mail.smtp.host"),
+        ("FAIL  imap", "fix: check mail.imap.host"),
+    ] {
+        assert!(out.contains(check), "missing {check:?} in:\n{out}");
+        assert!(out.contains(fix), "missing {fix:?} in:\n{out}");
+    }
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("3 checks failed"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn a_wrong_password_and_a_missing_mailbox_are_named() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let s = Setup {
+        smtp_password: "not-the-password".into(),
+        ..good(rig, db.clone())
+    };
+    let cfg = write_config(dir.path(), &s, rig);
+    migrate(dir.path(), &cfg);
+    let out = stdout(&doctor(dir.path(), &cfg, &[]));
+    assert!(out.contains("FAIL  smtp"), "{out}");
+    assert!(out.contains("app password"), "{out}");
+    assert!(out.contains("ok    imap"), "{out}");
+    assert!(!out.contains("not-the-password"), "no secret in the output");
+
+    let s = Setup {
+        imap_password: "not-the-password".into(),
+        ..good(rig, db.clone())
+    };
+    let cfg = write_config(dir.path(), &s, rig);
+    let out = stdout(&doctor(dir.path(), &cfg, &[]));
+    assert!(out.contains("FAIL  imap"), "{out}");
+    assert!(out.contains("ok    smtp"), "{out}");
+
+    let s = Setup {
+        mailbox: "NoSuchFolder",
+        ..good(rig, db)
+    };
+    let cfg = write_config(dir.path(), &s, rig);
+    let o = doctor(dir.path(), &cfg, &[]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("FAIL  mailbox: cannot open NoSuchFolder"),
+        "{out}"
+    );
+}
