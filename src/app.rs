@@ -10,6 +10,7 @@ use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
+use tracing::Instrument;
 
 use crate::config::{Config, Transport};
 use crate::jobs::{self, Ctx};
@@ -80,18 +81,10 @@ impl App {
         let poller = tokio::spawn(async move {
             loop {
                 let now = Utc::now();
-                match jobs::ingest::poll(&poll_ctx, now).await {
+                match ingest_logged(&poll_ctx, now, "poll").await {
                     Ok(r) if r.fetched > 0 => {
-                        tracing::info!(
-                            fetched = r.fetched,
-                            accepted = r.accepted,
-                            commands = r.commands,
-                            ignored = r.ignored,
-                            quarantined = r.quarantined,
-                            "inbound poll"
-                        );
                         // Receipts go out right away rather than at the next tick.
-                        if let Err(e) = jobs::send::run(&poll_ctx, Utc::now()).await {
+                        if let Err(e) = send_logged(&poll_ctx, Utc::now(), "receipts").await {
                             tracing::error!(error = %format!("{e:#}"), "sending receipts failed");
                         }
                     }
@@ -149,39 +142,86 @@ impl App {
 pub async fn pass(ctx: &Ctx, why: &str) {
     let now = Utc::now();
     let started = std::time::Instant::now();
-    match jobs::plan::run(ctx, now).await {
-        Ok(r) => {
-            if r.requests + r.digests + r.skipped + r.planned > 0 {
-                tracing::info!(
-                    why,
-                    planned = r.planned,
-                    requests = r.requests,
-                    digests = r.digests,
-                    skipped = r.skipped,
-                    "planning pass"
-                );
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "planning pass failed; will retry next tick")
-        }
+    if let Err(e) = plan_logged(ctx, now, why).await {
+        tracing::error!(error = %format!("{e:#}"), "planning pass failed; will retry next tick")
     }
-    match jobs::send::run(ctx, now).await {
-        Ok(r) => {
-            if r.sent + r.retried + r.failed > 0 {
-                tracing::info!(
-                    sent = r.sent,
-                    retried = r.retried,
-                    failed = r.failed,
-                    "outbox drained"
-                );
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "sending failed; will retry next tick")
-        }
+    if let Err(e) = send_logged(ctx, now, why).await {
+        tracing::error!(error = %format!("{e:#}"), "sending failed; will retry next tick")
     }
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "pass done");
+}
+
+/// The planning job in its own span, logging its counts when it did anything. Shared by
+/// `serve` and `run-due` so both log alike.
+pub async fn plan_logged(
+    ctx: &Ctx,
+    now: chrono::DateTime<Utc>,
+    why: &str,
+) -> anyhow::Result<jobs::plan::PlanReport> {
+    async {
+        let r = jobs::plan::run(ctx, now).await?;
+        if r.requests + r.digests + r.skipped + r.planned > 0 {
+            tracing::info!(
+                planned = r.planned,
+                requests = r.requests,
+                digests = r.digests,
+                empty_digests = r.empty_digests,
+                skipped = r.skipped,
+                "planning pass"
+            );
+        }
+        Ok(r)
+    }
+    // One span per job, so every line a job logs carries the job's name.
+    .instrument(tracing::info_span!("plan", why))
+    .await
+}
+
+/// The outbox drain in its own span, logging its counts when it sent anything.
+pub async fn send_logged(
+    ctx: &Ctx,
+    now: chrono::DateTime<Utc>,
+    why: &str,
+) -> anyhow::Result<jobs::send::SendReport> {
+    async {
+        let r = jobs::send::run(ctx, now).await?;
+        if r.sent + r.retried + r.failed > 0 {
+            tracing::info!(
+                sent = r.sent,
+                retried = r.retried,
+                failed = r.failed,
+                "outbox drained"
+            );
+        }
+        Ok(r)
+    }
+    .instrument(tracing::info_span!("send", why))
+    .await
+}
+
+/// The inbound poll in its own span, logging its counts when it fetched anything.
+pub async fn ingest_logged(
+    ctx: &Ctx,
+    now: chrono::DateTime<Utc>,
+    why: &str,
+) -> anyhow::Result<jobs::ingest::IngestReport> {
+    async {
+        let r = jobs::ingest::poll(ctx, now).await?;
+        if r.fetched > 0 {
+            tracing::info!(
+                fetched = r.fetched,
+                accepted = r.accepted,
+                commands = r.commands,
+                ignored = r.ignored,
+                quarantined = r.quarantined,
+                duplicates = r.duplicates,
+                "inbound poll"
+            );
+        }
+        Ok(r)
+    }
+    .instrument(tracing::info_span!("ingest", why))
+    .await
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -452,9 +452,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => Utc::now(),
             };
             with_ctx(cfg, async |ctx| {
-                let i = crate::jobs::ingest::poll(ctx, now).await?;
-                let p = crate::jobs::plan::run(ctx, now).await?;
-                let s = crate::jobs::send::run(ctx, now).await?;
+                let i = crate::app::ingest_logged(ctx, now, "run-due").await?;
+                let p = crate::app::plan_logged(ctx, now, "run-due").await?;
+                let s = crate::app::send_logged(ctx, now, "run-due").await?;
                 println!(
                     "run-due {}: inbound {} (accepted {}, commands {}, ignored {}, quarantined {}); planned {}, requests {}, digests {}, skipped {}; sent {}, retried {}, failed {}",
                     now.format("%Y-%m-%dT%H:%M:%SZ"), i.fetched, i.accepted, i.commands, i.ignored, i.quarantined,
@@ -635,15 +635,21 @@ async fn member(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
             let rows = crate::import::read_csv(&file, &defaults(&cfg)).map_err(usage)?;
             let d = defaults(&cfg);
             with_store(&cfg, async |s| {
-                let n = s.add_members(&rows.members, &d).await.map_err(|(i, e)| {
-                    let line = rows.lines.get(i.wrapping_sub(1)).copied().unwrap_or(0);
-                    match e {
-                        StoreError::Other(e) => {
-                            e.context(format!("{}: line {line}", file.display()))
+                let bar = progress_bar(rows.members.len() as u64, "importing members");
+                let tick = |n: usize| bar.set_position(n as u64);
+                let n = s
+                    .add_members(&rows.members, &d, &tick)
+                    .await
+                    .map_err(|(i, e)| {
+                        let line = rows.lines.get(i.wrapping_sub(1)).copied().unwrap_or(0);
+                        match e {
+                            StoreError::Other(e) => {
+                                e.context(format!("{}: line {line}", file.display()))
+                            }
+                            e => usage(format!("{}: line {line}: {e}", file.display())),
                         }
-                        e => usage(format!("{}: line {line}: {e}", file.display())),
-                    }
-                })?;
+                    })?;
+                bar.finish_and_clear();
                 println!("imported {n} members from {}", file.display());
                 Ok(())
             })
@@ -801,4 +807,21 @@ fn schedule_next(
         println!("{}", t.format("%Y-%m-%dT%H:%M:%SZ"));
     }
     Ok(())
+}
+
+/// A progress bar for a long command; hidden when stdout is not a terminal (pipes, cron, tests)
+/// so that scripted output stays clean.
+pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
 }

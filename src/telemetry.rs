@@ -1,5 +1,6 @@
-//! Logging setup: human-readable on a terminal, JSON when asked (or when not a terminal and
-//! the format is `auto`). Secrets never reach a log line: config types redact themselves.
+//! Logging setup: human-readable by default (colours only on a terminal), one JSON object per
+//! line when asked (`--log-format json`, `log.format = "json"`). Secrets never reach a log
+//! line: config types redact themselves.
 
 use std::io::IsTerminal;
 

@@ -299,12 +299,14 @@ impl Store {
         &self,
         members: &[(EmailAddress, MemberChange)],
         defaults: &MemberDefaults,
+        progress: &dyn Fn(usize),
     ) -> Result<usize, (usize, StoreError)> {
         let mut tx = self.pool.begin().await.map_err(|e| (0, e.into()))?;
         for (i, (email, ch)) in members.iter().enumerate() {
             add_member_tx(&mut tx, email, ch, defaults)
                 .await
                 .map_err(|e| (i + 1, e))?;
+            progress(i + 1);
         }
         tx.commit().await.map_err(|e| (0, e.into()))?;
         Ok(members.len())

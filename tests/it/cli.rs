@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tidings");
 
-fn run(dir: &Path, db: &str, args: &[&str]) -> Output {
+pub(crate) fn run(dir: &Path, db: &str, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .current_dir(dir)
@@ -19,7 +19,7 @@ fn run(dir: &Path, db: &str, args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
-fn ok(o: &Output) -> String {
+pub(crate) fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
         "failed: {}\n{}",

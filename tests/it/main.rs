@@ -11,4 +11,5 @@ mod calendar;
 mod cli;
 mod flow;
 mod ingest;
+mod ops;
 mod store;

@@ -71,7 +71,7 @@ both!(an_import_is_all_or_nothing, |app| {
         (addr("new1@example.test"), MemberChange::default()),
         (addr("ann@example.test"), MemberChange::default()),
     ];
-    let r = app.ctx.store.add_members(&rows, &defaults()).await;
+    let r = app.ctx.store.add_members(&rows, &defaults(), &|_| {}).await;
     assert!(matches!(r, Err((2, StoreError::Conflict(_)))), "{r:?}");
     assert_eq!(
         app.ctx.store.list_members().await.unwrap().len(),
