@@ -1,0 +1,81 @@
+//! Reply-extraction throughput (not a test): every input of the labelled corpora
+//! (`../shared/corpora/replies/*/*/input.{txt,html,eml}`), extracted over and over on one core
+//! for a few seconds. Prints `extract_per_s`.
+//!
+//!   cargo bench --bench extract -- [--corpus DIR] [--seconds 3]
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tidings::mail::extract::{detect_format, extract};
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn inputs(root: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("input."))
+            {
+                out.push(std::fs::read(&p)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let root = arg(&args, "--corpus")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/replies"));
+    let seconds: f64 = arg(&args, "--seconds")
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(3.0);
+    let cases = inputs(&root)?;
+    anyhow::ensure!(
+        !cases.is_empty(),
+        "no input.* files under {}",
+        root.display()
+    );
+    let bytes: usize = cases.iter().map(Vec::len).sum();
+    // Warm up once, then run whole rounds until the time is up.
+    let mut sink = 0usize;
+    for c in &cases {
+        sink += extract(c, detect_format(c)).len();
+    }
+    let t = Instant::now();
+    let mut done = 0usize;
+    while t.elapsed().as_secs_f64() < seconds {
+        for c in &cases {
+            sink += extract(c, detect_format(c)).len();
+        }
+        done += cases.len();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "{} cases ({} KB) from {}, {done} extractions in {secs:.2} s (checksum {sink})",
+        cases.len(),
+        bytes / 1024,
+        root.display()
+    );
+    println!("extract_per_s {:.0} replies/s", done as f64 / secs);
+    println!(
+        "extract_mb_per_s {:.1} MB/s",
+        (done as f64 / cases.len() as f64) * bytes as f64 / secs / 1e6
+    );
+    Ok(())
+}

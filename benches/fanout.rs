@@ -1,0 +1,180 @@
+//! Digest fan-out benchmark (not a test): N members in teams of T, one update each, every
+//! digest due at once; one planning pass queues the digests and the outbox drains them over
+//! SMTP. Prints `name value unit` lines; `scripts/bench` runs it against the rig's Postfix and
+//! against Postfix's `smtp-sink`, next to `smtp-source` with the same size and concurrency.
+//!
+//!   cargo bench --bench fanout -- --smtp 127.0.0.1:PORT [--name fanout_smtp] [--members 10000]
+//!       [--team-size 100] [--concurrency 10] [--domain blackhole.test] [--db sqlite|postgres://…]
+//!
+//! Recipients are `m<i>@<domain>`; the rig's Postfix accepts `blackhole.test` and discards it,
+//! so the figure is "due → accepted by Postfix". Also prints the mean digest size (for
+//! `smtp-source -l`) and the process's peak resident memory.
+
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use sqlx::AssertSqlSafe;
+use tidings::config::{Config, SecretString, SecretUrl, Security, Transport};
+use tidings::jobs::{Ctx, plan, send};
+use tidings::store::Backend;
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn num(args: &[String], name: &str, default: i64) -> anyhow::Result<i64> {
+    Ok(arg(args, name)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(default))
+}
+
+/// Peak resident set size of this process in MB (VmHWM), the figure `rss_fanout_mb` reports.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// A realistic update: done / next / a blocker for every tenth member.
+fn update_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "'Done: reviewed PR #' || x || ' for the billing service and fixed two flaky tests in the importer.' || char(10) || 'Next: pair with the data team on the nightly export; write the migration notes.' || CASE WHEN x % 10 = 0 THEN char(10) || 'Blocked: waiting for access to the staging database.' ELSE '' END"
+        }
+        Backend::Postgres => {
+            "'Done: reviewed PR #' || x || ' for the billing service and fixed two flaky tests in the importer.' || chr(10) || 'Next: pair with the data team on the nightly export; write the migration notes.' || CASE WHEN x % 10 = 0 THEN chr(10) || 'Blocked: waiting for access to the staging database.' ELSE '' END"
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let members = num(&args, "--members", 10_000)?;
+    let team_size = num(&args, "--team-size", 100)?.max(1);
+    let concurrency = num(&args, "--concurrency", 10)?.max(1) as usize;
+    let name = arg(&args, "--name").unwrap_or_else(|| "fanout_smtp".into());
+    let domain = arg(&args, "--domain").unwrap_or_else(|| "blackhole.test".into());
+    let smtp = arg(&args, "--smtp").ok_or_else(|| {
+        anyhow::anyhow!("--smtp HOST:PORT is required (scripts/bench passes the rig's Postfix)")
+    })?;
+    let (host, port) = smtp
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow::anyhow!("--smtp wants HOST:PORT, got {smtp}"))?;
+    let db = arg(&args, "--db").unwrap_or_else(|| "sqlite".into());
+    let dir = tempfile::tempdir()?;
+    let url = if db == "sqlite" {
+        format!("sqlite://{}", dir.path().join("fanout.db").display())
+    } else {
+        db.clone()
+    };
+
+    let mut cfg = Config::default();
+    cfg.database.url = SecretUrl(url);
+    cfg.mail.transport = Transport::Smtp;
+    cfg.mail.from = "Tidings <tidings@example.test>".into();
+    cfg.mail.reply_to = "updates@example.test".into();
+    cfg.mail.smtp.host = host.into();
+    cfg.mail.smtp.port = port.parse()?;
+    cfg.mail.smtp.security = Security::None;
+    cfg.mail.smtp.pool_size = concurrency as u32;
+    cfg.mail.smtp.concurrency = concurrency;
+    cfg.security.secret = SecretString::new("bench-secret-0123456789abcdef");
+    let ctx = Ctx::build(cfg).await?;
+    let backend = ctx.store.backend();
+
+    // Seed: teams, members (digest due now, request far away), one update each for yesterday.
+    let now = Utc::now();
+    let ts = now.timestamp();
+    let today = now.date_naive();
+    let yesterday = today - Duration::days(1);
+    let teams = (members + team_size - 1) / team_size;
+    let t = Instant::now();
+    let series = |n: i64| match backend {
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) SELECT x FROM c"
+        ),
+        Backend::Postgres => format!("SELECT x FROM generate_series(1, {n}) AS x"),
+    };
+    let f = if backend == Backend::Postgres {
+        "FALSE"
+    } else {
+        "0"
+    };
+    let statements = [
+        format!(
+            "INSERT INTO teams (name, created_at) SELECT 'team' || x, {ts} FROM ({}) s",
+            series(teams)
+        ),
+        format!(
+            "INSERT INTO members (email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed,
+               next_request_at, next_request_date, next_digest_at, next_digest_date, created_at, updated_at)
+             SELECT 'm' || x || '@{domain}', 'Member ' || x, 'UTC', '16:30', '08:30', 127, {f}, {f},
+               {far}, '{today}', {due}, '{today}', {ts}, {ts} FROM ({}) s",
+            series(members),
+            far = ts + 30 * 86_400,
+            due = ts - 60,
+        ),
+        format!(
+            "INSERT INTO team_members (team_id, member_id)
+             SELECT t.id, m.id FROM members m JOIN teams t ON t.name = 'team' || ((m.id - 1) / {team_size} + 1)"
+        ),
+        format!(
+            "INSERT INTO updates (member_id, local_date, body, source, revision, created_at, updated_at)
+             SELECT x, '{yesterday}', {body}, 'api', 1, {ts} - 3600, {ts} - 3600 FROM ({}) s",
+            series(members),
+            body = update_sql(backend),
+        ),
+    ];
+    for sql in statements {
+        sqlx::query(AssertSqlSafe(sql))
+            .execute(ctx.store.pool())
+            .await?;
+    }
+    if backend == Backend::Postgres {
+        sqlx::query("ANALYZE").execute(ctx.store.pool()).await?;
+    }
+    eprintln!(
+        "seeded {members} members in {teams} teams in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // Due → queued → accepted by the SMTP server.
+    let t = Instant::now();
+    let p = plan::run(&ctx, now).await?;
+    let planned = t.elapsed().as_secs_f64();
+    let s = send::run(&ctx, now).await?;
+    let total = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        p.digests as i64 == members && s.sent as i64 == members && s.failed == 0,
+        "every member gets one digest: plan {p:?}, send {s:?}"
+    );
+    let bytes: i64 = sqlx::query_scalar("SELECT CAST(AVG(LENGTH(body)) AS BIGINT) FROM outbox")
+        .fetch_one(ctx.store.pool())
+        .await?;
+    eprintln!(
+        "queued {} digests in {planned:.1} s, sent them in {:.1} s",
+        p.digests,
+        total - planned
+    );
+    println!("{name}_per_s {:.0} digests/s", members as f64 / total);
+    println!(
+        "{name}_queue_per_s {:.0} digests/s",
+        members as f64 / planned
+    );
+    println!("{name}_digest_bytes {bytes} bytes");
+    println!("rss_{name}_mb {:.0} MB", peak_rss_mb());
+    ctx.store.close().await;
+    Ok(())
+}
