@@ -156,6 +156,9 @@ pub struct SmtpConfig {
     /// How many emails are sent at once from the outbox.
     pub concurrency: usize,
     pub max_attempts: u32,
+    /// Seconds an outbox claim is held: an email a crashed worker had claimed is sent again
+    /// once its lease expires. Must exceed the time one send can take.
+    pub lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -269,6 +272,7 @@ impl Default for SmtpConfig {
             timeout_secs: 30,
             concurrency: 4,
             max_attempts: 8,
+            lease_secs: 300,
         }
     }
 }
@@ -478,6 +482,15 @@ impl Config {
                 format!(
                     "expected sqlite://PATH or postgres://…, got {:?}",
                     self.database.url.redacted()
+                ),
+            );
+        }
+        if self.mail.smtp.lease_secs <= self.mail.smtp.timeout_secs {
+            bad(
+                "mail.smtp.lease_secs",
+                format!(
+                    "must be longer than mail.smtp.timeout_secs ({} s), or a slow send could be claimed and sent twice",
+                    self.mail.smtp.timeout_secs
                 ),
             );
         }

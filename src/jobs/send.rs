@@ -16,9 +16,6 @@ pub struct SendReport {
     pub failed: usize,
 }
 
-/// Seconds a claim is held; a worker that dies mid-send releases its claim when it expires.
-pub const LEASE_SECS: i64 = 300;
-
 /// Delay before attempt `attempts + 1`: 30 s doubling to at most 1 h, plus up to 25 % jitter
 /// so a recovering server is not hit by every retry at once.
 pub fn backoff_secs(attempts: i64) -> i64 {
@@ -28,19 +25,31 @@ pub fn backoff_secs(attempts: i64) -> i64 {
     base + (rand::random::<u64>() % (base as u64 / 4 + 1)) as i64
 }
 
+/// What became of one claimed email.
+enum Sent {
+    Sent,
+    Retried,
+    Failed,
+}
+
 pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
     let mut report = SendReport::default();
     let concurrency = ctx.config.mail.smtp.concurrency.max(1);
     let from = ctx.from_address();
     loop {
+        // A worker that dies mid-send releases its claim when the lease expires.
+        let lease = i64::try_from(ctx.config.mail.smtp.lease_secs).unwrap_or(i64::MAX);
         let batch = ctx
             .store
-            .claim_outbox(now.timestamp(), LEASE_SECS, (concurrency * 8) as i64)
+            .claim_outbox(now.timestamp(), lease, (concurrency * 8) as i64)
             .await?;
         if batch.is_empty() {
             break;
         }
-        let results: Vec<(OutboxRow, Result<(), SendError>)> = futures::stream::iter(batch)
+        // Each result is recorded the moment its SMTP answer arrives, not at the end of the
+        // batch: a crash can then duplicate only the emails whose answer came in the instant
+        // before the kill (at most `concurrency` of them), never a whole batch.
+        let outcomes: Vec<anyhow::Result<Sent>> = futures::stream::iter(batch)
             .map(|row| {
                 let from = from.clone();
                 async move {
@@ -48,36 +57,50 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
                         Ok(to) => ctx.sender.send(&from, &to, &row.idem_key, &row.body).await,
                         Err(e) => Err(SendError::Permanent(e.to_string())),
                     };
-                    (row, r)
+                    record(ctx, &row, r, now).await
                 }
             })
             .buffer_unordered(concurrency)
             .collect()
             .await;
-        for (row, r) in results {
-            match r {
-                Ok(()) => {
-                    ctx.store.outbox_sent(row.id, now.timestamp()).await?;
-                    report.sent += 1;
-                }
-                Err(SendError::Transient(e))
-                    if (row.attempts as u32) < ctx.config.mail.smtp.max_attempts =>
-                {
-                    tracing::warn!(id = row.id, kind = %row.kind, attempts = row.attempts, error = %e, "send failed; will retry");
-                    ctx.store
-                        .outbox_retry(row.id, now.timestamp() + backoff_secs(row.attempts - 1), &e)
-                        .await?;
-                    report.retried += 1;
-                }
-                Err(e) => {
-                    tracing::error!(id = row.id, kind = %row.kind, error = %e, "send failed permanently");
-                    ctx.store.outbox_failed(row.id, &e.to_string()).await?;
-                    report.failed += 1;
-                }
+        for o in outcomes {
+            match o? {
+                Sent::Sent => report.sent += 1,
+                Sent::Retried => report.retried += 1,
+                Sent::Failed => report.failed += 1,
             }
         }
     }
     Ok(report)
+}
+
+/// Records the outcome of one send: sent, retry later with backoff, or failed for good.
+async fn record(
+    ctx: &Ctx,
+    row: &OutboxRow,
+    r: Result<(), SendError>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Sent> {
+    Ok(match r {
+        Ok(()) => {
+            ctx.store.outbox_sent(row.id, now.timestamp()).await?;
+            Sent::Sent
+        }
+        Err(SendError::Transient(e))
+            if (row.attempts as u32) < ctx.config.mail.smtp.max_attempts =>
+        {
+            tracing::warn!(id = row.id, kind = %row.kind, attempts = row.attempts, error = %e, "send failed; will retry");
+            ctx.store
+                .outbox_retry(row.id, now.timestamp() + backoff_secs(row.attempts - 1), &e)
+                .await?;
+            Sent::Retried
+        }
+        Err(e) => {
+            tracing::error!(id = row.id, kind = %row.kind, error = %e, "send failed permanently");
+            ctx.store.outbox_failed(row.id, &e.to_string()).await?;
+            Sent::Failed
+        }
+    })
 }
 
 #[cfg(test)]
