@@ -181,6 +181,7 @@ pub async fn pass(ctx: &Ctx, why: &str) {
             tracing::error!(error = %format!("{e:#}"), "sending failed; will retry next tick")
         }
     }
+    ctx.metrics.record_tick(started.elapsed());
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "pass done");
 }
 
