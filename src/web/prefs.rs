@@ -62,11 +62,13 @@ fn page(title: &str, body: Markup) -> Markup {
 fn html_response(status: StatusCode, m: Markup) -> Response {
     (
         status,
-        // The page holds a form token: keep it out of shared caches and other sites' frames.
+        // The page holds a form token: keep it out of shared caches and other sites' frames,
+        // and the link out of other sites' Referer. ("no-referrer" would also make browsers
+        // send `Origin: null` on our own form posts, which the Origin check refuses.)
         [
             (header::CACHE_CONTROL, "no-store"),
             (header::X_FRAME_OPTIONS, "DENY"),
-            (header::REFERRER_POLICY, "no-referrer"),
+            (header::REFERRER_POLICY, "same-origin"),
         ],
         Html(m.into_string()),
     )

@@ -7,7 +7,9 @@ mod rig;
 
 mod helpers;
 
+mod browser;
 mod cli;
 mod flow;
 mod ingest;
 mod store;
+mod web;
