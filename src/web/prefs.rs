@@ -256,20 +256,12 @@ async fn render(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-struct FlashQuery {
-    done: Option<String>,
-}
-
 async fn show(
     State(st): State<WebState>,
     Path(token): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let q = FlashQuery {
-        done: q.get("done").cloned(),
-    };
-    match show_inner(&st, &token, q.done.as_deref()).await {
+    match show_inner(&st, &token, q.get("done").map(String::as_str)).await {
         Ok(r) => r,
         Err(e) => error_page(e),
     }

@@ -1011,3 +1011,58 @@ both!(the_openapi_document_matches_the_router, |app| {
     let (s, v) = srv.get("/api/v1/nope", None).await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "no_route"));
 });
+
+fn tidings(app: &TestApp, args: &[&str]) -> (i32, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(args)
+        .current_dir(app.dir.path())
+        .env_remove("TIDINGS_CONFIG")
+        .env("TIDINGS_DATABASE__URL", &app.db_url)
+        .env("TIDINGS_LOG", "warn")
+        .output()
+        .expect("the binary runs");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+both!(tokens_from_the_cli_work_until_revoked, |app| {
+    app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let (rc, out, err) = tidings(&app, &["token", "create", "--member", "ann@example.test"]);
+    assert_eq!(rc, 0, "{err}");
+    let token = out.trim().to_string();
+    assert!(token.starts_with("tdg_") && token.len() == 52, "{token}");
+    let (s, _) = srv.get("/api/v1/me/preferences", Some(&token)).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (rc, out, err) = tidings(&app, &["token", "list", "--json"]);
+    assert_eq!(rc, 0, "{err}");
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["member"], "ann@example.test");
+    assert!(list[0]["revoked_at"].is_null());
+    assert!(!out.contains(&token), "the list never shows a token");
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+
+    let (rc, out, err) = tidings(&app, &["token", "revoke", &id]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(out.trim(), format!("revoked token {id}"));
+    let (s, v) = srv.get("/api/v1/me/preferences", Some(&token)).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNAUTHORIZED, "invalid_token"),
+        "{v}"
+    );
+    let (_, out, _) = tidings(&app, &["token", "list"]);
+    assert!(out.contains("revoked "), "{out}");
+
+    let (rc, _, err) = tidings(&app, &["token", "revoke", "9999"]);
+    assert_eq!(rc, 2, "{err}");
+    let (rc, _, err) = tidings(&app, &["token", "revoke"]);
+    assert_eq!(rc, 2, "{err}");
+    let (rc, out, err) = tidings(&app, &["token", "revoke", "--member", "ann@example.test"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(out.trim(), "revoked 0 tokens of ann@example.test");
+});
