@@ -110,6 +110,7 @@ pub enum Verb {
 }
 
 impl Verb {
+    /// The method as HTTP spells it (`GET`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Verb::Get => "GET",
