@@ -148,6 +148,7 @@ pub async fn pass(ctx: &Ctx, why: &str) {
     if let Err(e) = send_logged(ctx, now, why).await {
         tracing::error!(error = %format!("{e:#}"), "sending failed; will retry next tick")
     }
+    ctx.metrics.record_tick(started.elapsed());
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "pass done");
 }
 

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, LogFormat};
 use crate::domain::schedule::{local_date, parse_tz};
-use crate::domain::token::hash_api_token;
+use crate::domain::token::{generate_api_token, hash_api_token};
 use crate::domain::{
     AwayRange, EmailAddress, LocalTime, MemberView, Schedule, Workdays, parse_team_name,
 };
@@ -203,6 +203,23 @@ pub enum TokenCmd {
     Create {
         #[arg(long, value_name = "EMAIL")]
         member: String,
+    },
+    /// List API tokens (ids, owners, state; never the tokens themselves).
+    List {
+        /// Only the tokens of this member.
+        #[arg(long, value_name = "EMAIL")]
+        member: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one token by id (from `token list`), or every token of a member.
+    Revoke {
+        /// The token id.
+        #[arg(required_unless_present = "member", conflicts_with = "member")]
+        id: Option<i64>,
+        /// Revoke all tokens of this member instead.
+        #[arg(long, value_name = "EMAIL")]
+        member: Option<String>,
     },
 }
 
@@ -427,6 +444,97 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Member { cmd } => member(cfg, cmd).await,
         Command::Team { cmd } => team(cfg, cmd).await,
         Command::Token {
+            cmd: TokenCmd::List { member, json },
+        } => {
+            let email = member.as_deref().map(parse_email).transpose()?;
+            with_store(&cfg, async |s| {
+                let owner = match &email {
+                    Some(e) => Some(
+                        s.member_by_email(e)
+                            .await
+                            .map_err(store_err)?
+                            .ok_or_else(|| usage(format!("no member with email {e}")))?
+                            .id,
+                    ),
+                    None => None,
+                };
+                let rows = s.list_api_tokens(owner).await.map_err(store_err)?;
+                let when = |t: i64| {
+                    DateTime::from_timestamp(t, 0)
+                        .unwrap_or_default()
+                        .format("%Y-%m-%dT%H:%M:%SZ")
+                        .to_string()
+                };
+                if json {
+                    let v: Vec<_> = rows
+                        .iter()
+                        .map(|r| {
+                            serde_json::json!({
+                                "id": r.id,
+                                "member": r.member_email,
+                                "created_at": when(r.created_at),
+                                "revoked_at": r.revoked_at.map(when),
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                } else if rows.is_empty() {
+                    println!(
+                        "no API tokens: create one with `tidings token create --member EMAIL`"
+                    );
+                } else {
+                    for r in rows {
+                        println!(
+                            "{:>6}  {:<32} created {}  {}",
+                            r.id,
+                            r.member_email,
+                            when(r.created_at),
+                            r.revoked_at
+                                .map(|t| format!("revoked {}", when(t)))
+                                .unwrap_or_else(|| "active".into())
+                        );
+                    }
+                }
+                Ok(())
+            })
+            .await
+        }
+        Command::Token {
+            cmd: TokenCmd::Revoke { id, member },
+        } => {
+            let email = member.as_deref().map(parse_email).transpose()?;
+            with_store(&cfg, async |s| {
+                match (id, &email) {
+                    (Some(id), _) => {
+                        let changed = s
+                            .revoke_api_token(id, Utc::now().timestamp())
+                            .await
+                            .map_err(store_err)?;
+                        println!(
+                            "{}",
+                            if changed {
+                                format!("revoked token {id}")
+                            } else {
+                                format!("token {id} was already revoked")
+                            }
+                        );
+                    }
+                    (None, Some(e)) => {
+                        let m = s
+                            .member_by_email(e)
+                            .await
+                            .map_err(store_err)?
+                            .ok_or_else(|| usage(format!("no member with email {e}")))?;
+                        let n = s.revoke_api_tokens(m.id).await.map_err(store_err)?;
+                        println!("revoked {n} token{} of {e}", if n == 1 { "" } else { "s" });
+                    }
+                    (None, None) => return Err(usage("give a token id or --member EMAIL")),
+                }
+                Ok(())
+            })
+            .await
+        }
+        Command::Token {
             cmd: TokenCmd::Create { member },
         } => {
             let email = parse_email(&member)?;
@@ -436,8 +544,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .map_err(store_err)?
                     .ok_or_else(|| usage(format!("no member with email {email}")))?;
-                let raw: [u8; 24] = rand::random();
-                let token = format!("tdg_{}", hex::encode(raw));
+                let token = generate_api_token();
                 s.add_api_token(m.id, &hash_api_token(&token))
                     .await
                     .map_err(store_err)?;

@@ -103,11 +103,11 @@ pub struct WebConfig {
     pub bind: String,
     /// The public URL of the web server, used in links inside emails.
     pub base_url: String,
-    /// Bearer token for the admin API and the admin page; empty disables them.
+    /// Bearer token for the admin API; empty disables it.
     pub admin_token: SecretString,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// API requests allowed per token per minute.
+    /// API requests allowed per token per minute (token bucket); 0 turns limiting off.
     pub rate_limit_per_minute: u32,
 }
 
@@ -516,6 +516,21 @@ impl Config {
                 ),
             );
         }
+        if !self.web.admin_token.is_empty() && self.web.admin_token.expose().len() < 16 {
+            bad(
+                "web.admin_token",
+                "must be at least 16 characters (or empty to disable the admin API)".into(),
+            );
+        }
+        if self.web.max_body_bytes < 1024 {
+            bad(
+                "web.max_body_bytes",
+                format!(
+                    "must be at least 1024 (the preferences form needs room), got {}",
+                    self.web.max_body_bytes
+                ),
+            );
+        }
         if crate::mail::parse_mailbox(&self.mail.from).is_none() {
             bad(
                 "mail.from",
@@ -721,12 +736,15 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let cfg = parse("[mail.smtp]\npassword = \"hunter2hunter2\"\n[database]\nurl = \"postgres://u:pw@h/db\"\n", &[]).unwrap();
+        let cfg = parse("[mail.smtp]\npassword = \"hunter2hunter2\"\n[database]\nurl = \"postgres://u:pw@h/db\"\n[web]\nadmin_token = \"adm1n-adm1n-adm1n\"\n", &[]).unwrap();
         let shown = cfg.to_redacted_toml();
         assert!(
-            !shown.contains("hunter2") && !shown.contains(":pw@"),
+            !shown.contains("hunter2") && !shown.contains(":pw@") && !shown.contains("adm1n"),
             "{shown}"
         );
         assert!(!format!("{cfg:?}").contains("hunter2"));
+        assert!(!format!("{cfg:?}").contains("adm1n"));
+        let e = parse("[web]\nadmin_token = \"short\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("web.admin_token"), "{e}");
     }
 }

@@ -26,3 +26,33 @@ pub fn init(format: LogFormat, level: &str) {
             .try_init()
     };
 }
+
+/// Process-local counters that `/metrics` reports beside what the database knows (the
+/// database holds mail and reply counts; only the running process knows how long its ticks took).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    ticks: std::sync::atomic::AtomicU64,
+    tick_micros_total: std::sync::atomic::AtomicU64,
+    last_tick_micros: std::sync::atomic::AtomicU64,
+}
+
+impl Metrics {
+    /// Records one planning-and-sending pass.
+    pub fn record_tick(&self, took: std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.ticks.fetch_add(1, Relaxed);
+        self.tick_micros_total.fetch_add(us, Relaxed);
+        self.last_tick_micros.store(us, Relaxed);
+    }
+
+    /// (passes so far, their total seconds, the last one's seconds).
+    pub fn ticks(&self) -> (u64, f64, f64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.ticks.load(Relaxed),
+            self.tick_micros_total.load(Relaxed) as f64 / 1e6,
+            self.last_tick_micros.load(Relaxed) as f64 / 1e6,
+        )
+    }
+}

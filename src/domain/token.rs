@@ -139,6 +139,13 @@ fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// A fresh API token, `tdg_` and 48 hex digits (192 random bits). Shown once; only
+/// [`hash_api_token`] of it is stored.
+pub fn generate_api_token() -> String {
+    let raw: [u8; 24] = rand::random();
+    format!("tdg_{}", hex::encode(raw))
+}
+
 /// SHA-256 hex of an API token: what is stored at rest.
 pub fn hash_api_token(token: &str) -> String {
     use sha2::Digest;

@@ -24,6 +24,8 @@ pub struct Ctx {
     pub store: Store,
     pub secret: Secret,
     pub sender: Sender,
+    /// Tick timings for `/metrics`, shared by the scheduler and the web server.
+    pub metrics: Arc<crate::telemetry::Metrics>,
 }
 
 impl Ctx {
@@ -39,6 +41,7 @@ impl Ctx {
             store,
             secret,
             sender,
+            metrics: Arc::default(),
         })
     }
 

@@ -36,17 +36,7 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
         }
         let n = members.len();
         for m in members {
-            for kind in [DueKind::Request, DueKind::Digest] {
-                let s = match kind {
-                    DueKind::Request => m.request_schedule(),
-                    DueKind::Digest => m.digest_schedule(),
-                };
-                let next = s.next_after(now).map(|(d, t)| (t.timestamp(), d));
-                // Only fills a NULL: a racing planner that got there first wins.
-                if ctx.store.set_next(kind, m.id, None, next).await? {
-                    report.planned += 1;
-                }
-            }
+            report.planned += plan_member(ctx, &m, now).await?;
         }
         if (n as i64) < BATCH {
             break;
@@ -65,6 +55,25 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
         }
     }
     Ok(report)
+}
+
+/// Fills in the missing next instants of one member (after `now`); returns how many it set.
+/// The web calls this right after a preference change so the stored instants are current at
+/// once instead of at the next tick.
+pub async fn plan_member(ctx: &Ctx, m: &Member, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let mut planned = 0;
+    for kind in [DueKind::Request, DueKind::Digest] {
+        let s = match kind {
+            DueKind::Request => m.request_schedule(),
+            DueKind::Digest => m.digest_schedule(),
+        };
+        let next = s.next_after(now).map(|(d, t)| (t.timestamp(), d));
+        // Only fills a NULL: a racing planner that got there first wins.
+        if ctx.store.set_next(kind, m.id, None, next).await? {
+            planned += 1;
+        }
+    }
+    Ok(planned)
 }
 
 async fn handle_due(

@@ -237,3 +237,87 @@ fn update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<UpdateRow> {
         updated_at: r.try_get(7)?,
     })
 }
+
+/// An API token as `token list` shows it (never the token itself, only its row).
+#[derive(Debug, Clone)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub member_email: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl Store {
+    /// Every API token, newest first, optionally of one member.
+    pub async fn list_api_tokens(&self, member: Option<MemberId>) -> StoreResult<Vec<ApiTokenRow>> {
+        let rows = sqlx::query(
+            "SELECT t.id, m.email, t.created_at, t.revoked_at FROM api_tokens t
+             JOIN members m ON m.id = t.member_id
+             WHERE $1 IS NULL OR t.member_id = $1 ORDER BY t.id DESC",
+        )
+        .bind(member)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiTokenRow {
+                    id: r.try_get(0)?,
+                    member_email: r.try_get(1)?,
+                    created_at: r.try_get(2)?,
+                    revoked_at: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes one token by id; `NotFound` when there is no such token, `false` when it was
+    /// already revoked.
+    pub async fn revoke_api_token(&self, id: i64, now: i64) -> StoreResult<bool> {
+        let exists = sqlx::query("SELECT 1 FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("no API token with id {id}")));
+        }
+        Ok(sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// The planned next request and digest instants (unix seconds) of a member; `None` while
+    /// unplanned (just changed and not yet planned).
+    pub async fn next_instants(&self, member: MemberId) -> StoreResult<(Option<i64>, Option<i64>)> {
+        let r = sqlx::query("SELECT next_request_at, next_digest_at FROM members WHERE id = $1")
+            .bind(member)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no member with id {member}")))?;
+        Ok((r.try_get(0)?, r.try_get(1)?))
+    }
+
+    /// Holidays of a team, by date.
+    pub async fn list_holidays(&self, team: &str) -> StoreResult<Vec<NaiveDate>> {
+        let id = self
+            .team_id(team)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no team named {team:?}")))?;
+        let rows = sqlx::query("SELECT date FROM holidays WHERE team_id = $1 ORDER BY date")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let d: String = r.try_get(0)?;
+                NaiveDate::from_str(&d)
+                    .map_err(|e| StoreError::Other(anyhow::anyhow!("stored date {d:?}: {e}")))
+            })
+            .collect()
+    }
+}

@@ -7,9 +7,11 @@ mod rig;
 
 mod helpers;
 
+mod browser;
 mod calendar;
 mod cli;
 mod flow;
 mod ingest;
 mod ops;
 mod store;
+mod web;

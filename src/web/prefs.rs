@@ -1,0 +1,557 @@
+//! The preferences page behind the signed, expiring link in every email (`/p/{token}`): time
+//! zone, request and digest times, workdays, time away, pause and unsubscribe, and the next
+//! digest as the real schedule computes it. Plain HTML forms (maud, no JavaScript).
+//!
+//! A link acts for its own member only (the member id is inside the signed token). Every POST
+//! carries a form token bound to that member and link (CSRF) and is refused when an `Origin`
+//! header names another site. An expired or tampered link never acts: it gets a page offering
+//! a fresh link by email, which never reveals whether an address is a member.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+
+use super::{AppError, Routes, Verb, WebState};
+use crate::domain::schedule::parse_tz;
+use crate::domain::token::{LinkToken, TokenError};
+use crate::domain::{AwayRange, EmailAddress, LocalTime, MailKind, Member, Workdays};
+use crate::jobs::Ctx;
+use crate::store::MemberChange;
+
+const CSS: &str = include_str!("../../templates/prefs.css");
+const DAYS: [(&str, &str); 7] = [
+    ("mon", "Mon"),
+    ("tue", "Tue"),
+    ("wed", "Wed"),
+    ("thu", "Thu"),
+    ("fri", "Fri"),
+    ("sat", "Sat"),
+    ("sun", "Sun"),
+];
+
+pub(super) fn routes(r: Routes) -> Routes {
+    r.add(Verb::Get, "/p/{token}", show)
+        .add(Verb::Post, "/p/{token}", submit)
+        .add(Verb::Get, "/link", link_form)
+        .add(Verb::Post, "/link", send_link)
+}
+
+fn page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " · Tidings" }
+                style { (PreEscaped(CSS)) }
+            }
+            body { main { (body) } }
+        }
+    }
+}
+
+fn html_response(status: StatusCode, m: Markup) -> Response {
+    (
+        status,
+        // The page holds a form token: keep it out of shared caches and other sites' frames,
+        // and the link out of other sites' Referer. ("no-referrer" would also make browsers
+        // send `Origin: null` on our own form posts, which the Origin check refuses.)
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "same-origin"),
+        ],
+        Html(m.into_string()),
+    )
+        .into_response()
+}
+
+/// The form token of the page for `member` reached through `link`.
+pub fn csrf_token(ctx: &Ctx, member: i64, link: &str) -> String {
+    ctx.secret.sign("csrf", &format!("{member}:{link}"))
+}
+
+/// The page for a link that does not work: why, and a form to get a fresh one by email.
+fn bad_link_page(e: &TokenError) -> Response {
+    let (status, why) = match e {
+        TokenError::Expired => (
+            StatusCode::GONE,
+            "This preferences link has expired. Links in emails stay valid for a limited time.",
+        ),
+        _ => (
+            StatusCode::FORBIDDEN,
+            "This preferences link is not valid (it may have been cut short or changed).",
+        ),
+    };
+    html_response(status, page("Link not valid", link_request_form(why)))
+}
+
+fn link_request_form(why: &str) -> Markup {
+    html! {
+        h1 { "Get a fresh link" }
+        p { (why) }
+        p { "Enter your email address and we will send a new link to it if it belongs to a member of a team on Tidings." }
+        form method="post" action="/link" {
+            label for="email" { "Email address" }
+            input type="email" id="email" name="email" required size="32";
+            br;
+            button type="submit" { "Email me a fresh link" }
+        }
+    }
+}
+
+fn verify(ctx: &Ctx, token: &str) -> Result<LinkToken, TokenError> {
+    LinkToken::verify(token, &ctx.secret, Utc::now().timestamp())
+}
+
+/// The next digest this member will get, by the planner's rules: the schedule's next fires,
+/// skipping days away and team holidays; none while paused or unsubscribed.
+async fn next_digest(
+    ctx: &Ctx,
+    m: &Member,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    if m.paused || m.unsubscribed {
+        return Ok(None);
+    }
+    let s = m.digest_schedule();
+    let mut cursor = now;
+    // A year of fires is more than any away range or holiday list skips.
+    for _ in 0..370 {
+        let Some((date, t)) = s.next_after(cursor) else {
+            return Ok(None);
+        };
+        if !m.is_away_on(date) && !ctx.store.is_holiday(m.id, date).await? {
+            return Ok(Some(t));
+        }
+        cursor = t;
+    }
+    Ok(None)
+}
+
+fn flash_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "saved" => "Saved. Your schedule is updated.",
+        "away-added" => "Time away added.",
+        "away-removed" => "Time away removed.",
+        "unsubscribed" => "Unsubscribed: you will get no more requests or digests.",
+        "resubscribed" => "Welcome back: requests and digests resume.",
+        _ => return None,
+    })
+}
+
+async fn render(
+    ctx: &Ctx,
+    m: &Member,
+    token: &str,
+    flash: Option<&str>,
+    error: Option<&str>,
+) -> Result<Markup, AppError> {
+    let now = Utc::now();
+    let next = next_digest(ctx, m, now).await?;
+    let csrf = csrf_token(ctx, m.id, token);
+    let action = format!("/p/{token}");
+    let next_line = html! {
+        @match next {
+            Some(t) => {
+                @let local = t.with_timezone(&m.tz);
+                "Your next digest: "
+                time id="next-digest" datetime=(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()) {
+                    (local.format("%a %H:%M")) " in " (m.tz.name())
+                    " (" (t.format("%H:%M")) " UTC)"
+                }
+                span class="muted" { " on " (local.format("%A, %-d %B %Y")) }
+            }
+            None => {
+                @if m.unsubscribed { "You are unsubscribed: no digests." }
+                @else if m.paused { "Paused: no requests or digests until you resume." }
+                @else { "No digest is planned." }
+            }
+        }
+    };
+    Ok(page(
+        "Your preferences",
+        html! {
+            h1 { "Your preferences" }
+            p class="muted" { (m.name) " · " (m.email) }
+            @if let Some(f) = flash.and_then(flash_text) { p class="flash" role="status" { (f) } }
+            @if let Some(e) = error { p class="error" role="alert" { (e) } }
+            p class="next" { (next_line) }
+
+            form method="post" action=(action) id="prefs" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="timezone" { "Time zone" }
+                input type="text" id="timezone" name="timezone" list="zones" value=(m.tz.name())
+                    size="32" autocomplete="off" required;
+                datalist id="zones" {
+                    @for z in chrono_tz::TZ_VARIANTS.iter() { option value=(z.name()) {} }
+                }
+                label for="request_at" { "Update request at (HH:MM, your time)" }
+                input type="text" id="request_at" name="request_at" value=(m.request_at.to_string())
+                    pattern="[0-9]{1,2}:[0-9]{2}" size="5" required;
+                label for="digest_at" { "Digest at (HH:MM, your time)" }
+                input type="text" id="digest_at" name="digest_at" value=(m.digest_at.to_string())
+                    pattern="[0-9]{1,2}:[0-9]{2}" size="5" required;
+                label { "Workdays" }
+                @for (key, label) in DAYS {
+                    label class="inline" {
+                        input type="checkbox" name=(format!("day_{key}")) value="on"
+                            checked[m.workdays.names().contains(&key)];
+                        " " (label)
+                    }
+                }
+                label {
+                    input type="checkbox" name="paused" id="paused" value="on" checked[m.paused];
+                    " Pause all requests and digests"
+                }
+                button type="submit" name="action" value="save" id="save" { "Save" }
+            }
+
+            h2 { "Time away" }
+            form method="post" action=(action) id="away" {
+                input type="hidden" name="csrf" value=(csrf);
+                @if m.away.is_empty() {
+                    p class="muted" { "No time away planned." }
+                } @else {
+                    ul class="away" {
+                        @for a in &m.away {
+                            li {
+                                (a.from) " to " (a.to)
+                                button type="submit" class="link" name="action"
+                                    value=(format!("remove-away:{}..{}", a.from, a.to)) { "remove" }
+                            }
+                        }
+                    }
+                }
+                label class="inline" for="away_from" { "From" }
+                input type="date" id="away_from" name="away_from";
+                label class="inline" for="away_to" { " to " }
+                input type="date" id="away_to" name="away_to";
+                br;
+                button type="submit" name="action" value="add-away" { "Add time away" }
+            }
+
+            h2 { "Email" }
+            form method="post" action=(action) id="subscription" {
+                input type="hidden" name="csrf" value=(csrf);
+                @if m.unsubscribed {
+                    p { "You are unsubscribed." }
+                    button type="submit" name="action" value="resubscribe" { "Subscribe again" }
+                } @else {
+                    p class="muted" { "Stop all requests and digests from Tidings." }
+                    button type="submit" name="action" value="unsubscribe" { "Unsubscribe" }
+                }
+            }
+            p class="muted" { "This page was reached through a personal link: do not share it." }
+        },
+    ))
+}
+
+async fn show(
+    State(st): State<WebState>,
+    Path(token): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match show_inner(&st, &token, q.get("done").map(String::as_str)).await {
+        Ok(r) => r,
+        Err(e) => error_page(e),
+    }
+}
+
+async fn show_inner(st: &WebState, token: &str, flash: Option<&str>) -> Result<Response, AppError> {
+    let link = match verify(&st.ctx, token) {
+        Ok(l) => l,
+        Err(e) => return Ok(bad_link_page(&e)),
+    };
+    let Some(m) = st.ctx.store.member_by_id(link.member).await? else {
+        return Ok(bad_link_page(&TokenError::BadSignature));
+    };
+    Ok(html_response(
+        StatusCode::OK,
+        render(&st.ctx, &m, token, flash, None).await?,
+    ))
+}
+
+fn error_page(e: AppError) -> Response {
+    html_response(
+        e.status,
+        page(
+            "Something went wrong",
+            html! { h1 { "Something went wrong" } p { (e.message) } },
+        ),
+    )
+}
+
+/// Every field of the three forms; each action reads the ones it needs.
+#[derive(Debug, Default, Deserialize)]
+pub struct PrefsForm {
+    csrf: Option<String>,
+    action: Option<String>,
+    timezone: Option<String>,
+    request_at: Option<String>,
+    digest_at: Option<String>,
+    day_mon: Option<String>,
+    day_tue: Option<String>,
+    day_wed: Option<String>,
+    day_thu: Option<String>,
+    day_fri: Option<String>,
+    day_sat: Option<String>,
+    day_sun: Option<String>,
+    paused: Option<String>,
+    away_from: Option<String>,
+    away_to: Option<String>,
+}
+
+/// Whether an `Origin` header (when a browser sent one) names this server: the configured
+/// `web.base_url` or the `Host` the request was sent to.
+fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+    let base = base_url.trim_end_matches('/');
+    let base_origin = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            format!("{scheme}://{}", rest.split('/').next().unwrap_or_default())
+        }
+        None => base.to_string(),
+    };
+    if origin.eq_ignore_ascii_case(&base_origin) {
+        return true;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    !host.is_empty()
+        && (origin.eq_ignore_ascii_case(&format!("http://{host}"))
+            || origin.eq_ignore_ascii_case(&format!("https://{host}")))
+}
+
+async fn submit(
+    State(st): State<WebState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<PrefsForm>, FormRejection>,
+) -> Response {
+    // The link first: an expired or tampered link never acts, whatever the form says.
+    let link = match verify(&st.ctx, &token) {
+        Ok(l) => l,
+        Err(e) => return bad_link_page(&e),
+    };
+    let form = match form {
+        Ok(Form(f)) => f,
+        Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_page(super::api::too_large());
+        }
+        Err(rej) => {
+            return error_page(AppError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_form",
+                rej.body_text(),
+            ));
+        }
+    };
+    let forbidden = |msg: &str| {
+        error_page(AppError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            msg.to_string(),
+        ))
+    };
+    if !same_origin(&headers, &st.ctx.config.web.base_url) {
+        return forbidden(
+            "This form was sent from another site. Open your preferences link again.",
+        );
+    }
+    let csrf_ok = form.csrf.as_deref().is_some_and(|c| {
+        st.ctx
+            .secret
+            .verify("csrf", &format!("{}:{token}", link.member), c)
+    });
+    if !csrf_ok {
+        return forbidden(
+            "This form has expired or was not sent from your preferences page. Open your link again.",
+        );
+    }
+    match submit_inner(&st, &token, link.member, &form).await {
+        Ok(r) => r,
+        Err(e) => error_page(e),
+    }
+}
+
+fn form_change(f: &PrefsForm, m: &Member) -> Result<(MemberChange, &'static str), String> {
+    let action = f.action.as_deref().unwrap_or("save");
+    let mut ch = MemberChange::default();
+    if let Some(range) = action.strip_prefix("remove-away:") {
+        let away: Vec<AwayRange> = m
+            .away
+            .iter()
+            .filter(|a| format!("{}..{}", a.from, a.to) != range)
+            .copied()
+            .collect();
+        ch.away = Some(away);
+        return Ok((ch, "away-removed"));
+    }
+    match action {
+        "save" => {
+            let tz = f.timezone.as_deref().unwrap_or_default();
+            ch.tz = Some(parse_tz(tz).map_err(|_| {
+                format!("{tz:?} is not a time zone: pick one from the list, such as Europe/Berlin.")
+            })?);
+            let time = |v: &Option<String>, what: &str| {
+                LocalTime::parse(v.as_deref().unwrap_or_default().trim())
+                    .map_err(|_| format!("The {what} time must be HH:MM, such as 08:30."))
+            };
+            ch.request_at = Some(time(&f.request_at, "request")?);
+            ch.digest_at = Some(time(&f.digest_at, "digest")?);
+            let on = [
+                &f.day_mon, &f.day_tue, &f.day_wed, &f.day_thu, &f.day_fri, &f.day_sat, &f.day_sun,
+            ];
+            let days: Vec<&str> = DAYS
+                .iter()
+                .zip(on)
+                .filter(|(_, v)| v.is_some())
+                .map(|((k, _), _)| *k)
+                .collect();
+            ch.workdays = Some(
+                Workdays::parse(&days.join(","))
+                    .map_err(|_| "Choose at least one workday (or pause instead).".to_string())?,
+            );
+            ch.paused = Some(f.paused.is_some());
+            Ok((ch, "saved"))
+        }
+        "add-away" => {
+            let date = |v: &Option<String>| {
+                chrono::NaiveDate::parse_from_str(
+                    v.as_deref().unwrap_or_default().trim(),
+                    "%Y-%m-%d",
+                )
+                .map_err(|_| "Give both dates of the time away.".to_string())
+            };
+            let (from, to) = (date(&f.away_from)?, date(&f.away_to)?);
+            if to < from {
+                return Err("The time away ends before it starts.".into());
+            }
+            let mut away = m.away.clone();
+            away.push(AwayRange { from, to });
+            ch.away = Some(away);
+            Ok((ch, "away-added"))
+        }
+        "unsubscribe" => {
+            ch.unsubscribed = Some(true);
+            Ok((ch, "unsubscribed"))
+        }
+        "resubscribe" => {
+            ch.unsubscribed = Some(false);
+            Ok((ch, "resubscribed"))
+        }
+        _ => Err("Unknown action.".into()),
+    }
+}
+
+async fn submit_inner(
+    st: &WebState,
+    token: &str,
+    member: i64,
+    f: &PrefsForm,
+) -> Result<Response, AppError> {
+    let Some(m) = st.ctx.store.member_by_id(member).await? else {
+        return Ok(bad_link_page(&TokenError::BadSignature));
+    };
+    match form_change(f, &m) {
+        Ok((ch, done)) => {
+            super::api::apply_change(st, &m, &ch).await?;
+            // Post/redirect/get: reloading the result page does not submit again.
+            Ok(Redirect::to(&format!("/p/{token}?done={done}")).into_response())
+        }
+        Err(msg) => Ok(html_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&st.ctx, &m, token, None, Some(&msg)).await?,
+        )),
+    }
+}
+
+async fn link_form() -> Response {
+    html_response(
+        StatusCode::OK,
+        page(
+            "Get a fresh link",
+            link_request_form("Your preferences are reached through a personal link."),
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct LinkRequest {
+    email: Option<String>,
+}
+
+/// Queues a notice with a fresh link when the address is a member's; the answer is the same
+/// either way, so the form cannot be used to find out who is a member.
+async fn send_link(
+    State(st): State<WebState>,
+    form: Result<Form<LinkRequest>, FormRejection>,
+) -> Response {
+    let email = form
+        .ok()
+        .and_then(|Form(f)| f.email)
+        .and_then(|e| EmailAddress::parse(&e).ok());
+    if let Some(e) = &email
+        && let Err(err) = queue_fresh_link(&st.ctx, e).await
+    {
+        tracing::error!(error = %format!("{err:#}"), "cannot queue a fresh preferences link");
+    }
+    html_response(
+        StatusCode::OK,
+        page(
+            "Check your email",
+            html! {
+                h1 { "Check your email" }
+                p { "If that address belongs to a member of a team on Tidings, a fresh link to the preferences page is on its way. It may take a minute." }
+            },
+        ),
+    )
+}
+
+async fn queue_fresh_link(ctx: &Ctx, email: &EmailAddress) -> anyhow::Result<()> {
+    let Some(m) = ctx.store.member_by_email(email).await? else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    let url = ctx.prefs_url(m.id, now);
+    let text = format!(
+        "You asked for a fresh link to your Tidings preferences. It is valid for {} days:\n\n{url}\n\nIf you did not ask for it, you can ignore this email.\n",
+        ctx.config.security.link_ttl_days
+    );
+    // One per member and hour (the outbox key), so the form cannot be used to flood a member.
+    let key = format!("link:{}:{}", m.id, now.timestamp() / 3600);
+    crate::jobs::ingest::queue_member_mail(
+        ctx,
+        MailKind::Notice,
+        &m,
+        &key,
+        "Your Tidings preferences link",
+        &text,
+        now,
+    )
+    .await?;
+    // Send at once rather than at the next tick; the outbox lease keeps this safe beside the
+    // scheduler's own pass.
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::jobs::send::run(&ctx, Utc::now()).await {
+            tracing::warn!(error = %format!("{e:#}"), "sending the fresh link failed; the next tick retries");
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! The preferences page in a real browser: headless Chromium driven through chromedriver's
+//! W3C WebDriver HTTP API (plain reqwest, no extra tooling). Opens a member's link, changes
+//! the digest time, submits, and checks the database, the planned instant and the page.
+//!
+//! Chromium and chromedriver are Debian packages (`chromium`, `chromium-driver`) that
+//! `scripts/test` installs as root; without them this test fails with how to fix it.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::web::Server;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const HOW_TO_FIX: &str = "How to fix: run `scripts/test` as root (it installs the Debian packages \
+chromium and chromium-driver via `scripts/rig install`), or `apt-get install chromium chromium-driver`.";
+
+/// A chromedriver process and one browser session; both end when this is dropped.
+struct Browser {
+    driver: tokio::process::Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        for bin in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(bin).exists(),
+                "{bin} is missing: the browser test cannot run. {HOW_TO_FIX}"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}. {HOW_TO_FIX}"));
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = http.get(format!("{base}/status")).send().await
+                && let Ok(v) = r.json::<Value>().await
+                && v["value"]["ready"] == true
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready on {base} within 20 s. {HOW_TO_FIX}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().expect("a profile dir");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        }}});
+        let r = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("new session");
+        let v: Value = r.json().await.expect("session JSON");
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("chromedriver could not start Chromium: {v}. {HOW_TO_FIX}"))
+            .to_string();
+        Browser {
+            driver,
+            base,
+            session,
+            http,
+            _profile: profile,
+        }
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut r = self.http.request(method, &url);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let v: Value = r
+            .send()
+            .await
+            .expect("webdriver call")
+            .json()
+            .await
+            .expect("webdriver JSON");
+        assert!(v["value"].get("error").is_none(), "webdriver {path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        // The W3C element reference is the only value of the returned object.
+        v.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(|e| e.as_str())
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.cmd(reqwest::Method::GET, &format!("/element/{e}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn attribute(&self, css: &str, name: &str) -> String {
+        let e = self.find(css).await;
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/element/{e}/attribute/{name}"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    async fn replace_text(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn current_url(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn quit(mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+        let _ = self.driver.kill().await;
+    }
+}
+
+both!(
+    the_preferences_page_changes_the_digest_time_in_chromium,
+    |app| {
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let srv = Server::start(&app, |_| {}).await;
+        let link = srv.url(&srv.fresh_link(ann));
+        let b = Browser::start().await;
+
+        b.goto(&link).await;
+        assert_eq!(b.attribute("#digest_at", "value").await, "08:30");
+        assert!(b.text("p.next").await.starts_with("Your next digest: "));
+        b.replace_text("#digest_at", "07:45").await;
+        b.click("#save").await;
+
+        // The form posts and redirects back to the page (no JavaScript involved).
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !b.current_url().await.ends_with("?done=saved") {
+            if Instant::now() > deadline {
+                panic!(
+                    "the form did not submit: {}\n{}",
+                    b.current_url().await,
+                    b.text("body").await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(b.text(".flash").await.starts_with("Saved."));
+        assert_eq!(b.attribute("#digest_at", "value").await, "07:45");
+
+        let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+        assert_eq!(m.digest_at.to_string(), "07:45");
+        let (_, next) = app.ctx.store.next_instants(ann).await.unwrap();
+        let (_, want) = m.digest_schedule().next_after(Utc::now()).unwrap();
+        assert_eq!(
+            next,
+            Some(want.timestamp()),
+            "the next digest is planned at the new time"
+        );
+
+        // The page shows that instant, in Berlin time and in UTC.
+        let shown = b.attribute("#next-digest", "datetime").await;
+        assert_eq!(shown, want.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        let text = b.text("#next-digest").await;
+        let local = want.with_timezone(&chrono_tz::Europe::Berlin);
+        assert_eq!(
+            text,
+            format!(
+                "{} 07:45 in Europe/Berlin ({} UTC)",
+                local.format("%a"),
+                want.format("%H:%M")
+            )
+        );
+        b.quit().await;
+    }
+);

@@ -1,0 +1,1068 @@
+//! The web side over a real port: API tokens (good, missing, wrong, revoked), idempotent
+//! posts, preferences over the API, body and rate limits, the admin API, the preferences page
+//! (own link only, CSRF, Origin, expired links, fresh links by email), one-click unsubscribe,
+//! `/metrics`, and the OpenAPI document against the router. On SQLite and PostgreSQL.
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tidings::app::App;
+use tidings::config::{Config, SecretString};
+use tidings::domain::token::{LinkToken, generate_api_token, hash_api_token};
+use tidings::jobs::Ctx;
+
+use crate::both;
+use crate::helpers::*;
+
+pub const ADMIN: &str = "admin-token-for-tests-0123456789";
+
+/// A running `tidings serve` (web, scheduler, poller) on 127.0.0.1 over the test's database.
+pub struct Server {
+    pub base: String,
+    pub ctx: Ctx,
+    pub http: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Server {
+    pub async fn start(app: &TestApp, tweak: impl FnOnce(&mut Config)) -> Server {
+        let mut cfg = (*app.ctx.config).clone();
+        cfg.web.bind = "127.0.0.1:0".into();
+        cfg.web.admin_token = SecretString::new(ADMIN);
+        tweak(&mut cfg);
+        let a = App::build(cfg).await.expect("the app builds");
+        let addr = a.local_addr().expect("bound");
+        let ctx = a.ctx.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(a.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        Server {
+            base: format!("http://{addr}"),
+            ctx,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            _stop: tx,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A preferences link path for `member` expiring at `expires` (unix seconds).
+    pub fn link(&self, member: i64, expires: i64) -> String {
+        format!(
+            "/p/{}",
+            LinkToken { member, expires }.encode(&self.ctx.secret)
+        )
+    }
+
+    pub fn fresh_link(&self, member: i64) -> String {
+        self.link(member, Utc::now().timestamp() + 3600)
+    }
+
+    pub async fn token_for(&self, member: i64) -> String {
+        let t = generate_api_token();
+        self.ctx
+            .store
+            .add_api_token(member, &hash_api_token(&t))
+            .await
+            .unwrap();
+        t
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut r = self.http.get(self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        json_of(r.send().await.unwrap()).await
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut r = self.http.request(method, self.url(path)).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        json_of(r.send().await.unwrap()).await
+    }
+}
+
+async fn json_of(r: reqwest::Response) -> (StatusCode, Value) {
+    let s = r.status();
+    let text = r.text().await.unwrap();
+    (
+        s,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+both!(api_tokens_good_missing_wrong_and_revoked, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let token = srv.token_for(ann).await;
+
+    let (s, v) = srv.get("/api/v1/me/preferences", Some(&token)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["email"], "ann@example.test");
+    assert_eq!(v["timezone"], "Europe/Berlin");
+    assert_eq!(v["workdays"], json!(["mon", "tue", "wed", "thu", "fri"]));
+    assert_eq!(v["team"], "core");
+
+    let (s, v) = srv.get("/api/v1/me/preferences", None).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNAUTHORIZED, "missing_token"),
+        "{v}"
+    );
+    let (s, v) = srv
+        .get("/api/v1/me/preferences", Some("tdg_not_a_token"))
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNAUTHORIZED, "invalid_token"),
+        "{v}"
+    );
+
+    // Stored hashed: the table holds no token.
+    let rows = app.ctx.store.list_api_tokens(Some(ann)).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let (stored,): (String,) = sqlx::query_as("SELECT hash FROM api_tokens")
+        .fetch_one(app.ctx.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, hash_api_token(&token));
+    assert_ne!(stored, token);
+
+    assert!(app.ctx.store.revoke_api_token(rows[0].id, 1).await.unwrap());
+    let (s, v) = srv.get("/api/v1/me/preferences", Some(&token)).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNAUTHORIZED, "invalid_token"),
+        "{v}"
+    );
+});
+
+both!(
+    an_idempotency_key_gives_the_same_result_and_no_second_update,
+    |app| {
+        let ann = app
+            .member("ann@example.test", "Ann", "Pacific/Auckland")
+            .await;
+        let bob = app
+            .member("bob@example.test", "Bob", "America/New_York")
+            .await;
+        let srv = Server::start(&app, |_| {}).await;
+        let t = srv.token_for(ann).await;
+        let post = |key: Option<&'static str>, text: &'static str| {
+            let mut r = srv
+                .http
+                .post(srv.url("/api/v1/updates"))
+                .bearer_auth(&t)
+                .json(&json!({"text": text}));
+            if let Some(k) = key {
+                r = r.header("Idempotency-Key", k);
+            }
+            r.send()
+        };
+        let first = post(Some("k-1"), "Shipped the importer").await.unwrap();
+        assert_eq!(first.status(), StatusCode::CREATED);
+        assert!(first.headers().get("idempotent-replayed").is_none());
+        let first: Value = first.json().await.unwrap();
+        let again = post(Some("k-1"), "Shipped the importer").await.unwrap();
+        assert_eq!(again.status(), StatusCode::CREATED);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        let again: Value = again.json().await.unwrap();
+        assert_eq!(first, again, "same key, same result");
+
+        // The date defaults to the member's local date (Auckland is ahead of UTC).
+        let today = tidings::domain::schedule::local_date(chrono_tz::Pacific::Auckland, Utc::now());
+        assert_eq!(first["update"]["date"], today.to_string());
+        let u = app.ctx.store.update_for(ann, today).await.unwrap().unwrap();
+        assert_eq!((u.revision, u.body.as_str()), (1, "Shipped the importer"));
+
+        // Without a key (or with a new one) a second post appends, as a second email reply would.
+        let r: Value = post(None, "Also: fixed the flaky test")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r["update"]["revision"], 2);
+        assert_eq!(r["update"]["edited"], true);
+        let u = app.ctx.store.update_for(ann, today).await.unwrap().unwrap();
+        assert_eq!(u.body, "Shipped the importer\n\nAlso: fixed the flaky test");
+
+        // An explicit date, and the team's updates for it.
+        let bt = srv.token_for(bob).await;
+        let (s, v) = srv
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/updates",
+                Some(&bt),
+                json!({"text": "Bob's day", "date": "2026-03-09"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = srv.get("/api/v1/updates?date=2026-03-09", Some(&t)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["updates"].as_array().unwrap().len(), 1);
+        assert_eq!(v["updates"][0]["author"]["name"], "Bob");
+        assert_eq!(v["updates"][0]["text"], "Bob's day");
+
+        for bad in [
+            json!({"text": "  "}),
+            json!({"text": "x", "date": "tomorrow"}),
+            json!({"text": "x", "date": "2999-01-01"}),
+        ] {
+            let (s, v) = srv
+                .send(
+                    reqwest::Method::POST,
+                    "/api/v1/updates",
+                    Some(&t),
+                    bad.clone(),
+                )
+                .await;
+            assert_eq!(
+                (s, code(&v)),
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+                "{bad}: {v}"
+            );
+        }
+        let (s, v) = srv
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/updates",
+                Some(&t),
+                json!({"txt": "x"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["error"]["message"].is_string());
+    }
+);
+
+both!(preferences_over_the_api_replan_the_next_digest, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let t = srv.token_for(ann).await;
+    let (_, mut body) = srv.get("/api/v1/me/preferences", Some(&t)).await;
+    body["digest_at"] = json!("07:15");
+    body["workdays"] = json!(["mon", "wed"]);
+    body["away"] = json!([{"from": "2026-12-01", "to": "2026-12-03"}]);
+    let (s, v) = srv
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/me/preferences",
+            Some(&t),
+            body,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["digest_at"], "07:15");
+    assert_eq!(v["workdays"], json!(["mon", "wed"]));
+    assert_eq!(
+        v["away"],
+        json!([{"from": "2026-12-01", "to": "2026-12-03"}])
+    );
+    let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+    assert_eq!(m.digest_at.to_string(), "07:15");
+    let (_, next_digest) = app.ctx.store.next_instants(ann).await.unwrap();
+    let (_, want) = m.digest_schedule().next_after(Utc::now()).unwrap();
+    assert_eq!(next_digest, Some(want.timestamp()), "planned again at once");
+
+    let (s, v) = srv
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/me/preferences",
+            Some(&t),
+            json!({"timezone": "Mars/Olympus"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        "{v}"
+    );
+    let (s, v) = srv
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/me/preferences",
+            Some(&t),
+            json!({"email": "eve@example.test"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        "{v}"
+    );
+    let (s, v) = srv
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/me/preferences",
+            Some(&t),
+            json!({"team": "other"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        "a member cannot move teams: {v}"
+    );
+    let (s, v) = srv
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/me/preferences",
+            Some(&t),
+            json!({"colour": "blue"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    let (s, v) = srv.get("/api/v1/digests/latest", Some(&t)).await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"), "{v}");
+});
+
+both!(the_latest_digest_is_served, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let bob = app.member("bob@example.test", "Bob", "Europe/Berlin").await;
+    app.ctx
+        .store
+        .upsert_update(
+            bob,
+            "2026-03-09".parse().unwrap(),
+            "Bob wrote <b>this</b>",
+            "email",
+            None,
+            false,
+            at("2026-03-09T17:00:00Z").timestamp(),
+        )
+        .await
+        .unwrap();
+    app.tick(at("2026-03-09T12:00:00Z")).await;
+    app.tick(at("2026-03-10T07:30:00Z")).await;
+    let srv = Server::start(&app, |_| {}).await;
+    let t = srv.token_for(ann).await;
+    let (s, v) = srv.get("/api/v1/digests/latest", Some(&t)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["date"], "2026-03-10");
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("Bob wrote <b>this</b>"),
+        "{v}"
+    );
+    assert!(
+        v["html"]
+            .as_str()
+            .unwrap()
+            .contains("Bob wrote &lt;b&gt;this&lt;/b&gt;"),
+        "{v}"
+    );
+});
+
+both!(large_bodies_get_413_and_busy_tokens_get_429, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |c| c.web.rate_limit_per_minute = 3).await;
+    let t = srv.token_for(ann).await;
+    let big = "x".repeat(70 * 1024);
+    let (s, v) = srv
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/updates",
+            Some(&t),
+            json!({"text": big}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        "{v}"
+    );
+    assert!(
+        app.ctx
+            .store
+            .update_for(
+                ann,
+                tidings::domain::schedule::local_date(chrono_tz::Europe::Berlin, Utc::now())
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // That was request 1 of 3 this minute.
+    for _ in 0..2 {
+        let (s, _) = srv.get("/api/v1/me/preferences", Some(&t)).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let r = srv
+        .http
+        .get(srv.url("/api/v1/me/preferences"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(code(&v), "rate_limited");
+    // Another token has its own bucket.
+    let other = srv.token_for(ann).await;
+    let (s, _) = srv.get("/api/v1/me/preferences", Some(&other)).await;
+    assert_eq!(s, StatusCode::OK);
+});
+
+both!(the_admin_api_manages_members_teams_and_holidays, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let member_token = srv.token_for(ann).await;
+    let a = Some(ADMIN);
+    use reqwest::Method as M;
+
+    let (s, v) = srv.get("/api/v1/admin/members", Some(&member_token)).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNAUTHORIZED, "invalid_token"),
+        "a member token is not the admin token: {v}"
+    );
+    let (s, v) = srv.get("/api/v1/admin/members", None).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNAUTHORIZED, "missing_token"),
+        "{v}"
+    );
+
+    let (s, v) = srv
+        .send(
+            M::POST,
+            "/api/v1/admin/teams",
+            a,
+            json!({"name": "platform"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = srv
+        .send(
+            M::POST,
+            "/api/v1/admin/teams",
+            a,
+            json!({"name": "platform"}),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "conflict"), "{v}");
+    let (s, v) = srv
+        .send(M::POST, "/api/v1/admin/members", a, json!({"email": "cy@example.test", "name": "Cy", "timezone": "Asia/Tokyo", "digest_at": "09:00", "team": "platform"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (
+            v["timezone"].as_str(),
+            v["team"].as_str(),
+            v["digest_at"].as_str()
+        ),
+        (Some("Asia/Tokyo"), Some("platform"), Some("09:00"))
+    );
+    let (s, v) = srv
+        .send(
+            M::POST,
+            "/api/v1/admin/members",
+            a,
+            json!({"email": "cy@example.test", "name": "Cy", "timezone": "UTC"}),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "conflict"), "{v}");
+    let (s, v) = srv
+        .send(
+            M::POST,
+            "/api/v1/admin/members",
+            a,
+            json!({"email": "dee@example.test"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        "{v}"
+    );
+
+    let (s, v) = srv
+        .send(
+            M::PUT,
+            "/api/v1/admin/members/ann@example.test",
+            a,
+            json!({"teams": ["core", "platform"], "paused": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["teams"], json!(["core", "platform"]));
+    assert_eq!(v["paused"], true);
+    let (s, v) = srv.get("/api/v1/admin/members", a).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    let (s, v) = srv.get("/api/v1/admin/teams", a).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        v.as_array()
+            .unwrap()
+            .contains(&json!({"name": "platform", "members": 2})),
+        "{v}"
+    );
+
+    let (s, v) = srv
+        .send(
+            M::POST,
+            "/api/v1/admin/teams/platform/holidays",
+            a,
+            json!({"date": "2026-12-25"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = srv.get("/api/v1/admin/teams/platform/holidays", a).await;
+    assert_eq!(v["holidays"], json!(["2026-12-25"]));
+    let (s, v) = srv
+        .send(
+            M::POST,
+            "/api/v1/admin/teams/nope/holidays",
+            a,
+            json!({"date": "2026-12-25"}),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"), "{v}");
+
+    let r = srv
+        .http
+        .delete(srv.url("/api/v1/admin/members/cy@example.test"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (s, v) = srv.get("/api/v1/admin/members/cy@example.test", a).await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"), "{v}");
+});
+
+both!(the_admin_api_is_off_without_an_admin_token, |app| {
+    let srv = Server::start(&app, |c| c.web.admin_token = SecretString::new("")).await;
+    let (s, v) = srv.get("/api/v1/admin/members", Some("anything")).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::FORBIDDEN, "admin_disabled"),
+        "{v}"
+    );
+});
+
+/// The hidden form token on a preferences page.
+pub fn csrf_of(page: &str) -> String {
+    let i = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form token on the page")
+        + 19;
+    page[i..].split('"').next().unwrap().to_string()
+}
+
+fn save_form(csrf: &str, digest_at: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", csrf.to_string()),
+        ("action", "save".into()),
+        ("timezone", "Europe/Berlin".into()),
+        ("request_at", "16:30".into()),
+        ("digest_at", digest_at.into()),
+        ("day_mon", "on".into()),
+        ("day_tue", "on".into()),
+    ]
+}
+
+both!(a_preferences_link_acts_for_its_own_member_only, |app| {
+    let ann = app
+        .member("ann@example.test", "Ann <script>", "Europe/Berlin")
+        .await;
+    let bob = app.member("bob@example.test", "Bob", "Asia/Tokyo").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let ann_link = srv.fresh_link(ann);
+    let r = srv.http.get(srv.url(&ann_link)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("ann@example.test") && page.contains("Ann &lt;script&gt;"),
+        "member text escaped"
+    );
+    assert!(
+        page.contains("<datalist id=\"zones\">")
+            && page.contains("<option value=\"America/Argentina/Buenos_Aires\">")
+    );
+    assert!(page.contains("Your next digest: "), "{page}");
+    let ann_csrf = csrf_of(&page);
+
+    // Ann's link with Bob's id: the signature no longer matches; the page offers a fresh link.
+    let forged = ann_link.replacen(&format!("/p/{ann}."), &format!("/p/{bob}."), 1);
+    assert_ne!(forged, ann_link);
+    let r = srv.http.get(srv.url(&forged)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("action=\"/link\"") && !page.contains("bob@example.test"),
+        "{page}"
+    );
+    let r = srv
+        .http
+        .post(srv.url(&forged))
+        .form(&save_form(&ann_csrf, "06:00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Bob's real link with Ann's form token: refused.
+    let bob_link = srv.fresh_link(bob);
+    let r = srv
+        .http
+        .post(srv.url(&bob_link))
+        .form(&save_form(&ann_csrf, "06:00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // No form token, or a form sent from another site: refused.
+    let mut no_csrf = save_form("", "06:00");
+    no_csrf.remove(0);
+    let r = srv
+        .http
+        .post(srv.url(&ann_link))
+        .form(&no_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = srv
+        .http
+        .post(srv.url(&ann_link))
+        .header("Origin", "https://evil.example")
+        .form(&save_form(&ann_csrf, "06:00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    for id in [ann, bob] {
+        let m = app.ctx.store.member_by_id(id).await.unwrap().unwrap();
+        assert_eq!(m.digest_at.to_string(), "08:30", "nothing changed");
+    }
+
+    // The real thing, from our own origin.
+    let r = srv
+        .http
+        .post(srv.url(&ann_link))
+        .header("Origin", &srv.base)
+        .form(&save_form(&ann_csrf, "06:45"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], format!("{ann_link}?done=saved"));
+    let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+    assert_eq!(m.digest_at.to_string(), "06:45");
+    assert_eq!(m.workdays.names(), ["mon", "tue"]);
+    assert!(!m.paused);
+    let (_, next) = app.ctx.store.next_instants(ann).await.unwrap();
+    assert_eq!(
+        next,
+        Some(
+            m.digest_schedule()
+                .next_after(Utc::now())
+                .unwrap()
+                .1
+                .timestamp()
+        )
+    );
+    let b = app.ctx.store.member_by_id(bob).await.unwrap().unwrap();
+    assert_eq!(b.digest_at.to_string(), "08:30");
+
+    // Bad input: shown on the page, nothing stored.
+    let r = srv
+        .http
+        .post(srv.url(&ann_link))
+        .form(&save_form(&ann_csrf, "25:99"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("HH:MM"));
+
+    // Away: add a range, remove it.
+    let away = [
+        ("csrf", ann_csrf.as_str()),
+        ("action", "add-away"),
+        ("away_from", "2026-12-01"),
+        ("away_to", "2026-12-03"),
+    ];
+    let r = srv
+        .http
+        .post(srv.url(&ann_link))
+        .form(&away)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+    assert_eq!(m.away.len(), 1);
+    let rm = [
+        ("csrf", ann_csrf.as_str()),
+        ("action", "remove-away:2026-12-01..2026-12-03"),
+    ];
+    let r = srv
+        .http
+        .post(srv.url(&ann_link))
+        .form(&rm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        app.ctx
+            .store
+            .member_by_id(ann)
+            .await
+            .unwrap()
+            .unwrap()
+            .away
+            .is_empty()
+    );
+
+    // Pause and unsubscribe through the page.
+    let mut pause = save_form(&ann_csrf, "06:45");
+    pause.push(("paused", "on".into()));
+    srv.http
+        .post(srv.url(&ann_link))
+        .form(&pause)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        app.ctx
+            .store
+            .member_by_id(ann)
+            .await
+            .unwrap()
+            .unwrap()
+            .paused
+    );
+    let page = srv
+        .http
+        .get(srv.url(&ann_link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Paused: no requests or digests"), "{page}");
+    let unsub = [("csrf", ann_csrf.as_str()), ("action", "unsubscribe")];
+    srv.http
+        .post(srv.url(&ann_link))
+        .form(&unsub)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        app.ctx
+            .store
+            .member_by_id(ann)
+            .await
+            .unwrap()
+            .unwrap()
+            .unsubscribed
+    );
+});
+
+both!(an_expired_link_never_acts_and_offers_a_fresh_one, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let expired = srv.link(ann, Utc::now().timestamp() - 60);
+    let r = srv.http.get(srv.url(&expired)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("expired") && page.contains("action=\"/link\""),
+        "{page}"
+    );
+    assert!(!page.contains("ann@example.test"));
+    // Even with a correct form token for that link, a POST does nothing.
+    let token = expired.trim_start_matches("/p/");
+    let csrf = tidings::web::prefs::csrf_token(&srv.ctx, ann, token);
+    let r = srv
+        .http
+        .post(srv.url(&expired))
+        .form(&save_form(&csrf, "05:00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+    assert_eq!(m.digest_at.to_string(), "08:30");
+
+    // Asking for a fresh link: the same answer for a member and a stranger; only the member
+    // gets mail.
+    let ask = |email: &'static str| {
+        srv.http
+            .post(srv.url("/link"))
+            .form(&[("email", email)])
+            .send()
+    };
+    let a = ask("ann@example.test").await.unwrap();
+    assert_eq!(a.status(), StatusCode::OK);
+    let a = a.text().await.unwrap();
+    let b = ask("stranger@example.test")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(a, b, "the answer does not reveal who is a member");
+    let notices: Vec<_> = app
+        .ctx
+        .store
+        .list_outbox(false, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "notice")
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].recipient, "ann@example.test");
+    // A second ask within the hour queues nothing more.
+    ask("ann@example.test").await.unwrap();
+    let n = app
+        .ctx
+        .store
+        .list_outbox(false, 50)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.kind == "notice")
+        .count();
+    assert_eq!(n, 1);
+    // The mail carries a working link.
+    let mut found = None;
+    for _ in 0..50 {
+        if let Some(f) = app.sent_of("link").first() {
+            found = Some(app.read_sent(f));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mail = found.expect("the notice is sent at once");
+    let body = text_body(&mail);
+    let i = body.find("/p/").expect("a link in the notice");
+    let path: String = body[i..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let r = srv.http.get(srv.url(&path)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+});
+
+both!(
+    one_click_unsubscribe_and_the_list_unsubscribe_url_both_work,
+    |app| {
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let bob = app.member("bob@example.test", "Bob", "Europe/Berlin").await;
+        let srv = Server::start(&app, |_| {}).await;
+        let unsub = |id: i64| {
+            let t = LinkToken {
+                member: id,
+                expires: Utc::now().timestamp() + 86_400,
+            }
+            .encode(&srv.ctx.secret);
+            format!("/u/{t}")
+        };
+        // RFC 8058: the client POSTs List-Unsubscribe=One-Click.
+        let r = srv
+            .http
+            .post(srv.url(&unsub(ann)))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(
+            app.ctx
+                .store
+                .member_by_id(ann)
+                .await
+                .unwrap()
+                .unwrap()
+                .unsubscribed
+        );
+        assert!(
+            !app.ctx
+                .store
+                .member_by_id(bob)
+                .await
+                .unwrap()
+                .unwrap()
+                .unsubscribed
+        );
+        // The List-Unsubscribe URL opened in a browser.
+        let r = srv.http.get(srv.url(&unsub(bob))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("Unsubscribed"));
+        assert!(
+            app.ctx
+                .store
+                .member_by_id(bob)
+                .await
+                .unwrap()
+                .unwrap()
+                .unsubscribed
+        );
+        // The URL in a real request email is one of these.
+        let raw_url = srv.ctx.unsubscribe_url(ann, Utc::now());
+        assert!(raw_url.contains("/u/"));
+        let r = srv
+            .http
+            .post(srv.url("/u/1.99999999999.00"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(code(&v), "bad_link");
+    }
+);
+
+both!(metrics_report_mail_replies_outbox_and_ticks, |app| {
+    app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    app.tick(at("2026-03-09T15:30:00Z")).await;
+    let srv = Server::start(&app, |_| {}).await;
+    let r = srv.http.get(srv.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    for want in [
+        // The server's own start-up pass may send today's request too: count at least ours.
+        "tidings_mail_sent{kind=\"request\"} ",
+        "tidings_outbox_depth ",
+        "tidings_replies_accepted 0",
+        "tidings_replies_quarantined 0",
+        "tidings_tick_seconds_count ",
+        "# TYPE tidings_mail_failed gauge",
+    ] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
+    let (s, v) = srv.get("/healthz", None).await;
+    assert_eq!((s, v), (StatusCode::OK, json!({"status": "ok"})));
+});
+
+both!(the_openapi_document_matches_the_router, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let t = srv.token_for(ann).await;
+    let (s, spec) = srv.get("/api/v1/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(spec["openapi"], "3.1.0");
+    let paths = spec["paths"].as_object().unwrap();
+    let mut seen = 0;
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            seen += 1;
+            let concrete = path
+                .replace("{email}", "nobody@example.test")
+                .replace("{name}", "core")
+                .replace("{token}", "1.2.3");
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let admin = op["security"][0].get("adminToken").is_some();
+            let r = srv
+                .http
+                .request(m, srv.url(&concrete))
+                .bearer_auth(if admin { ADMIN } else { t.as_str() })
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body = r.text().await.unwrap();
+            assert_ne!(
+                status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}: {body}"
+            );
+            assert!(
+                !body.contains("\"no_route\""),
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+    assert_eq!(seen, tidings::web::openapi::DOCS.len());
+    // And an undocumented path is a JSON 404.
+    let (s, v) = srv.get("/api/v1/nope", None).await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "no_route"));
+});
+
+fn tidings(app: &TestApp, args: &[&str]) -> (i32, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(args)
+        .current_dir(app.dir.path())
+        .env_remove("TIDINGS_CONFIG")
+        .env("TIDINGS_DATABASE__URL", &app.db_url)
+        .env("TIDINGS_LOG", "warn")
+        .output()
+        .expect("the binary runs");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+both!(tokens_from_the_cli_work_until_revoked, |app| {
+    app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let (rc, out, err) = tidings(&app, &["token", "create", "--member", "ann@example.test"]);
+    assert_eq!(rc, 0, "{err}");
+    let token = out.trim().to_string();
+    assert!(token.starts_with("tdg_") && token.len() == 52, "{token}");
+    let (s, _) = srv.get("/api/v1/me/preferences", Some(&token)).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (rc, out, err) = tidings(&app, &["token", "list", "--json"]);
+    assert_eq!(rc, 0, "{err}");
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["member"], "ann@example.test");
+    assert!(list[0]["revoked_at"].is_null());
+    assert!(!out.contains(&token), "the list never shows a token");
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+
+    let (rc, out, err) = tidings(&app, &["token", "revoke", &id]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(out.trim(), format!("revoked token {id}"));
+    let (s, v) = srv.get("/api/v1/me/preferences", Some(&token)).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNAUTHORIZED, "invalid_token"),
+        "{v}"
+    );
+    let (_, out, _) = tidings(&app, &["token", "list"]);
+    assert!(out.contains("revoked "), "{out}");
+
+    let (rc, _, err) = tidings(&app, &["token", "revoke", "9999"]);
+    assert_eq!(rc, 2, "{err}");
+    let (rc, _, err) = tidings(&app, &["token", "revoke"]);
+    assert_eq!(rc, 2, "{err}");
+    let (rc, out, err) = tidings(&app, &["token", "revoke", "--member", "ann@example.test"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(out.trim(), "revoked 0 tokens of ann@example.test");
+});
