@@ -4,6 +4,10 @@
 //! Catch-up rule: a request or digest whose planned local date is still the member's local date
 //! goes out late; otherwise it is skipped. Either way the next instant is planned after `now`,
 //! and the outbox key (kind, member, local date) makes a second queueing a no-op.
+//!
+//! Reminders (`schedule.reminder_after_hours`, off at 0) ride on the same mechanism: queueing a
+//! request stores `next_reminder_at`; when it passes, a reminder goes out only if it is still
+//! that local date and the member has written nothing for it.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -20,6 +24,7 @@ pub struct PlanReport {
     pub planned: usize,
     pub requests: usize,
     pub digests: usize,
+    pub reminders: usize,
     pub empty_digests: usize,
     pub skipped: usize,
 }
@@ -37,10 +42,7 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
         let n = members.len();
         for m in members {
             for kind in [DueKind::Request, DueKind::Digest] {
-                let s = match kind {
-                    DueKind::Request => m.request_schedule(),
-                    DueKind::Digest => m.digest_schedule(),
-                };
+                let s = schedule_of(&m, kind);
                 let next = s.next_after(now).map(|(d, t)| (t.timestamp(), d));
                 // Only fills a NULL: a racing planner that got there first wins.
                 if ctx.store.set_next(kind, m.id, None, next).await? {
@@ -64,7 +66,66 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
             }
         }
     }
+    loop {
+        let due = ctx.store.due(DueKind::Reminder, ts, BATCH).await?;
+        let n = due.len();
+        for d in due {
+            handle_reminder(ctx, &d, now, &mut report).await?;
+        }
+        if (n as i64) < BATCH {
+            break;
+        }
+    }
     Ok(report)
+}
+
+/// A passed reminder instant: send the reminder if it still makes sense, then clear it either
+/// way. Queue first, clear second, so a crash in between resends nothing (the outbox key
+/// `reminder:<member>:<date>` is unique) and loses nothing.
+async fn handle_reminder(
+    ctx: &Ctx,
+    d: &Due,
+    now: DateTime<Utc>,
+    report: &mut PlanReport,
+) -> anyhow::Result<()> {
+    let m = &d.member;
+    let wanted = ctx.config.schedule.reminder_after_hours > 0
+        && local_date(m.tz, now) == d.date
+        && m.receives_on(d.date)
+        && !ctx.store.is_holiday(m.id, d.date).await?
+        && ctx.store.update_for(m.id, d.date).await?.is_none();
+    if wanted && queue_request(ctx, m, d.date, now, true).await? {
+        report.reminders += 1;
+    }
+    // Compare-and-set on the instant: a racing planner cannot clear a newer reminder.
+    ctx.store
+        .set_next(DueKind::Reminder, m.id, Some(d.at), None)
+        .await?;
+    Ok(())
+}
+
+/// When the reminder for a request queued at `now` for local date `date` is due: `after_hours`
+/// later, but only while it is still that local date for the member (never the next morning).
+pub fn reminder_instant(
+    m: &Member,
+    date: chrono::NaiveDate,
+    now: DateTime<Utc>,
+    after_hours: u32,
+) -> Option<DateTime<Utc>> {
+    if after_hours == 0 {
+        return None;
+    }
+    let at = now + Duration::hours(i64::from(after_hours));
+    (local_date(m.tz, at) == date).then_some(at)
+}
+
+/// The recurring schedule behind a planned instant. A reminder has none of its own (it follows
+/// its request); it is only ever handled by `handle_reminder`.
+fn schedule_of(m: &Member, kind: DueKind) -> crate::domain::Schedule {
+    match kind {
+        DueKind::Request | DueKind::Reminder => m.request_schedule(),
+        DueKind::Digest => m.digest_schedule(),
+    }
 }
 
 async fn handle_due(
@@ -75,10 +136,7 @@ async fn handle_due(
     report: &mut PlanReport,
 ) -> anyhow::Result<()> {
     let m = &d.member;
-    let s = match kind {
-        DueKind::Request => m.request_schedule(),
-        DueKind::Digest => m.digest_schedule(),
-    };
+    let s = schedule_of(m, kind);
     // After downtime the stored instant may be days old: the fire that counts is the latest one
     // at or before `now` (looking back at most two days, which covers every "same local day").
     let mut fire = d.date;
@@ -97,8 +155,13 @@ async fn handle_due(
     if wanted {
         match kind {
             DueKind::Request => {
-                if queue_request(ctx, m, fire, now).await? {
+                if queue_request(ctx, m, fire, now, false).await? {
                     report.requests += 1;
+                    let next =
+                        reminder_instant(m, fire, now, ctx.config.schedule.reminder_after_hours);
+                    ctx.store
+                        .set_reminder(m.id, next.map(|t| (t.timestamp(), fire)))
+                        .await?;
                 }
             }
             DueKind::Digest => match queue_digest(ctx, m, fire, now).await? {
@@ -106,6 +169,8 @@ async fn handle_due(
                 DigestQueued::Empty => report.empty_digests += 1,
                 DigestQueued::AlreadyQueued => {}
             },
+            // Reminders never come through here (see `handle_reminder`).
+            DueKind::Reminder => {}
         }
     } else {
         report.skipped += 1;
@@ -115,28 +180,35 @@ async fn handle_due(
     Ok(())
 }
 
-/// Queues the update request of `m` for local date `date`; false when it was queued before.
+/// Queues the update request (or, with `reminder`, the reminder) of `m` for local date `date`;
+/// false when it was queued before. Both carry a reply token for that date.
 pub async fn queue_request(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
     now: DateTime<Utc>,
+    reminder: bool,
 ) -> anyhow::Result<bool> {
-    let questions = ctx.questions_for(m);
+    let kind = if reminder {
+        MailKind::Reminder
+    } else {
+        MailKind::Request
+    };
+    let questions = ctx.questions_for(m).await?;
     let prefs = ctx.prefs_url(m.id, now);
     let view = RequestView {
         member_name: &m.name,
         local_date: date,
         questions: &questions,
         prefs_url: &prefs,
-        reminder: false,
+        reminder,
     };
     let subject = render::request_subject(&view);
-    let message_id = new_message_id("request", &ctx.mail_domain());
+    let message_id = new_message_id(kind.as_str(), &ctx.mail_domain());
     let reply_to = ctx.reply_address(m.id, date);
     let unsub = ctx.unsubscribe_url(m.id, now);
     let raw = outbound::build(&outbound::Outgoing {
-        kind: MailKind::Request,
+        kind,
         from: &ctx.config.mail.from,
         to_name: &m.name,
         to: &m.email,
@@ -150,8 +222,8 @@ pub async fn queue_request(
         date: now.timestamp(),
     })?;
     let email = NewEmail {
-        idem_key: format!("request:{}:{date}", m.id),
-        kind: MailKind::Request.as_str(),
+        idem_key: format!("{}:{}:{date}", kind.as_str(), m.id),
+        kind: kind.as_str(),
         member_id: Some(m.id),
         local_date: Some(date.to_string()),
         recipient: m.email.to_string(),
