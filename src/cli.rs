@@ -523,14 +523,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .ok_or_else(|| usage(format!("no member with email {email}")))?;
                 let now = Utc::now();
                 let date = date.unwrap_or_else(|| local_date(m.tz, now));
-                let (entries, _, missing) =
-                    crate::jobs::plan::digest_view_data(ctx, &m, date).await?;
+                let data = crate::jobs::plan::digest_view_data(ctx, &m, date).await?;
                 let prefs = ctx.prefs_url(m.id, now);
                 let view = crate::render::DigestView {
                     reader_name: &m.name,
                     date,
-                    entries,
-                    missing,
+                    sections: data.sections,
                     prefs_url: &prefs,
                 };
                 if html {
@@ -792,33 +790,35 @@ async fn team(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
             })
             .await
         }
-        TeamCmd::List { json } => with_store(&cfg, async |s| {
-            let teams = s.list_teams().await.map_err(store_err)?;
-            let mut questions = Vec::with_capacity(teams.len());
-            for (n, _) in &teams {
-                questions.push(s.team_questions(n).await.map_err(store_err)?);
-            }
-            if json {
-                let v: Vec<_> = teams
+        TeamCmd::List { json } => {
+            with_store(&cfg, async |s| {
+                let teams = s.list_teams().await.map_err(store_err)?;
+                let mut questions = Vec::with_capacity(teams.len());
+                for (n, _) in &teams {
+                    questions.push(s.team_questions(n).await.map_err(store_err)?);
+                }
+                if json {
+                    let v: Vec<_> = teams
                     .iter()
                     .zip(&questions)
                     .map(|((n, c), q)| serde_json::json!({"name": n, "members": c, "questions": q}))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            } else if teams.is_empty() {
-                println!("no teams yet: add one with `tidings team add NAME`");
-            } else {
-                for ((n, c), q) in teams.iter().zip(&questions) {
-                    let q = match q {
-                        Some(q) => format!("; asks: {}", q.join(" / ")),
-                        None => String::new(),
-                    };
-                    println!("{n} ({c} member{}){q}", if *c == 1 { "" } else { "s" });
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                } else if teams.is_empty() {
+                    println!("no teams yet: add one with `tidings team add NAME`");
+                } else {
+                    for ((n, c), q) in teams.iter().zip(&questions) {
+                        let q = match q {
+                            Some(q) => format!("; asks: {}", q.join(" / ")),
+                            None => String::new(),
+                        };
+                        println!("{n} ({c} member{}){q}", if *c == 1 { "" } else { "s" });
+                    }
                 }
-            }
-            Ok(())
-        })
-        .await,
+                Ok(())
+            })
+            .await
+        }
         TeamCmd::Holiday { name, date } => {
             let date = parse_date(&date)?;
             with_store(&cfg, async |s| {

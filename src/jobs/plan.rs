@@ -9,13 +9,15 @@
 //! request stores `next_reminder_at`; when it passes, a reminder goes out only if it is still
 //! that local date and the member has written nothing for it.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::Ctx;
 use crate::domain::schedule::local_date;
 use crate::domain::{MailKind, Member};
 use crate::mail::{new_message_id, outbound};
-use crate::render::{self, DigestEntry, DigestView, RequestView};
+use crate::render::{self, DigestEntry, DigestSection, DigestView, RequestView};
 use crate::store::{Due, DueKind, NewEmail};
 
 /// Counts of one pass.
@@ -241,19 +243,61 @@ pub enum DigestQueued {
     AlreadyQueued,
 }
 
-/// Builds the digest view for reader `m` on local date `date` (also used by `preview digest`).
+/// What one reader's digest holds: its sections and the (update, revision) pairs it carries.
+#[derive(Debug, Clone, Default)]
+pub struct DigestData {
+    pub sections: Vec<DigestSection>,
+    /// Recorded in `digest_deliveries` when the digest is queued, so each reaches the reader once.
+    pub keys: Vec<(i64, i64)>,
+}
+
+impl DigestData {
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Builds the digest of reader `m` for local date `date` (also used by `preview digest`).
+/// A reader in several teams gets one section per team (by name); an update whose author
+/// shares several teams with the reader appears once, in the first of them.
 pub async fn digest_view_data(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
-) -> anyhow::Result<(Vec<DigestEntry>, Vec<(i64, i64)>, Vec<String>)> {
+) -> anyhow::Result<DigestData> {
     let since = date - Duration::days(7);
     let items = ctx.store.digest_items(m.id, since).await?;
     let recent = date - Duration::days(1);
-    let mut entries = Vec::with_capacity(items.len());
+    let teammates = ctx.store.teammates(m.id).await?;
+    let teams_of: HashMap<i64, &[String]> = teammates
+        .iter()
+        .map(|t| (t.id, t.teams.as_slice()))
+        .collect();
+    let several = m.teams.len() > 1;
+    let mut sections: Vec<DigestSection> = if several {
+        m.teams
+            .iter()
+            .map(|t| DigestSection {
+                team: Some(t.clone()),
+                ..Default::default()
+            })
+            .collect()
+    } else {
+        vec![DigestSection::default()]
+    };
+    let section_of = |author_teams: &[String]| -> usize {
+        if !several {
+            return 0;
+        }
+        m.teams
+            .iter()
+            .position(|t| author_teams.contains(t))
+            .unwrap_or(0)
+    };
     let mut keys = Vec::with_capacity(items.len());
     for i in &items {
-        entries.push(DigestEntry {
+        let idx = section_of(teams_of.get(&i.author_id).copied().unwrap_or(&[]));
+        sections[idx].entries.push(DigestEntry {
             author: i.author_name.clone(),
             author_tz: i.author_tz.clone(),
             local_date: i.local_date,
@@ -265,17 +309,21 @@ pub async fn digest_view_data(
         keys.push((i.update_id, i.revision));
     }
     let with_updates = ctx.store.members_with_updates_since(recent).await?;
-    let missing = ctx
-        .store
-        .teammates(m.id)
-        .await?
-        .into_iter()
-        .filter(|t| {
-            !t.paused && !t.unsubscribed && !with_updates.contains(&t.id) && !t.is_away_on(recent)
-        })
-        .map(|t| t.name)
-        .collect();
-    Ok((entries, keys, missing))
+    for t in &teammates {
+        if t.paused || t.unsubscribed || with_updates.contains(&t.id) || t.is_away_on(recent) {
+            continue;
+        }
+        for (idx, sec) in sections.iter_mut().enumerate() {
+            let in_team = match &sec.team {
+                Some(team) => t.teams.contains(team),
+                None => idx == 0,
+            };
+            if in_team {
+                sec.missing.push(t.name.clone());
+            }
+        }
+    }
+    Ok(DigestData { sections, keys })
 }
 
 pub async fn queue_digest(
@@ -284,16 +332,15 @@ pub async fn queue_digest(
     date: chrono::NaiveDate,
     now: DateTime<Utc>,
 ) -> anyhow::Result<DigestQueued> {
-    let (entries, keys, missing) = digest_view_data(ctx, m, date).await?;
-    if entries.is_empty() && !ctx.config.schedule.send_empty_digest {
+    let data = digest_view_data(ctx, m, date).await?;
+    if data.is_empty() && !ctx.config.schedule.send_empty_digest {
         return Ok(DigestQueued::Empty);
     }
     let prefs = ctx.prefs_url(m.id, now);
     let view = DigestView {
         reader_name: &m.name,
         date,
-        entries,
-        missing,
+        sections: data.sections,
         prefs_url: &prefs,
     };
     let subject = render::digest_subject(&view);
@@ -326,7 +373,7 @@ pub async fn queue_digest(
     Ok(
         match ctx
             .store
-            .enqueue_digest(&email, m.id, &keys, now.timestamp())
+            .enqueue_digest(&email, m.id, &data.keys, now.timestamp())
             .await?
         {
             Some(_) => DigestQueued::Queued,
