@@ -160,9 +160,21 @@ impl DigestView<'_> {
             .flat_map(|e| {
                 blocker_lines(&e.body)
                     .into_iter()
-                    .map(|b| (e.author.as_str(), b))
+                    .map(|b| (e.author.as_str(), without_label(&b).to_string()))
             })
             .collect()
+    }
+}
+
+/// `Blockers: waiting on X` → `waiting on X` (the digest's blockers box already says it).
+fn without_label(line: &str) -> &str {
+    match line.split_once(':') {
+        Some((label, rest))
+            if label.trim().to_lowercase().starts_with("block") && !rest.trim().is_empty() =>
+        {
+            rest.trim()
+        }
+        _ => line,
     }
 }
 
