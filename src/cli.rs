@@ -495,9 +495,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let p = crate::jobs::plan::run(ctx, now).await?;
                 let s = crate::jobs::send::run(ctx, now).await?;
                 println!(
-                    "run-due {}: inbound {} (accepted {}, commands {}, ignored {}, quarantined {}); planned {}, requests {}, digests {}, skipped {}; sent {}, retried {}, failed {}",
+                    "run-due {}: inbound {} (accepted {}, commands {}, ignored {}, quarantined {}); planned {}, requests {}, reminders {}, digests {}, skipped {}; sent {}, retried {}, failed {}",
                     now.format("%Y-%m-%dT%H:%M:%SZ"), i.fetched, i.accepted, i.commands, i.ignored, i.quarantined,
-                    p.planned, p.requests, p.digests, p.skipped, s.sent, s.retried, s.failed
+                    p.planned, p.requests, p.reminders, p.digests, p.skipped, s.sent, s.retried, s.failed
                 );
                 Ok(())
             })

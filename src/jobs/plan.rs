@@ -26,6 +26,7 @@ pub struct PlanReport {
     pub planned: usize,
     pub requests: usize,
     pub digests: usize,
+    /// Reminders queued (`schedule.reminder_after_hours`).
     pub reminders: usize,
     pub empty_digests: usize,
     pub skipped: usize,
@@ -236,6 +237,7 @@ pub async fn queue_request(
     Ok(ctx.store.enqueue(&email, now.timestamp()).await?.is_some())
 }
 
+/// What `queue_digest` did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DigestQueued {
     Queued,
@@ -252,6 +254,7 @@ pub struct DigestData {
 }
 
 impl DigestData {
+    /// Nothing this reader has not seen yet.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
@@ -326,6 +329,8 @@ pub async fn digest_view_data(
     Ok(DigestData { sections, keys })
 }
 
+/// Queues the digest of reader `m` for local date `date` (unless empty and
+/// `schedule.send_empty_digest` is off), recording what it carries in the same transaction.
 pub async fn queue_digest(
     ctx: &Ctx,
     m: &Member,
