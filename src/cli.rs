@@ -187,7 +187,26 @@ pub enum MemberCmd {
 #[derive(Subcommand, Debug)]
 pub enum TeamCmd {
     /// Add a team.
-    Add { name: String },
+    Add {
+        name: String,
+        /// A question this team's update requests ask (repeat, in order; default: schedule.questions).
+        #[arg(long, value_name = "TEXT")]
+        question: Vec<String>,
+    },
+    /// Change a team: its own questions, or back to the configured ones.
+    Set {
+        name: String,
+        /// A question this team's update requests ask (repeat, in order; replaces the list).
+        #[arg(
+            long,
+            value_name = "TEXT",
+            required_unless_present = "default_questions"
+        )]
+        question: Vec<String>,
+        /// Ask the configured schedule.questions again.
+        #[arg(long, conflicts_with = "question")]
+        default_questions: bool,
+    },
     /// List teams with their member counts.
     List {
         #[arg(long)]
@@ -352,6 +371,26 @@ fn member_change(o: &MemberOpts) -> anyhow::Result<MemberChange> {
         );
     }
     Ok(ch)
+}
+
+/// `--question` values: trimmed, single-line, not empty, at most 20 of 300 characters each.
+fn parse_questions(qs: &[String]) -> anyhow::Result<Vec<String>> {
+    if qs.len() > 20 {
+        return Err(usage("--question: at most 20 questions"));
+    }
+    qs.iter()
+        .map(|q| {
+            let q: String = q.chars().filter(|c| !c.is_control()).collect();
+            let q = q.trim().to_string();
+            if q.is_empty() || q.chars().count() > 300 {
+                Err(usage(format!(
+                    "--question {q:?}: expected 1 to 300 characters"
+                )))
+            } else {
+                Ok(q)
+            }
+        })
+        .collect()
 }
 
 fn defaults(cfg: &Config) -> MemberDefaults {
@@ -563,9 +602,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let p = crate::app::plan_logged(ctx, now, "run-due").await?;
                 let s = crate::app::send_logged(ctx, now, "run-due").await?;
                 println!(
-                    "run-due {}: inbound {} (accepted {}, commands {}, ignored {}, quarantined {}); planned {}, requests {}, digests {}, skipped {}; sent {}, retried {}, failed {}",
+                    "run-due {}: inbound {} (accepted {}, commands {}, ignored {}, quarantined {}); planned {}, requests {}, reminders {}, digests {}, skipped {}; sent {}, retried {}, failed {}",
                     now.format("%Y-%m-%dT%H:%M:%SZ"), i.fetched, i.accepted, i.commands, i.ignored, i.quarantined,
-                    p.planned, p.requests, p.digests, p.skipped, s.sent, s.retried, s.failed
+                    p.planned, p.requests, p.reminders, p.digests, p.skipped, s.sent, s.retried, s.failed
                 );
                 Ok(())
             })
@@ -591,14 +630,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .ok_or_else(|| usage(format!("no member with email {email}")))?;
                 let now = Utc::now();
                 let date = date.unwrap_or_else(|| local_date(m.tz, now));
-                let (entries, _, missing) =
-                    crate::jobs::plan::digest_view_data(ctx, &m, date).await?;
+                let data = crate::jobs::plan::digest_view_data(ctx, &m, date).await?;
                 let prefs = ctx.prefs_url(m.id, now);
                 let view = crate::render::DigestView {
                     reader_name: &m.name,
                     date,
-                    entries,
-                    missing,
+                    sections: data.sections,
                     prefs_url: &prefs,
                 };
                 if html {
@@ -830,11 +867,38 @@ fn describe(m: &crate::domain::Member) -> String {
 
 async fn team(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
     match cmd {
-        TeamCmd::Add { name } => {
+        TeamCmd::Add { name, question } => {
             let name = parse_team_name(&name).map_err(usage)?;
+            let questions = parse_questions(&question)?;
             with_store(&cfg, async |s| {
                 s.add_team(&name).await.map_err(store_err)?;
+                if !questions.is_empty() {
+                    s.set_team_questions(&name, Some(&questions))
+                        .await
+                        .map_err(store_err)?;
+                }
                 println!("added team {name}");
+                Ok(())
+            })
+            .await
+        }
+        TeamCmd::Set {
+            name,
+            question,
+            default_questions,
+        } => {
+            let name = parse_team_name(&name).map_err(usage)?;
+            let questions = parse_questions(&question)?;
+            with_store(&cfg, async |s| {
+                if default_questions {
+                    s.set_team_questions(&name, None).await.map_err(store_err)?;
+                    println!("{name}: asks the configured questions");
+                } else {
+                    s.set_team_questions(&name, Some(&questions))
+                        .await
+                        .map_err(store_err)?;
+                    println!("{name}: asks {}", questions.join(" / "));
+                }
                 Ok(())
             })
             .await
@@ -842,17 +906,26 @@ async fn team(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
         TeamCmd::List { json } => {
             with_store(&cfg, async |s| {
                 let teams = s.list_teams().await.map_err(store_err)?;
+                let mut questions = Vec::with_capacity(teams.len());
+                for (n, _) in &teams {
+                    questions.push(s.team_questions(n).await.map_err(store_err)?);
+                }
                 if json {
                     let v: Vec<_> = teams
-                        .iter()
-                        .map(|(n, c)| serde_json::json!({"name": n, "members": c}))
-                        .collect();
+                    .iter()
+                    .zip(&questions)
+                    .map(|((n, c), q)| serde_json::json!({"name": n, "members": c, "questions": q}))
+                    .collect();
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 } else if teams.is_empty() {
                     println!("no teams yet: add one with `tidings team add NAME`");
                 } else {
-                    for (n, c) in teams {
-                        println!("{n} ({c} member{})", if c == 1 { "" } else { "s" });
+                    for ((n, c), q) in teams.iter().zip(&questions) {
+                        let q = match q {
+                            Some(q) => format!("; asks: {}", q.join(" / ")),
+                            None => String::new(),
+                        };
+                        println!("{n} ({c} member{}){q}", if *c == 1 { "" } else { "s" });
                     }
                 }
                 Ok(())

@@ -198,6 +198,9 @@ pub struct ScheduleConfig {
     pub send_empty_digest: bool,
     /// Questions asked in every update request (a team can override them).
     pub questions: Vec<String>,
+    /// Remind members who have not replied this many hours after their request (same local
+    /// day only); 0 turns reminders off.
+    pub reminder_after_hours: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -318,6 +321,7 @@ impl Default for ScheduleConfig {
                 "What's next?".into(),
                 "Anything blocking you?".into(),
             ],
+            reminder_after_hours: 0,
         }
     }
 }
@@ -606,6 +610,15 @@ impl Config {
             bad(
                 "schedule.questions",
                 "at least one question is needed".into(),
+            );
+        }
+        if self.schedule.reminder_after_hours > 23 {
+            bad(
+                "schedule.reminder_after_hours",
+                format!(
+                    "expected 0 (off) to 23, got {} (a reminder goes out the same local day)",
+                    self.schedule.reminder_after_hours
+                ),
             );
         }
         if self.security.link_ttl_days == 0 {

@@ -201,7 +201,13 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with("digest"))
         {
-            let text = String::from_utf8_lossy(&std::fs::read(&path)?).to_string();
+            // The decoded text part: raw quoted-printable lines of the HTML part can start
+            // with "> " where a soft line break falls after a tag.
+            let raw = std::fs::read(&path)?;
+            let text = mail_parser::MessageParser::default()
+                .parse(&raw)
+                .and_then(|m| m.body_text(0).map(|t| t.to_string()))
+                .unwrap_or_else(|| String::from_utf8_lossy(&raw).to_string());
             if text.contains("wrote:")
                 || text.contains("Original Message")
                 || text.contains("Sent from my iPhone")

@@ -77,8 +77,15 @@ impl Ctx {
         self.from_address().domain().to_string()
     }
 
-    pub fn questions_for(&self, _member: &Member) -> Vec<String> {
-        self.config.schedule.questions.clone()
+    /// The questions `member`'s update request asks: their team's own (see
+    /// `tidings team set NAME --question ...`), else `schedule.questions`.
+    pub async fn questions_for(&self, member: &Member) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .store
+            .questions_for_member(member.id)
+            .await?
+            .filter(|q| !q.is_empty())
+            .unwrap_or_else(|| self.config.schedule.questions.clone()))
     }
 }
 

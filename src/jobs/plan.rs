@@ -4,6 +4,12 @@
 //! Catch-up rule: a request or digest whose planned local date is still the member's local date
 //! goes out late; otherwise it is skipped. Either way the next instant is planned after `now`,
 //! and the outbox key (kind, member, local date) makes a second queueing a no-op.
+//!
+//! Reminders (`schedule.reminder_after_hours`, off at 0) ride on the same mechanism: queueing a
+//! request stores `next_reminder_at`; when it passes, a reminder goes out only if it is still
+//! that local date and the member has written nothing for it.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -11,7 +17,7 @@ use super::Ctx;
 use crate::domain::schedule::local_date;
 use crate::domain::{MailKind, Member};
 use crate::mail::{new_message_id, outbound};
-use crate::render::{self, DigestEntry, DigestView, RequestView};
+use crate::render::{self, DigestEntry, DigestSection, DigestView, RequestView};
 use crate::store::{Due, DueKind, NewEmail};
 
 /// Counts of one pass.
@@ -20,6 +26,8 @@ pub struct PlanReport {
     pub planned: usize,
     pub requests: usize,
     pub digests: usize,
+    /// Reminders queued (`schedule.reminder_after_hours`).
+    pub reminders: usize,
     pub empty_digests: usize,
     pub skipped: usize,
 }
@@ -54,6 +62,16 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
             }
         }
     }
+    loop {
+        let due = ctx.store.due(DueKind::Reminder, ts, BATCH).await?;
+        let n = due.len();
+        for d in due {
+            handle_reminder(ctx, &d, now, &mut report).await?;
+        }
+        if (n as i64) < BATCH {
+            break;
+        }
+    }
     Ok(report)
 }
 
@@ -63,10 +81,7 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
 pub async fn plan_member(ctx: &Ctx, m: &Member, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let mut planned = 0;
     for kind in [DueKind::Request, DueKind::Digest] {
-        let s = match kind {
-            DueKind::Request => m.request_schedule(),
-            DueKind::Digest => m.digest_schedule(),
-        };
+        let s = schedule_of(m, kind);
         let next = s.next_after(now).map(|(d, t)| (t.timestamp(), d));
         // Only fills a NULL: a racing planner that got there first wins.
         if ctx.store.set_next(kind, m.id, None, next).await? {
@@ -74,6 +89,55 @@ pub async fn plan_member(ctx: &Ctx, m: &Member, now: DateTime<Utc>) -> anyhow::R
         }
     }
     Ok(planned)
+}
+
+/// A passed reminder instant: send the reminder if it still makes sense, then clear it either
+/// way. Queue first, clear second, so a crash in between resends nothing (the outbox key
+/// `reminder:<member>:<date>` is unique) and loses nothing.
+async fn handle_reminder(
+    ctx: &Ctx,
+    d: &Due,
+    now: DateTime<Utc>,
+    report: &mut PlanReport,
+) -> anyhow::Result<()> {
+    let m = &d.member;
+    let wanted = ctx.config.schedule.reminder_after_hours > 0
+        && local_date(m.tz, now) == d.date
+        && m.receives_on(d.date)
+        && !ctx.store.is_holiday(m.id, d.date).await?
+        && ctx.store.update_for(m.id, d.date).await?.is_none();
+    if wanted && queue_request(ctx, m, d.date, now, true).await? {
+        report.reminders += 1;
+    }
+    // Compare-and-set on the instant: a racing planner cannot clear a newer reminder.
+    ctx.store
+        .set_next(DueKind::Reminder, m.id, Some(d.at), None)
+        .await?;
+    Ok(())
+}
+
+/// When the reminder for a request queued at `now` for local date `date` is due: `after_hours`
+/// later, but only while it is still that local date for the member (never the next morning).
+pub fn reminder_instant(
+    m: &Member,
+    date: chrono::NaiveDate,
+    now: DateTime<Utc>,
+    after_hours: u32,
+) -> Option<DateTime<Utc>> {
+    if after_hours == 0 {
+        return None;
+    }
+    let at = now + Duration::hours(i64::from(after_hours));
+    (local_date(m.tz, at) == date).then_some(at)
+}
+
+/// The recurring schedule behind a planned instant. A reminder has none of its own (it follows
+/// its request); it is only ever handled by `handle_reminder`.
+fn schedule_of(m: &Member, kind: DueKind) -> crate::domain::Schedule {
+    match kind {
+        DueKind::Request | DueKind::Reminder => m.request_schedule(),
+        DueKind::Digest => m.digest_schedule(),
+    }
 }
 
 async fn handle_due(
@@ -84,10 +148,7 @@ async fn handle_due(
     report: &mut PlanReport,
 ) -> anyhow::Result<()> {
     let m = &d.member;
-    let s = match kind {
-        DueKind::Request => m.request_schedule(),
-        DueKind::Digest => m.digest_schedule(),
-    };
+    let s = schedule_of(m, kind);
     // After downtime the stored instant may be days old: the fire that counts is the latest one
     // at or before `now` (looking back at most two days, which covers every "same local day").
     let mut fire = d.date;
@@ -106,8 +167,13 @@ async fn handle_due(
     if wanted {
         match kind {
             DueKind::Request => {
-                if queue_request(ctx, m, fire, now).await? {
+                if queue_request(ctx, m, fire, now, false).await? {
                     report.requests += 1;
+                    let next =
+                        reminder_instant(m, fire, now, ctx.config.schedule.reminder_after_hours);
+                    ctx.store
+                        .set_reminder(m.id, next.map(|t| (t.timestamp(), fire)))
+                        .await?;
                 }
             }
             DueKind::Digest => match queue_digest(ctx, m, fire, now).await? {
@@ -115,6 +181,8 @@ async fn handle_due(
                 DigestQueued::Empty => report.empty_digests += 1,
                 DigestQueued::AlreadyQueued => {}
             },
+            // Reminders never come through here (see `handle_reminder`).
+            DueKind::Reminder => {}
         }
     } else {
         report.skipped += 1;
@@ -124,28 +192,35 @@ async fn handle_due(
     Ok(())
 }
 
-/// Queues the update request of `m` for local date `date`; false when it was queued before.
+/// Queues the update request (or, with `reminder`, the reminder) of `m` for local date `date`;
+/// false when it was queued before. Both carry a reply token for that date.
 pub async fn queue_request(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
     now: DateTime<Utc>,
+    reminder: bool,
 ) -> anyhow::Result<bool> {
-    let questions = ctx.questions_for(m);
+    let kind = if reminder {
+        MailKind::Reminder
+    } else {
+        MailKind::Request
+    };
+    let questions = ctx.questions_for(m).await?;
     let prefs = ctx.prefs_url(m.id, now);
     let view = RequestView {
         member_name: &m.name,
         local_date: date,
         questions: &questions,
         prefs_url: &prefs,
-        reminder: false,
+        reminder,
     };
     let subject = render::request_subject(&view);
-    let message_id = new_message_id("request", &ctx.mail_domain());
+    let message_id = new_message_id(kind.as_str(), &ctx.mail_domain());
     let reply_to = ctx.reply_address(m.id, date);
     let unsub = ctx.unsubscribe_url(m.id, now);
     let raw = outbound::build(&outbound::Outgoing {
-        kind: MailKind::Request,
+        kind,
         from: &ctx.config.mail.from,
         to_name: &m.name,
         to: &m.email,
@@ -159,8 +234,8 @@ pub async fn queue_request(
         date: now.timestamp(),
     })?;
     let email = NewEmail {
-        idem_key: format!("request:{}:{date}", m.id),
-        kind: MailKind::Request.as_str(),
+        idem_key: format!("{}:{}:{date}", kind.as_str(), m.id),
+        kind: kind.as_str(),
         member_id: Some(m.id),
         local_date: Some(date.to_string()),
         recipient: m.email.to_string(),
@@ -171,6 +246,7 @@ pub async fn queue_request(
     Ok(ctx.store.enqueue(&email, now.timestamp()).await?.is_some())
 }
 
+/// What `queue_digest` did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DigestQueued {
     Queued,
@@ -178,19 +254,62 @@ pub enum DigestQueued {
     AlreadyQueued,
 }
 
-/// Builds the digest view for reader `m` on local date `date` (also used by `preview digest`).
+/// What one reader's digest holds: its sections and the (update, revision) pairs it carries.
+#[derive(Debug, Clone, Default)]
+pub struct DigestData {
+    pub sections: Vec<DigestSection>,
+    /// Recorded in `digest_deliveries` when the digest is queued, so each reaches the reader once.
+    pub keys: Vec<(i64, i64)>,
+}
+
+impl DigestData {
+    /// Nothing this reader has not seen yet.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Builds the digest of reader `m` for local date `date` (also used by `preview digest`).
+/// A reader in several teams gets one section per team (by name); an update whose author
+/// shares several teams with the reader appears once, in the first of them.
 pub async fn digest_view_data(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
-) -> anyhow::Result<(Vec<DigestEntry>, Vec<(i64, i64)>, Vec<String>)> {
+) -> anyhow::Result<DigestData> {
     let since = date - Duration::days(7);
     let items = ctx.store.digest_items(m.id, since).await?;
     let recent = date - Duration::days(1);
-    let mut entries = Vec::with_capacity(items.len());
+    let teammates = ctx.store.teammates(m.id).await?;
+    let teams_of: HashMap<i64, &[String]> = teammates
+        .iter()
+        .map(|t| (t.id, t.teams.as_slice()))
+        .collect();
+    let several = m.teams.len() > 1;
+    let mut sections: Vec<DigestSection> = if several {
+        m.teams
+            .iter()
+            .map(|t| DigestSection {
+                team: Some(t.clone()),
+                ..Default::default()
+            })
+            .collect()
+    } else {
+        vec![DigestSection::default()]
+    };
+    let section_of = |author_teams: &[String]| -> usize {
+        if !several {
+            return 0;
+        }
+        m.teams
+            .iter()
+            .position(|t| author_teams.contains(t))
+            .unwrap_or(0)
+    };
     let mut keys = Vec::with_capacity(items.len());
     for i in &items {
-        entries.push(DigestEntry {
+        let idx = section_of(teams_of.get(&i.author_id).copied().unwrap_or(&[]));
+        sections[idx].entries.push(DigestEntry {
             author: i.author_name.clone(),
             author_tz: i.author_tz.clone(),
             local_date: i.local_date,
@@ -202,35 +321,40 @@ pub async fn digest_view_data(
         keys.push((i.update_id, i.revision));
     }
     let with_updates = ctx.store.members_with_updates_since(recent).await?;
-    let missing = ctx
-        .store
-        .teammates(m.id)
-        .await?
-        .into_iter()
-        .filter(|t| {
-            !t.paused && !t.unsubscribed && !with_updates.contains(&t.id) && !t.is_away_on(recent)
-        })
-        .map(|t| t.name)
-        .collect();
-    Ok((entries, keys, missing))
+    for t in &teammates {
+        if t.paused || t.unsubscribed || with_updates.contains(&t.id) || t.is_away_on(recent) {
+            continue;
+        }
+        for (idx, sec) in sections.iter_mut().enumerate() {
+            let in_team = match &sec.team {
+                Some(team) => t.teams.contains(team),
+                None => idx == 0,
+            };
+            if in_team {
+                sec.missing.push(t.name.clone());
+            }
+        }
+    }
+    Ok(DigestData { sections, keys })
 }
 
+/// Queues the digest of reader `m` for local date `date` (unless empty and
+/// `schedule.send_empty_digest` is off), recording what it carries in the same transaction.
 pub async fn queue_digest(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
     now: DateTime<Utc>,
 ) -> anyhow::Result<DigestQueued> {
-    let (entries, keys, missing) = digest_view_data(ctx, m, date).await?;
-    if entries.is_empty() && !ctx.config.schedule.send_empty_digest {
+    let data = digest_view_data(ctx, m, date).await?;
+    if data.is_empty() && !ctx.config.schedule.send_empty_digest {
         return Ok(DigestQueued::Empty);
     }
     let prefs = ctx.prefs_url(m.id, now);
     let view = DigestView {
         reader_name: &m.name,
         date,
-        entries,
-        missing,
+        sections: data.sections,
         prefs_url: &prefs,
     };
     let subject = render::digest_subject(&view);
@@ -263,7 +387,7 @@ pub async fn queue_digest(
     Ok(
         match ctx
             .store
-            .enqueue_digest(&email, m.id, &keys, now.timestamp())
+            .enqueue_digest(&email, m.id, &data.keys, now.timestamp())
             .await?
         {
             Some(_) => DigestQueued::Queued,

@@ -16,6 +16,20 @@ fn long_date(d: NaiveDate) -> String {
     d.format("%A, %-d %B %Y").to_string()
 }
 
+/// The inline declarations of one rule of `templates/email.css` (`body`, `.card`, ...), taken
+/// from the part before the first `@media`. Inlined because Gmail's apps and Outlook drop or
+/// ignore parts of `<style>`; the `<style>` block stays for dark mode and narrow screens,
+/// whose rules win with `!important`.
+fn st(selector: &str) -> &'static str {
+    CSS.lines()
+        .take_while(|l| !l.starts_with("@media"))
+        .find_map(|l| {
+            let (sel, rest) = l.split_once('{')?;
+            (sel.trim() == selector).then(|| rest.trim().trim_end_matches('}').trim())
+        })
+        .unwrap_or("")
+}
+
 fn page(title: &str, content: Markup, prefs_url: &str) -> String {
     html! {
         (DOCTYPE)
@@ -28,15 +42,15 @@ fn page(title: &str, content: Markup, prefs_url: &str) -> String {
                 title { (title) }
                 style { (PreEscaped(CSS)) }
             }
-            body {
-                // Table layout: Outlook's Word engine ignores max-width on divs.
-                table.wrap role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
+            body style=(st("body")) {
+                // Table layout: Outlook's Word engine ignores max-width and most layout on divs.
+                table.wrap role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style=(st(".wrap")) {
                     tr { td align="center" {
-                        table.card role="presentation" width="640" cellpadding="0" cellspacing="0" border="0" style="max-width:640px;width:100%" {
-                            tr { td.pad { (content) } }
-                            tr { td.footer {
+                        table.card role="presentation" width="640" cellpadding="0" cellspacing="0" border="0" style=(st(".card")) {
+                            tr { td.pad style=(st(".pad")) { (content) } }
+                            tr { td.footer style=(st(".footer")) {
                                 "You receive this because you are a member of a team on Tidings. "
-                                a href=(prefs_url) { "Change your time zone, delivery times, workdays or time away" } "."
+                                a href=(prefs_url) style=(st("a")) { "Change your time zone, delivery times, workdays or time away" } "."
                             } }
                         }
                     } }
@@ -45,6 +59,17 @@ fn page(title: &str, content: Markup, prefs_url: &str) -> String {
         }
     }
     .into_string()
+}
+
+/// Member text as HTML lines: `<br>` between lines instead of `white-space: pre-wrap`, which
+/// Outlook ignores. maud escapes every line.
+fn lines_html(text: &str) -> Markup {
+    html! {
+        @for (i, line) in text.trim().lines().enumerate() {
+            @if i > 0 { br; }
+            (line)
+        }
+    }
 }
 
 /// Data of an update request.
@@ -83,10 +108,10 @@ pub fn request_text(v: &RequestView<'_>) -> String {
 
 pub fn request_html(v: &RequestView<'_>) -> String {
     let content = html! {
-        h1 { "Your update for " (long_date(v.local_date)) }
-        p { "Hi " (v.member_name) "," @if v.reminder { " we have not heard from you yet today." } }
+        h1 style=(st("h1")) { "Your update for " (long_date(v.local_date)) }
+        p style=(st("p")) { "Hi " (v.member_name) "," @if v.reminder { " we have not heard from you yet today." } }
         ul { @for q in v.questions { li { strong { (q) } } } }
-        @for line in REQUEST_INTRO.lines() { p.muted { (line) } }
+        @for line in REQUEST_INTRO.lines() { p.muted style=(st(".muted")) { (line) } }
     };
     page(&request_subject(v), content, v.prefs_url)
 }
@@ -98,8 +123,20 @@ pub struct DigestEntry {
     pub author_tz: String,
     pub local_date: NaiveDate,
     pub body: String,
+    /// An earlier revision already reached this reader.
     pub edited: bool,
+    /// First seen by this reader after the digest for its day would have carried it.
     pub late: bool,
+}
+
+/// One team's part of a digest. A reader in one team gets one section without a heading.
+#[derive(Debug, Clone, Default)]
+pub struct DigestSection {
+    /// The team's name; `None` when the reader is in one team only.
+    pub team: Option<String>,
+    pub entries: Vec<DigestEntry>,
+    /// Teammates with no update (listed, not nagged).
+    pub missing: Vec<String>,
 }
 
 /// Data of one reader's digest.
@@ -107,10 +144,38 @@ pub struct DigestEntry {
 pub struct DigestView<'a> {
     pub reader_name: &'a str,
     pub date: NaiveDate,
-    pub entries: Vec<DigestEntry>,
-    /// Teammates with no update (listed, not nagged).
-    pub missing: Vec<String>,
+    pub sections: Vec<DigestSection>,
     pub prefs_url: &'a str,
+}
+
+impl DigestView<'_> {
+    /// Every entry of every section.
+    pub fn entries(&self) -> impl Iterator<Item = &DigestEntry> {
+        self.sections.iter().flat_map(|s| s.entries.iter())
+    }
+
+    /// (author, line) of every blocker line, in section order.
+    fn blockers(&self) -> Vec<(&str, String)> {
+        self.entries()
+            .flat_map(|e| {
+                blocker_lines(&e.body)
+                    .into_iter()
+                    .map(|b| (e.author.as_str(), without_label(&b).to_string()))
+            })
+            .collect()
+    }
+}
+
+/// `Blockers: waiting on X` → `waiting on X` (the digest's blockers box already says it).
+fn without_label(line: &str) -> &str {
+    match line.split_once(':') {
+        Some((label, rest))
+            if label.trim().to_lowercase().starts_with("block") && !rest.trim().is_empty() =>
+        {
+            rest.trim()
+        }
+        _ => line,
+    }
 }
 
 /// Lines of an update that speak of a blocker (and are not "no blockers").
@@ -157,21 +222,31 @@ pub fn blocker_lines(body: &str) -> Vec<String> {
     out
 }
 
+/// `Team digest for Tue 10 Mar: 3 updates from 2 people, 1 blocker`.
 pub fn digest_subject(v: &DigestView<'_>) -> String {
+    let n = v.entries().count();
     let authors: std::collections::BTreeSet<&str> =
-        v.entries.iter().map(|e| e.author.as_str()).collect();
-    format!(
-        "Team digest for {}: {} update{} from {} {}",
+        v.entries().map(|e| e.author.as_str()).collect();
+    let blockers = v.blockers().len();
+    let mut s = format!(
+        "Team digest for {}: {n} update{} from {} {}",
         v.date.format("%a %-d %b"),
-        v.entries.len(),
-        if v.entries.len() == 1 { "" } else { "s" },
+        plural(n),
         authors.len(),
         if authors.len() == 1 {
             "person"
         } else {
             "people"
         }
-    )
+    );
+    if blockers > 0 {
+        s.push_str(&format!(", {blockers} blocker{}", plural(blockers)));
+    }
+    s
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 fn entry_marks(e: &DigestEntry) -> Vec<&'static str> {
@@ -185,20 +260,13 @@ fn entry_marks(e: &DigestEntry) -> Vec<&'static str> {
     m
 }
 
+/// The plain-text alternative, written for terminal clients (not stripped HTML).
 pub fn digest_text(v: &DigestView<'_>) -> String {
     let mut s = format!(
         "Good morning {}, here is what your team wrote.\n\n",
         v.reader_name
     );
-    let blockers: Vec<(String, String)> = v
-        .entries
-        .iter()
-        .flat_map(|e| {
-            blocker_lines(&e.body)
-                .into_iter()
-                .map(|b| (e.author.clone(), b))
-        })
-        .collect();
+    let blockers = v.blockers();
     if !blockers.is_empty() {
         s.push_str("BLOCKERS\n");
         for (a, b) in &blockers {
@@ -206,66 +274,86 @@ pub fn digest_text(v: &DigestView<'_>) -> String {
         }
         s.push('\n');
     }
-    for e in &v.entries {
-        let marks = entry_marks(e);
-        let marks = if marks.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", marks.join(", "))
-        };
-        let head = format!(
-            "{} — {} ({}){}",
-            e.author,
-            e.local_date.format("%a %-d %b"),
-            e.author_tz,
-            marks
-        );
-        s.push_str(&head);
-        s.push('\n');
-        s.push_str(&"=".repeat(head.chars().count().min(72)));
-        s.push('\n');
-        s.push_str(e.body.trim());
-        s.push_str("\n\n");
-    }
-    if !v.missing.is_empty() {
-        s.push_str(&format!("No update yet from: {}\n\n", v.missing.join(", ")));
+    for sec in &v.sections {
+        if let Some(team) = &sec.team {
+            let head = format!("## {team}");
+            s.push_str(&head);
+            s.push_str("\n\n");
+        }
+        if sec.entries.is_empty() {
+            s.push_str("No new updates.\n\n");
+        }
+        for e in &sec.entries {
+            let marks = entry_marks(e);
+            let marks = if marks.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", marks.join(", "))
+            };
+            let head = format!(
+                "{} — {} ({}){}",
+                e.author,
+                e.local_date.format("%a %-d %b"),
+                e.author_tz,
+                marks
+            );
+            s.push_str(&head);
+            s.push('\n');
+            s.push_str(&"=".repeat(head.chars().count().min(72)));
+            s.push('\n');
+            s.push_str(e.body.trim());
+            s.push_str("\n\n");
+        }
+        if !sec.missing.is_empty() {
+            s.push_str(&format!(
+                "No update yet from: {}\n\n",
+                sec.missing.join(", ")
+            ));
+        }
     }
     s.push_str("-- \n");
     s.push_str(&footer(v.prefs_url));
     s
 }
 
+/// The HTML part: table layout with inline styles (Outlook, Gmail), dark mode through
+/// `prefers-color-scheme`, member text escaped by maud.
 pub fn digest_html(v: &DigestView<'_>) -> String {
-    let blockers: Vec<(String, String)> = v
-        .entries
-        .iter()
-        .flat_map(|e| {
-            blocker_lines(&e.body)
-                .into_iter()
-                .map(|b| (e.author.clone(), b))
-        })
-        .collect();
+    let blockers = v.blockers();
+    let n = v.entries().count();
     let content = html! {
-        h1 { "Team digest" }
-        p.muted { (long_date(v.date)) " · " (v.entries.len()) " update" @if v.entries.len() != 1 { "s" } }
+        h1 style=(st("h1")) { "Team digest" }
+        p.muted style=(st(".muted")) { (long_date(v.date)) " · " (n) " update" (plural(n)) }
         @if !blockers.is_empty() {
-            div.blockers {
-                strong { "Blockers" }
-                ul { @for (a, b) in &blockers { li { strong { (a) } ": " (b) } } }
+            table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
+                tr { td.blockers style=(st(".blockers")) {
+                    strong { "Blockers" }
+                    @for (a, b) in &blockers {
+                        p.blocker style=(st(".blocker")) { strong { (a) } ": " (b) }
+                    }
+                } }
             }
         }
-        @for e in &v.entries {
-            div.update {
-                div {
-                    strong { (e.author) }
-                    span.muted { " · " (e.local_date.format("%a %-d %b")) " · " (e.author_tz) }
-                    @for m in entry_marks(e) { span.tag { (m) } }
+        @for sec in &v.sections {
+            @if let Some(team) = &sec.team {
+                h2 style=(st("h2")) { (team) }
+            }
+            @if sec.entries.is_empty() && sec.team.is_some() {
+                p.muted style=(st(".muted")) { "No new updates." }
+            }
+            @for e in &sec.entries {
+                table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
+                    tr { td.update style=(st(".update")) {
+                        span.who style=(st(".who")) { (e.author) }
+                        span.muted style=(st(".muted")) { " · " (e.local_date.format("%a %-d %b")) " · " (e.author_tz) }
+                        @for m in entry_marks(e) { span.tag style=(st(".tag")) { (m) } }
+                        div.text style=(st(".text")) { (lines_html(&e.body)) }
+                    } }
                 }
-                div.body { (e.body.trim()) }
             }
-        }
-        @if !v.missing.is_empty() {
-            p.muted { "No update yet from: " (v.missing.join(", ")) }
+            @if !sec.missing.is_empty() {
+                p.muted style=(st(".muted")) { "No update yet from: " (sec.missing.join(", ")) }
+            }
         }
     };
     page(&digest_subject(v), content, v.prefs_url)
@@ -310,19 +398,26 @@ pub fn notice_text(member_name: &str, message: &str, prefs_url: &str) -> String 
 mod tests {
     use super::*;
 
+    fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
+        DigestEntry {
+            author: author.into(),
+            author_tz: "Asia/Tokyo".into(),
+            local_date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
+            body: body.into(),
+            edited,
+            late,
+        }
+    }
+
     fn view(body: &str) -> DigestView<'static> {
         DigestView {
             reader_name: "Ann",
             date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
-            entries: vec![DigestEntry {
-                author: "Bob <script>".into(),
-                author_tz: "Asia/Tokyo".into(),
-                local_date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
-                body: body.into(),
-                edited: true,
-                late: false,
+            sections: vec![DigestSection {
+                team: None,
+                entries: vec![entry("Bob <script>", body, true, false)],
+                missing: vec!["Cy".into()],
             }],
-            missing: vec!["Cy".into()],
             prefs_url: "http://127.0.0.1:8080/p/x",
         }
     }
@@ -344,5 +439,61 @@ mod tests {
         let t = digest_text(&view("Shipped it.\nBlocked by the vendor"));
         assert!(t.find("BLOCKERS").unwrap() < t.find("Shipped it.").unwrap());
         assert!(t.contains("[edited]") && t.contains("No update yet from: Cy"));
+        let h = digest_html(&view("Shipped it.\nBlocked by the vendor"));
+        assert!(h.find("Blockers").unwrap() < h.find("Shipped it.").unwrap());
+    }
+
+    #[test]
+    fn every_inline_style_resolves_and_dark_mode_is_declared() {
+        let h = digest_html(&view("a\nb"));
+        assert!(
+            !h.contains("style=\"\""),
+            "a style name has no rule in email.css"
+        );
+        assert!(h.contains("prefers-color-scheme: dark"));
+        assert!(h.contains(r#"name="color-scheme" content="light dark""#));
+        assert!(h.contains("a<br>b"), "lines become <br>, not pre-wrap: {h}");
+        let r = request_html(&RequestView {
+            member_name: "Ann",
+            local_date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+            questions: &["Done?".to_string()],
+            prefs_url: "http://x/p/1",
+            reminder: true,
+        });
+        assert!(!r.contains("style=\"\""));
+    }
+
+    #[test]
+    fn several_teams_get_one_section_each_and_marks_show() {
+        let v = DigestView {
+            reader_name: "Ann",
+            date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+            sections: vec![
+                DigestSection {
+                    team: Some("core".into()),
+                    entries: vec![entry("Bob", "Late work", false, true)],
+                    missing: vec![],
+                },
+                DigestSection {
+                    team: Some("infra".into()),
+                    entries: vec![],
+                    missing: vec!["Dee".into()],
+                },
+            ],
+            prefs_url: "http://x/p/1",
+        };
+        let t = digest_text(&v);
+        assert!(
+            t.find("## core").unwrap() < t.find("## infra").unwrap(),
+            "{t}"
+        );
+        assert!(t.contains("Bob — Sun 8 Mar (Asia/Tokyo) [late]"), "{t}");
+        assert!(t.contains("No new updates.") && t.contains("No update yet from: Dee"));
+        let h = digest_html(&v);
+        assert!(h.contains(">core</h2>") && h.contains(">infra</h2>"), "{h}");
+        assert_eq!(
+            digest_subject(&v),
+            "Team digest for Mon 9 Mar: 1 update from 1 person"
+        );
     }
 }

@@ -231,6 +231,56 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("team {name:?}")))
     }
 
+    /// Sets the questions a team's update requests ask; `None` goes back to
+    /// `schedule.questions`. Stored as a JSON array in `teams.questions`.
+    pub async fn set_team_questions(
+        &self,
+        name: &str,
+        questions: Option<&[String]>,
+    ) -> StoreResult<()> {
+        let json = questions
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        let r = sqlx::query("UPDATE teams SET questions = $1 WHERE name = $2")
+            .bind(json)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("no team named {name:?}")));
+        }
+        Ok(())
+    }
+
+    /// The questions of a team, `None` when it uses the configured default.
+    pub async fn team_questions(&self, name: &str) -> StoreResult<Option<Vec<String>>> {
+        let row = sqlx::query("SELECT questions FROM teams WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => parse_questions(r.try_get::<Option<String>, _>(0)?),
+            None => Err(StoreError::NotFound(format!("no team named {name:?}"))),
+        }
+    }
+
+    /// The questions a member is asked: those of the first of their teams (by name) that has
+    /// its own; `None` when no team of theirs has any (the configured default applies).
+    pub async fn questions_for_member(&self, member: MemberId) -> StoreResult<Option<Vec<String>>> {
+        let row = sqlx::query(
+            "SELECT t.questions FROM teams t JOIN team_members tm ON tm.team_id = t.id
+             WHERE tm.member_id = $1 AND t.questions IS NOT NULL ORDER BY t.name LIMIT 1",
+        )
+        .bind(member)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => parse_questions(r.try_get::<Option<String>, _>(0)?),
+            None => Ok(None),
+        }
+    }
+
     pub async fn team_id(&self, name: &str) -> StoreResult<Option<i64>> {
         let row = sqlx::query("SELECT id FROM teams WHERE name = $1")
             .bind(name)
@@ -596,6 +646,24 @@ impl Store {
         Ok(q.execute(&self.pool).await?.rows_affected() == 1)
     }
 
+    /// Plans (or replaces) the reminder of `member` for local date `date` at `at`; `None`
+    /// clears it. Unconditional: queueing a new request makes any older reminder moot.
+    pub async fn set_reminder(
+        &self,
+        member: MemberId,
+        next: Option<(i64, NaiveDate)>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE members SET next_reminder_at = $1, next_reminder_date = $2 WHERE id = $3",
+        )
+        .bind(next.map(|(a, _)| a))
+        .bind(next.map(|(_, d)| d.to_string()))
+        .bind(member)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn count_members(&self) -> StoreResult<i64> {
         Ok(sqlx::query("SELECT COUNT(*) FROM members")
             .fetch_one(&self.pool)
@@ -672,11 +740,13 @@ impl Store {
     }
 }
 
-/// Which planned instant: the update request or the digest.
+/// Which planned instant: the update request, the digest, or the optional reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DueKind {
     Request,
     Digest,
+    /// Set only when a request is queued and reminders are on; NULL otherwise.
+    Reminder,
 }
 
 impl DueKind {
@@ -684,6 +754,7 @@ impl DueKind {
         match self {
             DueKind::Request => ("next_request_at", "next_request_date"),
             DueKind::Digest => ("next_digest_at", "next_digest_date"),
+            DueKind::Reminder => ("next_reminder_at", "next_reminder_date"),
         }
     }
 }
@@ -724,6 +795,18 @@ fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
         aliases: Vec::new(),
         created_at: r.try_get("created_at")?,
     })
+}
+
+/// A stored `teams.questions` JSON array; one that no longer parses is an error, not silence.
+fn parse_questions(v: Option<String>) -> StoreResult<Option<Vec<String>>> {
+    v.map(|j| {
+        serde_json::from_str::<Vec<String>>(&j).map_err(|e| {
+            StoreError::Other(anyhow::anyhow!(
+                "stored team questions {j:?} are invalid: {e}"
+            ))
+        })
+    })
+    .transpose()
 }
 
 /// SQLite hands booleans back as integers through the Any driver; accept both.

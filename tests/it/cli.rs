@@ -394,7 +394,63 @@ fn teams_are_added_and_listed() {
     ));
     let v: serde_json::Value =
         serde_json::from_str(&ok(&run(dir.path(), &db, &["team", "list", "--json"]))).unwrap();
-    assert_eq!(v, serde_json::json!([{"name": "core", "members": 1}]));
+    assert_eq!(
+        v,
+        serde_json::json!([{"name": "core", "members": 1, "questions": null}])
+    );
+}
+
+#[test]
+fn a_team_gets_its_own_questions_and_can_go_back_to_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    ok(&run(
+        dir.path(),
+        &db,
+        &["team", "add", "ops", "--question", "Any incidents?"],
+    ));
+    let list = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&ok(&run(dir, &db, &["team", "list", "--json"]))).unwrap()
+    };
+    assert_eq!(
+        list(dir.path())[0]["questions"],
+        serde_json::json!(["Any incidents?"])
+    );
+    ok(&run(
+        dir.path(),
+        &db,
+        &[
+            "team",
+            "set",
+            "ops",
+            "--question",
+            "What shipped?",
+            "--question",
+            "What's next?",
+        ],
+    ));
+    assert_eq!(
+        list(dir.path())[0]["questions"],
+        serde_json::json!(["What shipped?", "What's next?"])
+    );
+    ok(&run(
+        dir.path(),
+        &db,
+        &["team", "set", "ops", "--default-questions"],
+    ));
+    assert!(list(dir.path())[0]["questions"].is_null());
+    // Bad input exits 2: no such team, an empty question, nothing to set.
+    for args in [
+        &["team", "set", "nope", "--question", "x"][..],
+        &["team", "set", "ops", "--question", "  "][..],
+        &["team", "set", "ops"][..],
+    ] {
+        assert_eq!(
+            run(dir.path(), &db, args).status.code(),
+            Some(2),
+            "{args:?}"
+        );
+    }
 }
 
 fn free_port() -> u16 {

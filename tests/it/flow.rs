@@ -268,3 +268,236 @@ both!(
         assert!(text.contains("More."), "{text}");
     }
 );
+
+both!(no_reminder_by_default, |app| {
+    app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    app.tick(at("2026-03-09T00:00:00Z")).await;
+    app.tick(at("2026-03-09T15:30:00Z")).await;
+    app.tick(at("2026-03-09T22:00:00Z")).await;
+    assert_eq!(app.sent_of("request").len(), 1);
+    assert!(app.sent_of("reminder").is_empty());
+});
+
+mod reminders {
+    use super::*;
+
+    async fn run(db: Db) {
+        let app = TestApp::with(db, |c| c.schedule.reminder_after_hours = 3).await;
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let ben = app.member("ben@example.test", "Ben", "Europe/Berlin").await;
+        // Cy's request is at 22:30 Berlin: three hours later is tomorrow, so no reminder.
+        let cy = app.member("cy@example.test", "Cy", "Europe/Berlin").await;
+        app.ctx
+            .store
+            .update_member(
+                &addr("cy@example.test"),
+                &MemberChange {
+                    request_at: Some("22:30".parse().unwrap()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        app.tick(at("2026-03-09T00:00:00Z")).await;
+        app.tick(at("2026-03-09T15:30:00Z")).await;
+        // Ben answers before the reminder is due.
+        app.ctx
+            .store
+            .upsert_update(
+                ben,
+                d("2026-03-09"),
+                "Done.",
+                "email",
+                None,
+                false,
+                at("2026-03-09T16:00:00Z").timestamp(),
+            )
+            .await
+            .unwrap();
+        app.tick(at("2026-03-09T18:29:00Z")).await;
+        assert!(app.sent_of("reminder").is_empty(), "not before 3 hours");
+        for t in [
+            "2026-03-09T18:30:00Z",
+            "2026-03-09T18:30:00Z",
+            "2026-03-09T19:00:00Z",
+            "2026-03-09T21:30:00Z",
+            "2026-03-10T01:00:00Z",
+        ] {
+            app.tick(at(t)).await;
+        }
+        assert_eq!(
+            app.sent_of("reminder"),
+            vec![format!("reminder_{ann}_2026-03-09.tidings.eml")],
+            "one reminder, to Ann only (Ben replied, Cy's would fall on the next day)"
+        );
+        assert_eq!(
+            app.sent_of(&format!("request_{cy}")).len(),
+            1,
+            "Cy's request went out"
+        );
+        let raw = app.read_sent(&format!("reminder_{ann}_2026-03-09.tidings.eml"));
+        for h in [
+            "X-Tidings-Kind: reminder",
+            "Auto-Submitted: auto-generated",
+            "X-Auto-Response-Suppress: All",
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            "Subject: Reminder: Your update for Mon 9 Mar",
+        ] {
+            assert!(raw.contains(h), "{h}\n{raw}");
+        }
+        let (reply_to, _) = reply_headers(&raw);
+        assert!(
+            reply_to.starts_with(&format!("updates+m{ann}-20260309-")),
+            "a reply to the reminder counts for Monday: {reply_to}"
+        );
+        // A reply to the reminder is stored as Monday's update.
+        let (_, msg_id) = reply_headers(&raw);
+        let r = app
+            .deliver(
+                "r1.eml",
+                &gmail_reply(
+                    "ann@example.test",
+                    &reply_to,
+                    &msg_id,
+                    "r1@x.test",
+                    "Wrote the report.",
+                ),
+                at("2026-03-09T19:00:00Z"),
+            )
+            .await;
+        assert_eq!(r.accepted, 1, "{r:?}");
+        assert!(
+            app.ctx
+                .store
+                .update_for(ann, d("2026-03-09"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn go_out_once_the_same_local_day_only_to_members_who_have_not_replied_sqlite() {
+        run(Db::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn go_out_once_the_same_local_day_only_to_members_who_have_not_replied_postgres() {
+        run(Db::Postgres).await
+    }
+}
+
+both!(a_team_can_ask_its_own_questions, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let ben = app.member("ben@example.test", "Ben", "Europe/Berlin").await;
+    app.ctx
+        .store
+        .update_member(
+            &addr("ben@example.test"),
+            &MemberChange {
+                teams: Some(vec!["ops".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let qs = vec![
+        "Any incidents?".to_string(),
+        "Pager <handover>?".to_string(),
+    ];
+    app.ctx
+        .store
+        .set_team_questions("ops", Some(&qs))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.ctx.store.team_questions("ops").await.unwrap(),
+        Some(qs.clone())
+    );
+    app.tick(at("2026-03-09T00:00:00Z")).await;
+    app.tick(at("2026-03-09T15:30:00Z")).await;
+    let ops = app.read_sent(&format!("request_{ben}_2026-03-09.tidings.eml"));
+    let text = text_body(&ops);
+    assert!(
+        text.contains("* Any incidents?") && text.contains("* Pager <handover>?"),
+        "{text}"
+    );
+    assert!(!text.contains("What did you get done?"), "{text}");
+    let html = mail_parser::MessageParser::default()
+        .parse(ops.as_bytes())
+        .and_then(|m| m.body_html(0).map(|h| h.to_string()))
+        .unwrap_or_default();
+    assert!(
+        html.contains("Pager &lt;handover&gt;?"),
+        "escaped in HTML: {html}"
+    );
+    let core = text_body(&app.read_sent(&format!("request_{ann}_2026-03-09.tidings.eml")));
+    assert!(
+        core.contains("* What did you get done?") && core.contains("* Anything blocking you?"),
+        "{core}"
+    );
+    assert!(core.contains("type above the quoted text"), "{core}");
+    // Back to the configured questions.
+    app.ctx.store.set_team_questions("ops", None).await.unwrap();
+    app.tick(at("2026-03-10T15:30:00Z")).await;
+    let text = text_body(&app.read_sent(&format!("request_{ben}_2026-03-10.tidings.eml")));
+    assert!(text.contains("What did you get done?"), "{text}");
+});
+
+both!(a_reader_in_two_teams_gets_one_section_per_team, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let ben = app.member("ben@example.test", "Ben", "Europe/Berlin").await;
+    let cy = app.member("cy@example.test", "Cy", "Asia/Tokyo").await;
+    let dee = app.member("dee@example.test", "Dee", "Asia/Tokyo").await;
+    for (who, teams) in [
+        ("ann@example.test", vec!["core", "infra"]),
+        ("ben@example.test", vec!["core", "infra"]),
+        ("cy@example.test", vec!["infra"]),
+        ("dee@example.test", vec!["infra"]),
+    ] {
+        app.ctx
+            .store
+            .update_member(
+                &addr(who),
+                &MemberChange {
+                    teams: Some(teams.into_iter().map(String::from).collect()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    app.tick(at("2026-03-09T00:00:00Z")).await;
+    for (who, text) in [(ben, "Ben: core work."), (cy, "Cy: racked servers.")] {
+        app.ctx
+            .store
+            .upsert_update(
+                who,
+                d("2026-03-09"),
+                text,
+                "api",
+                None,
+                false,
+                at("2026-03-09T12:00:00Z").timestamp(),
+            )
+            .await
+            .unwrap();
+    }
+    app.tick(at("2026-03-10T07:30:00Z")).await;
+    let text = text_body(&app.read_sent(&format!("digest_{ann}_2026-03-10.tidings.eml")));
+    let core = text.find("## core").expect("core section");
+    let infra = text.find("## infra").expect("infra section");
+    let ben_at = text.find("Ben: core work.").unwrap();
+    let cy_at = text.find("Cy: racked servers.").unwrap();
+    assert!(core < ben_at && ben_at < infra && infra < cy_at, "{text}");
+    assert_eq!(
+        text.matches("Ben: core work.").count(),
+        1,
+        "an update shared by two teams appears once"
+    );
+    assert!(text.contains("No update yet from: Dee"), "{text}");
+    // Dee (one team) gets no section headings.
+    let _ = dee;
+    let dee_text = text_body(&app.read_sent(&format!("digest_{dee}_2026-03-10.tidings.eml")));
+    assert!(!dee_text.contains("## "), "{dee_text}");
+});

@@ -1,0 +1,473 @@
+//! Outgoing mail through the real Postfix of the rig, on SQLite and on PostgreSQL: a digest
+//! holds exactly the updates its reader has not seen (late and edited ones marked) and a second
+//! pass sends nothing; a 4xx (the rig's deferred recipient, or Postfix stopped) is retried and
+//! delivered once; a 5xx is recorded as failed and never retried; every message delivered
+//! carries our headers; the List-Unsubscribe URL works with one POST.
+//!
+//! The tests share one rig and one of them stops Postfix, so they run one at a time (`SERIAL`).
+
+#[path = "support/rig.rs"]
+mod rig;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tidings::config::{Config, SecretString, SecretUrl, Security, Transport};
+use tidings::domain::EmailAddress;
+use tidings::domain::token::ReplyToken;
+use tidings::jobs::{self, Ctx};
+use tidings::store::{MemberChange, MemberDefaults, OutboxRow};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const BIN: &str = env!("CARGO_BIN_EXE_tidings");
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+struct App {
+    ctx: Ctx,
+    db_url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn app(rig: &rig::Rig, postgres: bool) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = if postgres {
+        rig.fresh_pg_url()
+    } else {
+        format!("sqlite://{}", dir.path().join("t.db").display())
+    };
+    let mut c = Config::default();
+    c.database.url = SecretUrl(db_url.clone());
+    c.mail.transport = Transport::Smtp;
+    c.mail.from = "Tidings <digest@example.test>".into();
+    c.mail.reply_to = "updates@example.test".into();
+    c.mail.smtp.host = "127.0.0.1".into();
+    c.mail.smtp.port = rig.smtp_port;
+    c.mail.smtp.security = Security::None;
+    c.mail.smtp.timeout_secs = 10;
+    c.mail.imap.username = "updates@example.test".into();
+    c.security.secret = SecretString::new("outbound-secret-0123456789abcdef");
+    let ctx = Ctx::build(c).await.expect("ctx");
+    App {
+        ctx,
+        db_url,
+        _dir: dir,
+    }
+}
+
+impl App {
+    async fn member(&self, email: &str, name: &str, tz: &str) -> i64 {
+        let ch = MemberChange {
+            name: Some(name.into()),
+            tz: Some(tz.parse().unwrap()),
+            teams: Some(vec!["core".into()]),
+            ..Default::default()
+        };
+        let d = MemberDefaults {
+            tz: chrono_tz::UTC,
+            request_at: "16:30".parse().unwrap(),
+            digest_at: "08:30".parse().unwrap(),
+            workdays: Default::default(),
+        };
+        self.ctx
+            .store
+            .add_member(&EmailAddress::parse(email).unwrap(), &ch, &d)
+            .await
+            .unwrap()
+    }
+
+    async fn tick(&self, now: DateTime<Utc>) -> (jobs::plan::PlanReport, jobs::send::SendReport) {
+        let p = jobs::plan::run(&self.ctx, now).await.expect("plan");
+        let s = jobs::send::run(&self.ctx, now).await.expect("send");
+        (p, s)
+    }
+
+    async fn row(&self, key: &str) -> Option<OutboxRow> {
+        self.ctx
+            .store
+            .list_outbox(false, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.idem_key == key)
+    }
+
+    async fn update(&self, member: i64, date: &str, text: &str) {
+        self.ctx
+            .store
+            .upsert_update(member, d(date), text, "api", None, false, 0)
+            .await
+            .unwrap();
+    }
+}
+
+/// The messages in `user`'s Maildir carrying `message_id`, waiting up to 20 s for at least
+/// `want` of them (Postfix delivers asynchronously after accepting).
+fn delivered(rig: &rig::Rig, user: &str, message_id: &str, want: usize) -> Vec<String> {
+    let needle = format!("<{message_id}>");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut found = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(rd) = std::fs::read_dir(rig.maildir(user).join(sub)) {
+                for e in rd.flatten() {
+                    if let Ok(s) = std::fs::read_to_string(e.path())
+                        && s.lines()
+                            .any(|l| l.starts_with("Message-ID:") && l.contains(&needle))
+                    {
+                        found.push(s);
+                    }
+                }
+            }
+        }
+        if found.len() >= want || Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn text_part(raw: &str) -> String {
+    let m = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    m.body_text(0).map(|t| t.to_string()).unwrap_or_default()
+}
+
+/// The header checks every outgoing message must pass, by kind.
+fn check_headers(ctx: &Ctx, row: &OutboxRow, raw: &str) {
+    let m = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("parses");
+    let h = |name: &str| {
+        m.header_raw(name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| panic!("{} lacks {name}:\n{raw}", row.idem_key))
+    };
+    assert_eq!(m.message_id(), Some(row.message_id.as_str()), "{raw}");
+    assert_eq!(h("X-Tidings-Kind"), row.kind);
+    assert_eq!(h("Auto-Submitted"), "auto-generated");
+    assert_eq!(h("X-Auto-Response-Suppress"), "All");
+    assert!(m.date().is_some(), "{raw}");
+    if ["request", "reminder", "digest"].contains(&row.kind.as_str()) {
+        let lu = h("List-Unsubscribe");
+        assert!(
+            lu.starts_with("<http") && lu.contains("/u/") && lu.ends_with('>'),
+            "{lu}"
+        );
+        assert_eq!(h("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+        assert!(
+            m.body_html(0).is_some(),
+            "{} has an HTML part",
+            row.idem_key
+        );
+        assert!(
+            !text_part(raw).contains('<'),
+            "the text part is real text, not HTML"
+        );
+    }
+    if ["request", "reminder"].contains(&row.kind.as_str()) {
+        let rt = m
+            .reply_to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address.as_deref())
+            .unwrap_or_default()
+            .to_string();
+        let token = rt
+            .strip_prefix("updates+")
+            .and_then(|r| r.strip_suffix("@example.test"))
+            .unwrap_or_else(|| panic!("Reply-To {rt:?} is not sub-addressed"));
+        let t = ReplyToken::verify(token, &ctx.secret).expect("the reply token verifies");
+        assert_eq!(Some(t.member), row.member_id);
+    }
+}
+
+/// Every sent row of the outbox arrived exactly once and passes the header checks.
+async fn all_sent_mail_passes_the_header_checks(rig: &rig::Rig, a: &App) -> usize {
+    let rows = a.ctx.store.list_outbox(false, 1000).await.unwrap();
+    let mut n = 0;
+    for r in rows.iter().filter(|r| r.state == "sent") {
+        let user = r.recipient.split('@').next().unwrap();
+        let got = delivered(rig, user, &r.message_id, 1);
+        assert_eq!(got.len(), 1, "{} delivered once", r.idem_key);
+        check_headers(&a.ctx, r, &got[0]);
+        n += 1;
+    }
+    n
+}
+
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(false).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(true).await
+            }
+        }
+    };
+}
+
+on_both!(a_digest_holds_exactly_the_unseen_updates_and_a_second_pass_sends_nothing);
+async fn a_digest_holds_exactly_the_unseen_updates_and_a_second_pass_sends_nothing(pg: bool) {
+    let _serial = SERIAL.lock().await;
+    let rig = rig::Rig::shared();
+    let a = app(rig, pg).await;
+    let alice = a
+        .member("alice@example.test", "Alice", "Europe/Berlin")
+        .await;
+    let bob = a
+        .member("bob@example.test", "Bob", "America/New_York")
+        .await;
+    let carol = a.member("carol@example.test", "Carol", "Asia/Tokyo").await;
+    a.tick(at("2026-03-09T00:00:00Z")).await;
+    a.update(
+        bob,
+        "2026-03-09",
+        "Bob Monday: shipped the retry path.\nBlockers: waiting on DNS",
+    )
+    .await;
+    // Late: Carol writes about last Thursday only now.
+    a.update(carol, "2026-03-05", "Carol Thursday: wrote the runbook.")
+        .await;
+    a.update(alice, "2026-03-09", "Alice Monday: her own words.")
+        .await;
+
+    // Tuesday 08:30 in Berlin.
+    let (_, s) = a.tick(at("2026-03-10T07:30:00Z")).await;
+    assert!(s.sent >= 1 && s.failed == 0 && s.retried == 0, "{s:?}");
+    let row = a.row(&format!("digest:{alice}:2026-03-10")).await.unwrap();
+    assert_eq!(row.state, "sent");
+    let got = delivered(rig, "alice", &row.message_id, 1);
+    assert_eq!(got.len(), 1);
+    let text = text_part(&got[0]);
+    assert!(
+        text.contains("Bob Monday: shipped the retry path."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Carol — Thu 5 Mar (Asia/Tokyo) [late]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Bob — Mon 9 Mar (America/New_York)\n"),
+        "{text}"
+    );
+    assert!(
+        text.find("BLOCKERS").unwrap() < text.find("Bob — ").unwrap(),
+        "{text}"
+    );
+    assert!(!text.contains("her own words"), "{text}");
+
+    // The same pass again, and a minute later: nothing new is queued or sent.
+    let before = a.ctx.store.list_outbox(false, 1000).await.unwrap().len();
+    for now in ["2026-03-10T07:30:00Z", "2026-03-10T07:31:00Z"] {
+        let (p, s) = a.tick(at(now)).await;
+        assert_eq!((p.digests, p.requests, s.sent), (0, 0, 0), "{p:?} {s:?}");
+    }
+    assert_eq!(
+        a.ctx.store.list_outbox(false, 1000).await.unwrap().len(),
+        before
+    );
+
+    // Bob edits Monday's update, Carol writes for Tuesday: Wednesday's digest has exactly those.
+    a.update(bob, "2026-03-09", "Bob again: also fixed the build.")
+        .await;
+    a.update(carol, "2026-03-10", "Carol Tuesday: reviewed the PR.")
+        .await;
+    a.tick(at("2026-03-11T07:30:00Z")).await;
+    let row = a.row(&format!("digest:{alice}:2026-03-11")).await.unwrap();
+    let text = text_part(&delivered(rig, "alice", &row.message_id, 1)[0]);
+    assert!(
+        text.contains("Bob — Mon 9 Mar (America/New_York) [edited]")
+            && text.contains("Bob again: also fixed the build."),
+        "{text}"
+    );
+    assert!(text.contains("Carol Tuesday: reviewed the PR."), "{text}");
+    assert!(
+        !text.contains("Carol Thursday") && !text.contains("Carol — Thu"),
+        "{text}"
+    );
+    // Thursday: nothing new for Alice, so no digest.
+    a.tick(at("2026-03-12T07:30:00Z")).await;
+    assert!(a.row(&format!("digest:{alice}:2026-03-12")).await.is_none());
+
+    let n = all_sent_mail_passes_the_header_checks(rig, &a).await;
+    assert!(n >= 6, "requests and digests of three members: {n}");
+}
+
+on_both!(a_4xx_is_retried_with_backoff_and_delivered_once);
+async fn a_4xx_is_retried_with_backoff_and_delivered_once(pg: bool) {
+    let _serial = SERIAL.lock().await;
+    let rig = rig::Rig::shared();
+    let a = app(rig, pg).await;
+    let id = a.member("defer@example.test", "Dee", "Europe/Berlin").await;
+    let key = format!("request:{id}:2026-03-09");
+    a.tick(at("2026-03-09T00:00:00Z")).await;
+    rig.set_recipient_access("defer@example.test", Some("450 4.2.0 try later"));
+    let t0 = at("2026-03-09T15:30:00Z");
+    let (_, s) = a.tick(t0).await;
+    assert_eq!((s.sent, s.retried, s.failed), (0, 1, 0), "{s:?}");
+    let r = a.row(&key).await.unwrap();
+    assert_eq!((r.state.as_str(), r.attempts), ("pending", 1));
+    assert!(
+        r.last_error.as_deref().unwrap_or("").contains("450"),
+        "{r:?}"
+    );
+    let wait = r.next_attempt_at - t0.timestamp();
+    assert!((30..=38).contains(&wait), "backoff 30 s + jitter: {wait}");
+    // Not due yet: nothing is tried.
+    let (_, s) = a.tick(t0 + chrono::Duration::seconds(10)).await;
+    assert_eq!((s.sent, s.retried), (0, 0));
+    rig.set_recipient_access("defer@example.test", None);
+    // Retry at each backoff instant until delivered (an SMTP session opened before the change
+    // may still answer 450 once).
+    let mut tries = 0;
+    loop {
+        let r = a.row(&key).await.unwrap();
+        if r.state == "sent" {
+            break;
+        }
+        assert_eq!(r.state, "pending", "{r:?}");
+        tries += 1;
+        assert!(tries <= 4, "still not delivered: {r:?}");
+        a.tick(DateTime::from_timestamp(r.next_attempt_at, 0).unwrap())
+            .await;
+    }
+    let r = a.row(&key).await.unwrap();
+    assert!(r.attempts >= 2);
+    let (_, s) = a.tick(at("2026-03-09T18:00:00Z")).await;
+    assert_eq!(s.sent, 0);
+    assert_eq!(delivered(rig, "defer", &r.message_id, 2).len(), 1);
+    all_sent_mail_passes_the_header_checks(rig, &a).await;
+}
+
+on_both!(an_smtp_outage_is_retried_and_delivered_once_postfix_is_back);
+async fn an_smtp_outage_is_retried_and_delivered_once_postfix_is_back(pg: bool) {
+    let _serial = SERIAL.lock().await;
+    let rig = rig::Rig::shared();
+    let a = app(rig, pg).await;
+    let id = a.member("erin@example.test", "Erin", "Europe/Berlin").await;
+    let key = format!("request:{id}:2026-03-09");
+    a.tick(at("2026-03-09T00:00:00Z")).await;
+    rig.stop_postfix();
+    let t0 = at("2026-03-09T15:30:00Z");
+    let (_, s1) = a.tick(t0).await;
+    let r = a.row(&key).await.unwrap();
+    let (_, s2) = a
+        .tick(DateTime::from_timestamp(r.next_attempt_at, 0).unwrap())
+        .await;
+    rig.start_postfix();
+    assert_eq!((s1.retried, s2.retried, s1.failed + s2.failed), (1, 1, 0));
+    let r = a.row(&key).await.unwrap();
+    assert_eq!((r.state.as_str(), r.attempts), ("pending", 2), "{r:?}");
+    assert!(
+        r.next_attempt_at - t0.timestamp() >= 30 + 60,
+        "the second wait doubles"
+    );
+    let mut tries = 0;
+    while a.row(&key).await.unwrap().state != "sent" {
+        tries += 1;
+        assert!(tries <= 4, "not delivered after the outage");
+        let r = a.row(&key).await.unwrap();
+        a.tick(DateTime::from_timestamp(r.next_attempt_at, 0).unwrap())
+            .await;
+    }
+    let r = a.row(&key).await.unwrap();
+    a.tick(at("2026-03-09T20:00:00Z")).await;
+    assert_eq!(delivered(rig, "erin", &r.message_id, 2).len(), 1);
+    all_sent_mail_passes_the_header_checks(rig, &a).await;
+}
+
+on_both!(a_5xx_is_recorded_as_failed_and_never_retried);
+async fn a_5xx_is_recorded_as_failed_and_never_retried(pg: bool) {
+    let _serial = SERIAL.lock().await;
+    let rig = rig::Rig::shared();
+    let a = app(rig, pg).await;
+    let id = a
+        .member("nobody@example.test", "No Body", "Europe/Berlin")
+        .await;
+    let key = format!("request:{id}:2026-03-09");
+    a.tick(at("2026-03-09T00:00:00Z")).await;
+    let (_, s) = a.tick(at("2026-03-09T15:30:00Z")).await;
+    assert_eq!((s.sent, s.retried, s.failed), (0, 0, 1), "{s:?}");
+    for later in ["2026-03-09T16:00:00Z", "2026-03-09T23:00:00Z"] {
+        let (_, s) = a.tick(at(later)).await;
+        assert_eq!((s.sent, s.retried, s.failed), (0, 0, 0), "{s:?}");
+    }
+    let r = a.row(&key).await.unwrap();
+    assert_eq!((r.state.as_str(), r.attempts), ("failed", 1), "{r:?}");
+    assert!(
+        r.last_error.as_deref().unwrap_or("").contains("550"),
+        "{r:?}"
+    );
+
+    let out = outbox_list_failed(&a.db_url);
+    assert!(
+        out.contains("failed") && out.contains("nobody@example.test") && out.contains("550"),
+        "{out}"
+    );
+}
+
+fn outbox_list_failed(db_url: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(BIN)
+        .args(["outbox", "list", "--failed"])
+        .current_dir(dir.path())
+        .env_remove("TIDINGS_CONFIG")
+        .env("TIDINGS_DATABASE__URL", db_url)
+        .env("TIDINGS_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+on_both!(the_list_unsubscribe_url_unsubscribes_with_one_post);
+async fn the_list_unsubscribe_url_unsubscribes_with_one_post(pg: bool) {
+    let _serial = SERIAL.lock().await;
+    let rig = rig::Rig::shared();
+    let a = app(rig, pg).await;
+    let id = a.member("dave@example.test", "Dave", "Europe/Berlin").await;
+    a.tick(at("2026-03-09T00:00:00Z")).await;
+    a.tick(at("2026-03-09T15:30:00Z")).await;
+    let r = a.row(&format!("request:{id}:2026-03-09")).await.unwrap();
+    let raw = &delivered(rig, "dave", &r.message_id, 1)[0];
+    let m = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    let lu = m.header_raw("List-Unsubscribe").unwrap().trim().to_string();
+    let path = lu
+        .trim_matches(['<', '>'])
+        .split_once("/u/")
+        .map(|(_, t)| format!("/u/{t}"))
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server =
+        tokio::spawn(axum::serve(listener, tidings::web::router(a.ctx.clone())).into_future());
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    server.abort();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let m = a.ctx.store.member_by_id(id).await.unwrap().unwrap();
+    assert!(m.unsubscribed);
+    // No more requests for an unsubscribed member.
+    a.tick(at("2026-03-10T15:30:00Z")).await;
+    assert!(a.row(&format!("request:{id}:2026-03-10")).await.is_none());
+}
