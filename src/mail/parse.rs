@@ -22,12 +22,35 @@ pub struct Inbound {
     pub automatic: Option<String>,
     /// A delivery status notification (bounce).
     pub bounce: bool,
+    /// An auto-reply (out-of-office, vacation notice) rather than a bounce or list mail: only
+    /// these may carry a return date.
+    pub auto_reply: bool,
+    /// The recipients a bounce reports on, with their `Status` (`5.1.1`; empty when missing).
+    pub bounced: Vec<BouncedRecipient>,
+    /// When the message says it was written (`Date:`).
+    pub date: Option<chrono::DateTime<chrono::Utc>>,
     /// `Authentication-Results` says DMARC failed.
     pub dmarc_fail: bool,
     /// The new text of the reply.
     pub text: String,
     /// File names of attachments.
     pub attachments: Vec<String>,
+}
+
+/// One recipient of a delivery status notification (RFC 3464).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BouncedRecipient {
+    /// `Original-Recipient`, else `Final-Recipient`: the address we sent to.
+    pub address: EmailAddress,
+    /// The `Status` code, e.g. `5.1.1`.
+    pub status: String,
+}
+
+impl BouncedRecipient {
+    /// A permanent failure (status class 5): the address does not work.
+    pub fn is_hard(&self) -> bool {
+        self.status.starts_with('5')
+    }
 }
 
 /// Why a message cannot even be read.
@@ -115,6 +138,68 @@ const AUTO_SUBJECTS: &[&str] = &[
     "returned mail",
 ];
 
+/// The subjects in [`AUTO_SUBJECTS`] that mean a bounce rather than an auto-reply.
+const BOUNCE_SUBJECTS: &[&str] = &[
+    "delivery status notification",
+    "undeliverable",
+    "undelivered mail",
+    "mail delivery failed",
+    "returned mail",
+];
+
+/// Unfolds RFC 822-style header lines ("Key: value", continuation lines start with white
+/// space) into (lower-case key, value) pairs; blank lines separate groups.
+fn dsn_groups(body: &str) -> Vec<Vec<(String, String)>> {
+    let mut groups: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for line in body.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            if groups.last().is_some_and(|g| !g.is_empty()) {
+                groups.push(Vec::new());
+            }
+            continue;
+        }
+        let Some(g) = groups.last_mut() else { continue };
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = g.last_mut() {
+                v.push(' ');
+                v.push_str(line.trim());
+            }
+        } else if let Some((k, v)) = line.split_once(':') {
+            g.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    groups
+}
+
+/// The per-recipient fields of a `message/delivery-status` body (RFC 3464 section 2.3).
+fn delivery_status(body: &str) -> Vec<BouncedRecipient> {
+    let mut out = Vec::new();
+    for g in dsn_groups(body) {
+        let field = |k: &str| g.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        // "rfc822; ann@example.test" – the address type comes first.
+        let address = |v: &str| {
+            let a = v.split_once(';').map(|(_, a)| a).unwrap_or(v);
+            EmailAddress::parse(a.trim().trim_matches(['<', '>'])).ok()
+        };
+        let Some(addr) = field("original-recipient")
+            .and_then(address)
+            .or_else(|| field("final-recipient").and_then(address))
+        else {
+            continue;
+        };
+        let status = field("status")
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or("")
+            .to_string();
+        out.push(BouncedRecipient {
+            address: addr,
+            status,
+        });
+    }
+    out
+}
+
 /// Parses raw bytes. Fails only when the bytes are not a message at all.
 pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
     let msg = MessageParser::default()
@@ -143,6 +228,9 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
             .map(|(_, v)| v.trim().to_ascii_lowercase())
     };
 
+    let date = msg
+        .date()
+        .and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0));
     let content_type = msg.root_part().content_type();
     let bounce = content_type.is_some_and(|c| {
         c.ctype().eq_ignore_ascii_case("multipart")
@@ -152,22 +240,42 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
                 .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
     });
     let mut automatic = None;
+    let mut auto_reply = false;
     if bounce {
         automatic = Some("a delivery status notification (bounce)".to_string());
     } else if let Some(v) = raw_header("auto-submitted").filter(|v| !v.starts_with("no")) {
+        auto_reply = v.starts_with("auto-replied");
         automatic = Some(format!("Auto-Submitted: {v}"));
     } else if raw_header("x-autoreply").is_some() || raw_header("x-autorespond").is_some() {
+        auto_reply = true;
         automatic = Some("an X-Autoreply header".to_string());
     } else if let Some(p) = raw_header("precedence")
         .filter(|p| ["bulk", "junk", "list", "auto_reply"].contains(&p.as_str()))
     {
+        auto_reply = p == "auto_reply";
         automatic = Some(format!("Precedence: {p}"));
     } else if raw_header("list-id").is_some() {
         automatic = Some("a mailing-list message (List-Id)".to_string());
     } else {
         let s = subject.to_lowercase();
         if let Some(k) = AUTO_SUBJECTS.iter().find(|k| s.contains(*k)) {
+            auto_reply = !BOUNCE_SUBJECTS.contains(k);
             automatic = Some(format!("an automatic-reply subject ({k})"));
+        }
+    }
+    let mut bounced = Vec::new();
+    if bounce {
+        for part in msg.parts.iter() {
+            let is_status = part.content_type().is_some_and(|c| {
+                c.ctype().eq_ignore_ascii_case("message")
+                    && c.subtype().is_some_and(|s| {
+                        s.eq_ignore_ascii_case("delivery-status")
+                            || s.eq_ignore_ascii_case("global-delivery-status")
+                    })
+            });
+            if is_status {
+                bounced.extend(delivery_status(&String::from_utf8_lossy(part.contents())));
+            }
         }
     }
     let from_addr = addresses(msg.from()).into_iter().next();
@@ -182,8 +290,11 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
         .headers_raw()
         .filter(|(k, _)| k.eq_ignore_ascii_case("authentication-results"))
         .any(|(_, v)| v.to_ascii_lowercase().contains("dmarc=fail"));
+    // The parts of a report (the status, the returned message) are not attachments a person
+    // sent.
     let attachments = msg
         .attachments()
+        .filter(|_| !bounce)
         .map(|a| {
             a.attachment_name()
                 .unwrap_or("unnamed attachment")
@@ -199,6 +310,9 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
         subject,
         automatic,
         bounce,
+        auto_reply,
+        bounced,
+        date,
         dmarc_fail,
         text,
         attachments,
