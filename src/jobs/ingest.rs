@@ -187,8 +187,18 @@ pub async fn release(
         return Err(ReleaseError::Empty(id));
     }
     let key = format!("{id}-release{}", now.timestamp());
-    let (status, outcome, _, m, u) =
-        store_update(ctx, &key, member, date, &text, &message_id, false, &attachments, now).await?;
+    let (status, outcome, _, m, u) = store_update(
+        ctx,
+        &key,
+        member,
+        date,
+        &text,
+        &message_id,
+        false,
+        &attachments,
+        now,
+    )
+    .await?;
     ctx.store
         .set_inbound_outcome(
             id,
@@ -368,7 +378,13 @@ async fn automatic(
             let text = format!("{}\n{}", p.subject, p.text);
             if let Some(until) = crate::mail::ooo::away_until(&text, sent) {
                 ctx.store
-                    .add_away(m.id, &AwayRange { from: sent, to: until })
+                    .add_away(
+                        m.id,
+                        &AwayRange {
+                            from: sent,
+                            to: until,
+                        },
+                    )
                     .await?;
                 reason.push_str(&format!("; {} marked away until {until}", m.email));
             }
@@ -383,12 +399,7 @@ async fn automatic(
     ))
 }
 
-async fn decide(
-    ctx: &Ctx,
-    key: &str,
-    raw: &[u8],
-    now: DateTime<Utc>,
-) -> anyhow::Result<Decision> {
+async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow::Result<Decision> {
     let quarantine = |r: String, sender: Option<String>, member: Option<i64>| -> Decision {
         (
             InboundStatus::Quarantined,

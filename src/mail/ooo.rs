@@ -190,9 +190,8 @@ const WEEKDAYS: &[(&str, Weekday)] = &[
     ("viernes", Weekday::Fri),
 ];
 
-static ISO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b").expect("a valid static regex")
-});
+static ISO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b").expect("a valid static regex"));
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(\d{1,2})[./](\d{1,2})(?:[./](\d{4}|\d{2})\b)?").expect("a valid static regex")
 });
@@ -274,7 +273,11 @@ fn first_date(w: &str, sent: NaiveDate) -> Option<(usize, NaiveDate)> {
         let (Some(all), Some(d), Some(name)) = (c.get(0), c.get(1), c.get(2)) else {
             continue;
         };
-        if let (Ok(d), Some(m), Some(y)) = (d.as_str().parse::<u32>(), month(name.as_str()), year_of(c.get(3))) {
+        if let (Ok(d), Some(m), Some(y)) = (
+            d.as_str().parse::<u32>(),
+            month(name.as_str()),
+            year_of(c.get(3)),
+        ) {
             offer(all.start(), resolve(y, m, d, sent));
             break;
         }
@@ -283,7 +286,11 @@ fn first_date(w: &str, sent: NaiveDate) -> Option<(usize, NaiveDate)> {
         let (Some(all), Some(name), Some(d)) = (c.get(0), c.get(1), c.get(2)) else {
             continue;
         };
-        if let (Some(m), Ok(d), Some(y)) = (month(name.as_str()), d.as_str().parse::<u32>(), year_of(c.get(3))) {
+        if let (Some(m), Ok(d), Some(y)) = (
+            month(name.as_str()),
+            d.as_str().parse::<u32>(),
+            year_of(c.get(3)),
+        ) {
             offer(all.start(), resolve(y, m, d, sent));
             break;
         }
@@ -317,7 +324,10 @@ pub fn away_until(text: &str, sent: NaiveDate) -> Option<NaiveDate> {
     let mut hits: Vec<(usize, usize, Kind)> = Vec::new();
     for (t, kind) in TRIGGERS {
         for (pos, _) in lower.match_indices(t) {
-            let starts_word = !lower[..pos].chars().next_back().is_some_and(char::is_alphanumeric);
+            let starts_word = !lower[..pos]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric);
             let ends_word = STEMS.contains(t)
                 || !lower[pos + t.len()..]
                     .chars()
@@ -367,13 +377,25 @@ mod tests {
     fn finds_return_dates_in_several_languages() {
         let cases = [
             ("I am out of the office until 14 December.", "2026-12-14"),
-            ("I'm away until December 14th, 2026 with limited access.", "2026-12-14"),
+            (
+                "I'm away until December 14th, 2026 with limited access.",
+                "2026-12-14",
+            ),
             ("I will be back on 2026-12-14.", "2026-12-13"),
-            ("Ich bin ab dem 2.12. nicht im Büro und zurück am 14.12.", "2026-12-13"),
-            ("Ich bin bis zum 14. Dezember nicht erreichbar.", "2026-12-14"),
+            (
+                "Ich bin ab dem 2.12. nicht im Büro und zurück am 14.12.",
+                "2026-12-13",
+            ),
+            (
+                "Ich bin bis zum 14. Dezember nicht erreichbar.",
+                "2026-12-14",
+            ),
             ("Je suis absent, de retour le 14 décembre.", "2026-12-13"),
             ("Je serai absent jusqu’au 14 décembre inclus.", "2026-12-14"),
-            ("Estoy fuera de la oficina hasta el 14 de diciembre.", "2026-12-14"),
+            (
+                "Estoy fuera de la oficina hasta el 14 de diciembre.",
+                "2026-12-14",
+            ),
             ("Regresaré el 14 de diciembre de 2026.", "2026-12-13"),
             ("Sono fuori ufficio fino al 14 dicembre.", "2026-12-14"),
             ("Ik ben afwezig tot en met 14 december.", "2026-12-14"),
@@ -421,7 +443,13 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_text() {
-        for text in ["until", "until 99.99.", "bis 31.2.", "back on ﬀ 12 ẞ", "until 29 feb"] {
+        for text in [
+            "until",
+            "until 99.99.",
+            "bis 31.2.",
+            "back on ﬀ 12 ẞ",
+            "until 29 feb",
+        ] {
             let _ = away_until(text, d(SENT));
         }
     }

@@ -125,9 +125,7 @@ impl Store {
             .bind(status.as_str())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get::<i64, _>(0)?))
-            .collect()
+        rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
     }
 
     /// Records how a message was handled and releases its claim.

@@ -330,7 +330,11 @@ impl Store {
         let paused = ch.paused.unwrap_or(m.paused);
         let unsubscribed = ch.unsubscribed.unwrap_or(m.unsubscribed);
         // Resuming is how a bouncing address is declared fixed: the count starts again.
-        let bounces = if ch.paused == Some(false) { 0 } else { m.bounces };
+        let bounces = if ch.paused == Some(false) {
+            0
+        } else {
+            m.bounces
+        };
         sqlx::query(
             "UPDATE members SET name = $1, timezone = $2, request_at = $3, digest_at = $4, workdays = $5, paused = $6,
              unsubscribed = $7, bounces = $10, next_request_at = NULL, next_request_date = NULL, next_digest_at = NULL,
@@ -731,8 +735,7 @@ pub struct MemberDefaults {
     pub workdays: Workdays,
 }
 
-const MEMBER_COLS: &str =
-    "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at";
+const MEMBER_COLS: &str = "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at";
 
 /// The one place a member row becomes a [`Member`]; stored values that no longer parse are an error.
 fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
