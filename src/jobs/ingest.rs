@@ -182,10 +182,10 @@ pub async fn release(
             row.message_id.clone(),
         ),
     };
-    let text = with_attachments(ctx, text, &attachments);
     if text.trim().is_empty() {
         return Err(ReleaseError::Empty(id));
     }
+    let text = with_attachments(ctx, text, &attachments);
     let key = format!("{id}-release{}", now.timestamp());
     let (status, outcome, _, m, u) = store_update(
         ctx,
@@ -417,6 +417,13 @@ async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow:
     if let Some(why) = &p.automatic {
         return automatic(ctx, &p, why, now).await;
     }
+    if p.garbled {
+        return Ok(quarantine(
+            "malformed message: the text is not readable (binary data or a broken encoding)".into(),
+            sender,
+            None,
+        ));
+    }
     let Some(from) = p.from.clone() else {
         return Ok(quarantine(
             "the message has no usable From address".into(),
@@ -526,7 +533,7 @@ async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow:
             }
         }
     }
-    let text = with_attachments(ctx, text, &p.attachments);
+    // Attachments alone are not an update: without text there is nothing to show in a digest.
     if text.trim().is_empty() {
         queue_member_mail(ctx, MailKind::Notice, &member, &format!("receipt:{key}"), "Your reply was empty", "We found no new text above the quoted request, so nothing was saved. Type your update above the quoted text and send it again.", now).await?;
         return Ok(quarantine(
@@ -535,6 +542,7 @@ async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow:
             Some(member.id),
         ));
     }
+    let text = with_attachments(ctx, text, &p.attachments);
     let (status, outcome, _, m, u) = store_update(
         ctx,
         key,

@@ -31,7 +31,9 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
     let mut report = SendReport::default();
     let concurrency = ctx.config.mail.smtp.concurrency.max(1);
-    let from = ctx.from_address();
+    // The envelope sender (Return-Path) is the mailbox the inbound poller reads, so delivery
+    // status notifications come back to it and count against the bouncing address.
+    let from = ctx.config.reply_to();
     loop {
         let batch = ctx
             .store

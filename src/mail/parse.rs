@@ -35,6 +35,26 @@ pub struct Inbound {
     pub text: String,
     /// File names of attachments.
     pub attachments: Vec<String>,
+    /// The text is not readable: binary data or a broken encoding (NUL bytes, many control or
+    /// replacement characters). Such a message is quarantined rather than stored as an update.
+    pub garbled: bool,
+}
+
+/// Whether extracted text looks like binary data rather than something a person wrote.
+fn is_garbled(text: &str) -> bool {
+    let mut total = 0usize;
+    let mut bad = 0usize;
+    for c in text.chars() {
+        total += 1;
+        if c == '\0' {
+            return true;
+        }
+        if (c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c')) || c == '\u{fffd}' {
+            bad += 1;
+        }
+    }
+    // A stray replacement character in a long reply is a charset slip, not garbage.
+    bad > 0 && bad * 50 > total
 }
 
 /// One recipient of a delivery status notification (RFC 3464).
@@ -302,6 +322,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
         })
         .collect();
     let text = super::extract::reply_from_message(raw).unwrap_or_default();
+    let garbled = is_garbled(&text);
     Ok(Inbound {
         message_id: message_id_of(raw),
         from: from_addr,
@@ -316,6 +337,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
         dmarc_fail,
         text,
         attachments,
+        garbled,
     })
 }
 
