@@ -381,4 +381,103 @@ mod tests {
         assert!(a.starts_with("sha256-"));
         assert_eq!(a, message_id_of(b"From: a@b.test\r\n\r\nx"));
     }
+
+    #[test]
+    fn a_delivery_status_report_names_the_bounced_recipient_and_status() {
+        let raw = b"From: MAILER-DAEMON@mx.test\r\nTo: updates@example.test\r\nSubject: Undelivered Mail\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; ann@example.test\r\nAction: failed\r\nStatus: 5.1.1 (no such user)\r\n\r\nOriginal-Recipient: rfc822;Bob@Example.test\r\nFinal-Recipient: rfc822; bob@relay.test\r\nAction: delayed\r\nStatus: 4.4.1\r\n--B--\r\n";
+        let p = parse(raw).unwrap();
+        assert!(p.bounce && !p.auto_reply);
+        assert!(p.automatic.is_some());
+        assert!(p.attachments.is_empty(), "{:?}", p.attachments);
+        assert_eq!(p.bounced.len(), 2, "{:?}", p.bounced);
+        assert_eq!(p.bounced[0].address.as_str(), "ann@example.test");
+        assert!(p.bounced[0].is_hard());
+        assert_eq!(p.bounced[1].address.as_str(), "bob@example.test");
+        assert!(!p.bounced[1].is_hard());
+    }
+
+    #[test]
+    fn out_of_office_replies_are_auto_replies_but_lists_are_not() {
+        let ooo = b"From: a@b.test\r\nAuto-Submitted: auto-replied\r\nSubject: x\r\n\r\nback on 2026-12-14\r\n";
+        assert!(parse(ooo).unwrap().auto_reply);
+        let list = b"From: a@b.test\r\nPrecedence: list\r\nSubject: x\r\n\r\nhi\r\n";
+        let p = parse(list).unwrap();
+        assert!(p.automatic.is_some() && !p.auto_reply);
+    }
+
+    #[test]
+    fn binary_text_is_garbled_but_a_stray_replacement_character_is_not() {
+        assert!(is_garbled("\u{1}\u{2}\u{3} data \u{fffd}\u{fffd}"));
+        assert!(is_garbled("a\0b"));
+        assert!(!is_garbled(&format!(
+            "{}\u{fffd} caf\u{e9}",
+            "Done the migration. ".repeat(5)
+        )));
+        assert!(!is_garbled("Tabs\tand\r\nnewlines"));
+    }
+
+    #[test]
+    fn a_10_mb_message_is_parsed_within_memory_and_time_bounds() {
+        let mut raw = b"From: a@b.test\r\nTo: updates@example.test\r\nSubject: big\r\nContent-Type: text/plain\r\n\r\nThe new text.\r\n\r\nOn Mon, 9 Mar 2026, X wrote:\r\n".to_vec();
+        while raw.len() < 10 * 1024 * 1024 {
+            raw.extend_from_slice(b"> quoted line of old history that goes on and on\r\n");
+        }
+        let t = std::time::Instant::now();
+        let p = parse(&raw).unwrap();
+        assert_eq!(p.text.trim(), "The new text.");
+        // Linear work: seconds in a debug build, far less in release.
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(60),
+            "{:?}",
+            t.elapsed()
+        );
+        // The result holds the new text only, not copies of the input.
+        assert!(p.text.len() < 1024);
+        // The whole test process (other tests run beside this one) stays far below what a
+        // quadratic or copy-happy parser would need for 10 MB.
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+            && let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            assert!(kb < 1024 * 1024, "peak RSS {kb} kB");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn parse_never_panics_on_arbitrary_bytes(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..4096)) {
+            let _ = parse(&raw);
+            let _ = message_id_of(&raw);
+        }
+
+        #[test]
+        fn parse_never_panics_on_header_like_input(
+            headers in proptest::collection::vec("(From|To|Content-Type|Content-Transfer-Encoding|Subject|Auto-Submitted|References): [ -~]{0,80}", 0..8),
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..2048),
+        ) {
+            let mut raw = headers.join("\r\n").into_bytes();
+            raw.extend_from_slice(b"\r\n\r\n");
+            raw.extend_from_slice(&body);
+            let _ = parse(&raw);
+        }
+
+        #[test]
+        fn extraction_never_panics_on_arbitrary_bytes(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..4096)) {
+            for f in [super::super::extract::Format::Auto, super::super::extract::Format::Text, super::super::extract::Format::Html, super::super::extract::Format::Eml] {
+                let _ = super::super::extract::extract(&raw, f);
+            }
+        }
+
+        #[test]
+        fn the_return_date_finder_never_panics(text in "\\PC{0,200}", days in 0i64..40000) {
+            let sent = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(days);
+            if let Some(d) = super::super::ooo::away_until(&text, sent) {
+                proptest::prop_assert!(d >= sent);
+            }
+        }
+    }
 }

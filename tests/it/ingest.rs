@@ -536,3 +536,32 @@ both!(two_pollers_on_one_database_store_one_update, |app| {
     }
     other.store.close().await;
 });
+
+both!(a_10_mb_reply_is_stored_and_its_text_kept, |app| {
+    let (rt, mid) = setup(&app).await;
+    let mut raw = gmail_reply("ann@example.test", &rt, &mid, "big@mail.test", "Big day.");
+    while raw.len() < 10 * 1024 * 1024 {
+        raw.extend_from_slice(b"> an old quoted line repeated to make the message huge\r\n");
+    }
+    let r = app.deliver("big", &raw, at("2026-03-09T17:00:00Z")).await;
+    assert_eq!(r.accepted, 1, "{r:?}");
+    let u = app
+        .ctx
+        .store
+        .update_for(1, "2026-03-09".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.body, "Big day.");
+    let stored = app
+        .ctx
+        .store
+        .inbound_with_status(InboundStatus::Accepted, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored[0].raw.len(),
+        raw.len(),
+        "the raw message is kept whole"
+    );
+});
