@@ -295,7 +295,6 @@ fn first_date(w: &str, sent: NaiveDate) -> Option<(usize, NaiveDate)> {
             break;
         }
     }
-    drop(offer);
     if best.is_none() {
         // A bare weekday ("back on Monday"): the next one after the message date.
         for word in WORD.find_iter(w) {
