@@ -20,30 +20,18 @@ use tidings::store::Backend;
 const ZONES: [&str; 4] = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"];
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let members: i64 = arg(&args, "--members")
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
-    let due: i64 = arg(&args, "--due")
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(10_000);
+    let members: i64 = arg(&args, "--members").map(|s| s.parse()).transpose()?.unwrap_or(1_000_000);
+    let due: i64 = arg(&args, "--due").map(|s| s.parse()).transpose()?.unwrap_or(10_000);
     let db = arg(&args, "--db").unwrap_or_else(|| "sqlite".into());
     let dir = tempfile::tempdir()?;
     let (url, suffix) = if db == "sqlite" {
-        (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            "",
-        )
+        (format!("sqlite://{}", dir.path().join("bench.db").display()), "")
     } else {
         (db.clone(), "_pg")
     };
@@ -60,10 +48,7 @@ async fn main() -> anyhow::Result<()> {
 
     let t = Instant::now();
     seed(&ctx, members, ts).await?;
-    eprintln!(
-        "seeded {members} members in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    eprintln!("seeded {members} members in {:.1} s", t.elapsed().as_secs_f64());
 
     // Idle: nothing due. The first pass warms caches; report the median of five.
     plan::run(&ctx, now).await?;
@@ -71,11 +56,7 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..5 {
         let t = Instant::now();
         let r = plan::run(&ctx, now).await?;
-        assert_eq!(
-            r.requests + r.digests + r.planned,
-            0,
-            "an idle pass must do nothing: {r:?}"
-        );
+        assert_eq!(r.requests + r.digests + r.planned, 0, "an idle pass must do nothing: {r:?}");
         idle.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     idle.sort_by(|a, b| a.total_cmp(b));
@@ -97,15 +78,9 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let r = plan::run(&ctx, now).await?;
     let ms = t.elapsed().as_secs_f64() * 1000.0;
-    assert_eq!(
-        r.requests as i64, due,
-        "every due member gets a request: {r:?}"
-    );
+    assert_eq!(r.requests as i64, due, "every due member gets a request: {r:?}");
     println!("plan_due_{}_ms{suffix} {ms:.0} ms", human(due));
-    println!(
-        "plan_due_per_s{suffix} {:.0} members/s",
-        due as f64 / (ms / 1000.0)
-    );
+    println!("plan_due_per_s{suffix} {:.0} members/s", due as f64 / (ms / 1000.0));
     ctx.store.close().await;
     Ok(())
 }
@@ -126,27 +101,17 @@ async fn seed(ctx: &Ctx, n: i64, now: i64) -> anyhow::Result<()> {
     let cols = "email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, next_request_at, next_request_date, next_digest_at, next_digest_date, created_at, updated_at";
     let vals = format!(
         "'m' || x || '@bench.test', 'Member ' || x, {zone}, '16:30', '08:30', 31, {f}, {f}, {now} + 3600 + x % 80000, '{tomorrow}', {now} + 7200 + x % 80000, '{tomorrow}', {now}, {now}",
-        f = if ctx.store.backend() == Backend::Postgres {
-            "FALSE"
-        } else {
-            "0"
-        }
+        f = if ctx.store.backend() == Backend::Postgres { "FALSE" } else { "0" }
     );
     let sql = match ctx.store.backend() {
         Backend::Sqlite => format!(
             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) INSERT INTO members ({cols}) SELECT {vals} FROM c"
         ),
-        Backend::Postgres => {
-            format!("INSERT INTO members ({cols}) SELECT {vals} FROM generate_series(1, {n}) AS x")
-        }
+        Backend::Postgres => format!("INSERT INTO members ({cols}) SELECT {vals} FROM generate_series(1, {n}) AS x"),
     };
-    sqlx::query(AssertSqlSafe(sql))
-        .execute(ctx.store.pool())
-        .await?;
+    sqlx::query(AssertSqlSafe(sql)).execute(ctx.store.pool()).await?;
     if ctx.store.backend() == Backend::Postgres {
-        sqlx::query("ANALYZE members")
-            .execute(ctx.store.pool())
-            .await?;
+        sqlx::query("ANALYZE members").execute(ctx.store.pool()).await?;
     }
     Ok(())
 }

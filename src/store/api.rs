@@ -84,14 +84,13 @@ impl Store {
             == 1;
         if !claimed {
             tx.rollback().await?;
-            let stored: String = sqlx::query(
-                "SELECT response FROM api_idempotency WHERE token_id = $1 AND key = $2",
-            )
-            .bind(token_id)
-            .bind(key)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+            let stored: String =
+                sqlx::query("SELECT response FROM api_idempotency WHERE token_id = $1 AND key = $2")
+                    .bind(token_id)
+                    .bind(key)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get(0)?;
             if stored.is_empty() {
                 // Only visible if the other transaction has not committed, which the key's
                 // lock rules out; refuse rather than guess.
