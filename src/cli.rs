@@ -114,6 +114,50 @@ pub enum Command {
         #[command(subcommand)]
         cmd: OutboxCmd,
     },
+    /// Inbound mail.
+    Inbox {
+        #[command(subcommand)]
+        cmd: InboxCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InboxCmd {
+    /// Messages that could not be used, with the reason.
+    Quarantine {
+        #[command(subcommand)]
+        cmd: QuarantineCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuarantineCmd {
+    /// List quarantined messages, newest first: id, received, sender, reason.
+    List {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Show a quarantined message: its reason and the raw message.
+    Show { id: i64 },
+    /// Store the message's text as MEMBER's update (for DATE, default the member's local date
+    /// when it arrived), overriding the checks that failed.
+    Release {
+        id: i64,
+        #[arg(long, value_name = "EMAIL")]
+        member: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+    },
+    /// Run the normal pipeline again (e.g. after adding an alias), on one message or all.
+    Reprocess {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -686,6 +730,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Inbox {
+            cmd: InboxCmd::Quarantine { cmd },
+        } => quarantine(cfg, cmd).await,
         Command::Reply { .. } | Command::Schedule { .. } | Command::Demo { .. } => Ok(()),
     }
 }
@@ -833,6 +880,148 @@ async fn member(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
     }
 }
 
+fn outcome_line(id: i64, o: &crate::jobs::ingest::Outcome) -> String {
+    use crate::jobs::ingest::Outcome;
+    match o {
+        Outcome::Duplicate => format!("{id}: already being processed"),
+        Outcome::Accepted { update_id, edited } => format!(
+            "{id}: accepted as update {update_id}{}",
+            if *edited { " (edited)" } else { "" }
+        ),
+        Outcome::Command(m) => format!("{id}: command applied: {m}"),
+        Outcome::Ignored(r) => format!("{id}: ignored: {r}"),
+        Outcome::Quarantined(r) => format!("{id}: still quarantined: {r}"),
+    }
+}
+
+fn unix_rfc3339(t: i64) -> String {
+    DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<()> {
+    use crate::store::InboundStatus;
+    match cmd {
+        QuarantineCmd::List { json, limit } => {
+            with_store(&cfg, async |s| {
+                let rows = s
+                    .inbound_with_status(InboundStatus::Quarantined, limit)
+                    .await
+                    .map_err(store_err)?;
+                if json {
+                    let v: Vec<serde_json::Value> = rows
+                        .iter()
+                        .map(|r| {
+                            serde_json::json!({
+                                "id": r.id,
+                                "received": unix_rfc3339(r.received_at),
+                                "sender": r.sender,
+                                "reason": r.reason,
+                                "message_id": r.message_id,
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    return Ok(());
+                }
+                if rows.is_empty() {
+                    println!("the quarantine is empty");
+                }
+                for r in rows {
+                    println!(
+                        "{:>6}  {}  {:<32}  {}",
+                        r.id,
+                        unix_rfc3339(r.received_at),
+                        r.sender.as_deref().unwrap_or("-"),
+                        r.reason.as_deref().unwrap_or("-")
+                    );
+                }
+                Ok(())
+            })
+            .await
+        }
+        QuarantineCmd::Show { id } => {
+            with_store(&cfg, async |s| {
+                let r = s
+                    .inbound(id)
+                    .await
+                    .map_err(store_err)?
+                    .filter(|r| r.status == InboundStatus::Quarantined.as_str())
+                    .ok_or_else(|| usage(format!("no quarantined message with id {id}")))?;
+                println!("id:       {}", r.id);
+                println!("received: {}", unix_rfc3339(r.received_at));
+                println!("sender:   {}", r.sender.as_deref().unwrap_or("-"));
+                println!("reason:   {}", r.reason.as_deref().unwrap_or("-"));
+                println!();
+                print!("{}", String::from_utf8_lossy(&r.raw));
+                Ok(())
+            })
+            .await
+        }
+        QuarantineCmd::Release { id, member, date } => {
+            let email = parse_email(&member)?;
+            let date = date.as_deref().map(parse_date).transpose()?;
+            with_ctx(cfg, async |ctx| {
+                let m = ctx
+                    .store
+                    .member_by_email(&email)
+                    .await
+                    .map_err(store_err)?
+                    .ok_or_else(|| usage(format!("no member with email {email}")))?;
+                use crate::jobs::ingest::ReleaseError;
+                match crate::jobs::ingest::release(ctx, id, &m, date, Utc::now()).await {
+                    Ok((update, date)) => {
+                        println!(
+                            "{id}: released as update {update} of {} for {date}",
+                            m.email
+                        );
+                        Ok(())
+                    }
+                    Err(ReleaseError::Other(e)) => Err(e),
+                    Err(e) => Err(usage(e.to_string())),
+                }
+            })
+            .await
+        }
+        QuarantineCmd::Reprocess { id, all } => {
+            with_ctx(cfg, async |ctx| {
+                let ids = if all {
+                    ctx.store
+                        .inbound_ids_with_status(InboundStatus::Quarantined)
+                        .await
+                        .map_err(store_err)?
+                } else {
+                    let id = id.ok_or_else(|| usage("give an ID or --all"))?;
+                    let known = ctx
+                        .store
+                        .inbound(id)
+                        .await
+                        .map_err(store_err)?
+                        .is_some_and(|r| r.status == InboundStatus::Quarantined.as_str());
+                    if !known {
+                        return Err(usage(format!("no quarantined message with id {id}")));
+                    }
+                    vec![id]
+                };
+                if ids.is_empty() {
+                    println!("the quarantine is empty");
+                }
+                let now = Utc::now();
+                for id in ids {
+                    if let Some(o) = crate::jobs::ingest::reprocess(ctx, id, now).await? {
+                        println!("{}", outcome_line(id, &o));
+                    }
+                }
+                // Receipts and notices go out with the next `run-due` or `serve` tick.
+                Ok(())
+            })
+            .await
+        }
+    }
+}
+
 fn describe(m: &crate::domain::Member) -> String {
     let mut flags = Vec::new();
     if m.paused {
@@ -840,6 +1029,9 @@ fn describe(m: &crate::domain::Member) -> String {
     }
     if m.unsubscribed {
         flags.push("unsubscribed".to_string());
+    }
+    if m.bounces > 0 {
+        flags.push(format!("{} hard bounces", m.bounces));
     }
     for a in &m.away {
         flags.push(format!("away {}..{}", a.from, a.to));

@@ -129,6 +129,38 @@ pub struct MailConfig {
     pub smtp: SmtpConfig,
     pub imap: ImapConfig,
     pub maildir: MaildirConfig,
+    pub inbound: InboundConfig,
+}
+
+/// How replies are handled once read (`[mail.inbound]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboundConfig {
+    /// Hard bounces (DSN status 5.x.x) after which an address counts as bouncing and its
+    /// mail is paused.
+    pub bounce_threshold: u32,
+    /// What an update says about attachments of the reply: `list` their names, or `omit` them.
+    /// Attachments themselves are never stored separately (the raw message is kept).
+    pub attachments: AttachmentPolicy,
+}
+
+/// What to do with the attachments of a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachmentPolicy {
+    /// Append "(attachments: a.pdf, b.png)" to the update.
+    List,
+    /// Say nothing about them.
+    Omit,
+}
+
+impl Default for InboundConfig {
+    fn default() -> Self {
+        InboundConfig {
+            bounce_threshold: 3,
+            attachments: AttachmentPolicy::List,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,6 +289,7 @@ impl Default for MailConfig {
             smtp: SmtpConfig::default(),
             imap: ImapConfig::default(),
             maildir: MaildirConfig::default(),
+            inbound: InboundConfig::default(),
         }
     }
 }
@@ -581,6 +614,9 @@ impl Config {
             if !file.is_empty() && !Path::new(file).exists() {
                 bad(key, format!("file {file:?} does not exist"));
             }
+        }
+        if self.mail.inbound.bounce_threshold == 0 {
+            bad("mail.inbound.bounce_threshold", "must be at least 1".into());
         }
         if self.mail.smtp.concurrency == 0 {
             bad("mail.smtp.concurrency", "must be at least 1".into());

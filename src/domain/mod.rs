@@ -120,6 +120,8 @@ pub struct Member {
     pub workdays: Workdays,
     pub paused: bool,
     pub unsubscribed: bool,
+    /// Hard bounces counted for this address since it last resumed.
+    pub bounces: i64,
     pub away: Vec<AwayRange>,
     pub teams: Vec<String>,
     pub aliases: Vec<EmailAddress>,

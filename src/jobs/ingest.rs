@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::Ctx;
-use crate::config::Transport;
+use crate::config::{AttachmentPolicy, Transport};
 use crate::domain::command::{Command, parse_command};
 use crate::domain::schedule::local_date;
 use crate::domain::token::ReplyToken;
@@ -96,6 +96,10 @@ pub async fn poll(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<IngestReport>
     Ok(report)
 }
 
+/// How long one worker may hold a stored message before another may take it over (a worker
+/// that crashed mid-message). Processing one message takes milliseconds.
+const LEASE_SECS: i64 = 600;
+
 /// Processes one raw message. Errors only for infrastructure failures (database down); the
 /// caller then leaves the message in the mailbox for the next poll.
 pub async fn process(
@@ -106,20 +110,135 @@ pub async fn process(
 ) -> anyhow::Result<Outcome> {
     let ts = now.timestamp();
     let message_id = parse::message_id_of(raw);
+    // Nothing else happens before the raw bytes are stored.
     let Some(id) = ctx
         .store
-        .insert_inbound(&message_id, raw, source, ts)
+        .insert_inbound(&message_id, raw, source, ts, ts + LEASE_SECS)
         .await?
     else {
         return Ok(Outcome::Duplicate);
     };
-    let (status, outcome, sender, member, update) = decide(ctx, id, raw, now).await?;
+    run_pipeline(ctx, id, raw, &id.to_string(), now).await
+}
+
+/// Runs the normal pipeline again on a stored message (`tidings inbox quarantine reprocess`),
+/// e.g. after an alias was added. `None` when there is no such message.
+pub async fn reprocess(ctx: &Ctx, id: i64, now: DateTime<Utc>) -> anyhow::Result<Option<Outcome>> {
+    let Some(row) = ctx.store.inbound(id).await? else {
+        return Ok(None);
+    };
+    let ts = now.timestamp();
+    if !ctx.store.claim_inbound(id, ts, ts + LEASE_SECS).await? {
+        anyhow::bail!("inbound message {id} is being processed by another worker");
+    }
+    // A fresh key per attempt: the first attempt's notice must not swallow this receipt.
+    run_pipeline(ctx, id, &row.raw, &format!("{id}-r{ts}"), now)
+        .await
+        .map(Some)
+}
+
+/// Why `release` refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("no inbound message with id {0}")]
+    NotFound(i64),
+    #[error("inbound message {0} is {1}, not quarantined")]
+    NotQuarantined(i64, String),
+    #[error("inbound message {0} has no text to store")]
+    Empty(i64),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Stores the text of a quarantined message as `member`'s update for `date` (default: the
+/// member's local date when the message arrived): an operator's decision that overrides the
+/// sender and token checks for this one message, so it names the member explicitly.
+pub async fn release(
+    ctx: &Ctx,
+    id: i64,
+    member: &Member,
+    date: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<(i64, NaiveDate), ReleaseError> {
+    let row = ctx
+        .store
+        .inbound(id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or(ReleaseError::NotFound(id))?;
+    if row.status != InboundStatus::Quarantined.as_str() {
+        return Err(ReleaseError::NotQuarantined(id, row.status));
+    }
+    let received = DateTime::from_timestamp(row.received_at, 0).unwrap_or(now);
+    let date = date.unwrap_or_else(|| local_date(member.tz, received));
+    let (text, attachments, message_id) = match parse::parse(&row.raw) {
+        Ok(p) => (p.text.trim().to_string(), p.attachments, p.message_id),
+        // An unreadable message may still be a readable body: extract from the bytes.
+        Err(_) => (
+            crate::mail::extract::extract(&row.raw, crate::mail::extract::Format::Auto)
+                .trim()
+                .to_string(),
+            Vec::new(),
+            row.message_id.clone(),
+        ),
+    };
+    if text.trim().is_empty() {
+        return Err(ReleaseError::Empty(id));
+    }
+    let text = with_attachments(ctx, text, &attachments);
+    let key = format!("{id}-release{}", now.timestamp());
+    let (status, outcome, _, m, u) = store_update(
+        ctx,
+        &key,
+        member,
+        date,
+        &text,
+        &message_id,
+        false,
+        &attachments,
+        now,
+    )
+    .await?;
+    ctx.store
+        .set_inbound_outcome(
+            id,
+            status,
+            Some("released by an operator"),
+            row.sender.as_deref(),
+            m,
+            u,
+            now.timestamp(),
+        )
+        .await
+        .map_err(anyhow::Error::from)?;
+    match outcome {
+        Outcome::Accepted { update_id, .. } => Ok((update_id, date)),
+        _ => Err(ReleaseError::Empty(id)),
+    }
+}
+
+async fn run_pipeline(
+    ctx: &Ctx,
+    id: i64,
+    raw: &[u8],
+    key: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let (status, outcome, sender, member, update) = decide(ctx, key, raw, now).await?;
     let reason = match &outcome {
         Outcome::Ignored(r) | Outcome::Quarantined(r) | Outcome::Command(r) => Some(r.as_str()),
         _ => None,
     };
     ctx.store
-        .set_inbound_outcome(id, status, reason, sender.as_deref(), member, update, ts)
+        .set_inbound_outcome(
+            id,
+            status,
+            reason,
+            sender.as_deref(),
+            member,
+            update,
+            now.timestamp(),
+        )
         .await?;
     if let Outcome::Quarantined(r) = &outcome {
         tracing::warn!(inbound = id, reason = %r, "reply quarantined");
@@ -135,12 +254,152 @@ type Decision = (
     Option<i64>,
 );
 
-async fn decide(
+/// Who a message is from and for which day, before the From check.
+enum Identity {
+    Found(Member, NaiveDate),
+    BadToken(String),
+    GoneMember,
+    Stranger,
+    Unmatched,
+}
+
+/// The token in a sub-address, else a reply to one of our emails, else a fresh email from a
+/// known member to the base address.
+async fn identify(
     ctx: &Ctx,
-    inbound_id: i64,
-    raw: &[u8],
+    p: &parse::Inbound,
+    from: &EmailAddress,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Identity> {
+    let base = ctx.config.reply_to();
+    let tag = p
+        .recipients
+        .iter()
+        .find_map(|r| r.tag_of(&base).map(str::to_string));
+    if let Some(tag) = tag {
+        return Ok(match ReplyToken::verify(&tag, &ctx.secret) {
+            Ok(t) => match ctx.store.member_by_id(t.member).await? {
+                Some(m) => Identity::Found(m, t.date),
+                None => Identity::GoneMember,
+            },
+            Err(e) => Identity::BadToken(e.to_string()),
+        });
+    }
+    if let Some((m, d)) = by_references(ctx, &p.references).await? {
+        return Ok(Identity::Found(m, d));
+    }
+    if p.recipients.iter().any(|r| r == &base) {
+        return Ok(match ctx.store.member_by_email(from).await? {
+            Some(m) => {
+                let d = local_date(m.tz, now);
+                Identity::Found(m, d)
+            }
+            None => Identity::Stranger,
+        });
+    }
+    Ok(Identity::Unmatched)
+}
+
+fn with_attachments(ctx: &Ctx, mut text: String, attachments: &[String]) -> String {
+    if !attachments.is_empty() && ctx.config.mail.inbound.attachments == AttachmentPolicy::List {
+        text.push_str(&format!("\n\n(attachments: {})", attachments.join(", ")));
+    }
+    text
+}
+
+/// Automatic mail is never an update. A bounce counts against the address it reports on; an
+/// out-of-office reply with a return date marks its member away until then.
+async fn automatic(
+    ctx: &Ctx,
+    p: &parse::Inbound,
+    why: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Decision> {
+    let sender = p.from.as_ref().map(|f| f.to_string());
+    if p.bounce {
+        let mut notes = Vec::new();
+        let mut member_id = None;
+        for b in &p.bounced {
+            let Some(m) = ctx.store.member_by_email(&b.address).await? else {
+                notes.push(format!("{} ({}) is not a member", b.address, b.status));
+                continue;
+            };
+            member_id = Some(m.id);
+            if !b.is_hard() {
+                notes.push(format!("{} {} is temporary", b.address, b.status));
+                continue;
+            }
+            let threshold = i64::from(ctx.config.mail.inbound.bounce_threshold);
+            let (count, paused) = ctx
+                .store
+                .record_hard_bounce(m.id, threshold, now.timestamp())
+                .await?;
+            if paused {
+                tracing::warn!(member = %m.email, count, "address is bouncing; mail paused");
+                notes.push(format!(
+                    "{} hard bounce {count} of {threshold} ({}): bouncing, mail paused",
+                    b.address, b.status
+                ));
+            } else {
+                notes.push(format!(
+                    "{} hard bounce {count} of {threshold} ({})",
+                    b.address, b.status
+                ));
+            }
+        }
+        let reason = if notes.is_empty() {
+            format!("{why}; no recipient found in the report")
+        } else {
+            format!("{why}: {}", notes.join("; "))
+        };
+        return Ok((
+            InboundStatus::Ignored,
+            Outcome::Ignored(reason),
+            sender,
+            member_id,
+            None,
+        ));
+    }
+    let mut reason = format!("automatic message: {why}");
+    let mut member_id = None;
+    if p.auto_reply
+        && let Some(from) = &p.from
+    {
+        // Only a member we can tie to the message, writing from their own address, may be
+        // marked away: a forwarded or forged notice must not silence someone else.
+        let member = match identify(ctx, p, from, now).await? {
+            Identity::Found(m, _) => Some(m),
+            _ => ctx.store.member_by_email(from).await?,
+        }
+        .filter(|m| m.owns_address(from));
+        if let Some(m) = member {
+            member_id = Some(m.id);
+            let sent = local_date(m.tz, p.date.unwrap_or(now));
+            let text = format!("{}\n{}", p.subject, p.text);
+            if let Some(until) = crate::mail::ooo::away_until(&text, sent) {
+                ctx.store
+                    .add_away(
+                        m.id,
+                        &AwayRange {
+                            from: sent,
+                            to: until,
+                        },
+                    )
+                    .await?;
+                reason.push_str(&format!("; {} marked away until {until}", m.email));
+            }
+        }
+    }
+    Ok((
+        InboundStatus::Ignored,
+        Outcome::Ignored(reason),
+        sender,
+        member_id,
+        None,
+    ))
+}
+
+async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow::Result<Decision> {
     let quarantine = |r: String, sender: Option<String>, member: Option<i64>| -> Decision {
         (
             InboundStatus::Quarantined,
@@ -156,11 +415,12 @@ async fn decide(
     };
     let sender = p.from.as_ref().map(|f| f.to_string());
     if let Some(why) = &p.automatic {
-        return Ok((
-            InboundStatus::Ignored,
-            Outcome::Ignored(format!("automatic message: {why}")),
+        return automatic(ctx, &p, why, now).await;
+    }
+    if p.garbled {
+        return Ok(quarantine(
+            "malformed message: the text is not readable (binary data or a broken encoding)".into(),
             sender,
-            None,
             None,
         ));
     }
@@ -171,56 +431,42 @@ async fn decide(
             None,
         ));
     };
-    // Who and which day: the token in a sub-address, else a reply to one of our emails, else a
-    // fresh email from a known member to the base address.
-    let base = ctx.config.reply_to();
-    let tag = p
-        .recipients
-        .iter()
-        .find_map(|r| r.tag_of(&base).map(str::to_string));
-    let (member, date) = if let Some(tag) = tag {
-        match ReplyToken::verify(&tag, &ctx.secret) {
-            Ok(t) => match ctx.store.member_by_id(t.member).await? {
-                Some(m) => (m, t.date),
-                None => {
-                    return Ok(quarantine(
-                        "the token names a member who no longer exists".into(),
-                        sender,
-                        None,
-                    ));
-                }
-            },
-            Err(e) => {
-                let o = quarantine(format!("invalid reply token: {e}"), sender, None);
-                notify_sender(ctx, inbound_id, &from, "Your reply could not be matched to an update request (its reply address was altered). Please reply to the latest request email directly.", now).await?;
-                return Ok(o);
-            }
+    let (member, date) = match identify(ctx, &p, &from, now).await? {
+        Identity::Found(m, d) => (m, d),
+        Identity::BadToken(e) => {
+            notify_sender(ctx, key, &from, "Your reply could not be matched to an update request (its reply address was altered). Please reply to the latest request email directly.", now).await?;
+            return Ok(quarantine(
+                format!("invalid reply token: {e}"),
+                sender,
+                None,
+            ));
         }
-    } else if let Some((m, d)) = by_references(ctx, &p.references).await? {
-        (m, d)
-    } else if p.recipients.iter().any(|r| r == &base) {
-        match ctx.store.member_by_email(&from).await? {
-            Some(m) => {
-                let d = local_date(m.tz, now);
-                (m, d)
-            }
-            None => {
-                return Ok(quarantine(
-                    format!("{from} is not a member and the message carries no reply token"),
-                    sender,
-                    None,
-                ));
-            }
+        Identity::GoneMember => {
+            return Ok(quarantine(
+                "the token names a member who no longer exists".into(),
+                sender,
+                None,
+            ));
         }
-    } else {
-        return Ok(quarantine(
-            "no reply token and not a reply to a Tidings email".into(),
-            sender,
-            None,
-        ));
+        Identity::Stranger => {
+            notify_sender(ctx, key, &from, "Your message was not accepted: this address only takes updates from members of the team, and yours is not one of their addresses.", now).await?;
+            return Ok(quarantine(
+                format!("{from} is not a member and the message carries no reply token"),
+                sender,
+                None,
+            ));
+        }
+        Identity::Unmatched => {
+            notify_sender(ctx, key, &from, "Your message was not accepted: it is not a reply to an update request. Please reply to the latest request email directly.", now).await?;
+            return Ok(quarantine(
+                "no reply token and not a reply to a Tidings email".into(),
+                sender,
+                None,
+            ));
+        }
     };
     if !member.owns_address(&from) {
-        notify_sender(ctx, inbound_id, &from, "Your message was not accepted: it came from an address that does not belong to the member the reply address was made for.", now).await?;
+        notify_sender(ctx, key, &from, "Your message was not accepted: it came from an address that does not belong to the member the reply address was made for.", now).await?;
         return Ok(quarantine(
             format!(
                 "sender {from} is not {} (the token's member) or one of their aliases",
@@ -230,6 +476,8 @@ async fn decide(
             Some(member.id),
         ));
     }
+    // No notice here: the From of a message that fails DMARC is probably forged, and telling
+    // the forged address would be backscatter.
     if p.dmarc_fail {
         return Ok(quarantine(
             "Authentication-Results reports dmarc=fail".into(),
@@ -255,7 +503,7 @@ async fn decide(
                     ctx,
                     MailKind::Notice,
                     &member,
-                    &format!("receipt:{inbound_id}"),
+                    &format!("receipt:{key}"),
                     "Done: your preferences changed",
                     &msg,
                     now,
@@ -275,7 +523,7 @@ async fn decide(
                     ctx,
                     MailKind::Notice,
                     &member,
-                    &format!("receipt:{inbound_id}"),
+                    &format!("receipt:{key}"),
                     "Your command was not understood",
                     &msg,
                     now,
@@ -285,25 +533,52 @@ async fn decide(
             }
         }
     }
-    if !p.attachments.is_empty() {
-        text.push_str(&format!("\n\n(attachments: {})", p.attachments.join(", ")));
-    }
+    // Attachments alone are not an update: without text there is nothing to show in a digest.
     if text.trim().is_empty() {
-        queue_member_mail(ctx, MailKind::Notice, &member, &format!("receipt:{inbound_id}"), "Your reply was empty", "We found no new text above the quoted request, so nothing was saved. Type your update above the quoted text and send it again.", now).await?;
+        queue_member_mail(ctx, MailKind::Notice, &member, &format!("receipt:{key}"), "Your reply was empty", "We found no new text above the quoted request, so nothing was saved. Type your update above the quoted text and send it again.", now).await?;
         return Ok(quarantine(
             "no new text in the reply".into(),
             sender,
             Some(member.id),
         ));
     }
+    let text = with_attachments(ctx, text, &p.attachments);
+    let (status, outcome, _, m, u) = store_update(
+        ctx,
+        key,
+        &member,
+        date,
+        &text,
+        &p.message_id,
+        replace,
+        &p.attachments,
+        now,
+    )
+    .await?;
+    Ok((status, outcome, sender, m, u))
+}
+
+/// Stores (or appends to) a member's update and queues the receipt.
+#[allow(clippy::too_many_arguments)]
+async fn store_update(
+    ctx: &Ctx,
+    key: &str,
+    member: &Member,
+    date: NaiveDate,
+    text: &str,
+    message_id: &str,
+    replace: bool,
+    attachments: &[String],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Decision> {
     let out = ctx
         .store
         .upsert_update(
             member.id,
             date,
-            &text,
+            text,
             "email",
-            Some(&p.message_id),
+            Some(message_id),
             replace,
             now.timestamp(),
         )
@@ -313,20 +588,20 @@ async fn decide(
         .update_for(member.id, date)
         .await?
         .map(|u| u.body)
-        .unwrap_or(text);
+        .unwrap_or_else(|| text.to_string());
     let receipt = render::receipt_text(
         &member.name,
         date,
         &kept,
         out.edited,
-        &p.attachments,
+        attachments,
         &ctx.prefs_url(member.id, now),
     );
     queue_member_mail(
         ctx,
         MailKind::Receipt,
-        &member,
-        &format!("receipt:{inbound_id}"),
+        member,
+        &format!("receipt:{key}"),
         &format!("Saved: your update for {}", date.format("%a %-d %b")),
         &receipt,
         now,
@@ -338,7 +613,7 @@ async fn decide(
             update_id: out.id,
             edited: out.edited,
         },
-        sender,
+        None,
         Some(member.id),
         Some(out.id),
     ))
@@ -492,7 +767,7 @@ async fn queue_mail(
 /// Tells the sender of an unusable message why, at most 3 times an hour per address.
 async fn notify_sender(
     ctx: &Ctx,
-    inbound_id: i64,
+    key: &str,
     to: &EmailAddress,
     why: &str,
     now: DateTime<Utc>,
@@ -508,7 +783,7 @@ async fn notify_sender(
         "",
         to,
         None,
-        &format!("notice:{inbound_id}"),
+        &format!("notice:{key}"),
         "Your message to Tidings was not accepted",
         text,
         now,

@@ -35,7 +35,9 @@ enum Sent {
 pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
     let mut report = SendReport::default();
     let concurrency = ctx.config.mail.smtp.concurrency.max(1);
-    let from = ctx.from_address();
+    // The envelope sender (Return-Path) is the mailbox the inbound poller reads, so delivery
+    // status notifications come back to it and count against the bouncing address.
+    let from = ctx.config.reply_to();
     loop {
         // A worker that dies mid-send releases its claim when the lease expires.
         let lease = i64::try_from(ctx.config.mail.smtp.lease_secs).unwrap_or(i64::MAX);

@@ -35,7 +35,12 @@ pub fn maildir_done(path: &Path) -> anyhow::Result<()> {
     let dest = dir
         .join("cur")
         .join(format!("{}:2,S", name.to_string_lossy()));
-    std::fs::rename(path, &dest).with_context(|| format!("cannot move {} to cur/", path.display()))
+    match std::fs::rename(path, &dest) {
+        Ok(()) => Ok(()),
+        // Another poller on the same Maildir moved it first; the message is handled.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot move {} to cur/", path.display())),
+    }
 }
 
 /// A connection IMAP can run over: plain TCP or TLS.

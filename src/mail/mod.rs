@@ -3,6 +3,7 @@
 
 pub mod extract;
 pub mod inbound;
+pub mod ooo;
 pub mod outbound;
 pub mod parse;
 

@@ -6,6 +6,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::{Store, StoreResult};
 
+/// Where a stored message is in processing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboundStatus {
     New,
@@ -16,6 +17,7 @@ pub enum InboundStatus {
 }
 
 impl InboundStatus {
+    /// The stored spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             InboundStatus::New => "new",
@@ -27,6 +29,7 @@ impl InboundStatus {
     }
 }
 
+/// A stored inbound message and its outcome.
 #[derive(Debug, Clone)]
 pub struct InboundRow {
     pub id: i64,
@@ -60,28 +63,72 @@ fn row(r: &AnyRow) -> StoreResult<InboundRow> {
 }
 
 impl Store {
-    /// Stores raw bytes before anything else. `None` when this Message-ID was stored before
-    /// (the message is a re-delivery and has been or is being processed).
+    /// Stores raw bytes before anything else and claims the message for processing until
+    /// `lease_until`. `None` when this Message-ID was stored before and is finished or claimed
+    /// by another worker (a re-delivery, or a second poller on the same mailbox). A message
+    /// stored earlier whose processing never finished (a crash) is claimed again once its lease
+    /// has expired, so nothing is lost.
     pub async fn insert_inbound(
         &self,
         message_id: &str,
         raw: &[u8],
         source: &str,
         now: i64,
+        lease_until: i64,
     ) -> StoreResult<Option<i64>> {
+        // The unique Message-ID decides which of two concurrent pollers gets the message.
         let r = sqlx::query(
-            "INSERT INTO inbound_messages (message_id, raw, source, status, received_at) VALUES ($1, $2, $3, 'new', $4)
+            "INSERT INTO inbound_messages (message_id, raw, source, status, received_at, lease_until) VALUES ($1, $2, $3, 'new', $4, $5)
              ON CONFLICT (message_id) DO NOTHING RETURNING id",
         )
         .bind(message_id)
         .bind(raw.to_vec())
         .bind(source)
         .bind(now)
+        .bind(lease_until)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(r) = r {
+            return Ok(Some(r.try_get::<i64, _>(0)?));
+        }
+        // A single UPDATE is the claim: only one worker can move an expired lease forward.
+        let r = sqlx::query(
+            "UPDATE inbound_messages SET lease_until = $1 WHERE message_id = $2 AND status = 'new'
+             AND (lease_until IS NULL OR lease_until < $3) RETURNING id",
+        )
+        .bind(lease_until)
+        .bind(message_id)
+        .bind(now)
         .fetch_optional(&self.pool)
         .await?;
         Ok(r.map(|r| r.try_get::<i64, _>(0)).transpose()?)
     }
 
+    /// Claims a stored message for processing again (`reprocess`, `release`): `false` when
+    /// another worker holds it right now.
+    pub async fn claim_inbound(&self, id: i64, now: i64, lease_until: i64) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE inbound_messages SET lease_until = $1 WHERE id = $2
+             AND (status <> 'new' OR lease_until IS NULL OR lease_until < $3)",
+        )
+        .bind(lease_until)
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Ids of the stored messages with `status`, oldest first (`reprocess --all`).
+    pub async fn inbound_ids_with_status(&self, status: InboundStatus) -> StoreResult<Vec<i64>> {
+        let rows = sqlx::query("SELECT id FROM inbound_messages WHERE status = $1 ORDER BY id")
+            .bind(status.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
+    }
+
+    /// Records how a message was handled and releases its claim.
     #[allow(clippy::too_many_arguments)]
     pub async fn set_inbound_outcome(
         &self,
@@ -94,7 +141,7 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE inbound_messages SET status = $1, reason = $2, sender = $3, member_id = $4, update_id = $5, processed_at = $6 WHERE id = $7",
+            "UPDATE inbound_messages SET status = $1, reason = $2, sender = $3, member_id = $4, update_id = $5, processed_at = $6, lease_until = NULL WHERE id = $7",
         )
         .bind(status.as_str())
         .bind(reason)
@@ -108,6 +155,7 @@ impl Store {
         Ok(())
     }
 
+    /// One stored message.
     pub async fn inbound(&self, id: i64) -> StoreResult<Option<InboundRow>> {
         let r = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLS} FROM inbound_messages WHERE id = $1"
@@ -134,6 +182,7 @@ impl Store {
         rows.iter().map(row).collect()
     }
 
+    /// How many stored messages have each status.
     pub async fn inbound_counts(&self) -> StoreResult<Vec<(String, i64)>> {
         let rows = sqlx::query(
             "SELECT status, COUNT(*) FROM inbound_messages GROUP BY status ORDER BY status",

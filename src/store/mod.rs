@@ -381,9 +381,15 @@ impl Store {
         let workdays = ch.workdays.unwrap_or(m.workdays);
         let paused = ch.paused.unwrap_or(m.paused);
         let unsubscribed = ch.unsubscribed.unwrap_or(m.unsubscribed);
+        // Resuming is how a bouncing address is declared fixed: the count starts again.
+        let bounces = if ch.paused == Some(false) {
+            0
+        } else {
+            m.bounces
+        };
         sqlx::query(
             "UPDATE members SET name = $1, timezone = $2, request_at = $3, digest_at = $4, workdays = $5, paused = $6,
-             unsubscribed = $7, next_request_at = NULL, next_request_date = NULL, next_digest_at = NULL,
+             unsubscribed = $7, bounces = $10, next_request_at = NULL, next_request_date = NULL, next_digest_at = NULL,
              next_digest_date = NULL, updated_at = $8 WHERE id = $9",
         )
         .bind(name)
@@ -395,6 +401,7 @@ impl Store {
         .bind(unsubscribed)
         .bind(now_unix())
         .bind(m.id)
+        .bind(bounces)
         .execute(&mut *tx)
         .await?;
         if let Some(away) = &ch.away {
@@ -419,6 +426,68 @@ impl Store {
         self.member_by_id(m.id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("member {email}")))
+    }
+
+    /// Counts one hard bounce for a member; once `threshold` is reached their mail is paused.
+    /// Returns the new count and whether this bounce paused them.
+    pub async fn record_hard_bounce(
+        &self,
+        member: MemberId,
+        threshold: i64,
+        now: i64,
+    ) -> StoreResult<(i64, bool)> {
+        let r = sqlx::query(
+            "UPDATE members SET bounces = bounces + 1, updated_at = $1 WHERE id = $2 RETURNING bounces",
+        )
+        .bind(now)
+        .bind(member)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = r else {
+            return Ok((0, false));
+        };
+        let count: i64 = r.try_get(0)?;
+        if count < threshold {
+            return Ok((count, false));
+        }
+        // Only the bounce that crosses the threshold flips `paused` (and says so).
+        let r = sqlx::query(
+            "UPDATE members SET paused = $1, updated_at = $2 WHERE id = $3 AND paused = $4",
+        )
+        .bind(true)
+        .bind(now)
+        .bind(member)
+        .bind(false)
+        .execute(&self.pool)
+        .await?;
+        Ok((count, r.rows_affected() == 1))
+    }
+
+    /// Adds an away range unless one already covers it (an out-of-office reply read twice).
+    pub async fn add_away(&self, member: MemberId, a: &AwayRange) -> StoreResult<bool> {
+        let covered = sqlx::query(
+            "SELECT 1 FROM away_ranges WHERE member_id = $1 AND from_date <= $2 AND to_date >= $3",
+        )
+        .bind(member)
+        .bind(a.from.to_string())
+        .bind(a.to.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        if covered.is_some() {
+            return Ok(false);
+        }
+        let mut tx = self.pool.begin().await?;
+        insert_away(&mut tx, member, a).await?;
+        // Replan: the next request or digest may fall inside the new range.
+        sqlx::query(
+            "UPDATE members SET next_request_at = NULL, next_request_date = NULL, next_digest_at = NULL,
+             next_digest_date = NULL WHERE id = $1",
+        )
+        .bind(member)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn add_alias(&self, member: MemberId, alias: &EmailAddress) -> StoreResult<()> {
@@ -768,8 +837,7 @@ pub struct MemberDefaults {
     pub workdays: Workdays,
 }
 
-const MEMBER_COLS: &str =
-    "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, created_at";
+const MEMBER_COLS: &str = "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at";
 
 /// The one place a member row becomes a [`Member`]; stored values that no longer parse are an error.
 fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
@@ -790,6 +858,7 @@ fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
         workdays: Workdays::from_bits(wd as u8),
         paused: get_bool(r, "paused")?,
         unsubscribed: get_bool(r, "unsubscribed")?,
+        bounces: r.try_get("bounces")?,
         away: Vec::new(),
         teams: Vec::new(),
         aliases: Vec::new(),

@@ -534,3 +534,145 @@ fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+fn quarantine_cli(db: &str, dir: &Path) {
+    // Two messages to the base address (updates@localhost by default) in the inbox Maildir:
+    // one from a stranger who becomes a member later, one that is not mail at all.
+    let inbox = dir.join("var/mail/inbox");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(inbox.join(sub)).unwrap();
+    }
+    std::fs::write(
+        inbox.join("new/1.eml"),
+        "From: Carol <carol@example.com>\r\nTo: updates@localhost\r\nSubject: my update\r\nMessage-ID: <c1@example.com>\r\n\r\nReviewed the API design.\r\n",
+    )
+    .unwrap();
+    std::fs::write(inbox.join("new/2.eml"), b"\x00\x01 garbage \xff").unwrap();
+    ok(&run(dir, db, &["run-due", "--now", "2026-03-09T12:00:00Z"]));
+
+    let list = ok(&run(dir, db, &["inbox", "quarantine", "list", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&list).expect("JSON");
+    let rows = v.as_array().expect("an array");
+    assert_eq!(rows.len(), 2, "{list}");
+    let carol = rows
+        .iter()
+        .find(|r| r["sender"] == "carol@example.com")
+        .expect("Carol's message");
+    assert_eq!(carol["received"], "2026-03-09T12:00:00Z");
+    assert!(
+        carol["reason"].as_str().unwrap().contains("not a member"),
+        "{carol}"
+    );
+    let carol_id = carol["id"].as_i64().unwrap().to_string();
+    let garbage_id = rows
+        .iter()
+        .find(|r| r["sender"].is_null())
+        .expect("the garbage")["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let human = ok(&run(dir, db, &["inbox", "quarantine", "list"]));
+    assert!(human.contains("carol@example.com"), "{human}");
+
+    let show = ok(&run(dir, db, &["inbox", "quarantine", "show", &carol_id]));
+    assert!(
+        show.contains("reason:") && show.contains("not a member"),
+        "{show}"
+    );
+    assert!(show.contains("Reviewed the API design."), "{show}");
+
+    // Unknown ids and members are bad input.
+    for args in [
+        vec!["inbox", "quarantine", "show", "999"],
+        vec!["inbox", "quarantine", "reprocess", "999"],
+        vec![
+            "inbox",
+            "quarantine",
+            "release",
+            "999",
+            "--member",
+            "carol@example.com",
+        ],
+        vec![
+            "inbox",
+            "quarantine",
+            "release",
+            &garbage_id,
+            "--member",
+            "nobody@example.com",
+        ],
+        vec![
+            "inbox",
+            "quarantine",
+            "release",
+            &garbage_id,
+            "--member",
+            "x",
+            "--date",
+            "2026-13-01",
+        ],
+    ] {
+        let o = run(dir, db, &args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    // After Carol is added, reprocessing accepts her message.
+    ok(&run(
+        dir,
+        db,
+        &[
+            "member",
+            "add",
+            "carol@example.com",
+            "--name",
+            "Carol",
+            "--tz",
+            "UTC",
+        ],
+    ));
+    let out = ok(&run(
+        dir,
+        db,
+        &["inbox", "quarantine", "reprocess", "--all"],
+    ));
+    assert!(out.contains(&format!("{carol_id}: accepted")), "{out}");
+    assert!(
+        out.contains(&format!("{garbage_id}: still quarantined")),
+        "{out}"
+    );
+    // The garbage has no text to release.
+    let o = run(
+        dir,
+        db,
+        &[
+            "inbox",
+            "quarantine",
+            "release",
+            &garbage_id,
+            "--member",
+            "carol@example.com",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let list = ok(&run(dir, db, &["inbox", "quarantine", "list", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{list}");
+}
+
+#[test]
+fn quarantine_list_show_reprocess_and_release_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    quarantine_cli(&db, dir.path());
+}
+
+#[test]
+fn quarantine_list_show_reprocess_and_release_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    quarantine_cli(&crate::rig::fresh_pg_url(), dir.path());
+}

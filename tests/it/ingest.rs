@@ -269,3 +269,299 @@ both!(a_command_changes_preferences_and_is_confirmed, |app| {
     app.tick(at("2026-03-09T17:01:00Z")).await;
     assert_eq!(app.sent_of("receipt").len(), 1);
 });
+
+/// A DSN as Postfix writes it: multipart/report with a message/delivery-status part.
+pub fn dsn(msg_id: &str, recipient: &str, status: &str) -> Vec<u8> {
+    format!(
+        "From: MAILER-DAEMON@mx.example.test (Mail Delivery System)\r\nTo: tidings@example.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <{msg_id}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not be delivered.\r\n\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.test\r\nArrival-Date: Mon,  9 Mar 2026 15:30:01 +0000\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\nAction: failed\r\nStatus: {status}\r\nDiagnostic-Code: smtp; 550 5.1.1 <{recipient}>: Recipient address rejected\r\n\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: Tidings <tidings@example.test>\r\nTo: {recipient}\r\nSubject: Your update\r\n\r\n--B--\r\n"
+    )
+    .into_bytes()
+}
+
+async fn member_row(app: &TestApp, email: &str) -> tidings::domain::Member {
+    app.ctx
+        .store
+        .member_by_email(&addr(email))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+both!(
+    hard_bounces_pause_an_address_after_the_threshold_and_are_never_updates,
+    |app| {
+        setup(&app).await;
+        // A temporary failure does not count.
+        let r = app
+            .deliver(
+                "soft",
+                &dsn("soft@mx", "ann@example.test", "4.2.2"),
+                at("2026-03-09T16:00:00Z"),
+            )
+            .await;
+        assert_eq!(r.ignored, 1, "{r:?}");
+        assert_eq!(member_row(&app, "ann@example.test").await.bounces, 0);
+        for i in 1..=3 {
+            let raw = dsn(&format!("b{i}@mx"), "ann@example.test", "5.1.1");
+            let r = app
+                .deliver(&format!("b{i}"), &raw, at("2026-03-09T16:00:00Z"))
+                .await;
+            assert_eq!(r.ignored, 1, "{r:?}");
+            // The same bounce delivered again is not counted twice.
+            app.deliver(&format!("b{i}-again"), &raw, at("2026-03-09T16:00:00Z"))
+                .await;
+            let m = member_row(&app, "ann@example.test").await;
+            assert_eq!(m.bounces, i);
+            assert_eq!(m.paused, i >= 3, "paused after the third hard bounce");
+        }
+        let ignored = app
+            .ctx
+            .store
+            .inbound_with_status(InboundStatus::Ignored, 10)
+            .await
+            .unwrap();
+        assert_eq!(ignored.len(), 4);
+        assert_eq!(ignored[0].raw, dsn("b3@mx", "ann@example.test", "5.1.1"));
+        let reason = ignored[0].reason.clone().unwrap_or_default();
+        assert!(
+            reason.contains("bounce") && reason.contains("paused"),
+            "{reason}"
+        );
+        assert_eq!(ignored[0].member_id, Some(1));
+        // Bob is not affected; replying "resume" clears Ann's count.
+        assert_eq!(member_row(&app, "bob@example.test").await.bounces, 0);
+        app.ctx
+            .store
+            .update_member(
+                &addr("ann@example.test"),
+                &tidings::store::MemberChange {
+                    paused: Some(false),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(member_row(&app, "ann@example.test").await.bounces, 0);
+    }
+);
+
+both!(
+    an_out_of_office_reply_with_a_return_date_marks_the_member_away,
+    |app| {
+        let (rt, mid) = setup(&app).await;
+        let ooo = format!(
+            "From: Ann <ann@example.test>\r\nTo: {rt}\r\nSubject: Abwesenheitsnotiz: Your update\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo-ann@mail.test>\r\nIn-Reply-To: <{mid}>\r\nDate: Mon, 9 Mar 2026 17:00:00 +0100\r\n\r\nIch bin bis 20.3. nicht im Büro und ab dem 23.03. wieder da.\r\n"
+        );
+        let r = app
+            .deliver("ooo", ooo.as_bytes(), at("2026-03-09T16:00:00Z"))
+            .await;
+        assert_eq!(r.ignored, 1, "{r:?}");
+        let m = member_row(&app, "ann@example.test").await;
+        assert!(m.is_away_on("2026-03-20".parse().unwrap()), "{:?}", m.away);
+        assert!(!m.is_away_on("2026-03-23".parse().unwrap()), "{:?}", m.away);
+        assert!(
+            app.ctx
+                .store
+                .update_for(1, "2026-03-09".parse().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Someone else's auto-reply carrying Ann's token does not mark her away, and neither
+        // does an out-of-office from an address that is no member.
+        let other = format!(
+            "From: mallory@elsewhere.test\r\nTo: {rt}\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo-m@mail.test>\r\n\r\nI am out of the office until 14 December.\r\n"
+        );
+        app.deliver("ooo2", other.as_bytes(), at("2026-03-09T16:00:00Z"))
+            .await;
+        let m = member_row(&app, "ann@example.test").await;
+        assert!(!m.is_away_on("2026-12-14".parse().unwrap()), "{:?}", m.away);
+        // Bob's own out-of-office, fresh to the base address, counts for Bob.
+        let bob = b"From: bob@example.test\r\nTo: updates@example.test\r\nSubject: Automatic reply: back on 2026-03-16\r\nX-Autoreply: yes\r\nMessage-ID: <ooo-b@mail.test>\r\n\r\nThanks for your message.\r\n";
+        app.deliver("ooo3", bob, at("2026-03-09T16:00:00Z")).await;
+        let m = member_row(&app, "bob@example.test").await;
+        assert!(m.is_away_on("2026-03-15".parse().unwrap()), "{:?}", m.away);
+        assert!(!m.is_away_on("2026-03-16".parse().unwrap()), "{:?}", m.away);
+        // No notice goes to automatic mail.
+        app.tick(at("2026-03-09T16:05:00Z")).await;
+        assert!(app.sent_of("notice").is_empty(), "{:?}", app.sent());
+    }
+);
+
+both!(
+    a_quarantined_reply_is_reprocessed_after_an_alias_is_added_or_released,
+    |app| {
+        let (rt, mid) = setup(&app).await;
+        let raw = gmail_reply(
+            "ann.private@home.test",
+            &rt,
+            &mid,
+            "alias@mail.test",
+            "Worked from home today.",
+        );
+        let r = app.deliver("a", &raw, at("2026-03-09T17:00:00Z")).await;
+        assert_eq!(r.quarantined, 1, "{r:?}");
+        let id = app
+            .ctx
+            .store
+            .inbound_with_status(InboundStatus::Quarantined, 1)
+            .await
+            .unwrap()[0]
+            .id;
+        app.ctx
+            .store
+            .add_alias(1, &addr("ann.private@home.test"))
+            .await
+            .unwrap();
+        let o = tidings::jobs::ingest::reprocess(&app.ctx, id, at("2026-03-09T17:05:00Z"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(o, Some(tidings::jobs::ingest::Outcome::Accepted { .. })),
+            "{o:?}"
+        );
+        let u = app
+            .ctx
+            .store
+            .update_for(1, "2026-03-09".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.body, "Worked from home today.");
+
+        // A stranger's message released by an operator as Bob's update.
+        let stranger = b"From: intern@agency.test\r\nTo: updates@example.test\r\nSubject: Bob's update\r\nMessage-ID: <rel@mail.test>\r\n\r\nBob asked me to send: shipped the docs.\r\n";
+        app.deliver("s", stranger, at("2026-03-09T17:10:00Z")).await;
+        let q = app
+            .ctx
+            .store
+            .inbound_with_status(InboundStatus::Quarantined, 10)
+            .await
+            .unwrap();
+        assert_eq!(q.len(), 1);
+        let bob = member_row(&app, "bob@example.test").await;
+        let (_, date) = tidings::jobs::ingest::release(
+            &app.ctx,
+            q[0].id,
+            &bob,
+            None,
+            at("2026-03-09T18:00:00Z"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(date.to_string(), "2026-03-09");
+        let u = app.ctx.store.update_for(2, date).await.unwrap().unwrap();
+        assert_eq!(u.body, "Bob asked me to send: shipped the docs.");
+        // Released once: a second release is refused.
+        assert!(
+            tidings::jobs::ingest::release(
+                &app.ctx,
+                q[0].id,
+                &bob,
+                None,
+                at("2026-03-09T18:00:00Z")
+            )
+            .await
+            .is_err()
+        );
+    }
+);
+
+both!(
+    a_message_stored_by_a_crashed_worker_is_processed_after_its_lease,
+    |app| {
+        let (rt, mid) = setup(&app).await;
+        let raw = gmail_reply(
+            "ann@example.test",
+            &rt,
+            &mid,
+            "crash@mail.test",
+            "Survived.",
+        );
+        // A worker stored the raw bytes and died before recording an outcome.
+        let t0 = at("2026-03-09T17:00:00Z").timestamp();
+        app.ctx
+            .store
+            .insert_inbound("crash@mail.test", &raw, "imap", t0, t0 + 600)
+            .await
+            .unwrap()
+            .unwrap();
+        // While its lease runs, the re-delivered message is left to that worker.
+        let r = app.deliver("c1", &raw, at("2026-03-09T17:05:00Z")).await;
+        assert_eq!(r.duplicates, 1, "{r:?}");
+        let r = app.deliver("c2", &raw, at("2026-03-09T17:11:00Z")).await;
+        assert_eq!(r.accepted, 1, "{r:?}");
+    }
+);
+
+both!(two_pollers_on_one_database_store_one_update, |app| {
+    let (rt, mid) = setup(&app).await;
+    let other = tidings::jobs::Ctx::build((*app.ctx.config).clone())
+        .await
+        .unwrap();
+    let inbox = &app.ctx.config.mail.maildir.inbox;
+    tidings::mail::outbound::ensure_maildir(inbox).unwrap();
+    for i in 0..10 {
+        let raw = gmail_reply(
+            "ann@example.test",
+            &rt,
+            &mid,
+            &format!("p{i}@mail.test"),
+            &format!("Part {i}."),
+        );
+        std::fs::write(inbox.join("new").join(format!("m{i}")), raw).unwrap();
+    }
+    let now = at("2026-03-09T17:00:00Z");
+    let (a, b) = tokio::join!(
+        tidings::jobs::ingest::poll(&app.ctx, now),
+        tidings::jobs::ingest::poll(&other, now)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.accepted + b.accepted, 10, "{a:?} {b:?}");
+    let u = app
+        .ctx
+        .store
+        .update_for(1, "2026-03-09".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.revision, 10);
+    for i in 0..10 {
+        assert_eq!(
+            u.body.matches(&format!("Part {i}.")).count(),
+            1,
+            "{}",
+            u.body
+        );
+    }
+    other.store.close().await;
+});
+
+both!(a_10_mb_reply_is_stored_and_its_text_kept, |app| {
+    let (rt, mid) = setup(&app).await;
+    let mut raw = gmail_reply("ann@example.test", &rt, &mid, "big@mail.test", "Big day.");
+    while raw.len() < 10 * 1024 * 1024 {
+        raw.extend_from_slice(b"> an old quoted line repeated to make the message huge\r\n");
+    }
+    let r = app.deliver("big", &raw, at("2026-03-09T17:00:00Z")).await;
+    assert_eq!(r.accepted, 1, "{r:?}");
+    let u = app
+        .ctx
+        .store
+        .update_for(1, "2026-03-09".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.body, "Big day.");
+    let stored = app
+        .ctx
+        .store
+        .inbound_with_status(InboundStatus::Accepted, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored[0].raw.len(),
+        raw.len(),
+        "the raw message is kept whole"
+    );
+});

@@ -1,0 +1,414 @@
+//! Unusable replies through the real servers: sent over SMTP to Postfix, read over IMAP from
+//! Dovecot by the service. A spoofed From with a real token, a token replayed by another
+//! member, a DMARC failure, a tampered token, an auto-reply, a bounce and a malformed message
+//! each end as described in PRODUCT.md, and the raw message is kept in every case. Two pollers
+//! on one mailbox never store a reply twice.
+
+#[path = "support/rig.rs"]
+mod rig;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use lettre::AsyncTransport;
+use tidings::config::{Config, SecretString, SecretUrl, Security, Transport};
+use tidings::domain::EmailAddress;
+use tidings::jobs::{self, Ctx};
+use tidings::store::{InboundRow, InboundStatus, MemberChange, MemberDefaults};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// The service on the rig; replies go to `mailbox`@example.test (+token) and are read from it.
+fn config(rig: &rig::Rig, db_url: String, dir: &std::path::Path, mailbox: &str) -> Config {
+    let mut c = Config::default();
+    c.database.url = SecretUrl(db_url);
+    c.mail.transport = Transport::Smtp;
+    c.mail.from = "Tidings <digest@example.test>".into();
+    c.mail.reply_to = format!("{mailbox}@example.test");
+    c.mail.smtp.host = "127.0.0.1".into();
+    c.mail.smtp.port = rig.smtp_port;
+    c.mail.smtp.security = Security::None;
+    c.mail.imap.host = "127.0.0.1".into();
+    c.mail.imap.port = rig.imap_port;
+    c.mail.imap.security = Security::None;
+    c.mail.imap.username = format!("{mailbox}@example.test");
+    c.mail.imap.password = SecretString::new(rig.password(mailbox));
+    c.mail.maildir.sent = dir.join("unused-sent");
+    c.mail.maildir.inbox = dir.join("unused-inbox");
+    c.security.secret = SecretString::new("inbound-rig-secret-0123456789");
+    c
+}
+
+async fn session(rig: &rig::Rig, user: &str) -> async_imap::Session<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", rig.imap_port))
+        .await
+        .expect("IMAP connects");
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await.expect("greeting");
+    client
+        .login(format!("{user}@example.test"), rig.password(user))
+        .await
+        .map_err(|(e, _)| e)
+        .expect("login")
+}
+
+/// Raw messages in `user`'s INBOX that match an IMAP SEARCH.
+async fn search(rig: &rig::Rig, user: &str, query: &str) -> Vec<Vec<u8>> {
+    let mut s = session(rig, user).await;
+    s.select("INBOX").await.expect("select");
+    let mut uids: Vec<u32> = s
+        .uid_search(query)
+        .await
+        .expect("search")
+        .into_iter()
+        .collect();
+    uids.sort();
+    let mut out = Vec::new();
+    if !uids.is_empty() {
+        let set = uids
+            .iter()
+            .map(|u| u.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let fetches: Vec<_> = s
+            .uid_fetch(set, "BODY.PEEK[]")
+            .await
+            .expect("fetch")
+            .try_collect()
+            .await
+            .expect("fetch stream");
+        out.extend(fetches.iter().filter_map(|f| f.body().map(<[u8]>::to_vec)));
+    }
+    let _ = s.logout().await;
+    out
+}
+
+/// Waits (Postfix delivers asynchronously) until `user` has `n` messages matching `query`.
+async fn wait_for(rig: &rig::Rig, user: &str, query: &str, n: usize) -> Vec<Vec<u8>> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = search(rig, user, query).await;
+        if m.len() >= n || Instant::now() > deadline {
+            assert_eq!(m.len(), n, "{user} should have {n} message(s) for {query}");
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn header(raw: &[u8], name: &str) -> String {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("parses");
+    msg.header_raw(name).unwrap_or_default().trim().to_string()
+}
+
+/// `updates+TOKEN@example.test` and the Message-ID of a request.
+fn reply_address(request: &[u8]) -> (String, String) {
+    let rt = header(request, "Reply-To");
+    let to = rt
+        .rsplit_once('<')
+        .map(|(_, a)| a.trim_end_matches('>'))
+        .unwrap_or(&rt)
+        .to_string();
+    (to, header(request, "Message-ID"))
+}
+
+async fn smtp_send(rig: &rig::Rig, from: &str, to: &str, raw: &[u8]) {
+    let t = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(rig.smtp_port)
+        .build();
+    // An empty envelope sender (`MAIL FROM:<>`) is how bounces are sent.
+    let sender = (!from.is_empty()).then(|| from.parse().unwrap());
+    let env = lettre::address::Envelope::new(sender, vec![to.parse().unwrap()]).unwrap();
+    t.send_raw(&env, raw).await.expect("Postfix accepts it");
+}
+
+fn reply(from: &str, to: &str, irt: &str, id: &str, extra: &str, text: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Re: Your update\r\nMessage-ID: <{id}@client.test>\r\nIn-Reply-To: {irt}\r\nReferences: {irt}\r\nDate: Mon, 09 Mar 2026 18:00:00 +0000\r\n{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\nOn Mon, 9 Mar 2026 at 16:30, Tidings <digest@example.test> wrote:\r\n> What did you get done?\r\n"
+    )
+    .into_bytes()
+}
+
+async fn add_member(ctx: &Ctx, user: &str, name: &str, tz: &str) {
+    let defaults = MemberDefaults {
+        tz: chrono_tz::UTC,
+        request_at: "16:30".parse().unwrap(),
+        digest_at: "08:30".parse().unwrap(),
+        workdays: Default::default(),
+    };
+    let ch = MemberChange {
+        name: Some(name.into()),
+        tz: Some(tz.parse().unwrap()),
+        teams: Some(vec!["core".into()]),
+        ..Default::default()
+    };
+    ctx.store
+        .add_member(
+            &EmailAddress::parse(&format!("{user}@example.test")).unwrap(),
+            &ch,
+            &defaults,
+        )
+        .await
+        .unwrap();
+}
+
+/// Every stored inbound message whose raw bytes contain `marker`.
+async fn stored_with(ctx: &Ctx, marker: &str) -> InboundRow {
+    let mut all = Vec::new();
+    for s in [
+        InboundStatus::Accepted,
+        InboundStatus::Ignored,
+        InboundStatus::Quarantined,
+        InboundStatus::Command,
+        InboundStatus::New,
+    ] {
+        all.extend(ctx.store.inbound_with_status(s, 1000).await.unwrap());
+    }
+    let found: Vec<InboundRow> = all
+        .into_iter()
+        .filter(|r| String::from_utf8_lossy(&r.raw).contains(marker))
+        .collect();
+    assert_eq!(found.len(), 1, "one stored message contains {marker:?}");
+    found.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn unusable_mail_through_postfix_and_dovecot_is_kept_with_its_reason() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("in.db").display());
+    let ctx = Ctx::build(config(rig, db, dir.path(), "updates"))
+        .await
+        .expect("service builds");
+    add_member(&ctx, "alice", "Alice", "Europe/Berlin").await;
+    add_member(&ctx, "bob", "Bob", "Europe/Berlin").await;
+    for t in ["2026-03-09T00:00:00Z", "2026-03-09T15:30:00Z"] {
+        jobs::plan::run(&ctx, at(t)).await.unwrap();
+        let s = jobs::send::run(&ctx, at(t)).await.unwrap();
+        assert_eq!(s.failed, 0, "{s:?}");
+    }
+    let req = wait_for(rig, "alice", "HEADER X-Tidings-Kind request", 1).await;
+    let (alice_to, alice_mid) = reply_address(&req[0]);
+    assert!(alice_to.starts_with("updates+m"), "{alice_to}");
+
+    // 1. Spoofed: a real token, From someone who is not its member.
+    let spoof = reply(
+        "Dave <dave@example.test>",
+        &alice_to,
+        &alice_mid,
+        "spoof",
+        "",
+        "MARK-SPOOF I am Alice.",
+    );
+    smtp_send(rig, "dave@example.test", &alice_to, &spoof).await;
+    // 2. Replayed: Bob, a member, answers with Alice's token.
+    let replay = reply(
+        "Bob <bob@example.test>",
+        &alice_to,
+        &alice_mid,
+        "replay",
+        "",
+        "MARK-REPLAY Bob's words on Alice's request.",
+    );
+    smtp_send(rig, "bob@example.test", &alice_to, &replay).await;
+    // 3. From Alice with her token, but the receiving MTA says DMARC failed: forged From.
+    let forged = reply(
+        "Alice <alice@example.test>",
+        &alice_to,
+        &alice_mid,
+        "forged",
+        "Authentication-Results: mx.example.test; dmarc=fail (p=reject) header.from=example.test\r\n",
+        "MARK-DMARC I am Alice, trust me.",
+    );
+    smtp_send(rig, "mallory@example.test", &alice_to, &forged).await;
+    // 4. Tampered: the token's date changed, so the signature no longer matches.
+    let (body, rest) = alice_to.split_once('@').unwrap();
+    let mut parts: Vec<String> = body.split('-').map(str::to_string).collect();
+    parts[1] = "20260310".into();
+    let tampered_to = format!("{}@{rest}", parts.join("-"));
+    let tampered = reply(
+        "Alice <alice@example.test>",
+        &tampered_to,
+        "<nothing@example.test>",
+        "tampered",
+        "",
+        "MARK-TAMPER Tomorrow's update today.",
+    );
+    smtp_send(rig, "alice@example.test", &tampered_to, &tampered).await;
+    // 5. An out-of-office auto-reply with a return date.
+    let ooo = format!(
+        "From: Alice <alice@example.test>\r\nTo: {alice_to}\r\nSubject: Out of Office: Your update\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo@client.test>\r\nIn-Reply-To: {alice_mid}\r\nDate: Mon, 09 Mar 2026 16:31:00 +0100\r\n\r\nMARK-OOO I am out of the office until 20 March and will answer when I am back.\r\n"
+    );
+    smtp_send(rig, "alice@example.test", &alice_to, ooo.as_bytes()).await;
+    // 6. A bounce for Bob's address, to the envelope sender of our mail.
+    let dsn = "From: MAILER-DAEMON@mx.example.test (Mail Delivery System)\r\nTo: updates@example.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@mx.example.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nMARK-BOUNCE Your message could not be delivered.\r\n\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.test\r\n\r\nFinal-Recipient: rfc822; bob@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--B--\r\n";
+    smtp_send(rig, "", "updates@example.test", dsn.as_bytes()).await;
+    // 7. Malformed: MIME that claims base64 and multipart but holds neither.
+    let malformed = b"Content-Type: multipart/mixed\r\nContent-Transfer-Encoding: base64\r\n\r\n\x01\x02\x03 MARK-MALFORMED \x00\xfe\xff garbage without a boundary\r\n";
+    smtp_send(rig, "alice@example.test", "updates@example.test", malformed).await;
+
+    wait_for(rig, "updates", "ALL", 7).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut fetched = 0;
+    while fetched < 7 {
+        let r = jobs::ingest::poll(&ctx, at("2026-03-09T18:00:00Z"))
+            .await
+            .expect("IMAP poll");
+        assert_eq!(r.accepted, 0, "nothing here is an update: {r:?}");
+        fetched += r.fetched;
+        assert!(Instant::now() < deadline, "only {fetched} fetched");
+    }
+    assert!(search(rig, "updates", "ALL").await.is_empty(), "all moved");
+
+    let cases = [
+        (
+            "MARK-SPOOF",
+            InboundStatus::Quarantined,
+            "dave@example.test",
+        ),
+        (
+            "MARK-REPLAY",
+            InboundStatus::Quarantined,
+            "bob@example.test",
+        ),
+        ("MARK-DMARC", InboundStatus::Quarantined, "dmarc=fail"),
+        ("MARK-TAMPER", InboundStatus::Quarantined, "token"),
+        (
+            "MARK-OOO",
+            InboundStatus::Ignored,
+            "marked away until 2026-03-20",
+        ),
+        ("MARK-BOUNCE", InboundStatus::Ignored, "hard bounce 1 of 3"),
+        ("MARK-MALFORMED", InboundStatus::Quarantined, ""),
+    ];
+    for (marker, status, why) in cases {
+        let row = stored_with(&ctx, marker).await;
+        let reason = row.reason.clone().unwrap_or_default();
+        assert_eq!(row.status, status.as_str(), "{marker}: {reason}");
+        assert!(reason.contains(why), "{marker}: {reason}");
+    }
+    // The raw bytes are the delivered message: what we sent, below the servers' headers.
+    let row = stored_with(&ctx, "MARK-REPLAY").await;
+    let raw = String::from_utf8_lossy(&row.raw).to_string();
+    assert!(raw.contains(std::str::from_utf8(&replay).unwrap()), "{raw}");
+    assert!(raw.contains("Received:"), "{raw}");
+    // The malformed message's bytes survive as delivered, invalid UTF-8 included (Postfix
+    // itself drops the NUL).
+    let row = stored_with(&ctx, "MARK-MALFORMED").await;
+    assert!(row.raw.windows(3).any(|w| w == b"\x01\x02\x03"));
+    assert!(row.raw.windows(2).any(|w| w == b"\xfe\xff"));
+
+    let alice = ctx
+        .store
+        .member_by_email(&EmailAddress::parse("alice@example.test").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(alice.is_away_on("2026-03-20".parse().unwrap()));
+    let bob = ctx
+        .store
+        .member_by_email(&EmailAddress::parse("bob@example.test").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob.bounces, 1);
+    for id in [1, 2] {
+        assert!(
+            ctx.store
+                .update_for(id, "2026-03-09".parse().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    // Dave and Bob are told why (Alice's tampered reply too); automatic mail gets nothing.
+    jobs::send::run(&ctx, at("2026-03-09T18:01:00Z"))
+        .await
+        .unwrap();
+    let notices = |user: &'static str| async move {
+        search(rig, user, "HEADER X-Tidings-Kind notice")
+            .await
+            .len()
+    };
+    wait_for(rig, "dave", "HEADER X-Tidings-Kind notice", 1).await;
+    wait_for(rig, "bob", "HEADER X-Tidings-Kind notice", 1).await;
+    assert!(notices("alice").await >= 1);
+    assert_eq!(
+        search(rig, "updates", "HEADER X-Tidings-Kind notice")
+            .await
+            .len(),
+        0
+    );
+    ctx.store.close().await;
+}
+
+#[tokio::test]
+async fn two_pollers_on_one_imap_mailbox_store_each_reply_once() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = rig.fresh_pg_url();
+    let cfg = config(rig, db, dir.path(), "bench");
+    let a = Ctx::build(cfg.clone()).await.expect("first service");
+    let b = Ctx::build(cfg).await.expect("second service");
+    add_member(&a, "erin", "Erin", "Europe/Berlin").await;
+    for t in ["2026-03-09T00:00:00Z", "2026-03-09T15:30:00Z"] {
+        jobs::plan::run(&a, at(t)).await.unwrap();
+        jobs::send::run(&a, at(t)).await.unwrap();
+    }
+    let req = wait_for(rig, "erin", "HEADER X-Tidings-Kind request", 1).await;
+    let (to, mid) = reply_address(&req[0]);
+    assert!(to.starts_with("bench+m"), "{to}");
+    let n = 8;
+    for i in 0..n {
+        let raw = reply(
+            "Erin <erin@example.test>",
+            &to,
+            &mid,
+            &format!("part{i}"),
+            "",
+            &format!("Part {i} of the day."),
+        );
+        smtp_send(rig, "erin@example.test", &to, &raw).await;
+    }
+    wait_for(rig, "bench", "ALL", n).await;
+    let now = at("2026-03-09T18:00:00Z");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut accepted = 0;
+    while accepted < n {
+        let (ra, rb) = tokio::join!(jobs::ingest::poll(&a, now), jobs::ingest::poll(&b, now));
+        for r in [ra, rb] {
+            match r {
+                Ok(r) => accepted += r.accepted,
+                // The loser of a race to move a message may see it gone; the next poll is clean.
+                Err(e) => eprintln!("poll: {e:#}"),
+            }
+        }
+        assert!(Instant::now() < deadline, "only {accepted} accepted");
+    }
+    // One more pair of polls finds nothing new.
+    let (ra, rb) = tokio::join!(jobs::ingest::poll(&a, now), jobs::ingest::poll(&b, now));
+    assert_eq!(ra.unwrap().accepted + rb.unwrap().accepted, 0);
+    assert_eq!(accepted, n);
+    let u = a
+        .store
+        .update_for(1, "2026-03-09".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.revision, n as i64);
+    for i in 0..n {
+        assert_eq!(
+            u.body.matches(&format!("Part {i} of the day.")).count(),
+            1,
+            "{}",
+            u.body
+        );
+    }
+    a.store.close().await;
+    b.store.close().await;
+}
