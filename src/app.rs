@@ -3,6 +3,7 @@
 //! shutdown signal. Mail in flight finishes before the process exits.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -142,10 +143,11 @@ impl App {
 pub async fn pass(ctx: &Ctx, why: &str) {
     let now = Utc::now();
     let started = std::time::Instant::now();
-    if let Err(e) = plan_logged(ctx, now, why).await {
+    let (planned, sent) = plan_and_send_logged(ctx, now, why).await;
+    if let Err(e) = planned {
         tracing::error!(error = %format!("{e:#}"), "planning pass failed; will retry next tick")
     }
-    if let Err(e) = send_logged(ctx, now, why).await {
+    if let Err(e) = sent {
         tracing::error!(error = %format!("{e:#}"), "sending failed; will retry next tick")
     }
     ctx.metrics.record_tick(started.elapsed());
@@ -198,6 +200,46 @@ pub async fn send_logged(
     }
     .instrument(tracing::info_span!("send", why))
     .await
+}
+
+/// Planning and sending at the same time: the outbox drains while the planner is still
+/// queueing, so the first digests of a large fan-out are on the wire long before the last is
+/// rendered. The drain ends with one full round after planning finished, so nothing queued by
+/// this pass waits for the next tick.
+pub async fn plan_and_send_logged(
+    ctx: &Ctx,
+    now: chrono::DateTime<Utc>,
+    why: &str,
+) -> (
+    anyhow::Result<jobs::plan::PlanReport>,
+    anyhow::Result<jobs::send::SendReport>,
+) {
+    let planning_done = AtomicBool::new(false);
+    let plan = async {
+        let r = plan_logged(ctx, now, why).await;
+        planning_done.store(true, Ordering::SeqCst);
+        r
+    };
+    let send = async {
+        let mut total = jobs::send::SendReport::default();
+        loop {
+            // Read before draining: a round that starts after planning ended sees all it queued.
+            let last = planning_done.load(Ordering::SeqCst);
+            let r = send_logged(ctx, now, why).await?;
+            let idle = r.sent + r.retried + r.failed == 0;
+            total.sent += r.sent;
+            total.retried += r.retried;
+            total.failed += r.failed;
+            if last {
+                break;
+            }
+            if idle {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        Ok(total)
+    };
+    tokio::join!(plan, send)
 }
 
 /// The inbound poll in its own span, logging its counts when it fetched anything.

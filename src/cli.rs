@@ -643,8 +643,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             with_ctx(cfg, async |ctx| {
                 let i = crate::app::ingest_logged(ctx, now, "run-due").await?;
-                let p = crate::app::plan_logged(ctx, now, "run-due").await?;
-                let s = crate::app::send_logged(ctx, now, "run-due").await?;
+                let (p, s) = crate::app::plan_and_send_logged(ctx, now, "run-due").await;
+                let (p, s) = (p?, s?);
                 println!(
                     "run-due {}: inbound {} (accepted {}, commands {}, ignored {}, quarantined {}); planned {}, requests {}, reminders {}, digests {}, skipped {}; sent {}, retried {}, failed {}",
                     now.format("%Y-%m-%dT%H:%M:%SZ"), i.fetched, i.accepted, i.commands, i.ignored, i.quarantined,

@@ -320,7 +320,7 @@ pub async fn digest_view_data(
         });
         keys.push((i.update_id, i.revision));
     }
-    let with_updates = ctx.store.members_with_updates_since(recent).await?;
+    let with_updates = ctx.store.teammates_with_updates_since(m.id, recent).await?;
     for t in &teammates {
         if t.paused || t.unsubscribed || with_updates.contains(&t.id) || t.is_away_on(recent) {
             continue;

@@ -197,7 +197,12 @@ impl ImapPoll {
         done: &[u32],
     ) -> anyhow::Result<()> {
         if !done.is_empty() {
-            move_processed(&mut self.session, &cfg.processed_folder, done).await?;
+            // Every message in `done` is already stored with its outcome, so a failed move
+            // loses nothing: another poller on the same mailbox may have moved (expunged) some
+            // of them first, and any left behind are fetched again and found to be duplicates.
+            if let Err(e) = move_processed(&mut self.session, &cfg.processed_folder, done).await {
+                tracing::warn!(error = %format!("{e:#}"), count = done.len(), "could not move processed messages; they stay in the mailbox");
+            }
             self.max_seen = done.iter().copied().fold(self.max_seen, u32::max);
         }
         if self.max_seen != self.last || store.mailbox_state(&self.key).await?.is_none() {
