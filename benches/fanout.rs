@@ -5,6 +5,7 @@
 //!
 //!   cargo bench --bench fanout -- --smtp 127.0.0.1:PORT [--name fanout_smtp] [--members 10000]
 //!       [--team-size 100] [--concurrency 10] [--domain blackhole.test] [--db sqlite|postgres://…]
+//!       [--phases]   (queue everything, then send, and time each phase)
 //!
 //! Recipients are `m<i>@<domain>`; the rig's Postfix accepts `blackhole.test` and discards it,
 //! so the figure is "due → accepted by Postfix". Also prints the mean digest size (for
@@ -153,8 +154,22 @@ async fn main() -> anyhow::Result<()> {
     // Due → queued → accepted by the SMTP server, in the same pass as `serve` runs: planning
     // and sending at once.
     let t = Instant::now();
-    let (p, s) = tidings::app::plan_and_send_logged(&ctx, now, "bench").await;
-    let (p, s) = (p?, s?);
+    let (p, s) = if args.iter().any(|a| a == "--phases") {
+        // Diagnostics: queue everything first, then send, and time each phase.
+        let p = tidings::jobs::plan::run(&ctx, now).await?;
+        let queued = t.elapsed().as_secs_f64();
+        let s = tidings::jobs::send::run(&ctx, now).await?;
+        let sent = t.elapsed().as_secs_f64() - queued;
+        println!(
+            "{name}_queue_per_s {:.0} digests/s",
+            members as f64 / queued
+        );
+        println!("{name}_send_per_s {:.0} digests/s", members as f64 / sent);
+        (p, s)
+    } else {
+        let (p, s) = tidings::app::plan_and_send_logged(&ctx, now, "bench").await;
+        (p?, s?)
+    };
     let total = t.elapsed().as_secs_f64();
     anyhow::ensure!(
         p.digests as i64 == members && s.sent as i64 == members && s.failed == 0,

@@ -674,7 +674,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .ok_or_else(|| usage(format!("no member with email {email}")))?;
                 let now = Utc::now();
                 let date = date.unwrap_or_else(|| local_date(m.tz, now));
-                let data = crate::jobs::plan::digest_view_data(ctx, &m, date).await?;
+                let data = crate::jobs::plan::digest_view_data(
+                    ctx,
+                    &m,
+                    date,
+                    &mut crate::jobs::plan::TeamCache::default(),
+                )
+                .await?;
                 let prefs = ctx.prefs_url(m.id, now);
                 let view = crate::render::DigestView {
                     reader_name: &m.name,

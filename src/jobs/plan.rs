@@ -9,13 +9,13 @@
 //! request stores `next_reminder_at`; when it passes, a reminder goes out only if it is still
 //! that local date and the member has written nothing for it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::Ctx;
 use crate::domain::schedule::local_date;
-use crate::domain::{MailKind, Member};
+use crate::domain::{MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
 use crate::render::{self, DigestEntry, DigestSection, DigestView, RequestView};
 use crate::store::{Due, DueKind, NewEmail};
@@ -50,12 +50,13 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
             break;
         }
     }
+    let mut teams = TeamCache::default();
     for kind in [DueKind::Request, DueKind::Digest] {
         loop {
             let due = ctx.store.due(kind, ts, BATCH).await?;
             let n = due.len();
             for d in due {
-                handle_due(ctx, kind, &d, now, &mut report).await?;
+                handle_due(ctx, kind, &d, now, &mut report, &mut teams).await?;
             }
             if (n as i64) < BATCH {
                 break;
@@ -146,6 +147,7 @@ async fn handle_due(
     d: &Due,
     now: DateTime<Utc>,
     report: &mut PlanReport,
+    teams: &mut TeamCache,
 ) -> anyhow::Result<()> {
     let m = &d.member;
     let s = schedule_of(m, kind);
@@ -176,7 +178,7 @@ async fn handle_due(
                         .await?;
                 }
             }
-            DueKind::Digest => match queue_digest(ctx, m, fire, now).await? {
+            DueKind::Digest => match queue_digest(ctx, m, fire, now, teams).await? {
                 DigestQueued::Queued => report.digests += 1,
                 DigestQueued::Empty => report.empty_digests += 1,
                 DigestQueued::AlreadyQueued => {}
@@ -254,6 +256,48 @@ pub enum DigestQueued {
     AlreadyQueued,
 }
 
+/// The members of one set of teams and which of them wrote recently, as of one pass.
+#[derive(Debug)]
+pub struct TeamSnapshot {
+    /// Everyone in the teams, the reader included, by name.
+    pub members: Vec<Member>,
+    /// Who of them has an update for a local date on or after the snapshot's date.
+    pub with_updates: HashSet<MemberId>,
+}
+
+/// Team snapshots shared by the digests of one planning pass: in a fan-out every reader of a
+/// 100-member team would otherwise load the same 99 teammates again. Keyed by the reader's
+/// teams and the "recent" date; it lives for one pass only, so it is never staler than the pass.
+#[derive(Debug, Default)]
+pub struct TeamCache {
+    snapshots: HashMap<(Vec<String>, chrono::NaiveDate), std::sync::Arc<TeamSnapshot>>,
+}
+
+impl TeamCache {
+    async fn get(
+        &mut self,
+        ctx: &Ctx,
+        m: &Member,
+        recent: chrono::NaiveDate,
+    ) -> anyhow::Result<std::sync::Arc<TeamSnapshot>> {
+        let key = (m.teams.clone(), recent);
+        if let Some(s) = self.snapshots.get(&key) {
+            return Ok(s.clone());
+        }
+        let members = ctx.store.members_in_teams(&m.teams).await?;
+        let with_updates = ctx
+            .store
+            .team_members_with_updates_since(&m.teams, recent)
+            .await?;
+        let snap = std::sync::Arc::new(TeamSnapshot {
+            members,
+            with_updates,
+        });
+        self.snapshots.insert(key, snap.clone());
+        Ok(snap)
+    }
+}
+
 /// What one reader's digest holds: its sections and the (update, revision) pairs it carries.
 #[derive(Debug, Clone, Default)]
 pub struct DigestData {
@@ -276,11 +320,14 @@ pub async fn digest_view_data(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
+    teams: &mut TeamCache,
 ) -> anyhow::Result<DigestData> {
     let since = date - Duration::days(7);
     let items = ctx.store.digest_items(m.id, since).await?;
     let recent = date - Duration::days(1);
-    let teammates = ctx.store.teammates(m.id).await?;
+    let snapshot = teams.get(ctx, m, recent).await?;
+    let teammates: Vec<&Member> = snapshot.members.iter().filter(|t| t.id != m.id).collect();
+    let with_updates = &snapshot.with_updates;
     let teams_of: HashMap<i64, &[String]> = teammates
         .iter()
         .map(|t| (t.id, t.teams.as_slice()))
@@ -320,7 +367,6 @@ pub async fn digest_view_data(
         });
         keys.push((i.update_id, i.revision));
     }
-    let with_updates = ctx.store.teammates_with_updates_since(m.id, recent).await?;
     for t in &teammates {
         if t.paused || t.unsubscribed || with_updates.contains(&t.id) || t.is_away_on(recent) {
             continue;
@@ -345,8 +391,9 @@ pub async fn queue_digest(
     m: &Member,
     date: chrono::NaiveDate,
     now: DateTime<Utc>,
+    teams: &mut TeamCache,
 ) -> anyhow::Result<DigestQueued> {
-    let data = digest_view_data(ctx, m, date).await?;
+    let data = digest_view_data(ctx, m, date, teams).await?;
     if data.is_empty() && !ctx.config.schedule.send_empty_digest {
         return Ok(DigestQueued::Empty);
     }

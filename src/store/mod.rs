@@ -549,16 +549,22 @@ impl Store {
         Ok(self.hydrate(rows).await?.into_iter().next())
     }
 
-    /// Members sharing at least one team with `member` (excluding them), by name.
-    pub async fn teammates(&self, member: MemberId) -> StoreResult<Vec<Member>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {MEMBER_COLS} FROM members WHERE id <> $1 AND id IN (
-                SELECT tm2.member_id FROM team_members tm1 JOIN team_members tm2 ON tm1.team_id = tm2.team_id
-                WHERE tm1.member_id = $1) ORDER BY name"
-        )))
-        .bind(member)
-        .fetch_all(&self.pool)
-        .await?;
+    /// Everyone in any of the named teams, by name (teams, aliases and away ranges attached).
+    pub async fn members_in_teams(&self, teams: &[String]) -> StoreResult<Vec<Member>> {
+        if teams.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {MEMBER_COLS} FROM members WHERE id IN (
+                SELECT tm.member_id FROM team_members tm JOIN teams t ON t.id = tm.team_id
+                WHERE t.name IN ({})) ORDER BY name",
+            placeholders(1, teams.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for t in teams {
+            q = q.bind(t);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         self.hydrate(rows).await
     }
 
@@ -969,4 +975,12 @@ async fn join_team(tx: &mut Tx<'_>, member: MemberId, team: &str) -> StoreResult
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// `$first, $first+1, …` for `n` bound values in an `IN (…)` list.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -221,24 +221,28 @@ impl Store {
         Ok(Some(id))
     }
 
-    /// The teammates of `reader` that have an update for a local date on or after `since`:
-    /// scoped to the reader's teams, so a digest costs the size of its teams, not of the whole
-    /// membership.
-    pub async fn teammates_with_updates_since(
+    /// Members of the named teams that have an update for a local date on or after `since`:
+    /// scoped to those teams, so a digest costs the size of its teams, not of the membership.
+    pub async fn team_members_with_updates_since(
         &self,
-        reader: MemberId,
+        teams: &[String],
         since: NaiveDate,
     ) -> StoreResult<HashSet<MemberId>> {
-        let rows = sqlx::query(
+        if teams.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let sql = format!(
             "SELECT DISTINCT u.member_id FROM updates u
-             WHERE u.local_date >= $2 AND u.member_id IN (
-                SELECT tm2.member_id FROM team_members tm1
-                JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1)",
-        )
-        .bind(reader)
-        .bind(since.to_string())
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE u.local_date >= $1 AND u.member_id IN (
+                SELECT tm.member_id FROM team_members tm JOIN teams t ON t.id = tm.team_id
+                WHERE t.name IN ({}))",
+            super::placeholders(2, teams.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(since.to_string());
+        for t in teams {
+            q = q.bind(t);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 }
