@@ -1,7 +1,9 @@
 //! Crash safety and several instances, with the real binary, Postfix and Dovecot of the rig:
 //! `tidings serve` killed with SIGKILL again and again while mail is due loses nothing and
 //! duplicates at most what was in flight at each kill; three `serve` on one PostgreSQL send
-//! each member exactly one digest; a poll killed mid-way loses no reply and stores none twice.
+//! each member exactly one digest; a poll killed mid-way loses no reply and stores none twice;
+//! PostgreSQL restarted under load is survived without a restart of `serve`; a full disk and a
+//! read-only database stop work with a clear error and leave the data intact.
 //! Each test prints its counts (`lost`, `duplicates`).
 
 #[path = "support/rig.rs"]
@@ -21,6 +23,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_tidings");
 const SECRET: &str = "reliability-test-secret-0123456789";
 /// Emails sent at once: the most that can be accepted by Postfix and not yet recorded at a kill.
 const CONCURRENCY: usize = 4;
+
+/// Tests that restart the rig's PostgreSQL or load it heavily take this, so they do not break
+/// each other (the rig is shared by every test of this binary).
+static PG: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A small pseudo-random sequence (xorshift), seeded from the clock and printed, so a failing
 /// run can be repeated with RELIABILITY_SEED.
@@ -313,6 +319,7 @@ async fn serve_killed_five_times_while_2000_requests_are_due_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_instances_on_postgres_send_each_of_5000_digests_once() {
+    let _pg = PG.lock().await;
     let rig = rig::Rig::shared();
     let dir = tempfile::tempdir().unwrap();
     let db = rig.fresh_pg_url();
@@ -461,4 +468,190 @@ async fn a_poll_killed_mid_way_loses_no_reply_and_stores_none_twice() {
     assert_eq!(lost, 0, "every reply is stored");
     assert_eq!(duplicates, 0, "no reply is stored twice");
     assert_eq!(inbound, n, "each raw message kept once");
+}
+
+fn restart_postgres(rig: &rig::Rig) {
+    let data = rig.dir.join("pg/data");
+    let log = rig.dir.join("log/pg.log");
+    let st = Command::new("runuser")
+        .args([
+            "-u",
+            "mailrig",
+            "--",
+            "/usr/lib/postgresql/15/bin/pg_ctl",
+            "-D",
+        ])
+        .arg(&data)
+        .arg("-l")
+        .arg(&log)
+        .args(["-m", "fast", "-w", "-t", "30", "restart"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("pg_ctl runs");
+    assert!(st.success(), "pg_ctl restart failed; see {}", log.display());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_restarted_under_load_is_survived_without_restarting_serve() {
+    let _pg = PG.lock().await;
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = rig.fresh_pg_url();
+    let s = store(&db).await;
+    let n = 2000;
+    seed(&s, n, 100, "erin", "request").await;
+    s.close().await;
+    let cfg = write_config(dir.path(), &db, rig);
+    let mut child = serve(dir.path(), &cfg);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Mid-pass: every connection of the pool is cut and refused for a moment.
+    restart_postgres(rig);
+    let s = store(&db).await;
+    eprintln!(
+        "after the restart: {} queued, {} open",
+        outbox_total(&s, "request").await,
+        outbox_open(&s).await
+    );
+    wait_drained(&s, n, "request").await;
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "serve kept running through the database restart"
+    );
+    sigterm(&mut child);
+    assert_eq!(outbox_total(&s, "request").await, n);
+    let counts = wait_delivered(rig, "erin", "request", n as usize);
+    let (lost, duplicates) = report("postgres restart", n, &counts, 1);
+    assert_eq!(lost, 0, "nothing lost");
+    assert!(
+        duplicates <= CONCURRENCY,
+        "at most the emails in flight when the database went away: {duplicates}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_only_database_stops_work_with_a_clear_error_and_resumes_after() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = rig.fresh_pg_url();
+    let s = store(&db).await;
+    seed(&s, 50, 10, "dave", "request").await;
+    let name = db.rsplit('/').next().unwrap_or_default().to_string();
+    let admin = Store::connect(&rig.pg_admin_url(), 1).await.expect("admin");
+    let set_ro = |on: bool| {
+        sqlx::query(AssertSqlSafe(format!(
+            "ALTER DATABASE \"{name}\" SET default_transaction_read_only = {}",
+            if on { "on" } else { "off" }
+        )))
+    };
+    set_ro(true).execute(admin.pool()).await.expect("read-only");
+    s.close().await;
+    // The Maildir transport keeps this test about the database alone.
+    let run_due = || {
+        Command::new(BIN)
+            .args(["run-due"])
+            .current_dir(dir.path())
+            .env_remove("TIDINGS_CONFIG")
+            .env("TIDINGS_DATABASE__URL", &db)
+            .env("TIDINGS_SECURITY__SECRET", SECRET)
+            .env("TIDINGS_LOG", "off")
+            .output()
+            .expect("binary runs")
+    };
+    let o = run_due();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("read-only"), "the error says why: {err}");
+    let sent = dir.path().join("var/mail/sent/new");
+    let files = || std::fs::read_dir(&sent).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(
+        files(),
+        0,
+        "nothing sent from a database that cannot record it"
+    );
+    set_ro(false)
+        .execute(admin.pool())
+        .await
+        .expect("read-write");
+    let o = run_due();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        files(),
+        50,
+        "every due request once the database is writable"
+    );
+    let o = run_due();
+    assert!(o.status.success());
+    assert_eq!(files(), 50, "and never twice");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_stops_work_with_a_clear_error_and_corrupts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=32m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .expect("mount runs");
+    assert!(
+        st.success(),
+        "mounting a 32 MB tmpfs needs root (run scripts/test as root)"
+    );
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mnt.clone());
+    let db = format!("sqlite://{}", mnt.join("t.db").display());
+    let s = store(&db).await;
+    seed(&s, 500, 50, "dave", "request").await;
+    s.close().await;
+    // Fill the disk, leaving no room for the outbox.
+    let filler = mnt.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let small = vec![0u8; 512];
+        while f.write_all(&small).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let run_due = || {
+        Command::new(BIN)
+            .args(["run-due"])
+            .current_dir(dir.path())
+            .env_remove("TIDINGS_CONFIG")
+            .env("TIDINGS_DATABASE__URL", &db)
+            .env("TIDINGS_SECURITY__SECRET", SECRET)
+            .env("TIDINGS_LOG", "off")
+            .output()
+            .expect("binary runs")
+    };
+    let o = run_due();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("full") || err.contains("free space"),
+        "the error points at the full disk: {err}"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    let s = store(&db).await;
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(s.pool())
+        .await
+        .expect("integrity check");
+    assert_eq!(check, "ok", "the database is intact");
+    s.close().await;
+    let o = run_due();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sent = dir.path().join("var/mail/sent/new");
+    assert_eq!(
+        std::fs::read_dir(&sent).map(|d| d.count()).unwrap_or(0),
+        500,
+        "every due request once there is room again"
+    );
 }

@@ -118,21 +118,27 @@ impl Store {
                 });
             }
         }
+        if backend == Backend::Sqlite {
+            // The pool retries failed connects until its timeout and then reports only
+            // "timed out"; one direct attempt first surfaces the real reason (a full disk, a
+            // read-only file, a corrupt database) at once.
+            let why = || {
+                format!(
+                    "cannot open the database {} (check that its disk has free space and the file and its folder are writable)",
+                    crate::config::redact_url(&url)
+                )
+            };
+            let mut probe = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+                .await
+                .with_context(why)?;
+            sqlite_pragmas(&mut probe).await.with_context(why)?;
+            let _ = sqlx::Connection::close(probe).await;
+        }
         let opts = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30));
         let opts = if backend == Backend::Sqlite {
-            opts.after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL lets the web server read while the scheduler writes; the busy timeout
-                    // makes concurrent writers wait instead of failing with SQLITE_BUSY.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    Ok(())
-                })
-            })
+            opts.after_connect(|conn, _| Box::pin(async move { sqlite_pragmas(conn).await }))
         } else {
             opts
         };
@@ -983,4 +989,14 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Per-connection SQLite settings. WAL lets the web server read while the scheduler writes; the
+/// busy timeout makes concurrent writers wait instead of failing with SQLITE_BUSY.
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute("PRAGMA busy_timeout = 10000").await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    Ok(())
 }
