@@ -9,7 +9,7 @@ mod inbound;
 mod outbox;
 mod updates;
 
-pub use inbound::{InboundRow, InboundStatus};
+pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
 pub use outbox::{NewEmail, OutboxRow, OutboxState};
 pub use updates::{DigestItem, UpdateRow, UpsertOutcome};
 
