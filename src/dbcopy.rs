@@ -323,7 +323,12 @@ async fn copy_between(
         dst.migrate().await?;
         // Settings are exempt: a target that was started once holds only its own freshly made
         // secret, which the source's replaces. Any other row means real data would be mixed.
-        for t in TABLES.iter().filter(|t| t.name != "settings") {
+        // Members first: the usual mistake (pointing at the live database) is named as such.
+        let members = TABLES.iter().filter(|t| t.name == "members");
+        let others = TABLES
+            .iter()
+            .filter(|t| t.name != "members" && t.name != "settings");
+        for t in members.chain(others) {
             let n = count(dst.pool(), t.name).await?;
             if n > 0 {
                 let what = if t.name == "members" {

@@ -97,6 +97,7 @@ async fn a_sqlite_database_moves_to_postgres_with_its_secret_and_fresh_sequences
     s.set_mailbox_state("INBOX", 7, 42).await.unwrap();
 
     // Ann's request at 16:30 Berlin, her emailed reply, then Bob's digest at 08:30 Tokyo.
+    app.tick(at("2026-03-09T09:00:00Z")).await;
     app.tick(at("2026-03-09T15:30:00Z")).await;
     let raw = app.read_sent("request_1_2026-03-09.tidings.eml");
     let (reply_to, msg_id) = reply_headers(&raw);
