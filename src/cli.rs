@@ -119,6 +119,30 @@ pub enum Command {
         #[command(subcommand)]
         cmd: InboxCmd,
     },
+    /// Database tools (moving from SQLite to PostgreSQL).
+    Db {
+        #[command(subcommand)]
+        cmd: DbCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCmd {
+    /// Copy every table (ids, the server secret, raw inbound mail) from one database into a
+    /// new, empty one, in one transaction; e.g. from SQLite to PostgreSQL.
+    ///
+    /// Stop `tidings serve` and back up first. TO_URL is migrated by the command; it is
+    /// refused (exit 2, nothing written) when it already holds members or other data, or when
+    /// FROM_URL is not fully migrated. Afterwards point `database.url` at TO_URL. Neither URL
+    /// is read from the configuration.
+    Copy {
+        /// The database to copy from, e.g. sqlite:///var/lib/tidings/var/tidings.db.
+        #[arg(value_name = "FROM_URL")]
+        from: String,
+        /// The new, empty database to copy into, e.g. postgres://tidings:PASSWORD@localhost/tidings.
+        #[arg(value_name = "TO_URL")]
+        to: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -503,6 +527,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::telemetry::init(LogFormat::Human, "warn");
             return crate::demo::run(dir.clone()).await;
         }
+        // Both databases are named on the command line: the configured one may be either.
+        Command::Db {
+            cmd: DbCmd::Copy { from, to },
+        } => {
+            crate::telemetry::init(LogFormat::Human, "warn");
+            return db_copy(from, to).await;
+        }
         _ => {}
     }
     let cfg = load_config(&cli)?;
@@ -739,7 +770,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inbox {
             cmd: InboxCmd::Quarantine { cmd },
         } => quarantine(cfg, cmd).await,
-        Command::Reply { .. } | Command::Schedule { .. } | Command::Demo { .. } => Ok(()),
+        Command::Reply { .. }
+        | Command::Schedule { .. }
+        | Command::Demo { .. }
+        | Command::Db { .. } => Ok(()),
     }
 }
 
@@ -1184,6 +1218,34 @@ fn schedule_next(
     for t in s.next_n(after, count) {
         println!("{}", t.format("%Y-%m-%dT%H:%M:%SZ"));
     }
+    Ok(())
+}
+
+async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
+    let bar = std::cell::OnceCell::new();
+    let r = crate::dbcopy::copy(from, to, |table, done, total| {
+        let b = bar.get_or_init(|| progress_bar(total, "copying"));
+        b.set_message(table);
+        b.set_position(done);
+    })
+    .await;
+    if let Some(b) = bar.get() {
+        b.finish_and_clear();
+    }
+    let report = r.map_err(|e| match e.downcast::<crate::dbcopy::Refused>() {
+        Ok(refused) => usage(refused.0),
+        Err(e) => e,
+    })?;
+    for (table, n) in &report.tables {
+        println!("{table:<18} {n:>8}");
+    }
+    println!(
+        "copied {} rows from {} to {}",
+        report.total(),
+        crate::config::redact_url(from),
+        crate::config::redact_url(to)
+    );
+    println!("next: set database.url to the new database and start `tidings serve`");
     Ok(())
 }
 

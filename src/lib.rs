@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dbcopy;
 pub mod demo;
 pub mod doctor;
 pub mod domain;

@@ -135,7 +135,7 @@ impl LinkToken {
 }
 
 /// Compare without an early exit, so timing does not reveal how much of a signature matched.
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -44,6 +44,15 @@ pub struct InboundRow {
     pub received_at: i64,
 }
 
+/// A quarantined message as listed: no raw bytes.
+#[derive(Debug, Clone)]
+pub struct QuarantineItem {
+    pub id: i64,
+    pub received_at: i64,
+    pub sender: Option<String>,
+    pub reason: Option<String>,
+}
+
 const COLS: &str =
     "id, message_id, raw, source, status, reason, sender, member_id, update_id, received_at";
 
@@ -180,6 +189,28 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(row).collect()
+    }
+
+    /// The latest quarantined messages, newest first, without their raw bytes (the admin page
+    /// lists them; raw messages can be large): id, received (unix seconds), sender, reason.
+    pub async fn quarantine_summary(&self, limit: i64) -> StoreResult<Vec<QuarantineItem>> {
+        let rows = sqlx::query(
+            "SELECT id, received_at, sender, reason FROM inbound_messages WHERE status = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(InboundStatus::Quarantined.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QuarantineItem {
+                    id: r.try_get(0)?,
+                    received_at: r.try_get(1)?,
+                    sender: r.try_get(2)?,
+                    reason: r.try_get(3)?,
+                })
+            })
+            .collect()
     }
 
     /// How many stored messages have each status.

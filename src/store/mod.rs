@@ -9,7 +9,7 @@ mod inbound;
 mod outbox;
 mod updates;
 
-pub use inbound::{InboundRow, InboundStatus};
+pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
 pub use outbox::{NewEmail, OutboxRow, OutboxState};
 pub use updates::{DigestItem, UpdateRow, UpsertOutcome};
 
@@ -186,6 +186,23 @@ impl Store {
                 Err(_) => return Ok(false),
             };
         Ok(migrator.iter().all(|m| applied.contains(&m.version)))
+    }
+
+    /// Whether the database has applied migrations this build does not know (it was last run
+    /// by a newer tidings).
+    pub async fn has_unknown_migrations(&self) -> anyhow::Result<bool> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        let rows = sqlx::query("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&self.pool)
+            .await
+            .context("cannot read the applied migrations")?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.try_get::<i64, _>(0).ok())
+            .any(|v| !migrator.iter().any(|m| m.version == v)))
     }
 
     pub async fn close(&self) {

@@ -1,11 +1,12 @@
 //! The HTTP side (axum): health, metrics, one-click unsubscribe, the JSON API under `/api/v1`
-//! ([`api`]), the preferences page behind the signed link ([`prefs`]) and the OpenAPI document
-//! ([`openapi`]). One error type turns into a JSON body with a message and a stable code, never
-//! internals.
+//! ([`api`]), the preferences page behind the signed link ([`prefs`]), the operator's page at
+//! `/` ([`admin`]) and the OpenAPI document ([`openapi`]). One error type turns into a JSON
+//! body with a message and a stable code, never internals.
 //!
 //! Every route is registered through [`routes`], which records its method and path, so a test
 //! can hold the router and the OpenAPI document to the same list.
 
+pub mod admin;
 pub mod api;
 pub mod limit;
 pub mod openapi;
@@ -163,6 +164,7 @@ pub fn routes() -> Routes {
         .add(Verb::Get, "/metrics", metrics)
         .add(Verb::Get, "/u/{token}", unsubscribe_page)
         .add(Verb::Post, "/u/{token}", unsubscribe_one_click);
+    let r = admin::routes(r);
     let r = prefs::routes(r);
     api::routes(r)
 }

@@ -17,6 +17,9 @@ pub enum Auth {
     Admin,
     /// The signed link itself (the `{token}` path segment).
     Link,
+    /// The admin page: the admin token as a bearer header, or the session cookie that
+    /// `POST /login` sets. Answers are HTML pages, never JSON errors.
+    AdminPage,
 }
 
 /// One route as documented.
@@ -58,6 +61,33 @@ use Verb as V;
 
 /// Every route of the server.
 pub const DOCS: &[RouteDoc] = &[
+    doc(
+        V::Get,
+        "/",
+        "The admin page: teams, members and their next request and digest, the outbox, the quarantine. Without credentials, a login form; off (a page saying how to turn it on) while web.admin_token is empty.",
+        A::AdminPage,
+        None,
+        200,
+        Some("html"),
+    ),
+    doc(
+        V::Post,
+        "/login",
+        "Log in to the admin page with the admin token (form field `token`); sets the session cookie and redirects to `/`.",
+        A::None,
+        Some("form"),
+        303,
+        None,
+    ),
+    doc(
+        V::Post,
+        "/logout",
+        "End the admin session (form token from the admin page required); redirects to `/`.",
+        A::AdminPage,
+        Some("form"),
+        303,
+        None,
+    ),
     doc(
         V::Get,
         "/healthz",
@@ -406,6 +436,20 @@ fn operation(d: &RouteDoc) -> Value {
                 error("The link has expired (the page offers a fresh one)."),
             );
         }
+        Auth::AdminPage => {
+            op.insert(
+                "security".into(),
+                json!([{"adminToken": []}, {"adminSession": []}]),
+            );
+            responses.insert(
+                "401".into(),
+                json!({"description": "Wrong token, or a tampered or expired session: the login page.", "content": content("html")}),
+            );
+            responses.insert(
+                "403".into(),
+                json!({"description": "The form token is wrong, or web.admin_token is not set.", "content": content("html")}),
+            );
+        }
         Auth::None => {}
     }
     if d.request.is_some() {
@@ -442,7 +486,8 @@ pub fn spec() -> Value {
             "schemas": schemas(),
             "securitySchemes": {
                 "memberToken": {"type": "http", "scheme": "bearer", "description": "A member's API token."},
-                "adminToken": {"type": "http", "scheme": "bearer", "description": "web.admin_token."}
+                "adminToken": {"type": "http", "scheme": "bearer", "description": "web.admin_token."},
+                "adminSession": {"type": "apiKey", "in": "cookie", "name": "tidings_admin", "description": "The admin page's session, set by POST /login (signed, expiring, HttpOnly, SameSite=Strict)."}
             }
         }
     })

@@ -43,7 +43,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Verb::Post, "/link", send_link)
 }
 
-fn page(title: &str, body: Markup) -> Markup {
+pub(super) fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -59,7 +59,7 @@ fn page(title: &str, body: Markup) -> Markup {
     }
 }
 
-fn html_response(status: StatusCode, m: Markup) -> Response {
+pub(super) fn html_response(status: StatusCode, m: Markup) -> Response {
     (
         status,
         // The page holds a form token: keep it out of shared caches and other sites' frames,
@@ -313,7 +313,7 @@ pub struct PrefsForm {
 
 /// Whether an `Origin` header (when a browser sent one) names this server: the configured
 /// `web.base_url` or the `Host` the request was sent to.
-fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };

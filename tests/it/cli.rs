@@ -335,7 +335,7 @@ fn help_lists_every_command() {
     let out = ok(&Command::new(BIN).arg("--help").output().unwrap());
     for c in [
         "serve", "migrate", "config", "doctor", "demo", "member", "team", "token", "run-due",
-        "reply", "schedule", "preview", "outbox",
+        "reply", "schedule", "preview", "outbox", "inbox", "db",
     ] {
         assert!(out.contains(c), "--help lacks {c}");
     }

@@ -7,9 +7,11 @@ mod rig;
 
 mod helpers;
 
+mod admin;
 mod browser;
 mod calendar;
 mod cli;
+mod dbcopy;
 mod flow;
 mod ingest;
 mod ops;
