@@ -48,7 +48,10 @@ impl Rng {
     }
 }
 
-fn write_config(dir: &Path, db: &str, rig: &rig::Rig) -> PathBuf {
+/// A config for `serve` on `db`, sending through the rig's Postfix and reading replies from
+/// the rig mailbox `imap_user` (each test its own, so their pollers never take each other's
+/// mail).
+fn write_config(dir: &Path, db: &str, rig: &rig::Rig, imap_user: &str) -> PathBuf {
     let path = dir.join("tidings.toml");
     let toml = format!(
         r#"[database]
@@ -78,7 +81,7 @@ lease_secs = 6
 host = "127.0.0.1"
 port = {imap}
 security = "none"
-username = "updates@example.test"
+username = "{imap_user}@example.test"
 password = "{imap_password}"
 poll_interval_secs = 1
 
@@ -90,7 +93,7 @@ secret = "{SECRET}"
 "#,
         smtp = rig.smtp_port,
         imap = rig.imap_port,
-        imap_password = rig.password("updates"),
+        imap_password = rig.password(imap_user),
     );
     std::fs::write(&path, toml).expect("config written");
     path
@@ -284,7 +287,7 @@ async fn serve_killed_five_times_while_2000_requests_are_due_loses_nothing() {
     let s = store(&db).await;
     let n = 2000;
     seed(&s, n, 100, "alice", "request").await;
-    let cfg = write_config(dir.path(), &db, rig);
+    let cfg = write_config(dir.path(), &db, rig, "digest");
     let mut rng = Rng::new();
     let kills = 5;
     for k in 0..kills {
@@ -326,7 +329,7 @@ async fn three_instances_on_postgres_send_each_of_5000_digests_once() {
     let s = store(&db).await;
     let n = 5000;
     seed(&s, n, 5, "bob", "digest").await;
-    let cfg = write_config(dir.path(), &db, rig);
+    let cfg = write_config(dir.path(), &db, rig, "digest");
     let mut children: Vec<Child> = (0..3).map(|_| serve(dir.path(), &cfg)).collect();
     wait_drained(&s, n, "digest").await;
     for c in &mut children {
@@ -343,8 +346,8 @@ async fn three_instances_on_postgres_send_each_of_5000_digests_once() {
     assert_eq!(duplicates, 0, "no kill, so no duplicate at all");
 }
 
-/// A reply from `bench+m<i>` style members to their own token address, via Postfix.
-fn send_reply(rig: &rig::Rig, mailbox: &str, i: i64, token: &str) {
+/// A reply from member `<mailbox>+m<i>` to their token address `<to_box>+TOKEN`, via Postfix.
+fn send_reply(rig: &rig::Rig, mailbox: &str, to_box: &str, i: i64, token: &str) {
     use std::io::{BufRead, BufReader, Write};
     let stream = std::net::TcpStream::connect(("127.0.0.1", rig.smtp_port)).expect("smtp");
     let mut r = BufReader::new(stream.try_clone().expect("clone"));
@@ -374,11 +377,11 @@ fn send_reply(rig: &rig::Rig, mailbox: &str, i: i64, token: &str) {
     );
     expect(
         &mut w,
-        Some(format!("RCPT TO:<updates+{token}@example.test>\r\n")),
+        Some(format!("RCPT TO:<{to_box}+{token}@example.test>\r\n")),
     );
     expect(&mut w, Some("DATA\r\n".into()));
     let msg = format!(
-        "From: Member {i} <{mailbox}+m{i}@example.test>\r\nTo: updates+{token}@example.test\r\nSubject: Re: your update\r\nMessage-ID: <crash-reply-{i}@client.test>\r\nDate: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nReply marker {i}: shipped it.\r\n\r\nOn Mon, 9 Mar 2026 at 16:30, Tidings <tidings@example.test> wrote:\r\n> What did you get done?\r\n.\r\n",
+        "From: Member {i} <{mailbox}+m{i}@example.test>\r\nTo: {to_box}+{token}@example.test\r\nSubject: Re: your update\r\nMessage-ID: <crash-reply-{i}@client.test>\r\nDate: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nReply marker {i}: shipped it.\r\n\r\nOn Mon, 9 Mar 2026 at 16:30, Tidings <tidings@example.test> wrote:\r\n> What did you get done?\r\n.\r\n",
         Utc::now().to_rfc2822()
     );
     expect(&mut w, Some(msg));
@@ -402,7 +405,7 @@ async fn a_poll_killed_mid_way_loses_no_reply_and_stores_none_twice() {
             date: today,
         }
         .encode(&secret);
-        send_reply(rig, "carol", i, &token);
+        send_reply(rig, "carol", "updates", i, &token);
     }
     // Wait until Postfix has put every reply into the `updates` Maildir.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -421,7 +424,7 @@ async fn a_poll_killed_mid_way_loses_no_reply_and_stores_none_twice() {
     }
     assert!(count() >= n as usize, "replies delivered to the mailbox");
 
-    let cfg = write_config(dir.path(), &db, rig);
+    let cfg = write_config(dir.path(), &db, rig, "updates");
     let mut rng = Rng::new();
     let kills = 5;
     for _ in 0..kills {
@@ -501,7 +504,7 @@ async fn postgres_restarted_under_load_is_survived_without_restarting_serve() {
     let n = 2000;
     seed(&s, n, 100, "erin", "request").await;
     s.close().await;
-    let cfg = write_config(dir.path(), &db, rig);
+    let cfg = write_config(dir.path(), &db, rig, "digest");
     let mut child = serve(dir.path(), &cfg);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // Mid-pass: every connection of the pool is cut and refused for a moment.
@@ -530,6 +533,7 @@ async fn postgres_restarted_under_load_is_survived_without_restarting_serve() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_read_only_database_stops_work_with_a_clear_error_and_resumes_after() {
+    let _pg = PG.lock().await;
     let rig = rig::Rig::shared();
     let dir = tempfile::tempdir().unwrap();
     let db = rig.fresh_pg_url();
@@ -654,4 +658,133 @@ async fn a_full_disk_stops_work_with_a_clear_error_and_corrupts_nothing() {
         500,
         "every due request once there is room again"
     );
+}
+
+/// A TCP proxy to `upstream` that cuts each connection once the server has sent more than
+/// the current `limit` bytes (usize::MAX: never): an IMAP connection dropped mid-fetch.
+async fn cutting_proxy(
+    upstream: u16,
+    limit: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> u16 {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = l.accept().await {
+            let cut = limit.load(Ordering::SeqCst);
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let up = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                });
+                let mut sent = 0usize;
+                let mut buf = vec![0u8; 512];
+                loop {
+                    let n = match sr.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let n = n.min(cut.saturating_sub(sent));
+                    if n == 0 || cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    sent += n;
+                }
+                up.abort();
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_imap_connection_dropped_mid_fetch_loses_no_reply() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tidings::config::{Config, SecretString, SecretUrl, Security, Transport};
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("drop.db").display());
+    let s = store(&db).await;
+    let n = 20;
+    seed(&s, n, 10, "alice", "none").await;
+    let secret = Secret::new(SECRET.as_bytes().to_vec());
+    let today = Utc::now().date_naive();
+    for i in 1..=n {
+        let token = ReplyToken {
+            member: i,
+            date: today,
+        }
+        .encode(&secret);
+        send_reply(rig, "alice", "dave", i, &token);
+    }
+    let in_box = || {
+        std::fs::read_dir(rig.maildir("dave").join("new"))
+            .map(|r| r.count())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while in_box() < n as usize && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Greeting, login, SELECT and the start of the first FETCH fit in 3 KB; 20 replies do not.
+    let limit = Arc::new(AtomicUsize::new(3000));
+    let port = cutting_proxy(rig.imap_port, limit.clone()).await;
+    let mut cfg = Config::default();
+    cfg.database.url = SecretUrl(db.clone());
+    cfg.mail.transport = Transport::Smtp;
+    cfg.mail.from = "Tidings <tidings@example.test>".into();
+    cfg.mail.reply_to = "dave@example.test".into();
+    cfg.mail.smtp.port = rig.smtp_port;
+    cfg.mail.imap.port = port;
+    cfg.mail.imap.security = Security::None;
+    cfg.mail.imap.username = "dave@example.test".into();
+    cfg.mail.imap.password = SecretString::new(rig.password("dave"));
+    cfg.security.secret = SecretString::new(SECRET);
+    let ctx = tidings::jobs::Ctx::build(cfg).await.expect("ctx");
+    let first = tidings::jobs::ingest::poll(&ctx, Utc::now()).await;
+    eprintln!("poll over a connection cut after 3000 bytes: {first:?}");
+    assert!(first.is_err(), "the cut is reported, not swallowed");
+    limit.store(usize::MAX, Ordering::SeqCst);
+    let mut stored = 0;
+    for _ in 0..5 {
+        tidings::jobs::ingest::poll(&ctx, Utc::now())
+            .await
+            .expect("healthy poll");
+        stored =
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM updates WHERE source = 'email'")
+                .fetch_one(s.pool())
+                .await
+                .expect("count");
+        if stored == n {
+            break;
+        }
+    }
+    let bodies: Vec<(i64, String)> =
+        sqlx::query_as("SELECT member_id, body FROM updates WHERE source = 'email'")
+            .fetch_all(s.pool())
+            .await
+            .expect("updates");
+    let duplicates: usize = bodies
+        .iter()
+        .map(|(i, b)| {
+            b.matches(&format!("Reply marker {i}:"))
+                .count()
+                .saturating_sub(1)
+        })
+        .sum();
+    eprintln!(
+        "imap drop: replies {n}, stored {stored}, lost {}, duplicates {duplicates}",
+        n - stored
+    );
+    assert_eq!(stored, n, "no reply lost");
+    assert_eq!(duplicates, 0, "none stored twice");
 }

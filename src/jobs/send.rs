@@ -1,6 +1,8 @@
 //! Draining the outbox: claim a batch with a lease, send outside any transaction, record the
 //! outcome. Transient failures back off exponentially with jitter; permanent ones are final.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
@@ -51,15 +53,28 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
         // Each result is recorded the moment its SMTP answer arrives, not at the end of the
         // batch: a crash can then duplicate only the emails whose answer came in the instant
         // before the kill (at most `concurrency` of them), never a whole batch.
+        // Once a result cannot be recorded (the database went away), the rest of the batch
+        // is not sent: an email sent but not recorded is sent again after its lease, so only
+        // those already in flight may repeat. The skipped ones keep their claim and go out
+        // when the lease expires.
+        let db_failed = AtomicBool::new(false);
+        let db_failed = &db_failed;
         let outcomes: Vec<anyhow::Result<Recorded>> = futures::stream::iter(batch)
             .map(|row| {
                 let from = from.clone();
                 async move {
+                    if db_failed.load(Ordering::SeqCst) {
+                        anyhow::bail!("not sent: the database could not record the previous email");
+                    }
                     let r = match EmailAddress::parse(&row.recipient) {
                         Ok(to) => ctx.sender.send(&from, &to, &row.idem_key, &row.body).await,
                         Err(e) => Err(SendError::Permanent(e.to_string())),
                     };
-                    record(ctx, &row, r, now).await
+                    let recorded = record(ctx, &row, r, now).await;
+                    if recorded.is_err() {
+                        db_failed.store(true, Ordering::SeqCst);
+                    }
+                    recorded
                 }
             })
             .buffer_unordered(concurrency)

@@ -947,6 +947,8 @@ both!(
 
 both!(metrics_report_mail_replies_outbox_and_ticks, |app| {
     app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    // The first pass plans 16:30 Berlin (15:30Z); the second sends it.
+    app.tick(at("2026-03-09T15:00:00Z")).await;
     app.tick(at("2026-03-09T15:30:00Z")).await;
     let srv = Server::start(&app, |_| {}).await;
     let r = srv.http.get(srv.url("/metrics")).send().await.unwrap();
