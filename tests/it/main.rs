@@ -12,6 +12,7 @@ mod calendar;
 mod cli;
 mod flow;
 mod ingest;
+mod malformed;
 mod ops;
 mod store;
 mod web;
