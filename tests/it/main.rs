@@ -14,5 +14,6 @@ mod flow;
 mod ingest;
 mod malformed;
 mod ops;
+mod security;
 mod store;
 mod web;
