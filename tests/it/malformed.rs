@@ -3,7 +3,10 @@
 //! lines, 200-level multipart nesting, NUL bytes, truncation, missing headers, binary garbage,
 //! header folding abuse) dropped into the Maildir inbox and polled once. None may panic or be
 //! lost: each gets an `inbound_messages` row holding its exact bytes and a final status, and
-//! what was accepted or queued because of them still sends.
+//! what was accepted or queued because of them still sends. Then proptests: arbitrary TOML and
+//! `TIDINGS_*` overrides never panic the config loader and give a valid `Config` or errors
+//! naming their key (or, for broken TOML, the file); arbitrary JSON to the update and
+//! preference endpoints over a real port is always 2xx or a JSON 4xx with `error.code`.
 
 use std::collections::HashMap;
 
@@ -440,4 +443,358 @@ async fn a_thousand_malformed_emails_are_kept_and_none_is_lost_sqlite() {
 #[tokio::test]
 async fn malformed_emails_are_kept_and_none_is_lost_postgres() {
     ingest_generated(TestApp::new(Db::Postgres).await, (0..1000).step_by(3)).await;
+}
+
+// ------------------------------------------------------------------------------ config
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use serde_json::Value;
+use tidings::config::{Config, Source};
+
+/// Every key of `config.example.toml`, plus a few that do not exist.
+const KEYS: &[&str] = &[
+    "database.url",
+    "database.max_connections",
+    "web.bind",
+    "web.base_url",
+    "web.admin_token",
+    "web.max_body_bytes",
+    "web.rate_limit_per_minute",
+    "mail.transport",
+    "mail.from",
+    "mail.reply_to",
+    "mail.smtp.host",
+    "mail.smtp.port",
+    "mail.smtp.security",
+    "mail.smtp.password",
+    "mail.smtp.ca_file",
+    "mail.smtp.pool_size",
+    "mail.smtp.timeout_secs",
+    "mail.smtp.max_attempts",
+    "mail.imap.port",
+    "mail.imap.security",
+    "mail.imap.mailbox",
+    "mail.imap.idle",
+    "mail.maildir.sent",
+    "mail.inbound.bounce_threshold",
+    "mail.inbound.attachments",
+    "schedule.tick_seconds",
+    "schedule.default_timezone",
+    "schedule.default_request_at",
+    "schedule.default_digest_at",
+    "schedule.default_workdays",
+    "schedule.send_empty_digest",
+    "schedule.questions",
+    "schedule.reminder_after_hours",
+    "security.secret",
+    "security.link_ttl_days",
+    "log.format",
+    "log.level",
+    "web.bnd",
+    "nope.key",
+    "mail.smtp.nope",
+];
+
+fn toml_value() -> impl Strategy<Value = toml::Value> {
+    let leaf = prop_oneof![
+        any::<i64>().prop_map(toml::Value::Integer),
+        prop_oneof![Just(0i64), Just(-1), Just(1), Just(65536), Just(i64::MAX)]
+            .prop_map(toml::Value::Integer),
+        any::<bool>().prop_map(toml::Value::Boolean),
+        any::<f64>().prop_map(toml::Value::Float),
+        ".{0,30}".prop_map(toml::Value::String),
+        prop::sample::select(vec![
+            "",
+            "smtp",
+            "maildir",
+            "imap",
+            "starttls",
+            "tls",
+            "none",
+            "list",
+            "omit",
+            "json",
+            "25:00",
+            "07:30",
+            "mon,tue",
+            "Europe/Berlin",
+            "Mars/Olympus",
+            "127.0.0.1:0",
+            "nope",
+            "sqlite://x.db",
+            "postgres://u:p@h/db",
+            "http://x",
+            "a@b.test",
+        ])
+        .prop_map(|s| toml::Value::String(s.to_string())),
+    ];
+    leaf.prop_recursive(2, 8, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(toml::Value::Array),
+            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..3)
+                .prop_map(|m| toml::Value::Table(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn set_path(t: &mut toml::Table, path: &[&str], v: toml::Value) {
+    let Some((last, dirs)) = path.split_last() else {
+        return;
+    };
+    let mut cur = t;
+    for d in dirs {
+        let e = cur
+            .entry(d.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match e {
+            toml::Value::Table(next) => cur = next,
+            _ => return,
+        }
+    }
+    cur.insert(last.to_string(), v);
+}
+
+fn env_pair() -> impl Strategy<Value = (String, String)> {
+    (
+        prop_oneof![
+            prop::sample::select(KEYS)
+                .prop_map(|k| format!("TIDINGS_{}", k.replace('.', "__").to_uppercase())),
+            "TIDINGS_[A-Z_]{0,20}",
+            "[A-Z_]{1,12}",
+        ],
+        ".{0,20}",
+    )
+}
+
+fn load(text: &str, env: &[(String, String)]) -> Result<Config, tidings::config::ConfigError> {
+    Config::from_toml_with_env(text, &Source::File("t.toml".into()), env)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_config_text_gives_a_config_or_errors_naming_the_file(
+        text in prop_oneof![
+            ".{0,200}",
+            prop::collection::vec(
+                prop_oneof![
+                    "\\[[a-z._]{0,12}\\]",
+                    "[a-z_.]{1,20} = .{0,20}",
+                    prop::sample::select(KEYS).prop_map(|k| format!("{k} = 1")),
+                ],
+                0..8,
+            )
+            .prop_map(|l| l.join("\n")),
+        ],
+        env in prop::collection::vec(env_pair(), 0..3),
+    ) {
+        match load(&text, &env) {
+            Ok(cfg) => prop_assert!(cfg.validate(&Source::File("t.toml".into())).is_ok()),
+            Err(e) => {
+                prop_assert!(!e.problems.is_empty());
+                for p in &e.problems {
+                    prop_assert!(
+                        p.contains("t.toml") || p.contains("environment TIDINGS_"),
+                        "{p}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_keys_and_values_give_a_config_or_errors_naming_a_key(
+        pairs in prop::collection::vec((prop::sample::select(KEYS), toml_value()), 1..5),
+        env in prop::collection::vec(env_pair(), 0..3),
+    ) {
+        let mut t = toml::Table::new();
+        for (k, v) in &pairs {
+            set_path(&mut t, &k.split('.').collect::<Vec<_>>(), v.clone());
+        }
+        let text = toml::to_string(&t).expect("a table serialises");
+        match load(&text, &env) {
+            Ok(cfg) => prop_assert!(cfg.validate(&Source::File("t.toml".into())).is_ok()),
+            Err(e) => {
+                prop_assert!(!e.problems.is_empty());
+                let mut names: Vec<String> = Vec::new();
+                for (k, v) in &pairs {
+                    names.push(k.to_string());
+                    names.extend(k.split('.').map(str::to_string));
+                    if let toml::Value::Table(sub) = v {
+                        names.extend(sub.keys().cloned());
+                    }
+                }
+                // An override is named by its variable or, once merged, by its dotted key.
+                for (k, _) in &env {
+                    names.push(k.clone());
+                    if let Some(rest) = k.strip_prefix("TIDINGS_") {
+                        names.push(rest.replace("__", ".").to_ascii_lowercase());
+                    }
+                }
+                for p in &e.problems {
+                    prop_assert!(
+                        names.iter().any(|n| p.contains(n.as_str())),
+                        "{p}\n--- from ---\n{text}\n{env:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------ API bodies
+
+const FIELDS: &[&str] = &[
+    "text",
+    "date",
+    "email",
+    "name",
+    "timezone",
+    "request_at",
+    "digest_at",
+    "workdays",
+    "paused",
+    "unsubscribed",
+    "away",
+    "team",
+    "teams",
+    "aliases",
+    "from",
+    "to",
+];
+
+fn json_leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        ".{0,40}".prop_map(Value::from),
+        prop::sample::select(vec![
+            "",
+            "Europe/Berlin",
+            "Mars/Olympus",
+            "25:00",
+            "07:30",
+            "24:00",
+            "mon",
+            "sun,mon",
+            "2026-03-09",
+            "2099-01-01",
+            "0000-00-00",
+            "ann@example.test",
+            "core",
+            "\u{0}",
+            "<script>alert(1)</script>",
+            "'; DROP TABLE members; --",
+            "\r\nBcc: x@y.test",
+        ])
+        .prop_map(Value::from),
+        (1usize..100_000).prop_map(|n| Value::from("é".repeat(n))),
+    ]
+}
+
+fn json_any() -> impl Strategy<Value = Value> {
+    json_leaf().prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    prop::sample::select(FIELDS).prop_map(str::to_string),
+                    "[a-z]{1,6}"
+                ],
+                inner,
+                0..4
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A body: mostly an object of the endpoints' own fields, sometimes anything at all.
+fn json_body() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => prop::collection::btree_map(prop::sample::select(FIELDS).prop_map(str::to_string), json_any(), 0..5)
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        1 => json_any(),
+    ]
+}
+
+fn sample<S: Strategy>(s: &S, runner: &mut TestRunner) -> S::Value {
+    s.new_tree(runner).expect("a value").current()
+}
+
+/// Asserts the response is 2xx, or a 4xx whose body is `{"error": {"code": ...}}`.
+async fn assert_handled(what: &str, r: reqwest::Response) {
+    let s = r.status();
+    let body = r.text().await.unwrap_or_default();
+    assert!(!s.is_server_error(), "{what}: {s} {body}");
+    if !s.is_success() {
+        assert!(s.is_client_error(), "{what}: {s} {body}");
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{what}: {s} {body}"));
+        assert!(
+            v["error"]["code"].as_str().is_some_and(|c| !c.is_empty()),
+            "{what}: {s} {body}"
+        );
+    }
+}
+
+async fn api_bodies(app: TestApp, cases: usize) {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = crate::web::Server::start(&app, |c| c.web.rate_limit_per_minute = 0).await;
+    let t = srv.token_for(ann).await;
+    let mut runner = TestRunner::deterministic();
+    let bodies = json_body();
+    let bytes = prop::collection::vec(any::<u8>(), 0..200);
+    for i in 0..cases {
+        for (method, path) in [
+            (reqwest::Method::POST, "/api/v1/updates"),
+            (reqwest::Method::PUT, "/api/v1/me/preferences"),
+            (reqwest::Method::POST, "/api/v1/admin/members"),
+        ] {
+            let token = if path.contains("admin") {
+                crate::web::ADMIN
+            } else {
+                t.as_str()
+            };
+            let v = sample(&bodies, &mut runner);
+            let r = srv
+                .http
+                .request(method.clone(), srv.url(path))
+                .bearer_auth(token)
+                .json(&v)
+                .send()
+                .await
+                .unwrap();
+            assert_handled(&format!("{method} {path} #{i} {v}"), r).await;
+            // Not JSON at all, under a JSON content type.
+            let raw = sample(&bytes, &mut runner);
+            let r = srv
+                .http
+                .request(method.clone(), srv.url(path))
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(raw.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_handled(&format!("{method} {path} #{i} {raw:?}"), r).await;
+        }
+    }
+    let r = srv.http.get(srv.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+}
+
+#[tokio::test]
+async fn arbitrary_json_to_the_api_is_never_a_500_sqlite() {
+    api_bodies(TestApp::new(Db::Sqlite).await, 150).await;
+}
+
+#[tokio::test]
+async fn arbitrary_json_to_the_api_is_never_a_500_postgres() {
+    api_bodies(TestApp::new(Db::Postgres).await, 50).await;
 }
