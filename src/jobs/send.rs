@@ -26,7 +26,7 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 }
 
 /// What became of one claimed email.
-enum Sent {
+enum Delivery {
     Sent,
     Retried,
     Failed,
@@ -51,7 +51,7 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
         // Each result is recorded the moment its SMTP answer arrives, not at the end of the
         // batch: a crash can then duplicate only the emails whose answer came in the instant
         // before the kill (at most `concurrency` of them), never a whole batch.
-        let outcomes: Vec<anyhow::Result<Sent>> = futures::stream::iter(batch)
+        let outcomes: Vec<anyhow::Result<Delivery>> = futures::stream::iter(batch)
             .map(|row| {
                 let from = from.clone();
                 async move {
@@ -67,9 +67,9 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
             .await;
         for o in outcomes {
             match o? {
-                Sent::Sent => report.sent += 1,
-                Sent::Retried => report.retried += 1,
-                Sent::Failed => report.failed += 1,
+                Delivery::Sent => report.sent += 1,
+                Delivery::Retried => report.retried += 1,
+                Delivery::Failed => report.failed += 1,
             }
         }
     }
@@ -82,11 +82,11 @@ async fn record(
     row: &OutboxRow,
     r: Result<(), SendError>,
     now: DateTime<Utc>,
-) -> anyhow::Result<Sent> {
+) -> anyhow::Result<Delivery> {
     Ok(match r {
         Ok(()) => {
             ctx.store.outbox_sent(row.id, now.timestamp()).await?;
-            Sent::Sent
+            Delivery::Sent
         }
         Err(SendError::Transient(e))
             if (row.attempts as u32) < ctx.config.mail.smtp.max_attempts =>
@@ -95,12 +95,12 @@ async fn record(
             ctx.store
                 .outbox_retry(row.id, now.timestamp() + backoff_secs(row.attempts - 1), &e)
                 .await?;
-            Sent::Retried
+            Delivery::Retried
         }
         Err(e) => {
             tracing::error!(id = row.id, kind = %row.kind, error = %e, "send failed permanently");
             ctx.store.outbox_failed(row.id, &e.to_string()).await?;
-            Sent::Failed
+            Delivery::Failed
         }
     })
 }
