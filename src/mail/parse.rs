@@ -84,7 +84,9 @@ pub fn message_id_of(raw: &[u8]) -> String {
         && let Some(id) = m.message_id()
     {
         let id = id.trim().trim_matches(['<', '>']);
-        if !id.is_empty() && id.len() < 900 {
+        // A control character (a NUL above all, which PostgreSQL text refuses) is never part
+        // of a real Message-ID: such a message is identified by its bytes instead.
+        if !id.is_empty() && id.len() < 900 && !id.chars().any(char::is_control) {
             return id.to_string();
         }
     }
@@ -102,15 +104,25 @@ fn addresses(a: Option<&Address<'_>>) -> Vec<EmailAddress> {
         .collect()
 }
 
+/// Message-IDs from In-Reply-To / References; ids with control characters cannot be ours and
+/// are dropped (PostgreSQL text refuses NUL, so they could not even be looked up).
 fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
-    match v {
-        HeaderValue::Text(t) => vec![t.trim_matches(['<', '>']).to_string()],
-        HeaderValue::TextList(l) => l
-            .iter()
-            .map(|t| t.trim_matches(['<', '>']).to_string())
-            .collect(),
+    let ids: Vec<&str> = match v {
+        HeaderValue::Text(t) => vec![t.as_ref()],
+        HeaderValue::TextList(l) => l.iter().map(|t| t.as_ref()).collect(),
         _ => Vec::new(),
-    }
+    };
+    ids.into_iter()
+        .map(|t| t.trim_matches(['<', '>']))
+        .filter(|t| !t.is_empty() && !t.chars().any(char::is_control))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A header value as it may be quoted in a stored reason: no control characters (NUL would
+/// not fit a PostgreSQL text column), at most 100 characters.
+fn quotable(v: &str) -> String {
+    v.chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
 const AUTO_SUBJECTS: &[&str] = &[
@@ -265,7 +277,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
         automatic = Some("a delivery status notification (bounce)".to_string());
     } else if let Some(v) = raw_header("auto-submitted").filter(|v| !v.starts_with("no")) {
         auto_reply = v.starts_with("auto-replied");
-        automatic = Some(format!("Auto-Submitted: {v}"));
+        automatic = Some(format!("Auto-Submitted: {}", quotable(&v)));
     } else if raw_header("x-autoreply").is_some() || raw_header("x-autorespond").is_some() {
         auto_reply = true;
         automatic = Some("an X-Autoreply header".to_string());
@@ -373,6 +385,25 @@ mod tests {
         assert!(parse(raw).unwrap().automatic.is_some());
         let raw = b"From: a@b.test\r\nAuto-Submitted: no\r\nSubject: hi\r\n\r\nbody\r\n";
         assert!(parse(raw).unwrap().automatic.is_none());
+    }
+
+    #[test]
+    fn nul_and_control_characters_in_headers_never_reach_stored_text() {
+        // Found by tests/it/malformed.rs: PostgreSQL refused the reason, so the message was
+        // never finished and came back on every poll.
+        let raw = b"From: ann@example.test\r\nMessage-ID: <a\0b@x>\r\nIn-Reply-To: <r\0@x>\r\nReferences: <ok@x> <c\x01d@x>\r\nAuto-Submitted: auto-replied\0x\r\n\r\nOut of office\r\n";
+        let p = parse(raw).unwrap();
+        assert!(p.message_id.starts_with("sha256-"), "{}", p.message_id);
+        assert_eq!(p.references, vec!["ok@x".to_string()]);
+        let why = p.automatic.unwrap();
+        assert!(why.starts_with("Auto-Submitted: auto-replied"), "{why}");
+        assert!(!why.chars().any(char::is_control), "{why:?}");
+        assert!(p.auto_reply);
+        let long = format!(
+            "From: a@b.test\r\nAuto-Submitted: auto-{}\r\n\r\nx",
+            "y".repeat(5000)
+        );
+        assert!(parse(long.as_bytes()).unwrap().automatic.unwrap().len() < 200);
     }
 
     #[test]

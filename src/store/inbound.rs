@@ -149,6 +149,10 @@ impl Store {
         update: Option<i64>,
         now: i64,
     ) -> StoreResult<()> {
+        // Reasons quote message content; PostgreSQL text cannot hold NUL, and a refused update
+        // would leave the message unfinished, fetched again on every poll.
+        let reason = reason.map(|r| r.replace('\0', ""));
+        let sender = sender.map(|s| s.replace('\0', ""));
         sqlx::query(
             "UPDATE inbound_messages SET status = $1, reason = $2, sender = $3, member_id = $4, update_id = $5, processed_at = $6, lease_until = NULL WHERE id = $7",
         )

@@ -14,6 +14,8 @@ mod cli;
 mod dbcopy;
 mod flow;
 mod ingest;
+mod malformed;
 mod ops;
+mod security;
 mod store;
 mod web;
