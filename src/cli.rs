@@ -1049,11 +1049,15 @@ async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<()> {
                     println!("the quarantine is empty");
                 }
                 let now = Utc::now();
+                let bar = progress_bar(ids.len() as u64, "reprocessing");
                 for id in ids {
                     if let Some(o) = crate::jobs::ingest::reprocess(ctx, id, now).await? {
-                        println!("{}", outcome_line(id, &o));
+                        // Printed above the bar on a terminal, plainly when piped.
+                        bar.suspend(|| println!("{}", outcome_line(id, &o)));
                     }
+                    bar.inc(1);
                 }
+                bar.finish_and_clear();
                 // Receipts and notices go out with the next `run-due` or `serve` tick.
                 Ok(())
             })
