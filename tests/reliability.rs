@@ -388,6 +388,57 @@ fn send_reply(rig: &rig::Rig, mailbox: &str, to_box: &str, i: i64, token: &str) 
     expect(&mut w, Some("QUIT\r\n".into()));
 }
 
+/// Sends one reply from each member `<from_box>+m1..n` to their signed token address
+/// `<to_box>+TOKEN` through Postfix, and waits until all n are in `to_box`'s Maildir.
+fn send_replies(rig: &rig::Rig, from_box: &str, to_box: &str, n: i64) {
+    let secret = Secret::new(SECRET.as_bytes().to_vec());
+    let today = Utc::now().date_naive();
+    for i in 1..=n {
+        let token = ReplyToken {
+            member: i,
+            date: today,
+        }
+        .encode(&secret);
+        send_reply(rig, from_box, to_box, i, &token);
+    }
+    let count = || {
+        ["new", "cur"]
+            .iter()
+            .map(|d| {
+                std::fs::read_dir(rig.maildir(to_box).join(d))
+                    .map(|r| r.count())
+                    .unwrap_or(0)
+            })
+            .sum::<usize>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count() < n as usize && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        count() >= n as usize,
+        "replies delivered to {to_box}'s mailbox"
+    );
+}
+
+/// Replies stored as updates, and how many of them hold their reply's text more than once.
+async fn stored_replies(s: &Store) -> (i64, usize) {
+    let bodies: Vec<(i64, String)> =
+        sqlx::query_as("SELECT member_id, body FROM updates WHERE source = 'email'")
+            .fetch_all(s.pool())
+            .await
+            .expect("updates");
+    let duplicates = bodies
+        .iter()
+        .map(|(i, b)| {
+            b.matches(&format!("Reply marker {i}:"))
+                .count()
+                .saturating_sub(1)
+        })
+        .sum();
+    (bodies.len() as i64, duplicates)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_poll_killed_mid_way_loses_no_reply_and_stores_none_twice() {
     let rig = rig::Rig::shared();
@@ -397,32 +448,7 @@ async fn a_poll_killed_mid_way_loses_no_reply_and_stores_none_twice() {
     let n = 300;
     // Members with nothing due, so only the poller works.
     seed(&s, n, 100, "carol", "none").await;
-    let secret = Secret::new(SECRET.as_bytes().to_vec());
-    let today = Utc::now().date_naive();
-    for i in 1..=n {
-        let token = ReplyToken {
-            member: i,
-            date: today,
-        }
-        .encode(&secret);
-        send_reply(rig, "carol", "updates", i, &token);
-    }
-    // Wait until Postfix has put every reply into the `updates` Maildir.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let count = || {
-        ["new", "cur"]
-            .iter()
-            .map(|d| {
-                std::fs::read_dir(rig.maildir("updates").join(d))
-                    .map(|r| r.count())
-                    .unwrap_or(0)
-            })
-            .sum::<usize>()
-    };
-    while count() < n as usize && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert!(count() >= n as usize, "replies delivered to the mailbox");
+    send_replies(rig, "carol", "updates", n);
 
     let cfg = write_config(dir.path(), &db, rig, "updates");
     let mut rng = Rng::new();
@@ -446,27 +472,14 @@ async fn a_poll_killed_mid_way_loses_no_reply_and_stores_none_twice() {
     // A little longer: a duplicate would show up now.
     tokio::time::sleep(Duration::from_secs(3)).await;
     sigterm(&mut child);
-    let bodies: Vec<(i64, String)> =
-        sqlx::query_as("SELECT member_id, body FROM updates WHERE source = 'email'")
-            .fetch_all(s.pool())
-            .await
-            .expect("updates");
-    let lost = n - bodies.len() as i64;
-    let duplicates: usize = bodies
-        .iter()
-        .map(|(i, b)| {
-            b.matches(&format!("Reply marker {i}:"))
-                .count()
-                .saturating_sub(1)
-        })
-        .sum();
+    let (stored, duplicates) = stored_replies(&s).await;
+    let lost = n - stored;
     let inbound: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbound_messages")
         .fetch_one(s.pool())
         .await
         .expect("inbound");
     eprintln!(
-        "ingest crash: replies {n}, kills {kills}, stored {}, raw kept {inbound}, lost {lost}, duplicates {duplicates}",
-        bodies.len()
+        "ingest crash: replies {n}, kills {kills}, stored {stored}, raw kept {inbound}, lost {lost}, duplicates {duplicates}"
     );
     assert_eq!(lost, 0, "every reply is stored");
     assert_eq!(duplicates, 0, "no reply is stored twice");
@@ -716,25 +729,7 @@ async fn an_imap_connection_dropped_mid_fetch_loses_no_reply() {
     let s = store(&db).await;
     let n = 20;
     seed(&s, n, 10, "alice", "none").await;
-    let secret = Secret::new(SECRET.as_bytes().to_vec());
-    let today = Utc::now().date_naive();
-    for i in 1..=n {
-        let token = ReplyToken {
-            member: i,
-            date: today,
-        }
-        .encode(&secret);
-        send_reply(rig, "alice", "dave", i, &token);
-    }
-    let in_box = || {
-        std::fs::read_dir(rig.maildir("dave").join("new"))
-            .map(|r| r.count())
-            .unwrap_or(0)
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while in_box() < n as usize && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    send_replies(rig, "alice", "dave", n);
     // Greeting, login, SELECT and the start of the first FETCH fit in 3 KB; 20 replies do not.
     let limit = Arc::new(AtomicUsize::new(3000));
     let port = cutting_proxy(rig.imap_port, limit.clone()).await;
@@ -754,33 +749,16 @@ async fn an_imap_connection_dropped_mid_fetch_loses_no_reply() {
     eprintln!("poll over a connection cut after 3000 bytes: {first:?}");
     assert!(first.is_err(), "the cut is reported, not swallowed");
     limit.store(usize::MAX, Ordering::SeqCst);
-    let mut stored = 0;
+    let (mut stored, mut duplicates) = (0, 0);
     for _ in 0..5 {
         tidings::jobs::ingest::poll(&ctx, Utc::now())
             .await
             .expect("healthy poll");
-        stored =
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM updates WHERE source = 'email'")
-                .fetch_one(s.pool())
-                .await
-                .expect("count");
+        (stored, duplicates) = stored_replies(&s).await;
         if stored == n {
             break;
         }
     }
-    let bodies: Vec<(i64, String)> =
-        sqlx::query_as("SELECT member_id, body FROM updates WHERE source = 'email'")
-            .fetch_all(s.pool())
-            .await
-            .expect("updates");
-    let duplicates: usize = bodies
-        .iter()
-        .map(|(i, b)| {
-            b.matches(&format!("Reply marker {i}:"))
-                .count()
-                .saturating_sub(1)
-        })
-        .sum();
     eprintln!(
         "imap drop: replies {n}, stored {stored}, lost {}, duplicates {duplicates}",
         n - stored
