@@ -7,7 +7,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use sqlx::Row;
 
-use super::updates::{UpdateRow, UpsertOutcome};
+use super::updates::{UpdateRow, UpsertOutcome, update_from_row, upsert_update_tx};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::MemberId;
 
@@ -102,41 +102,9 @@ impl Store {
             return Ok(Idempotent::Replayed(stored));
         }
 
-        // Same statements as `upsert_update` (append mode), inside this transaction.
-        let inserted = sqlx::query(
-            "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at)
-             VALUES ($1, $2, $3, 'api', 1, NULL, $4, $4) ON CONFLICT (member_id, local_date) DO NOTHING RETURNING id",
-        )
-        .bind(member)
-        .bind(date.to_string())
-        .bind(body)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let outcome = match inserted {
-            Some(r) => UpsertOutcome {
-                id: r.try_get(0)?,
-                revision: 1,
-                edited: false,
-            },
-            None => {
-                let r = sqlx::query(
-                    "UPDATE updates SET body = body || $1, revision = revision + 1, message_id = NULL, updated_at = $2
-                     WHERE member_id = $3 AND local_date = $4 RETURNING id, revision",
-                )
-                .bind(format!("\n\n{body}"))
-                .bind(now)
-                .bind(member)
-                .bind(date.to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-                UpsertOutcome {
-                    id: r.try_get(0)?,
-                    revision: r.try_get(1)?,
-                    edited: true,
-                }
-            }
-        };
+        // The same append as a second email reply, inside this transaction.
+        let outcome =
+            upsert_update_tx(&mut tx, member, date, body, "api", None, false, now).await?;
         let row = sqlx::query(
             "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at FROM updates WHERE id = $1",
         )
@@ -220,22 +188,6 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect()
     }
-}
-
-/// An `updates` row selected with the columns of [`UpdateRow`] first, in order.
-fn update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<UpdateRow> {
-    let d: String = r.try_get(2)?;
-    Ok(UpdateRow {
-        id: r.try_get(0)?,
-        member_id: r.try_get(1)?,
-        local_date: NaiveDate::from_str(&d)
-            .map_err(|e| StoreError::Other(anyhow::anyhow!("stored date {d:?}: {e}")))?,
-        body: r.try_get(3)?,
-        source: r.try_get(4)?,
-        revision: r.try_get(5)?,
-        created_at: r.try_get(6)?,
-        updated_at: r.try_get(7)?,
-    })
 }
 
 /// An API token as `token list` shows it (never the token itself, only its row).

@@ -66,51 +66,10 @@ impl Store {
         now: i64,
     ) -> StoreResult<UpsertOutcome> {
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 1, $5, $6, $6) ON CONFLICT (member_id, local_date) DO NOTHING RETURNING id",
+        let out = upsert_update_tx(
+            &mut tx, member, date, body, source, message_id, replace, now,
         )
-        .bind(member)
-        .bind(date.to_string())
-        .bind(body)
-        .bind(source)
-        .bind(message_id)
-        .bind(now)
-        .fetch_optional(&mut *tx)
         .await?;
-        let out = if let Some(r) = inserted {
-            UpsertOutcome {
-                id: r.try_get(0)?,
-                revision: 1,
-                edited: false,
-            }
-        } else {
-            let sql = if replace {
-                "UPDATE updates SET body = $1, revision = revision + 1, message_id = $2, updated_at = $3
-                 WHERE member_id = $4 AND local_date = $5 RETURNING id, revision"
-            } else {
-                "UPDATE updates SET body = body || $1, revision = revision + 1, message_id = $2, updated_at = $3
-                 WHERE member_id = $4 AND local_date = $5 RETURNING id, revision"
-            };
-            let text = if replace {
-                body.to_string()
-            } else {
-                format!("\n\n{body}")
-            };
-            let r = sqlx::query(sql)
-                .bind(text)
-                .bind(message_id)
-                .bind(now)
-                .bind(member)
-                .bind(date.to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-            UpsertOutcome {
-                id: r.try_get(0)?,
-                revision: r.try_get(1)?,
-                edited: true,
-            }
-        };
         tx.commit().await?;
         Ok(out)
     }
@@ -127,20 +86,7 @@ impl Store {
         .bind(date.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        r.map(|r| {
-            let d: String = r.try_get(2)?;
-            Ok(UpdateRow {
-                id: r.try_get(0)?,
-                member_id: r.try_get(1)?,
-                local_date: NaiveDate::from_str(&d).map_err(|e| StoreError::Other(e.into()))?,
-                body: r.try_get(3)?,
-                source: r.try_get(4)?,
-                revision: r.try_get(5)?,
-                created_at: r.try_get(6)?,
-                updated_at: r.try_get(7)?,
-            })
-        })
-        .transpose()
+        r.as_ref().map(update_from_row).transpose()
     }
 
     /// Updates of `reader`'s teammates that this reader has not received in their current
@@ -245,4 +191,82 @@ impl Store {
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+}
+
+/// Stores an update inside the caller's transaction: the first one of (member, date) is
+/// inserted, a later one is appended (or replaces it when `replace`) with the revision bumped.
+/// Shared by [`Store::upsert_update`] and the idempotent API post, which must write the update
+/// and its idempotency key in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn upsert_update_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    member: MemberId,
+    date: NaiveDate,
+    body: &str,
+    source: &str,
+    message_id: Option<&str>,
+    replace: bool,
+    now: i64,
+) -> StoreResult<UpsertOutcome> {
+    let inserted = sqlx::query(
+        "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $6) ON CONFLICT (member_id, local_date) DO NOTHING RETURNING id",
+    )
+    .bind(member)
+    .bind(date.to_string())
+    .bind(body)
+    .bind(source)
+    .bind(message_id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(r) = inserted {
+        return Ok(UpsertOutcome {
+            id: r.try_get(0)?,
+            revision: 1,
+            edited: false,
+        });
+    }
+    let (sql, text) = if replace {
+        (
+            "UPDATE updates SET body = $1, revision = revision + 1, message_id = $2, updated_at = $3
+             WHERE member_id = $4 AND local_date = $5 RETURNING id, revision",
+            body.to_string(),
+        )
+    } else {
+        (
+            "UPDATE updates SET body = body || $1, revision = revision + 1, message_id = $2, updated_at = $3
+             WHERE member_id = $4 AND local_date = $5 RETURNING id, revision",
+            format!("\n\n{body}"),
+        )
+    };
+    let r = sqlx::query(sql)
+        .bind(text)
+        .bind(message_id)
+        .bind(now)
+        .bind(member)
+        .bind(date.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(UpsertOutcome {
+        id: r.try_get(0)?,
+        revision: r.try_get(1)?,
+        edited: true,
+    })
+}
+
+/// An `updates` row selected with the columns of [`UpdateRow`] first, in order.
+pub(super) fn update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<UpdateRow> {
+    let d: String = r.try_get(2)?;
+    Ok(UpdateRow {
+        id: r.try_get(0)?,
+        member_id: r.try_get(1)?,
+        local_date: NaiveDate::from_str(&d)
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("stored date {d:?}: {e}")))?,
+        body: r.try_get(3)?,
+        source: r.try_get(4)?,
+        revision: r.try_get(5)?,
+        created_at: r.try_get(6)?,
+        updated_at: r.try_get(7)?,
+    })
 }
