@@ -544,6 +544,20 @@ async fn postgres_restarted_under_load_is_survived_without_restarting_serve() {
     );
 }
 
+/// `tidings run-due` on `db` with the default Maildir transport (mail in `dir/var/mail/sent`),
+/// so a test is about the database alone.
+fn run_due(dir: &Path, db: &str) -> std::process::Output {
+    Command::new(BIN)
+        .args(["run-due"])
+        .current_dir(dir)
+        .env_remove("TIDINGS_CONFIG")
+        .env("TIDINGS_DATABASE__URL", db)
+        .env("TIDINGS_SECURITY__SECRET", SECRET)
+        .env("TIDINGS_LOG", "off")
+        .output()
+        .expect("binary runs")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_read_only_database_stops_work_with_a_clear_error_and_resumes_after() {
     let _pg = PG.lock().await;
@@ -562,19 +576,7 @@ async fn a_read_only_database_stops_work_with_a_clear_error_and_resumes_after() 
     };
     set_ro(true).execute(admin.pool()).await.expect("read-only");
     s.close().await;
-    // The Maildir transport keeps this test about the database alone.
-    let run_due = || {
-        Command::new(BIN)
-            .args(["run-due"])
-            .current_dir(dir.path())
-            .env_remove("TIDINGS_CONFIG")
-            .env("TIDINGS_DATABASE__URL", &db)
-            .env("TIDINGS_SECURITY__SECRET", SECRET)
-            .env("TIDINGS_LOG", "off")
-            .output()
-            .expect("binary runs")
-    };
-    let o = run_due();
+    let o = run_due(dir.path(), &db);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("read-only"), "the error says why: {err}");
@@ -589,14 +591,14 @@ async fn a_read_only_database_stops_work_with_a_clear_error_and_resumes_after() 
         .execute(admin.pool())
         .await
         .expect("read-write");
-    let o = run_due();
+    let o = run_due(dir.path(), &db);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(
         files(),
         50,
         "every due request once the database is writable"
     );
-    let o = run_due();
+    let o = run_due(dir.path(), &db);
     assert!(o.status.success());
     assert_eq!(files(), 50, "and never twice");
 }
@@ -637,18 +639,7 @@ async fn a_full_disk_stops_work_with_a_clear_error_and_corrupts_nothing() {
         while f.write_all(&small).is_ok() {}
         let _ = f.sync_all();
     }
-    let run_due = || {
-        Command::new(BIN)
-            .args(["run-due"])
-            .current_dir(dir.path())
-            .env_remove("TIDINGS_CONFIG")
-            .env("TIDINGS_DATABASE__URL", &db)
-            .env("TIDINGS_SECURITY__SECRET", SECRET)
-            .env("TIDINGS_LOG", "off")
-            .output()
-            .expect("binary runs")
-    };
-    let o = run_due();
+    let o = run_due(dir.path(), &db);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
@@ -663,7 +654,7 @@ async fn a_full_disk_stops_work_with_a_clear_error_and_corrupts_nothing() {
         .expect("integrity check");
     assert_eq!(check, "ok", "the database is intact");
     s.close().await;
-    let o = run_due();
+    let o = run_due(dir.path(), &db);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let sent = dir.path().join("var/mail/sent/new");
     assert_eq!(
