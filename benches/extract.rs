@@ -4,17 +4,14 @@
 //!
 //!   cargo bench --bench extract -- [--corpus DIR] [--seconds 3]
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use support::arg;
 use tidings::mail::extract::{detect_format, extract};
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 fn inputs(root: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();

@@ -11,20 +11,17 @@
 //! so the figure is "due → accepted by Postfix". Also prints the mean digest size (for
 //! `smtp-source -l`) and the process's peak resident memory.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use sqlx::AssertSqlSafe;
+use support::{arg, series, sql_false};
 use tidings::config::{Config, SecretString, SecretUrl, Security, Transport};
 use tidings::jobs::Ctx;
 use tidings::store::Backend;
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 fn num(args: &[String], name: &str, default: i64) -> anyhow::Result<i64> {
     Ok(arg(args, name)
@@ -102,17 +99,8 @@ async fn main() -> anyhow::Result<()> {
     let yesterday = today - Duration::days(1);
     let teams = (members + team_size - 1) / team_size;
     let t = Instant::now();
-    let series = |n: i64| match backend {
-        Backend::Sqlite => format!(
-            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) SELECT x FROM c"
-        ),
-        Backend::Postgres => format!("SELECT x FROM generate_series(1, {n}) AS x"),
-    };
-    let f = if backend == Backend::Postgres {
-        "FALSE"
-    } else {
-        "0"
-    };
+    let series = |n: i64| series(backend, n);
+    let f = sql_false(backend);
     let statements = [
         format!(
             "INSERT INTO teams (name, created_at) SELECT 'team' || x, {ts} FROM ({}) s",

@@ -6,20 +6,17 @@
 //!
 //!   cargo bench --bench ingest -- [--replies 10000] [--db sqlite|postgres://…]
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use sqlx::AssertSqlSafe;
+use support::{arg, series, sql_false};
 use tidings::config::{Config, SecretString, SecretUrl, Transport};
 use tidings::jobs::{Ctx, ingest};
 use tidings::store::Backend;
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 const QUOTE: &str = "Hi Member,\n\nWhat did you get done?\nWhat's next?\nAnything blocking you?\n\nJust reply to this email; type above the quoted text.\n";
 
@@ -79,17 +76,8 @@ async fn main() -> anyhow::Result<()> {
     let now = Utc::now();
     let ts = now.timestamp();
     let far = ts + 30 * 86_400;
-    let series = match backend {
-        Backend::Sqlite => format!(
-            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) SELECT x FROM c"
-        ),
-        Backend::Postgres => format!("SELECT x FROM generate_series(1, {n}) AS x"),
-    };
-    let f = if backend == Backend::Postgres {
-        "FALSE"
-    } else {
-        "0"
-    };
+    let series = series(backend, n);
+    let f = sql_false(backend);
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO members (email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed,
            next_request_at, next_request_date, next_digest_at, next_digest_date, created_at, updated_at)

@@ -8,23 +8,20 @@
 //! finds nothing due. Then K members are made due for their local today and one pass queues
 //! their requests (rendering, signing and inserting each email).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use sqlx::AssertSqlSafe;
+use support::{arg, series, sql_false};
 use tidings::config::{Config, SecretString, SecretUrl, Transport};
 use tidings::domain::schedule::local_date;
 use tidings::jobs::{Ctx, plan};
 use tidings::store::Backend;
 
 const ZONES: [&str; 4] = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"];
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -126,20 +123,12 @@ async fn seed(ctx: &Ctx, n: i64, now: i64) -> anyhow::Result<()> {
     let cols = "email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, next_request_at, next_request_date, next_digest_at, next_digest_date, created_at, updated_at";
     let vals = format!(
         "'m' || x || '@bench.test', 'Member ' || x, {zone}, '16:30', '08:30', 31, {f}, {f}, {now} + 3600 + x % 80000, '{tomorrow}', {now} + 7200 + x % 80000, '{tomorrow}', {now}, {now}",
-        f = if ctx.store.backend() == Backend::Postgres {
-            "FALSE"
-        } else {
-            "0"
-        }
+        f = sql_false(ctx.store.backend())
     );
-    let sql = match ctx.store.backend() {
-        Backend::Sqlite => format!(
-            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) INSERT INTO members ({cols}) SELECT {vals} FROM c"
-        ),
-        Backend::Postgres => {
-            format!("INSERT INTO members ({cols}) SELECT {vals} FROM generate_series(1, {n}) AS x")
-        }
-    };
+    let sql = format!(
+        "INSERT INTO members ({cols}) SELECT {vals} FROM ({}) s",
+        series(ctx.store.backend(), n)
+    );
     sqlx::query(AssertSqlSafe(sql))
         .execute(ctx.store.pool())
         .await?;

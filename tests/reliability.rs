@@ -99,33 +99,46 @@ secret = "{SECRET}"
     path
 }
 
-fn serve(dir: &Path, config: &Path) -> Child {
-    Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .arg("serve")
-        .current_dir(dir)
-        .env("TIDINGS_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("serve starts")
+/// A running `tidings serve`, killed when dropped: a test that fails half-way leaves no server
+/// behind polling the rig or holding the database.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-fn kill9(mut c: Child) {
-    let _ = c.kill(); // SIGKILL
-    let _ = c.wait();
+fn serve(dir: &Path, config: &Path) -> Serve {
+    Serve(
+        Command::new(BIN)
+            .arg("--config")
+            .arg(config)
+            .arg("serve")
+            .current_dir(dir)
+            .env("TIDINGS_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("serve starts"),
+    )
 }
 
-fn sigterm(c: &mut Child) {
+/// SIGKILL, as a crash: the drop kills and reaps the process.
+fn kill9(c: Serve) {
+    drop(c);
+}
+
+fn sigterm(c: &mut Serve) {
     let _ = Command::new("kill")
         .arg("-TERM")
-        .arg(c.id().to_string())
+        .arg(c.0.id().to_string())
         .status();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if let Ok(Some(_)) = c.try_wait() {
+        if let Ok(Some(_)) = c.0.try_wait() {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -330,7 +343,7 @@ async fn three_instances_on_postgres_send_each_of_5000_digests_once() {
     let n = 5000;
     seed(&s, n, 5, "bob", "digest").await;
     let cfg = write_config(dir.path(), &db, rig, "digest");
-    let mut children: Vec<Child> = (0..3).map(|_| serve(dir.path(), &cfg)).collect();
+    let mut children: Vec<Serve> = (0..3).map(|_| serve(dir.path(), &cfg)).collect();
     wait_drained(&s, n, "digest").await;
     for c in &mut children {
         sigterm(c);
@@ -530,7 +543,7 @@ async fn postgres_restarted_under_load_is_survived_without_restarting_serve() {
     );
     wait_drained(&s, n, "request").await;
     assert!(
-        child.try_wait().expect("wait").is_none(),
+        child.0.try_wait().expect("wait").is_none(),
         "serve kept running through the database restart"
     );
     sigterm(&mut child);
