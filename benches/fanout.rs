@@ -163,9 +163,10 @@ async fn main() -> anyhow::Result<()> {
         p.digests as i64 == members && s.sent as i64 == members && s.failed == 0,
         "every member gets one digest: plan {p:?}, send {s:?}"
     );
-    let bytes: i64 = sqlx::query_scalar("SELECT CAST(AVG(LENGTH(body)) AS BIGINT) FROM outbox")
-        .fetch_one(ctx.store.pool())
-        .await?;
+    let bytes: i64 =
+        sqlx::query_scalar("SELECT CAST(AVG(LENGTH(body)) AS BIGINT) FROM outbox_bodies")
+            .fetch_one(ctx.store.pool())
+            .await?;
     eprintln!("queued and sent {} digests in {total:.1} s", p.digests);
     println!("{name}_per_s {:.0} digests/s", members as f64 / total);
     println!("{name}_digest_bytes {bytes} bytes");

@@ -160,7 +160,6 @@ pub const TABLES: &[Table] = &[
             ("recipient", Text),
             ("message_id", Text),
             ("subject", Text),
-            ("body", Bytes),
             ("state", Text),
             ("attempts", I64),
             ("next_attempt_at", I64),
@@ -171,6 +170,12 @@ pub const TABLES: &[Table] = &[
         ],
         order_by: "id",
         serial_id: true,
+    },
+    Table {
+        name: "outbox_bodies",
+        columns: &[("outbox_id", I64), ("body", Bytes)],
+        order_by: "outbox_id",
+        serial_id: false,
     },
     Table {
         name: "digest_deliveries",

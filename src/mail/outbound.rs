@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use lettre::message::header::ContentTransferEncoding;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -81,18 +82,83 @@ pub fn build(o: &Outgoing<'_>) -> anyhow::Result<Vec<u8>> {
     }
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
-        .body(o.text.clone());
+        .body(part_body(&o.text));
     let msg = match &o.html {
         Some(html) => b.multipart(
             MultiPart::alternative().singlepart(text).singlepart(
                 SinglePart::builder()
                     .header(ContentType::TEXT_HTML)
-                    .body(html.clone()),
+                    .body(part_body(html)),
             ),
         )?,
         None => b.singlepart(text)?,
     };
     Ok(msg.formatted())
+}
+
+/// The longest line 7bit allows (RFC 5322: 998 characters before CRLF).
+const MAX_7BIT_LINE: usize = 998;
+/// The longest encoded line quoted-printable allows, the `=` of a soft break included.
+const MAX_QP_LINE: usize = 76;
+
+/// Encodes one MIME part in one pass over the text, line endings made CRLF: as 7bit when it is
+/// ASCII with lines of at most 998 characters (the digest's HTML is written so: non-ASCII as
+/// character references, a line break between blocks), else as quoted-printable. lettre's own
+/// chooser would quoted-print every line over 76 characters and inserts the CRs one at a time,
+/// which for a 100 KB digest cost more than rendering it.
+pub fn part_body(s: &str) -> Body {
+    let lines = || s.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    // 7bit: ASCII without NUL, CR only before LF, no line over 998 characters.
+    let seven_bit = s.bytes().all(|b| b.is_ascii() && b != 0)
+        && lines().all(|l| l.len() <= MAX_7BIT_LINE && !l.contains('\r'));
+    let mut out = Vec::with_capacity(s.len() + s.len() / 8 + 64);
+    let mut first = true;
+    for line in lines() {
+        if !std::mem::take(&mut first) {
+            out.extend_from_slice(b"\r\n");
+        }
+        if seven_bit {
+            out.extend_from_slice(line.as_bytes());
+        } else {
+            qp_line(line.as_bytes(), &mut out);
+        }
+    }
+    let encoding = if seven_bit {
+        ContentTransferEncoding::SevenBit
+    } else {
+        ContentTransferEncoding::QuotedPrintable
+    };
+    Body::dangerous_pre_encoded(out, encoding)
+}
+
+/// One line as quoted-printable (RFC 2045 6.7): printable ASCII but `=` as is, everything else
+/// as `=XX`, space and tab at the end of the line encoded too, soft breaks (`=` CRLF) keeping
+/// every encoded line within 76 characters.
+fn qp_line(line: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut col = 0;
+    for (i, &b) in line.iter().enumerate() {
+        let last = i + 1 == line.len();
+        let literal = match b {
+            b' ' | b'\t' => !last,
+            b'=' => false,
+            33..=126 => true,
+            _ => false,
+        };
+        let width = if literal { 1 } else { 3 };
+        // Room for this character and, unless it ends the line, the `=` of a soft break.
+        let room = if last { MAX_QP_LINE } else { MAX_QP_LINE - 1 };
+        if col + width > room {
+            out.extend_from_slice(b"=\r\n");
+            col = 0;
+        }
+        if literal {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+        col += width;
+    }
 }
 
 fn clean_name_long(s: &str) -> String {
@@ -287,5 +353,72 @@ mod tests {
             assert!(s.contains(h), "missing {h} in\n{s}");
         }
         assert!(!s.lines().any(|l| l.starts_with("Bcc:")), "{s}");
+    }
+
+    /// The text part as a mail client reads it back from a whole message, and the part's
+    /// encoding and encoded lines.
+    fn round_trip(text: &str) -> (String, String, Vec<String>) {
+        let to = EmailAddress::parse("bob@example.test").unwrap();
+        let raw = build(&Outgoing {
+            kind: MailKind::Digest,
+            from: "Tidings <tidings@example.test>",
+            to_name: "Bob",
+            to: &to,
+            reply_to: None,
+            subject: "s",
+            message_id: "<m1@example.test>",
+            in_reply_to: None,
+            text: text.to_string(),
+            html: Some("<p>x</p>".into()),
+            unsubscribe_url: None,
+            date: 1_700_000_000,
+        })
+        .unwrap();
+        let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let decoded = msg.body_text(0).map(|t| t.to_string()).unwrap_or_default();
+        let part = part_body(text);
+        let cte = match part.encoding() {
+            ContentTransferEncoding::SevenBit => "7bit",
+            ContentTransferEncoding::QuotedPrintable => "quoted-printable",
+            _ => "other",
+        };
+        let lines = String::from_utf8(part.as_ref().to_vec()).unwrap();
+        (
+            decoded,
+            cte.to_string(),
+            lines.split("\r\n").map(str::to_string).collect(),
+        )
+    }
+
+    #[test]
+    fn ascii_with_short_lines_is_sent_as_7bit_and_everything_else_quoted_printable() {
+        let (text, cte, _) = round_trip("Done: x\nNext: y\n");
+        assert_eq!(
+            (text.as_str(), cte.as_str()),
+            ("Done: x\r\nNext: y\r\n", "7bit")
+        );
+        let long = "a".repeat(999);
+        let (text, cte, lines) = round_trip(&long);
+        assert_eq!((text, cte.as_str()), (long, "quoted-printable"));
+        assert!(lines.iter().all(|l| l.len() <= 76), "{lines:?}");
+        let (text, cte, lines) = round_trip("Zoë — café = ok \nnext\t\n");
+        assert_eq!(cte, "quoted-printable");
+        assert_eq!(text, "Zoë — café = ok \r\nnext\t\r\n");
+        assert!(
+            lines.contains(&"Zo=C3=AB =E2=80=94 caf=C3=A9 =3D ok=20".to_string()),
+            "{lines:?}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, a client decodes exactly it (line ends as CRLF), and no encoded
+        /// line breaks the limit of its encoding.
+        #[test]
+        fn any_text_survives_the_encoding(text in "[ -~\t\nàé€😀=.]{0,400}") {
+            let (decoded, cte, lines) = round_trip(&text);
+            proptest::prop_assert_eq!(decoded.replace("\r\n", "\n"), text.clone());
+            let limit = if cte == "7bit" { 998 } else { 76 };
+            proptest::prop_assert!(lines.iter().all(|l| l.len() <= limit), "{:?}", lines);
+        }
     }
 }

@@ -19,19 +19,45 @@ fn long_date(d: NaiveDate) -> String {
 /// The inline declarations of one rule of `templates/email.css` (`body`, `.card`, ...), taken
 /// from the part before the first `@media`. Inlined because Gmail's apps and Outlook drop or
 /// ignore parts of `<style>`; the `<style>` block stays for dark mode and narrow screens,
-/// whose rules win with `!important`.
+/// whose rules win with `!important`. The rules are read once: a digest of a 100-member team
+/// asks for them about 500 times.
 fn st(selector: &str) -> &'static str {
-    CSS.lines()
-        .take_while(|l| !l.starts_with("@media"))
-        .find_map(|l| {
-            let (sel, rest) = l.split_once('{')?;
-            (sel.trim() == selector).then(|| rest.trim().trim_end_matches('}').trim())
-        })
-        .unwrap_or("")
+    static RULES: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static str>> =
+        std::sync::LazyLock::new(|| {
+            CSS.lines()
+                .take_while(|l| !l.starts_with("@media"))
+                .filter_map(|l| {
+                    let (sel, rest) = l.split_once('{')?;
+                    Some((sel.trim(), rest.trim().trim_end_matches('}').trim()))
+                })
+                .collect()
+        });
+    RULES.get(selector).copied().unwrap_or("")
+}
+
+/// A line break in the HTML source between blocks: together with [`ascii_only`] it keeps the
+/// digest's HTML within 7bit's 998-character lines, so it goes out unencoded.
+const NL: PreEscaped<&str> = PreEscaped("\n");
+
+/// Non-ASCII characters as numeric character references (`é` → `&#xE9;`): the same page to
+/// every HTML reader, and a body that needs no transfer encoding.
+fn ascii_only(html: String) -> String {
+    if html.is_ascii() {
+        return html;
+    }
+    let mut out = String::with_capacity(html.len() + html.len() / 16);
+    for c in html.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("&#x{:X};", u32::from(c)));
+        }
+    }
+    out
 }
 
 fn page(title: &str, content: Markup, prefs_url: &str) -> String {
-    html! {
+    let html = html! {
         (DOCTYPE)
         html lang="en" {
             head {
@@ -40,14 +66,19 @@ fn page(title: &str, content: Markup, prefs_url: &str) -> String {
                 meta name="color-scheme" content="light dark";
                 meta name="supported-color-schemes" content="light dark";
                 title { (title) }
-                style { (PreEscaped(CSS)) }
+                (NL)
+                style { (NL) (PreEscaped(CSS)) }
+                (NL)
             }
             body style=(st("body")) {
+                (NL)
                 // Table layout: Outlook's Word engine ignores max-width and most layout on divs.
                 table.wrap role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style=(st(".wrap")) {
                     tr { td align="center" {
+                        (NL)
                         table.card role="presentation" width="640" cellpadding="0" cellspacing="0" border="0" style=(st(".card")) {
-                            tr { td.pad style=(st(".pad")) { (content) } }
+                            tr { td.pad style=(st(".pad")) { (NL) (content) (NL) } }
+                            (NL)
                             tr { td.footer style=(st(".footer")) {
                                 "You receive this because you are a member of a team on Tidings. "
                                 a href=(prefs_url) style=(st("a")) { "Change your time zone, delivery times, workdays or time away" } "."
@@ -55,10 +86,11 @@ fn page(title: &str, content: Markup, prefs_url: &str) -> String {
                         }
                     } }
                 }
+                (NL)
             }
         }
-    }
-    .into_string()
+    };
+    ascii_only(html.into_string())
 }
 
 /// Member text as HTML lines: `<br>` between lines instead of `white-space: pre-wrap`, which
@@ -66,7 +98,7 @@ fn page(title: &str, content: Markup, prefs_url: &str) -> String {
 fn lines_html(text: &str) -> Markup {
     html! {
         @for (i, line) in text.trim().lines().enumerate() {
-            @if i > 0 { br; }
+            @if i > 0 { br; (NL) }
             (line)
         }
     }
@@ -323,20 +355,25 @@ pub fn digest_html(v: &DigestView<'_>) -> String {
     let n = v.entries().count();
     let content = html! {
         h1 style=(st("h1")) { "Team digest" }
+        (NL)
         p.muted style=(st(".muted")) { (long_date(v.date)) " · " (n) " update" (plural(n)) }
+        (NL)
         @if !blockers.is_empty() {
             table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
                 tr { td.blockers style=(st(".blockers")) {
                     strong { "Blockers" }
                     @for (a, b) in &blockers {
+                        (NL)
                         p.blocker style=(st(".blocker")) { strong { (a) } ": " (b) }
                     }
                 } }
             }
+            (NL)
         }
         @for sec in &v.sections {
             @if let Some(team) = &sec.team {
                 h2 style=(st("h2")) { (team) }
+                (NL)
             }
             @if sec.entries.is_empty() && sec.team.is_some() {
                 p.muted style=(st(".muted")) { "No new updates." }
@@ -350,9 +387,11 @@ pub fn digest_html(v: &DigestView<'_>) -> String {
                         div.text style=(st(".text")) { (lines_html(&e.body)) }
                     } }
                 }
+                (NL)
             }
             @if !sec.missing.is_empty() {
-                p.muted style=(st(".muted")) { "No update yet from: " (sec.missing.join(", ")) }
+                p.muted style=(st(".muted")) { "No update yet from: " (sec.missing.join(",\n")) }
+                (NL)
             }
         }
     };
@@ -452,7 +491,10 @@ mod tests {
         );
         assert!(h.contains("prefers-color-scheme: dark"));
         assert!(h.contains(r#"name="color-scheme" content="light dark""#));
-        assert!(h.contains("a<br>b"), "lines become <br>, not pre-wrap: {h}");
+        assert!(
+            h.contains("a<br>\nb"),
+            "lines become <br>, not pre-wrap: {h}"
+        );
         let r = request_html(&RequestView {
             member_name: "Ann",
             local_date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
@@ -461,6 +503,19 @@ mod tests {
             reminder: true,
         });
         assert!(!r.contains("style=\"\""));
+    }
+
+    #[test]
+    fn digest_html_is_ascii_with_short_lines_so_it_needs_no_transfer_encoding() {
+        let mut v = view("Zoë shipped it — finally.\nNext: café");
+        v.sections[0].missing = (0..300).map(|i| format!("Member {i}")).collect();
+        let h = digest_html(&v);
+        assert!(h.is_ascii(), "{h}");
+        assert!(h.contains("Zo&#xEB; shipped it &#x2014; finally."), "{h}");
+        assert!(
+            h.lines().all(|l| l.len() <= 998),
+            "a line over 998 characters"
+        );
     }
 
     #[test]

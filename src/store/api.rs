@@ -158,8 +158,9 @@ impl Store {
     /// The most recently queued digest of `member`, whatever its delivery state.
     pub async fn latest_digest(&self, member: MemberId) -> StoreResult<Option<DigestRecord>> {
         let r = sqlx::query(
-            "SELECT subject, local_date, body, state, created_at, sent_at FROM outbox
-             WHERE member_id = $1 AND kind = 'digest' ORDER BY created_at DESC, id DESC LIMIT 1",
+            "SELECT o.subject, o.local_date, b.body, o.state, o.created_at, o.sent_at
+             FROM outbox o JOIN outbox_bodies b ON b.outbox_id = o.id
+             WHERE o.member_id = $1 AND o.kind = 'digest' ORDER BY o.created_at DESC, o.id DESC LIMIT 1",
         )
         .bind(member)
         .fetch_optional(&self.pool)

@@ -11,7 +11,7 @@ mod updates;
 
 pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
 pub use outbox::{NewEmail, OutboxRow, OutboxState};
-pub use updates::{DigestItem, UpdateRow, UpsertOutcome};
+pub use updates::{DigestItem, QueuedDigest, UpdateRow, UpsertOutcome};
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -721,27 +721,17 @@ impl Store {
         expected: Option<i64>,
         next: Option<(i64, NaiveDate)>,
     ) -> StoreResult<bool> {
-        let (at, date) = kind.columns();
-        let (n_at, n_date) = match next {
-            Some((a, d)) => (Some(a), Some(d.to_string())),
-            None => (None, None),
-        };
-        let sql = match expected {
-            Some(_) => {
-                format!("UPDATE members SET {at} = $1, {date} = $2 WHERE id = $3 AND {at} = $4")
-            }
-            None => {
-                format!("UPDATE members SET {at} = $1, {date} = $2 WHERE id = $3 AND {at} IS NULL")
-            }
-        };
-        let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind(n_at)
-            .bind(n_date)
-            .bind(member);
-        if let Some(e) = expected {
-            q = q.bind(e);
-        }
-        Ok(q.execute(&self.pool).await?.rows_affected() == 1)
+        let mut conn = self.pool.acquire().await?;
+        set_next_on(
+            &mut conn,
+            &NextInstant {
+                kind,
+                member,
+                expected,
+                next,
+            },
+        )
+        .await
     }
 
     /// Plans (or replaces) the reminder of `member` for local date `date` at `at`; `None`
@@ -836,6 +826,42 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// A move of one member's planned instant, for [`Store::set_next`] or a batch of them.
+#[derive(Debug, Clone, Copy)]
+pub struct NextInstant {
+    pub kind: DueKind,
+    pub member: MemberId,
+    /// The instant the planner saw; the move happens only if it is still stored (`None`: only
+    /// if nothing is planned).
+    pub expected: Option<i64>,
+    /// The new instant (UTC seconds) and its local date; `None` clears it.
+    pub next: Option<(i64, NaiveDate)>,
+}
+
+/// [`Store::set_next`] on a given connection (or transaction); true when the row moved.
+pub(crate) async fn set_next_on(
+    conn: &mut sqlx::AnyConnection,
+    n: &NextInstant,
+) -> StoreResult<bool> {
+    let (at, date) = n.kind.columns();
+    let (n_at, n_date) = match n.next {
+        Some((a, d)) => (Some(a), Some(d.to_string())),
+        None => (None, None),
+    };
+    let sql = match n.expected {
+        Some(_) => format!("UPDATE members SET {at} = $1, {date} = $2 WHERE id = $3 AND {at} = $4"),
+        None => format!("UPDATE members SET {at} = $1, {date} = $2 WHERE id = $3 AND {at} IS NULL"),
+    };
+    let mut q = sqlx::query(AssertSqlSafe(sql))
+        .bind(n_at)
+        .bind(n_date)
+        .bind(n.member);
+    if let Some(e) = n.expected {
+        q = q.bind(e);
+    }
+    Ok(q.execute(conn).await?.rows_affected() == 1)
 }
 
 /// Which planned instant: the update request, the digest, or the optional reminder.

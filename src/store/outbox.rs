@@ -59,8 +59,11 @@ pub struct OutboxRow {
     pub sent_at: Option<i64>,
 }
 
-const COLS: &str = "id, idem_key, kind, member_id, recipient, message_id, subject, body, state, attempts, next_attempt_at, last_error, created_at, sent_at";
+/// The columns of the small outbox row; the message bytes live in `outbox_bodies` (written once
+/// when queued, read once when claimed), so a state change never copies them.
+const COLS: &str = "id, idem_key, kind, member_id, recipient, message_id, subject, state, attempts, next_attempt_at, last_error, created_at, sent_at";
 
+/// A row with an empty body, filled in by the caller from `outbox_bodies`.
 fn row(r: &AnyRow) -> StoreResult<OutboxRow> {
     Ok(OutboxRow {
         id: r.try_get("id")?,
@@ -70,7 +73,7 @@ fn row(r: &AnyRow) -> StoreResult<OutboxRow> {
         recipient: r.try_get("recipient")?,
         message_id: r.try_get("message_id")?,
         subject: r.try_get("subject")?,
-        body: r.try_get("body")?,
+        body: Vec::new(),
         state: r.try_get("state")?,
         attempts: r.try_get("attempts")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
@@ -80,13 +83,16 @@ fn row(r: &AnyRow) -> StoreResult<OutboxRow> {
     })
 }
 
-pub(super) async fn insert<'e, E>(exec: E, e: &NewEmail, now: i64) -> StoreResult<Option<i64>>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+/// Inserts the row and its body in the caller's transaction; `None` when the idempotency key
+/// exists already (then nothing is written).
+pub(super) async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    e: &NewEmail,
+    now: i64,
+) -> StoreResult<Option<i64>> {
     let r = sqlx::query(
-        "INSERT INTO outbox (idem_key, kind, member_id, local_date, recipient, message_id, subject, body, state, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9) ON CONFLICT (idem_key) DO NOTHING RETURNING id",
+        "INSERT INTO outbox (idem_key, kind, member_id, local_date, recipient, message_id, subject, state, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8) ON CONFLICT (idem_key) DO NOTHING RETURNING id",
     )
     .bind(&e.idem_key)
     .bind(e.kind)
@@ -95,18 +101,56 @@ where
     .bind(&e.recipient)
     .bind(&e.message_id)
     .bind(&e.subject)
-    .bind(e.body.clone())
     .bind(now)
-    .fetch_optional(exec)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(r.map(|r| r.try_get::<i64, _>(0)).transpose()?)
+    let Some(id) = r.map(|r| r.try_get::<i64, _>(0)).transpose()? else {
+        return Ok(None);
+    };
+    sqlx::query("INSERT INTO outbox_bodies (outbox_id, body) VALUES ($1, $2)")
+        .bind(id)
+        .bind(e.body.as_slice())
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(id))
+}
+
+/// Fills in the bodies of `rows` with one query.
+async fn with_bodies(
+    pool: &sqlx::AnyPool,
+    mut rows: Vec<OutboxRow>,
+) -> StoreResult<Vec<OutboxRow>> {
+    if rows.is_empty() {
+        return Ok(rows);
+    }
+    let sql = format!(
+        "SELECT outbox_id, body FROM outbox_bodies WHERE outbox_id IN ({})",
+        super::placeholders(1, rows.len())
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for r in &rows {
+        q = q.bind(r.id);
+    }
+    let mut bodies: std::collections::HashMap<i64, Vec<u8>> = q
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<StoreResult<_>>()?;
+    for r in &mut rows {
+        r.body = bodies.remove(&r.id).unwrap_or_default();
+    }
+    Ok(rows)
 }
 
 impl Store {
     /// Queues an email; `None` when one with the same idempotency key exists already.
     /// `now` is the job's clock: the email is due from then on.
     pub async fn enqueue(&self, e: &NewEmail, now: i64) -> StoreResult<Option<i64>> {
-        insert(&self.pool, e, now).await
+        let mut tx = self.pool.begin().await?;
+        let id = insert(&mut tx, e, now).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Claims up to `limit` emails that are due (or whose sender's lease expired: a crashed
@@ -135,7 +179,8 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(row).collect()
+        let rows = rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?;
+        with_bodies(&self.pool, rows).await
     }
 
     pub async fn outbox_sent(&self, id: i64, now: i64) -> StoreResult<()> {
@@ -182,7 +227,8 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(row).collect()
+        let rows = rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?;
+        with_bodies(&self.pool, rows).await
     }
 
     /// Counts by state (for metrics and the admin page).

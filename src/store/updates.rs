@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::outbox::{NewEmail, insert};
-use super::{Store, StoreError, StoreResult};
+use super::{NextInstant, Store, StoreError, StoreResult};
 use crate::domain::MemberId;
 
 /// Rows per multi-row INSERT into `digest_deliveries` (2 bound values each, far below the
@@ -34,6 +34,49 @@ pub struct UpdateRow {
     pub revision: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A digest ready to queue: the email and the (update, revision) pairs it carries.
+#[derive(Debug, Clone)]
+pub struct QueuedDigest {
+    pub email: NewEmail,
+    pub reader: MemberId,
+    pub items: Vec<(i64, i64)>,
+}
+
+/// Inserts one digest and its delivery records on `conn` (the caller's transaction); `None`
+/// when it was queued before (the idempotency key exists), and then nothing is written.
+async fn enqueue_digest_on(
+    conn: &mut sqlx::AnyConnection,
+    email: &NewEmail,
+    reader: MemberId,
+    items: &[(i64, i64)],
+    now: i64,
+) -> StoreResult<Option<i64>> {
+    let Some(id) = insert(&mut *conn, email, now).await? else {
+        return Ok(None);
+    };
+    // One multi-row INSERT per chunk instead of one statement per update: a digest of a
+    // 100-member team records 99 rows, and a fan-out of 10,000 digests a million.
+    for chunk in items.chunks(DELIVERY_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO digest_deliveries (reader_id, update_id, revision, outbox_id) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = i * 2 + 3;
+            sql.push_str(&format!("($1, ${b}, ${}, $2)", b + 1));
+        }
+        sql.push_str(" ON CONFLICT DO NOTHING");
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(reader).bind(id);
+        for (update, revision) in chunk {
+            q = q.bind(update).bind(revision);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(Some(id))
 }
 
 /// An update as a digest shows it to one reader.
@@ -139,32 +182,34 @@ impl Store {
         now: i64,
     ) -> StoreResult<Option<i64>> {
         let mut tx = self.pool.begin().await?;
-        let Some(id) = insert(&mut *tx, email, now).await? else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        // One multi-row INSERT per chunk instead of one statement per update: a digest of a
-        // 100-member team records 99 rows, and a fan-out of 10,000 digests a million.
-        for chunk in items.chunks(DELIVERY_CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO digest_deliveries (reader_id, update_id, revision, outbox_id) VALUES ",
+        let id = enqueue_digest_on(&mut tx, email, reader, items, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Queues several digests and moves their readers' planned instants in one transaction:
+    /// one commit for a batch of a fan-out instead of two per reader. Returns, per digest,
+    /// whether it was new (false: queued before, nothing written for it).
+    pub async fn enqueue_digests(
+        &self,
+        digests: &[QueuedDigest],
+        moves: &[NextInstant],
+        now: i64,
+    ) -> StoreResult<Vec<bool>> {
+        let mut tx = self.pool.begin().await?;
+        let mut queued = Vec::with_capacity(digests.len());
+        for d in digests {
+            queued.push(
+                enqueue_digest_on(&mut tx, &d.email, d.reader, &d.items, now)
+                    .await?
+                    .is_some(),
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                let b = i * 2 + 3;
-                sql.push_str(&format!("($1, ${b}, ${}, $2)", b + 1));
-            }
-            sql.push_str(" ON CONFLICT DO NOTHING");
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(reader).bind(id);
-            for (update, revision) in chunk {
-                q = q.bind(update).bind(revision);
-            }
-            q.execute(&mut *tx).await?;
+        }
+        for m in moves {
+            super::set_next_on(&mut tx, m).await?;
         }
         tx.commit().await?;
-        Ok(Some(id))
+        Ok(queued)
     }
 
     /// Members of the named teams that have an update for a local date on or after `since`:

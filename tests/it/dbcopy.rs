@@ -137,6 +137,7 @@ async fn a_sqlite_database_moves_to_postgres_with_its_secret_and_fresh_sequences
         "updates",
         "inbound_messages",
         "outbox",
+        "outbox_bodies",
         "digest_deliveries",
         "api_tokens",
         "mailbox_state",
