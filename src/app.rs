@@ -3,6 +3,7 @@
 //! shutdown signal. Mail in flight finishes before the process exits.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -204,8 +205,9 @@ pub async fn send_logged(
 
 /// Planning and sending at the same time: the outbox drains while the planner is still
 /// queueing, so the first digests of a large fan-out are on the wire long before the last is
-/// rendered. The drain ends with one full round after planning finished, so nothing queued by
-/// this pass waits for the next tick.
+/// rendered. The drain runs as a task of its own, so rendering and SMTP share the runtime's
+/// threads instead of taking turns on one. It ends with one full round after planning
+/// finished, so nothing queued by this pass waits for the next tick.
 pub async fn plan_and_send_logged(
     ctx: &Ctx,
     now: chrono::DateTime<Utc>,
@@ -214,32 +216,51 @@ pub async fn plan_and_send_logged(
     anyhow::Result<jobs::plan::PlanReport>,
     anyhow::Result<jobs::send::SendReport>,
 ) {
-    let planning_done = AtomicBool::new(false);
-    let plan = async {
-        let r = plan_logged(ctx, now, why).await;
-        planning_done.store(true, Ordering::SeqCst);
-        r
-    };
-    let send = async {
-        let mut total = jobs::send::SendReport::default();
-        loop {
-            // Read before draining: a round that starts after planning ended sees all it queued.
-            let last = planning_done.load(Ordering::SeqCst);
-            let r = send_logged(ctx, now, why).await?;
-            let idle = r.sent + r.retried + r.failed == 0;
-            total.sent += r.sent;
-            total.retried += r.retried;
-            total.failed += r.failed;
-            if last {
-                break;
+    let planning_done = Arc::new(AtomicBool::new(false));
+    let send = {
+        let ctx = ctx.clone();
+        let planning_done = planning_done.clone();
+        let why = why.to_string();
+        async move {
+            let mut total = jobs::send::SendReport::default();
+            loop {
+                // Read before draining: a round that starts after planning ended sees all it
+                // queued.
+                let last = planning_done.load(Ordering::SeqCst);
+                let r = send_logged(&ctx, now, &why).await?;
+                let idle = r.sent + r.retried + r.failed == 0;
+                total.sent += r.sent;
+                total.retried += r.retried;
+                total.failed += r.failed;
+                if last {
+                    break;
+                }
+                if idle {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
             }
-            if idle {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            Ok(total)
         }
-        Ok(total)
     };
-    tokio::join!(plan, send)
+    // Aborted if this pass is dropped (shutdown): an email whose send was cut off keeps its
+    // leased claim and goes out once the lease expires.
+    let mut send = AbortOnDrop(tokio::spawn(send.in_current_span()));
+    let planned = plan_logged(ctx, now, why).await;
+    planning_done.store(true, Ordering::SeqCst);
+    let sent = match (&mut send.0).await {
+        Ok(r) => r,
+        Err(e) => Err(anyhow::anyhow!("the sending task failed: {e}")),
+    };
+    (planned, sent)
+}
+
+/// A spawned task that does not outlive its owner.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The inbound poll in its own span, logging its counts when it fetched anything.

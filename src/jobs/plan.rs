@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
 
 use super::Ctx;
 use crate::domain::schedule::local_date;
@@ -37,6 +38,8 @@ const BATCH: i64 = 500;
 /// delivery records and the readers' next instants) instead of two per reader. The batch's
 /// messages are in memory together, about 100 KB each for a 100-member team.
 const DIGESTS_PER_COMMIT: usize = 32;
+/// Digests of a batch built at once: enough to keep both the database and rendering busy.
+const DIGESTS_AT_ONCE: usize = 4;
 
 pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
     let mut report = PlanReport::default();
@@ -60,8 +63,23 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
             let due = ctx.store.due(kind, ts, BATCH).await?;
             let n = due.len();
             if kind == DueKind::Digest {
+                // Each batch is written by a task of its own while the next one is built; the
+                // last write is awaited before the next due query, which must see it.
+                let mut writing: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;
                 for chunk in due.chunks(DIGESTS_PER_COMMIT) {
-                    handle_due_digests(ctx, chunk, now, &mut report, &mut teams).await?;
+                    let (digests, moves) =
+                        build_due_digests(ctx, chunk, now, &mut report, &mut teams).await?;
+                    if let Some(w) = writing.take() {
+                        report.digests += join_write(w).await?;
+                    }
+                    let ctx = ctx.clone();
+                    writing = Some(tokio::spawn(async move {
+                        let queued = ctx.store.enqueue_digests(&digests, &moves, ts).await?;
+                        Ok(queued.into_iter().filter(|q| *q).count())
+                    }));
+                }
+                if let Some(w) = writing.take() {
+                    report.digests += join_write(w).await?;
                 }
             } else {
                 for d in due {
@@ -182,29 +200,32 @@ async fn still_wanted(
         && !ctx.store.is_holiday(m.id, fire).await?)
 }
 
-/// Passed digest instants, a batch at a time: each reader's digest is built, then all of them
-/// are queued and the readers' next instants moved in one transaction. Rules as `handle_due`.
-async fn handle_due_digests(
+/// The result of a batch's write: how many of its digests were new.
+async fn join_write(w: tokio::task::JoinHandle<anyhow::Result<usize>>) -> anyhow::Result<usize> {
+    w.await
+        .unwrap_or_else(|e| Err(anyhow::anyhow!("queueing digests failed: {e}")))
+}
+
+/// Passed digest instants, a batch at a time: the readers' digests are built a few at once
+/// (queries on several pooled connections, rendering on the runtime's threads). Returns them
+/// with the moves of the readers' next instants, to be written in one transaction, in due
+/// order (`Store::enqueue_digests`). Rules as `handle_due`.
+async fn build_due_digests(
     ctx: &Ctx,
     due: &[Due],
     now: DateTime<Utc>,
     report: &mut PlanReport,
     teams: &mut TeamCache,
-) -> anyhow::Result<()> {
-    let mut digests = Vec::with_capacity(due.len());
+) -> anyhow::Result<(Vec<QueuedDigest>, Vec<NextInstant>)> {
+    let mut jobs = Vec::with_capacity(due.len());
     let mut moves = Vec::with_capacity(due.len());
     for d in due {
         let m = &d.member;
         let s = m.digest_schedule();
         let fire = latest_fire(&s, d, now);
-        if still_wanted(ctx, m, fire, now).await? {
-            match build_digest(ctx, m, fire, now, teams).await? {
-                Some(q) => digests.push(q),
-                None => report.empty_digests += 1,
-            }
-        } else {
-            report.skipped += 1;
-        }
+        // Team snapshots are shared by the whole pass; fetched here, in order, once per team.
+        let snapshot = teams.get(ctx, m, recent_date(fire)).await?;
+        jobs.push((m.clone(), fire, snapshot));
         moves.push(NextInstant {
             kind: DueKind::Digest,
             member: m.id,
@@ -212,12 +233,46 @@ async fn handle_due_digests(
             next: s.next_after(now).map(|(d, t)| (t.timestamp(), d)),
         });
     }
-    let queued = ctx
-        .store
-        .enqueue_digests(&digests, &moves, now.timestamp())
-        .await?;
-    report.digests += queued.into_iter().filter(|q| *q).count();
-    Ok(())
+    let built: Vec<anyhow::Result<Built>> = futures::stream::iter(jobs)
+        .map(|(m, fire, snapshot)| {
+            let ctx = ctx.clone();
+            let task = tokio::spawn(async move {
+                if !still_wanted(&ctx, &m, fire, now).await? {
+                    return Ok(Built::Skipped);
+                }
+                Ok(
+                    match build_digest_in(&ctx, &m, fire, now, &snapshot).await? {
+                        Some(q) => Built::Digest(Box::new(q)),
+                        None => Built::Empty,
+                    },
+                )
+            });
+            async move {
+                task.await
+                    .unwrap_or_else(|e| Err(anyhow::anyhow!("building a digest failed: {e}")))
+            }
+        })
+        // Ordered, so the batch is written in due order (concurrent planners on PostgreSQL
+        // then take row locks in the same order and never deadlock).
+        .buffered(DIGESTS_AT_ONCE)
+        .collect()
+        .await;
+    let mut digests = Vec::with_capacity(built.len());
+    for b in built {
+        match b? {
+            Built::Digest(q) => digests.push(*q),
+            Built::Empty => report.empty_digests += 1,
+            Built::Skipped => report.skipped += 1,
+        }
+    }
+    Ok((digests, moves))
+}
+
+/// What became of one reader's passed digest instant.
+enum Built {
+    Digest(Box<QueuedDigest>),
+    Empty,
+    Skipped,
 }
 
 async fn handle_due(
@@ -388,10 +443,26 @@ pub async fn digest_view_data(
     date: chrono::NaiveDate,
     teams: &mut TeamCache,
 ) -> anyhow::Result<DigestData> {
+    let snapshot = teams.get(ctx, m, recent_date(date)).await?;
+    digest_view_data_in(ctx, m, date, &snapshot).await
+}
+
+/// Updates on or after this date count as "wrote recently" in the digest for `date`; older
+/// first revisions are marked late.
+fn recent_date(date: chrono::NaiveDate) -> chrono::NaiveDate {
+    date - Duration::days(1)
+}
+
+/// [`digest_view_data`] with the reader's team snapshot already at hand.
+async fn digest_view_data_in(
+    ctx: &Ctx,
+    m: &Member,
+    date: chrono::NaiveDate,
+    snapshot: &TeamSnapshot,
+) -> anyhow::Result<DigestData> {
     let since = date - Duration::days(7);
     let items = ctx.store.digest_items(m.id, since).await?;
-    let recent = date - Duration::days(1);
-    let snapshot = teams.get(ctx, m, recent).await?;
+    let recent = recent_date(date);
     let teammates: Vec<&Member> = snapshot.members.iter().filter(|t| t.id != m.id).collect();
     let with_updates = &snapshot.with_updates;
     let teams_of: HashMap<i64, &[String]> = teammates
@@ -483,7 +554,19 @@ pub async fn build_digest(
     now: DateTime<Utc>,
     teams: &mut TeamCache,
 ) -> anyhow::Result<Option<QueuedDigest>> {
-    let data = digest_view_data(ctx, m, date, teams).await?;
+    let snapshot = teams.get(ctx, m, recent_date(date)).await?;
+    build_digest_in(ctx, m, date, now, &snapshot).await
+}
+
+/// [`build_digest`] with the reader's team snapshot already at hand.
+async fn build_digest_in(
+    ctx: &Ctx,
+    m: &Member,
+    date: chrono::NaiveDate,
+    now: DateTime<Utc>,
+    snapshot: &TeamSnapshot,
+) -> anyhow::Result<Option<QueuedDigest>> {
+    let data = digest_view_data_in(ctx, m, date, snapshot).await?;
     if data.is_empty() && !ctx.config.schedule.send_empty_digest {
         return Ok(None);
     }

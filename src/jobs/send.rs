@@ -1,6 +1,7 @@
 //! Draining the outbox: claim a batch with a lease, send outside any transaction, record the
 //! outcome. Transient failures back off exponentially with jitter; permanent ones are final.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
@@ -57,12 +58,13 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
         // is not sent: an email sent but not recorded is sent again after its lease, so only
         // those already in flight may repeat. The skipped ones keep their claim and go out
         // when the lease expires.
-        let db_failed = AtomicBool::new(false);
-        let db_failed = &db_failed;
+        // Each send is a task of its own, so building SMTP transactions (dot-stuffing 100 KB
+        // digests) spreads over the runtime's threads.
+        let db_failed = Arc::new(AtomicBool::new(false));
         let outcomes: Vec<anyhow::Result<Recorded>> = futures::stream::iter(batch)
             .map(|row| {
-                let from = from.clone();
-                async move {
+                let (ctx, from, db_failed) = (ctx.clone(), from.clone(), db_failed.clone());
+                let task = tokio::spawn(async move {
                     if db_failed.load(Ordering::SeqCst) {
                         anyhow::bail!("not sent: the database could not record the previous email");
                     }
@@ -70,11 +72,15 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
                         Ok(to) => ctx.sender.send(&from, &to, &row.idem_key, &row.body).await,
                         Err(e) => Err(SendError::Permanent(e.to_string())),
                     };
-                    let recorded = record(ctx, &row, r, now).await;
+                    let recorded = record(&ctx, &row, r, now).await;
                     if recorded.is_err() {
                         db_failed.store(true, Ordering::SeqCst);
                     }
                     recorded
+                });
+                async move {
+                    task.await
+                        .unwrap_or_else(|e| Err(anyhow::anyhow!("the send task failed: {e}")))
                 }
             })
             .buffer_unordered(concurrency)
