@@ -183,7 +183,9 @@ pub struct SmtpConfig {
     pub ca_file: String,
     /// Name to verify the server certificate against; empty = `host`.
     pub tls_server_name: String,
+    /// SMTP connections kept open between emails.
     pub pool_size: u32,
+    /// Seconds to connect, and at most for one email's whole SMTP transaction.
     pub timeout_secs: u64,
     /// How many emails are sent at once from the outbox.
     pub concurrency: usize,
@@ -530,6 +532,9 @@ impl Config {
                     self.mail.smtp.timeout_secs
                 ),
             );
+        }
+        if self.mail.smtp.timeout_secs == 0 {
+            bad("mail.smtp.timeout_secs", "must be at least 1".into());
         }
         if self.database.max_connections == 0 {
             bad("database.max_connections", "must be at least 1".into());

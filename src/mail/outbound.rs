@@ -3,16 +3,17 @@
 //! as transient (retry with backoff) or permanent (record, never retry).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{Address, Message};
 
 use crate::config::{Config, Security, SmtpConfig, Transport};
 use crate::domain::{EmailAddress, MailKind, clean_name};
@@ -179,8 +180,120 @@ pub enum SendError {
 /// Where outgoing mail goes.
 #[derive(Clone)]
 pub enum Sender {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpPool),
     Maildir(PathBuf),
+}
+
+/// A connection idle longer than this is closed instead of reused (lettre's pool default).
+const MAX_IDLE: Duration = Duration::from_secs(60);
+/// A connection idle longer than this is checked with NOOP before it is reused: the server may
+/// have closed it. One busy within the last seconds is used straight away.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(5);
+
+/// SMTP connections kept open between messages, with lettre's connection doing the protocol
+/// (STARTTLS or implicit TLS, AUTH, MAIL/RCPT/DATA). lettre's own pool sends a NOOP before
+/// every message it takes from the pool: one more round trip per email for us and the server,
+/// which in a fan-out of 100 KB digests cost the SMTP server a share of its CPU. Here a
+/// connection that was busy within the last seconds is reused without it.
+#[derive(Clone)]
+pub struct SmtpPool(Arc<PoolInner>);
+
+struct PoolInner {
+    host: String,
+    port: u16,
+    timeout: Duration,
+    tls: Tls,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    max_idle: usize,
+    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+}
+
+impl SmtpPool {
+    async fn connect(&self) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
+        let p = &self.0;
+        let wrapper = match &p.tls {
+            Tls::Wrapper(t) => Some(t.clone()),
+            _ => None,
+        };
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (p.host.as_str(), p.port),
+            Some(p.timeout),
+            &p.hello,
+            wrapper,
+            None,
+        )
+        .await?;
+        if let Tls::Required(t) = &p.tls {
+            conn.starttls(t.clone(), &p.hello).await?;
+        }
+        if let Some(c) = &p.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await?;
+        }
+        Ok(conn)
+    }
+
+    /// An open connection: a recently used idle one, else a new one.
+    async fn checkout(&self) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
+        loop {
+            let idle = self.0.idle.lock().ok().and_then(|mut v| v.pop());
+            let Some((mut conn, since)) = idle else {
+                return self.connect().await;
+            };
+            let idle_for = since.elapsed();
+            if idle_for > MAX_IDLE || (idle_for > CHECK_AFTER_IDLE && !conn.test_connected().await)
+            {
+                conn.abort().await;
+                continue;
+            }
+            return Ok(conn);
+        }
+    }
+
+    /// Puts a healthy connection back (or closes it when enough are idle).
+    fn checkin(&self, mut conn: AsyncSmtpConnection) {
+        if conn.has_broken() {
+            return;
+        }
+        if let Ok(mut idle) = self.0.idle.lock()
+            && idle.len() < self.0.max_idle
+        {
+            idle.push((conn, Instant::now()));
+            return;
+        }
+        tokio::spawn(async move { conn.abort().await });
+    }
+
+    /// Sends one message; on any error the connection is closed, never reused.
+    async fn send(&self, env: &lettre::address::Envelope, raw: &[u8]) -> Result<(), SendError> {
+        let attempt = async {
+            let mut conn = self.checkout().await.map_err(classify)?;
+            let r = conn.send(env, raw).await.map_err(classify);
+            self.checkin(conn);
+            r.map(|_| ())
+        };
+        // The whole transaction, not just the connect: a server that stops answering
+        // mid-message must not hold the outbox claim until the lease runs out.
+        tokio::time::timeout(self.0.timeout, attempt)
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendError::Transient(format!(
+                    "no answer from the SMTP server within {} s",
+                    self.0.timeout.as_secs()
+                )))
+            })
+    }
+
+    /// Connects (with TLS and AUTH as configured), checks the server answers NOOP, and quits.
+    pub async fn test_connection(&self) -> anyhow::Result<()> {
+        let mut conn = tokio::time::timeout(self.0.timeout, self.connect())
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer within {} s", self.0.timeout.as_secs()))??;
+        let ok = conn.test_connected().await;
+        let _ = conn.quit().await;
+        anyhow::ensure!(ok, "the SMTP server did not accept a NOOP");
+        Ok(())
+    }
 }
 
 impl Sender {
@@ -214,7 +327,7 @@ impl Sender {
                         })?],
                     )
                     .map_err(|e| SendError::Permanent(e.to_string()))?;
-                t.send_raw(&env, raw).await.map(|_| ()).map_err(classify)
+                t.send(&env, raw).await
             }
             Sender::Maildir(dir) => {
                 write_maildir(dir, key, raw).map_err(|e| SendError::Transient(format!("{e:#}")))
@@ -225,11 +338,7 @@ impl Sender {
     /// Checks that the SMTP server answers (and accepts our credentials).
     pub async fn test_connection(&self) -> anyhow::Result<()> {
         match self {
-            Sender::Smtp(t) => {
-                let ok = t.test_connection().await?;
-                anyhow::ensure!(ok, "the SMTP server did not accept a NOOP");
-                Ok(())
-            }
+            Sender::Smtp(t) => t.test_connection().await,
             Sender::Maildir(dir) => ensure_maildir(dir),
         }
     }
@@ -259,7 +368,8 @@ fn tls_params(server_name: &str, ca_file: &str) -> anyhow::Result<TlsParameters>
     b.build_rustls().context("cannot set up TLS")
 }
 
-pub fn smtp_transport(c: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+/// The SMTP connection pool for `mail.smtp`.
+pub fn smtp_transport(c: &SmtpConfig) -> anyhow::Result<SmtpPool> {
     let name = if c.tls_server_name.is_empty() {
         c.host.as_str()
     } else {
@@ -270,18 +380,18 @@ pub fn smtp_transport(c: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio
         Security::Starttls => Tls::Required(tls_params(name, &c.ca_file)?),
         Security::Tls => Tls::Wrapper(tls_params(name, &c.ca_file)?),
     };
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(c.host.clone())
-        .port(c.port)
-        .tls(tls)
-        .timeout(Some(Duration::from_secs(c.timeout_secs)))
-        .pool_config(PoolConfig::new().max_size(c.pool_size));
-    if !c.username.is_empty() {
-        b = b.credentials(Credentials::new(
-            c.username.clone(),
-            c.password.expose().to_string(),
-        ));
-    }
-    Ok(b.build())
+    let credentials = (!c.username.is_empty())
+        .then(|| Credentials::new(c.username.clone(), c.password.expose().to_string()));
+    Ok(SmtpPool(Arc::new(PoolInner {
+        host: c.host.clone(),
+        port: c.port,
+        timeout: Duration::from_secs(c.timeout_secs),
+        tls,
+        credentials,
+        hello: ClientId::default(),
+        max_idle: c.pool_size as usize,
+        idle: Mutex::new(Vec::new()),
+    })))
 }
 
 /// Creates `new/`, `cur/` and `tmp/` under `dir`.

@@ -657,11 +657,13 @@ impl Store {
     }
 
     /// Members whose next request (or digest) instant is at or before `now`: an index range scan,
-    /// so the cost follows the work due, not the number of members.
+    /// so the cost follows the work due, not the number of members. Ties are broken by id, so
+    /// concurrent planners see the same order and, writing a batch per transaction, take their
+    /// locks in the same order (no deadlock between instances on PostgreSQL).
     pub async fn due(&self, kind: DueKind, now: i64, limit: i64) -> StoreResult<Vec<Due>> {
         let (at, date) = kind.columns();
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {MEMBER_COLS}, {at}, {date} FROM members WHERE {at} <= $1 ORDER BY {at} LIMIT $2"
+            "SELECT {MEMBER_COLS}, {at}, {date} FROM members WHERE {at} <= $1 ORDER BY {at}, id LIMIT $2"
         )))
         .bind(now)
         .bind(limit)
