@@ -19,7 +19,7 @@ use crate::domain::schedule::local_date;
 use crate::domain::{MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
 use crate::render::{self, DigestEntry, DigestSection, DigestView, RequestView};
-use crate::store::{Due, DueKind, NewEmail, NextInstant, QueuedDigest};
+use crate::store::{Due, DueKind, NewEmail, NextInstant, QueuedDigest, QueuedRequest};
 
 /// Counts of one pass.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -34,11 +34,12 @@ pub struct PlanReport {
 }
 
 const BATCH: i64 = 500;
-/// Digests queued per transaction in a fan-out: one commit for the batch (outbox rows, bodies,
-/// delivery records and the readers' next instants) instead of two per reader. The batch's
-/// messages are in memory together, about 100 KB each for a 100-member team.
-const DIGESTS_PER_COMMIT: usize = 32;
-/// Digests of a batch built at once: enough to keep both the database and rendering busy.
+/// Requests or digests queued per transaction: one commit for the batch (outbox rows, bodies,
+/// digest delivery records, reminders and the members' next instants) instead of two or three
+/// per member. The batch's messages are in memory together, about 100 KB each for a digest of
+/// a 100-member team.
+const PER_COMMIT: usize = 32;
+/// Emails of a batch built at once: enough to keep both the database and rendering busy.
 const DIGESTS_AT_ONCE: usize = 4;
 
 pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
@@ -62,29 +63,33 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
         loop {
             let due = ctx.store.due(kind, ts, BATCH).await?;
             let n = due.len();
-            if kind == DueKind::Digest {
-                // Each batch is written by a task of its own while the next one is built; the
-                // last write is awaited before the next due query, which must see it.
-                let mut writing: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;
-                for chunk in due.chunks(DIGESTS_PER_COMMIT) {
+            // Each batch is written by a task of its own while the next one is built; the last
+            // write is awaited before the next due query, which must see it.
+            let mut writing: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;
+            for chunk in due.chunks(PER_COMMIT) {
+                let write = if kind == DueKind::Digest {
                     let (digests, moves) =
                         build_due_digests(ctx, chunk, now, &mut report, &mut teams).await?;
-                    if let Some(w) = writing.take() {
-                        report.digests += join_write(w).await?;
-                    }
                     let ctx = ctx.clone();
-                    writing = Some(tokio::spawn(async move {
+                    tokio::spawn(async move {
                         let queued = ctx.store.enqueue_digests(&digests, &moves, ts).await?;
                         Ok(queued.into_iter().filter(|q| *q).count())
-                    }));
+                    })
+                } else {
+                    let (requests, moves) =
+                        build_due_requests(ctx, chunk, now, &mut report).await?;
+                    let ctx = ctx.clone();
+                    tokio::spawn(async move {
+                        let queued = ctx.store.enqueue_requests(&requests, &moves, ts).await?;
+                        Ok(queued.into_iter().filter(|q| *q).count())
+                    })
+                };
+                if let Some(w) = writing.replace(write) {
+                    *counter(kind, &mut report) += join_write(w).await?;
                 }
-                if let Some(w) = writing.take() {
-                    report.digests += join_write(w).await?;
-                }
-            } else {
-                for d in due {
-                    handle_due(ctx, kind, &d, now, &mut report, &mut teams).await?;
-                }
+            }
+            if let Some(w) = writing.take() {
+                *counter(kind, &mut report) += join_write(w).await?;
             }
             if (n as i64) < BATCH {
                 break;
@@ -200,7 +205,72 @@ async fn still_wanted(
         && !ctx.store.is_holiday(m.id, fire).await?)
 }
 
-/// The result of a batch's write: how many of its digests were new.
+/// The report's count of queued emails of `kind`.
+fn counter(kind: DueKind, report: &mut PlanReport) -> &mut usize {
+    match kind {
+        DueKind::Digest => &mut report.digests,
+        DueKind::Request | DueKind::Reminder => &mut report.requests,
+    }
+}
+
+/// Passed request instants, a batch at a time, like [`build_due_digests`]: the emails are
+/// built a few at once and returned with the members' next instants, to be written in one
+/// transaction (`Store::enqueue_requests`, which also plans each new request's reminder).
+async fn build_due_requests(
+    ctx: &Ctx,
+    due: &[Due],
+    now: DateTime<Utc>,
+    report: &mut PlanReport,
+) -> anyhow::Result<(Vec<QueuedRequest>, Vec<NextInstant>)> {
+    let after_hours = ctx.config.schedule.reminder_after_hours;
+    let mut moves = Vec::with_capacity(due.len());
+    let mut jobs = Vec::with_capacity(due.len());
+    for d in due {
+        let m = &d.member;
+        let s = m.request_schedule();
+        jobs.push((m.clone(), latest_fire(&s, d, now)));
+        moves.push(NextInstant {
+            kind: DueKind::Request,
+            member: m.id,
+            expected: Some(d.at),
+            next: s.next_after(now).map(|(d, t)| (t.timestamp(), d)),
+        });
+    }
+    let built: Vec<anyhow::Result<Option<QueuedRequest>>> = futures::stream::iter(jobs)
+        .map(|(m, fire)| {
+            let ctx = ctx.clone();
+            let task = tokio::spawn(async move {
+                if !still_wanted(&ctx, &m, fire, now).await? {
+                    return Ok(None);
+                }
+                let email = build_request(&ctx, &m, fire, now, false).await?;
+                let reminder =
+                    reminder_instant(&m, fire, now, after_hours).map(|t| (t.timestamp(), fire));
+                Ok(Some(QueuedRequest {
+                    email,
+                    member: m.id,
+                    reminder,
+                }))
+            });
+            async move {
+                task.await
+                    .unwrap_or_else(|e| Err(anyhow::anyhow!("building a request failed: {e}")))
+            }
+        })
+        .buffered(DIGESTS_AT_ONCE)
+        .collect()
+        .await;
+    let mut requests = Vec::with_capacity(built.len());
+    for b in built {
+        match b? {
+            Some(q) => requests.push(q),
+            None => report.skipped += 1,
+        }
+    }
+    Ok((requests, moves))
+}
+
+/// The result of a batch's write: how many of its emails were new.
 async fn join_write(w: tokio::task::JoinHandle<anyhow::Result<usize>>) -> anyhow::Result<usize> {
     w.await
         .unwrap_or_else(|e| Err(anyhow::anyhow!("queueing digests failed: {e}")))
@@ -209,7 +279,8 @@ async fn join_write(w: tokio::task::JoinHandle<anyhow::Result<usize>>) -> anyhow
 /// Passed digest instants, a batch at a time: the readers' digests are built a few at once
 /// (queries on several pooled connections, rendering on the runtime's threads). Returns them
 /// with the moves of the readers' next instants, to be written in one transaction, in due
-/// order (`Store::enqueue_digests`). Rules as `handle_due`.
+/// order (`Store::enqueue_digests`). A passed instant counts for its latest fire
+/// ([`latest_fire`]) and only if [`still_wanted`].
 async fn build_due_digests(
     ctx: &Ctx,
     due: &[Due],
@@ -275,46 +346,6 @@ enum Built {
     Skipped,
 }
 
-async fn handle_due(
-    ctx: &Ctx,
-    kind: DueKind,
-    d: &Due,
-    now: DateTime<Utc>,
-    report: &mut PlanReport,
-    teams: &mut TeamCache,
-) -> anyhow::Result<()> {
-    let m = &d.member;
-    let s = schedule_of(m, kind);
-    let fire = latest_fire(&s, d, now);
-    let wanted = still_wanted(ctx, m, fire, now).await?;
-    if wanted {
-        match kind {
-            DueKind::Request => {
-                if queue_request(ctx, m, fire, now, false).await? {
-                    report.requests += 1;
-                    let next =
-                        reminder_instant(m, fire, now, ctx.config.schedule.reminder_after_hours);
-                    ctx.store
-                        .set_reminder(m.id, next.map(|t| (t.timestamp(), fire)))
-                        .await?;
-                }
-            }
-            DueKind::Digest => match queue_digest(ctx, m, fire, now, teams).await? {
-                DigestQueued::Queued => report.digests += 1,
-                DigestQueued::Empty => report.empty_digests += 1,
-                DigestQueued::AlreadyQueued => {}
-            },
-            // Reminders never come through here (see `handle_reminder`).
-            DueKind::Reminder => {}
-        }
-    } else {
-        report.skipped += 1;
-    }
-    let next = s.next_after(now).map(|(d, t)| (t.timestamp(), d));
-    ctx.store.set_next(kind, m.id, Some(d.at), next).await?;
-    Ok(())
-}
-
 /// Queues the update request (or, with `reminder`, the reminder) of `m` for local date `date`;
 /// false when it was queued before. Both carry a reply token for that date.
 pub async fn queue_request(
@@ -324,6 +355,18 @@ pub async fn queue_request(
     now: DateTime<Utc>,
     reminder: bool,
 ) -> anyhow::Result<bool> {
+    let email = build_request(ctx, m, date, now, reminder).await?;
+    Ok(ctx.store.enqueue(&email, now.timestamp()).await?.is_some())
+}
+
+/// The update request (or reminder) email of `m` for local date `date`, ready to queue.
+async fn build_request(
+    ctx: &Ctx,
+    m: &Member,
+    date: chrono::NaiveDate,
+    now: DateTime<Utc>,
+    reminder: bool,
+) -> anyhow::Result<NewEmail> {
     let kind = if reminder {
         MailKind::Reminder
     } else {
@@ -356,7 +399,7 @@ pub async fn queue_request(
         unsubscribe_url: Some(&unsub),
         date: now.timestamp(),
     })?;
-    let email = NewEmail {
+    Ok(NewEmail {
         idem_key: format!("{}:{}:{date}", kind.as_str(), m.id),
         kind: kind.as_str(),
         member_id: Some(m.id),
@@ -365,16 +408,7 @@ pub async fn queue_request(
         message_id: message_id.trim_matches(['<', '>']).to_string(),
         subject,
         body: raw,
-    };
-    Ok(ctx.store.enqueue(&email, now.timestamp()).await?.is_some())
-}
-
-/// What `queue_digest` did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum DigestQueued {
-    Queued,
-    Empty,
-    AlreadyQueued,
+    })
 }
 
 /// The members of one set of teams and which of them wrote recently, as of one pass.
@@ -519,30 +553,6 @@ async fn digest_view_data_in(
         }
     }
     Ok(DigestData { sections, keys })
-}
-
-/// Queues the digest of reader `m` for local date `date` (unless empty and
-/// `schedule.send_empty_digest` is off), recording what it carries in the same transaction.
-pub async fn queue_digest(
-    ctx: &Ctx,
-    m: &Member,
-    date: chrono::NaiveDate,
-    now: DateTime<Utc>,
-    teams: &mut TeamCache,
-) -> anyhow::Result<DigestQueued> {
-    let Some(q) = build_digest(ctx, m, date, now, teams).await? else {
-        return Ok(DigestQueued::Empty);
-    };
-    Ok(
-        match ctx
-            .store
-            .enqueue_digest(&q.email, q.reader, &q.items, now.timestamp())
-            .await?
-        {
-            Some(_) => DigestQueued::Queued,
-            None => DigestQueued::AlreadyQueued,
-        },
-    )
 }
 
 /// The complete digest email of reader `m` for local date `date` with the update revisions it

@@ -11,7 +11,7 @@ mod updates;
 
 pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
 pub use outbox::{NewEmail, OutboxRow, OutboxState};
-pub use updates::{DigestItem, QueuedDigest, UpdateRow, UpsertOutcome};
+pub use updates::{DigestItem, QueuedDigest, QueuedRequest, UpdateRow, UpsertOutcome};
 
 use std::collections::HashMap;
 use std::str::FromStr;

@@ -44,6 +44,15 @@ pub struct QueuedDigest {
     pub items: Vec<(i64, i64)>,
 }
 
+/// An update request ready to queue, with the reminder to plan if it is new.
+#[derive(Debug, Clone)]
+pub struct QueuedRequest {
+    pub email: NewEmail,
+    pub member: MemberId,
+    /// When the reminder is due (UTC seconds) and for which local date; `None`: no reminder.
+    pub reminder: Option<(i64, NaiveDate)>,
+}
+
 /// Inserts one digest and its delivery records on `conn` (the caller's transaction); `None`
 /// when it was queued before (the idempotency key exists), and then nothing is written.
 async fn enqueue_digest_on(
@@ -172,22 +181,9 @@ impl Store {
             .collect()
     }
 
-    /// Queues a digest and records, in the same transaction, which update revisions it carries,
-    /// so each reaches the reader exactly once. `None` when this digest was queued before.
-    pub async fn enqueue_digest(
-        &self,
-        email: &NewEmail,
-        reader: MemberId,
-        items: &[(i64, i64)],
-        now: i64,
-    ) -> StoreResult<Option<i64>> {
-        let mut tx = self.pool.begin().await?;
-        let id = enqueue_digest_on(&mut tx, email, reader, items, now).await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    /// Queues several digests and moves their readers' planned instants in one transaction:
+    /// Queues several digests and moves their readers' planned instants in one transaction.
+    /// Each digest's outbox row and the update revisions it carries (`digest_deliveries`) are
+    /// written together, so each revision reaches a reader exactly once. One transaction:
     /// one commit for a batch of a fan-out instead of two per reader. Returns, per digest,
     /// whether it was new (false: queued before, nothing written for it).
     pub async fn enqueue_digests(
@@ -204,6 +200,39 @@ impl Store {
                     .await?
                     .is_some(),
             );
+        }
+        for m in moves {
+            super::set_next_on(&mut tx, m).await?;
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    /// Queues several update requests and moves the members' planned instants in one
+    /// transaction; a request that is new also plans (or clears) its member's reminder.
+    /// Returns, per request, whether it was new.
+    pub async fn enqueue_requests(
+        &self,
+        requests: &[QueuedRequest],
+        moves: &[NextInstant],
+        now: i64,
+    ) -> StoreResult<Vec<bool>> {
+        let mut tx = self.pool.begin().await?;
+        let mut queued = Vec::with_capacity(requests.len());
+        for r in requests {
+            let new = insert(&mut tx, &r.email, now).await?.is_some();
+            if new {
+                // Unconditional: a new request makes any older reminder moot.
+                sqlx::query(
+                    "UPDATE members SET next_reminder_at = $1, next_reminder_date = $2 WHERE id = $3",
+                )
+                .bind(r.reminder.map(|(a, _)| a))
+                .bind(r.reminder.map(|(_, d)| d.to_string()))
+                .bind(r.member)
+                .execute(&mut *tx)
+                .await?;
+            }
+            queued.push(new);
         }
         for m in moves {
             super::set_next_on(&mut tx, m).await?;
