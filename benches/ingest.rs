@@ -16,7 +16,6 @@ use sqlx::AssertSqlSafe;
 use support::{arg, series, sql_false};
 use tidings::config::{Config, SecretString, SecretUrl, Transport};
 use tidings::jobs::{Ctx, ingest};
-use tidings::store::Backend;
 
 const QUOTE: &str = "Hi Member,\n\nWhat did you get done?\nWhat's next?\nAnything blocking you?\n\nJust reply to this email; type above the quoted text.\n";
 
