@@ -7,42 +7,22 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use support::arg;
 use tidings::mail::extract::{detect_format, extract};
 
-fn inputs(root: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let p = e?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("input."))
-            {
-                out.push(std::fs::read(&p)?);
-            }
-        }
-    }
-    Ok(out)
-}
-
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let root = arg(&args, "--corpus")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/replies"));
+        .unwrap_or_else(support::corpus_dir);
     let seconds: f64 = arg(&args, "--seconds")
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(3.0);
-    let cases = inputs(&root)?;
+    let cases = support::corpus_inputs(&root)?;
     anyhow::ensure!(
         !cases.is_empty(),
         "no input.* files under {}",

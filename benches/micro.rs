@@ -9,8 +9,10 @@
 //! The figures of `scripts/bench` (fan-out, planning, ingest) are separate programs; see the
 //! README's "Benchmarks".
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -27,31 +29,6 @@ use tidings::render::{
 const GMAIL_TEXT: &str = "Done: shipped the importer fix and reviewed two PRs.\nNext: the nightly export.\nBlockers: none\n\nOn Tue, 10 Mar 2026 at 16:30, Tidings <updates@example.test> wrote:\n> What did you get done today?\n> What is next?\n> Anything blocking you?\n>\n> -- \n> Change your preferences: http://127.0.0.1:8080/p/abc\n";
 const OUTLOOK_HTML: &str = "<html><body><div>Finished the billing migration.<br>Next: on call.</div><div><br></div><div>Best,<br>Ann</div><div id=\"appendonsend\"></div><hr style=\"display:inline-block;width:98%\"><div id=\"divRplyFwdMsg\"><b>From:</b> Tidings &lt;updates@example.test&gt;<br><b>Sent:</b> Tuesday, March 10, 2026 4:30 PM<br><b>Subject:</b> Your update for Tue 10 Mar</div><div>What did you get done today?</div></body></html>";
 
-fn corpus_inputs() -> Vec<Vec<u8>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/replies");
-    let mut out = Vec::new();
-    let mut stack: Vec<PathBuf> = vec![root];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("input."))
-                && let Ok(b) = std::fs::read(&p)
-            {
-                out.push(b);
-            }
-        }
-    }
-    out
-}
-
 fn extraction(c: &mut Criterion) {
     let mut g = c.benchmark_group("extract");
     for (name, input) in [("gmail_text", GMAIL_TEXT), ("outlook_html", OUTLOOK_HTML)] {
@@ -60,7 +37,8 @@ fn extraction(c: &mut Criterion) {
             b.iter(|| extract(black_box(input.as_bytes()), detect_format(input.as_bytes())))
         });
     }
-    let corpus = corpus_inputs();
+    // Without the shared corpus (a checkout of this repository alone) the group still runs.
+    let corpus = support::corpus_inputs(&support::corpus_dir()).unwrap_or_default();
     if !corpus.is_empty() {
         g.throughput(Throughput::Elements(corpus.len() as u64));
         g.bench_function(format!("corpus_{}_replies", corpus.len()), |b| {

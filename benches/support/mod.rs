@@ -3,7 +3,35 @@
 
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+
 use tidings::store::Backend;
+
+/// The labelled reply corpora shared by the project (`../shared/corpora/replies`).
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/replies")
+}
+
+/// Every `input.*` file below `root` (the corpora's inputs: text, HTML or whole messages).
+pub fn corpus_inputs(root: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("input."))
+            {
+                out.push(std::fs::read(&p)?);
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// The value after `name` on the command line, if any.
 pub fn arg(args: &[String], name: &str) -> Option<String> {

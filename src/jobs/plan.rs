@@ -40,7 +40,7 @@ const BATCH: i64 = 500;
 /// a 100-member team.
 const PER_COMMIT: usize = 32;
 /// Emails of a batch built at once: enough to keep both the database and rendering busy.
-const DIGESTS_AT_ONCE: usize = 4;
+const AT_ONCE: usize = 4;
 
 pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
     let mut report = PlanReport::default();
@@ -236,30 +236,23 @@ async fn build_due_requests(
             next: s.next_after(now).map(|(d, t)| (t.timestamp(), d)),
         });
     }
-    let built: Vec<anyhow::Result<Option<QueuedRequest>>> = futures::stream::iter(jobs)
-        .map(|(m, fire)| {
-            let ctx = ctx.clone();
-            let task = tokio::spawn(async move {
-                if !still_wanted(&ctx, &m, fire, now).await? {
-                    return Ok(None);
-                }
-                let email = build_request(&ctx, &m, fire, now, false).await?;
-                let reminder =
-                    reminder_instant(&m, fire, now, after_hours).map(|t| (t.timestamp(), fire));
-                Ok(Some(QueuedRequest {
-                    email,
-                    member: m.id,
-                    reminder,
-                }))
-            });
-            async move {
-                task.await
-                    .unwrap_or_else(|e| Err(anyhow::anyhow!("building a request failed: {e}")))
+    let built = in_tasks(jobs, "building a request", move |(m, fire)| {
+        let ctx = ctx.clone();
+        async move {
+            if !still_wanted(&ctx, &m, fire, now).await? {
+                return Ok(None);
             }
-        })
-        .buffered(DIGESTS_AT_ONCE)
-        .collect()
-        .await;
+            let email = build_request(&ctx, &m, fire, now, false).await?;
+            let reminder =
+                reminder_instant(&m, fire, now, after_hours).map(|t| (t.timestamp(), fire));
+            Ok(Some(QueuedRequest {
+                email,
+                member: m.id,
+                reminder,
+            }))
+        }
+    })
+    .await;
     let mut requests = Vec::with_capacity(built.len());
     for b in built {
         match b? {
@@ -273,7 +266,34 @@ async fn build_due_requests(
 /// The result of a batch's write: how many of its emails were new.
 async fn join_write(w: tokio::task::JoinHandle<anyhow::Result<usize>>) -> anyhow::Result<usize> {
     w.await
-        .unwrap_or_else(|e| Err(anyhow::anyhow!("queueing digests failed: {e}")))
+        .unwrap_or_else(|e| Err(anyhow::anyhow!("queueing emails failed: {e}")))
+}
+
+/// Runs `build` on every job, each as a task of its own and [`AT_ONCE`] at a time, and returns
+/// the results in job order: a batch is then written in due order, so concurrent planners on
+/// PostgreSQL take their row locks in the same order and never deadlock.
+async fn in_tasks<J, T, F, Fut>(
+    jobs: Vec<J>,
+    what: &'static str,
+    build: F,
+) -> Vec<anyhow::Result<T>>
+where
+    J: Send + 'static,
+    T: Send + 'static,
+    F: Fn(J) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+{
+    futures::stream::iter(jobs)
+        .map(|job| {
+            let task = tokio::spawn(build(job));
+            async move {
+                task.await
+                    .unwrap_or_else(|e| Err(anyhow::anyhow!("{what} failed: {e}")))
+            }
+        })
+        .buffered(AT_ONCE)
+        .collect()
+        .await
 }
 
 /// Passed digest instants, a batch at a time: the readers' digests are built a few at once
@@ -304,30 +324,21 @@ async fn build_due_digests(
             next: s.next_after(now).map(|(d, t)| (t.timestamp(), d)),
         });
     }
-    let built: Vec<anyhow::Result<Built>> = futures::stream::iter(jobs)
-        .map(|(m, fire, snapshot)| {
-            let ctx = ctx.clone();
-            let task = tokio::spawn(async move {
-                if !still_wanted(&ctx, &m, fire, now).await? {
-                    return Ok(Built::Skipped);
-                }
-                Ok(
-                    match build_digest_in(&ctx, &m, fire, now, &snapshot).await? {
-                        Some(q) => Built::Digest(Box::new(q)),
-                        None => Built::Empty,
-                    },
-                )
-            });
-            async move {
-                task.await
-                    .unwrap_or_else(|e| Err(anyhow::anyhow!("building a digest failed: {e}")))
+    let built = in_tasks(jobs, "building a digest", move |(m, fire, snapshot)| {
+        let ctx = ctx.clone();
+        async move {
+            if !still_wanted(&ctx, &m, fire, now).await? {
+                return Ok(Built::Skipped);
             }
-        })
-        // Ordered, so the batch is written in due order (concurrent planners on PostgreSQL
-        // then take row locks in the same order and never deadlock).
-        .buffered(DIGESTS_AT_ONCE)
-        .collect()
-        .await;
+            Ok(
+                match build_digest_in(&ctx, &m, fire, now, &snapshot).await? {
+                    Some(q) => Built::Digest(Box::new(q)),
+                    None => Built::Empty,
+                },
+            )
+        }
+    })
+    .await;
     let mut digests = Vec::with_capacity(built.len());
     for b in built {
         match b? {
