@@ -330,12 +330,10 @@ async fn build_due_digests(
             if !still_wanted(&ctx, &m, fire, now).await? {
                 return Ok(Built::Skipped);
             }
-            Ok(
-                match build_digest_in(&ctx, &m, fire, now, &snapshot).await? {
-                    Some(q) => Built::Digest(Box::new(q)),
-                    None => Built::Empty,
-                },
-            )
+            Ok(match build_digest(&ctx, &m, fire, now, &snapshot).await? {
+                Some(q) => Built::Digest(Box::new(q)),
+                None => Built::Empty,
+            })
         }
     })
     .await;
@@ -410,7 +408,20 @@ async fn build_request(
         unsubscribe_url: Some(&unsub),
         date: now.timestamp(),
     })?;
-    Ok(NewEmail {
+    Ok(member_email(kind, m, date, &message_id, subject, raw))
+}
+
+/// The outbox entry of an email of `kind` to member `m` for local date `date`; its key
+/// (kind, member, date) makes a second queueing a no-op.
+fn member_email(
+    kind: MailKind,
+    m: &Member,
+    date: chrono::NaiveDate,
+    message_id: &str,
+    subject: String,
+    raw: Vec<u8>,
+) -> NewEmail {
+    NewEmail {
         idem_key: format!("{}:{}:{date}", kind.as_str(), m.id),
         kind: kind.as_str(),
         member_id: Some(m.id),
@@ -419,7 +430,7 @@ async fn build_request(
         message_id: message_id.trim_matches(['<', '>']).to_string(),
         subject,
         body: raw,
-    })
+    }
 }
 
 /// The members of one set of teams and which of them wrote recently, as of one pass.
@@ -566,21 +577,10 @@ async fn digest_view_data_in(
     Ok(DigestData { sections, keys })
 }
 
-/// The complete digest email of reader `m` for local date `date` with the update revisions it
-/// carries; `None` when it would be empty and `schedule.send_empty_digest` is off.
-pub async fn build_digest(
-    ctx: &Ctx,
-    m: &Member,
-    date: chrono::NaiveDate,
-    now: DateTime<Utc>,
-    teams: &mut TeamCache,
-) -> anyhow::Result<Option<QueuedDigest>> {
-    let snapshot = teams.get(ctx, m, recent_date(date)).await?;
-    build_digest_in(ctx, m, date, now, &snapshot).await
-}
-
-/// [`build_digest`] with the reader's team snapshot already at hand.
-async fn build_digest_in(
+/// The complete digest email of reader `m` for local date `date`, given the reader's team
+/// snapshot, with the update revisions it carries; `None` when it would be empty and
+/// `schedule.send_empty_digest` is off.
+async fn build_digest(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
@@ -616,16 +616,7 @@ async fn build_digest_in(
         date: now.timestamp(),
     })?;
     Ok(Some(QueuedDigest {
-        email: NewEmail {
-            idem_key: format!("digest:{}:{date}", m.id),
-            kind: MailKind::Digest.as_str(),
-            member_id: Some(m.id),
-            local_date: Some(date.to_string()),
-            recipient: m.email.to_string(),
-            message_id: message_id.trim_matches(['<', '>']).to_string(),
-            subject,
-            body: raw,
-        },
+        email: member_email(MailKind::Digest, m, date, &message_id, subject, raw),
         reader: m.id,
         items: data.keys,
     }))

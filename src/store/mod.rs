@@ -736,24 +736,6 @@ impl Store {
         .await
     }
 
-    /// Plans (or replaces) the reminder of `member` for local date `date` at `at`; `None`
-    /// clears it. Unconditional: queueing a new request makes any older reminder moot.
-    pub async fn set_reminder(
-        &self,
-        member: MemberId,
-        next: Option<(i64, NaiveDate)>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE members SET next_reminder_at = $1, next_reminder_date = $2 WHERE id = $3",
-        )
-        .bind(next.map(|(a, _)| a))
-        .bind(next.map(|(_, d)| d.to_string()))
-        .bind(member)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     pub async fn count_members(&self) -> StoreResult<i64> {
         Ok(sqlx::query("SELECT COUNT(*) FROM members")
             .fetch_one(&self.pool)
@@ -864,6 +846,23 @@ pub(crate) async fn set_next_on(
         q = q.bind(e);
     }
     Ok(q.execute(conn).await?.rows_affected() == 1)
+}
+
+/// Plans (or replaces) the reminder of `member`: when it is due (UTC seconds) and for which
+/// local date; `None` clears it. Unconditional: queueing a new request makes any older
+/// reminder moot.
+pub(crate) async fn set_reminder_on(
+    conn: &mut sqlx::AnyConnection,
+    member: MemberId,
+    next: Option<(i64, NaiveDate)>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE members SET next_reminder_at = $1, next_reminder_date = $2 WHERE id = $3")
+        .bind(next.map(|(a, _)| a))
+        .bind(next.map(|(_, d)| d.to_string()))
+        .bind(member)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Which planned instant: the update request, the digest, or the optional reminder.

@@ -222,15 +222,7 @@ impl Store {
         for r in requests {
             let new = insert(&mut tx, &r.email, now).await?.is_some();
             if new {
-                // Unconditional: a new request makes any older reminder moot.
-                sqlx::query(
-                    "UPDATE members SET next_reminder_at = $1, next_reminder_date = $2 WHERE id = $3",
-                )
-                .bind(r.reminder.map(|(a, _)| a))
-                .bind(r.reminder.map(|(_, d)| d.to_string()))
-                .bind(r.member)
-                .execute(&mut *tx)
-                .await?;
+                super::set_reminder_on(&mut tx, r.member, r.reminder).await?;
             }
             queued.push(new);
         }
