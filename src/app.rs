@@ -140,19 +140,129 @@ impl App {
     }
 }
 
-/// One planning and sending pass, logged; errors are logged and retried next tick.
+/// One planning and sending pass of `serve`, logged; a part that fails is logged with what to
+/// check, the other still runs, and both are tried again next tick.
 pub async fn pass(ctx: &Ctx, why: &str) {
     let now = Utc::now();
     let started = std::time::Instant::now();
-    let (planned, sent) = plan_and_send_logged(ctx, now, why).await;
-    if let Err(e) = planned {
-        tracing::error!(error = %format!("{e:#}"), "planning pass failed; will retry next tick")
-    }
-    if let Err(e) = sent {
-        tracing::error!(error = %format!("{e:#}"), "sending failed; will retry next tick")
+    let report = run_pass(ctx, now, why, false).await;
+    for f in report.failures(&ctx.config) {
+        tracing::error!(part = f.part, error = %f.error, check = %f.hint, "{} failed; will retry next tick", f.part);
     }
     ctx.metrics.record_tick(started.elapsed());
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "pass done");
+}
+
+/// What became of each part of one pass. A part's failure never stops the others: an IMAP
+/// outage must not silence the requests and digests, nor an SMTP outage the replies.
+pub struct PassReport {
+    /// `None` when the pass did not read the inbox (`serve` polls it on its own).
+    pub inbound: Option<anyhow::Result<jobs::ingest::IngestReport>>,
+    pub plan: anyhow::Result<jobs::plan::PlanReport>,
+    pub send: anyhow::Result<jobs::send::SendReport>,
+}
+
+/// One part of a pass that did not do its work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartFailure {
+    /// `reading replies`, `queueing` or `sending`.
+    pub part: &'static str,
+    pub error: String,
+    /// What to check, naming the config keys involved.
+    pub hint: String,
+}
+
+impl PassReport {
+    /// The parts that failed, in the order they ran. Sending counts as failed when it returned
+    /// an error or when emails were due and none got through (the server is unreachable or
+    /// refuses everything); a single recipient's 4xx or 5xx is not a failure of the pass.
+    pub fn failures(&self, cfg: &Config) -> Vec<PartFailure> {
+        let mut out = Vec::new();
+        if let Some(Err(e)) = &self.inbound {
+            let hint = match cfg.mail.transport {
+                Transport::Smtp => {
+                    "check mail.imap.* and that the IMAP server answers (`tidings doctor`); replies wait in the mailbox and are read on the next pass"
+                }
+                Transport::Maildir => {
+                    "check mail.maildir.inbox (`tidings doctor`); replies wait there and are read on the next pass"
+                }
+            };
+            out.push(PartFailure {
+                part: "reading replies",
+                error: format!("{e:#}"),
+                hint: hint.into(),
+            });
+        }
+        if let Err(e) = &self.plan {
+            out.push(PartFailure {
+                part: "queueing",
+                error: format!("{e:#}"),
+                hint: "check database.url and that the database accepts writes (`tidings doctor`); what is due is queued on the next pass if it is still the same local day".into(),
+            });
+        }
+        let smtp_hint = match cfg.mail.transport {
+            Transport::Smtp => {
+                "check mail.smtp.* and that the SMTP server answers (`tidings doctor`); the emails stay queued and are retried with backoff"
+            }
+            Transport::Maildir => {
+                "check mail.maildir.sent (`tidings doctor`); the emails stay queued and are retried with backoff"
+            }
+        };
+        match &self.send {
+            Err(e) => out.push(PartFailure {
+                part: "sending",
+                error: format!("{e:#}"),
+                hint: smtp_hint.into(),
+            }),
+            Ok(r) if r.nothing_delivered() => out.push(PartFailure {
+                part: "sending",
+                error: format!(
+                    "none of {} due email{} could be sent: {}",
+                    r.retried + r.failed,
+                    if r.retried + r.failed == 1 { "" } else { "s" },
+                    r.last_transient.as_deref().unwrap_or("no answer")
+                ),
+                hint: smtp_hint.into(),
+            }),
+            Ok(_) => {}
+        }
+        out
+    }
+
+    /// How many parts ran in this pass.
+    pub fn parts(&self) -> usize {
+        2 + usize::from(self.inbound.is_some())
+    }
+
+    /// True when nothing could be done: every part failed, or queueing and sending both
+    /// returned errors. Those two share only the database (sending records an SMTP failure
+    /// per email and returns an error only when the outbox cannot be claimed or written),
+    /// so then the database cannot be used.
+    pub fn nothing_could_run(&self, cfg: &Config) -> bool {
+        (self.plan.is_err() && self.send.is_err()) || self.failures(cfg).len() == self.parts()
+    }
+}
+
+/// One pass: read new replies (when `inbound`), then queue what is due while sending the
+/// outbox. Every part runs whatever became of the ones before it; `run-due`, `serve` and
+/// the demo all go through here.
+pub async fn run_pass(
+    ctx: &Ctx,
+    now: chrono::DateTime<Utc>,
+    why: &str,
+    inbound: bool,
+) -> PassReport {
+    let inbound = if inbound {
+        Some(ingest_logged(ctx, now, why).await)
+    } else {
+        None
+    };
+    let (plan, send) = plan_and_send_logged(ctx, now, why).await;
+    PassReport {
+        inbound,
+        plan,
+        send,
+    }
 }
 
 /// The planning job in its own span, logging its counts when it did anything. Shared by
@@ -229,9 +339,7 @@ pub async fn plan_and_send_logged(
                 let last = planning_done.load(Ordering::SeqCst);
                 let r = send_logged(&ctx, now, &why).await?;
                 let idle = r.sent + r.retried + r.failed == 0;
-                total.sent += r.sent;
-                total.retried += r.retried;
-                total.failed += r.failed;
+                total.add(r);
                 if last {
                     break;
                 }

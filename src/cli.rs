@@ -23,6 +23,15 @@ use crate::store::{MemberChange, MemberDefaults, Store, StoreError};
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Some parts of a pass failed while the others did their work: exit code 3. The failures
+/// were already printed.
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} of {parts} parts of the pass failed")]
+pub struct PartlyFailed {
+    pub failed: usize,
+    pub parts: usize,
+}
+
 fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
@@ -495,6 +504,35 @@ async fn with_store<T>(
     r
 }
 
+/// The one line `run-due` prints: each part's counts, or `failed` for a part that failed.
+fn run_due_summary(now: DateTime<Utc>, pass: &crate::app::PassReport) -> String {
+    let inbound = match &pass.inbound {
+        Some(Ok(i)) => format!(
+            "inbound {} (accepted {}, commands {}, ignored {}, quarantined {})",
+            i.fetched, i.accepted, i.commands, i.ignored, i.quarantined
+        ),
+        _ => "inbound failed".to_string(),
+    };
+    let plan = match &pass.plan {
+        Ok(p) => format!(
+            "planned {}, requests {}, reminders {}, digests {}, skipped {}",
+            p.planned, p.requests, p.reminders, p.digests, p.skipped
+        ),
+        Err(_) => "queueing failed".to_string(),
+    };
+    let send = match &pass.send {
+        Ok(s) => format!(
+            "sent {}, retried {}, failed {}",
+            s.sent, s.retried, s.failed
+        ),
+        Err(_) => "sending failed".to_string(),
+    };
+    format!(
+        "run-due {}: {inbound}; {plan}; {send}",
+        now.format("%Y-%m-%dT%H:%M:%SZ")
+    )
+}
+
 async fn with_ctx<T>(
     cfg: Config,
     f: impl AsyncFnOnce(&Ctx) -> anyhow::Result<T>,
@@ -673,15 +711,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => Utc::now(),
             };
             with_ctx(cfg, async |ctx| {
-                let i = crate::app::ingest_logged(ctx, now, "run-due").await?;
-                let (p, s) = crate::app::plan_and_send_logged(ctx, now, "run-due").await;
-                let (p, s) = (p?, s?);
-                println!(
-                    "run-due {}: inbound {} (accepted {}, commands {}, ignored {}, quarantined {}); planned {}, requests {}, reminders {}, digests {}, skipped {}; sent {}, retried {}, failed {}",
-                    now.format("%Y-%m-%dT%H:%M:%SZ"), i.fetched, i.accepted, i.commands, i.ignored, i.quarantined,
-                    p.planned, p.requests, p.reminders, p.digests, p.skipped, s.sent, s.retried, s.failed
-                );
-                Ok(())
+                let pass = crate::app::run_pass(ctx, now, "run-due", true).await;
+                println!("{}", run_due_summary(now, &pass));
+                let failures = pass.failures(&ctx.config);
+                for f in &failures {
+                    eprintln!("error: {}: {}", f.part, f.error);
+                    eprintln!("  {}", f.hint);
+                }
+                if failures.is_empty() {
+                    Ok(())
+                } else if pass.nothing_could_run(&ctx.config) {
+                    Err(anyhow::anyhow!("nothing could be done in this pass"))
+                } else {
+                    Err(anyhow::Error::new(PartlyFailed {
+                        failed: failures.len(),
+                        parts: pass.parts(),
+                    }))
+                }
             })
             .await
         }

@@ -13,7 +13,7 @@ use mail_parser::MessageParser;
 use crate::config::{Config, SecretUrl, Transport};
 use crate::domain::EmailAddress;
 use crate::domain::schedule::parse_tz;
-use crate::jobs::{self, Ctx};
+use crate::jobs::Ctx;
 use crate::store::{MemberChange, MemberDefaults};
 
 struct Person {
@@ -157,10 +157,20 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
     let mut answered: HashSet<String> = HashSet::new();
     let (mut requests, mut replies, mut digests, mut receipts) = (0, 0, 0, 0);
     let mut now = start;
+    let mut failed_parts = 0usize;
     while now <= end {
-        jobs::ingest::poll(ctx, now).await?;
-        jobs::plan::run(ctx, now).await?;
-        jobs::send::run(ctx, now).await?;
+        // The same pass as `run-due`: a part that fails is reported and the others still run.
+        let pass = crate::app::run_pass(ctx, now, "demo", true).await;
+        for f in pass.failures(&ctx.config) {
+            eprintln!(
+                "demo {}: {} failed: {}",
+                now.format("%a %H:%M"),
+                f.part,
+                f.error
+            );
+            eprintln!("  {}", f.hint);
+            failed_parts += 1;
+        }
         // Answer new requests, as each member would some minutes later.
         for entry in std::fs::read_dir(&sent_dir)? {
             let path = entry?.path();
@@ -258,6 +268,9 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
     );
     if quoted > 0 {
         anyhow::bail!("{quoted} digest(s) contain quoted history");
+    }
+    if failed_parts > 0 {
+        anyhow::bail!("{failed_parts} part(s) of the simulated passes failed (printed above)");
     }
     Ok(())
 }

@@ -11,7 +11,10 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let usage = e.downcast_ref::<tidings::cli::UsageError>().is_some();
-            if usage {
+            if e.downcast_ref::<tidings::cli::PartlyFailed>().is_some() {
+                // Each failed part was printed with what to check.
+                ExitCode::from(3)
+            } else if usage {
                 eprintln!("error: {e}");
                 ExitCode::from(2)
             } else {

@@ -770,3 +770,135 @@ async fn an_imap_connection_dropped_mid_fetch_loses_no_reply() {
     assert_eq!(stored, n, "no reply lost");
     assert_eq!(duplicates, 0, "none stored twice");
 }
+
+/// A port on 127.0.0.1 where nothing listens.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// `tidings run-due` with `config`, plus environment overrides.
+fn run_due_with(dir: &Path, config: &Path, env: &[(&str, String)]) -> std::process::Output {
+    let mut c = Command::new(BIN);
+    c.arg("--config")
+        .arg(config)
+        .arg("run-due")
+        .current_dir(dir)
+        .env("TIDINGS_LOG", "off");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("binary runs")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_due_with_imap_closed_still_queues_and_sends() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cron.db").display());
+    let s = store(&db).await;
+    seed(&s, 20, 10, "frank", "request").await;
+    s.close().await;
+    let cfg = write_config(dir.path(), &db, rig, "frank");
+    let o = run_due_with(
+        dir.path(),
+        &cfg,
+        &[("TIDINGS_MAIL__IMAP__PORT", closed_port().to_string())],
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(3), "a part failed: {out}{err}");
+    assert!(
+        err.contains("reading replies") && err.contains("mail.imap"),
+        "the failed part and what to check: {err}"
+    );
+    assert!(
+        out.contains("inbound failed") && out.contains("requests 20") && out.contains("sent 20"),
+        "{out}"
+    );
+    let counts = wait_delivered(rig, "frank", "request", 20);
+    let (lost, duplicates) = report("run-due with IMAP closed", 20, &counts, 0);
+    assert_eq!((lost, duplicates), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_due_with_smtp_closed_still_reads_replies_and_queues() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cron.db").display());
+    let s = store(&db).await;
+    seed(&s, 5, 5, "grace", "request").await;
+    send_replies(rig, "grace", "grace", 5);
+    let cfg = write_config(dir.path(), &db, rig, "grace");
+    let o = run_due_with(
+        dir.path(),
+        &cfg,
+        &[
+            ("TIDINGS_MAIL__SMTP__PORT", closed_port().to_string()),
+            ("TIDINGS_MAIL__REPLY_TO", "grace@example.test".to_string()),
+        ],
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(3), "a part failed: {out}{err}");
+    assert!(
+        err.contains("sending") && err.contains("mail.smtp") && err.contains("none of 10"),
+        "the failed part and what to check: {err}"
+    );
+    assert!(
+        out.contains("accepted 5")
+            && out.contains("requests 5")
+            && out.contains("sent 0, retried 10"),
+        "{out}"
+    );
+    let (stored, duplicates) = stored_replies(&s).await;
+    assert_eq!((stored, duplicates), (5, 0), "every reply stored once");
+    assert_eq!(
+        outbox_total(&s, "request").await,
+        5,
+        "the requests are queued"
+    );
+    assert_eq!(outbox_total(&s, "receipt").await, 5, "and the receipts");
+    assert_eq!(outbox_open(&s).await, 10, "all waiting for their retry");
+}
+
+#[test]
+fn run_due_with_the_database_unreachable_fails_at_once_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let o = Command::new(BIN)
+        .arg("run-due")
+        .current_dir(dir.path())
+        .env_remove("TIDINGS_CONFIG")
+        .env(
+            "TIDINGS_DATABASE__URL",
+            format!("postgres://postgres@127.0.0.1:{}/tidings", closed_port()),
+        )
+        .env("TIDINGS_LOG", "off")
+        .output()
+        .expect("binary runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot connect to the database") && err.contains("database.url"),
+        "says what failed and what to check: {err}"
+    );
+    // Not a timing assertion on the work itself: the pool alone would wait its 30 s acquire
+    // timeout before saying only "timed out".
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "failed at once, not after the pool's timeout: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        !dir.path().join("var/mail/sent/new").exists()
+            || std::fs::read_dir(dir.path().join("var/mail/sent/new"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+                == 0
+    );
+}

@@ -12,11 +12,31 @@ use crate::domain::EmailAddress;
 use crate::mail::outbound::SendError;
 use crate::store::OutboxRow;
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SendReport {
     pub sent: usize,
     pub retried: usize,
     pub failed: usize,
+    /// The server's answer (or the connection error) of the last email put back for a retry.
+    pub last_transient: Option<String>,
+}
+
+impl SendReport {
+    /// Adds another drain's counts to these.
+    pub fn add(&mut self, other: SendReport) {
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        if other.last_transient.is_some() {
+            self.last_transient = other.last_transient;
+        }
+    }
+
+    /// True when emails were due but none got through, each put back for a retry: the mail
+    /// server is unreachable or refuses everything, as opposed to one recipient's 4xx.
+    pub fn nothing_delivered(&self) -> bool {
+        self.sent == 0 && self.retried > 0
+    }
 }
 
 /// Delay before attempt `attempts + 1`: 30 s doubling to at most 1 h, plus up to 25 % jitter
@@ -31,7 +51,8 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 /// What became of one claimed email.
 enum Recorded {
     Delivered,
-    Retried,
+    /// Put back for a retry, with the server's answer.
+    Retried(String),
     Failed,
 }
 
@@ -89,7 +110,10 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
         for o in outcomes {
             match o? {
                 Recorded::Delivered => report.sent += 1,
-                Recorded::Retried => report.retried += 1,
+                Recorded::Retried(e) => {
+                    report.retried += 1;
+                    report.last_transient = Some(e);
+                }
                 Recorded::Failed => report.failed += 1,
             }
         }
@@ -116,7 +140,7 @@ async fn record(
             ctx.store
                 .outbox_retry(row.id, now.timestamp() + backoff_secs(row.attempts - 1), &e)
                 .await?;
-            Recorded::Retried
+            Recorded::Retried(e)
         }
         Err(e) => {
             tracing::error!(id = row.id, kind = %row.kind, error = %e, "send failed permanently");

@@ -118,22 +118,31 @@ impl Store {
                 });
             }
         }
+        // The pool retries failed connects until its timeout and then reports only "timed
+        // out"; one direct attempt first surfaces the real reason (a full disk, a read-only
+        // file, a corrupt database, PostgreSQL not running, a wrong password) at once.
+        let why = || match backend {
+            Backend::Sqlite => format!(
+                "cannot open the database {} (check that its disk has free space and the file and its folder are writable)",
+                crate::config::redact_url(&url)
+            ),
+            Backend::Postgres => format!(
+                "cannot connect to the database {} (check that PostgreSQL runs and accepts connections there, and database.url's user, password and database name)",
+                crate::config::redact_url(&url)
+            ),
+        };
+        let probe = tokio::time::timeout(
+            Duration::from_secs(10),
+            <sqlx::AnyConnection as sqlx::Connection>::connect(&url),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer within 10 s"))
+        .with_context(why)?;
+        let mut probe = probe.with_context(why)?;
         if backend == Backend::Sqlite {
-            // The pool retries failed connects until its timeout and then reports only
-            // "timed out"; one direct attempt first surfaces the real reason (a full disk, a
-            // read-only file, a corrupt database) at once.
-            let why = || {
-                format!(
-                    "cannot open the database {} (check that its disk has free space and the file and its folder are writable)",
-                    crate::config::redact_url(&url)
-                )
-            };
-            let mut probe = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
-                .await
-                .with_context(why)?;
             sqlite_pragmas(&mut probe).await.with_context(why)?;
-            let _ = sqlx::Connection::close(probe).await;
         }
+        let _ = sqlx::Connection::close(probe).await;
         let opts = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30));

@@ -21,7 +21,7 @@
 //!   deletes DIR, within about 2 s.  `RIG_KEEP=1` keeps DIR (configs, Maildirs, logs).
 //! * The rig needs root and the Debian packages that `scripts/test` installs.  When it cannot
 //!   start, this module PANICS with the reason and the log tails; it never skips a test.
-//! * Mail users (domain example.test, password `<user>-secret`): alice bob carol dave erin
+//! * Mail users (domain example.test, password `<user>-secret`): alice bob carol dave erin frank grace
 //!   digest updates defer bench.  `+` addressing works (`updates+TOKEN@example.test` is
 //!   delivered to `updates`).  Unknown users get 550 at RCPT; other domains get 554 (nothing
 //!   leaves the box); `blackhole.test` accepts anything and discards it.
