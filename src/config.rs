@@ -190,8 +190,9 @@ pub struct SmtpConfig {
     /// How many emails are sent at once from the outbox.
     pub concurrency: usize,
     pub max_attempts: u32,
-    /// Seconds an outbox claim is held: an email a crashed worker had claimed is sent again
-    /// once its lease expires. Must exceed the time one send can take.
+    /// Seconds an outbox claim is held without a heartbeat: a live worker renews its claims
+    /// every third of this, so an email a crashed worker had claimed is sent again this long
+    /// after the crash. Must exceed `timeout_secs`.
     pub lease_secs: u64,
 }
 
@@ -310,7 +311,7 @@ impl Default for SmtpConfig {
             timeout_secs: 30,
             concurrency: 4,
             max_attempts: 8,
-            lease_secs: 300,
+            lease_secs: 60,
         }
     }
 }

@@ -902,3 +902,176 @@ fn run_due_with_the_database_unreachable_fails_at_once_with_a_clear_message() {
                 == 0
     );
 }
+
+/// Postfix's `smtp-sink` on a loopback port, keeping every accepted message as a file of its
+/// own (`-d DIR/%H%M%S.` plus a random suffix): unlike a Maildir written by our transport, a
+/// resend is a second file, so duplicates can be counted. Killed when dropped.
+struct Sink {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Sink {
+    fn start(dir: &Path) -> Sink {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(dir).unwrap();
+        // smtp-sink drops root for `nobody`, who must be able to write there.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let port = closed_port();
+        let child = Command::new("/usr/sbin/smtp-sink")
+            .args(["-u", "nobody", "-d"])
+            .arg(format!("{}/%H%M%S.", dir.display()))
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("256")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("smtp-sink (Debian postfix) starts: run scripts/test as root");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "smtp-sink listens on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Sink {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Accepted messages of `kind`, counted per recipient `m<i>@sink.test`.
+    fn counts(&self, kind: &str) -> HashMap<i64, usize> {
+        let marker = format!("X-Tidings-Kind: {kind}");
+        let mut counts = HashMap::new();
+        for e in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let Ok(raw) = std::fs::read_to_string(e.path()) else {
+                continue;
+            };
+            if !raw.contains(&marker) {
+                continue;
+            }
+            let id = raw
+                .lines()
+                .find(|l| l.starts_with("X-Rcpt-Args: <m"))
+                .and_then(|l| l.strip_prefix("X-Rcpt-Args: <m"))
+                .and_then(|r| r.split('@').next())
+                .and_then(|n| n.parse::<i64>().ok());
+            if let Some(id) = id {
+                *counts.entry(id).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn members_imported_while_down_get_todays_request_once_despite_five_kills() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(&dir.path().join("sink"));
+    let db = format!("sqlite://{}", dir.path().join("import.db").display());
+    // A zone where it is mid-day now, so "a few minutes ago" and "in half an hour" are today.
+    let utc = Utc::now();
+    let tz = if (2..=21).contains(&chrono::Timelike::hour(&utc)) {
+        "UTC"
+    } else {
+        "Etc/GMT+6"
+    };
+    let local = utc.with_timezone(&tidings::domain::schedule::parse_tz(tz).unwrap());
+    let request_at = (local - chrono::Duration::minutes(3)).format("%H:%M");
+    let digest_at = (local + chrono::Duration::minutes(30)).format("%H:%M");
+    let n = 2000;
+    let mut csv = String::from("email,name,timezone,request_at,digest_at,workdays,team\n");
+    for i in 1..=n {
+        csv.push_str(&format!(
+            "m{i}@sink.test,Member {i},{tz},{request_at},{digest_at},mon;tue;wed;thu;fri;sat;sun,team{}\n",
+            i % 20
+        ));
+    }
+    let csv_path = dir.path().join("members.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let cfg = write_config(dir.path(), &db, rig, "digest");
+    let toml = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("port = {}\n", rig.smtp_port),
+        &format!("port = {}\n", sink.port),
+    );
+    std::fs::write(&cfg, toml).unwrap();
+    // Imported while no `serve` runs, after today's request time had passed.
+    let o = Command::new(BIN)
+        .arg("--config")
+        .arg(&cfg)
+        .args(["member", "import"])
+        .arg(&csv_path)
+        .output()
+        .expect("import runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = store(&db).await;
+    let mut rng = Rng::new();
+    let kills = 5;
+    for k in 0..kills {
+        let before = (
+            outbox_total(&s, "request").await,
+            sink.counts("request").values().sum::<usize>(),
+        );
+        let child = serve(dir.path(), &cfg);
+        // 0.3–1.5 s into the work, not into the start-up (a debug build takes about a second
+        // to start): wait until this process queued or sent something.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline
+            && (
+                outbox_total(&s, "request").await,
+                sink.counts("request").values().sum::<usize>(),
+            ) == before
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let ms = 300 + rng.below(1200);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        kill9(child);
+        eprintln!(
+            "kill {} after {ms} ms: {} queued, {} open, {} accepted by the sink",
+            k + 1,
+            outbox_total(&s, "request").await,
+            outbox_open(&s).await,
+            sink.counts("request").values().sum::<usize>()
+        );
+    }
+    let started = Instant::now();
+    let mut child = serve(dir.path(), &cfg);
+    let deadline = started + Duration::from_secs(180);
+    let mut counts = sink.counts("request");
+    while counts.len() < n as usize && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        counts = sink.counts("request");
+    }
+    let all_in = started.elapsed();
+    // Stragglers (duplicates) would land right after.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let counts = sink.counts("request");
+    sigterm(&mut child);
+    let (lost, duplicates) = report("imported while down", n, &counts, kills);
+    eprintln!(
+        "all {} delivered {:.1} s after the last start (lease 6 s, tick 1 s)",
+        counts.len(),
+        all_in.as_secs_f64()
+    );
+    assert_eq!(lost, 0, "today's request reaches every imported member");
+    assert_eq!(outbox_total(&s, "request").await, n, "one row per member");
+    assert!(
+        duplicates <= kills * CONCURRENCY,
+        "at most the in-flight emails of each kill may repeat: {duplicates}"
+    );
+    // Generous for the sending itself; a crashed worker's claims wait one lease (6 s), not
+    // the 5 minutes they waited before the heartbeat made a short lease safe.
+    assert!(
+        all_in < Duration::from_secs(6 + 1 + 90),
+        "claimed mail of the killed workers waited {all_in:?}"
+    );
+}

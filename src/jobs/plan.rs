@@ -109,20 +109,115 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
     Ok(report)
 }
 
-/// Fills in the missing next instants of one member (after `now`); returns how many it set.
-/// The web calls this right after a preference change so the stored instants are current at
-/// once instead of at the next tick.
+/// Fills in the missing next instants of one member; returns how many it set. The web calls
+/// this right after a preference change so the stored instants are current at once instead of
+/// at the next tick.
+///
+/// The catch-up rule holds for a member planned for the first time (added or imported while
+/// the service was down) and after a preference change too: when today's fire has passed, it
+/// is still the same local day and nothing was queued for it, that fire is planned (and so
+/// sent by this pass); otherwise the next fire after `now`.
 pub async fn plan_member(ctx: &Ctx, m: &Member, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let mut planned = 0;
     for kind in [DueKind::Request, DueKind::Digest] {
         let s = schedule_of(m, kind);
-        let next = s.next_after(now).map(|(d, t)| (t.timestamp(), d));
+        let next = match missed_today(ctx, m, kind, now).await? {
+            Some(fire) => Some(fire),
+            None => s.next_after(now),
+        };
         // Only fills a NULL: a racing planner that got there first wins.
-        if ctx.store.set_next(kind, m.id, None, next).await? {
+        if ctx
+            .store
+            .set_next(kind, m.id, None, next.map(|(d, t)| (t.timestamp(), d)))
+            .await?
+        {
             planned += 1;
         }
     }
     Ok(planned)
+}
+
+/// Today's fire of `kind` for `m` when it has passed but still goes out: it is still that
+/// local day, the member receives mail then (not paused, away or on a team holiday), and
+/// nothing was queued for it yet.
+async fn missed_today(
+    ctx: &Ctx,
+    m: &Member,
+    kind: DueKind,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<(chrono::NaiveDate, DateTime<Utc>)>> {
+    // Two days back covers every "same local day".
+    let Some((date, t)) = last_fire_in(&schedule_of(m, kind), now - Duration::days(2), now) else {
+        return Ok(None);
+    };
+    let wanted = still_wanted(ctx, m, date, now).await?
+        && !ctx
+            .store
+            .outbox_has_key(&outbox_key(mail_kind(kind), m.id, date))
+            .await?;
+    Ok(wanted.then_some((date, t)))
+}
+
+/// The request or digest the planner sends `m` next, as the preferences page shows it: today's
+/// missed one (which goes out with the next pass), else the next fire on a day the member
+/// receives mail (skipping days away and team holidays); none while paused or unsubscribed.
+pub async fn upcoming(
+    ctx: &Ctx,
+    m: &Member,
+    kind: DueKind,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<(chrono::NaiveDate, DateTime<Utc>)>> {
+    if m.paused || m.unsubscribed {
+        return Ok(None);
+    }
+    if let Some(fire) = missed_today(ctx, m, kind, now).await? {
+        return Ok(Some(fire));
+    }
+    let s = schedule_of(m, kind);
+    let mut cursor = now;
+    // A year of fires is more than any away range or holiday list skips.
+    for _ in 0..370 {
+        let Some((date, t)) = s.next_after(cursor) else {
+            return Ok(None);
+        };
+        if !m.is_away_on(date) && !ctx.store.is_holiday(m.id, date).await? {
+            return Ok(Some((date, t)));
+        }
+        cursor = t;
+    }
+    Ok(None)
+}
+
+/// The latest fire of `s` after `from` and at or before `now`.
+fn last_fire_in(
+    s: &crate::domain::Schedule,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<(chrono::NaiveDate, DateTime<Utc>)> {
+    let mut cursor = from;
+    let mut last = None;
+    while let Some((date, t)) = s.next_after(cursor) {
+        if t > now {
+            break;
+        }
+        last = Some((date, t));
+        cursor = t;
+    }
+    last
+}
+
+/// The mail a planned instant sends.
+fn mail_kind(kind: DueKind) -> MailKind {
+    match kind {
+        DueKind::Request => MailKind::Request,
+        DueKind::Digest => MailKind::Digest,
+        DueKind::Reminder => MailKind::Reminder,
+    }
+}
+
+/// The outbox key of the email of `kind` to member `id` for local date `date`.
+fn outbox_key(kind: MailKind, id: MemberId, date: chrono::NaiveDate) -> String {
+    format!("{}:{id}:{date}", kind.as_str())
 }
 
 /// A passed reminder instant: send the reminder if it still makes sense, then clear it either
@@ -178,18 +273,10 @@ fn schedule_of(m: &Member, kind: DueKind) -> crate::domain::Schedule {
 /// instant may be days old: it is the latest fire at or before `now` (looking back at most two
 /// days, which covers every "same local day").
 fn latest_fire(s: &crate::domain::Schedule, d: &Due, now: DateTime<Utc>) -> chrono::NaiveDate {
-    let mut fire = d.date;
-    let mut cursor = DateTime::from_timestamp(d.at, 0)
+    let from = DateTime::from_timestamp(d.at, 0)
         .unwrap_or(now)
         .max(now - Duration::days(2));
-    while let Some((date, t)) = s.next_after(cursor) {
-        if t > now {
-            break;
-        }
-        fire = date;
-        cursor = t;
-    }
-    fire
+    last_fire_in(s, from, now).map_or(d.date, |(date, _)| date)
 }
 
 /// Whether the fire for local date `fire` still goes out: it is that date for the member now
@@ -422,7 +509,7 @@ fn member_email(
     raw: Vec<u8>,
 ) -> NewEmail {
     NewEmail {
-        idem_key: format!("{}:{}:{date}", kind.as_str(), m.id),
+        idem_key: outbox_key(kind, m.id, date),
         kind: kind.as_str(),
         member_id: Some(m.id),
         local_date: Some(date.to_string()),

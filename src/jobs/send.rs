@@ -48,6 +48,36 @@ pub fn backoff_secs(attempts: i64) -> i64 {
     base + (rand::random::<u64>() % (base as u64 / 4 + 1)) as i64
 }
 
+/// Renews a batch's lease every third of `lease_secs` until dropped (at the end of the batch,
+/// or with the worker when it dies).
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Heartbeat {
+    fn start(ctx: &Ctx, ids: Vec<i64>, until: i64, lease_secs: i64) -> Heartbeat {
+        let store = ctx.store.clone();
+        let every = std::time::Duration::from_secs((lease_secs / 3).max(1) as u64);
+        Heartbeat(tokio::spawn(async move {
+            let mut until = until;
+            loop {
+                tokio::time::sleep(every).await;
+                let next = Utc::now().timestamp() + lease_secs;
+                match store.renew_leases(&ids, until, next).await {
+                    Ok(0) => break,
+                    Ok(_) => until = next,
+                    // The lease stands until it expires; the next beat tries again.
+                    Err(e) => tracing::warn!(error = %e, "cannot renew the outbox lease"),
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// What became of one claimed email.
 enum Recorded {
     Delivered,
@@ -63,15 +93,24 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
     // status notifications come back to it and count against the bouncing address.
     let from = ctx.config.reply_to();
     loop {
-        // A worker that dies mid-send releases its claim when the lease expires.
-        let lease = i64::try_from(ctx.config.mail.smtp.lease_secs).unwrap_or(i64::MAX);
+        // A worker that dies mid-send releases its claim when the lease expires; while it
+        // lives, a heartbeat keeps the lease ahead, so the lease can be short (a crashed
+        // worker's emails go out soon after) however long the batch takes.
+        let lease = i64::try_from(ctx.config.mail.smtp.lease_secs).unwrap_or(i64::MAX / 2);
+        let wall = Utc::now().timestamp();
         let batch = ctx
             .store
-            .claim_outbox(now.timestamp(), lease, (concurrency * 8) as i64)
+            .claim_outbox(now.timestamp(), wall, lease, (concurrency * 8) as i64)
             .await?;
         if batch.is_empty() {
             break;
         }
+        let _heartbeat = Heartbeat::start(
+            ctx,
+            batch.iter().map(|r| r.id).collect(),
+            wall + lease,
+            lease,
+        );
         // Each result is recorded the moment its SMTP answer arrives, not at the end of the
         // batch: a crash can then duplicate only the emails whose answer came in the instant
         // before the kill (at most `concurrency` of them), never a whole batch.

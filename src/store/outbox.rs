@@ -153,12 +153,17 @@ impl Store {
         Ok(id)
     }
 
-    /// Claims up to `limit` emails that are due (or whose sender's lease expired: a crashed
-    /// worker's claim is picked up again). The claim is one short statement; the send happens
-    /// outside any transaction. PostgreSQL skips rows another worker has locked.
+    /// Claims up to `limit` emails due at `due_at` (the job's clock), or whose sender's lease
+    /// expired: a crashed worker's claim is picked up again. Leases are on the wall clock
+    /// (`wall`): they are about whether a process is alive, not about what is due, and a pass
+    /// that runs on a simulated clock must not hand out claims that are already expired. The
+    /// claim is one short statement; the send happens outside any transaction. PostgreSQL
+    /// skips rows another worker has locked. A live worker renews its claims with
+    /// [`Store::renew_leases`].
     pub async fn claim_outbox(
         &self,
-        now: i64,
+        due_at: i64,
+        wall: i64,
         lease_secs: i64,
         limit: i64,
     ) -> StoreResult<Vec<OutboxRow>> {
@@ -170,17 +175,36 @@ impl Store {
         let sql = format!(
             "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1
              WHERE id IN (SELECT id FROM outbox WHERE (state = 'pending' AND next_attempt_at <= $2)
-                          OR (state = 'sending' AND lease_until < $2) ORDER BY next_attempt_at, id LIMIT $3 {lock})
+                          OR (state = 'sending' AND lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4 {lock})
              RETURNING {COLS}"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(now + lease_secs)
-            .bind(now)
+            .bind(wall + lease_secs)
+            .bind(due_at)
+            .bind(wall)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
         let rows = rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?;
         with_bodies(&self.pool, rows).await
+    }
+
+    /// The heartbeat of a live worker: moves the lease of those of `ids` that are still being
+    /// sent under the lease `old` to `new`. Rows already recorded, or claimed again by another
+    /// worker after this one stalled past its lease, are left alone. Returns how many moved.
+    pub async fn renew_leases(&self, ids: &[i64], old: i64, new: i64) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "UPDATE outbox SET lease_until = $1 WHERE state = 'sending' AND lease_until = $2 AND id IN ({})",
+            super::placeholders(3, ids.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(new).bind(old);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        Ok(q.execute(&self.pool).await?.rows_affected())
     }
 
     pub async fn outbox_sent(&self, id: i64, now: i64) -> StoreResult<()> {
@@ -239,6 +263,15 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
+    }
+
+    /// Whether an email with this idempotency key was ever queued (whatever became of it).
+    pub async fn outbox_has_key(&self, idem_key: &str) -> StoreResult<bool> {
+        let r = sqlx::query("SELECT 1 FROM outbox WHERE idem_key = $1")
+            .bind(idem_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.is_some())
     }
 
     /// The member a stored outgoing Message-ID was sent to, with the local date it was for.

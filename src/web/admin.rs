@@ -19,8 +19,9 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::html::{html_response, page};
 use super::limit::Key;
-use super::prefs::{html_response, page, same_origin};
+use super::prefs::same_origin;
 use super::{AppError, Routes, Verb, WebState};
 use crate::domain::Member;
 use crate::domain::schedule::local_date;

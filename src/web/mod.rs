@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod html;
 pub mod limit;
 pub mod openapi;
 pub mod prefs;

@@ -13,11 +13,12 @@ use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::html::{html_response, page};
 use super::{AppError, Routes, Verb, WebState};
 use crate::domain::schedule::parse_tz;
 use crate::domain::token::{LinkToken, TokenError};
@@ -25,7 +26,6 @@ use crate::domain::{AwayRange, EmailAddress, LocalTime, MailKind, Member, Workda
 use crate::jobs::Ctx;
 use crate::store::MemberChange;
 
-const CSS: &str = include_str!("../../templates/prefs.css");
 const DAYS: [(&str, &str); 7] = [
     ("mon", "Mon"),
     ("tue", "Tue"),
@@ -41,38 +41,6 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Verb::Post, "/p/{token}", submit)
         .add(Verb::Get, "/link", link_form)
         .add(Verb::Post, "/link", send_link)
-}
-
-pub(super) fn page(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) " · Tidings" }
-                style { (PreEscaped(CSS)) }
-            }
-            body { main { (body) } }
-        }
-    }
-}
-
-pub(super) fn html_response(status: StatusCode, m: Markup) -> Response {
-    (
-        status,
-        // The page holds a form token: keep it out of shared caches and other sites' frames,
-        // and the link out of other sites' Referer. ("no-referrer" would also make browsers
-        // send `Origin: null` on our own form posts, which the Origin check refuses.)
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::X_FRAME_OPTIONS, "DENY"),
-            (header::REFERRER_POLICY, "same-origin"),
-        ],
-        Html(m.into_string()),
-    )
-        .into_response()
 }
 
 /// The form token of the page for `member` reached through `link`.
@@ -113,31 +81,6 @@ fn verify(ctx: &Ctx, token: &str) -> Result<LinkToken, TokenError> {
     LinkToken::verify(token, &ctx.secret, Utc::now().timestamp())
 }
 
-/// The next digest this member will get, by the planner's rules: the schedule's next fires,
-/// skipping days away and team holidays; none while paused or unsubscribed.
-async fn next_digest(
-    ctx: &Ctx,
-    m: &Member,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
-    if m.paused || m.unsubscribed {
-        return Ok(None);
-    }
-    let s = m.digest_schedule();
-    let mut cursor = now;
-    // A year of fires is more than any away range or holiday list skips.
-    for _ in 0..370 {
-        let Some((date, t)) = s.next_after(cursor) else {
-            return Ok(None);
-        };
-        if !m.is_away_on(date) && !ctx.store.is_holiday(m.id, date).await? {
-            return Ok(Some(t));
-        }
-        cursor = t;
-    }
-    Ok(None)
-}
-
 fn flash_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "saved" => "Saved. Your schedule is updated.",
@@ -157,7 +100,9 @@ async fn render(
     error: Option<&str>,
 ) -> Result<Markup, AppError> {
     let now = Utc::now();
-    let next = next_digest(ctx, m, now).await?;
+    let next = crate::jobs::plan::upcoming(ctx, m, crate::store::DueKind::Digest, now)
+        .await?
+        .map(|(_, t)| t);
     let csrf = csrf_token(ctx, m.id, token);
     let action = format!("/p/{token}");
     let next_line = html! {
@@ -170,6 +115,9 @@ async fn render(
                     " (" (t.format("%H:%M")) " UTC)"
                 }
                 span class="muted" { " on " (local.format("%A, %-d %B %Y")) }
+                @if t <= now {
+                    " — today's has not gone out yet, so it goes out with the next pass (within a minute)."
+                }
             }
             None => {
                 @if m.unsubscribed { "You are unsubscribed: no digests." }

@@ -217,17 +217,84 @@ both!(changing_a_preference_replans_the_next_instant, |app| {
     .await
     .unwrap();
     // The next pass (the very next tick) plans from the new preferences: 09:00 in Tokyo is
-    // already past on Monday (05:00Z = 14:00 JST), so Tuesday 09:00 JST = 00:00Z.
+    // already past on Monday (05:00Z = 14:00 JST) but it is still Monday there and nothing
+    // was sent for it, so Monday's request goes out now (the catch-up rule), and the next
+    // one is Tuesday 09:00 JST = 00:00Z.
     app.tick(at("2026-03-09T05:01:00Z")).await;
     assert_eq!(
         s.planned(DueKind::Request, ann).await.unwrap(),
         Some((at("2026-03-10T00:00:00Z").timestamp(), d("2026-03-10")))
     );
-    assert!(
-        app.sent_of("request").is_empty(),
-        "nothing sent by replanning"
+    assert_eq!(
+        app.sent_of("request").len(),
+        1,
+        "today's missed request, once"
+    );
+    // Replanning again the same day sends nothing more: today's request went out.
+    s.update_member(
+        &addr("ann@example.test"),
+        &MemberChange {
+            request_at: Some("10:00".parse().unwrap()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    app.tick(at("2026-03-09T05:02:00Z")).await;
+    assert_eq!(
+        s.planned(DueKind::Request, ann).await.unwrap(),
+        Some((at("2026-03-10T01:00:00Z").timestamp(), d("2026-03-10")))
+    );
+    assert_eq!(
+        app.sent_of("request").len(),
+        1,
+        "nothing sent twice by replanning"
     );
 });
+
+both!(
+    a_member_added_after_todays_request_time_still_gets_todays_request,
+    |app| {
+        // Added at 12:23 Berlin with a request time of 12:22 while nothing ran: the first
+        // pass still sends today's request (same local day), then plans tomorrow's.
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        app.ctx
+            .store
+            .update_member(
+                &addr("ann@example.test"),
+                &MemberChange {
+                    request_at: Some("12:22".parse().unwrap()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        app.tick(at("2026-03-09T11:23:00Z")).await;
+        assert_eq!(app.sent_of("request").len(), 1, "today's request");
+        assert_eq!(
+            app.ctx.store.planned(DueKind::Request, ann).await.unwrap(),
+            Some((at("2026-03-10T11:22:00Z").timestamp(), d("2026-03-10")))
+        );
+        app.tick(at("2026-03-09T11:24:00Z")).await;
+        assert_eq!(app.sent_of("request").len(), 1, "and only once");
+        // A member added after the local day of the fire has ended gets none for it.
+        let bob = app
+            .member("bob@example.test", "Bob", "Pacific/Auckland")
+            .await;
+        // 16:30 Monday in Auckland (NZDT, UTC+13) is 03:30Z; at 11:25Z it is already
+        // Tuesday 00:25 there, so Monday's request is gone and Tuesday's is planned.
+        app.tick(at("2026-03-09T11:25:00Z")).await;
+        assert_eq!(
+            app.sent_of("request").len(),
+            1,
+            "no request for a day that is over"
+        );
+        assert_eq!(
+            app.ctx.store.planned(DueKind::Request, bob).await.unwrap(),
+            Some((at("2026-03-10T03:30:00Z").timestamp(), d("2026-03-10")))
+        );
+    }
+);
 
 both!(
     requests_keep_their_local_time_across_the_dst_change,

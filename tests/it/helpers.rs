@@ -197,3 +197,16 @@ macro_rules! both {
         }
     };
 }
+
+/// The digest instant a freshly (re)planned member `m` gets at `now`, restated from the rule
+/// for the tests (no away time or holidays here): today's fire when it has passed and
+/// nothing went out for it (the catch-up rule), else the next fire after `now`.
+pub fn expected_digest_plan(m: &tidings::domain::Member, now: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Datelike;
+    let s = m.digest_schedule();
+    let today = now.with_timezone(&m.tz).date_naive();
+    match s.instant_on(today) {
+        Some(t) if t <= now && m.workdays.contains(today.weekday()) && !m.is_away_on(today) => t,
+        _ => s.next_after(now).expect("a next fire").1,
+    }
+}

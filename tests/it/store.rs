@@ -137,6 +137,47 @@ fn email(key: &str) -> NewEmail {
 }
 
 both!(
+    a_renewed_lease_is_not_claimed_again_and_a_lapsed_one_is,
+    |app| {
+        let s = &app.ctx.store;
+        for i in 1..=3 {
+            s.enqueue(&email(&format!("h{i}")), 0).await.unwrap();
+        }
+        let now = chrono::Utc::now().timestamp();
+        let claimed = s.claim_outbox(now, now, 10, 50).await.unwrap();
+        let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), 3);
+        // The worker is alive: its heartbeat moves the lease on before it lapses.
+        assert_eq!(s.renew_leases(&ids, now + 10, now + 25).await.unwrap(), 3);
+        assert!(
+            s.claim_outbox(now + 15, now + 15, 10, 50)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a renewed claim is not taken by another worker"
+        );
+        // A renewal under a lease that is no longer ours moves nothing.
+        assert_eq!(s.renew_leases(&ids, now + 10, now + 40).await.unwrap(), 0);
+        s.outbox_sent(ids[0], now + 16).await.unwrap();
+        // The worker died: its lease lapses and the two unsent rows are claimed again.
+        let again = s.claim_outbox(now + 26, now + 26, 10, 50).await.unwrap();
+        assert_eq!(
+            again.iter().map(|r| r.id).collect::<Vec<_>>(),
+            ids[1..].to_vec()
+        );
+        // Leases are on the wall clock: a pass on a simulated clock in the past still holds
+        // its claim for the lease from now.
+        assert!(
+            s.claim_outbox(0, now + 27, 10, 50)
+                .await
+                .unwrap()
+                .is_empty(),
+            "claimed at now + 26 with a 10 s lease"
+        );
+    }
+);
+
+both!(
     the_outbox_is_idempotent_by_key_and_claims_do_not_overlap,
     |app| {
         let s = &app.ctx.store;
@@ -149,7 +190,10 @@ both!(
             s.enqueue(&email(&format!("k{i}")), 0).await.unwrap();
         }
         let now = chrono::Utc::now().timestamp();
-        let (a, b) = tokio::join!(s.claim_outbox(now, 300, 15), s.claim_outbox(now, 300, 15));
+        let (a, b) = tokio::join!(
+            s.claim_outbox(now, now, 300, 15),
+            s.claim_outbox(now, now, 300, 15)
+        );
         let (a, b) = (a.unwrap(), b.unwrap());
         let mut ids: Vec<i64> = a.iter().chain(b.iter()).map(|r| r.id).collect();
         let n = ids.len();
@@ -158,11 +202,11 @@ both!(
         assert_eq!(ids.len(), n, "no email claimed twice");
         assert_eq!(n, 20);
         assert!(
-            s.claim_outbox(now, 300, 50).await.unwrap().is_empty(),
+            s.claim_outbox(now, now, 300, 50).await.unwrap().is_empty(),
             "leased rows are not claimed again"
         );
         // A crashed worker's lease expires and the row is claimed again.
-        let again = s.claim_outbox(now + 301, 300, 50).await.unwrap();
+        let again = s.claim_outbox(now + 301, now + 301, 300, 50).await.unwrap();
         assert_eq!(again.len(), 20);
         assert!(again.iter().all(|r| r.attempts == 2));
     }

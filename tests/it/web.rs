@@ -281,7 +281,7 @@ both!(preferences_over_the_api_replan_the_next_digest, |app| {
     let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
     assert_eq!(m.digest_at.to_string(), "07:15");
     let (_, next_digest) = app.ctx.store.next_instants(ann).await.unwrap();
-    let (_, want) = m.digest_schedule().next_after(Utc::now()).unwrap();
+    let want = expected_digest_plan(&m, Utc::now());
     assert_eq!(next_digest, Some(want.timestamp()), "planned again at once");
 
     let (s, v) = srv
@@ -353,7 +353,8 @@ both!(the_latest_digest_is_served, |app| {
         )
         .await
         .unwrap();
-    app.tick(at("2026-03-09T12:00:00Z")).await;
+    // Planned before Monday's 08:30 (07:30Z), so the first digest is Tuesday's.
+    app.tick(at("2026-03-09T06:00:00Z")).await;
     app.tick(at("2026-03-10T07:30:00Z")).await;
     let srv = Server::start(&app, |_| {}).await;
     let t = srv.token_for(ann).await;

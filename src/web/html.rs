@@ -1,0 +1,68 @@
+//! The one page shell of every HTML response (preferences, unsubscribe, admin, errors):
+//! doctype, `lang`, title, viewport, favicon, the shared CSS and a `main` landmark, so every
+//! page reads alike to a person and to a screen reader.
+
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+const CSS: &str = include_str!("../../templates/page.css");
+/// Served at `/favicon.svg` and linked from every page (browsers otherwise ask for a
+/// `/favicon.ico` that does not exist and log an error).
+pub const FAVICON_SVG: &str = include_str!("../../templates/favicon.svg");
+
+/// A whole page: `body` goes inside `<main>` and should start with an `h1`.
+pub fn page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " · Tidings" }
+                link rel="icon" href="/favicon.svg" type="image/svg+xml";
+                style { (PreEscaped(CSS)) }
+            }
+            body { main { (body) } }
+        }
+    }
+}
+
+/// A page with the headers every HTML answer carries.
+pub fn html_response(status: StatusCode, m: Markup) -> Response {
+    (
+        status,
+        // Pages hold form tokens or signed links: keep them out of shared caches and other
+        // sites' frames, and the link out of other sites' Referer. ("no-referrer" would also
+        // make browsers send `Origin: null` on our own form posts, which the Origin check
+        // refuses.)
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "same-origin"),
+        ],
+        Html(m.into_string()),
+    )
+        .into_response()
+}
+
+/// A page that says what went wrong in words for people (never internal error text).
+pub fn message_page(status: StatusCode, title: &str, message: &str, more: Markup) -> Response {
+    html_response(
+        status,
+        page(title, html! { h1 { (title) } p { (message) } (more) }),
+    )
+}
+
+/// `/favicon.svg`.
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON_SVG,
+    )
+        .into_response()
+}
