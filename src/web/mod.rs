@@ -12,22 +12,19 @@ pub mod html;
 pub mod limit;
 pub mod openapi;
 pub mod prefs;
+pub mod unsubscribe;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::handler::Handler;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 use axum::{Json, Router};
-use chrono::Utc;
-use maud::html;
 use serde_json::json;
 
-use crate::domain::token::LinkToken;
 use crate::jobs::Ctx;
-use crate::store::MemberChange;
 
 /// An error as the web shows it: a status, a stable machine-readable code and a message for
 /// people. Internal errors are logged and shown as `internal` without detail.
@@ -163,8 +160,8 @@ pub fn routes() -> Routes {
     let r = Routes::new()
         .add(Verb::Get, "/healthz", healthz)
         .add(Verb::Get, "/metrics", metrics)
-        .add(Verb::Get, "/u/{token}", unsubscribe_page)
-        .add(Verb::Post, "/u/{token}", unsubscribe_one_click);
+        .add(Verb::Get, "/favicon.svg", html::favicon);
+    let r = unsubscribe::routes(r);
     let r = admin::routes(r);
     let r = prefs::routes(r);
     api::routes(r)
@@ -292,48 +289,4 @@ async fn metrics(State(st): State<WebState>) -> Result<Response, AppError> {
         "# HELP tidings_tick_last_seconds Duration of the last pass.\n# TYPE tidings_tick_last_seconds gauge\ntidings_tick_last_seconds {tick_last}"
     );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
-}
-
-async fn unsubscribe(ctx: &Ctx, token: &str) -> Result<String, AppError> {
-    let t = LinkToken::verify(token, &ctx.secret, Utc::now().timestamp()).map_err(|e| {
-        AppError::new(
-            StatusCode::FORBIDDEN,
-            "bad_link",
-            format!("this unsubscribe link is not valid: {e}"),
-        )
-    })?;
-    let m = ctx
-        .store
-        .member_by_id(t.member)
-        .await?
-        .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "not_found", "no such member"))?;
-    ctx.store
-        .update_member(
-            &m.email,
-            &MemberChange {
-                unsubscribed: Some(true),
-                ..Default::default()
-            },
-        )
-        .await?;
-    Ok(m.email.to_string())
-}
-
-/// RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click`; no page, no confirmation.
-async fn unsubscribe_one_click(
-    State(st): State<WebState>,
-    Path(token): Path<String>,
-) -> Result<Response, AppError> {
-    unsubscribe(&st.ctx, &token).await?;
-    Ok((StatusCode::OK, Json(json!({"status": "unsubscribed"}))).into_response())
-}
-
-async fn unsubscribe_page(State(st): State<WebState>, Path(token): Path<String>) -> Response {
-    match unsubscribe(&st.ctx, &token).await {
-        Ok(email) => Html(
-            html! { h1 { "Unsubscribed" } p { (email) " will get no more requests or digests from Tidings." } }.into_string(),
-        )
-        .into_response(),
-        Err(e) => (e.status, Html(html! { h1 { "This link does not work" } p { (e.message) } }.into_string())).into_response(),
-    }
 }

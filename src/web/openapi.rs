@@ -108,8 +108,17 @@ pub const DOCS: &[RouteDoc] = &[
     ),
     doc(
         V::Get,
+        "/favicon.svg",
+        "The icon every page links to.",
+        A::None,
+        None,
+        200,
+        Some("text"),
+    ),
+    doc(
+        V::Get,
         "/u/{token}",
-        "The List-Unsubscribe URL: unsubscribes and shows a page.",
+        "The List-Unsubscribe URL: a page that says what unsubscribing stops, with an Unsubscribe button (or, once unsubscribed, Subscribe again). A GET or HEAD changes nothing, so link scanners cannot unsubscribe anyone.",
         A::Link,
         None,
         200,
@@ -118,7 +127,7 @@ pub const DOCS: &[RouteDoc] = &[
     doc(
         V::Post,
         "/u/{token}",
-        "RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`).",
+        "RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`; answers JSON), or the page's buttons (form `action=unsubscribe|resubscribe`; answers a page).",
         A::Link,
         None,
         200,

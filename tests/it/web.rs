@@ -918,11 +918,7 @@ both!(
                 .unwrap()
                 .unsubscribed
         );
-        // The List-Unsubscribe URL opened in a browser.
-        let r = srv.http.get(srv.url(&unsub(bob))).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        assert!(r.text().await.unwrap().contains("Unsubscribed"));
-        assert!(
+        let bob_unsubscribed = || async {
             app.ctx
                 .store
                 .member_by_id(bob)
@@ -930,6 +926,92 @@ both!(
                 .unwrap()
                 .unwrap()
                 .unsubscribed
+        };
+        // Link scanners and previewers fetch every URL: GET and HEAD change nothing.
+        let r = srv.http.head(srv.url(&unsub(bob))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = srv.http.get(srv.url(&unsub(bob))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("Unsubscribe from Tidings?"), "{page}");
+        assert!(
+            page.contains("no more update requests, reminders or digests"),
+            "says what stops: {page}"
+        );
+        assert!(
+            page.contains(r#"name="action" value="unsubscribe""#),
+            "{page}"
+        );
+        assert!(
+            !bob_unsubscribed().await,
+            "a GET or HEAD never unsubscribes"
+        );
+        // The List-Unsubscribe URL opened in a browser: the button acts.
+        let r = srv
+            .http
+            .post(srv.url(&unsub(bob)))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("action=unsubscribe")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("You are unsubscribed"), "{page}");
+        assert!(page.contains("Subscribe again"), "{page}");
+        assert!(bob_unsubscribed().await);
+        // Opened again later, the link offers to subscribe again, and that button works.
+        let page = srv
+            .http
+            .get(srv.url(&unsub(bob)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(r#"value="resubscribe""#), "{page}");
+        let r = srv
+            .http
+            .post(srv.url(&unsub(bob)))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("action=resubscribe")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("Welcome back"));
+        assert!(!bob_unsubscribed().await, "subscribed again");
+        let (next_request, next_digest) = app.ctx.store.next_instants(bob).await.unwrap();
+        assert!(
+            next_request.is_some() && next_digest.is_some(),
+            "planned again at once"
+        );
+        // A form posted from another site changes nothing.
+        let r = srv
+            .http
+            .post(srv.url(&unsub(bob)))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Origin", "https://evil.example")
+            .body("action=unsubscribe")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(!bob_unsubscribed().await);
+        // A bad link in a browser is a page, not JSON.
+        let r = srv
+            .http
+            .get(srv.url("/u/1.99999999999.00"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("<h1>This link does not work</h1>")
         );
         // The URL in a real request email is one of these.
         let raw_url = srv.ctx.unsubscribe_url(ann, Utc::now());

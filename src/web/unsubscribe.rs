@@ -1,0 +1,202 @@
+//! The `List-Unsubscribe` URL of every email (`/u/{token}`, signed for one member).
+//!
+//! Mail security scanners and link previewers fetch every URL in a message (RFC 8058 §3), so
+//! a `GET` (and `HEAD`) only shows what would happen, with an Unsubscribe button. Only a
+//! `POST` acts: the RFC 8058 one-click POST from a mail client (`List-Unsubscribe=One-Click`,
+//! answered with JSON), or that button (answered with a page offering "Subscribe again",
+//! signed for the same member).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use chrono::Utc;
+use maud::{Markup, html};
+use serde_json::json;
+
+use super::html::{html_response, message_page, page};
+use super::{AppError, Routes, Verb, WebState};
+use crate::domain::Member;
+use crate::domain::token::LinkToken;
+use crate::jobs::Ctx;
+use crate::store::MemberChange;
+
+pub(super) fn routes(r: Routes) -> Routes {
+    r.add(Verb::Get, "/u/{token}", confirm)
+        .add(Verb::Post, "/u/{token}", act)
+}
+
+/// The member a link names, or why the link cannot act.
+async fn member_of(ctx: &Ctx, token: &str) -> Result<Member, AppError> {
+    let t = LinkToken::verify(token, &ctx.secret, Utc::now().timestamp()).map_err(|e| {
+        AppError::new(
+            StatusCode::FORBIDDEN,
+            "bad_link",
+            format!("this unsubscribe link is not valid: {e}"),
+        )
+    })?;
+    Ok(ctx
+        .store
+        .member_by_id(t.member)
+        .await?
+        .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "not_found", "no such member"))?)
+}
+
+async fn set_unsubscribed(ctx: &Ctx, m: &Member, on: bool) -> Result<Member, AppError> {
+    let updated = ctx
+        .store
+        .update_member(
+            &m.email,
+            &MemberChange {
+                unsubscribed: Some(on),
+                ..Default::default()
+            },
+        )
+        .await?;
+    if !on {
+        // Requests and digests resume from the next fire (today's too, if still due).
+        crate::jobs::plan::plan_member(ctx, &updated, Utc::now()).await?;
+    }
+    Ok(updated)
+}
+
+/// What unsubscribing stops, said on both pages.
+fn what_stops() -> Markup {
+    html! {
+        p { "You will get no more update requests, reminders or digests from Tidings. "
+            "Your past updates stay where they are, and your teammates' digests no longer list you among those who have not written yet." }
+    }
+}
+
+fn confirm_page(m: &Member, action: &str, prefs: &str) -> Markup {
+    page(
+        "Unsubscribe",
+        html! {
+            h1 { "Unsubscribe from Tidings?" }
+            p { "This stops all Tidings email to " strong { (m.email.as_str()) } "." }
+            (what_stops())
+            form method="post" action=(action) {
+                input type="hidden" name="action" value="unsubscribe";
+                button type="submit" id="unsubscribe" { "Unsubscribe" }
+            }
+            p class="muted" { "Only want fewer emails? "
+                a href=(prefs) { "Change your days, times or time away" } " instead, or pause for a while." }
+        },
+    )
+}
+
+fn unsubscribed_page(m: &Member, action: &str, prefs: &str) -> Markup {
+    page(
+        "Unsubscribed",
+        html! {
+            h1 { "You are unsubscribed" }
+            p role="status" { "Tidings will send no more email to " strong { (m.email.as_str()) } "." }
+            (what_stops())
+            form method="post" action=(action) {
+                input type="hidden" name="action" value="resubscribe";
+                button type="submit" id="resubscribe" { "Subscribe again" }
+            }
+            p class="muted" { a href=(prefs) { "Your preferences" } }
+        },
+    )
+}
+
+fn resubscribed_page(m: &Member, prefs: &str) -> Markup {
+    page(
+        "Subscribed again",
+        html! {
+            h1 { "Welcome back" }
+            p role="status" { "Update requests and digests to " strong { (m.email.as_str()) } " resume from the next one on your schedule." }
+            p { a href=(prefs) { "Check your days and times" } }
+        },
+    )
+}
+
+fn bad_link_page(e: &AppError) -> Response {
+    message_page(
+        e.status,
+        "This link does not work",
+        &e.message,
+        html! { p { "Every Tidings email carries a fresh unsubscribe link; you can also "
+        a href="/link" { "ask for a link to your preferences" } "." } },
+    )
+}
+
+/// `GET` (and `HEAD`): shows what would happen; changes nothing.
+async fn confirm(State(st): State<WebState>, Path(token): Path<String>) -> Response {
+    let m = match member_of(&st.ctx, &token).await {
+        Ok(m) => m,
+        Err(e) => return bad_link_page(&e),
+    };
+    let action = format!("/u/{token}");
+    let prefs = st.ctx.prefs_url(m.id, Utc::now());
+    let body = if m.unsubscribed {
+        unsubscribed_page(&m, &action, &prefs)
+    } else {
+        confirm_page(&m, &action, &prefs)
+    };
+    html_response(StatusCode::OK, body)
+}
+
+/// `POST`: the page's buttons (`action=unsubscribe|resubscribe`, answered with a page), or
+/// the RFC 8058 one-click POST (`List-Unsubscribe=One-Click`, or any other body a mail
+/// client sends; answered with JSON).
+async fn act(
+    State(st): State<WebState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let action = form_field(&body, "action");
+    let from_page = matches!(action.as_deref(), Some("unsubscribe" | "resubscribe"));
+    if !from_page {
+        return match one_click(&st.ctx, &token).await {
+            Ok(()) => (StatusCode::OK, Json(json!({"status": "unsubscribed"}))).into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
+    if !super::prefs::same_origin(&headers, &st.ctx.config.web.base_url) {
+        return message_page(
+            StatusCode::FORBIDDEN,
+            "Not changed",
+            "This form was sent from another site, so nothing was changed.",
+            html! {},
+        );
+    }
+    let m = match member_of(&st.ctx, &token).await {
+        Ok(m) => m,
+        Err(e) => return bad_link_page(&e),
+    };
+    let resubscribe = action.as_deref() == Some("resubscribe");
+    let m = match set_unsubscribed(&st.ctx, &m, !resubscribe).await {
+        Ok(m) => m,
+        Err(e) => {
+            return message_page(
+                e.status,
+                "Something went wrong",
+                "Nothing was changed; please try again in a minute.",
+                html! {},
+            );
+        }
+    };
+    let prefs = st.ctx.prefs_url(m.id, Utc::now());
+    let page = if resubscribe {
+        resubscribed_page(&m, &prefs)
+    } else {
+        unsubscribed_page(&m, &format!("/u/{token}"), &prefs)
+    };
+    html_response(StatusCode::OK, page)
+}
+
+async fn one_click(ctx: &Ctx, token: &str) -> Result<(), AppError> {
+    let m = member_of(ctx, token).await?;
+    set_unsubscribed(ctx, &m, true).await?;
+    Ok(())
+}
+
+/// One field of an `application/x-www-form-urlencoded` body (`None` when absent or the body is
+/// not a form).
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
