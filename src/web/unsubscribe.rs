@@ -35,11 +35,10 @@ async fn member_of(ctx: &Ctx, token: &str) -> Result<Member, AppError> {
             format!("this unsubscribe link is not valid: {e}"),
         )
     })?;
-    Ok(ctx
-        .store
+    ctx.store
         .member_by_id(t.member)
         .await?
-        .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "not_found", "no such member"))?)
+        .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "not_found", "no such member"))
 }
 
 async fn set_unsubscribed(ctx: &Ctx, m: &Member, on: bool) -> Result<Member, AppError> {
