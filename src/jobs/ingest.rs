@@ -434,7 +434,7 @@ async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow:
     let (member, date) = match identify(ctx, &p, &from, now).await? {
         Identity::Found(m, d) => (m, d),
         Identity::BadToken(e) => {
-            notify_sender(ctx, key, &from, "Your reply could not be matched to an update request (its reply address was altered). Please reply to the latest request email directly.", now).await?;
+            notify_sender(ctx, key, &p, &from, false, "Your reply could not be matched to an update request (its reply address was altered). Please reply to the latest request email directly.", now).await?;
             return Ok(quarantine(
                 format!("invalid reply token: {e}"),
                 sender,
@@ -449,7 +449,6 @@ async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow:
             ));
         }
         Identity::Stranger => {
-            notify_sender(ctx, key, &from, "Your message was not accepted: this address only takes updates from members of the team, and yours is not one of their addresses.", now).await?;
             return Ok(quarantine(
                 format!("{from} is not a member and the message carries no reply token"),
                 sender,
@@ -457,7 +456,7 @@ async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow:
             ));
         }
         Identity::Unmatched => {
-            notify_sender(ctx, key, &from, "Your message was not accepted: it is not a reply to an update request. Please reply to the latest request email directly.", now).await?;
+            notify_sender(ctx, key, &p, &from, false, "Your message was not accepted: it is not a reply to an update request. Please reply to the latest request email directly.", now).await?;
             return Ok(quarantine(
                 "no reply token and not a reply to a Tidings email".into(),
                 sender,
@@ -466,7 +465,7 @@ async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow:
         }
     };
     if !member.owns_address(&from) {
-        notify_sender(ctx, key, &from, "Your message was not accepted: it came from an address that does not belong to the member the reply address was made for.", now).await?;
+        notify_sender(ctx, key, &p, &from, true, "Your message was not accepted: it came from an address that does not belong to the member the reply address was made for.", now).await?;
         return Ok(quarantine(
             format!(
                 "sender {from} is not {} (the token's member) or one of their aliases",
@@ -764,14 +763,24 @@ async fn queue_mail(
     Ok(())
 }
 
-/// Tells the sender of an unusable message why, at most 3 times an hour per address.
+/// Tells the sender of an unusable message why, at most 3 times an hour per address — but
+/// only a member (or one of their aliases) whose message passed the token check
+/// (`token_ok`) or DMARC (the topmost `Authentication-Results`). Anyone else may be a forged
+/// `From`, and answering it would make Tidings a spam reflector (backscatter): such mail is
+/// quarantined with its reason and nobody is told.
 async fn notify_sender(
     ctx: &Ctx,
     key: &str,
+    p: &parse::Inbound,
     to: &EmailAddress,
+    token_ok: bool,
     why: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    if !(token_ok || p.dmarc_pass) || p.dmarc_fail || ctx.store.member_by_email(to).await?.is_none()
+    {
+        return Ok(());
+    }
     let hour_ago = (now - Duration::hours(1)).timestamp();
     if ctx.store.notices_since(to.as_str(), hour_ago).await? >= 3 {
         return Ok(());

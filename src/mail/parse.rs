@@ -31,6 +31,9 @@ pub struct Inbound {
     pub date: Option<chrono::DateTime<chrono::Utc>>,
     /// `Authentication-Results` says DMARC failed.
     pub dmarc_fail: bool,
+    /// The topmost `Authentication-Results` (the one the mail server that received the message
+    /// for us added; lower ones could come from anybody) says DMARC passed.
+    pub dmarc_pass: bool,
     /// The new text of the reply.
     pub text: String,
     /// File names of attachments.
@@ -322,6 +325,10 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
         .headers_raw()
         .filter(|(k, _)| k.eq_ignore_ascii_case("authentication-results"))
         .any(|(_, v)| v.to_ascii_lowercase().contains("dmarc=fail"));
+    let dmarc_pass = msg
+        .headers_raw()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authentication-results"))
+        .is_some_and(|(_, v)| v.to_ascii_lowercase().contains("dmarc=pass"));
     // The parts of a report (the status, the returned message) are not attachments a person
     // sent.
     let attachments = msg
@@ -347,6 +354,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
         bounced,
         date,
         dmarc_fail,
+        dmarc_pass,
         text,
         attachments,
         garbled,

@@ -565,3 +565,95 @@ both!(a_10_mb_reply_is_stored_and_its_text_kept, |app| {
         "the raw message is kept whole"
     );
 });
+
+/// The recipients of queued notices.
+async fn notice_recipients(app: &TestApp) -> Vec<String> {
+    let mut r: Vec<String> = app
+        .ctx
+        .store
+        .list_outbox(false, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "notice")
+        .map(|r| r.recipient)
+        .collect();
+    r.sort();
+    r
+}
+
+both!(
+    notices_go_only_to_members_whose_mail_passed_the_token_or_dmarc,
+    |app| {
+        let (rt, mid) = setup(&app).await;
+        let t = at("2026-03-09T17:00:00Z");
+        // A stranger writing to the base address, and a stranger with Ann's real token: a
+        // forged From may be anybody, so neither is answered (no backscatter).
+        let stranger = b"From: someone@elsewhere.test\r\nTo: updates@example.test\r\nSubject: hi\r\nMessage-ID: <s1@elsewhere.test>\r\n\r\nBuy now.\r\n";
+        app.deliver("s1", stranger, t).await;
+        app.deliver(
+            "s2",
+            &gmail_reply("forged@elsewhere.test", &rt, &mid, "s2@mail.test", "Hi"),
+            t,
+        )
+        .await;
+        assert_eq!(notice_recipients(&app).await, Vec::<String>::new());
+        // Bob, a member, with Ann's valid token: told why.
+        app.deliver(
+            "b1",
+            &gmail_reply("bob@example.test", &rt, &mid, "b1@mail.test", "Mine"),
+            t,
+        )
+        .await;
+        assert_eq!(notice_recipients(&app).await, vec!["bob@example.test"]);
+        // Ann with an altered token: not told, unless the receiving server vouches for her
+        // From with DMARC (the topmost Authentication-Results only).
+        let (user, domain) = rt.split_once('@').unwrap();
+        let last = user.chars().last().unwrap();
+        let bad = format!(
+            "{}{}@{domain}",
+            &user[..user.len() - 1],
+            if last == 'A' { 'B' } else { 'A' }
+        );
+        app.deliver(
+            "a1",
+            &gmail_reply("ann@example.test", &bad, &mid, "a1@mail.test", "Mine"),
+            t,
+        )
+        .await;
+        let mut lower = b"Authentication-Results: mx.example.test; spf=none\r\nAuthentication-Results: forged.test; dmarc=pass\r\n".to_vec();
+        lower.extend(gmail_reply(
+            "ann@example.test",
+            &bad,
+            &mid,
+            "a2@mail.test",
+            "Mine",
+        ));
+        app.deliver("a2", &lower, t).await;
+        assert_eq!(notice_recipients(&app).await, vec!["bob@example.test"]);
+        let mut passed =
+            b"Authentication-Results: mx.example.test; dkim=pass; dmarc=pass header.from=example.test\r\n"
+                .to_vec();
+        passed.extend(gmail_reply(
+            "ann@example.test",
+            &bad,
+            &mid,
+            "a3@mail.test",
+            "Mine",
+        ));
+        app.deliver("a3", &passed, t).await;
+        assert_eq!(
+            notice_recipients(&app).await,
+            vec!["ann@example.test", "bob@example.test"]
+        );
+        // Every one of them is kept, quarantined with its reason.
+        let q = app
+            .ctx
+            .store
+            .inbound_with_status(InboundStatus::Quarantined, 10)
+            .await
+            .unwrap();
+        assert_eq!(q.len(), 6, "{q:?}");
+        assert!(q.iter().all(|r| r.reason.is_some()));
+    }
+);
