@@ -154,6 +154,7 @@ fn rendering(c: &mut Criterion) {
                         text: digest_text(&v),
                         html: Some(digest_html(&v)),
                         unsubscribe_url: Some("http://127.0.0.1:8080/u/AAAA"),
+                        list_id: Some("\"Tidings: core\" <core.tidings.example.com>"),
                         date: 1_773_100_000,
                     })
                     .map(|m| m.len())

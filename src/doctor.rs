@@ -144,6 +144,7 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
             text: "This is a test email from `tidings doctor --send-test`.\n".into(),
             html: None,
             unsubscribe_url: None,
+            list_id: None,
             date: now.timestamp(),
         })?;
         match ctx

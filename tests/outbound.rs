@@ -154,9 +154,30 @@ fn check_headers(ctx: &Ctx, row: &OutboxRow, raw: &str) {
     assert_eq!(m.message_id(), Some(row.message_id.as_str()), "{raw}");
     assert_eq!(h("X-Tidings-Kind"), row.kind);
     assert_eq!(h("Auto-Submitted"), "auto-generated");
-    assert_eq!(h("X-Auto-Response-Suppress"), "All");
+    // Out-of-office replies to requests and reminders come through (they mark the member
+    // away); everything else suppresses every automatic answer.
+    let suppress = if ["request", "reminder"].contains(&row.kind.as_str()) {
+        "DR, RN, NRN"
+    } else {
+        "All"
+    };
+    assert_eq!(h("X-Auto-Response-Suppress"), suppress);
     assert!(m.date().is_some(), "{raw}");
+    if row.kind == "receipt" {
+        // A reply to a receipt ("replace") lands in the mailbox Tidings reads, for that day.
+        let rt = h("Reply-To");
+        assert!(rt.contains("+m"), "a token address: {rt}");
+        assert!(
+            m.in_reply_to().as_text().is_some(),
+            "threaded under the reply"
+        );
+    }
     if ["request", "reminder", "digest"].contains(&row.kind.as_str()) {
+        let id = h("List-Id");
+        assert!(
+            id.starts_with("\"Tidings: ") && id.ends_with(".tidings.example.test>"),
+            "one list per team: {id}"
+        );
         let lu = h("List-Unsubscribe");
         assert!(
             lu.starts_with("<http") && lu.contains("/u/") && lu.ends_with('>'),

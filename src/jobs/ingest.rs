@@ -505,6 +505,7 @@ async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow:
                     &format!("receipt:{key}"),
                     "Done: your preferences changed",
                     &msg,
+                    None,
                     now,
                 )
                 .await?;
@@ -525,6 +526,7 @@ async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow:
                     &format!("receipt:{key}"),
                     "Your command was not understood",
                     &msg,
+                    None,
                     now,
                 )
                 .await?;
@@ -534,7 +536,7 @@ async fn decide(ctx: &Ctx, key: &str, raw: &[u8], now: DateTime<Utc>) -> anyhow:
     }
     // Attachments alone are not an update: without text there is nothing to show in a digest.
     if text.trim().is_empty() {
-        queue_member_mail(ctx, MailKind::Notice, &member, &format!("receipt:{key}"), "Your reply was empty", "We found no new text above the quoted request, so nothing was saved. Type your update above the quoted text and send it again.", now).await?;
+        queue_member_mail(ctx, MailKind::Notice, &member, &format!("receipt:{key}"), "Your reply was empty", "We found no new text above the quoted request, so nothing was saved. Type your update above the quoted text and send it again.", Some(Thread { date, in_reply_to: &p.message_id }), now).await?;
         return Ok(quarantine(
             "no new text in the reply".into(),
             sender,
@@ -603,6 +605,10 @@ async fn store_update(
         &format!("receipt:{key}"),
         &format!("Saved: your update for {}", date.format("%a %-d %b")),
         &receipt,
+        Some(Thread {
+            date,
+            in_reply_to: message_id,
+        }),
         now,
     )
     .await?;
@@ -621,7 +627,11 @@ async fn store_update(
 async fn by_references(ctx: &Ctx, refs: &[String]) -> anyhow::Result<Option<(Member, NaiveDate)>> {
     for r in refs.iter().rev() {
         if let Some((member, Some(date), kind)) = ctx.store.outbox_by_message_id(r).await? {
-            if kind != MailKind::Request.as_str() && kind != MailKind::Reminder.as_str() {
+            // A reply to a request, a reminder or a receipt counts for that mail's date.
+            if kind != MailKind::Request.as_str()
+                && kind != MailKind::Reminder.as_str()
+                && kind != MailKind::Receipt.as_str()
+            {
                 continue;
             }
             if let (Some(m), Ok(d)) = (
@@ -688,7 +698,18 @@ async fn apply_command(
     Ok(msg)
 }
 
+/// The reply a receipt or notice answers: its update's local date and the reply's
+/// Message-ID. Such a mail's `Reply-To` is the member's token address for that date, so a
+/// reply to it ("replace", or the update an empty reply lacked) lands where Tidings reads and
+/// counts for the same day; `In-Reply-To`/`References` thread it under the member's reply.
+#[derive(Debug, Clone, Copy)]
+pub struct Thread<'a> {
+    pub date: NaiveDate,
+    pub in_reply_to: &'a str,
+}
+
 /// Queues a receipt or notice to a member (idempotent by `key`).
+#[allow(clippy::too_many_arguments)]
 pub async fn queue_member_mail(
     ctx: &Ctx,
     kind: MailKind,
@@ -696,6 +717,7 @@ pub async fn queue_member_mail(
     key: &str,
     subject: &str,
     text: &str,
+    thread: Option<Thread<'_>>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let prefs = ctx.prefs_url(m.id, now);
@@ -713,6 +735,7 @@ pub async fn queue_member_mail(
         key,
         subject,
         body,
+        thread,
         now,
     )
     .await
@@ -728,21 +751,30 @@ async fn queue_mail(
     key: &str,
     subject: &str,
     text: String,
+    thread: Option<Thread<'_>>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let message_id = new_message_id(kind.as_str(), &ctx.mail_domain());
+    let reply_to = match (thread, member) {
+        (Some(t), Some(id)) => Some(ctx.reply_address(id, t.date)),
+        _ => None,
+    };
+    let in_reply_to = thread
+        .filter(|t| !t.in_reply_to.is_empty())
+        .map(|t| format!("<{}>", t.in_reply_to.trim_matches(['<', '>'])));
     let raw = outbound::build(&outbound::Outgoing {
         kind,
         from: &ctx.config.mail.from,
         to_name: name,
         to,
-        reply_to: None,
+        reply_to: reply_to.as_ref(),
         subject,
         message_id: &message_id,
-        in_reply_to: None,
+        in_reply_to: in_reply_to.as_deref(),
         text,
         html: None,
         unsubscribe_url: None,
+        list_id: None,
         date: now.timestamp(),
     })?;
     ctx.store
@@ -751,7 +783,7 @@ async fn queue_mail(
                 idem_key: key.to_string(),
                 kind: kind.as_str(),
                 member_id: member,
-                local_date: None,
+                local_date: thread.map(|t| t.date.to_string()),
                 recipient: to.to_string(),
                 message_id: message_id.trim_matches(['<', '>']).to_string(),
                 subject: subject.to_string(),
@@ -795,6 +827,7 @@ async fn notify_sender(
         &format!("notice:{key}"),
         "Your message to Tidings was not accepted",
         text,
+        None,
         now,
     )
     .await

@@ -73,6 +73,14 @@ impl Ctx {
             .unwrap_or_else(|| self.config.reply_to())
     }
 
+    /// The `List-Id` of `m`'s requests and digests: their first team by name.
+    pub fn list_id(&self, m: &Member) -> String {
+        crate::domain::list_id(
+            m.teams.iter().min().map(String::as_str),
+            &self.mail_domain(),
+        )
+    }
+
     pub fn mail_domain(&self) -> String {
         self.from_address().domain().to_string()
     }

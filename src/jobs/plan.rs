@@ -481,6 +481,7 @@ async fn build_request(
     let message_id = new_message_id(kind.as_str(), &ctx.mail_domain());
     let reply_to = ctx.reply_address(m.id, date);
     let unsub = ctx.unsubscribe_url(m.id, now);
+    let list_id = ctx.list_id(m);
     let raw = outbound::build(&outbound::Outgoing {
         kind,
         from: &ctx.config.mail.from,
@@ -493,6 +494,7 @@ async fn build_request(
         text: render::request_text(&view),
         html: Some(render::request_html(&view)),
         unsubscribe_url: Some(&unsub),
+        list_id: Some(&list_id),
         date: now.timestamp(),
     })?;
     Ok(member_email(kind, m, date, &message_id, subject, raw))
@@ -688,6 +690,7 @@ async fn build_digest(
     let subject = render::digest_subject(&view);
     let message_id = new_message_id("digest", &ctx.mail_domain());
     let unsub = ctx.unsubscribe_url(m.id, now);
+    let list_id = ctx.list_id(m);
     let raw = outbound::build(&outbound::Outgoing {
         kind: MailKind::Digest,
         from: &ctx.config.mail.from,
@@ -700,6 +703,7 @@ async fn build_digest(
         text: render::digest_text(&view),
         html: Some(render::digest_html(&view)),
         unsubscribe_url: Some(&unsub),
+        list_id: Some(&list_id),
         date: now.timestamp(),
     })?;
     Ok(Some(QueuedDigest {

@@ -33,6 +33,8 @@ pub struct Outgoing<'a> {
     pub html: Option<String>,
     /// One-click unsubscribe URL (RFC 8058) for List-Unsubscribe.
     pub unsubscribe_url: Option<&'a str>,
+    /// The `List-Id` header value (RFC 2919), for requests, reminders and digests.
+    pub list_id: Option<&'a str>,
     /// Unix seconds for the Date header.
     pub date: i64,
 }
@@ -54,6 +56,19 @@ fn mailbox(name: &str, addr: &EmailAddress) -> anyhow::Result<Mailbox> {
     Ok(Mailbox::new((!name.is_empty()).then_some(name), a))
 }
 
+/// What Exchange / Microsoft 365 may answer automatically (`X-Auto-Response-Suppress`). A
+/// request or reminder suppresses delivery and read receipts (`DR, RN, NRN`) but lets an
+/// out-of-office reply through, since that marks the member away (the whole point of
+/// answering it); every other email suppresses everything (`All`): nobody needs to know a
+/// digest or receipt reached an empty office. `Auto-Submitted: auto-generated` stays on all of
+/// them, so RFC 3834 responders (Sieve vacation, most hosted autoresponders) stay silent.
+pub fn auto_response_suppress(kind: MailKind) -> &'static str {
+    match kind {
+        MailKind::Request | MailKind::Reminder => "DR, RN, NRN",
+        _ => "All",
+    }
+}
+
 /// Builds the complete message bytes.
 pub fn build(o: &Outgoing<'_>) -> anyhow::Result<Vec<u8>> {
     let (from_name, from_addr) =
@@ -66,7 +81,13 @@ pub fn build(o: &Outgoing<'_>) -> anyhow::Result<Vec<u8>> {
         .date(std::time::UNIX_EPOCH + Duration::from_secs(o.date.max(0) as u64))
         .raw_header(header("X-Tidings-Kind", o.kind.as_str())?)
         .raw_header(header("Auto-Submitted", "auto-generated")?)
-        .raw_header(header("X-Auto-Response-Suppress", "All")?);
+        .raw_header(header(
+            "X-Auto-Response-Suppress",
+            auto_response_suppress(o.kind),
+        )?);
+    if let Some(id) = o.list_id {
+        b = b.raw_header(header("List-Id", id)?);
+    }
     if let Some(r) = o.reply_to {
         b = b.reply_to(mailbox(from_name.as_deref().unwrap_or(""), r)?);
     }
@@ -447,6 +468,7 @@ mod tests {
             text: "hello".into(),
             html: Some("<p>hello</p>".into()),
             unsubscribe_url: Some("http://127.0.0.1/u/x"),
+            list_id: Some("\"Tidings: core\" <core.tidings.example.com>"),
             date: 1_700_000_000,
         })
         .unwrap();
@@ -454,7 +476,9 @@ mod tests {
         for h in [
             "X-Tidings-Kind: request",
             "Auto-Submitted: auto-generated",
-            "X-Auto-Response-Suppress: All",
+            // Out-of-office replies to a request come through: they mark the member away.
+            "X-Auto-Response-Suppress: DR, RN, NRN",
+            "List-Id: \"Tidings: core\" <core.tidings.example.com>",
             "List-Unsubscribe: <http://127.0.0.1/u/x>",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             "Message-ID: <m1@example.test>",
@@ -463,6 +487,10 @@ mod tests {
             assert!(s.contains(h), "missing {h} in\n{s}");
         }
         assert!(!s.lines().any(|l| l.starts_with("Bcc:")), "{s}");
+        for kind in [MailKind::Digest, MailKind::Receipt, MailKind::Notice] {
+            assert_eq!(auto_response_suppress(kind), "All");
+        }
+        assert_eq!(auto_response_suppress(MailKind::Reminder), "DR, RN, NRN");
     }
 
     /// The text part as a mail client reads it back from a whole message, and the part's
@@ -481,6 +509,7 @@ mod tests {
             text: text.to_string(),
             html: Some("<p>x</p>".into()),
             unsubscribe_url: None,
+            list_id: None,
             date: 1_700_000_000,
         })
         .unwrap();

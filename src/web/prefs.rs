@@ -490,6 +490,7 @@ async fn queue_fresh_link(ctx: &Ctx, email: &EmailAddress) -> anyhow::Result<()>
         &key,
         "Your Tidings preferences link",
         &text,
+        None,
         now,
     )
     .await?;

@@ -34,7 +34,8 @@ both!(a_request_goes_out_once_at_the_local_time, |app| {
     for h in [
         "X-Tidings-Kind: request",
         "Auto-Submitted: auto-generated",
-        "X-Auto-Response-Suppress: All",
+        "X-Auto-Response-Suppress: DR, RN, NRN",
+        "List-Id: \"Tidings: core\" <core.tidings.example.test>",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
     ] {
         assert!(raw.contains(h), "{h}");
@@ -339,7 +340,7 @@ mod reminders {
         for h in [
             "X-Tidings-Kind: reminder",
             "Auto-Submitted: auto-generated",
-            "X-Auto-Response-Suppress: All",
+            "X-Auto-Response-Suppress: DR, RN, NRN",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             "Subject: Reminder: Your update for Mon 9 Mar",
         ] {

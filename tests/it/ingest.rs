@@ -657,3 +657,58 @@ both!(
         assert!(q.iter().all(|r| r.reason.is_some()));
     }
 );
+
+both!(
+    a_reply_to_the_receipt_with_replace_replaces_that_days_update,
+    |app| {
+        let (rt, mid) = setup(&app).await;
+        app.deliver(
+            "r1",
+            &gmail_reply("ann@example.test", &rt, &mid, "r1@mail.test", "Shipped X."),
+            at("2026-03-09T17:00:00Z"),
+        )
+        .await;
+        app.tick(at("2026-03-09T17:01:00Z")).await;
+        let receipts = app.sent_of("receipt");
+        assert_eq!(receipts.len(), 1);
+        let receipt = app.read_sent(&receipts[0]);
+        assert!(receipt.contains("In-Reply-To: <r1@mail.test>"), "{receipt}");
+        // The receipt's Reply-To is Ann's token address for that day, not the bare base.
+        let (receipt_rt, receipt_mid) = reply_headers(&receipt);
+        assert!(
+            receipt_rt.starts_with("updates+m1-20260309-"),
+            "{receipt_rt}"
+        );
+        let r = app
+            .deliver(
+                "r2",
+                &gmail_reply(
+                    "ann@example.test",
+                    &receipt_rt,
+                    &receipt_mid,
+                    "r2@mail.test",
+                    "replace\nShipped X and Y.",
+                ),
+                // The next morning: the token's date decides, not the day it arrives.
+                at("2026-03-10T07:00:00Z"),
+            )
+            .await;
+        assert_eq!(r.accepted, 1, "{r:?}");
+        let u = app
+            .ctx
+            .store
+            .update_for(1, "2026-03-09".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.body, "Shipped X and Y.");
+        assert!(
+            app.ctx
+                .store
+                .update_for(1, "2026-03-10".parse().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+);
