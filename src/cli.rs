@@ -583,13 +583,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             with_store(&cfg, async |_| Ok(())).await?;
-            println!("database migrated: {}", cfg.database.url.redacted());
+            crate::outln!("database migrated: {}", cfg.database.url.redacted());
             Ok(())
         }
         Command::Config {
             cmd: ConfigCmd::Check,
         } => {
-            print!("{}", cfg.to_redacted_toml());
+            crate::out!("{}", cfg.to_redacted_toml());
             Ok(())
         }
         Command::Doctor { send_test } => crate::doctor::run(cfg, send_test).await,
@@ -629,14 +629,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             })
                         })
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    crate::outln!("{}", serde_json::to_string_pretty(&v)?);
                 } else if rows.is_empty() {
-                    println!(
+                    crate::outln!(
                         "no API tokens: create one with `tidings token create --member EMAIL`"
                     );
                 } else {
                     for r in rows {
-                        println!(
+                        crate::outln!(
                             "{:>6}  {:<32} created {}  {}",
                             r.id,
                             r.member_email,
@@ -662,7 +662,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             .revoke_api_token(id, Utc::now().timestamp())
                             .await
                             .map_err(store_err)?;
-                        println!(
+                        crate::outln!(
                             "{}",
                             if changed {
                                 format!("revoked token {id}")
@@ -678,7 +678,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             .map_err(store_err)?
                             .ok_or_else(|| usage(format!("no member with email {e}")))?;
                         let n = s.revoke_api_tokens(m.id).await.map_err(store_err)?;
-                        println!("revoked {n} token{} of {e}", if n == 1 { "" } else { "s" });
+                        crate::outln!("revoked {n} token{} of {e}", if n == 1 { "" } else { "s" });
                     }
                     (None, None) => return Err(usage("give a token id or --member EMAIL")),
                 }
@@ -700,7 +700,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 s.add_api_token(m.id, &hash_api_token(&token))
                     .await
                     .map_err(store_err)?;
-                println!("{token}");
+                crate::outln!("{token}");
                 Ok(())
             })
             .await
@@ -712,7 +712,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             with_ctx(cfg, async |ctx| {
                 let pass = crate::app::run_pass(ctx, now, "run-due", true).await;
-                println!("{}", run_due_summary(now, &pass));
+                crate::outln!("{}", run_due_summary(now, &pass));
                 let failures = pass.failures(&ctx.config);
                 for f in &failures {
                     eprintln!("error: {}: {}", f.part, f.error);
@@ -766,9 +766,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     prefs_url: &prefs,
                 };
                 if html {
-                    println!("{}", crate::render::digest_html(&view));
+                    crate::outln!("{}", crate::render::digest_html(&view));
                 } else {
-                    println!(
+                    crate::outln!(
                         "Subject: {}\n\n{}",
                         crate::render::digest_subject(&view),
                         crate::render::digest_text(&view)
@@ -784,7 +784,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             with_store(&cfg, async |s| {
                 let rows = s.list_outbox(failed, limit).await.map_err(store_err)?;
                 if rows.is_empty() {
-                    println!(
+                    crate::outln!(
                         "{}",
                         if failed {
                             "no failed mail"
@@ -796,7 +796,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 for r in rows {
                     let when = DateTime::from_timestamp(r.sent_at.unwrap_or(r.created_at), 0)
                         .unwrap_or_default();
-                    println!(
+                    crate::outln!(
                         "{:>6}  {:<8} {:<9} {:<32} {}  attempts={}{}",
                         r.id,
                         r.state,
@@ -844,7 +844,7 @@ async fn member(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
                     .await
                     .map_err(store_err)?
                     .ok_or_else(|| anyhow!("member vanished"))?;
-                println!("added {}", describe(&m));
+                crate::outln!("added {}", describe(&m));
                 Ok(())
             })
             .await
@@ -894,7 +894,7 @@ async fn member(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
                     .await
                     .map_err(store_err)?
                     .ok_or_else(|| anyhow!("member vanished"))?;
-                println!("updated {}", describe(&m));
+                crate::outln!("updated {}", describe(&m));
                 Ok(())
             })
             .await
@@ -903,7 +903,7 @@ async fn member(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
             let email = parse_email(&email)?;
             with_store(&cfg, async |s| {
                 s.remove_member(&email).await.map_err(store_err)?;
-                println!("removed {email}");
+                crate::outln!("removed {email}");
                 Ok(())
             })
             .await
@@ -927,7 +927,7 @@ async fn member(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
                         }
                     })?;
                 bar.finish_and_clear();
-                println!("imported {n} members from {}", file.display());
+                crate::outln!("imported {n} members from {}", file.display());
                 Ok(())
             })
             .await
@@ -941,7 +941,7 @@ async fn member(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
                     .await
                     .map_err(store_err)?
                     .ok_or_else(|| usage(format!("no member with email {email}")))?;
-                println!("{}", ctx.prefs_url(m.id, Utc::now()));
+                crate::outln!("{}", ctx.prefs_url(m.id, Utc::now()));
                 Ok(())
             })
             .await
@@ -950,14 +950,14 @@ async fn member(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
             let members = s.list_members().await.map_err(store_err)?;
             if json {
                 let views: Vec<MemberView> = members.iter().map(MemberView::from).collect();
-                println!("{}", serde_json::to_string_pretty(&views)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&views)?);
             } else if members.is_empty() {
-                println!(
+                crate::outln!(
                     "no members yet: add one with `tidings member add EMAIL --name NAME --tz ZONE`"
                 );
             } else {
                 for m in &members {
-                    println!("{}", describe(m));
+                    crate::outln!("{}", describe(m));
                 }
             }
             Ok(())
@@ -1009,14 +1009,14 @@ async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<()> {
                             })
                         })
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    crate::outln!("{}", serde_json::to_string_pretty(&v)?);
                     return Ok(());
                 }
                 if rows.is_empty() {
-                    println!("the quarantine is empty");
+                    crate::outln!("the quarantine is empty");
                 }
                 for r in rows {
-                    println!(
+                    crate::outln!(
                         "{:>6}  {}  {:<32}  {}",
                         r.id,
                         unix_rfc3339(r.received_at),
@@ -1036,12 +1036,12 @@ async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<()> {
                     .map_err(store_err)?
                     .filter(|r| r.status == InboundStatus::Quarantined.as_str())
                     .ok_or_else(|| usage(format!("no quarantined message with id {id}")))?;
-                println!("id:       {}", r.id);
-                println!("received: {}", unix_rfc3339(r.received_at));
-                println!("sender:   {}", r.sender.as_deref().unwrap_or("-"));
-                println!("reason:   {}", r.reason.as_deref().unwrap_or("-"));
-                println!();
-                print!("{}", String::from_utf8_lossy(&r.raw));
+                crate::outln!("id:       {}", r.id);
+                crate::outln!("received: {}", unix_rfc3339(r.received_at));
+                crate::outln!("sender:   {}", r.sender.as_deref().unwrap_or("-"));
+                crate::outln!("reason:   {}", r.reason.as_deref().unwrap_or("-"));
+                crate::outln!();
+                crate::out!("{}", String::from_utf8_lossy(&r.raw));
                 Ok(())
             })
             .await
@@ -1059,7 +1059,7 @@ async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<()> {
                 use crate::jobs::ingest::ReleaseError;
                 match crate::jobs::ingest::release(ctx, id, &m, date, Utc::now()).await {
                     Ok((update, date)) => {
-                        println!(
+                        crate::outln!(
                             "{id}: released as update {update} of {} for {date}",
                             m.email
                         );
@@ -1092,14 +1092,14 @@ async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<()> {
                     vec![id]
                 };
                 if ids.is_empty() {
-                    println!("the quarantine is empty");
+                    crate::outln!("the quarantine is empty");
                 }
                 let now = Utc::now();
                 let bar = progress_bar(ids.len() as u64, "reprocessing");
                 for id in ids {
                     if let Some(o) = crate::jobs::ingest::reprocess(ctx, id, now).await? {
                         // Printed above the bar on a terminal, plainly when piped.
-                        bar.suspend(|| println!("{}", outcome_line(id, &o)));
+                        bar.suspend(|| crate::outln!("{}", outcome_line(id, &o)));
                     }
                     bar.inc(1);
                 }
@@ -1159,7 +1159,7 @@ async fn team(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
                         .await
                         .map_err(store_err)?;
                 }
-                println!("added team {name}");
+                crate::outln!("added team {name}");
                 Ok(())
             })
             .await
@@ -1174,12 +1174,12 @@ async fn team(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
             with_store(&cfg, async |s| {
                 if default_questions {
                     s.set_team_questions(&name, None).await.map_err(store_err)?;
-                    println!("{name}: asks the configured questions");
+                    crate::outln!("{name}: asks the configured questions");
                 } else {
                     s.set_team_questions(&name, Some(&questions))
                         .await
                         .map_err(store_err)?;
-                    println!("{name}: asks {}", questions.join(" / "));
+                    crate::outln!("{name}: asks {}", questions.join(" / "));
                 }
                 Ok(())
             })
@@ -1198,16 +1198,16 @@ async fn team(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
                     .zip(&questions)
                     .map(|((n, c), q)| serde_json::json!({"name": n, "members": c, "questions": q}))
                     .collect();
-                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    crate::outln!("{}", serde_json::to_string_pretty(&v)?);
                 } else if teams.is_empty() {
-                    println!("no teams yet: add one with `tidings team add NAME`");
+                    crate::outln!("no teams yet: add one with `tidings team add NAME`");
                 } else {
                     for ((n, c), q) in teams.iter().zip(&questions) {
                         let q = match q {
                             Some(q) => format!("; asks: {}", q.join(" / ")),
                             None => String::new(),
                         };
-                        println!("{n} ({c} member{}){q}", if *c == 1 { "" } else { "s" });
+                        crate::outln!("{n} ({c} member{}){q}", if *c == 1 { "" } else { "s" });
                     }
                 }
                 Ok(())
@@ -1218,7 +1218,7 @@ async fn team(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
             let date = parse_date(&date)?;
             with_store(&cfg, async |s| {
                 s.add_holiday(&name, date).await.map_err(store_err)?;
-                println!("{name}: {date} is a holiday");
+                crate::outln!("{name}: {date} is a holiday");
                 Ok(())
             })
             .await
@@ -1246,7 +1246,7 @@ fn reply_extract(format: FormatArg, file: Option<&std::path::Path>) -> anyhow::R
         FormatArg::Html => extract::Format::Html,
     };
     let out = extract::extract(&input, f);
-    println!("{}", out.trim_end());
+    crate::outln!("{}", out.trim_end());
     Ok(())
 }
 
@@ -1266,7 +1266,7 @@ fn schedule_next(
     let after = parse_rfc3339(after, "--after")?;
     let s = Schedule { tz, at, days };
     for t in s.next_n(after, count) {
-        println!("{}", t.format("%Y-%m-%dT%H:%M:%SZ"));
+        crate::outln!("{}", t.format("%Y-%m-%dT%H:%M:%SZ"));
     }
     Ok(())
 }
@@ -1287,15 +1287,15 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
         Err(e) => e,
     })?;
     for (table, n) in &report.tables {
-        println!("{table:<18} {n:>8}");
+        crate::outln!("{table:<18} {n:>8}");
     }
-    println!(
+    crate::outln!(
         "copied {} rows from {} to {}",
         report.total(),
         crate::config::redact_url(from),
         crate::config::redact_url(to)
     );
-    println!("next: set database.url to the new database and start `tidings serve`");
+    crate::outln!("next: set database.url to the new database and start `tidings serve`");
     Ok(())
 }
 

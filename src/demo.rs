@@ -134,9 +134,9 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
             .add_member(&EmailAddress::parse(p.email)?, &ch, &defaults)
             .await?;
     }
-    println!("Tidings demo: team \"Demo\" with {} members", PEOPLE.len());
+    crate::outln!("Tidings demo: team \"Demo\" with {} members", PEOPLE.len());
     for p in &PEOPLE {
-        println!(
+        crate::outln!(
             "  {:<12} {:<20} {:<17} replies like {}",
             p.name,
             p.email,
@@ -230,20 +230,20 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         }
     }
     let outbox = ctx.store.outbox_counts().await?;
-    println!();
-    println!(
+    crate::outln!();
+    crate::outln!(
         "Simulated {} to {} (UTC) in 15-minute steps:",
         start.format("%a %Y-%m-%d %H:%M"),
         end.format("%a %Y-%m-%d %H:%M")
     );
-    println!("  update requests written: {requests}");
-    println!(
+    crate::outln!("  update requests written: {requests}");
+    crate::outln!(
         "  replies ingested:        {replies} (Gmail, Outlook, iPhone and HTML-only styles; quotes and signatures removed)"
     );
-    println!("  receipts written:        {receipts}");
-    println!("  digests written:         {digests}");
-    println!("  digests with quoted history: {quoted}");
-    println!(
+    crate::outln!("  receipts written:        {receipts}");
+    crate::outln!("  digests written:         {digests}");
+    crate::outln!("  digests with quoted history: {quoted}");
+    crate::outln!(
         "  outbox: {}",
         outbox
             .iter()
@@ -251,18 +251,18 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!();
-    println!("Files:");
-    println!(
+    crate::outln!();
+    crate::outln!("Files:");
+    crate::outln!(
         "  database:      {}",
         ctx.config.database.url.0.trim_start_matches("sqlite://")
     );
-    println!(
+    crate::outln!(
         "  sent mail:     {}  (.eml files; open one in any mail client)",
         sent_dir.display()
     );
-    println!("  replies:       {}", inbox.join("cur").display());
-    println!(
+    crate::outln!("  replies:       {}", inbox.join("cur").display());
+    crate::outln!(
         "Try: tidings --config /dev/null member list   (with TIDINGS_DATABASE__URL=sqlite://{}/var/tidings.db)",
         dir.display()
     );

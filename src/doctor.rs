@@ -13,14 +13,14 @@ struct Report {
 
 impl Report {
     fn ok(&self, what: &str, detail: &str) {
-        println!("ok    {what}: {detail}");
+        crate::outln!("ok    {what}: {detail}");
     }
     fn fail(&mut self, what: &str, problem: &str, fix: &str) {
         self.failures += 1;
-        println!("FAIL  {what}: {problem}\n      fix: {fix}");
+        crate::outln!("FAIL  {what}: {problem}\n      fix: {fix}");
     }
     fn warn(&self, what: &str, problem: &str, fix: &str) {
-        println!("warn  {what}: {problem}\n      fix: {fix}");
+        crate::outln!("warn  {what}: {problem}\n      fix: {fix}");
     }
 }
 
@@ -169,6 +169,6 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
             if r.failures == 1 { "" } else { "s" }
         );
     }
-    println!("all checks passed");
+    crate::outln!("all checks passed");
     Ok(())
 }

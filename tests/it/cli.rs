@@ -676,3 +676,42 @@ fn quarantine_list_show_reprocess_and_release_on_postgres() {
     let dir = tempfile::tempdir().unwrap();
     quarantine_cli(&crate::rig::fresh_pg_url(), dir.path());
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut csv = String::from("email,name,timezone,request_at,digest_at,workdays,team\n");
+    for i in 0..3000 {
+        csv.push_str(&format!(
+            "m{i}@example.com,Member {i},Europe/Berlin,,,,core\n"
+        ));
+    }
+    let file = dir.path().join("m.csv");
+    std::fs::write(&file, csv).unwrap();
+    ok(&run(
+        dir.path(),
+        &db,
+        &["member", "import", file.to_str().unwrap()],
+    ));
+    for args in [&["member", "list"][..], &["member", "list", "--json"][..]] {
+        // `tidings member list | head -c 100`: far more than a pipe holds, read a little.
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("TIDINGS_CONFIG")
+            .env("TIDINGS_DATABASE__URL", &db)
+            .env("TIDINGS_LOG", "off")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut head = [0u8; 100];
+        child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
