@@ -101,6 +101,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
     let date = NaiveDate::from_ymd_opt(2026, 3, 10).expect("date");
     let entries = (1..size)
         .map(|i| DigestEntry {
+            author_id: i as i64,
             author: format!("Member {i}"),
             author_tz: "Europe/Berlin".into(),
             local_date: date.pred_opt().unwrap_or(date),
@@ -115,6 +116,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
     DigestView {
         reader_name: "Member 0",
         date,
+        local_hour: Some(8),
         sections: vec![DigestSection {
             team: None,
             entries,

@@ -762,6 +762,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let view = crate::render::DigestView {
                     reader_name: &m.name,
                     date,
+                    local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
                     sections: data.sections,
                     prefs_url: &prefs,
                 };

@@ -639,6 +639,7 @@ async fn digest_view_data_in(
     for i in &items {
         let idx = section_of(teams_of.get(&i.author_id).copied().unwrap_or(&[]));
         sections[idx].entries.push(DigestEntry {
+            author_id: i.author_id,
             author: i.author_name.clone(),
             author_tz: i.author_tz.clone(),
             local_date: i.local_date,
@@ -684,6 +685,7 @@ async fn build_digest(
     let view = DigestView {
         reader_name: &m.name,
         date,
+        local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
         sections: data.sections,
         prefs_url: &prefs,
     };

@@ -151,6 +151,8 @@ pub fn request_html(v: &RequestView<'_>) -> String {
 /// One update as a digest shows it.
 #[derive(Debug, Clone)]
 pub struct DigestEntry {
+    /// The author's member id: two people may share a display name.
+    pub author_id: i64,
     pub author: String,
     pub author_tz: String,
     pub local_date: NaiveDate,
@@ -176,6 +178,9 @@ pub struct DigestSection {
 pub struct DigestView<'a> {
     pub reader_name: &'a str,
     pub date: NaiveDate,
+    /// The reader's local hour when the digest is written, for the greeting ("Good morning"
+    /// only in the morning); `None` greets without a time of day.
+    pub local_hour: Option<u32>,
     pub sections: Vec<DigestSection>,
     pub prefs_url: &'a str,
 }
@@ -257,8 +262,8 @@ pub fn blocker_lines(body: &str) -> Vec<String> {
 /// `Team digest for Tue 10 Mar: 3 updates from 2 people, 1 blocker`.
 pub fn digest_subject(v: &DigestView<'_>) -> String {
     let n = v.entries().count();
-    let authors: std::collections::BTreeSet<&str> =
-        v.entries().map(|e| e.author.as_str()).collect();
+    // People, not display names: two members may both be called "Sam".
+    let authors: std::collections::BTreeSet<i64> = v.entries().map(|e| e.author_id).collect();
     let blockers = v.blockers().len();
     let mut s = format!(
         "Team digest for {}: {n} update{} from {} {}",
@@ -275,6 +280,16 @@ pub fn digest_subject(v: &DigestView<'_>) -> String {
         s.push_str(&format!(", {blockers} blocker{}", plural(blockers)));
     }
     s
+}
+
+/// The greeting for the reader's local hour.
+pub fn greeting(local_hour: Option<u32>) -> &'static str {
+    match local_hour {
+        Some(5..=11) => "Good morning",
+        Some(12..=17) => "Good afternoon",
+        Some(18..=22) => "Good evening",
+        _ => "Hello",
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -295,7 +310,8 @@ fn entry_marks(e: &DigestEntry) -> Vec<&'static str> {
 /// The plain-text alternative, written for terminal clients (not stripped HTML).
 pub fn digest_text(v: &DigestView<'_>) -> String {
     let mut s = format!(
-        "Good morning {}, here is what your team wrote.\n\n",
+        "{} {}, here is what your team wrote.\n\n",
+        greeting(v.local_hour),
         v.reader_name
     );
     let blockers = v.blockers();
@@ -439,6 +455,8 @@ mod tests {
 
     fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
         DigestEntry {
+            // One member per name in these tests.
+            author_id: author.bytes().map(i64::from).sum(),
             author: author.into(),
             author_tz: "Asia/Tokyo".into(),
             local_date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
@@ -452,6 +470,7 @@ mod tests {
         DigestView {
             reader_name: "Ann",
             date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+            local_hour: Some(8),
             sections: vec![DigestSection {
                 team: None,
                 entries: vec![entry("Bob <script>", body, true, false)],
@@ -519,10 +538,42 @@ mod tests {
     }
 
     #[test]
+    fn the_greeting_follows_the_readers_local_hour() {
+        let mut v = view("x");
+        v.local_hour = Some(23);
+        let t = digest_text(&v);
+        assert!(t.starts_with("Hello Ann,"), "{t}");
+        assert!(!t.contains("Good morning"), "{t}");
+        v.local_hour = Some(8);
+        assert!(digest_text(&v).starts_with("Good morning Ann,"));
+        v.local_hour = Some(14);
+        assert!(digest_text(&v).starts_with("Good afternoon Ann,"));
+        v.local_hour = Some(19);
+        assert!(digest_text(&v).starts_with("Good evening Ann,"));
+    }
+
+    #[test]
+    fn the_subject_counts_people_not_names() {
+        let mut v = view("x");
+        let sam = |id| {
+            let mut e = entry("Sam", "Did things", false, false);
+            e.author_id = id;
+            e
+        };
+        v.sections[0].entries = vec![sam(1), sam(2), sam(2)];
+        assert!(
+            digest_subject(&v).ends_with("3 updates from 2 people"),
+            "{}",
+            digest_subject(&v)
+        );
+    }
+
+    #[test]
     fn several_teams_get_one_section_each_and_marks_show() {
         let v = DigestView {
             reader_name: "Ann",
             date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+            local_hour: Some(8),
             sections: vec![
                 DigestSection {
                     team: Some("core".into()),

@@ -175,6 +175,17 @@ pub fn reply_from_message(raw: &[u8]) -> Option<String> {
     if message.headers().is_empty() {
         return None;
     }
+    let sender = message
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.name.as_deref())
+        .unwrap_or("")
+        .to_string();
+    reply_of_parsed(&message).map(|t| signature::strip_sender_sign_off(&t, &sender))
+}
+
+/// The new text of a parsed message, before the sender's own sign-off is looked for.
+fn reply_of_parsed(message: &mail_parser::Message<'_>) -> Option<String> {
     // text_body may list an HTML part when there is no text/plain alternative.
     let text_part = message
         .text_body

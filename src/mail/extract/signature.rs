@@ -155,3 +155,75 @@ mod tests {
         assert_eq!(k, before);
     }
 }
+
+/// Drops a last paragraph that is only the sender's name as a sign-off ("Dev", "— Dev
+/// Patel", "DP"), given the display name of `From`. Needs other text before it, so a reply
+/// that is just a name stays as it is.
+pub fn strip_sender_sign_off(text: &str, sender_name: &str) -> String {
+    let norm = |s: &str| -> String {
+        s.trim()
+            .trim_start_matches(['-', '—', '–', '~', '/'])
+            .trim_end_matches(['.', ',', '!'])
+            .trim()
+            .to_lowercase()
+    };
+    let name = norm(sender_name.trim_matches('"'));
+    if name.is_empty() {
+        return text.to_string();
+    }
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let mut forms = vec![name.clone()];
+    if let Some(first) = words.first() {
+        forms.push(first.to_string());
+    }
+    if words.len() >= 2 {
+        forms.push(words.iter().filter_map(|w| w.chars().next()).collect());
+    }
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    let n = lines.len();
+    // The name alone on the last line, after a blank line, with text above that.
+    if n < 3 || !lines[n - 2].trim().is_empty() {
+        return text.to_string();
+    }
+    let last = norm(lines[n - 1]);
+    if !forms.iter().any(|f| f.chars().count() >= 2 && *f == last) {
+        return text.to_string();
+    }
+    let kept = lines[..n - 2].join("\n");
+    if kept.trim().is_empty() {
+        return text.to_string();
+    }
+    kept.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod sign_off_tests {
+    use super::strip_sender_sign_off as strip;
+
+    #[test]
+    fn the_senders_own_name_as_a_sign_off_is_dropped() {
+        let t = "Shipped the onboarding email.\nNext: A/B test.";
+        for sign in ["Dev", "dev", "Dev Patel", "— Dev", "-Dev.", "DP"] {
+            assert_eq!(strip(&format!("{t}\n\n{sign}"), "Dev Patel"), t, "{sign}");
+        }
+    }
+
+    #[test]
+    fn other_names_and_lone_names_stay() {
+        let t = "Shipped it.\n\nAna";
+        assert_eq!(strip(t, "Dev Patel"), t, "someone else's name is content");
+        assert_eq!(
+            strip("Dev", "Dev Patel"),
+            "Dev",
+            "a reply that is only a name"
+        );
+        let t = "Next: pair with\nDev";
+        assert_eq!(strip(t, "Dev Patel"), t, "not apart from the text");
+        assert_eq!(
+            strip("Done.\n\nD", "D"),
+            "Done.\n\nD",
+            "one letter is too little"
+        );
+        assert_eq!(strip("Done.\n\nDev", ""), "Done.\n\nDev");
+    }
+}
