@@ -130,6 +130,20 @@ pub struct MailConfig {
     pub imap: ImapConfig,
     pub maildir: MaildirConfig,
     pub inbound: InboundConfig,
+    pub dkim: DkimConfig,
+}
+
+/// DKIM signing of every outgoing email (`[mail.dkim]`); off while `private_key_file` is
+/// empty.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DkimConfig {
+    /// The selector: the key's public half is published at `SELECTOR._domainkey.DOMAIN`.
+    pub selector: String,
+    /// The signing domain (`d=`); empty = the domain of `mail.from` (DMARC alignment).
+    pub domain: String,
+    /// A PEM private key: RSA (2048 to 4096 bits, PKCS#1 or PKCS#8) or Ed25519 (PKCS#8).
+    pub private_key_file: String,
 }
 
 /// How replies are handled once read (`[mail.inbound]`).
@@ -293,6 +307,7 @@ impl Default for MailConfig {
             imap: ImapConfig::default(),
             maildir: MaildirConfig::default(),
             inbound: InboundConfig::default(),
+            dkim: DkimConfig::default(),
         }
     }
 }
@@ -532,6 +547,32 @@ impl Config {
                     "must be longer than mail.smtp.timeout_secs ({} s), or a slow send could be claimed and sent twice",
                     self.mail.smtp.timeout_secs
                 ),
+            );
+        }
+        let dkim = &self.mail.dkim;
+        if !dkim.private_key_file.is_empty() {
+            if dkim.selector.is_empty()
+                || !dkim.selector.split('.').all(|l| {
+                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+            {
+                bad(
+                    "mail.dkim.selector",
+                    format!(
+                        "must be a DNS label such as \"tidings2026\" when mail.dkim.private_key_file is set, got {:?}",
+                        dkim.selector
+                    ),
+                );
+            }
+            if let Err(e) =
+                crate::mail::dkim::load_key(std::path::Path::new(&dkim.private_key_file))
+            {
+                bad("mail.dkim.private_key_file", format!("{e:#}"));
+            }
+        } else if !dkim.selector.is_empty() || !dkim.domain.is_empty() {
+            bad(
+                "mail.dkim.private_key_file",
+                "must be set when mail.dkim.selector or mail.dkim.domain is (or leave all three empty to sign nothing)".into(),
             );
         }
         if self.mail.smtp.timeout_secs == 0 {
@@ -787,6 +828,41 @@ mod tests {
             e.problems[1].starts_with("schedule.default_digest_at (t.toml)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn dkim_keys_are_checked_at_load_with_their_key_named() {
+        let e = parse(
+            "[mail.dkim]\nselector = \"s1\"\nprivate_key_file = \"/nonexistent/dkim.pem\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("mail.dkim.private_key_file") && e.contains("/nonexistent/dkim.pem"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a key").unwrap();
+        let e = parse(
+            &format!(
+                "[mail.dkim]\nselector = \"bad selector\"\nprivate_key_file = \"{}\"\n",
+                junk.display()
+            ),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.problems.len(), 2, "{e}");
+        assert!(e.problems[0].starts_with("mail.dkim.selector"), "{e}");
+        assert!(
+            e.to_string().contains("no unencrypted PEM private key"),
+            "{e}"
+        );
+        let e = parse("[mail.dkim]\nselector = \"s1\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mail.dkim.private_key_file"), "{e}");
     }
 
     #[test]

@@ -127,6 +127,7 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
     } else {
         r.ok("web.base_url", &cfg.web.base_url);
     }
+    deliverability(&cfg, &mut r);
     if let Some(to) = send_test {
         let to = crate::domain::EmailAddress::parse(&to)
             .map_err(|e| crate::cli::UsageError(e.to_string()))?;
@@ -171,4 +172,95 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
     }
     crate::outln!("all checks passed");
     Ok(())
+}
+
+/// Whether `a` and `b` are aligned for DMARC in relaxed mode: the same domain or one a
+/// subdomain of the other (an approximation of "the same organizational domain").
+fn aligned(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"))
+}
+
+/// What receiving mail servers (Gmail's and Yahoo's bulk-sender rules) look at: HTTPS for
+/// one-click unsubscribe, a real From domain, SPF alignment of the envelope sender, DKIM.
+fn deliverability(cfg: &Config, r: &mut Report) {
+    let from_domain = crate::mail::parse_mailbox(&cfg.mail.from)
+        .map(|(_, a)| a.domain().to_string())
+        .unwrap_or_default();
+    let loopback_web =
+        cfg.web.base_url.contains("127.0.0.1") || cfg.web.base_url.contains("localhost");
+    if cfg.web.base_url.starts_with("http://") && !loopback_web {
+        r.warn(
+            "unsubscribe",
+            &format!("web.base_url is {}: RFC 8058 one-click unsubscribe wants HTTPS, and Gmail and Yahoo ignore a List-Unsubscribe-Post over plain HTTP", cfg.web.base_url),
+            "serve the web side over HTTPS (contrib/nginx.conf or contrib/Caddyfile) and set web.base_url to the https:// URL",
+        );
+    }
+    if from_domain == "localhost" || !from_domain.contains('.') {
+        r.warn(
+            "mail.from",
+            &format!("{} is at {from_domain:?}, which no receiving server can check (SPF, DKIM, DMARC)", cfg.mail.from),
+            "set mail.from to an address of a domain you control, such as \"Tidings <tidings@example.com>\"",
+        );
+    }
+    let envelope_domain = crate::domain::EmailAddress::parse(&cfg.mail.reply_to)
+        .map(|a| a.domain().to_string())
+        .unwrap_or_default();
+    if !from_domain.is_empty()
+        && !envelope_domain.is_empty()
+        && !aligned(&from_domain, &envelope_domain)
+    {
+        r.warn(
+            "alignment",
+            &format!("the envelope sender (mail.reply_to, {envelope_domain}) is not aligned with the From domain ({from_domain}): SPF passes for {envelope_domain}, but DMARC needs it to match {from_domain}"),
+            "use a mail.reply_to address in the From domain (or a subdomain of it), or rely on a DKIM signature for that domain ([mail.dkim])",
+        );
+    }
+    let d = &cfg.mail.dkim;
+    if d.private_key_file.is_empty() {
+        let smtp = &cfg.mail.smtp;
+        let loopback_smtp = smtp.host == "localhost"
+            || smtp
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if cfg.mail.transport == Transport::Smtp && !loopback_smtp {
+            r.warn(
+                "dkim",
+                &format!("mail goes to {} unsigned: Gmail and Yahoo expect DKIM from bulk senders, and DMARC with SPF alone breaks on forwarding", smtp.host),
+                "set [mail.dkim] selector and private_key_file and publish the record doctor then prints (unless your provider signs for your domain)",
+            );
+        }
+        return;
+    }
+    match crate::mail::dkim::load_key(std::path::Path::new(&d.private_key_file)) {
+        Ok(key) => {
+            let domain = if d.domain.is_empty() {
+                from_domain.clone()
+            } else {
+                d.domain.clone()
+            };
+            r.ok(
+                "dkim",
+                &format!(
+                    "signing as d={domain}, s={}; publish TXT {}._domainkey.{domain} \"{}\"",
+                    d.selector,
+                    d.selector,
+                    crate::mail::dkim::dns_record(&key)
+                ),
+            );
+            if !aligned(&domain, &from_domain) {
+                r.warn(
+                    "dkim",
+                    &format!("the signing domain {domain} is not aligned with the From domain {from_domain}, so the signature does not count for DMARC"),
+                    "leave mail.dkim.domain empty (the From domain) or set it to the From domain",
+                );
+            }
+        }
+        Err(e) => r.fail(
+            "dkim",
+            &format!("{e:#}"),
+            "check mail.dkim.private_key_file",
+        ),
+    }
 }

@@ -247,3 +247,115 @@ fn a_wrong_password_and_a_missing_mailbox_are_named() {
         "{out}"
     );
 }
+
+fn doctor_env(dir: &Path, config: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(BIN);
+    c.arg("--config")
+        .arg(config)
+        .arg("doctor")
+        .args(extra)
+        .current_dir(dir)
+        .env_remove("TIDINGS_CONFIG")
+        .env("TIDINGS_LOG", "warn");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("binary runs")
+}
+
+#[test]
+fn deliverability_problems_are_explained_and_dkim_prints_its_record() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let s = good(
+        rig,
+        format!("sqlite://{}", dir.path().join("t.db").display()),
+    );
+    let cfg = write_config(dir.path(), &s, rig);
+    migrate(dir.path(), &cfg);
+    let o = doctor_env(
+        dir.path(),
+        &cfg,
+        &[],
+        &[
+            ("TIDINGS_WEB__BASE_URL", "http://tidings.example.test"),
+            ("TIDINGS_MAIL__FROM", "Tidings <tidings@localhost>"),
+            ("TIDINGS_MAIL__REPLY_TO", "updates@bounces.other.test"),
+        ],
+    );
+    let out = stdout(&o);
+    assert!(o.status.success(), "warnings are not failures: {out}");
+    for (check, why) in [
+        ("warn  unsubscribe", "wants HTTPS"),
+        ("warn  mail.from", "\"localhost\""),
+        ("warn  alignment", "not aligned with the From domain"),
+    ] {
+        assert!(
+            out.contains(check) && out.contains(why),
+            "missing {check:?} in:\n{out}"
+        );
+    }
+    // Unsigned mail to another host (a name that does not resolve: no traffic leaves).
+    let o = doctor_env(
+        dir.path(),
+        &cfg,
+        &[],
+        &[("TIDINGS_MAIL__SMTP__HOST", "smtp.invalid")],
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("warn  dkim: mail goes to smtp.invalid unsigned"),
+        "{out}"
+    );
+    // With a key: the record to publish, and the test email goes out signed.
+    let pem = dir.path().join("dkim.pem");
+    let st = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(&pem)
+        .status()
+        .expect("openssl runs");
+    assert!(st.success());
+    let o = doctor_env(
+        dir.path(),
+        &cfg,
+        &["--send-test", "erin@example.test"],
+        &[
+            ("TIDINGS_MAIL__DKIM__SELECTOR", "t1"),
+            (
+                "TIDINGS_MAIL__DKIM__PRIVATE_KEY_FILE",
+                pem.to_str().unwrap(),
+            ),
+        ],
+    );
+    let out = stdout(&o);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("ok    dkim: signing as d=example.test, s=t1; publish TXT t1._domainkey.example.test \"v=DKIM1; k=ed25519; p="),
+        "{out}"
+    );
+    assert!(!out.contains("warn  dkim"), "{out}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let signed = loop {
+        let found = ["new", "cur"].iter().any(|sub| {
+            std::fs::read_dir(rig.maildir("erin").join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    std::fs::read_to_string(e.path()).is_ok_and(|s| {
+                        s.contains("Tidings test email")
+                            && s.contains("DKIM-Signature: v=1; a=ed25519-sha256")
+                    })
+                })
+        });
+        if found || std::time::Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(signed, "the test email arrived DKIM-signed");
+}

@@ -37,6 +37,10 @@ struct App {
 }
 
 async fn app(rig: &rig::Rig, postgres: bool) -> App {
+    app_with(rig, postgres, |_| {}).await
+}
+
+async fn app_with(rig: &rig::Rig, postgres: bool, tweak: impl FnOnce(&mut Config)) -> App {
     let dir = tempfile::tempdir().unwrap();
     let db_url = if postgres {
         rig.fresh_pg_url()
@@ -54,6 +58,7 @@ async fn app(rig: &rig::Rig, postgres: bool) -> App {
     c.mail.smtp.timeout_secs = 10;
     c.mail.imap.username = "updates@example.test".into();
     c.security.secret = SecretString::new("outbound-secret-0123456789abcdef");
+    tweak(&mut c);
     let ctx = Ctx::build(c).await.expect("ctx");
     App {
         ctx,
@@ -491,4 +496,141 @@ async fn the_list_unsubscribe_url_unsubscribes_with_one_post(pg: bool) {
     // No more requests for an unsubscribed member.
     a.tick(at("2026-03-10T15:30:00Z")).await;
     assert!(a.row(&format!("request:{id}:2026-03-10")).await.is_none());
+}
+
+/// `openssl` with `args`, its stdout.
+fn openssl(args: &[&str]) -> Vec<u8> {
+    let o = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o.stdout
+}
+
+/// dkimpy (the rig's venv, made by `scripts/rig install`): verifies every DKIM-Signature of
+/// `message` against the TXT `record` published (here: given) at `name`.
+fn dkimpy_verifies(message: &[u8], name: &str, record: &str) -> (bool, String) {
+    const PY: &str = "/var/cache/tidings-rig/py/bin/python";
+    assert!(
+        std::path::Path::new(PY).exists(),
+        "{PY} is missing: run scripts/test as root (scripts/rig install makes the venv)"
+    );
+    let script = r#"
+import sys, dkim
+msg = sys.stdin.buffer.read()
+name, record = sys.argv[1], sys.argv[2].encode()
+def dnsfunc(q, timeout=5):
+    return record if q.decode().rstrip(".").lower() == name.lower() else None
+d = dkim.DKIM(msg)
+n = sum(1 for k, _ in d.headers if k.lower() == b"dkim-signature")
+ok = n > 0 and all(d.verify(idx=i, dnsfunc=dnsfunc) for i in range(n))
+print("pass" if ok else "fail", n)
+sys.exit(0 if ok else 1)
+"#;
+    let mut child = std::process::Command::new(PY)
+        .args(["-c", script, name, record])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(message).unwrap();
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn dkim_signatures_verify_with_an_independent_verifier_after_postfix() {
+    use base64::Engine;
+    let _serial = SERIAL.lock().await;
+    let rig = rig::Rig::shared();
+    let keys = tempfile::tempdir().unwrap();
+    for (alg, gen_args, ed) in [
+        (
+            "rsa",
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"][..],
+            false,
+        ),
+        ("ed25519", &["-algorithm", "ed25519"][..], true),
+    ] {
+        let pem = keys.path().join(format!("{alg}.pem"));
+        let pem_s = pem.to_str().unwrap();
+        let mut args = vec!["genpkey"];
+        args.extend_from_slice(gen_args);
+        args.extend_from_slice(&["-out", pem_s]);
+        openssl(&args);
+        let spki = openssl(&["pkey", "-in", pem_s, "-pubout", "-outform", "DER"]);
+        // RSA publishes the SubjectPublicKeyInfo; Ed25519 the raw 32-byte key (RFC 8463).
+        let public = if ed {
+            &spki[spki.len() - 32..]
+        } else {
+            &spki[..]
+        };
+        let p = base64::engine::general_purpose::STANDARD.encode(public);
+        let selector = format!("t{alg}");
+        let a = app_with(rig, false, |c| {
+            c.mail.dkim.selector = selector.clone();
+            c.mail.dkim.private_key_file = pem_s.to_string();
+        })
+        .await;
+        let id = a.member("frank@example.test", "Frank", "UTC").await;
+        a.tick(at("2026-03-09T00:00:00Z")).await;
+        let (_, s) = a.tick(at("2026-03-09T16:30:00Z")).await;
+        assert_eq!(s.sent, 1, "{alg}: {s:?}");
+        let r = a.row(&format!("request:{id}:2026-03-09")).await.unwrap();
+        let raw = &delivered(rig, "frank", &r.message_id, 1)[0];
+        let sig = raw
+            .lines()
+            .find(|l| l.starts_with("DKIM-Signature:"))
+            .unwrap_or_else(|| panic!("{alg}: not signed:\n{raw}"))
+            .to_string();
+        assert!(
+            sig.contains(&format!("a={alg}-sha256")) && sig.contains("c=relaxed/relaxed"),
+            "{sig}"
+        );
+        assert!(
+            sig.contains("d=example.test") && sig.contains(&format!("s={selector}")),
+            "{sig}"
+        );
+        let signed = raw
+            .split("DKIM-Signature:")
+            .nth(1)
+            .and_then(|r| r.split(";\n\tb=").next().or(Some(r)))
+            .unwrap_or_default()
+            .to_lowercase();
+        for h in [
+            "from",
+            "to",
+            "subject",
+            "date",
+            "message-id",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+        ] {
+            assert!(signed.contains(h), "{alg}: h= lacks {h}: {sig}");
+        }
+        // As it went over the wire: CRLF line ends (the Maildir copy has LF).
+        let wire = raw.replace("\r\n", "\n").replace('\n', "\r\n");
+        let name = format!("{selector}._domainkey.example.test");
+        let record = format!("v=DKIM1; k={alg}; p={p}");
+        // The record `tidings doctor` prints is the one openssl derives.
+        let key = tidings::mail::dkim::load_key(&pem).expect("key loads");
+        assert_eq!(tidings::mail::dkim::dns_record(&key), record);
+        let (ok, out) = dkimpy_verifies(wire.as_bytes(), &name, &record);
+        assert!(ok, "{alg}: dkimpy says {out}\n{wire}");
+        // And a changed body fails, so the check can fail.
+        let tampered = wire.replacen("Just reply", "Just r3ply", 1);
+        assert_ne!(tampered, wire);
+        let (ok, out) = dkimpy_verifies(tampered.as_bytes(), &name, &record);
+        assert!(!ok, "{alg}: a changed body must not verify: {out}");
+    }
 }

@@ -203,6 +203,8 @@ pub enum SendError {
 pub enum Sender {
     Smtp(SmtpPool),
     Maildir(PathBuf),
+    /// DKIM-signs each message at send time (`[mail.dkim]`), then hands it to the inner one.
+    Signed(super::dkim::Signer, Box<Sender>),
 }
 
 /// A connection idle longer than this is closed instead of reused (lettre's pool default).
@@ -319,13 +321,17 @@ impl SmtpPool {
 
 impl Sender {
     pub fn from_config(cfg: &Config) -> anyhow::Result<Sender> {
-        match cfg.mail.transport {
+        let plain = match cfg.mail.transport {
             Transport::Maildir => {
                 ensure_maildir(&cfg.mail.maildir.sent)?;
-                Ok(Sender::Maildir(cfg.mail.maildir.sent.clone()))
+                Sender::Maildir(cfg.mail.maildir.sent.clone())
             }
-            Transport::Smtp => Ok(Sender::Smtp(smtp_transport(&cfg.mail.smtp)?)),
-        }
+            Transport::Smtp => Sender::Smtp(smtp_transport(&cfg.mail.smtp)?),
+        };
+        Ok(match super::dkim::Signer::from_config(cfg)? {
+            Some(signer) => Sender::Signed(signer, Box::new(plain)),
+            None => plain,
+        })
     }
 
     /// Delivers raw message bytes to one recipient.
@@ -337,6 +343,14 @@ impl Sender {
         raw: &[u8],
     ) -> Result<(), SendError> {
         match self {
+            Sender::Signed(signer, inner) => {
+                // A message that cannot be signed would fail DMARC at the receiver: retried
+                // (and so seen in `outbox list`) rather than sent unsigned.
+                let signed = signer
+                    .sign(raw)
+                    .map_err(|e| SendError::Transient(format!("{e:#}")))?;
+                Box::pin(inner.send(from, to, key, &signed)).await
+            }
             Sender::Smtp(t) => {
                 let env =
                     lettre::address::Envelope::new(
@@ -361,6 +375,7 @@ impl Sender {
         match self {
             Sender::Smtp(t) => t.test_connection().await,
             Sender::Maildir(dir) => ensure_maildir(dir),
+            Sender::Signed(_, inner) => Box::pin(inner.test_connection()).await,
         }
     }
 }
