@@ -183,8 +183,23 @@ pub fn router(ctx: Ctx) -> Router {
         .with_state(WebState { ctx, limiter })
 }
 
-async fn no_route() -> AppError {
-    AppError::new(StatusCode::NOT_FOUND, "no_route", "no such route")
+/// 404: the JSON error for the API and for clients that do not ask for HTML; a page in the
+/// common shell for a browser.
+async fn no_route(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        return html::message_page(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "There is no page at this address.",
+            maud::html! { p { "Links in Tidings emails lead to your preferences page; "
+            a href="/link" { "ask for a fresh link" } " if yours no longer works." } },
+        );
+    }
+    AppError::new(StatusCode::NOT_FOUND, "no_route", "no such route").into_response()
 }
 
 async fn wrong_method() -> AppError {

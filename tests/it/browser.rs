@@ -184,6 +184,43 @@ impl Browser {
         .await;
     }
 
+    /// axe-core's accessibility violations on the current page (WCAG 2.x A and AA rules and
+    /// best practices), each as "rule: help (elements)". axe-core comes from npm, installed
+    /// by `scripts/rig install`.
+    async fn axe_violations(&self) -> Vec<String> {
+        const AXE: &str = "/var/cache/tidings-rig/node/node_modules/axe-core/axe.min.js";
+        let source = std::fs::read_to_string(AXE).unwrap_or_else(|e| {
+            panic!("{AXE}: {e}. How to fix: run `scripts/test` as root (`scripts/rig install` puts axe-core there)")
+        });
+        let script = format!(
+            "{source}\nconst done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{resultTypes: ['violations']}}).then(r => done(r.violations.map(v =>\n\
+               v.id + ': ' + v.help + ' (' + v.nodes.map(n => n.target.join(' ')).join(', ') + ')')))\n\
+               .catch(e => done(['axe failed: ' + e]));"
+        );
+        let _ = self
+            .cmd(
+                reqwest::Method::POST,
+                "/timeouts",
+                Some(json!({"script": 30000})),
+            )
+            .await;
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({"script": script, "args": []})),
+            )
+            .await;
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![format!("unexpected axe result: {v}")])
+    }
+
     async fn current_url(&self) -> String {
         self.cmd(reqwest::Method::GET, "/url", None)
             .await
@@ -257,3 +294,82 @@ both!(
         b.quit().await;
     }
 );
+
+both!(every_page_passes_axe_core_in_chromium, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |c| {
+        c.web.admin_token = tidings::config::SecretString::new("admin-token-0123456789");
+    })
+    .await;
+    let unsub = {
+        let t = tidings::domain::token::LinkToken {
+            member: ann,
+            expires: chrono::Utc::now().timestamp() + 86_400,
+        }
+        .encode(&srv.ctx.secret);
+        format!("/u/{t}")
+    };
+    let b = Browser::start().await;
+    let pages = [
+        ("preferences", srv.fresh_link(ann)),
+        ("unsubscribe confirmation", unsub.clone()),
+        ("bad preferences link", "/p/1.99999999999.00".to_string()),
+        ("bad unsubscribe link", "/u/1.99999999999.00".to_string()),
+        ("ask for a link", "/link".to_string()),
+        ("admin login", "/".to_string()),
+        ("not found", "/no/such/page".to_string()),
+    ];
+    // The check itself can fail: a page without lang and with an image without alt text.
+    b.goto("data:text/html,<title>x</title><img src=x.png>")
+        .await;
+    let bad = b.axe_violations().await;
+    assert!(
+        bad.iter().any(|v| v.starts_with("image-alt"))
+            && bad.iter().any(|v| v.starts_with("html-has-lang")),
+        "axe-core must see the faults of a bad page: {bad:?}"
+    );
+    let mut failures = Vec::new();
+    for (name, path) in &pages {
+        b.goto(&srv.url(path)).await;
+        let lang = b.attribute("html", "lang").await;
+        let h1 = b.text("main h1").await;
+        if lang != "en" || h1.is_empty() {
+            failures.push(format!("{name}: lang {lang:?}, h1 {h1:?}"));
+        }
+        for v in b.axe_violations().await {
+            failures.push(format!("{name} ({path}): {v}"));
+        }
+    }
+    // The unsubscribed page (after the button).
+    b.goto(&srv.url(&unsub)).await;
+    b.click("#unsubscribe").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        // Read without failing while the form's answer is still loading.
+        let body = b
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": "return document.body ? document.body.innerText : '';", "args": []})),
+            )
+            .await;
+        if body
+            .as_str()
+            .unwrap_or_default()
+            .contains("You are unsubscribed")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for v in b.axe_violations().await {
+        failures.push(format!("unsubscribed: {v}"));
+    }
+    b.quit().await;
+    assert!(
+        failures.is_empty(),
+        "accessibility:\n{}",
+        failures.join("\n")
+    );
+});
