@@ -309,6 +309,56 @@ pub fn parse_tz(s: &str) -> Result<Tz, ScheduleError> {
         .map_err(|_| ScheduleError::BadZone(s.to_string()))
 }
 
+/// IANA zones a person probably meant by `query`, best first, at most `limit`: a city or
+/// region typed alone ("berlin", "new york", "auckland" → the zones whose name ends so), a
+/// part of a name ("america/new"), or a misspelling ("Europe/Berln", "Aukland": the zones
+/// within two edits of the name or of its last part). Case and `_`/space do not matter.
+pub fn suggest_zones(query: &str, limit: usize) -> Vec<&'static str> {
+    let norm = |s: &str| s.trim().to_lowercase().replace(' ', "_");
+    let q = norm(query);
+    if q.is_empty() || q.len() > 64 {
+        return Vec::new();
+    }
+    let mut scored: Vec<(usize, &'static str)> = Vec::new();
+    for z in chrono_tz::TZ_VARIANTS.iter() {
+        let name = z.name();
+        let n = norm(name);
+        let city = n.rsplit('/').next().unwrap_or(&n);
+        let score = if n == q {
+            0
+        } else if city == q {
+            1
+        } else if city.starts_with(&q) || n.starts_with(&q) {
+            2
+        } else if n.contains(&q) {
+            3
+        } else {
+            let d = edit_distance(&q, &n).min(edit_distance(&q, city));
+            if d <= 2 { 3 + d } else { continue }
+        };
+        // Prefer canonical Region/City names over old aliases (US/Pacific, Etc/…).
+        let legacy = !name.contains('/') || name.starts_with("Etc/") || name.starts_with("US/");
+        scored.push((score * 2 + usize::from(legacy), name));
+    }
+    scored.sort();
+    scored.into_iter().take(limit).map(|(_, n)| n).collect()
+}
+
+/// Levenshtein distance, for short names only.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 /// The local date in `tz` at instant `t`.
 ///
 /// Saturates to `NaiveDate::MIN`/`MAX` at the very ends of chrono's range
@@ -483,6 +533,17 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zones_are_suggested_for_cities_parts_and_misspellings() {
+        assert_eq!(suggest_zones("berlin", 3), vec!["Europe/Berlin"]);
+        assert_eq!(suggest_zones("Auckland", 3)[0], "Pacific/Auckland");
+        assert_eq!(suggest_zones("new york", 3)[0], "America/New_York");
+        assert_eq!(suggest_zones("Europe/Berln", 3)[0], "Europe/Berlin");
+        assert_eq!(suggest_zones("aukland", 3)[0], "Pacific/Auckland");
+        assert!(suggest_zones("zzzzqqq", 5).is_empty());
+        assert!(suggest_zones("", 5).is_empty());
+    }
     use chrono::Days;
     use proptest::prelude::*;
 

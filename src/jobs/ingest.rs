@@ -97,8 +97,10 @@ pub async fn poll(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<IngestReport>
 }
 
 /// How long one worker may hold a stored message before another may take it over (a worker
-/// that crashed mid-message). Processing one message takes milliseconds.
-const LEASE_SECS: i64 = 600;
+/// that crashed mid-message). Processing one message takes milliseconds, so a minute is far
+/// beyond a live worker; with ten minutes, a reply whose worker was killed between storing
+/// it and recording the outcome waited ten minutes for the next poll to take it.
+const LEASE_SECS: i64 = 60;
 
 /// Processes one raw message. Errors only for infrastructure failures (database down); the
 /// caller then leaves the message in the mailbox for the next poll.

@@ -14,7 +14,7 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -92,25 +92,38 @@ fn flash_text(code: &str) -> Option<&'static str> {
     })
 }
 
-async fn render(
-    ctx: &Ctx,
+/// What a rejected form said: one message per field (shown beside it), plus any message for
+/// the form as a whole; and what the person typed, shown again instead of the stored values.
+#[derive(Debug, Default)]
+struct Rejected<'a> {
+    fields: Vec<(&'static str, String)>,
+    general: Option<String>,
+    typed: Option<&'a PrefsForm>,
+}
+
+impl Rejected<'_> {
+    fn for_field(&self, id: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == id)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// One line about the next request or digest, as the planner will send it.
+fn next_line(
+    what: &str,
+    id: &str,
     m: &Member,
-    token: &str,
-    flash: Option<&str>,
-    error: Option<&str>,
-) -> Result<Markup, AppError> {
-    let now = Utc::now();
-    let next = crate::jobs::plan::upcoming(ctx, m, crate::store::DueKind::Digest, now)
-        .await?
-        .map(|(_, t)| t);
-    let csrf = csrf_token(ctx, m.id, token);
-    let action = format!("/p/{token}");
-    let next_line = html! {
+    next: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Markup {
+    html! {
         @match next {
             Some(t) => {
                 @let local = t.with_timezone(&m.tz);
-                "Your next digest: "
-                time id="next-digest" datetime=(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()) {
+                "Your next " (what) ": "
+                time id=(id) datetime=(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()) {
                     (local.format("%a %H:%M")) " in " (m.tz.name())
                     " (" (t.format("%H:%M")) " UTC)"
                 }
@@ -120,45 +133,112 @@ async fn render(
                 }
             }
             None => {
-                @if m.unsubscribed { "You are unsubscribed: no digests." }
+                @if m.unsubscribed { "You are unsubscribed: no " (what) "s." }
                 @else if m.paused { "Paused: no requests or digests until you resume." }
-                @else { "No digest is planned." }
+                @else { "No " (what) " is planned." }
+            }
+        }
+    }
+}
+
+async fn render(
+    ctx: &Ctx,
+    m: &Member,
+    token: &str,
+    flash: Option<&str>,
+    rejected: &Rejected<'_>,
+) -> Result<Markup, AppError> {
+    use crate::store::DueKind;
+    let now = Utc::now();
+    let next_digest = crate::jobs::plan::upcoming(ctx, m, DueKind::Digest, now)
+        .await?
+        .map(|(_, t)| t);
+    let next_request = crate::jobs::plan::upcoming(ctx, m, DueKind::Request, now)
+        .await?
+        .map(|(_, t)| t);
+    let csrf = csrf_token(ctx, m.id, token);
+    let action = format!("/p/{token}");
+    let typed = rejected.typed;
+    // What the person typed when the form came back with errors, else what is stored.
+    let value = |typed_value: Option<&Option<String>>, stored: String| -> String {
+        typed_value.and_then(|v| v.clone()).unwrap_or(stored)
+    };
+    let tz_value = value(typed.map(|f| &f.timezone), m.tz.name().to_string());
+    let request_value = value(typed.map(|f| &f.request_at), m.request_at.to_string());
+    let digest_value = value(typed.map(|f| &f.digest_at), m.digest_at.to_string());
+    let day_on = |key: &str| -> bool {
+        match typed {
+            Some(f) if f.action.as_deref().unwrap_or("save") == "save" => {
+                day_field(f, key).is_some()
+            }
+            _ => m.workdays.names().contains(&key),
+        }
+    };
+    let paused = match typed {
+        Some(f) if f.action.as_deref().unwrap_or("save") == "save" => f.paused.is_some(),
+        _ => m.paused,
+    };
+    let away_from = typed.and_then(|f| f.away_from.clone()).unwrap_or_default();
+    let away_to = typed.and_then(|f| f.away_to.clone()).unwrap_or_default();
+    // A field with a problem: marked invalid and described by its message, shown beside it.
+    let problem = |id: &'static str| -> Markup {
+        html! {
+            @if let Some(msg) = rejected.for_field(id) {
+                p class="error field-error" id=(format!("{id}-error")) { (msg) }
             }
         }
     };
+    let invalid = |id: &str| rejected.for_field(id).map(|_| "true");
+    let described = |id: &str| rejected.for_field(id).map(|_| format!("{id}-error"));
+    let count = rejected.fields.len();
     Ok(page(
         "Your preferences",
         html! {
             h1 { "Your preferences" }
             p class="muted" { (m.name) " · " (m.email) }
             @if let Some(f) = flash.and_then(flash_text) { p class="flash" role="status" { (f) } }
-            @if let Some(e) = error { p class="error" role="alert" { (e) } }
-            p class="next" { (next_line) }
+            @if count > 0 {
+                p class="error" role="alert" {
+                    "Nothing was saved: " (count) " thing" @if count > 1 { "s" } " to fix below."
+                }
+            }
+            @if let Some(e) = &rejected.general { p class="error" role="alert" { (e) } }
+            p class="next" { (next_line("digest", "next-digest", m, next_digest, now)) }
+            p class="next" { (next_line("request", "next-request", m, next_request, now)) }
 
             form method="post" action=(action) id="prefs" {
                 input type="hidden" name="csrf" value=(csrf);
-                label for="timezone" { "Time zone" }
-                input type="text" id="timezone" name="timezone" list="zones" value=(m.tz.name())
-                    size="32" autocomplete="off" required;
+                label for="timezone" { "Time zone (a city such as Berlin works too)" }
+                input type="text" id="timezone" name="timezone" list="zones" value=(tz_value)
+                    size="32" autocomplete="off" required
+                    aria-invalid=[invalid("timezone")] aria-describedby=[described("timezone")];
+                (problem("timezone"))
                 datalist id="zones" {
                     @for z in chrono_tz::TZ_VARIANTS.iter() { option value=(z.name()) {} }
                 }
                 label for="request_at" { "Update request at (HH:MM, your time)" }
-                input type="text" id="request_at" name="request_at" value=(m.request_at.to_string())
-                    pattern="[0-9]{1,2}:[0-9]{2}" size="5" required;
+                input type="text" id="request_at" name="request_at" value=(request_value)
+                    inputmode="numeric" size="5" required
+                    aria-invalid=[invalid("request_at")] aria-describedby=[described("request_at")];
+                (problem("request_at"))
                 label for="digest_at" { "Digest at (HH:MM, your time)" }
-                input type="text" id="digest_at" name="digest_at" value=(m.digest_at.to_string())
-                    pattern="[0-9]{1,2}:[0-9]{2}" size="5" required;
-                label { "Workdays" }
-                @for (key, label) in DAYS {
-                    label class="inline" {
-                        input type="checkbox" name=(format!("day_{key}")) value="on"
-                            checked[m.workdays.names().contains(&key)];
-                        " " (label)
+                input type="text" id="digest_at" name="digest_at" value=(digest_value)
+                    inputmode="numeric" size="5" required
+                    aria-invalid=[invalid("digest_at")] aria-describedby=[described("digest_at")];
+                (problem("digest_at"))
+                fieldset id="workdays" aria-describedby=[described("workdays")] {
+                    legend { "Workdays" }
+                    @for (key, label) in DAYS {
+                        label class="inline" {
+                            input type="checkbox" name=(format!("day_{key}")) value="on"
+                                checked[day_on(key)];
+                            " " (label)
+                        }
                     }
+                    (problem("workdays"))
                 }
                 label {
-                    input type="checkbox" name="paused" id="paused" value="on" checked[m.paused];
+                    input type="checkbox" name="paused" id="paused" value="on" checked[paused];
                     " Pause all requests and digests"
                 }
                 button type="submit" name="action" value="save" id="save" { "Save" }
@@ -167,6 +247,18 @@ async fn render(
             h2 { "Time away" }
             form method="post" action=(action) id="away" {
                 input type="hidden" name="csrf" value=(csrf);
+                // The add fields and their button come first: Enter in a date field submits
+                // with the form's first button, which must be "Add", never a "remove".
+                label class="inline" for="away_from" { "From" }
+                input type="date" id="away_from" name="away_from" value=(away_from)
+                    aria-invalid=[invalid("away_from")] aria-describedby=[described("away_from")];
+                label class="inline" for="away_to" { " to " }
+                input type="date" id="away_to" name="away_to" value=(away_to)
+                    aria-invalid=[invalid("away_to")] aria-describedby=[described("away_to")];
+                (problem("away_from"))
+                (problem("away_to"))
+                br;
+                button type="submit" name="action" value="add-away" id="add-away" { "Add time away" }
                 @if m.away.is_empty() {
                     p class="muted" { "No time away planned." }
                 } @else {
@@ -175,17 +267,12 @@ async fn render(
                             li {
                                 (a.from) " to " (a.to)
                                 button type="submit" class="link" name="action"
-                                    value=(format!("remove-away:{}..{}", a.from, a.to)) { "remove" }
+                                    value=(format!("remove-away:{}..{}", a.from, a.to))
+                                    aria-label=(format!("Remove time away {} to {}", a.from, a.to)) { "remove" }
                             }
                         }
                     }
                 }
-                label class="inline" for="away_from" { "From" }
-                input type="date" id="away_from" name="away_from";
-                label class="inline" for="away_to" { " to " }
-                input type="date" id="away_to" name="away_to";
-                br;
-                button type="submit" name="action" value="add-away" { "Add time away" }
             }
 
             h2 { "Email" }
@@ -202,6 +289,20 @@ async fn render(
             p class="muted" { "This page was reached through a personal link: do not share it." }
         },
     ))
+}
+
+/// The checkbox field of weekday `key` (`mon`…).
+fn day_field<'f>(f: &'f PrefsForm, key: &str) -> Option<&'f String> {
+    match key {
+        "mon" => f.day_mon.as_ref(),
+        "tue" => f.day_tue.as_ref(),
+        "wed" => f.day_wed.as_ref(),
+        "thu" => f.day_thu.as_ref(),
+        "fri" => f.day_fri.as_ref(),
+        "sat" => f.day_sat.as_ref(),
+        "sun" => f.day_sun.as_ref(),
+        _ => None,
+    }
 }
 
 async fn show(
@@ -225,7 +326,7 @@ async fn show_inner(st: &WebState, token: &str, flash: Option<&str>) -> Result<R
     };
     Ok(html_response(
         StatusCode::OK,
-        render(&st.ctx, &m, token, flash, None).await?,
+        render(&st.ctx, &m, token, flash, &Rejected::default()).await?,
     ))
 }
 
@@ -337,9 +438,50 @@ async fn submit(
     }
 }
 
-fn form_change(f: &PrefsForm, m: &Member) -> Result<(MemberChange, &'static str), String> {
+/// Why an `HH:MM` field is not a time, in words a person can act on.
+fn time_problem(v: &str, what: &str) -> Option<String> {
+    let v = v.trim();
+    if LocalTime::parse(v).is_ok() {
+        return None;
+    }
+    let example = format!("The {what} time must be HH:MM, such as 08:30.");
+    let Some((h, m)) = v.split_once(':') else {
+        return Some(example);
+    };
+    match (h.parse::<u32>(), m.parse::<u32>()) {
+        (Ok(h), _) if h > 23 => Some(format!(
+            "The {what} time {v} does not exist: hours go to 23 (00:00 to 23:59)."
+        )),
+        (Ok(_), Ok(m)) if m > 59 => Some(format!(
+            "The {what} time {v} does not exist: minutes go to 59."
+        )),
+        _ => Some(example),
+    }
+}
+
+/// The zone a person meant: an IANA name, else a problem that suggests some.
+fn zone_problem(tz: &str) -> Result<chrono_tz::Tz, String> {
+    parse_tz(tz).map_err(|_| {
+        let tz = tz.trim();
+        let ideas = crate::domain::schedule::suggest_zones(tz, 3);
+        if ideas.is_empty() {
+            format!("{tz:?} is not a time zone: type a city such as Berlin or pick a name from the list, such as Europe/Berlin.")
+        } else {
+            format!("{tz:?} is not a time zone name. Did you mean {}?", ideas.join(" or "))
+        }
+    })
+}
+
+fn form_change(
+    f: &PrefsForm,
+    m: &Member,
+) -> Result<(MemberChange, &'static str), Rejected<'static>> {
     let action = f.action.as_deref().unwrap_or("save");
     let mut ch = MemberChange::default();
+    let general = |msg: &str| Rejected {
+        general: Some(msg.to_string()),
+        ..Default::default()
+    };
     if let Some(range) = action.strip_prefix("remove-away:") {
         let away: Vec<AwayRange> = m
             .away
@@ -352,43 +494,68 @@ fn form_change(f: &PrefsForm, m: &Member) -> Result<(MemberChange, &'static str)
     }
     match action {
         "save" => {
-            let tz = f.timezone.as_deref().unwrap_or_default();
-            ch.tz = Some(parse_tz(tz).map_err(|_| {
-                format!("{tz:?} is not a time zone: pick one from the list, such as Europe/Berlin.")
-            })?);
-            let time = |v: &Option<String>, what: &str| {
-                LocalTime::parse(v.as_deref().unwrap_or_default().trim())
-                    .map_err(|_| format!("The {what} time must be HH:MM, such as 08:30."))
-            };
-            ch.request_at = Some(time(&f.request_at, "request")?);
-            ch.digest_at = Some(time(&f.digest_at, "digest")?);
-            let on = [
-                &f.day_mon, &f.day_tue, &f.day_wed, &f.day_thu, &f.day_fri, &f.day_sat, &f.day_sun,
-            ];
+            // Every problem at once, each beside its field.
+            let mut fields = Vec::new();
+            match zone_problem(f.timezone.as_deref().unwrap_or_default()) {
+                Ok(tz) => ch.tz = Some(tz),
+                Err(msg) => fields.push(("timezone", msg)),
+            }
+            for (id, what, v, slot) in [
+                ("request_at", "request", &f.request_at, &mut ch.request_at),
+                ("digest_at", "digest", &f.digest_at, &mut ch.digest_at),
+            ] {
+                let v = v.as_deref().unwrap_or_default();
+                match time_problem(v, what) {
+                    None => *slot = LocalTime::parse(v.trim()).ok(),
+                    Some(msg) => fields.push((id, msg)),
+                }
+            }
             let days: Vec<&str> = DAYS
                 .iter()
-                .zip(on)
-                .filter(|(_, v)| v.is_some())
-                .map(|((k, _), _)| *k)
+                .filter(|(k, _)| day_field(f, k).is_some())
+                .map(|(k, _)| *k)
                 .collect();
-            ch.workdays = Some(
-                Workdays::parse(&days.join(","))
-                    .map_err(|_| "Choose at least one workday (or pause instead).".to_string())?,
-            );
+            match Workdays::parse(&days.join(",")) {
+                Ok(w) => ch.workdays = Some(w),
+                Err(_) => fields.push((
+                    "workdays",
+                    "Choose at least one workday (or pause instead).".to_string(),
+                )),
+            }
             ch.paused = Some(f.paused.is_some());
-            Ok((ch, "saved"))
+            if fields.is_empty() {
+                Ok((ch, "saved"))
+            } else {
+                Err(Rejected {
+                    fields,
+                    ..Default::default()
+                })
+            }
         }
         "add-away" => {
-            let date = |v: &Option<String>| {
+            let date = |v: &Option<String>, id: &'static str, which: &str| {
                 chrono::NaiveDate::parse_from_str(
                     v.as_deref().unwrap_or_default().trim(),
                     "%Y-%m-%d",
                 )
-                .map_err(|_| "Give both dates of the time away.".to_string())
+                .map_err(|_| (id, format!("Give the {which} day of the time away.")))
             };
-            let (from, to) = (date(&f.away_from)?, date(&f.away_to)?);
+            let from = date(&f.away_from, "away_from", "first");
+            let to = date(&f.away_to, "away_to", "last");
+            let (from, to) = match (from, to) {
+                (Ok(a), Ok(b)) => (a, b),
+                (a, b) => {
+                    return Err(Rejected {
+                        fields: [a.err(), b.err()].into_iter().flatten().collect(),
+                        ..Default::default()
+                    });
+                }
+            };
             if to < from {
-                return Err("The time away ends before it starts.".into());
+                return Err(Rejected {
+                    fields: vec![("away_to", "The time away ends before it starts.".into())],
+                    ..Default::default()
+                });
             }
             let mut away = m.away.clone();
             away.push(AwayRange { from, to });
@@ -403,7 +570,7 @@ fn form_change(f: &PrefsForm, m: &Member) -> Result<(MemberChange, &'static str)
             ch.unsubscribed = Some(false);
             Ok((ch, "resubscribed"))
         }
-        _ => Err("Unknown action.".into()),
+        _ => Err(general("Unknown action.")),
     }
 }
 
@@ -422,10 +589,16 @@ async fn submit_inner(
             // Post/redirect/get: reloading the result page does not submit again.
             Ok(Redirect::to(&format!("/p/{token}?done={done}")).into_response())
         }
-        Err(msg) => Ok(html_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render(&st.ctx, &m, token, None, Some(&msg)).await?,
-        )),
+        Err(rejected) => {
+            let rejected = Rejected {
+                typed: Some(f),
+                ..rejected
+            };
+            Ok(html_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&st.ctx, &m, token, None, &rejected).await?,
+            ))
+        }
     }
 }
 

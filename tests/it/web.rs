@@ -679,16 +679,7 @@ both!(a_preferences_link_acts_for_its_own_member_only, |app| {
     assert_eq!(m.workdays.names(), ["mon", "tue"]);
     assert!(!m.paused);
     let (_, next) = app.ctx.store.next_instants(ann).await.unwrap();
-    assert_eq!(
-        next,
-        Some(
-            m.digest_schedule()
-                .next_after(Utc::now())
-                .unwrap()
-                .1
-                .timestamp()
-        )
-    );
+    assert_eq!(next, Some(expected_digest_plan(&m, Utc::now()).timestamp()));
     let b = app.ctx.store.member_by_id(bob).await.unwrap().unwrap();
     assert_eq!(b.digest_at.to_string(), "08:30");
 
@@ -1151,3 +1142,115 @@ both!(tokens_from_the_cli_work_until_revoked, |app| {
     assert_eq!(rc, 0, "{err}");
     assert_eq!(out.trim(), "revoked 0 tokens of ann@example.test");
 });
+
+both!(
+    the_preferences_form_shows_every_problem_beside_its_field_and_keeps_what_was_typed,
+    |app| {
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let srv = Server::start(&app, |_| {}).await;
+        let link = srv.fresh_link(ann);
+        let page = srv
+            .http
+            .get(srv.url(&link))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_of(&page);
+        assert!(
+            page.contains("Your next request: "),
+            "the next request too: {page}"
+        );
+        assert!(page.contains("<legend>Workdays</legend>"), "{page}");
+        let mut form = save_form(&csrf, "25:00");
+        form[2].1 = "berlin".into();
+        form[3].1 = "9.30".into();
+        form.retain(|(k, _)| !k.starts_with("day_"));
+        let r = srv
+            .http
+            .post(srv.url(&link))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = r.text().await.unwrap();
+        // All four problems at once, each beside its field and tied to it.
+        for (id, msg) in [
+            ("timezone", "Did you mean Europe/Berlin?"),
+            ("request_at", "must be HH:MM, such as 08:30"),
+            ("digest_at", "hours go to 23"),
+            ("workdays", "Choose at least one workday"),
+        ] {
+            assert!(
+                page.contains(&format!("id=\"{id}-error\">")) && page.contains(msg),
+                "{id}: {msg} in {page}"
+            );
+            assert!(
+                page.contains(&format!("aria-describedby=\"{id}-error\"")),
+                "{id} described by its message"
+            );
+        }
+        assert!(page.contains("4 things to fix"), "{page}");
+        assert!(page.matches("aria-invalid=\"true\"").count() >= 3, "{page}");
+        // What was typed stays in the fields.
+        for v in ["value=\"berlin\"", "value=\"9.30\"", "value=\"25:00\""] {
+            assert!(page.contains(v), "{v} kept: {page}");
+        }
+        let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+        assert_eq!(m.digest_at.to_string(), "08:30", "nothing saved");
+        // Time away: the add button comes before any remove button (Enter in a date field
+        // submits with the first), and each remove button names its range.
+        let add = [
+            ("csrf", csrf.as_str()),
+            ("action", "add-away"),
+            ("away_from", "2026-12-01"),
+            ("away_to", "2026-12-03"),
+        ];
+        let r = srv
+            .http
+            .post(srv.url(&link))
+            .form(&add)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let page = srv
+            .http
+            .get(srv.url(&link))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let away_form = page.split("id=\"away\"").nth(1).unwrap();
+        let first_button = away_form.split("<button").nth(1).unwrap();
+        assert!(first_button.contains("value=\"add-away\""), "{away_form}");
+        assert!(
+            away_form.contains("aria-label=\"Remove time away 2026-12-01 to 2026-12-03\""),
+            "{away_form}"
+        );
+        // A time away that ends before it starts: said beside the end date, dates kept.
+        let bad = [
+            ("csrf", csrf.as_str()),
+            ("action", "add-away"),
+            ("away_from", "2026-12-10"),
+            ("away_to", "2026-12-05"),
+        ];
+        let page = srv
+            .http
+            .post(srv.url(&link))
+            .form(&bad)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("id=\"away_to-error\""), "{page}");
+        assert!(page.contains("value=\"2026-12-10\"") && page.contains("value=\"2026-12-05\""));
+    }
+);
