@@ -356,9 +356,11 @@ async fn member_rows(
         });
     }
     Ok(html! {
+        div class="scroll" {
         table {
             thead { tr { th { "Member" } th { "Next request" } th { "Next digest" } th { "State" } } }
             tbody { @for r in rows { (r) } }
+        }
         }
     })
 }
@@ -397,6 +399,7 @@ async fn dashboard(
     let quarantine = store.quarantine_summary(LATEST).await?;
     let outbox_table = |rows: &[crate::store::OutboxRow], id: &str| {
         html! {
+            div class="scroll" {
             table id=(id) {
                 thead { tr { th { "Id" } th { "Kind" } th { "To" } th { "Subject" } th { "State" } th { "Attempts" } th { "Queued" } th { "Sent / error" } } }
                 tbody {
@@ -411,6 +414,7 @@ async fn dashboard(
                         }
                     }
                 }
+            }
             }
         }
     };
@@ -468,6 +472,7 @@ async fn dashboard(
             } @else {
                 p class="muted" { "Latest " (LATEST) ". See one with " code { "tidings inbox quarantine show ID" } "; "
                     code { "reprocess" } " or " code { "release" } " it from the command line." }
+                div class="scroll" {
                 table id="quarantine" {
                     thead { tr { th { "Id" } th { "Received" } th { "Sender" } th { "Reason" } } }
                     tbody {
@@ -479,6 +484,7 @@ async fn dashboard(
                             }
                         }
                     }
+                }
                 }
             }
         },
