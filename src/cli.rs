@@ -98,6 +98,11 @@ pub enum Command {
         cmd: TokenCmd,
     },
     /// One pass: read new replies, queue what is due, send the outbox; then exit.
+    ///
+    /// Each part runs whatever became of the others. Exit status: 0 every part did its work;
+    /// 3 a part failed (stderr names it and what to check) while the others ran; 1 nothing
+    /// could be done (the database cannot be opened or written, or every part failed);
+    /// 2 bad configuration or arguments.
     RunDue {
         /// Pretend it is this instant (RFC 3339), e.g. 2026-03-09T07:30:00Z.
         #[arg(long, value_name = "RFC3339")]
