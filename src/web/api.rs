@@ -172,8 +172,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
+        // Read as a JSON value first, then check its shape: serde's derived structs also take
+        // a positional array (`["text", null]`), which would slip past `type: object` and
+        // `deny_unknown_fields`; and a NUL character, which PostgreSQL text cannot hold, is
+        // refused here for every field on both backends alike.
+        match Json::<Value>::from_request(req, state).await {
+            Ok(Json(v)) => {
+                if !v.is_object() {
+                    return Err(AppError::invalid("the body must be a JSON object"));
+                }
+                if has_nul(&v) {
+                    return Err(AppError::invalid(
+                        "text must not contain NUL characters (U+0000)",
+                    ));
+                }
+                serde_json::from_value::<T>(v)
+                    .map(ApiJson)
+                    .map_err(|e| AppError::invalid(format!("invalid body: {e}")))
+            }
             Err(rej) => Err(match rej.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => too_large(),
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(
@@ -185,6 +201,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 s => AppError::new(s, "bad_json", rej.body_text()),
             }),
         }
+    }
+}
+
+/// Whether any string (or key) in `v` holds a NUL character.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
     }
 }
 

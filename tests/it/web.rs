@@ -1254,3 +1254,94 @@ both!(
         assert!(page.contains("value=\"2026-12-10\"") && page.contains("value=\"2026-12-05\""));
     }
 );
+
+both!(
+    json_arrays_are_not_objects_and_nul_is_refused_on_both_backends,
+    |app| {
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let srv = Server::start(&app, |_| {}).await;
+        let t = srv.token_for(ann).await;
+        // serde's positional form of a struct: refused, nothing stored or renamed.
+        let (s, v) = srv
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/updates",
+                Some(&t),
+                json!(["posted as a JSON array", null]),
+            )
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            "{v}"
+        );
+        let (s, v) = srv
+            .send(
+                reqwest::Method::PUT,
+                "/api/v1/me/preferences",
+                Some(&t),
+                json!(["Mallory"]),
+            )
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            "{v}"
+        );
+        let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+        assert_eq!(m.name, "Ann");
+        // A NUL character: the same 422 on SQLite and PostgreSQL (whose text cannot hold
+        // it), never a 500 or a stored update.
+        let (s, v) = srv
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/updates",
+                Some(&t),
+                json!({"text": "before\u{0}after"}),
+            )
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            "{v}"
+        );
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("NUL"),
+            "{v}"
+        );
+        let (s, v) = srv
+            .send(
+                reqwest::Method::PUT,
+                "/api/v1/me/preferences",
+                Some(&t),
+                json!({"name": "A\u{0}nn"}),
+            )
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            "{v}"
+        );
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::Berlin)
+            .date_naive();
+        assert!(
+            app.ctx
+                .store
+                .update_for(ann, today)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A real object still works.
+        let (s, v) = srv
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/updates",
+                Some(&t),
+                json!({"text": "Shipped it."}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+);
