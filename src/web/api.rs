@@ -387,9 +387,17 @@ pub struct MemberPatch {
     pub paused: Option<bool>,
     pub unsubscribed: Option<bool>,
     pub away: Option<Vec<AwayRange>>,
+    /// `null` (no team) and absent (keep the teams) mean different things, so `null` is kept
+    /// as `Some(Value::Null)` rather than folded into `None` as serde does for an `Option`.
+    #[serde(default, deserialize_with = "present")]
     pub team: Option<Value>,
     pub teams: Option<Vec<String>>,
     pub aliases: Option<Vec<String>>,
+}
+
+/// A field that is present, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 impl MemberPatch {

@@ -545,6 +545,29 @@ both!(the_admin_api_manages_members_teams_and_holidays, |app| {
         .await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"), "{v}");
 
+    // Absent keeps the teams; null means no team (serde would fold null into absent).
+    let (s, v) = srv
+        .send(
+            M::PUT,
+            "/api/v1/admin/members/ann@example.test",
+            a,
+            json!({"paused": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["teams"], json!(["core", "platform"]), "absent: unchanged");
+    let (s, v) = srv
+        .send(
+            M::PUT,
+            "/api/v1/admin/members/ann@example.test",
+            a,
+            json!({"team": null}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["teams"], json!([]), "null: no team");
+    assert_eq!(v["team"], Value::Null);
+
     let r = srv
         .http
         .delete(srv.url("/api/v1/admin/members/cy@example.test"))
