@@ -119,10 +119,13 @@ impl App {
         let router = crate::web::router(ctx.clone());
         tracing::info!(addr = %listener.local_addr()?, "tidings is serving");
         let mut web_stop = stop_rx.clone();
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = web_stop.changed().await;
+        let web_cfg = ctx.config.web.clone();
+        let server = tokio::spawn(async move {
+            crate::web::serve(listener, router, &web_cfg, async move {
+                let _ = web_stop.changed().await;
+            })
+            .await
         });
-        let server = tokio::spawn(async move { server.await });
 
         stop.await;
         tracing::info!("shutting down: finishing mail in flight");

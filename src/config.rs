@@ -109,6 +109,13 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// API requests allowed per token per minute (token bucket); 0 turns limiting off.
     pub rate_limit_per_minute: u32,
+    /// Seconds a client has to send a request's headers, counted from the connection or the
+    /// previous request on it; then the connection is closed (slow-header clients).
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body once its headers are in; then 408.
+    pub body_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the listen queue.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,6 +300,9 @@ impl Default for WebConfig {
             admin_token: SecretString::default(),
             max_body_bytes: 64 * 1024,
             rate_limit_per_minute: 60,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections: 1024,
         }
     }
 }
@@ -605,6 +615,15 @@ impl Config {
                 "web.admin_token",
                 "must be at least 16 characters (or empty to disable the admin API)".into(),
             );
+        }
+        for (key, v) in [
+            ("web.header_timeout_secs", self.web.header_timeout_secs),
+            ("web.body_timeout_secs", self.web.body_timeout_secs),
+            ("web.max_connections", self.web.max_connections as u64),
+        ] {
+            if v == 0 {
+                bad(key, "must be at least 1".into());
+            }
         }
         if self.web.max_body_bytes < 1024 {
             bad(

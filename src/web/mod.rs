@@ -173,6 +173,7 @@ pub fn router(ctx: Ctx) -> Router {
         ctx.config.web.rate_limit_per_minute,
     ));
     let max_body = ctx.config.web.max_body_bytes;
+    let body_timeout = ctx.config.web.body_timeout_secs;
     routes()
         .router
         .fallback(no_route)
@@ -180,11 +181,84 @@ pub fn router(ctx: Ctx) -> Router {
         // Bodies beyond the limit are refused while being read; extractors turn that into a
         // 413 (JSON for the API, a page for forms).
         .layer(DefaultBodyLimit::max(max_body))
+        // A body that trickles in (or stops short of its Content-Length) gets 408 instead of
+        // holding the connection.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            std::time::Duration::from_secs(body_timeout.max(1)),
+        ))
         .with_state(WebState { ctx, limiter })
 }
 
 /// 404: the JSON error for the API and for clients that do not ask for HTML; a page in the
 /// common shell for a browser.
+/// Serves `router` on `listener` until `stop` resolves, then lets the requests in flight
+/// finish (30 s at most) and closes idle connections. Our own accept loop over hyper, because
+/// `axum::serve` has no header read timeout and no connection cap: a client that sends half
+/// a request line (slowloris) is disconnected after `web.header_timeout_secs`, and at most
+/// `web.max_connections` connections are served at once (more wait in the listen queue).
+/// Bodies are bounded by `web.body_timeout_secs` in [`router`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    cfg: &crate::config::WebConfig,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    use hyper::server::conn::http1;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let header_timeout = std::time::Duration::from_secs(cfg.header_timeout_secs.max(1));
+    let slots = Arc::new(tokio::sync::Semaphore::new(cfg.max_connections.max(1)));
+    let (close_tx, close_rx) = tokio::sync::watch::channel(false);
+    let mut conns = tokio::task::JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        let slot = tokio::select! {
+            _ = &mut stop => break,
+            s = slots.clone().acquire_owned() => s?,
+        };
+        let stream = tokio::select! {
+            _ = &mut stop => break,
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let svc = TowerToHyperService::new(router.clone());
+        let mut close = close_rx.clone();
+        conns.spawn(async move {
+            let _slot = slot;
+            let mut b = http1::Builder::new();
+            b.timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = b
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = close.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+        while conns.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = close_tx.send(true);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
+}
+
 async fn no_route(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
     let wants_html = headers
         .get(header::ACCEPT)

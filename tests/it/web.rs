@@ -1368,3 +1368,45 @@ both!(
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
 );
+
+both!(
+    slow_clients_are_cut_off_by_the_header_and_body_timeouts,
+    |app| {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let srv = Server::start(&app, |c| {
+            c.web.header_timeout_secs = 2;
+            c.web.body_timeout_secs = 2;
+        })
+        .await;
+        let t = srv.token_for(ann).await;
+        let addr = srv.base.trim_start_matches("http://").to_string();
+        // Half a request line, then nothing (slowloris): the server hangs up.
+        let started = std::time::Instant::now();
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(b"GET /healthz HT").await.unwrap();
+        let mut buf = Vec::new();
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(20), c.read_to_end(&mut buf)).await;
+        assert!(read.is_ok(), "the connection was still open after 20 s");
+        let waited = started.elapsed();
+        eprintln!("half a request line: closed after {waited:?} (header timeout 2 s)");
+        assert!(waited >= std::time::Duration::from_secs(1), "{waited:?}");
+        // A body shorter than its Content-Length: 408, not a connection held open.
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /api/v1/updates HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {t}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"text\":"
+        );
+        c.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 1024];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(20), c.read(&mut buf))
+            .await
+            .expect("an answer within 20 s")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        // Normal clients are unaffected.
+        let r = srv.http.get(srv.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+);
