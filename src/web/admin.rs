@@ -251,6 +251,14 @@ async fn login(
             "This form was sent from another site.",
         );
     }
+    if let Err(rej) = &form
+        && rej.status() == StatusCode::PAYLOAD_TOO_LARGE
+    {
+        return error_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form is larger than web.max_body_bytes allows.",
+        );
+    }
     // Wrong guesses count against the admin token's rate limit, which slows down guessing.
     if st
         .limiter

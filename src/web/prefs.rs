@@ -623,6 +623,11 @@ async fn send_link(
     State(st): State<WebState>,
     form: Result<Form<LinkRequest>, FormRejection>,
 ) -> Response {
+    if let Err(rej) = &form
+        && rej.status() == StatusCode::PAYLOAD_TOO_LARGE
+    {
+        return error_page(super::api::too_large());
+    }
     let email = form
         .ok()
         .and_then(|Form(f)| f.email)

@@ -1410,3 +1410,20 @@ both!(
         assert_eq!(r.status(), StatusCode::OK);
     }
 );
+
+both!(oversized_login_and_link_forms_get_413, |app| {
+    let srv = Server::start(&app, |_| {}).await;
+    let big = format!("token={}", "x".repeat(200 * 1024));
+    for path in ["/login", "/link"] {
+        let r = srv
+            .http
+            .post(srv.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(big.replace("token=", if path == "/link" { "email=" } else { "token=" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        assert!(r.text().await.unwrap().contains("<main>"), "{path}: a page");
+    }
+});
