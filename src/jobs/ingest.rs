@@ -50,6 +50,7 @@ impl IngestReport {
 /// message whose processing hits an infrastructure error stays in the mailbox for next time.
 pub async fn poll(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<IngestReport> {
     let mut report = IngestReport::default();
+    recover_stale(ctx, now, &mut report).await?;
     match ctx.config.mail.transport {
         Transport::Maildir => {
             for path in inbound::maildir_new(&ctx.config.mail.maildir.inbox)? {
@@ -121,6 +122,41 @@ pub async fn process(
         return Ok(Outcome::Duplicate);
     };
     run_pipeline(ctx, id, raw, &id.to_string(), now).await
+}
+
+/// Finishes messages whose worker died between storing the raw bytes and recording the
+/// outcome, from the stored bytes, once their lease has expired. The mailbox copy cannot be
+/// relied on: a poll that saw it while the lease still ran took it for a duplicate and moved
+/// it away, so without this the reply stayed stored but unprocessed for good. Same key as
+/// the first attempt, so a receipt that attempt queued is not queued twice.
+async fn recover_stale(
+    ctx: &Ctx,
+    now: DateTime<Utc>,
+    report: &mut IngestReport,
+) -> anyhow::Result<()> {
+    let ts = now.timestamp();
+    for id in ctx
+        .store
+        .inbound_ids_with_status(InboundStatus::New)
+        .await?
+    {
+        // Fails while a live worker's lease runs: that worker finishes it.
+        if !ctx.store.claim_inbound(id, ts, ts + LEASE_SECS).await? {
+            continue;
+        }
+        // Finished by another worker since it was listed (the claim also takes finished
+        // rows, for `reprocess`): nothing to do.
+        let Some(row) = ctx.store.inbound(id).await? else {
+            continue;
+        };
+        if row.status != InboundStatus::New.as_str() {
+            continue;
+        }
+        tracing::info!(id, "finishing a message a crashed worker had stored");
+        let o = run_pipeline(ctx, id, &row.raw, &id.to_string(), now).await?;
+        report.add(&o);
+    }
+    Ok(())
 }
 
 /// Runs the normal pipeline again on a stored message (`tidings inbox quarantine reprocess`),
