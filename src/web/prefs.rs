@@ -331,13 +331,7 @@ async fn show_inner(st: &WebState, token: &str, flash: Option<&str>) -> Result<R
 }
 
 fn error_page(e: AppError) -> Response {
-    html_response(
-        e.status,
-        page(
-            "Something went wrong",
-            html! { h1 { "Something went wrong" } p { (e.message) } },
-        ),
-    )
+    super::html::message_page(e.status, "Something went wrong", &e.message, html! {})
 }
 
 /// Every field of the three forms; each action reads the ones it needs.
