@@ -229,3 +229,37 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    pub async fn mailbox_state(&self, mailbox: &str) -> StoreResult<Option<(u32, u32)>> {
+        let row = sqlx::query("SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = $1")
+            .bind(mailbox)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get::<i64, _>(0)? as u32,
+                r.try_get::<i64, _>(1)? as u32,
+            ))
+        })
+        .transpose()
+    }
+
+    pub async fn set_mailbox_state(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        last_uid: u32,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3)
+             ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
+        )
+        .bind(mailbox)
+        .bind(uidvalidity as i64)
+        .bind(last_uid as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

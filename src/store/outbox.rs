@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Backend, Store, StoreResult};
+use crate::domain::MemberId;
 
 /// An email to queue.
 #[derive(Debug, Clone)]
@@ -297,5 +298,53 @@ impl Store {
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DigestRecord {
+    pub subject: String,
+    pub local_date: Option<String>,
+    /// The complete RFC 5322 message.
+    pub raw: Vec<u8>,
+    pub state: String,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+impl Store {
+    /// The most recently queued digest of `member`, whatever its delivery state.
+    pub async fn latest_digest(&self, member: MemberId) -> StoreResult<Option<DigestRecord>> {
+        let r = sqlx::query(
+            "SELECT o.subject, o.local_date, b.body, o.state, o.created_at, o.sent_at
+             FROM outbox o JOIN outbox_bodies b ON b.outbox_id = o.id
+             WHERE o.member_id = $1 AND o.kind = 'digest' ORDER BY o.created_at DESC, o.id DESC LIMIT 1",
+        )
+        .bind(member)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.map(|r| {
+            Ok(DigestRecord {
+                subject: r.try_get(0)?,
+                local_date: r.try_get(1)?,
+                raw: r.try_get(2)?,
+                state: r.try_get(3)?,
+                created_at: r.try_get(4)?,
+                sent_at: r.try_get(5)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Outbox rows by (kind, state), for `/metrics`.
+    pub async fn mail_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT kind, state, COUNT(*) FROM outbox GROUP BY kind, state ORDER BY kind, state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
     }
 }

@@ -336,3 +336,136 @@ pub(super) fn update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<UpdateRow> {
         updated_at: r.try_get(7)?,
     })
 }
+
+/// How long an `Idempotency-Key` is remembered; a retry after that is a new request.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+
+/// What an idempotent post did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Idempotent {
+    /// The update was stored now; this is the response recorded under the key.
+    Fresh(String),
+    /// The key was seen before: the response recorded then, and nothing was written.
+    Replayed(String),
+}
+
+/// An update with its author, as the API lists it.
+#[derive(Debug, Clone)]
+pub struct TeamUpdate {
+    pub update: UpdateRow,
+    pub author_name: String,
+    pub author_email: String,
+}
+
+impl Store {
+    /// Stores an update of `member` for `date` (appended to an existing one, as a second email
+    /// reply would be) under the idempotency key `(token_id, key)`.
+    ///
+    /// The key row and the update are written in one transaction, so a crash between them
+    /// cannot leave an update without its key (a retry would append twice) or a key without its
+    /// update. A concurrent request with the same key waits on the key's primary key (PostgreSQL
+    /// row lock, SQLite write lock) and then finds the committed response.
+    /// `respond` builds the response to record from the stored update.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn post_update_idempotent(
+        &self,
+        token_id: i64,
+        key: &str,
+        member: MemberId,
+        date: NaiveDate,
+        body: &str,
+        now: i64,
+        respond: impl FnOnce(&UpdateRow, UpsertOutcome) -> String,
+    ) -> StoreResult<Idempotent> {
+        let mut tx = self.pool.begin().await?;
+        // Keys are remembered for a day; expired ones of this token go first so they can be
+        // reused (the primary key starts with token_id, so this is an index range).
+        sqlx::query("DELETE FROM api_idempotency WHERE token_id = $1 AND created_at < $2")
+            .bind(token_id)
+            .bind(now - IDEMPOTENCY_TTL_SECS)
+            .execute(&mut *tx)
+            .await?;
+        let claimed = sqlx::query(
+            "INSERT INTO api_idempotency (token_id, key, response, created_at) VALUES ($1, $2, '', $3)
+             ON CONFLICT (token_id, key) DO NOTHING",
+        )
+        .bind(token_id)
+        .bind(key)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !claimed {
+            tx.rollback().await?;
+            let stored: String = sqlx::query(
+                "SELECT response FROM api_idempotency WHERE token_id = $1 AND key = $2",
+            )
+            .bind(token_id)
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+            if stored.is_empty() {
+                // Only visible if the other transaction has not committed, which the key's
+                // lock rules out; refuse rather than guess.
+                return Err(StoreError::Conflict(
+                    "a request with this Idempotency-Key is still being processed".into(),
+                ));
+            }
+            return Ok(Idempotent::Replayed(stored));
+        }
+
+        // The same append as a second email reply, inside this transaction.
+        let outcome =
+            upsert_update_tx(&mut tx, member, date, body, "api", None, false, now).await?;
+        let row = sqlx::query(
+            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at FROM updates WHERE id = $1",
+        )
+        .bind(outcome.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let update = update_from_row(&row)?;
+        let response = respond(&update, outcome);
+        sqlx::query("UPDATE api_idempotency SET response = $1 WHERE token_id = $2 AND key = $3")
+            .bind(&response)
+            .bind(token_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Idempotent::Fresh(response))
+    }
+
+    /// Updates for local date `date` by `member` and everyone sharing a team with them, by
+    /// author name: what this member may read.
+    pub async fn team_updates_on(
+        &self,
+        member: MemberId,
+        date: NaiveDate,
+    ) -> StoreResult<Vec<TeamUpdate>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
+                    m.name, m.email
+             FROM updates u JOIN members m ON m.id = u.member_id
+             WHERE u.local_date = $2
+               AND (u.member_id = $1 OR u.member_id IN (
+                    SELECT tm2.member_id FROM team_members tm1
+                    JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1))
+             ORDER BY m.name, u.id",
+        )
+        .bind(member)
+        .bind(date.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TeamUpdate {
+                    update: update_from_row(r)?,
+                    author_name: r.try_get(8)?,
+                    author_email: r.try_get(9)?,
+                })
+            })
+            .collect()
+    }
+}

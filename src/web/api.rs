@@ -23,7 +23,7 @@ use crate::domain::token::hash_api_token;
 use crate::domain::{
     AwayRange, EmailAddress, LocalTime, Member, MemberView, Workdays, clean_name, parse_team_name,
 };
-use crate::store::api::Idempotent;
+use crate::store::Idempotent;
 use crate::store::{MemberChange, MemberDefaults, UpdateRow};
 
 pub(super) fn routes(r: Routes) -> Routes {
