@@ -1,7 +1,6 @@
 //! Inbound messages: raw bytes stored first (unique by Message-ID), then the outcome of
 //! processing — accepted, ignored (auto-replies) or quarantined with a reason.
 
-use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Store, StoreResult};
@@ -30,7 +29,7 @@ impl InboundStatus {
 }
 
 /// A stored inbound message and its outcome.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InboundRow {
     pub id: i64,
     pub message_id: String,
@@ -45,7 +44,7 @@ pub struct InboundRow {
 }
 
 /// A quarantined message as listed: no raw bytes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct QuarantineItem {
     pub id: i64,
     pub received_at: i64,
@@ -55,21 +54,6 @@ pub struct QuarantineItem {
 
 const COLS: &str =
     "id, message_id, raw, source, status, reason, sender, member_id, update_id, received_at";
-
-fn row(r: &AnyRow) -> StoreResult<InboundRow> {
-    Ok(InboundRow {
-        id: r.try_get("id")?,
-        message_id: r.try_get("message_id")?,
-        raw: r.try_get("raw")?,
-        source: r.try_get("source")?,
-        status: r.try_get("status")?,
-        reason: r.try_get("reason")?,
-        sender: r.try_get("sender")?,
-        member_id: r.try_get("member_id")?,
-        update_id: r.try_get("update_id")?,
-        received_at: r.try_get("received_at")?,
-    })
-}
 
 impl Store {
     /// Stores raw bytes before anything else and claims the message for processing until
@@ -170,13 +154,12 @@ impl Store {
 
     /// One stored message.
     pub async fn inbound(&self, id: i64) -> StoreResult<Option<InboundRow>> {
-        let r = sqlx::query(AssertSqlSafe(format!(
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {COLS} FROM inbound_messages WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.pool)
-        .await?;
-        r.as_ref().map(row).transpose()
+        .await?)
     }
 
     /// Messages with a given status, newest first.
@@ -185,36 +168,25 @@ impl Store {
         status: InboundStatus,
         limit: i64,
     ) -> StoreResult<Vec<InboundRow>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {COLS} FROM inbound_messages WHERE status = $1 ORDER BY id DESC LIMIT $2"
         )))
         .bind(status.as_str())
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(row).collect()
+        .await?)
     }
 
     /// The latest quarantined messages, newest first, without their raw bytes (the admin page
     /// lists them; raw messages can be large): id, received (unix seconds), sender, reason.
     pub async fn quarantine_summary(&self, limit: i64) -> StoreResult<Vec<QuarantineItem>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, received_at, sender, reason FROM inbound_messages WHERE status = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(InboundStatus::Quarantined.as_str())
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(QuarantineItem {
-                    id: r.try_get(0)?,
-                    received_at: r.try_get(1)?,
-                    sender: r.try_get(2)?,
-                    reason: r.try_get(3)?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// How many stored messages have each status.

@@ -1,6 +1,10 @@
 //! All SQL lives here: one concrete [`Store`] over an sqlx `AnyPool`, SQLite (embedded default)
 //! or PostgreSQL (several instances). Portable SQL with `$n` placeholders; times are unix seconds,
-//! local dates `YYYY-MM-DD` text. Rows become domain types in one place ([`member_from_row`]).
+//! local dates `YYYY-MM-DD` text. One file per table or aggregate: `members`, `teams`,
+//! `schedule` (planned instants), `tokens`, `outbox`, `inbound`, `updates`. Rows of plain columns
+//! are `#[derive(sqlx::FromRow)]`; a row whose stored text becomes a domain type (a member's time
+//! zone and times, an update's local date) has one hand-written mapper that reports a stored
+//! value that no longer parses.
 //!
 //! Idempotency is by unique keys (`ON CONFLICT DO NOTHING` + `rows_affected`), never by caching.
 

@@ -1,7 +1,6 @@
 //! The outbox: every outgoing email is a row with a unique idempotency key and a stored
 //! Message-ID, moving pending → sending (leased claim) → sent | failed.
 
-use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Backend, Store, StoreResult};
@@ -42,7 +41,7 @@ impl OutboxState {
 }
 
 /// A stored outbox row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
     pub id: i64,
     pub idem_key: String,
@@ -51,6 +50,8 @@ pub struct OutboxRow {
     pub recipient: String,
     pub message_id: String,
     pub subject: String,
+    /// Not a column of `outbox`: read from `outbox_bodies` (empty until then).
+    #[sqlx(skip)]
     pub body: Vec<u8>,
     pub state: String,
     pub attempts: i64,
@@ -63,26 +64,6 @@ pub struct OutboxRow {
 /// The columns of the small outbox row; the message bytes live in `outbox_bodies` (written once
 /// when queued, read once when claimed), so a state change never copies them.
 const COLS: &str = "id, idem_key, kind, member_id, recipient, message_id, subject, state, attempts, next_attempt_at, last_error, created_at, sent_at";
-
-/// A row with an empty body, filled in by the caller from `outbox_bodies`.
-fn row(r: &AnyRow) -> StoreResult<OutboxRow> {
-    Ok(OutboxRow {
-        id: r.try_get("id")?,
-        idem_key: r.try_get("idem_key")?,
-        kind: r.try_get("kind")?,
-        member_id: r.try_get("member_id")?,
-        recipient: r.try_get("recipient")?,
-        message_id: r.try_get("message_id")?,
-        subject: r.try_get("subject")?,
-        body: Vec::new(),
-        state: r.try_get("state")?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        last_error: r.try_get("last_error")?,
-        created_at: r.try_get("created_at")?,
-        sent_at: r.try_get("sent_at")?,
-    })
-}
 
 /// Inserts the row and its body in the caller's transaction; `None` when the idempotency key
 /// exists already (then nothing is written).
@@ -179,14 +160,13 @@ impl Store {
                           OR (state = 'sending' AND lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4 {lock})
              RETURNING {COLS}"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql))
+        let rows = sqlx::query_as(AssertSqlSafe(sql))
             .bind(wall + lease_secs)
             .bind(due_at)
             .bind(wall)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        let rows = rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?;
         with_bodies(&self.pool, rows).await
     }
 
@@ -246,13 +226,12 @@ impl Store {
         } else {
             ""
         };
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {COLS} FROM outbox {filter} ORDER BY id DESC LIMIT $1"
         )))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let rows = rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?;
         with_bodies(&self.pool, rows).await
     }
 
@@ -301,7 +280,7 @@ impl Store {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DigestRecord {
     pub subject: String,
     pub local_date: Option<String>,
@@ -315,25 +294,14 @@ pub struct DigestRecord {
 impl Store {
     /// The most recently queued digest of `member`, whatever its delivery state.
     pub async fn latest_digest(&self, member: MemberId) -> StoreResult<Option<DigestRecord>> {
-        let r = sqlx::query(
-            "SELECT o.subject, o.local_date, b.body, o.state, o.created_at, o.sent_at
+        Ok(sqlx::query_as(
+            "SELECT o.subject, o.local_date, b.body AS raw, o.state, o.created_at, o.sent_at
              FROM outbox o JOIN outbox_bodies b ON b.outbox_id = o.id
              WHERE o.member_id = $1 AND o.kind = 'digest' ORDER BY o.created_at DESC, o.id DESC LIMIT 1",
         )
         .bind(member)
         .fetch_optional(&self.pool)
-        .await?;
-        r.map(|r| {
-            Ok(DigestRecord {
-                subject: r.try_get(0)?,
-                local_date: r.try_get(1)?,
-                raw: r.try_get(2)?,
-                state: r.try_get(3)?,
-                created_at: r.try_get(4)?,
-                sent_at: r.try_get(5)?,
-            })
-        })
-        .transpose()
+        .await?)
     }
 
     /// Outbox rows by (kind, state), for `/metrics`.

@@ -40,7 +40,7 @@ impl Store {
 }
 
 /// An API token as `token list` shows it (never the token itself, only its row).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiTokenRow {
     pub id: i64,
     pub member_email: String,
@@ -51,24 +51,14 @@ pub struct ApiTokenRow {
 impl Store {
     /// Every API token, newest first, optionally of one member.
     pub async fn list_api_tokens(&self, member: Option<MemberId>) -> StoreResult<Vec<ApiTokenRow>> {
-        let rows = sqlx::query(
-            "SELECT t.id, m.email, t.created_at, t.revoked_at FROM api_tokens t
+        Ok(sqlx::query_as(
+            "SELECT t.id, m.email AS member_email, t.created_at, t.revoked_at FROM api_tokens t
              JOIN members m ON m.id = t.member_id
              WHERE $1 IS NULL OR t.member_id = $1 ORDER BY t.id DESC",
         )
         .bind(member)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ApiTokenRow {
-                    id: r.try_get(0)?,
-                    member_email: r.try_get(1)?,
-                    created_at: r.try_get(2)?,
-                    revoked_at: r.try_get(3)?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Revokes one token by id; `NotFound` when there is no such token, `false` when it was
