@@ -39,11 +39,7 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) {
 pub mod app;
 pub mod cli;
 pub mod config;
-pub mod dbcopy;
-pub mod demo;
-pub mod doctor;
 pub mod domain;
-pub mod import;
 pub mod jobs;
 pub mod mail;
 pub mod render;

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use chrono::{NaiveDate, Utc};
 use sqlx::Row;
 use tidings::config::SecretString;
-use tidings::dbcopy::TABLES;
+use tidings::cli::dbcopy::TABLES;
 use tidings::domain::token::{LinkToken, ReplyToken, generate_api_token, hash_api_token};
 use tidings::jobs::Ctx;
 use tidings::store::{MemberChange, Store};
@@ -44,7 +44,7 @@ async fn strings(s: &Store, sql: String) -> BTreeSet<String> {
 }
 
 /// The copy's table and column list is the migrated schema, on both backends: a migration that
-/// adds a column or a table must add it to `tidings::dbcopy::TABLES` too.
+/// adds a column or a table must add it to `tidings::cli::dbcopy::TABLES` too.
 async fn assert_schema_matches(s: &Store, pg: bool) {
     let tables = if pg {
         strings(s, "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'".into()).await

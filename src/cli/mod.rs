@@ -1,6 +1,11 @@
 //! The command line (clap derive). Each command parses all of its input before touching the
 //! database, so bad input exits 2 and writes nothing.
 
+pub mod dbcopy;
+pub mod demo;
+pub mod doctor;
+pub mod import;
+
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -568,7 +573,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo { dir } => {
             crate::telemetry::init(LogFormat::Human, "warn");
-            return crate::demo::run(dir.clone()).await;
+            return crate::cli::demo::run(dir.clone()).await;
         }
         // Both databases are named on the command line: the configured one may be either.
         Command::Db {
@@ -597,7 +602,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::out!("{}", cfg.to_redacted_toml());
             Ok(())
         }
-        Command::Doctor { send_test } => crate::doctor::run(cfg, send_test).await,
+        Command::Doctor { send_test } => crate::cli::doctor::run(cfg, send_test).await,
         Command::Member { cmd } => member(cfg, cmd).await,
         Command::Team { cmd } => team(cfg, cmd).await,
         Command::Token {
@@ -915,7 +920,7 @@ async fn member(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
             .await
         }
         MemberCmd::Import { file } => {
-            let rows = crate::import::read_csv(&file, &defaults(&cfg)).map_err(usage)?;
+            let rows = crate::cli::import::read_csv(&file, &defaults(&cfg)).map_err(usage)?;
             let d = defaults(&cfg);
             with_store(&cfg, async |s| {
                 let bar = progress_bar(rows.members.len() as u64, "importing members");
@@ -1279,7 +1284,7 @@ fn schedule_next(
 
 async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
     let bar = std::cell::OnceCell::new();
-    let r = crate::dbcopy::copy(from, to, |table, done, total| {
+    let r = crate::cli::dbcopy::copy(from, to, |table, done, total| {
         let b = bar.get_or_init(|| progress_bar(total, "copying"));
         b.set_message(table);
         b.set_position(done);
@@ -1288,7 +1293,7 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
     if let Some(b) = bar.get() {
         b.finish_and_clear();
     }
-    let report = r.map_err(|e| match e.downcast::<crate::dbcopy::Refused>() {
+    let report = r.map_err(|e| match e.downcast::<crate::cli::dbcopy::Refused>() {
         Ok(refused) => usage(refused.0),
         Err(e) => e,
     })?;
