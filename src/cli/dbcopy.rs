@@ -8,6 +8,7 @@
 //! (INTEGER on SQLite, BOOLEAN on PostgreSQL) and blobs (BLOB / BYTEA) need saying. A test
 //! holds this list to the migrated schema, so a migration that adds a column must add it here.
 
+use super::{progress_bar, usage};
 use anyhow::Context;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -438,4 +439,32 @@ async fn copy_rows(
     }
     tx.commit().await.context("cannot commit the copy")?;
     Ok(report)
+}
+
+pub(super) async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
+    let bar = std::cell::OnceCell::new();
+    let r = crate::cli::dbcopy::copy(from, to, |table, done, total| {
+        let b = bar.get_or_init(|| progress_bar(total, "copying"));
+        b.set_message(table);
+        b.set_position(done);
+    })
+    .await;
+    if let Some(b) = bar.get() {
+        b.finish_and_clear();
+    }
+    let report = r.map_err(|e| match e.downcast::<crate::cli::dbcopy::Refused>() {
+        Ok(refused) => usage(refused.0),
+        Err(e) => e,
+    })?;
+    for (table, n) in &report.tables {
+        crate::outln!("{table:<18} {n:>8}");
+    }
+    crate::outln!(
+        "copied {} rows from {} to {}",
+        report.total(),
+        crate::config::redact_url(from),
+        crate::config::redact_url(to)
+    );
+    crate::outln!("next: set database.url to the new database and start `tidings serve`");
+    Ok(())
 }

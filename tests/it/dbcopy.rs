@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use chrono::{NaiveDate, Utc};
 use sqlx::Row;
-use tidings::config::SecretString;
 use tidings::cli::dbcopy::TABLES;
+use tidings::config::SecretString;
 use tidings::domain::token::{LinkToken, ReplyToken, generate_api_token, hash_api_token};
 use tidings::jobs::Ctx;
 use tidings::store::{MemberChange, Store};

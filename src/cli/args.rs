@@ -1,0 +1,359 @@
+//! The command line as clap sees it: every command, its options and their help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tidings",
+    version,
+    about = "Asynchronous stand-ups by email: update requests and digests at each member's local time."
+)]
+pub struct Cli {
+    /// Config file (else $TIDINGS_CONFIG, else ./tidings.toml, else built-in defaults).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Log format (overrides log.format).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the scheduler, the inbound poller and the web server until SIGTERM or Ctrl-C.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+    /// Check the database, SMTP, IMAP, clock and web settings; say what is wrong and how to fix it.
+    Doctor {
+        /// Also send a test email to this address.
+        #[arg(long, value_name = "ADDRESS")]
+        send_test: Option<String>,
+    },
+    /// Run a sample team through two simulated days, offline, with the Maildir transport.
+    Demo {
+        /// Folder for the demo's database and mail (default: a new temporary folder).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Manage members.
+    Member {
+        #[command(subcommand)]
+        cmd: MemberCmd,
+    },
+    /// Manage teams.
+    Team {
+        #[command(subcommand)]
+        cmd: TeamCmd,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        cmd: TokenCmd,
+    },
+    /// One pass: read new replies, queue what is due, send the outbox; then exit.
+    ///
+    /// Each part runs whatever became of the others. Exit status: 0 every part did its work;
+    /// 3 a part failed (stderr names it and what to check) while the others ran; 1 nothing
+    /// could be done (the database cannot be opened or written, or every part failed);
+    /// 2 bad configuration or arguments.
+    RunDue {
+        /// Pretend it is this instant (RFC 3339), e.g. 2026-03-09T07:30:00Z.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+    },
+    /// Reply parsing tools.
+    Reply {
+        #[command(subcommand)]
+        cmd: ReplyCmd,
+    },
+    /// Schedule tools.
+    Schedule {
+        #[command(subcommand)]
+        cmd: ScheduleCmd,
+    },
+    /// Show an email without sending it.
+    Preview {
+        #[command(subcommand)]
+        cmd: PreviewCmd,
+    },
+    /// Inspect the outbox.
+    Outbox {
+        #[command(subcommand)]
+        cmd: OutboxCmd,
+    },
+    /// Inbound mail.
+    Inbox {
+        #[command(subcommand)]
+        cmd: InboxCmd,
+    },
+    /// Database tools (moving from SQLite to PostgreSQL).
+    Db {
+        #[command(subcommand)]
+        cmd: DbCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCmd {
+    /// Copy every table (ids, the server secret, raw inbound mail) from one database into a
+    /// new, empty one, in one transaction; e.g. from SQLite to PostgreSQL.
+    ///
+    /// Stop `tidings serve` and back up first. TO_URL is migrated by the command; it is
+    /// refused (exit 2, nothing written) when it already holds members or other data, or when
+    /// FROM_URL is not fully migrated. Afterwards point `database.url` at TO_URL. Neither URL
+    /// is read from the configuration.
+    Copy {
+        /// The database to copy from, e.g. sqlite:///var/lib/tidings/var/tidings.db.
+        #[arg(value_name = "FROM_URL")]
+        from: String,
+        /// The new, empty database to copy into, e.g. postgres://tidings:PASSWORD@localhost/tidings.
+        #[arg(value_name = "TO_URL")]
+        to: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InboxCmd {
+    /// Messages that could not be used, with the reason.
+    Quarantine {
+        #[command(subcommand)]
+        cmd: QuarantineCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuarantineCmd {
+    /// List quarantined messages, newest first: id, received, sender, reason.
+    List {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Show a quarantined message: its reason and the raw message.
+    Show { id: i64 },
+    /// Store the message's text as MEMBER's update (for DATE, default the member's local date
+    /// when it arrived), overriding the checks that failed.
+    Release {
+        id: i64,
+        #[arg(long, value_name = "EMAIL")]
+        member: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+    },
+    /// Run the normal pipeline again (e.g. after adding an alias), on one message or all.
+    Reprocess {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Validate and print the effective configuration (secrets hidden).
+    Check,
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct MemberOpts {
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// IANA time zone, e.g. Europe/Berlin.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Local time of the update request (HH:MM, default 16:30).
+    #[arg(long, value_name = "HH:MM")]
+    pub request_at: Option<String>,
+    /// Local time of the digest (HH:MM, default 08:30).
+    #[arg(long, value_name = "HH:MM")]
+    pub digest_at: Option<String>,
+    /// Workdays, e.g. mon,tue,wed,thu,fri (the default).
+    #[arg(long, value_name = "DAYS")]
+    pub days: Option<String>,
+    /// Team (repeat for several; created when missing). With `set`, replaces the member's teams.
+    #[arg(long, value_name = "TEAM")]
+    pub team: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MemberCmd {
+    /// Add a member.
+    Add {
+        email: String,
+        #[command(flatten)]
+        opts: MemberOpts,
+    },
+    /// Change a member's preferences.
+    Set {
+        email: String,
+        #[command(flatten)]
+        opts: MemberOpts,
+        /// Pause (true) or resume (false) all mail.
+        #[arg(long, value_name = "BOOL")]
+        paused: Option<bool>,
+        /// Unsubscribe (true) or resubscribe (false).
+        #[arg(long, value_name = "BOOL")]
+        unsubscribed: Option<bool>,
+        /// Time away, FROM..TO in local dates (repeat; replaces the list; "none" clears it).
+        #[arg(long, value_name = "FROM..TO")]
+        away: Vec<String>,
+        /// Add another address the member may reply from.
+        #[arg(long, value_name = "EMAIL")]
+        alias: Vec<String>,
+    },
+    /// Remove a member and their updates.
+    Remove { email: String },
+    /// Import members from CSV (header: email,name,timezone,request_at,digest_at,workdays,team); all or nothing.
+    Import { file: PathBuf },
+    /// Print a signed preferences link for a member.
+    Link { email: String },
+    /// List members.
+    List {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TeamCmd {
+    /// Add a team.
+    Add {
+        name: String,
+        /// A question this team's update requests ask (repeat, in order; default: schedule.questions).
+        #[arg(long, value_name = "TEXT")]
+        question: Vec<String>,
+    },
+    /// Change a team: its own questions, or back to the configured ones.
+    Set {
+        name: String,
+        /// A question this team's update requests ask (repeat, in order; replaces the list).
+        #[arg(
+            long,
+            value_name = "TEXT",
+            required_unless_present = "default_questions"
+        )]
+        question: Vec<String>,
+        /// Ask the configured schedule.questions again.
+        #[arg(long, conflicts_with = "question")]
+        default_questions: bool,
+    },
+    /// List teams with their member counts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a team holiday (no requests or digests that local date).
+    Holiday { name: String, date: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Create an API token for a member; it is printed once.
+    Create {
+        #[arg(long, value_name = "EMAIL")]
+        member: String,
+    },
+    /// List API tokens (ids, owners, state; never the tokens themselves).
+    List {
+        /// Only the tokens of this member.
+        #[arg(long, value_name = "EMAIL")]
+        member: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one token by id (from `token list`), or every token of a member.
+    Revoke {
+        /// The token id.
+        #[arg(required_unless_present = "member", conflicts_with = "member")]
+        id: Option<i64>,
+        /// Revoke all tokens of this member instead.
+        #[arg(long, value_name = "EMAIL")]
+        member: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Auto,
+    Eml,
+    Text,
+    Html,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReplyCmd {
+    /// Print only the new text of a reply (an RFC 5322 message, a text body or an HTML body).
+    Extract {
+        #[arg(long, value_enum, default_value = "auto")]
+        format: FormatArg,
+        /// File to read, or - for standard input (the default).
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScheduleCmd {
+    /// Print the next fire instants (UTC, RFC 3339), one per line.
+    Next {
+        #[arg(long, value_name = "ZONE")]
+        tz: String,
+        #[arg(long, value_name = "HH:MM")]
+        at: String,
+        /// Weekdays (default mon,tue,wed,thu,fri).
+        #[arg(long, value_name = "DAYS")]
+        days: Option<String>,
+        /// Instants strictly after this one (RFC 3339).
+        #[arg(long, value_name = "RFC3339")]
+        after: String,
+        #[arg(long, default_value_t = 1)]
+        count: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PreviewCmd {
+    /// Show the digest a member would get (nothing is recorded or sent).
+    Digest {
+        #[arg(long, value_name = "EMAIL")]
+        member: String,
+        /// Local date of the digest (default: the member's today).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        #[arg(long, conflicts_with = "text")]
+        html: bool,
+        #[arg(long)]
+        text: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxCmd {
+    /// List outgoing mail, newest first.
+    List {
+        /// Only permanently failed mail.
+        #[arg(long)]
+        failed: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}

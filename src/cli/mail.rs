@@ -1,0 +1,279 @@
+//! The mail commands: `run-due` (one pass), `preview digest`, `outbox list` and
+//! `inbox quarantine`.
+
+use super::*;
+
+pub(super) async fn run_due(cfg: Config, now: Option<String>) -> anyhow::Result<()> {
+    let now = match now {
+        Some(n) => parse_rfc3339(&n, "--now")?,
+        None => Utc::now(),
+    };
+    with_ctx(cfg, async |ctx| {
+        let pass = crate::app::run_pass(ctx, now, "run-due", true).await;
+        crate::outln!("{}", run_due_summary(now, &pass));
+        let failures = pass.failures(&ctx.config);
+        for f in &failures {
+            eprintln!("error: {}: {}", f.part, f.error);
+            eprintln!("  {}", f.hint);
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else if pass.nothing_could_run(&ctx.config) {
+            Err(anyhow::anyhow!("nothing could be done in this pass"))
+        } else {
+            Err(anyhow::Error::new(PartlyFailed {
+                failed: failures.len(),
+                parts: pass.parts(),
+            }))
+        }
+    })
+    .await
+}
+
+pub(super) async fn preview_digest(
+    cfg: Config,
+    member: String,
+    date: Option<String>,
+    html: bool,
+) -> anyhow::Result<()> {
+    let email = parse_email(&member)?;
+    let date = date.as_deref().map(parse_date).transpose()?;
+    with_ctx(cfg, async |ctx| {
+        let m = ctx
+            .store
+            .member_by_email(&email)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| usage(format!("no member with email {email}")))?;
+        let now = Utc::now();
+        let date = date.unwrap_or_else(|| local_date(m.tz, now));
+        let data = crate::jobs::plan::digest_view_data(
+            ctx,
+            &m,
+            date,
+            &mut crate::jobs::plan::TeamCache::default(),
+        )
+        .await?;
+        let prefs = ctx.prefs_url(m.id, now);
+        let view = crate::render::DigestView {
+            reader_name: &m.name,
+            date,
+            local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
+            sections: data.sections,
+            prefs_url: &prefs,
+        };
+        if html {
+            crate::outln!("{}", crate::render::digest_html(&view));
+        } else {
+            crate::outln!(
+                "Subject: {}\n\n{}",
+                crate::render::digest_subject(&view),
+                crate::render::digest_text(&view)
+            );
+        }
+        Ok(())
+    })
+    .await
+}
+
+pub(super) async fn outbox_list(cfg: Config, failed: bool, limit: i64) -> anyhow::Result<()> {
+    with_store(&cfg, async |s| {
+        let rows = s.list_outbox(failed, limit).await.map_err(store_err)?;
+        if rows.is_empty() {
+            crate::outln!(
+                "{}",
+                if failed {
+                    "no failed mail"
+                } else {
+                    "the outbox is empty"
+                }
+            );
+        }
+        for r in rows {
+            let when =
+                DateTime::from_timestamp(r.sent_at.unwrap_or(r.created_at), 0).unwrap_or_default();
+            crate::outln!(
+                "{:>6}  {:<8} {:<9} {:<32} {}  attempts={}{}",
+                r.id,
+                r.state,
+                r.kind,
+                r.recipient,
+                when.format("%Y-%m-%d %H:%M:%SZ"),
+                r.attempts,
+                r.last_error
+                    .map(|e| format!("  error: {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The one line `run-due` prints: each part's counts, or `failed` for a part that failed.
+fn run_due_summary(now: DateTime<Utc>, pass: &crate::app::PassReport) -> String {
+    let inbound = match &pass.inbound {
+        Some(Ok(i)) => format!(
+            "inbound {} (accepted {}, commands {}, ignored {}, quarantined {})",
+            i.fetched, i.accepted, i.commands, i.ignored, i.quarantined
+        ),
+        _ => "inbound failed".to_string(),
+    };
+    let plan = match &pass.plan {
+        Ok(p) => format!(
+            "planned {}, requests {}, reminders {}, digests {}, skipped {}",
+            p.planned, p.requests, p.reminders, p.digests, p.skipped
+        ),
+        Err(_) => "queueing failed".to_string(),
+    };
+    let send = match &pass.send {
+        Ok(s) => format!(
+            "sent {}, retried {}, failed {}",
+            s.sent, s.retried, s.failed
+        ),
+        Err(_) => "sending failed".to_string(),
+    };
+    format!(
+        "run-due {}: {inbound}; {plan}; {send}",
+        now.format("%Y-%m-%dT%H:%M:%SZ")
+    )
+}
+
+fn outcome_line(id: i64, o: &crate::jobs::ingest::Outcome) -> String {
+    use crate::jobs::ingest::Outcome;
+    match o {
+        Outcome::Duplicate => format!("{id}: already being processed"),
+        Outcome::Accepted { update_id, edited } => format!(
+            "{id}: accepted as update {update_id}{}",
+            if *edited { " (edited)" } else { "" }
+        ),
+        Outcome::Command(m) => format!("{id}: command applied: {m}"),
+        Outcome::Ignored(r) => format!("{id}: ignored: {r}"),
+        Outcome::Quarantined(r) => format!("{id}: still quarantined: {r}"),
+    }
+}
+
+pub(super) async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Result<()> {
+    use crate::store::InboundStatus;
+    match cmd {
+        QuarantineCmd::List { json, limit } => {
+            with_store(&cfg, async |s| {
+                let rows = s
+                    .inbound_with_status(InboundStatus::Quarantined, limit)
+                    .await
+                    .map_err(store_err)?;
+                if json {
+                    let v: Vec<serde_json::Value> = rows
+                        .iter()
+                        .map(|r| {
+                            serde_json::json!({
+                                "id": r.id,
+                                "received": unix_rfc3339(r.received_at),
+                                "sender": r.sender,
+                                "reason": r.reason,
+                                "message_id": r.message_id,
+                            })
+                        })
+                        .collect();
+                    crate::outln!("{}", serde_json::to_string_pretty(&v)?);
+                    return Ok(());
+                }
+                if rows.is_empty() {
+                    crate::outln!("the quarantine is empty");
+                }
+                for r in rows {
+                    crate::outln!(
+                        "{:>6}  {}  {:<32}  {}",
+                        r.id,
+                        unix_rfc3339(r.received_at),
+                        r.sender.as_deref().unwrap_or("-"),
+                        r.reason.as_deref().unwrap_or("-")
+                    );
+                }
+                Ok(())
+            })
+            .await
+        }
+        QuarantineCmd::Show { id } => {
+            with_store(&cfg, async |s| {
+                let r = s
+                    .inbound(id)
+                    .await
+                    .map_err(store_err)?
+                    .filter(|r| r.status == InboundStatus::Quarantined.as_str())
+                    .ok_or_else(|| usage(format!("no quarantined message with id {id}")))?;
+                crate::outln!("id:       {}", r.id);
+                crate::outln!("received: {}", unix_rfc3339(r.received_at));
+                crate::outln!("sender:   {}", r.sender.as_deref().unwrap_or("-"));
+                crate::outln!("reason:   {}", r.reason.as_deref().unwrap_or("-"));
+                crate::outln!();
+                crate::out!("{}", String::from_utf8_lossy(&r.raw));
+                Ok(())
+            })
+            .await
+        }
+        QuarantineCmd::Release { id, member, date } => {
+            let email = parse_email(&member)?;
+            let date = date.as_deref().map(parse_date).transpose()?;
+            with_ctx(cfg, async |ctx| {
+                let m = ctx
+                    .store
+                    .member_by_email(&email)
+                    .await
+                    .map_err(store_err)?
+                    .ok_or_else(|| usage(format!("no member with email {email}")))?;
+                use crate::jobs::ingest::ReleaseError;
+                match crate::jobs::ingest::release(ctx, id, &m, date, Utc::now()).await {
+                    Ok((update, date)) => {
+                        crate::outln!(
+                            "{id}: released as update {update} of {} for {date}",
+                            m.email
+                        );
+                        Ok(())
+                    }
+                    Err(ReleaseError::Other(e)) => Err(e),
+                    Err(e) => Err(usage(e.to_string())),
+                }
+            })
+            .await
+        }
+        QuarantineCmd::Reprocess { id, all } => {
+            with_ctx(cfg, async |ctx| {
+                let ids = if all {
+                    ctx.store
+                        .inbound_ids_with_status(InboundStatus::Quarantined)
+                        .await
+                        .map_err(store_err)?
+                } else {
+                    let id = id.ok_or_else(|| usage("give an ID or --all"))?;
+                    let known = ctx
+                        .store
+                        .inbound(id)
+                        .await
+                        .map_err(store_err)?
+                        .is_some_and(|r| r.status == InboundStatus::Quarantined.as_str());
+                    if !known {
+                        return Err(usage(format!("no quarantined message with id {id}")));
+                    }
+                    vec![id]
+                };
+                if ids.is_empty() {
+                    crate::outln!("the quarantine is empty");
+                }
+                let now = Utc::now();
+                let bar = progress_bar(ids.len() as u64, "reprocessing");
+                for id in ids {
+                    if let Some(o) = crate::jobs::ingest::reprocess(ctx, id, now).await? {
+                        // Printed above the bar on a terminal, plainly when piped.
+                        bar.suspend(|| crate::outln!("{}", outcome_line(id, &o)));
+                    }
+                    bar.inc(1);
+                }
+                bar.finish_and_clear();
+                // Receipts and notices go out with the next `run-due` or `serve` tick.
+                Ok(())
+            })
+            .await
+        }
+    }
+}
