@@ -192,21 +192,25 @@ async fn imap_poll_reads_new_mail_once_and_moves_it_to_the_processed_folder() {
         assert!(maildir_holds(rig, "bob", &format!("poll-{i}")));
     }
     let cfg = imap(rig, "bob");
-    let mut p = tidings::mail::inbound::ImapPoll::open(&cfg, &store)
+    let mut p = tidings::jobs::ingest::open_imap(&store, &cfg)
         .await
         .unwrap();
     let batch = p.next_batch(50).await.unwrap();
     assert_eq!(batch.len(), 3);
     let done: Vec<u32> = batch.iter().map(|(u, _)| *u).collect();
-    p.finish(&cfg, &store, &done).await.unwrap();
-    let mut p = tidings::mail::inbound::ImapPoll::open(&cfg, &store)
+    tidings::jobs::ingest::finish_imap(&store, &cfg, p, &done)
+        .await
+        .unwrap();
+    let mut p = tidings::jobs::ingest::open_imap(&store, &cfg)
         .await
         .unwrap();
     assert!(
         p.next_batch(50).await.unwrap().is_empty(),
         "nothing is read twice"
     );
-    p.finish(&cfg, &store, &[]).await.unwrap();
+    tidings::jobs::ingest::finish_imap(&store, &cfg, p, &[])
+        .await
+        .unwrap();
     let archived = std::fs::read_dir(rig.maildir("bob").join(".Archive/cur"))
         .map(|d| d.count())
         .unwrap_or(0)
@@ -247,7 +251,7 @@ async fn a_changed_uidvalidity_makes_the_poller_read_the_mailbox_again() {
     );
     // A stored position far past every UID, but under another UIDVALIDITY: it must be ignored.
     store.set_mailbox_state(&key, 1, 1_000_000).await.unwrap();
-    let mut p = tidings::mail::inbound::ImapPoll::open(&cfg, &store)
+    let mut p = tidings::jobs::ingest::open_imap(&store, &cfg)
         .await
         .unwrap();
     let batch = p.next_batch(50).await.unwrap();
@@ -256,14 +260,18 @@ async fn a_changed_uidvalidity_makes_the_poller_read_the_mailbox_again() {
         "the mailbox is read from the start after a UIDVALIDITY change"
     );
     let done: Vec<u32> = batch.iter().map(|(u, _)| *u).collect();
-    p.finish(&cfg, &store, &done).await.unwrap();
+    tidings::jobs::ingest::finish_imap(&store, &cfg, p, &done)
+        .await
+        .unwrap();
     let (uv, last) = store.mailbox_state(&key).await.unwrap().unwrap();
     assert_ne!(uv, 1);
     assert_eq!(last, *done.iter().max().unwrap());
     // With the right UIDVALIDITY and position, nothing is new.
-    let mut p = tidings::mail::inbound::ImapPoll::open(&cfg, &store)
+    let mut p = tidings::jobs::ingest::open_imap(&store, &cfg)
         .await
         .unwrap();
     assert!(p.next_batch(50).await.unwrap().is_empty());
-    p.finish(&cfg, &store, &[]).await.unwrap();
+    tidings::jobs::ingest::finish_imap(&store, &cfg, p, &[])
+        .await
+        .unwrap();
 }

@@ -5,14 +5,14 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::Ctx;
-use crate::config::{AttachmentPolicy, Transport};
+use crate::config::{AttachmentPolicy, ImapConfig, Transport};
 use crate::domain::command::{Command, parse_command};
 use crate::domain::schedule::local_date;
 use crate::domain::token::ReplyToken;
 use crate::domain::{AwayRange, EmailAddress, MailKind, Member};
 use crate::mail::{inbound, new_message_id, outbound, parse};
 use crate::render;
-use crate::store::{InboundStatus, MemberChange, NewEmail};
+use crate::store::{InboundStatus, MemberChange, NewEmail, Store};
 
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +71,7 @@ pub async fn poll(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<IngestReport>
         }
         Transport::Smtp => {
             let cfg = &ctx.config.mail.imap;
-            let mut imap = inbound::ImapPoll::open(cfg, &ctx.store).await?;
+            let mut imap = open_imap(&ctx.store, cfg).await?;
             let mut done = Vec::new();
             loop {
                 let batch = imap.next_batch(50).await?;
@@ -91,10 +91,38 @@ pub async fn poll(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<IngestReport>
                     }
                 }
             }
-            imap.finish(cfg, &ctx.store, &done).await?;
+            finish_imap(&ctx.store, cfg, imap, &done).await?;
         }
     }
     Ok(report)
+}
+
+/// Opens a poll of the IMAP mailbox from the position stored for it.
+pub async fn open_imap(store: &Store, cfg: &ImapConfig) -> anyhow::Result<inbound::ImapPoll> {
+    let cursor =
+        store
+            .mailbox_state(&inbound::cursor_key(cfg))
+            .await?
+            .map(|(uidvalidity, last_uid)| inbound::Cursor {
+                uidvalidity,
+                last_uid,
+            });
+    inbound::ImapPoll::open(cfg, cursor).await
+}
+
+/// Moves the handled messages out of the mailbox and stores the position reached.
+pub async fn finish_imap(
+    store: &Store,
+    cfg: &ImapConfig,
+    poll: inbound::ImapPoll,
+    done: &[u32],
+) -> anyhow::Result<()> {
+    if let Some(c) = poll.finish(cfg, done).await {
+        store
+            .set_mailbox_state(&inbound::cursor_key(cfg), c.uidvalidity, c.last_uid)
+            .await?;
+    }
+    Ok(())
 }
 
 /// How long one worker may hold a stored message before another may take it over (a worker

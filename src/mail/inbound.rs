@@ -12,7 +12,6 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::config::{ImapConfig, Security};
-use crate::store::Store;
 
 /// New messages in a Maildir's `new/`, oldest name first.
 pub fn maildir_new(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -115,29 +114,47 @@ pub async fn connect(cfg: &ImapConfig) -> anyhow::Result<Session> {
 /// move the handled ones to the processed folder and remember the highest UID. When
 /// UIDVALIDITY changed, the mailbox is read from the start again (inbound is unique by
 /// Message-ID, so nothing is stored twice).
+///
+/// Where the poll starts and what it leaves behind is a [`Cursor`]; keeping it between polls
+/// is the caller's work (the jobs store it in the database under [`cursor_key`]).
 pub struct ImapPoll {
     session: Session,
-    key: String,
     uidvalidity: u32,
     last: u32,
+    /// The cursor the poll started from was stored (an unknown mailbox gets one stored even
+    /// when it is empty).
+    known: bool,
     pending: Vec<u32>,
     max_seen: u32,
 }
 
+/// How far a mailbox has been read: its UIDVALIDITY and the highest UID handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub uidvalidity: u32,
+    pub last_uid: u32,
+}
+
+/// The name a mailbox's [`Cursor`] is kept under: the account, server and mailbox.
+pub fn cursor_key(cfg: &ImapConfig) -> String {
+    format!(
+        "imap:{}@{}:{}/{}",
+        cfg.username, cfg.host, cfg.port, cfg.mailbox
+    )
+}
+
 impl ImapPoll {
-    pub async fn open(cfg: &ImapConfig, store: &Store) -> anyhow::Result<ImapPoll> {
+    /// Selects the mailbox and lists the messages after `cursor` (all of them when there is
+    /// none or the mailbox's UIDVALIDITY changed).
+    pub async fn open(cfg: &ImapConfig, cursor: Option<Cursor>) -> anyhow::Result<ImapPoll> {
         let mut session = connect(cfg).await?;
         let mbox = session
             .select(&cfg.mailbox)
             .await
             .with_context(|| format!("cannot select mailbox {}", cfg.mailbox))?;
         let uidvalidity = mbox.uid_validity.unwrap_or(0);
-        let key = format!(
-            "imap:{}@{}:{}/{}",
-            cfg.username, cfg.host, cfg.port, cfg.mailbox
-        );
-        let last = match store.mailbox_state(&key).await? {
-            Some((uv, last)) if uv == uidvalidity => last,
+        let last = match cursor {
+            Some(c) if c.uidvalidity == uidvalidity => c.last_uid,
             _ => 0,
         };
         let mut pending: Vec<u32> = if mbox.exists > 0 {
@@ -154,9 +171,9 @@ impl ImapPoll {
         pending.sort_unstable_by(|a, b| b.cmp(a));
         Ok(ImapPoll {
             session,
-            key,
             uidvalidity,
             last,
+            known: cursor.is_some(),
             pending,
             max_seen: last,
         })
@@ -189,13 +206,9 @@ impl ImapPoll {
         Ok(out)
     }
 
-    /// Moves the handled messages out of the mailbox and stores the highest UID handled.
-    pub async fn finish(
-        mut self,
-        cfg: &ImapConfig,
-        store: &Store,
-        done: &[u32],
-    ) -> anyhow::Result<()> {
+    /// Moves the handled messages out of the mailbox and logs out. Returns the cursor to keep
+    /// for the next poll, or `None` when the stored one is still right.
+    pub async fn finish(mut self, cfg: &ImapConfig, done: &[u32]) -> Option<Cursor> {
         if !done.is_empty() {
             // Every message in `done` is already stored with its outcome, so a failed move
             // loses nothing: another poller on the same mailbox may have moved (expunged) some
@@ -205,13 +218,11 @@ impl ImapPoll {
             }
             self.max_seen = done.iter().copied().fold(self.max_seen, u32::max);
         }
-        if self.max_seen != self.last || store.mailbox_state(&self.key).await?.is_none() {
-            store
-                .set_mailbox_state(&self.key, self.uidvalidity, self.max_seen)
-                .await?;
-        }
         let _ = self.session.logout().await;
-        Ok(())
+        (self.max_seen != self.last || !self.known).then_some(Cursor {
+            uidvalidity: self.uidvalidity,
+            last_uid: self.max_seen,
+        })
     }
 }
 
