@@ -1,0 +1,219 @@
+//! Validation: every value that types alone cannot check, reported all together, each with
+//! its key and source.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use super::{Config, ConfigError, Source, Transport};
+use crate::domain::{EmailAddress, LocalTime, Workdays};
+
+impl Config {
+    /// Checks every value that types alone cannot; reports all problems together.
+    pub fn validate(&self, source: &Source) -> Result<(), ConfigError> {
+        let mut p = Vec::new();
+        let mut bad = |key: &str, msg: String| p.push(format!("{key} ({source}): {msg}"));
+        let url = &self.database.url.0;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            bad(
+                "database.url",
+                format!(
+                    "expected sqlite://PATH or postgres://…, got {:?}",
+                    self.database.url.redacted()
+                ),
+            );
+        }
+        if self.mail.smtp.lease_secs <= self.mail.smtp.timeout_secs {
+            bad(
+                "mail.smtp.lease_secs",
+                format!(
+                    "must be longer than mail.smtp.timeout_secs ({} s), or a slow send could be claimed and sent twice",
+                    self.mail.smtp.timeout_secs
+                ),
+            );
+        }
+        let dkim = &self.mail.dkim;
+        if !dkim.private_key_file.is_empty() {
+            if dkim.selector.is_empty()
+                || !dkim.selector.split('.').all(|l| {
+                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+            {
+                bad(
+                    "mail.dkim.selector",
+                    format!(
+                        "must be a DNS label such as \"tidings2026\" when mail.dkim.private_key_file is set, got {:?}",
+                        dkim.selector
+                    ),
+                );
+            }
+            if let Err(e) =
+                crate::mail::dkim::load_key(std::path::Path::new(&dkim.private_key_file))
+            {
+                bad("mail.dkim.private_key_file", format!("{e:#}"));
+            }
+        } else if !dkim.selector.is_empty() || !dkim.domain.is_empty() {
+            bad(
+                "mail.dkim.private_key_file",
+                "must be set when mail.dkim.selector or mail.dkim.domain is (or leave all three empty to sign nothing)".into(),
+            );
+        }
+        if self.mail.smtp.timeout_secs == 0 {
+            bad("mail.smtp.timeout_secs", "must be at least 1".into());
+        }
+        if self.database.max_connections == 0 {
+            bad("database.max_connections", "must be at least 1".into());
+        }
+        if self.web.bind.parse::<SocketAddr>().is_err() {
+            bad(
+                "web.bind",
+                format!(
+                    "expected HOST:PORT such as 127.0.0.1:8080, got {:?}",
+                    self.web.bind
+                ),
+            );
+        }
+        if !(self.web.base_url.starts_with("http://") || self.web.base_url.starts_with("https://"))
+        {
+            bad(
+                "web.base_url",
+                format!(
+                    "expected an http:// or https:// URL, got {:?}",
+                    self.web.base_url
+                ),
+            );
+        }
+        if !self.web.admin_token.is_empty() && self.web.admin_token.expose().len() < 16 {
+            bad(
+                "web.admin_token",
+                "must be at least 16 characters (or empty to disable the admin API)".into(),
+            );
+        }
+        for (key, v) in [
+            ("web.header_timeout_secs", self.web.header_timeout_secs),
+            ("web.body_timeout_secs", self.web.body_timeout_secs),
+            ("web.max_connections", self.web.max_connections as u64),
+        ] {
+            if v == 0 {
+                bad(key, "must be at least 1".into());
+            }
+        }
+        if self.web.max_body_bytes < 1024 {
+            bad(
+                "web.max_body_bytes",
+                format!(
+                    "must be at least 1024 (the preferences form needs room), got {}",
+                    self.web.max_body_bytes
+                ),
+            );
+        }
+        if crate::mail::parse_mailbox(&self.mail.from).is_none() {
+            bad(
+                "mail.from",
+                format!(
+                    "expected an address such as \"Tidings <tidings@example.com>\", got {:?}",
+                    self.mail.from
+                ),
+            );
+        }
+        if EmailAddress::parse(&self.mail.reply_to).is_err() || self.mail.reply_to.contains('+') {
+            bad(
+                "mail.reply_to",
+                format!(
+                    "expected a plain address such as updates@example.com (no +tag), got {:?}",
+                    self.mail.reply_to
+                ),
+            );
+        }
+        if self.mail.transport == Transport::Smtp {
+            if self.mail.smtp.host.is_empty() {
+                bad(
+                    "mail.smtp.host",
+                    "must be set when mail.transport = \"smtp\"".into(),
+                );
+            }
+            if self.mail.imap.host.is_empty() {
+                bad(
+                    "mail.imap.host",
+                    "must be set when mail.transport = \"smtp\"".into(),
+                );
+            }
+            if self.mail.imap.username.is_empty() {
+                bad(
+                    "mail.imap.username",
+                    "must be set when mail.transport = \"smtp\" (replies are read over IMAP)"
+                        .into(),
+                );
+            }
+        }
+        for (key, file) in [
+            ("mail.smtp.ca_file", &self.mail.smtp.ca_file),
+            ("mail.imap.ca_file", &self.mail.imap.ca_file),
+        ] {
+            if !file.is_empty() && !Path::new(file).exists() {
+                bad(key, format!("file {file:?} does not exist"));
+            }
+        }
+        if self.mail.inbound.bounce_threshold == 0 {
+            bad("mail.inbound.bounce_threshold", "must be at least 1".into());
+        }
+        if self.mail.smtp.concurrency == 0 {
+            bad("mail.smtp.concurrency", "must be at least 1".into());
+        }
+        if self.mail.smtp.pool_size == 0 {
+            bad("mail.smtp.pool_size", "must be at least 1".into());
+        }
+        if self.schedule.tick_seconds == 0 || self.schedule.tick_seconds > 3600 {
+            bad(
+                "schedule.tick_seconds",
+                format!("expected 1 to 3600, got {}", self.schedule.tick_seconds),
+            );
+        }
+        if let Err(e) = crate::domain::schedule::parse_tz(&self.schedule.default_timezone) {
+            bad("schedule.default_timezone", e.to_string());
+        }
+        if let Err(e) = LocalTime::parse(&self.schedule.default_request_at) {
+            bad("schedule.default_request_at", e.to_string());
+        }
+        if let Err(e) = LocalTime::parse(&self.schedule.default_digest_at) {
+            bad("schedule.default_digest_at", e.to_string());
+        }
+        if let Err(e) = Workdays::parse(&self.schedule.default_workdays) {
+            bad("schedule.default_workdays", e.to_string());
+        }
+        if self.schedule.questions.is_empty() {
+            bad(
+                "schedule.questions",
+                "at least one question is needed".into(),
+            );
+        }
+        if self.schedule.reminder_after_hours > 23 {
+            bad(
+                "schedule.reminder_after_hours",
+                format!(
+                    "expected 0 (off) to 23, got {} (a reminder goes out the same local day)",
+                    self.schedule.reminder_after_hours
+                ),
+            );
+        }
+        if self.security.link_ttl_days == 0 {
+            bad("security.link_ttl_days", "must be at least 1".into());
+        }
+        if !self.security.secret.is_empty() && self.security.secret.expose().len() < 16 {
+            bad(
+                "security.secret",
+                "must be at least 16 characters (or empty to generate one)".into(),
+            );
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            bad("log.level", format!("{e}"));
+        }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems: p })
+        }
+    }
+}
