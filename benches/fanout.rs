@@ -81,8 +81,8 @@ async fn main() -> anyhow::Result<()> {
     let mut cfg = Config::default();
     cfg.database.url = SecretUrl(url);
     cfg.mail.transport = Transport::Smtp;
-    cfg.mail.from = "Tidings <tidings@example.test>".into();
-    cfg.mail.reply_to = "updates@example.test".into();
+    cfg.mail.from = "Tidings <tidings@example.test>".parse().unwrap();
+    cfg.mail.reply_to = tidings::domain::EmailAddress::parse("updates@example.test").unwrap();
     cfg.mail.smtp.host = host.into();
     cfg.mail.smtp.port = port.parse()?;
     cfg.mail.smtp.security = Security::None;

@@ -65,8 +65,8 @@ async fn main() -> anyhow::Result<()> {
     let mut cfg = Config::default();
     cfg.database.url = SecretUrl(url);
     cfg.mail.transport = Transport::Maildir;
-    cfg.mail.from = "Tidings <tidings@example.test>".into();
-    cfg.mail.reply_to = "updates@example.test".into();
+    cfg.mail.from = "Tidings <tidings@example.test>".parse().unwrap();
+    cfg.mail.reply_to = tidings::domain::EmailAddress::parse("updates@example.test").unwrap();
     cfg.mail.maildir.sent = dir.path().join("sent");
     cfg.mail.maildir.inbox = dir.path().join("inbox");
     cfg.security.secret = SecretString::new("bench-secret-0123456789abcdef");

@@ -139,6 +139,7 @@ fn rendering(c: &mut Criterion) {
             b.iter(|| digest_html(black_box(&v)))
         });
         // What the planner does per reader: both parts, then the complete message.
+        let from: tidings::domain::Mailbox = "Tidings <tidings@example.test>".parse().unwrap();
         g.bench_function(format!("digest_message_team_{size}"), |b| {
             b.iter_batched(
                 || (),
@@ -146,7 +147,7 @@ fn rendering(c: &mut Criterion) {
                     let subject = digest_subject(&v);
                     build(&Outgoing {
                         kind: MailKind::Digest,
-                        from: "Tidings <tidings@example.test>",
+                        from: &from,
                         to_name: "Member 0",
                         to: &to,
                         reply_to: None,

@@ -25,8 +25,8 @@ fn config(rig: &rig::Rig, db_url: String, dir: &std::path::Path) -> Config {
     let mut c = Config::default();
     c.database.url = SecretUrl(db_url);
     c.mail.transport = Transport::Smtp;
-    c.mail.from = "Tidings <digest@example.test>".into();
-    c.mail.reply_to = "updates@example.test".into();
+    c.mail.from = "Tidings <digest@example.test>".parse().unwrap();
+    c.mail.reply_to = tidings::domain::EmailAddress::parse("updates@example.test").unwrap();
     c.mail.smtp.host = "127.0.0.1".into();
     c.mail.smtp.port = rig.smtp_port;
     c.mail.smtp.security = Security::None;

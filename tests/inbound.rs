@@ -26,8 +26,9 @@ fn config(rig: &rig::Rig, db_url: String, dir: &std::path::Path, mailbox: &str) 
     let mut c = Config::default();
     c.database.url = SecretUrl(db_url);
     c.mail.transport = Transport::Smtp;
-    c.mail.from = "Tidings <digest@example.test>".into();
-    c.mail.reply_to = format!("{mailbox}@example.test");
+    c.mail.from = "Tidings <digest@example.test>".parse().unwrap();
+    c.mail.reply_to =
+        tidings::domain::EmailAddress::parse(&format!("{mailbox}@example.test")).unwrap();
     c.mail.smtp.host = "127.0.0.1".into();
     c.mail.smtp.port = rig.smtp_port;
     c.mail.smtp.security = Security::None;

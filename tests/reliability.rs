@@ -740,8 +740,8 @@ async fn an_imap_connection_dropped_mid_fetch_loses_no_reply() {
     let mut cfg = Config::default();
     cfg.database.url = SecretUrl(db.clone());
     cfg.mail.transport = Transport::Smtp;
-    cfg.mail.from = "Tidings <tidings@example.test>".into();
-    cfg.mail.reply_to = "dave@example.test".into();
+    cfg.mail.from = "Tidings <tidings@example.test>".parse().unwrap();
+    cfg.mail.reply_to = tidings::domain::EmailAddress::parse("dave@example.test").unwrap();
     cfg.mail.smtp.port = rig.smtp_port;
     cfg.mail.imap.port = port;
     cfg.mail.imap.security = Security::None;

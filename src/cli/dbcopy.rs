@@ -13,7 +13,7 @@ use anyhow::Context;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::config::redact_url;
+use crate::domain::redact_url;
 use crate::store::{Backend, Store};
 
 /// How a column is read from the source and bound on the target.
@@ -462,8 +462,8 @@ pub(super) async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
     crate::outln!(
         "copied {} rows from {} to {}",
         report.total(),
-        crate::config::redact_url(from),
-        crate::config::redact_url(to)
+        crate::domain::redact_url(from),
+        crate::domain::redact_url(to)
     );
     crate::outln!("next: set database.url to the new database and start `tidings serve`");
     Ok(())

@@ -105,8 +105,8 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
     let mut cfg = Config::default();
     cfg.database.url = SecretUrl(format!("sqlite://{}", db.display()));
     cfg.mail.transport = Transport::Maildir;
-    cfg.mail.from = "Tidings <tidings@demo.example>".into();
-    cfg.mail.reply_to = "updates@demo.example".into();
+    cfg.mail.from = "Tidings <tidings@demo.example>".parse()?;
+    cfg.mail.reply_to = crate::domain::EmailAddress::parse("updates@demo.example")?;
     cfg.mail.maildir.sent = var.join("mail/sent");
     cfg.mail.maildir.inbox = var.join("mail/inbox");
     cfg.security.secret = crate::config::SecretString::new("demo-secret-not-for-production");

@@ -184,9 +184,7 @@ fn aligned(a: &str, b: &str) -> bool {
 /// What receiving mail servers (Gmail's and Yahoo's bulk-sender rules) look at: HTTPS for
 /// one-click unsubscribe, a real From domain, SPF alignment of the envelope sender, DKIM.
 fn deliverability(cfg: &Config, r: &mut Report) {
-    let from_domain = crate::mail::parse_mailbox(&cfg.mail.from)
-        .map(|(_, a)| a.domain().to_string())
-        .unwrap_or_default();
+    let from_domain = cfg.mail.from.address.domain().to_string();
     let loopback_web =
         cfg.web.base_url.contains("127.0.0.1") || cfg.web.base_url.contains("localhost");
     if cfg.web.base_url.starts_with("http://") && !loopback_web {
@@ -203,9 +201,7 @@ fn deliverability(cfg: &Config, r: &mut Report) {
             "set mail.from to an address of a domain you control, such as \"Tidings <tidings@example.com>\"",
         );
     }
-    let envelope_domain = crate::domain::EmailAddress::parse(&cfg.mail.reply_to)
-        .map(|a| a.domain().to_string())
-        .unwrap_or_default();
+    let envelope_domain = cfg.mail.reply_to.domain().to_string();
     if !from_domain.is_empty()
         && !envelope_domain.is_empty()
         && !aligned(&from_domain, &envelope_domain)

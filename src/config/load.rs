@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{Config, ConfigError};
+use crate::domain::schedule::parse_tz;
+use crate::domain::{EmailAddress, LocalTime, Mailbox, Workdays};
 
 /// Where the configuration came from.
 #[derive(Debug, Clone)]
@@ -110,14 +112,79 @@ impl Config {
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
-        let cfg: Config = value.try_into().map_err(|e: toml::de::Error| {
-            ConfigError::one(format!(
-                "{source}: {}",
-                e.to_string().trim().replace('\n', " ")
-            ))
-        })?;
-        cfg.validate(source)?;
+        // Text that becomes a typed value is parsed here first, so that every bad one is
+        // reported together with the other problems (serde would stop at the first); a bad one
+        // is then left out, so the rest can still be read and checked.
+        for (key, check) in TYPED_TEXT {
+            let path: Vec<String> = key.split('.').map(str::to_string).collect();
+            if let Some(toml::Value::String(text)) = lookup(&value, &path)
+                && let Err(msg) = check(text)
+            {
+                problems.push(format!("{key} ({source}): {msg}"));
+                remove(&mut value, &path);
+            }
+        }
+        let cfg: Config = match value.try_into() {
+            Ok(c) => c,
+            Err(e) => {
+                let e: toml::de::Error = e;
+                problems.push(format!(
+                    "{source}: {}",
+                    e.to_string().trim().replace('\n', " ")
+                ));
+                return Err(ConfigError { problems });
+            }
+        };
+        if let Err(mut e) = cfg.validate(source) {
+            e.problems.extend(problems);
+            return Err(e);
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
         Ok(cfg)
+    }
+}
+
+/// The keys whose text is parsed into a typed value ([`Mailbox`], [`EmailAddress`], a zone,
+/// [`LocalTime`], [`Workdays`]), each with its parser's verdict.
+type Check = fn(&str) -> Result<(), String>;
+const TYPED_TEXT: [(&str, Check); 6] = [
+    ("mail.from", |s| {
+        Mailbox::parse(s).map(drop).map_err(|e| e.to_string())
+    }),
+    ("mail.reply_to", |s| {
+        EmailAddress::parse(s).map(drop).map_err(|_| {
+            format!("expected a plain address such as updates@example.com (no +tag), got {s:?}")
+        })
+    }),
+    ("schedule.default_timezone", |s| {
+        parse_tz(s).map(drop).map_err(|e| e.to_string())
+    }),
+    ("schedule.default_request_at", |s| {
+        LocalTime::parse(s).map(drop).map_err(|e| e.to_string())
+    }),
+    ("schedule.default_digest_at", |s| {
+        LocalTime::parse(s).map(drop).map_err(|e| e.to_string())
+    }),
+    ("schedule.default_workdays", |s| {
+        Workdays::parse(s).map(drop).map_err(|e| e.to_string())
+    }),
+];
+
+fn remove(v: &mut toml::Value, path: &[String]) {
+    let Some((last, dirs)) = path.split_last() else {
+        return;
+    };
+    let mut cur = v;
+    for k in dirs {
+        let Some(next) = cur.as_table_mut().and_then(|t| t.get_mut(k)) else {
+            return;
+        };
+        cur = next;
+    }
+    if let Some(t) = cur.as_table_mut() {
+        t.remove(last);
     }
 }
 

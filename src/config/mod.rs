@@ -3,16 +3,20 @@
 //!
 //! Every problem is reported with its key and where it came from, all at once.
 
+mod dkim_key;
 mod load;
 mod validate;
 
+pub use dkim_key::load_dkim_key;
 pub use load::Source;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{EmailAddress, LocalTime, Workdays};
+use chrono_tz::Tz;
+
+use crate::domain::{EmailAddress, LocalTime, Mailbox, Workdays};
 
 /// A secret string: serialises and prints as `**hidden**` when set.
 #[derive(Clone, Default, Deserialize, PartialEq)]
@@ -74,8 +78,27 @@ pub struct SecretUrl(pub String);
 
 impl SecretUrl {
     pub fn redacted(&self) -> String {
-        redact_url(&self.0)
+        crate::domain::redact_url(&self.0)
     }
+}
+
+/// A time zone written as its IANA name.
+mod zone_name {
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(tz.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+        let name = String::deserialize(d)?;
+        crate::domain::schedule::parse_tz(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+fn workdays_text<S: serde::Serializer>(w: &Workdays, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(w)
 }
 
 impl std::fmt::Debug for SecretUrl {
@@ -88,17 +111,6 @@ impl Serialize for SecretUrl {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.redacted())
     }
-}
-
-/// `scheme://user:password@host` → `scheme://user:**hidden**@host`.
-pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://")
-        && let Some((creds, host)) = rest.rsplit_once('@')
-        && let Some((user, _)) = creds.split_once(':')
-    {
-        return format!("{scheme}://{user}:**hidden**@{host}");
-    }
-    url.to_string()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,9 +146,9 @@ pub enum Transport {
 pub struct MailConfig {
     pub transport: Transport,
     /// `From:` of every email, e.g. `Tidings <tidings@example.com>`.
-    pub from: String,
+    pub from: Mailbox,
     /// The base address that request tokens sub-address (`updates+TOKEN@domain`).
-    pub reply_to: String,
+    pub reply_to: EmailAddress,
     pub smtp: SmtpConfig,
     pub imap: ImapConfig,
     pub maildir: MaildirConfig,
@@ -250,10 +262,13 @@ pub struct MaildirConfig {
 pub struct ScheduleConfig {
     /// Seconds between scheduler ticks in `serve`.
     pub tick_seconds: u64,
-    pub default_timezone: String,
-    pub default_request_at: String,
-    pub default_digest_at: String,
-    pub default_workdays: String,
+    #[serde(with = "zone_name")]
+    pub default_timezone: Tz,
+    pub default_request_at: LocalTime,
+    pub default_digest_at: LocalTime,
+    /// Written as text (`mon,tue,wed,thu,fri`), as in the example config.
+    #[serde(serialize_with = "workdays_text")]
+    pub default_workdays: Workdays,
     /// Send a digest even when there is nothing new.
     pub send_empty_digest: bool,
     /// Questions asked in every update request (a team can override them).
@@ -315,8 +330,12 @@ impl Default for MailConfig {
     fn default() -> Self {
         MailConfig {
             transport: Transport::Maildir,
-            from: "Tidings <tidings@localhost>".into(),
-            reply_to: "updates@localhost".into(),
+            from: Mailbox {
+                name: Some("Tidings".into()),
+                address: EmailAddress::parse("tidings@localhost")
+                    .expect("a literal address parses"),
+            },
+            reply_to: EmailAddress::parse("updates@localhost").expect("a literal address parses"),
             smtp: SmtpConfig::default(),
             imap: ImapConfig::default(),
             maildir: MaildirConfig::default(),
@@ -376,10 +395,10 @@ impl Default for ScheduleConfig {
     fn default() -> Self {
         ScheduleConfig {
             tick_seconds: 60,
-            default_timezone: "UTC".into(),
-            default_request_at: "16:30".into(),
-            default_digest_at: "08:30".into(),
-            default_workdays: "mon,tue,wed,thu,fri".into(),
+            default_timezone: chrono_tz::UTC,
+            default_request_at: LocalTime::new(16, 30).expect("a literal time is valid"),
+            default_digest_at: LocalTime::new(8, 30).expect("a literal time is valid"),
+            default_workdays: Workdays::default(),
             send_empty_digest: false,
             questions: vec![
                 "What did you get done?".into(),
@@ -429,21 +448,19 @@ impl Config {
     }
 
     pub fn default_request_at(&self) -> LocalTime {
-        LocalTime::parse(&self.schedule.default_request_at)
-            .unwrap_or_else(|_| LocalTime::new(16, 30).unwrap_or_else(|_| unreachable!()))
+        self.schedule.default_request_at
     }
     pub fn default_digest_at(&self) -> LocalTime {
-        LocalTime::parse(&self.schedule.default_digest_at)
-            .unwrap_or_else(|_| LocalTime::new(8, 30).unwrap_or_else(|_| unreachable!()))
+        self.schedule.default_digest_at
     }
     pub fn default_workdays(&self) -> Workdays {
-        Workdays::parse(&self.schedule.default_workdays).unwrap_or_default()
+        self.schedule.default_workdays
     }
-    pub fn default_tz(&self) -> chrono_tz::Tz {
-        crate::domain::schedule::parse_tz(&self.schedule.default_timezone).unwrap_or(chrono_tz::UTC)
+    pub fn default_tz(&self) -> Tz {
+        self.schedule.default_timezone
     }
     pub fn reply_to(&self) -> EmailAddress {
-        EmailAddress::parse(&self.mail.reply_to).unwrap_or_else(|_| unreachable!("validated"))
+        self.mail.reply_to.clone()
     }
 }
 

@@ -85,6 +85,87 @@ impl<'de> Deserialize<'de> for EmailAddress {
     }
 }
 
+/// A mailbox as a `From:` header names it: an optional display name and an address
+/// (`Tidings <tidings@example.com>`, or a bare `tidings@example.com`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    pub address: EmailAddress,
+}
+
+/// Why a string is not an acceptable mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected an address such as \"Tidings <tidings@example.com>\", got {0:?}")]
+pub struct BadMailbox(pub String);
+
+impl Mailbox {
+    /// Parses `Name <addr>` or a bare `addr`; the name is cleaned as [`clean_name`] does.
+    pub fn parse(s: &str) -> Result<Mailbox, BadMailbox> {
+        let bad = || BadMailbox(s.to_string());
+        let t = s.trim();
+        if let (Some(lt), true) = (t.rfind('<'), t.ends_with('>')) {
+            let address = EmailAddress::parse(&t[lt + 1..t.len() - 1]).map_err(|_| bad())?;
+            let name = clean_name(t[..lt].trim().trim_matches('"'));
+            return Ok(Mailbox {
+                name: (!name.is_empty()).then_some(name),
+                address,
+            });
+        }
+        EmailAddress::parse(t)
+            .map(|address| Mailbox {
+                name: None,
+                address,
+            })
+            .map_err(|_| bad())
+    }
+
+    /// The display name, or `""`.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or("")
+    }
+}
+
+impl std::str::FromStr for Mailbox {
+    type Err = BadMailbox;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Mailbox::parse(s)
+    }
+}
+
+impl fmt::Display for Mailbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "{n} <{}>", self.address),
+            None => write!(f, "{}", self.address),
+        }
+    }
+}
+
+impl Serialize for Mailbox {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Mailbox {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Mailbox::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `scheme://user:password@host` → `scheme://user:**hidden**@host`: a URL fit for a log line
+/// or an error message.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.rsplit_once('@')
+        && let Some((user, _)) = creds.split_once(':')
+    {
+        return format!("{scheme}://{user}:**hidden**@{host}");
+    }
+    url.to_string()
+}
+
 /// A display name safe for a header: control characters (CR, LF, …) removed, trimmed, bounded.
 pub fn clean_name(name: &str) -> String {
     let s: String = name.chars().filter(|c| !c.is_control()).collect();
@@ -261,6 +342,18 @@ pub fn list_id(team: Option<&str>, domain: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mailboxes_parse_with_and_without_names() {
+        let m = Mailbox::parse("Tidings <tidings@example.com>").unwrap();
+        assert_eq!(
+            (m.name.as_deref(), m.address.as_str()),
+            (Some("Tidings"), "tidings@example.com")
+        );
+        let m = Mailbox::parse("bob@example.com").unwrap();
+        assert_eq!((m.name, m.address.as_str()), (None, "bob@example.com"));
+        assert!(Mailbox::parse("Nobody <>").is_err());
+    }
 
     #[test]
     fn list_ids_are_one_per_team_and_valid_dot_atoms() {

@@ -68,9 +68,7 @@ impl Ctx {
     }
 
     pub fn from_address(&self) -> EmailAddress {
-        crate::mail::parse_mailbox(&self.config.mail.from)
-            .map(|(_, a)| a)
-            .unwrap_or_else(|| self.config.reply_to())
+        self.config.mail.from.address.clone()
     }
 
     /// The `List-Id` of `m`'s requests and digests: their first team by name.

@@ -7,13 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use mail_auth::common::crypto::{DkimKey, Ed25519Key, RsaKey, Sha256};
+use mail_auth::common::crypto::DkimKey;
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
-use rustls_pki_types::PrivateKeyDer;
-use rustls_pki_types::pem::PemObject;
 
 use crate::config::Config;
+pub use crate::config::load_dkim_key as load_key;
 
 /// The headers every signature covers. A listed header a message lacks is still signed (as
 /// absent), so nobody can add it later without breaking the signature.
@@ -26,30 +25,6 @@ pub const SIGNED_HEADERS: [&str; 7] = [
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
 ];
-
-/// Reads a PEM private key: Ed25519 (PKCS#8, as `openssl genpkey -algorithm ed25519`
-/// writes it) or RSA (PKCS#1 or PKCS#8; ring accepts 2048 to 4096 bits).
-pub fn load_key(path: &Path) -> anyhow::Result<DkimKey> {
-    let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let der = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
-        anyhow::anyhow!(
-            "{} holds no unencrypted PEM private key ({e:?}); expected \"BEGIN PRIVATE KEY\" or \"BEGIN RSA PRIVATE KEY\"",
-            path.display()
-        )
-    })?;
-    if let PrivateKeyDer::Pkcs8(p8) = &der
-        && let Ok(k) = Ed25519Key::from_pkcs8_maybe_unchecked_der(p8.secret_pkcs8_der())
-    {
-        return Ok(DkimKey::Ed25519(k));
-    }
-    let rsa = RsaKey::<Sha256>::from_key_der(der).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is neither an Ed25519 key nor an RSA key of 2048 to 4096 bits ({e})",
-            path.display()
-        )
-    })?;
-    Ok(DkimKey::Rsa(rsa))
-}
 
 /// The TXT record to publish at `SELECTOR._domainkey.DOMAIN` for `key`: `v=DKIM1; k=rsa;
 /// p=…` with the SubjectPublicKeyInfo (RFC 6376), or `k=ed25519; p=…` with the raw 32-byte
@@ -112,9 +87,7 @@ impl Signer {
         }
         let key = load_key(Path::new(&d.private_key_file)).context("mail.dkim.private_key_file")?;
         let domain = if d.domain.is_empty() {
-            crate::mail::parse_mailbox(&cfg.mail.from)
-                .map(|(_, a)| a.domain().to_string())
-                .context("mail.from has no domain to sign for")?
+            cfg.mail.from.address.domain().to_string()
         } else {
             d.domain.clone()
         };

@@ -22,7 +22,7 @@ use crate::domain::{EmailAddress, MailKind, clean_name};
 #[derive(Debug, Clone)]
 pub struct Outgoing<'a> {
     pub kind: MailKind,
-    pub from: &'a str,
+    pub from: &'a crate::domain::Mailbox,
     pub to_name: &'a str,
     pub to: &'a EmailAddress,
     pub reply_to: Option<&'a EmailAddress>,
@@ -71,10 +71,8 @@ pub fn auto_response_suppress(kind: MailKind) -> &'static str {
 
 /// Builds the complete message bytes.
 pub fn build(o: &Outgoing<'_>) -> anyhow::Result<Vec<u8>> {
-    let (from_name, from_addr) =
-        super::parse_mailbox(o.from).context("mail.from is not a valid address")?;
     let mut b = Message::builder()
-        .from(mailbox(from_name.as_deref().unwrap_or(""), &from_addr)?)
+        .from(mailbox(o.from.name(), &o.from.address)?)
         .to(mailbox(o.to_name, o.to)?)
         .subject(clean_name_long(o.subject))
         .message_id(Some(o.message_id.to_string()))
@@ -89,7 +87,7 @@ pub fn build(o: &Outgoing<'_>) -> anyhow::Result<Vec<u8>> {
         b = b.raw_header(header("List-Id", id)?);
     }
     if let Some(r) = o.reply_to {
-        b = b.reply_to(mailbox(from_name.as_deref().unwrap_or(""), r)?);
+        b = b.reply_to(mailbox(o.from.name(), r)?);
     }
     if let Some(irt) = o.in_reply_to {
         b = b.in_reply_to(irt.to_string()).references(irt.to_string());
@@ -473,7 +471,7 @@ mod tests {
         let rt = EmailAddress::parse("updates+tok@example.test").unwrap();
         let raw = build(&Outgoing {
             kind: MailKind::Request,
-            from: "Tidings <tidings@example.test>",
+            from: &"Tidings <tidings@example.test>".parse().unwrap(),
             to_name: "Bob\r\nBcc: eve@evil.test",
             to: &to,
             reply_to: Some(&rt),
@@ -514,7 +512,7 @@ mod tests {
         let to = EmailAddress::parse("bob@example.test").unwrap();
         let raw = build(&Outgoing {
             kind: MailKind::Digest,
-            from: "Tidings <tidings@example.test>",
+            from: &"Tidings <tidings@example.test>".parse().unwrap(),
             to_name: "Bob",
             to: &to,
             reply_to: None,

@@ -108,11 +108,11 @@ impl Store {
         let why = || match backend {
             Backend::Sqlite => format!(
                 "cannot open the database {} (check that its disk has free space and the file and its folder are writable)",
-                crate::config::redact_url(&url)
+                crate::domain::redact_url(&url)
             ),
             Backend::Postgres => format!(
                 "cannot connect to the database {} (check that PostgreSQL runs and accepts connections there, and database.url's user, password and database name)",
-                crate::config::redact_url(&url)
+                crate::domain::redact_url(&url)
             ),
         };
         let probe = tokio::time::timeout(
@@ -138,7 +138,7 @@ impl Store {
         let pool = opts.connect(&url).await.with_context(|| {
             format!(
                 "cannot open the database {}",
-                crate::config::redact_url(&url)
+                crate::domain::redact_url(&url)
             )
         })?;
         Ok(Store { pool, backend })

@@ -35,8 +35,8 @@ pub fn test_config(db_url: &str, dir: &std::path::Path) -> Config {
     cfg.database.url = SecretUrl(db_url.to_string());
     cfg.database.max_connections = 4;
     cfg.mail.transport = Transport::Maildir;
-    cfg.mail.from = "Tidings <tidings@example.test>".into();
-    cfg.mail.reply_to = "updates@example.test".into();
+    cfg.mail.from = "Tidings <tidings@example.test>".parse().unwrap();
+    cfg.mail.reply_to = tidings::domain::EmailAddress::parse("updates@example.test").unwrap();
     cfg.mail.maildir.sent = dir.join("sent");
     cfg.mail.maildir.inbox = dir.join("inbox");
     cfg.security.secret = SecretString::new("integration-test-secret-0123456789");
