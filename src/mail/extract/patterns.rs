@@ -237,6 +237,30 @@ pub static VERBLESS_START: Pattern = LazyLock::new(|| re(r"^\s*(?:\d|\p{L}{1,12}
 /// `<http://…>` fragments that mail clients append to link text.
 pub static ANGLE_URL: Pattern = LazyLock::new(|| re(r"<(?:https?|mailto):[^>]*>"));
 
+/// Line shapes both the quote walk and the signature stripper look at.
+pub(crate) fn is_blank(line: &str) -> bool {
+    line.trim().is_empty()
+}
+
+pub(crate) fn is_quoted(line: &str) -> bool {
+    line.trim_start().starts_with('>')
+}
+
+/// "-- " (RFC 3676) and its common mangled form "--".
+pub(crate) fn is_sig_delimiter(line: &str) -> bool {
+    line == "-- " || line.trim() == "--"
+}
+
+/// A line made only of rule characters ("_____", "-----", "=====").
+pub(crate) fn is_separator(line: &str) -> bool {
+    let t = line.trim();
+    let n = t.chars().count();
+    (n >= 2 && t.chars().all(|c| c == '_'))
+        || (n >= 3
+            && t.chars()
+                .all(|c| matches!(c, '-' | '_' | '=' | '*' | '~' | '—' | '–')))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@
 use super::patterns::{
     self, ANGLE_URL, DASH_NAME, DATE_LIKE, EMAIL, ENDS_WITH_ADDRESS, FORWARD_MARKER, HEADER_LEAD,
     HeaderKey, INLINE_ON, MOBILE_FOOTER, ORIGINAL_MESSAGE, VALEDICTION, VERB_ANY, VERB_AT_END,
-    VERBLESS_START, is_match,
+    VERBLESS_START, is_blank, is_match, is_quoted, is_separator, is_sig_delimiter,
 };
 use super::signature;
 
@@ -59,29 +59,6 @@ fn join(kept: &[String]) -> String {
     let start = out.len() - trimmed_start.len();
     let first_line_start = out[..start].rfind('\n').map_or(0, |p| p + 1);
     out[first_line_start..].trim_end().to_owned()
-}
-
-pub(crate) fn is_blank(line: &str) -> bool {
-    line.trim().is_empty()
-}
-
-pub(crate) fn is_quoted(line: &str) -> bool {
-    line.trim_start().starts_with('>')
-}
-
-/// "-- " (RFC 3676) and its common mangled form "--".
-pub(crate) fn is_sig_delimiter(line: &str) -> bool {
-    line == "-- " || line.trim() == "--"
-}
-
-/// A line made only of rule characters ("_____", "-----", "=====").
-pub(crate) fn is_separator(line: &str) -> bool {
-    let t = line.trim();
-    let n = t.chars().count();
-    (n >= 2 && t.chars().all(|c| c == '_'))
-        || (n >= 3
-            && t.chars()
-                .all(|c| matches!(c, '-' | '_' | '=' | '*' | '~' | '—' | '–')))
 }
 
 /// "Sent from my iPhone" and friends, in many languages. Bounded in length and shape so

@@ -5,8 +5,7 @@
 //! member's text. This module trims what is left at the very end: mailing-list footers
 //! under a rule line and undelimited contact blocks (name, title, phone, address).
 
-use super::patterns::{self, EMAIL};
-use super::quote::{is_blank, is_separator};
+use super::patterns::{self, EMAIL, is_blank, is_separator};
 use regex::Regex;
 use std::sync::LazyLock;
 
