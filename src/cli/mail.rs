@@ -47,11 +47,11 @@ pub(super) async fn preview_digest(
             .ok_or_else(|| usage(format!("no member with email {email}")))?;
         let now = Utc::now();
         let date = date.unwrap_or_else(|| local_date(m.tz, now));
-        let data = crate::jobs::plan::digest_view_data(
+        let data = crate::jobs::digest::digest_view_data(
             ctx,
             &m,
             date,
-            &mut crate::jobs::plan::TeamCache::default(),
+            &mut crate::jobs::digest::TeamCache::default(),
         )
         .await?;
         let prefs = ctx.prefs_url(m.id, now);

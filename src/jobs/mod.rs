@@ -2,6 +2,8 @@
 //! `send::run(&ctx, now)`, `ingest::poll(&ctx, now)` — called alike by the scheduler in `serve`,
 //! by `run-due`, by the demo and by tests.
 
+pub mod compose;
+pub mod digest;
 pub mod ingest;
 pub mod plan;
 pub mod send;

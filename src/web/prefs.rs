@@ -655,7 +655,7 @@ async fn queue_fresh_link(ctx: &Ctx, email: &EmailAddress) -> anyhow::Result<()>
     );
     // One per member and hour (the outbox key), so the form cannot be used to flood a member.
     let key = format!("link:{}:{}", m.id, now.timestamp() / 3600);
-    crate::jobs::ingest::queue_member_mail(
+    crate::jobs::compose::queue_member_mail(
         ctx,
         MailKind::Notice,
         &m,

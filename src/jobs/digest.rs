@@ -1,0 +1,155 @@
+//! What a digest holds: for one reader and local date, their teammates' updates they have
+//! not seen in this revision, by team, and who has not written yet.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Duration;
+
+use super::Ctx;
+use crate::domain::{Member, MemberId};
+use crate::render::{DigestEntry, DigestSection};
+
+/// The members of one set of teams and which of them wrote recently, as of one pass.
+#[derive(Debug)]
+pub struct TeamSnapshot {
+    /// Everyone in the teams, the reader included, by name.
+    pub members: Vec<Member>,
+    /// Who of them has an update for a local date on or after the snapshot's date.
+    pub with_updates: HashSet<MemberId>,
+}
+
+/// Team snapshots shared by the digests of one planning pass: in a fan-out every reader of a
+/// 100-member team would otherwise load the same 99 teammates again. Keyed by the reader's
+/// teams and the "recent" date; it lives for one pass only, so it is never staler than the pass.
+#[derive(Debug, Default)]
+pub struct TeamCache {
+    snapshots: HashMap<(Vec<String>, chrono::NaiveDate), std::sync::Arc<TeamSnapshot>>,
+}
+
+impl TeamCache {
+    pub(super) async fn get(
+        &mut self,
+        ctx: &Ctx,
+        m: &Member,
+        recent: chrono::NaiveDate,
+    ) -> anyhow::Result<std::sync::Arc<TeamSnapshot>> {
+        let key = (m.teams.clone(), recent);
+        if let Some(s) = self.snapshots.get(&key) {
+            return Ok(s.clone());
+        }
+        let members = ctx.store.members_in_teams(&m.teams).await?;
+        let with_updates = ctx
+            .store
+            .team_members_with_updates_since(&m.teams, recent)
+            .await?;
+        let snap = std::sync::Arc::new(TeamSnapshot {
+            members,
+            with_updates,
+        });
+        self.snapshots.insert(key, snap.clone());
+        Ok(snap)
+    }
+}
+
+/// What one reader's digest holds: its sections and the (update, revision) pairs it carries.
+#[derive(Debug, Clone, Default)]
+pub struct DigestData {
+    pub sections: Vec<DigestSection>,
+    /// Recorded in `digest_deliveries` when the digest is queued, so each reaches the reader once.
+    pub keys: Vec<(i64, i64)>,
+}
+
+impl DigestData {
+    /// Nothing this reader has not seen yet.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Builds the digest of reader `m` for local date `date` (also used by `preview digest`).
+/// A reader in several teams gets one section per team (by name); an update whose author
+/// shares several teams with the reader appears once, in the first of them.
+pub async fn digest_view_data(
+    ctx: &Ctx,
+    m: &Member,
+    date: chrono::NaiveDate,
+    teams: &mut TeamCache,
+) -> anyhow::Result<DigestData> {
+    let snapshot = teams.get(ctx, m, recent_date(date)).await?;
+    digest_view_data_in(ctx, m, date, &snapshot).await
+}
+
+/// Updates on or after this date count as "wrote recently" in the digest for `date`; older
+/// first revisions are marked late.
+pub(super) fn recent_date(date: chrono::NaiveDate) -> chrono::NaiveDate {
+    date - Duration::days(1)
+}
+
+/// [`digest_view_data`] with the reader's team snapshot already at hand.
+pub(super) async fn digest_view_data_in(
+    ctx: &Ctx,
+    m: &Member,
+    date: chrono::NaiveDate,
+    snapshot: &TeamSnapshot,
+) -> anyhow::Result<DigestData> {
+    let since = date - Duration::days(7);
+    let items = ctx.store.digest_items(m.id, since).await?;
+    let recent = recent_date(date);
+    let teammates: Vec<&Member> = snapshot.members.iter().filter(|t| t.id != m.id).collect();
+    let with_updates = &snapshot.with_updates;
+    let teams_of: HashMap<i64, &[String]> = teammates
+        .iter()
+        .map(|t| (t.id, t.teams.as_slice()))
+        .collect();
+    let several = m.teams.len() > 1;
+    let mut sections: Vec<DigestSection> = if several {
+        m.teams
+            .iter()
+            .map(|t| DigestSection {
+                team: Some(t.clone()),
+                ..Default::default()
+            })
+            .collect()
+    } else {
+        vec![DigestSection::default()]
+    };
+    let section_of = |author_teams: &[String]| -> usize {
+        if !several {
+            return 0;
+        }
+        m.teams
+            .iter()
+            .position(|t| author_teams.contains(t))
+            .unwrap_or(0)
+    };
+    let mut keys = Vec::with_capacity(items.len());
+    for i in &items {
+        let idx = section_of(teams_of.get(&i.author_id).copied().unwrap_or(&[]));
+        sections[idx].entries.push(DigestEntry {
+            author_id: i.author_id,
+            author: i.author_name.clone(),
+            author_tz: i.author_tz.clone(),
+            local_date: i.local_date,
+            body: i.body.clone(),
+            edited: i.edited,
+            // Late: a first revision for an older day (an edit is marked edited instead).
+            late: !i.edited && i.local_date < recent,
+        });
+        keys.push((i.update_id, i.revision));
+    }
+    for t in &teammates {
+        if t.paused || t.unsubscribed || with_updates.contains(&t.id) || t.is_away_on(recent) {
+            continue;
+        }
+        for (idx, sec) in sections.iter_mut().enumerate() {
+            let in_team = match &sec.team {
+                Some(team) => t.teams.contains(team),
+                None => idx == 0,
+            };
+            if in_team {
+                sec.missing.push(t.name.clone());
+            }
+        }
+    }
+    Ok(DigestData { sections, keys })
+}

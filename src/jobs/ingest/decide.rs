@@ -1,0 +1,353 @@
+//! The decision on one parsed message: quarantine it (with its reason, telling a verified
+//! sender why), apply a command, or store the update and queue the receipt.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::classify::automatic;
+use super::identify::{Identity, identify};
+use super::*;
+use crate::config::AttachmentPolicy;
+use crate::domain::command::{Command, parse_command};
+use crate::domain::schedule::local_date;
+use crate::domain::{AwayRange, EmailAddress, MailKind, Member};
+use crate::jobs::Ctx;
+use crate::jobs::compose::{Thread, queue_mail, queue_member_mail};
+use crate::mail::parse;
+use crate::render;
+use crate::store::{InboundStatus, MemberChange};
+
+pub(super) type Decision = (
+    InboundStatus,
+    Outcome,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
+pub(super) fn with_attachments(ctx: &Ctx, mut text: String, attachments: &[String]) -> String {
+    if !attachments.is_empty() && ctx.config.mail.inbound.attachments == AttachmentPolicy::List {
+        text.push_str(&format!("\n\n(attachments: {})", attachments.join(", ")));
+    }
+    text
+}
+
+pub(super) async fn decide(
+    ctx: &Ctx,
+    key: &str,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Decision> {
+    let quarantine = |r: String, sender: Option<String>, member: Option<i64>| -> Decision {
+        (
+            InboundStatus::Quarantined,
+            Outcome::Quarantined(r),
+            sender,
+            member,
+            None,
+        )
+    };
+    let p = match parse::parse(raw) {
+        Ok(p) => p,
+        Err(e) => return Ok(quarantine(format!("malformed message: {e}"), None, None)),
+    };
+    let sender = p.from.as_ref().map(|f| f.to_string());
+    if let Some(why) = &p.automatic {
+        return automatic(ctx, &p, why, now).await;
+    }
+    if p.garbled {
+        return Ok(quarantine(
+            "malformed message: the text is not readable (binary data or a broken encoding)".into(),
+            sender,
+            None,
+        ));
+    }
+    let Some(from) = p.from.clone() else {
+        return Ok(quarantine(
+            "the message has no usable From address".into(),
+            None,
+            None,
+        ));
+    };
+    let (member, date) = match identify(ctx, &p, &from, now).await? {
+        Identity::Found(m, d) => (m, d),
+        Identity::BadToken(e) => {
+            notify_sender(ctx, key, &p, &from, false, "Your reply could not be matched to an update request (its reply address was altered). Please reply to the latest request email directly.", now).await?;
+            return Ok(quarantine(
+                format!("invalid reply token: {e}"),
+                sender,
+                None,
+            ));
+        }
+        Identity::GoneMember => {
+            return Ok(quarantine(
+                "the token names a member who no longer exists".into(),
+                sender,
+                None,
+            ));
+        }
+        Identity::Stranger => {
+            return Ok(quarantine(
+                format!("{from} is not a member and the message carries no reply token"),
+                sender,
+                None,
+            ));
+        }
+        Identity::Unmatched => {
+            notify_sender(ctx, key, &p, &from, false, "Your message was not accepted: it is not a reply to an update request. Please reply to the latest request email directly.", now).await?;
+            return Ok(quarantine(
+                "no reply token and not a reply to a Tidings email".into(),
+                sender,
+                None,
+            ));
+        }
+    };
+    if !member.owns_address(&from) {
+        notify_sender(ctx, key, &p, &from, true, "Your message was not accepted: it came from an address that does not belong to the member the reply address was made for.", now).await?;
+        return Ok(quarantine(
+            format!(
+                "sender {from} is not {} (the token's member) or one of their aliases",
+                member.email
+            ),
+            sender,
+            Some(member.id),
+        ));
+    }
+    // No notice here: the From of a message that fails DMARC is probably forged, and telling
+    // the forged address would be backscatter.
+    if p.dmarc_fail {
+        return Ok(quarantine(
+            "Authentication-Results reports dmarc=fail".into(),
+            sender,
+            Some(member.id),
+        ));
+    }
+    let mut text = p.text.trim().to_string();
+    let mut replace = false;
+    if let Some(cmd) = parse_command(&text) {
+        match cmd {
+            Ok(Command::Replace) => {
+                replace = true;
+                text = text
+                    .trim_start()
+                    .split_once('\n')
+                    .map(|(_, r)| r.trim().to_string())
+                    .unwrap_or_default();
+            }
+            Ok(c) => {
+                let msg = apply_command(ctx, &member, c, now).await?;
+                queue_member_mail(
+                    ctx,
+                    MailKind::Notice,
+                    &member,
+                    &format!("receipt:{key}"),
+                    "Done: your preferences changed",
+                    &msg,
+                    None,
+                    now,
+                )
+                .await?;
+                return Ok((
+                    InboundStatus::Command,
+                    Outcome::Command(msg),
+                    sender,
+                    Some(member.id),
+                    None,
+                ));
+            }
+            Err(e) => {
+                let msg = format!("That looked like a command, but: {e}");
+                queue_member_mail(
+                    ctx,
+                    MailKind::Notice,
+                    &member,
+                    &format!("receipt:{key}"),
+                    "Your command was not understood",
+                    &msg,
+                    None,
+                    now,
+                )
+                .await?;
+                return Ok(quarantine(msg, sender, Some(member.id)));
+            }
+        }
+    }
+    // Attachments alone are not an update: without text there is nothing to show in a digest.
+    if text.trim().is_empty() {
+        queue_member_mail(ctx, MailKind::Notice, &member, &format!("receipt:{key}"), "Your reply was empty", "We found no new text above the quoted request, so nothing was saved. Type your update above the quoted text and send it again.", Some(Thread { date, in_reply_to: &p.message_id }), now).await?;
+        return Ok(quarantine(
+            "no new text in the reply".into(),
+            sender,
+            Some(member.id),
+        ));
+    }
+    let text = with_attachments(ctx, text, &p.attachments);
+    let (status, outcome, _, m, u) = store_update(
+        ctx,
+        key,
+        &member,
+        date,
+        &text,
+        &p.message_id,
+        replace,
+        &p.attachments,
+        now,
+    )
+    .await?;
+    Ok((status, outcome, sender, m, u))
+}
+
+/// Stores (or appends to) a member's update and queues the receipt.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn store_update(
+    ctx: &Ctx,
+    key: &str,
+    member: &Member,
+    date: NaiveDate,
+    text: &str,
+    message_id: &str,
+    replace: bool,
+    attachments: &[String],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Decision> {
+    let out = ctx
+        .store
+        .upsert_update(
+            member.id,
+            date,
+            text,
+            "email",
+            Some(message_id),
+            replace,
+            now.timestamp(),
+        )
+        .await?;
+    let kept = ctx
+        .store
+        .update_for(member.id, date)
+        .await?
+        .map(|u| u.body)
+        .unwrap_or_else(|| text.to_string());
+    let receipt = render::receipt_text(
+        &member.name,
+        date,
+        &kept,
+        out.edited,
+        attachments,
+        &ctx.prefs_url(member.id, now),
+    );
+    queue_member_mail(
+        ctx,
+        MailKind::Receipt,
+        member,
+        &format!("receipt:{key}"),
+        &format!("Saved: your update for {}", date.format("%a %-d %b")),
+        &receipt,
+        Some(Thread {
+            date,
+            in_reply_to: message_id,
+        }),
+        now,
+    )
+    .await?;
+    Ok((
+        InboundStatus::Accepted,
+        Outcome::Accepted {
+            update_id: out.id,
+            edited: out.edited,
+        },
+        None,
+        Some(member.id),
+        Some(out.id),
+    ))
+}
+
+async fn apply_command(
+    ctx: &Ctx,
+    m: &Member,
+    c: Command,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let today = local_date(m.tz, now);
+    let mut ch = MemberChange::default();
+    let msg = match c {
+        Command::Skip => {
+            let mut away = m.away.clone();
+            away.push(AwayRange {
+                from: today,
+                to: today,
+            });
+            ch.away = Some(away);
+            format!("Skipped: no more requests or digests for {today}.")
+        }
+        Command::Pause => {
+            ch.paused = Some(true);
+            "Paused: you will get no requests or digests until you reply \"resume\".".to_string()
+        }
+        Command::Resume => {
+            ch.paused = Some(false);
+            "Welcome back: requests and digests are on again.".to_string()
+        }
+        Command::AwayUntil(d) => {
+            let mut away = m.away.clone();
+            away.push(AwayRange {
+                from: today,
+                to: d.max(today),
+            });
+            ch.away = Some(away);
+            format!("Noted: you are away until {d}. Enjoy!")
+        }
+        Command::DigestAt(t) => {
+            ch.digest_at = Some(t);
+            format!("Your digest now arrives at {t} ({}).", m.tz.name())
+        }
+        Command::RequestAt(t) => {
+            ch.request_at = Some(t);
+            format!("Update requests now arrive at {t} ({}).", m.tz.name())
+        }
+        Command::Timezone(z) => {
+            ch.tz = Some(z);
+            format!("Your time zone is now {}.", z.name())
+        }
+        Command::Replace => unreachable!("handled by the caller"),
+    };
+    ctx.store.update_member(&m.email, &ch).await?;
+    Ok(msg)
+}
+
+/// Tells the sender of an unusable message why, at most 3 times an hour per address — but
+/// only a member (or one of their aliases) whose message passed the token check
+/// (`token_ok`) or DMARC (the topmost `Authentication-Results`). Anyone else may be a forged
+/// `From`, and answering it would make Tidings a spam reflector (backscatter): such mail is
+/// quarantined with its reason and nobody is told.
+async fn notify_sender(
+    ctx: &Ctx,
+    key: &str,
+    p: &parse::Inbound,
+    to: &EmailAddress,
+    token_ok: bool,
+    why: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    if !(token_ok || p.dmarc_pass) || p.dmarc_fail || ctx.store.member_by_email(to).await?.is_none()
+    {
+        return Ok(());
+    }
+    let hour_ago = (now - Duration::hours(1)).timestamp();
+    if ctx.store.notices_since(to.as_str(), hour_ago).await? >= 3 {
+        return Ok(());
+    }
+    let text = format!("Hello,\n\n{why}\n\nThis is an automatic message from Tidings.\n");
+    queue_mail(
+        ctx,
+        MailKind::Notice,
+        "",
+        to,
+        None,
+        &format!("notice:{key}"),
+        "Your message to Tidings was not accepted",
+        text,
+        None,
+        now,
+    )
+    .await
+}

@@ -1,0 +1,77 @@
+//! Who a message is from and for which local day: the reply token in the sub-address, else
+//! the Tidings email it answers (References), else a member writing to the base address.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::schedule::local_date;
+use crate::domain::token::ReplyToken;
+use crate::domain::{EmailAddress, MailKind, Member};
+use crate::jobs::Ctx;
+use crate::mail::parse;
+
+/// Who a message is from and for which day, before the From check.
+pub(super) enum Identity {
+    Found(Member, NaiveDate),
+    BadToken(String),
+    GoneMember,
+    Stranger,
+    Unmatched,
+}
+
+/// The token in a sub-address, else a reply to one of our emails, else a fresh email from a
+/// known member to the base address.
+pub(super) async fn identify(
+    ctx: &Ctx,
+    p: &parse::Inbound,
+    from: &EmailAddress,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Identity> {
+    let base = ctx.config.reply_to();
+    let tag = p
+        .recipients
+        .iter()
+        .find_map(|r| r.tag_of(&base).map(str::to_string));
+    if let Some(tag) = tag {
+        return Ok(match ReplyToken::verify(&tag, &ctx.secret) {
+            Ok(t) => match ctx.store.member_by_id(t.member).await? {
+                Some(m) => Identity::Found(m, t.date),
+                None => Identity::GoneMember,
+            },
+            Err(e) => Identity::BadToken(e.to_string()),
+        });
+    }
+    if let Some((m, d)) = by_references(ctx, &p.references).await? {
+        return Ok(Identity::Found(m, d));
+    }
+    if p.recipients.iter().any(|r| r == &base) {
+        return Ok(match ctx.store.member_by_email(from).await? {
+            Some(m) => {
+                let d = local_date(m.tz, now);
+                Identity::Found(m, d)
+            }
+            None => Identity::Stranger,
+        });
+    }
+    Ok(Identity::Unmatched)
+}
+
+async fn by_references(ctx: &Ctx, refs: &[String]) -> anyhow::Result<Option<(Member, NaiveDate)>> {
+    for r in refs.iter().rev() {
+        if let Some((member, Some(date), kind)) = ctx.store.outbox_by_message_id(r).await? {
+            // A reply to a request, a reminder or a receipt counts for that mail's date.
+            if kind != MailKind::Request.as_str()
+                && kind != MailKind::Reminder.as_str()
+                && kind != MailKind::Receipt.as_str()
+            {
+                continue;
+            }
+            if let (Some(m), Ok(d)) = (
+                ctx.store.member_by_id(member).await?,
+                date.parse::<NaiveDate>(),
+            ) {
+                return Ok(Some((m, d)));
+            }
+        }
+    }
+    Ok(None)
+}
