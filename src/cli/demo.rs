@@ -117,11 +117,10 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
 }
 
 async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
+    // Loaded like an import: the demo's own clock plans them in its first pass.
     let defaults = MemberDefaults {
         tz: chrono_tz::UTC,
-        request_at: ctx.config.default_request_at(),
-        digest_at: ctx.config.default_digest_at(),
-        workdays: ctx.config.default_workdays(),
+        ..crate::jobs::members::defaults(&ctx.config)
     };
     for p in &PEOPLE {
         let ch = MemberChange {

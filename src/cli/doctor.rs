@@ -132,22 +132,7 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
         let to = crate::domain::EmailAddress::parse(&to)
             .map_err(|e| crate::cli::UsageError(e.to_string()))?;
         let ctx = crate::jobs::Ctx::build(cfg.clone()).await?;
-        let mid = crate::mail::new_message_id("notice", &ctx.mail_domain());
-        let raw = crate::mail::outbound::build(&crate::mail::outbound::Outgoing {
-            kind: crate::domain::MailKind::Notice,
-            from: &cfg.mail.from,
-            to_name: "",
-            to: &to,
-            reply_to: None,
-            subject: "Tidings test email",
-            message_id: &mid,
-            in_reply_to: None,
-            text: "This is a test email from `tidings doctor --send-test`.\n".into(),
-            html: None,
-            unsubscribe_url: None,
-            list_id: None,
-            date: now.timestamp(),
-        })?;
+        let raw = crate::jobs::compose::test_email(&ctx, &to, now)?;
         match ctx
             .sender
             .send(

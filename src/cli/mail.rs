@@ -55,13 +55,7 @@ pub(super) async fn preview_digest(
         )
         .await?;
         let prefs = ctx.prefs_url(m.id, now);
-        let view = crate::render::DigestView {
-            reader_name: &m.name,
-            date,
-            local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
-            sections: data.sections,
-            prefs_url: &prefs,
-        };
+        let view = crate::jobs::compose::digest_view(&m, date, now, data.sections, &prefs);
         if html {
             crate::outln!("{}", crate::render::digest_html(&view));
         } else {

@@ -35,15 +35,6 @@ fn member_change(o: &MemberOpts) -> anyhow::Result<MemberChange> {
     Ok(ch)
 }
 
-fn defaults(cfg: &Config) -> MemberDefaults {
-    MemberDefaults {
-        tz: cfg.default_tz(),
-        request_at: cfg.default_request_at(),
-        digest_at: cfg.default_digest_at(),
-        workdays: cfg.default_workdays(),
-    }
-}
-
 pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
     match cmd {
         MemberCmd::Add { email, opts } => {
@@ -57,7 +48,7 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
                 ));
             }
             let ch = member_change(&opts)?;
-            let d = defaults(&cfg);
+            let d = crate::jobs::members::defaults(&cfg);
             with_store(&cfg, async |s| {
                 s.add_member(&email, &ch, &d).await.map_err(store_err)?;
                 let m = s
@@ -130,8 +121,9 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
             .await
         }
         MemberCmd::Import { file } => {
-            let rows = crate::cli::import::read_csv(&file, &defaults(&cfg)).map_err(usage)?;
-            let d = defaults(&cfg);
+            let rows = crate::cli::import::read_csv(&file, &crate::jobs::members::defaults(&cfg))
+                .map_err(usage)?;
+            let d = crate::jobs::members::defaults(&cfg);
             with_store(&cfg, async |s| {
                 let bar = progress_bar(rows.members.len() as u64, "importing members");
                 let tick = |n: usize| bar.set_position(n as u64);

@@ -27,7 +27,7 @@ use crate::domain::{
 };
 use crate::jobs::Ctx;
 use crate::mail::extract;
-use crate::store::{MemberChange, MemberDefaults, Store, StoreError};
+use crate::store::{MemberChange, Store, StoreError};
 
 /// Bad input or configuration: exit code 2.
 #[derive(Debug, thiserror::Error)]

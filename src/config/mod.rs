@@ -447,18 +447,6 @@ impl Config {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print the config: {e}\n"))
     }
 
-    pub fn default_request_at(&self) -> LocalTime {
-        self.schedule.default_request_at
-    }
-    pub fn default_digest_at(&self) -> LocalTime {
-        self.schedule.default_digest_at
-    }
-    pub fn default_workdays(&self) -> Workdays {
-        self.schedule.default_workdays
-    }
-    pub fn default_tz(&self) -> Tz {
-        self.schedule.default_timezone
-    }
     pub fn reply_to(&self) -> EmailAddress {
         self.mail.reply_to.clone()
     }

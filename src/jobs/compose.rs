@@ -1,13 +1,15 @@
-//! Composing email: one function per kind of email Tidings sends (update request and
-//! reminder, digest, receipt, notice), each returning the outbox entry ready to queue.
+//! Composing email: one function per kind of email Tidings sends — the update request and
+//! its reminder, the digest, the receipt of a reply, a notice to a member, a notice to a
+//! sender who is not one, and the `doctor --send-test` email. Each returns the outbox entry
+//! (or, for the test email, the bytes) ready to queue; nothing here writes to the store.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Ctx;
-use super::digest::{TeamSnapshot, digest_view_data_in};
+use super::digest::DigestData;
 use crate::domain::{EmailAddress, MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
-use crate::render::{self, DigestView, RequestView};
+use crate::render::{self, DigestSection, DigestView, RequestView};
 use crate::store::{NewEmail, QueuedDigest};
 
 /// The reply a receipt or notice answers: its update's local date and the reply's
@@ -20,98 +22,18 @@ pub struct Thread<'a> {
     pub in_reply_to: &'a str,
 }
 
-/// Queues a receipt or notice to a member (idempotent by `key`).
-#[allow(clippy::too_many_arguments)]
-pub async fn queue_member_mail(
-    ctx: &Ctx,
-    kind: MailKind,
-    m: &Member,
-    key: &str,
-    subject: &str,
-    text: &str,
-    thread: Option<Thread<'_>>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let prefs = ctx.prefs_url(m.id, now);
-    let body = if kind == MailKind::Receipt {
-        text.to_string()
-    } else {
-        render::notice_text(&m.name, text, &prefs)
-    };
-    queue_mail(
-        ctx,
-        kind,
-        &m.name,
-        &m.email,
-        Some(m.id),
-        key,
-        subject,
-        body,
-        thread,
-        now,
-    )
-    .await
+/// The outbox key of the email of `kind` to member `id` for local date `date`.
+pub fn outbox_key(kind: MailKind, id: MemberId, date: NaiveDate) -> String {
+    format!("{}:{id}:{date}", kind.as_str())
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn queue_mail(
-    ctx: &Ctx,
-    kind: MailKind,
-    name: &str,
-    to: &EmailAddress,
-    member: Option<i64>,
-    key: &str,
-    subject: &str,
-    text: String,
-    thread: Option<Thread<'_>>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let message_id = new_message_id(kind.as_str(), &ctx.mail_domain());
-    let reply_to = match (thread, member) {
-        (Some(t), Some(id)) => Some(ctx.reply_address(id, t.date)),
-        _ => None,
-    };
-    let in_reply_to = thread
-        .filter(|t| !t.in_reply_to.is_empty())
-        .map(|t| format!("<{}>", t.in_reply_to.trim_matches(['<', '>'])));
-    let raw = outbound::build(&outbound::Outgoing {
-        kind,
-        from: &ctx.config.mail.from,
-        to_name: name,
-        to,
-        reply_to: reply_to.as_ref(),
-        subject,
-        message_id: &message_id,
-        in_reply_to: in_reply_to.as_deref(),
-        text,
-        html: None,
-        unsubscribe_url: None,
-        list_id: None,
-        date: now.timestamp(),
-    })?;
-    ctx.store
-        .enqueue(
-            &NewEmail {
-                idem_key: key.to_string(),
-                kind: kind.as_str(),
-                member_id: member,
-                local_date: thread.map(|t| t.date.to_string()),
-                recipient: to.to_string(),
-                message_id: message_id.trim_matches(['<', '>']).to_string(),
-                subject: subject.to_string(),
-                body: raw,
-            },
-            now.timestamp(),
-        )
-        .await?;
-    Ok(())
-}
-
-/// The update request (or reminder) email of `m` for local date `date`, ready to queue.
-pub(super) async fn build_request(
+/// The update request (or, with `reminder`, the reminder) of `m` for local date `date`. Its
+/// `Reply-To` carries the reply token for that date; its key (kind, member, date) makes a
+/// second queueing a no-op.
+pub async fn request(
     ctx: &Ctx,
     m: &Member,
-    date: chrono::NaiveDate,
+    date: NaiveDate,
     now: DateTime<Utc>,
     reminder: bool,
 ) -> anyhow::Result<NewEmail> {
@@ -149,53 +71,42 @@ pub(super) async fn build_request(
         list_id: Some(&list_id),
         date: now.timestamp(),
     })?;
-    Ok(member_email(kind, m, date, &message_id, subject, raw))
-}
-
-/// The outbox entry of an email of `kind` to member `m` for local date `date`; its key
-/// (kind, member, date) makes a second queueing a no-op.
-fn member_email(
-    kind: MailKind,
-    m: &Member,
-    date: chrono::NaiveDate,
-    message_id: &str,
-    subject: String,
-    raw: Vec<u8>,
-) -> NewEmail {
-    NewEmail {
+    Ok(NewEmail {
         idem_key: outbox_key(kind, m.id, date),
-        kind: kind.as_str(),
-        member_id: Some(m.id),
         local_date: Some(date.to_string()),
-        recipient: m.email.to_string(),
-        message_id: message_id.trim_matches(['<', '>']).to_string(),
-        subject,
-        body: raw,
-    }
+        ..entry(kind, Some(m.id), &m.email, &message_id, subject, raw)
+    })
 }
 
-/// The complete digest email of reader `m` for local date `date`, given the reader's team
-/// snapshot, with the update revisions it carries; `None` when it would be empty and
-/// `schedule.send_empty_digest` is off.
-pub(super) async fn build_digest(
-    ctx: &Ctx,
-    m: &Member,
-    date: chrono::NaiveDate,
+/// The view of reader `m`'s digest for local date `date`: what both the email and
+/// `preview digest` render.
+pub fn digest_view<'a>(
+    m: &'a Member,
+    date: NaiveDate,
     now: DateTime<Utc>,
-    snapshot: &TeamSnapshot,
-) -> anyhow::Result<Option<QueuedDigest>> {
-    let data = digest_view_data_in(ctx, m, date, snapshot).await?;
-    if data.is_empty() && !ctx.config.schedule.send_empty_digest {
-        return Ok(None);
-    }
-    let prefs = ctx.prefs_url(m.id, now);
-    let view = DigestView {
+    sections: Vec<DigestSection>,
+    prefs_url: &'a str,
+) -> DigestView<'a> {
+    DigestView {
         reader_name: &m.name,
         date,
         local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
-        sections: data.sections,
-        prefs_url: &prefs,
-    };
+        sections,
+        prefs_url,
+    }
+}
+
+/// The digest email of reader `m` for local date `date` holding `data`, with the update
+/// revisions it carries (recorded when it is queued, so each reaches the reader once).
+pub fn digest(
+    ctx: &Ctx,
+    m: &Member,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    data: DigestData,
+) -> anyhow::Result<QueuedDigest> {
+    let prefs = ctx.prefs_url(m.id, now);
+    let view = digest_view(m, date, now, data.sections, &prefs);
     let subject = render::digest_subject(&view);
     let message_id = new_message_id("digest", &ctx.mail_domain());
     let unsub = ctx.unsubscribe_url(m.id, now);
@@ -215,14 +126,207 @@ pub(super) async fn build_digest(
         list_id: Some(&list_id),
         date: now.timestamp(),
     })?;
-    Ok(Some(QueuedDigest {
-        email: member_email(MailKind::Digest, m, date, &message_id, subject, raw),
+    Ok(QueuedDigest {
+        email: NewEmail {
+            idem_key: outbox_key(MailKind::Digest, m.id, date),
+            local_date: Some(date.to_string()),
+            ..entry(
+                MailKind::Digest,
+                Some(m.id),
+                &m.email,
+                &message_id,
+                subject,
+                raw,
+            )
+        },
         reader: m.id,
         items: data.keys,
-    }))
+    })
 }
 
-/// The outbox key of the email of `kind` to member `id` for local date `date`.
-pub(super) fn outbox_key(kind: MailKind, id: MemberId, date: chrono::NaiveDate) -> String {
-    format!("{}:{id}:{date}", kind.as_str())
+/// What a receipt confirms: the update as stored for its day.
+#[derive(Debug, Clone, Copy)]
+pub struct Saved<'a> {
+    pub date: NaiveDate,
+    /// The whole update as stored now (earlier replies of the day included).
+    pub text: &'a str,
+    /// The reply added to (or replaced) an update of that day.
+    pub edited: bool,
+    pub attachments: &'a [String],
+    /// The Message-ID of the reply, which the receipt threads under.
+    pub in_reply_to: &'a str,
+}
+
+/// The receipt of a stored reply (idempotent by `key`, one per inbound message).
+pub fn receipt(
+    ctx: &Ctx,
+    m: &Member,
+    key: &str,
+    saved: Saved<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<NewEmail> {
+    let text = render::receipt_text(
+        &m.name,
+        saved.date,
+        saved.text,
+        saved.edited,
+        saved.attachments,
+        &ctx.prefs_url(m.id, now),
+    );
+    let subject = format!("Saved: your update for {}", saved.date.format("%a %-d %b"));
+    let thread = Thread {
+        date: saved.date,
+        in_reply_to: saved.in_reply_to,
+    };
+    plain(
+        ctx,
+        MailKind::Receipt,
+        Recipient::Member(m),
+        key,
+        &subject,
+        text,
+        Some(thread),
+        now,
+    )
+}
+
+/// A notice to member `m` (a command's result, an empty reply, a fresh preferences link),
+/// with the greeting and preferences link around `text`; idempotent by `key`.
+pub fn notice(
+    ctx: &Ctx,
+    m: &Member,
+    key: &str,
+    subject: &str,
+    text: &str,
+    thread: Option<Thread<'_>>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<NewEmail> {
+    let body = render::notice_text(&m.name, text, &ctx.prefs_url(m.id, now));
+    plain(
+        ctx,
+        MailKind::Notice,
+        Recipient::Member(m),
+        key,
+        subject,
+        body,
+        thread,
+        now,
+    )
+}
+
+/// Tells the sender of a message that was not accepted why (`why`), by address: the caller
+/// decides whether that sender may be told at all.
+pub fn refusal(
+    ctx: &Ctx,
+    to: &EmailAddress,
+    key: &str,
+    why: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<NewEmail> {
+    let text = format!("Hello,\n\n{why}\n\nThis is an automatic message from Tidings.\n");
+    plain(
+        ctx,
+        MailKind::Notice,
+        Recipient::Address(to),
+        key,
+        "Your message to Tidings was not accepted",
+        text,
+        None,
+        now,
+    )
+}
+
+/// The message `doctor --send-test` hands to the transport directly.
+pub fn test_email(ctx: &Ctx, to: &EmailAddress, now: DateTime<Utc>) -> anyhow::Result<Vec<u8>> {
+    let message_id = new_message_id(MailKind::Notice.as_str(), &ctx.mail_domain());
+    outbound::build(&outbound::Outgoing {
+        kind: MailKind::Notice,
+        from: &ctx.config.mail.from,
+        to_name: "",
+        to,
+        reply_to: None,
+        subject: "Tidings test email",
+        message_id: &message_id,
+        in_reply_to: None,
+        text: "This is a test email from `tidings doctor --send-test`.\n".into(),
+        html: None,
+        unsubscribe_url: None,
+        list_id: None,
+        date: now.timestamp(),
+    })
+}
+
+/// Who a plain-text email goes to.
+#[derive(Clone, Copy)]
+enum Recipient<'a> {
+    Member(&'a Member),
+    Address(&'a EmailAddress),
+}
+
+/// A plain-text email (receipt or notice). A thread gives a member's mail the reply address
+/// of that day and threads it under the reply it answers.
+#[allow(clippy::too_many_arguments)]
+fn plain(
+    ctx: &Ctx,
+    kind: MailKind,
+    to: Recipient<'_>,
+    key: &str,
+    subject: &str,
+    text: String,
+    thread: Option<Thread<'_>>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<NewEmail> {
+    let (name, address, member) = match to {
+        Recipient::Member(m) => (m.name.as_str(), &m.email, Some(m.id)),
+        Recipient::Address(a) => ("", a, None),
+    };
+    let message_id = new_message_id(kind.as_str(), &ctx.mail_domain());
+    let reply_to = match (thread, member) {
+        (Some(t), Some(id)) => Some(ctx.reply_address(id, t.date)),
+        _ => None,
+    };
+    let in_reply_to = thread
+        .filter(|t| !t.in_reply_to.is_empty())
+        .map(|t| format!("<{}>", t.in_reply_to.trim_matches(['<', '>'])));
+    let raw = outbound::build(&outbound::Outgoing {
+        kind,
+        from: &ctx.config.mail.from,
+        to_name: name,
+        to: address,
+        reply_to: reply_to.as_ref(),
+        subject,
+        message_id: &message_id,
+        in_reply_to: in_reply_to.as_deref(),
+        text,
+        html: None,
+        unsubscribe_url: None,
+        list_id: None,
+        date: now.timestamp(),
+    })?;
+    Ok(NewEmail {
+        idem_key: key.to_string(),
+        local_date: thread.map(|t| t.date.to_string()),
+        ..entry(kind, member, address, &message_id, subject.to_string(), raw)
+    })
+}
+
+/// The outbox row of a built message; the caller sets its key and local date.
+fn entry(
+    kind: MailKind,
+    member: Option<MemberId>,
+    to: &EmailAddress,
+    message_id: &str,
+    subject: String,
+    raw: Vec<u8>,
+) -> NewEmail {
+    NewEmail {
+        idem_key: String::new(),
+        kind: kind.as_str(),
+        member_id: member,
+        local_date: None,
+        recipient: to.to_string(),
+        message_id: message_id.trim_matches(['<', '>']).to_string(),
+        subject,
+        body: raw,
+    }
 }

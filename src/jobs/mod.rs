@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod digest;
 pub mod ingest;
+pub mod members;
 pub mod plan;
 pub mod send;
 
@@ -17,7 +18,7 @@ use crate::config::Config;
 use crate::domain::token::{LinkToken, ReplyToken, Secret};
 use crate::domain::{EmailAddress, Member, MemberId};
 use crate::mail::outbound::Sender;
-use crate::store::Store;
+use crate::store::{NewEmail, Store};
 
 /// What every job needs, built once.
 #[derive(Clone)]
@@ -71,6 +72,11 @@ impl Ctx {
 
     pub fn from_address(&self) -> EmailAddress {
         self.config.mail.from.address.clone()
+    }
+
+    /// Queues `email` (built by [`compose`]); false when its key was queued before.
+    pub async fn queue(&self, email: &NewEmail, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        Ok(self.store.enqueue(email, now.timestamp()).await?.is_some())
     }
 
     /// The `List-Id` of `m`'s requests and digests: their first team by name.

@@ -13,8 +13,8 @@ use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 
 use super::Ctx;
-use super::compose::{build_digest, build_request, outbox_key};
-use super::digest::{TeamCache, recent_date};
+use super::compose::{self, outbox_key};
+use super::digest::{TeamCache, digest_view_data_in, recent_date};
 use crate::domain::schedule::local_date;
 use crate::domain::{MailKind, Member};
 use crate::store::{Due, DueKind, NextInstant, QueuedDigest, QueuedRequest};
@@ -322,7 +322,7 @@ async fn build_due_requests(
             if !still_wanted(&ctx, &m, fire, now).await? {
                 return Ok(None);
             }
-            let email = build_request(&ctx, &m, fire, now, false).await?;
+            let email = compose::request(&ctx, &m, fire, now, false).await?;
             let reminder =
                 reminder_instant(&m, fire, now, after_hours).map(|t| (t.timestamp(), fire));
             Ok(Some(QueuedRequest {
@@ -410,10 +410,13 @@ async fn build_due_digests(
             if !still_wanted(&ctx, &m, fire, now).await? {
                 return Ok(Built::Skipped);
             }
-            Ok(match build_digest(&ctx, &m, fire, now, &snapshot).await? {
-                Some(q) => Built::Digest(Box::new(q)),
-                None => Built::Empty,
-            })
+            let data = digest_view_data_in(&ctx, &m, fire, &snapshot).await?;
+            // Nothing new: no digest, unless `schedule.send_empty_digest` asks for one.
+            if data.is_empty() && !ctx.config.schedule.send_empty_digest {
+                return Ok(Built::Empty);
+            }
+            let q = compose::digest(&ctx, &m, fire, now, data)?;
+            Ok(Built::Digest(Box::new(q)))
         }
     })
     .await;
@@ -444,6 +447,6 @@ pub async fn queue_request(
     now: DateTime<Utc>,
     reminder: bool,
 ) -> anyhow::Result<bool> {
-    let email = build_request(ctx, m, date, now, reminder).await?;
-    Ok(ctx.store.enqueue(&email, now.timestamp()).await?.is_some())
+    let email = compose::request(ctx, m, date, now, reminder).await?;
+    ctx.queue(&email, now).await
 }

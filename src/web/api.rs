@@ -24,7 +24,7 @@ use crate::domain::{
     AwayRange, EmailAddress, LocalTime, Member, MemberView, Workdays, clean_name, parse_team_name,
 };
 use crate::store::Idempotent;
-use crate::store::{MemberChange, MemberDefaults, UpdateRow};
+use crate::store::{MemberChange, UpdateRow};
 
 pub(super) fn routes(r: Routes) -> Routes {
     r.add(Verb::Get, "/api/v1/openapi.json", openapi_json)
@@ -533,9 +533,7 @@ pub(super) async fn apply_change(
     m: &Member,
     ch: &MemberChange,
 ) -> Result<Member, AppError> {
-    let updated = st.ctx.store.update_member(&m.email, ch).await?;
-    crate::jobs::plan::plan_member(&st.ctx, &updated, Utc::now()).await?;
-    Ok(updated)
+    Ok(crate::jobs::members::change(&st.ctx, &m.email, ch, None, Utc::now()).await?)
 }
 
 async fn get_preferences(auth: MemberAuth) -> Json<MemberView> {
@@ -643,21 +641,7 @@ async fn admin_add_member(
         return Err(AppError::invalid("aliases cannot be set here"));
     }
     let ch = patch.to_change(None, true)?;
-    let cfg = &st.ctx.config;
-    let defaults = MemberDefaults {
-        tz: cfg.default_tz(),
-        request_at: cfg.default_request_at(),
-        digest_at: cfg.default_digest_at(),
-        workdays: cfg.default_workdays(),
-    };
-    let id = st.ctx.store.add_member(&email, &ch, &defaults).await?;
-    let m = st
-        .ctx
-        .store
-        .member_by_id(id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the member just added is missing"))?;
-    crate::jobs::plan::plan_member(&st.ctx, &m, Utc::now()).await?;
+    let m = crate::jobs::members::add(&st.ctx, &email, &ch, Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(MemberView::from(&m))))
 }
 

@@ -22,7 +22,7 @@ use super::html::{html_response, page};
 use super::{AppError, Routes, Verb, WebState};
 use crate::domain::schedule::parse_tz;
 use crate::domain::token::{LinkToken, TokenError};
-use crate::domain::{AwayRange, EmailAddress, LocalTime, MailKind, Member, Workdays};
+use crate::domain::{AwayRange, EmailAddress, LocalTime, Member, Workdays};
 use crate::jobs::Ctx;
 use crate::store::MemberChange;
 
@@ -655,17 +655,16 @@ async fn queue_fresh_link(ctx: &Ctx, email: &EmailAddress) -> anyhow::Result<()>
     );
     // One per member and hour (the outbox key), so the form cannot be used to flood a member.
     let key = format!("link:{}:{}", m.id, now.timestamp() / 3600);
-    crate::jobs::compose::queue_member_mail(
+    let notice = crate::jobs::compose::notice(
         ctx,
-        MailKind::Notice,
         &m,
         &key,
         "Your Tidings preferences link",
         &text,
         None,
         now,
-    )
-    .await?;
+    )?;
+    ctx.queue(&notice, now).await?;
     // Send at once rather than at the next tick; the outbox lease keeps this safe beside the
     // scheduler's own pass.
     let ctx = ctx.clone();

@@ -42,21 +42,13 @@ async fn member_of(ctx: &Ctx, token: &str) -> Result<Member, AppError> {
 }
 
 async fn set_unsubscribed(ctx: &Ctx, m: &Member, on: bool) -> Result<Member, AppError> {
-    let updated = ctx
-        .store
-        .update_member(
-            &m.email,
-            &MemberChange {
-                unsubscribed: Some(on),
-                ..Default::default()
-            },
-        )
-        .await?;
-    if !on {
-        // Requests and digests resume from the next fire (today's too, if still due).
-        crate::jobs::plan::plan_member(ctx, &updated, Utc::now()).await?;
-    }
-    Ok(updated)
+    let ch = MemberChange {
+        unsubscribed: Some(on),
+        ..Default::default()
+    };
+    // Subscribing again, requests and digests resume from the next fire (today's too, if
+    // still due).
+    Ok(crate::jobs::members::change(ctx, &m.email, &ch, None, Utc::now()).await?)
 }
 
 /// What unsubscribing stops, said on both pages.

@@ -6,12 +6,10 @@ use chrono::{DateTime, Utc};
 
 use super::decide::Decision;
 use super::identify::{Identity, identify};
-use super::*;
 use crate::domain::AwayRange;
 use crate::domain::schedule::local_date;
 use crate::jobs::Ctx;
 use crate::mail::parse;
-use crate::store::InboundStatus;
 
 /// Automatic mail is never an update. A bounce counts against the address it reports on; an
 /// out-of-office reply with a return date marks its member away until then.
@@ -58,13 +56,7 @@ pub(super) async fn automatic(
         } else {
             format!("{why}: {}", notes.join("; "))
         };
-        return Ok((
-            InboundStatus::Ignored,
-            Outcome::Ignored(reason),
-            sender,
-            member_id,
-            None,
-        ));
+        return Ok(Decision::ignored(reason, sender, member_id));
     }
     let mut reason = format!("automatic message: {why}");
     let mut member_id = None;
@@ -96,11 +88,5 @@ pub(super) async fn automatic(
             }
         }
     }
-    Ok((
-        InboundStatus::Ignored,
-        Outcome::Ignored(reason),
-        sender,
-        member_id,
-        None,
-    ))
+    Ok(Decision::ignored(reason, sender, member_id))
 }

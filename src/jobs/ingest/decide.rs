@@ -9,20 +9,84 @@ use super::*;
 use crate::config::AttachmentPolicy;
 use crate::domain::command::{Command, parse_command};
 use crate::domain::schedule::local_date;
-use crate::domain::{AwayRange, EmailAddress, MailKind, Member};
+use crate::domain::{AwayRange, EmailAddress, Member, MemberId};
 use crate::jobs::Ctx;
-use crate::jobs::compose::{Thread, queue_mail, queue_member_mail};
+use crate::jobs::compose::{self, Saved, Thread};
+use crate::jobs::members::{self, Tell};
 use crate::mail::parse;
-use crate::render;
 use crate::store::{InboundStatus, MemberChange};
 
-pub(super) type Decision = (
-    InboundStatus,
-    Outcome,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-);
+/// What became of one message: its outcome and what the inbound row records with it.
+#[derive(Debug)]
+pub(super) struct Decision {
+    pub status: InboundStatus,
+    pub outcome: Outcome,
+    /// The From address as written, when there is one.
+    pub sender: Option<String>,
+    /// The member the message was tied to, if any (also for a quarantined one).
+    pub member: Option<MemberId>,
+    /// The update it was stored in.
+    pub update: Option<i64>,
+}
+
+impl Decision {
+    pub(super) fn quarantined(
+        reason: String,
+        sender: Option<String>,
+        member: Option<MemberId>,
+    ) -> Decision {
+        Decision {
+            status: InboundStatus::Quarantined,
+            outcome: Outcome::Quarantined(reason),
+            sender,
+            member,
+            update: None,
+        }
+    }
+
+    pub(super) fn ignored(
+        reason: String,
+        sender: Option<String>,
+        member: Option<MemberId>,
+    ) -> Decision {
+        Decision {
+            status: InboundStatus::Ignored,
+            outcome: Outcome::Ignored(reason),
+            sender,
+            member,
+            update: None,
+        }
+    }
+
+    fn command(result: String, sender: Option<String>, member: MemberId) -> Decision {
+        Decision {
+            status: InboundStatus::Command,
+            outcome: Outcome::Command(result),
+            sender,
+            member: Some(member),
+            update: None,
+        }
+    }
+
+    fn accepted(update_id: i64, edited: bool, member: MemberId) -> Decision {
+        Decision {
+            status: InboundStatus::Accepted,
+            outcome: Outcome::Accepted { update_id, edited },
+            sender: None,
+            member: Some(member),
+            update: Some(update_id),
+        }
+    }
+
+    /// The reason the inbound row records: why it was ignored or quarantined, or what a
+    /// command did.
+    pub(super) fn reason(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Ignored(r) | Outcome::Quarantined(r) | Outcome::Command(r) => Some(r),
+            _ => None,
+        }
+    }
+}
 
 pub(super) fn with_attachments(ctx: &Ctx, mut text: String, attachments: &[String]) -> String {
     if !attachments.is_empty() && ctx.config.mail.inbound.attachments == AttachmentPolicy::List {
@@ -37,32 +101,29 @@ pub(super) async fn decide(
     raw: &[u8],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Decision> {
-    let quarantine = |r: String, sender: Option<String>, member: Option<i64>| -> Decision {
-        (
-            InboundStatus::Quarantined,
-            Outcome::Quarantined(r),
-            sender,
-            member,
-            None,
-        )
-    };
     let p = match parse::parse(raw) {
         Ok(p) => p,
-        Err(e) => return Ok(quarantine(format!("malformed message: {e}"), None, None)),
+        Err(e) => {
+            return Ok(Decision::quarantined(
+                format!("malformed message: {e}"),
+                None,
+                None,
+            ));
+        }
     };
     let sender = p.from.as_ref().map(|f| f.to_string());
     if let Some(why) = &p.automatic {
         return automatic(ctx, &p, why, now).await;
     }
     if p.garbled {
-        return Ok(quarantine(
+        return Ok(Decision::quarantined(
             "malformed message: the text is not readable (binary data or a broken encoding)".into(),
             sender,
             None,
         ));
     }
     let Some(from) = p.from.clone() else {
-        return Ok(quarantine(
+        return Ok(Decision::quarantined(
             "the message has no usable From address".into(),
             None,
             None,
@@ -72,21 +133,21 @@ pub(super) async fn decide(
         Identity::Found(m, d) => (m, d),
         Identity::BadToken(e) => {
             notify_sender(ctx, key, &p, &from, false, "Your reply could not be matched to an update request (its reply address was altered). Please reply to the latest request email directly.", now).await?;
-            return Ok(quarantine(
+            return Ok(Decision::quarantined(
                 format!("invalid reply token: {e}"),
                 sender,
                 None,
             ));
         }
         Identity::GoneMember => {
-            return Ok(quarantine(
+            return Ok(Decision::quarantined(
                 "the token names a member who no longer exists".into(),
                 sender,
                 None,
             ));
         }
         Identity::Stranger => {
-            return Ok(quarantine(
+            return Ok(Decision::quarantined(
                 format!("{from} is not a member and the message carries no reply token"),
                 sender,
                 None,
@@ -94,7 +155,7 @@ pub(super) async fn decide(
         }
         Identity::Unmatched => {
             notify_sender(ctx, key, &p, &from, false, "Your message was not accepted: it is not a reply to an update request. Please reply to the latest request email directly.", now).await?;
-            return Ok(quarantine(
+            return Ok(Decision::quarantined(
                 "no reply token and not a reply to a Tidings email".into(),
                 sender,
                 None,
@@ -103,7 +164,7 @@ pub(super) async fn decide(
     };
     if !member.owns_address(&from) {
         notify_sender(ctx, key, &p, &from, true, "Your message was not accepted: it came from an address that does not belong to the member the reply address was made for.", now).await?;
-        return Ok(quarantine(
+        return Ok(Decision::quarantined(
             format!(
                 "sender {from} is not {} (the token's member) or one of their aliases",
                 member.email
@@ -115,7 +176,7 @@ pub(super) async fn decide(
     // No notice here: the From of a message that fails DMARC is probably forged, and telling
     // the forged address would be backscatter.
     if p.dmarc_fail {
-        return Ok(quarantine(
+        return Ok(Decision::quarantined(
             "Authentication-Results reports dmarc=fail".into(),
             sender,
             Some(member.id),
@@ -125,63 +186,66 @@ pub(super) async fn decide(
     let mut replace = false;
     if let Some(cmd) = parse_command(&text) {
         match cmd {
-            Ok(Command::Replace) => {
-                replace = true;
-                text = text
-                    .trim_start()
-                    .split_once('\n')
-                    .map(|(_, r)| r.trim().to_string())
-                    .unwrap_or_default();
-            }
-            Ok(c) => {
-                let msg = apply_command(ctx, &member, c, now).await?;
-                queue_member_mail(
-                    ctx,
-                    MailKind::Notice,
-                    &member,
-                    &format!("receipt:{key}"),
-                    "Done: your preferences changed",
-                    &msg,
-                    None,
-                    now,
-                )
-                .await?;
-                return Ok((
-                    InboundStatus::Command,
-                    Outcome::Command(msg),
-                    sender,
-                    Some(member.id),
-                    None,
-                ));
-            }
+            Ok(c) => match command_change(&member, c, now) {
+                // "replace": the rest of the reply replaces the day's update.
+                None => {
+                    replace = true;
+                    text = text
+                        .trim_start()
+                        .split_once('\n')
+                        .map(|(_, r)| r.trim().to_string())
+                        .unwrap_or_default();
+                }
+                Some((ch, msg)) => {
+                    let tell = Tell {
+                        key: &format!("receipt:{key}"),
+                        subject: "Done: your preferences changed",
+                        text: &msg,
+                    };
+                    members::change(ctx, &member.email, &ch, Some(tell), now).await?;
+                    return Ok(Decision::command(msg, sender, member.id));
+                }
+            },
             Err(e) => {
                 let msg = format!("That looked like a command, but: {e}");
-                queue_member_mail(
+                let notice = compose::notice(
                     ctx,
-                    MailKind::Notice,
                     &member,
                     &format!("receipt:{key}"),
                     "Your command was not understood",
                     &msg,
                     None,
                     now,
-                )
-                .await?;
-                return Ok(quarantine(msg, sender, Some(member.id)));
+                )?;
+                ctx.queue(&notice, now).await?;
+                return Ok(Decision::quarantined(msg, sender, Some(member.id)));
             }
         }
     }
     // Attachments alone are not an update: without text there is nothing to show in a digest.
     if text.trim().is_empty() {
-        queue_member_mail(ctx, MailKind::Notice, &member, &format!("receipt:{key}"), "Your reply was empty", "We found no new text above the quoted request, so nothing was saved. Type your update above the quoted text and send it again.", Some(Thread { date, in_reply_to: &p.message_id }), now).await?;
-        return Ok(quarantine(
+        let thread = Thread {
+            date,
+            in_reply_to: &p.message_id,
+        };
+        let notice = compose::notice(
+            ctx,
+            &member,
+            &format!("receipt:{key}"),
+            "Your reply was empty",
+            "We found no new text above the quoted request, so nothing was saved. Type your update above the quoted text and send it again.",
+            Some(thread),
+            now,
+        )?;
+        ctx.queue(&notice, now).await?;
+        return Ok(Decision::quarantined(
             "no new text in the reply".into(),
             sender,
             Some(member.id),
         ));
     }
     let text = with_attachments(ctx, text, &p.attachments);
-    let (status, outcome, _, m, u) = store_update(
+    let stored = store_update(
         ctx,
         key,
         &member,
@@ -193,7 +257,7 @@ pub(super) async fn decide(
         now,
     )
     .await?;
-    Ok((status, outcome, sender, m, u))
+    Ok(Decision { sender, ..stored })
 }
 
 /// Stores (or appends to) a member's update and queues the receipt.
@@ -227,46 +291,21 @@ pub(super) async fn store_update(
         .await?
         .map(|u| u.body)
         .unwrap_or_else(|| text.to_string());
-    let receipt = render::receipt_text(
-        &member.name,
+    let saved = Saved {
         date,
-        &kept,
-        out.edited,
+        text: &kept,
+        edited: out.edited,
         attachments,
-        &ctx.prefs_url(member.id, now),
-    );
-    queue_member_mail(
-        ctx,
-        MailKind::Receipt,
-        member,
-        &format!("receipt:{key}"),
-        &format!("Saved: your update for {}", date.format("%a %-d %b")),
-        &receipt,
-        Some(Thread {
-            date,
-            in_reply_to: message_id,
-        }),
-        now,
-    )
-    .await?;
-    Ok((
-        InboundStatus::Accepted,
-        Outcome::Accepted {
-            update_id: out.id,
-            edited: out.edited,
-        },
-        None,
-        Some(member.id),
-        Some(out.id),
-    ))
+        in_reply_to: message_id,
+    };
+    let receipt = compose::receipt(ctx, member, &format!("receipt:{key}"), saved, now)?;
+    ctx.queue(&receipt, now).await?;
+    Ok(Decision::accepted(out.id, out.edited, member.id))
 }
 
-async fn apply_command(
-    ctx: &Ctx,
-    m: &Member,
-    c: Command,
-    now: DateTime<Utc>,
-) -> anyhow::Result<String> {
+/// What a command replied by email changes, and the line that tells the member so; `None`
+/// for "replace", which changes no preference (it replaces the day's update).
+fn command_change(m: &Member, c: Command, now: DateTime<Utc>) -> Option<(MemberChange, String)> {
     let today = local_date(m.tz, now);
     let mut ch = MemberChange::default();
     let msg = match c {
@@ -308,10 +347,9 @@ async fn apply_command(
             ch.tz = Some(z);
             format!("Your time zone is now {}.", z.name())
         }
-        Command::Replace => unreachable!("handled by the caller"),
+        Command::Replace => return None,
     };
-    ctx.store.update_member(&m.email, &ch).await?;
-    Ok(msg)
+    Some((ch, msg))
 }
 
 /// Tells the sender of an unusable message why, at most 3 times an hour per address — but
@@ -336,18 +374,7 @@ async fn notify_sender(
     if ctx.store.notices_since(to.as_str(), hour_ago).await? >= 3 {
         return Ok(());
     }
-    let text = format!("Hello,\n\n{why}\n\nThis is an automatic message from Tidings.\n");
-    queue_mail(
-        ctx,
-        MailKind::Notice,
-        "",
-        to,
-        None,
-        &format!("notice:{key}"),
-        "Your message to Tidings was not accepted",
-        text,
-        None,
-        now,
-    )
-    .await
+    let notice = compose::refusal(ctx, to, &format!("notice:{key}"), why, now)?;
+    ctx.queue(&notice, now).await?;
+    Ok(())
 }

@@ -256,7 +256,7 @@ pub async fn release(
     }
     let text = with_attachments(ctx, text, &attachments);
     let key = format!("{id}-release{}", now.timestamp());
-    let (status, outcome, _, m, u) = store_update(
+    let d = store_update(
         ctx,
         &key,
         member,
@@ -271,16 +271,16 @@ pub async fn release(
     ctx.store
         .set_inbound_outcome(
             id,
-            status,
+            d.status,
             Some("released by an operator"),
             row.sender.as_deref(),
-            m,
-            u,
+            d.member,
+            d.update,
             now.timestamp(),
         )
         .await
         .map_err(anyhow::Error::from)?;
-    match outcome {
+    match d.outcome {
         Outcome::Accepted { update_id, .. } => Ok((update_id, date)),
         _ => Err(ReleaseError::Empty(id)),
     }
@@ -293,24 +293,20 @@ async fn run_pipeline(
     key: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Outcome> {
-    let (status, outcome, sender, member, update) = decide(ctx, key, raw, now).await?;
-    let reason = match &outcome {
-        Outcome::Ignored(r) | Outcome::Quarantined(r) | Outcome::Command(r) => Some(r.as_str()),
-        _ => None,
-    };
+    let d = decide(ctx, key, raw, now).await?;
     ctx.store
         .set_inbound_outcome(
             id,
-            status,
-            reason,
-            sender.as_deref(),
-            member,
-            update,
+            d.status,
+            d.reason(),
+            d.sender.as_deref(),
+            d.member,
+            d.update,
             now.timestamp(),
         )
         .await?;
-    if let Outcome::Quarantined(r) = &outcome {
+    if let Outcome::Quarantined(r) = &d.outcome {
         tracing::warn!(inbound = id, reason = %r, "reply quarantined");
     }
-    Ok(outcome)
+    Ok(d.outcome)
 }
