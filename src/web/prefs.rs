@@ -579,7 +579,7 @@ async fn submit_inner(
     };
     match form_change(f, &m) {
         Ok((ch, done)) => {
-            super::api::apply_change(st, &m, &ch).await?;
+            crate::jobs::members::change(&st.ctx, &m.email, &ch, None, Utc::now()).await?;
             // Post/redirect/get: reloading the result page does not submit again.
             Ok(Redirect::to(&format!("/p/{token}?done={done}")).into_response())
         }

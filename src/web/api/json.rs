@@ -1,0 +1,85 @@
+//! JSON bodies whose every rejection (wrong type, not an object, NUL characters, too large,
+//! too slow) becomes an [`AppError`] with a JSON message.
+
+use axum::Json;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::web::AppError;
+
+/// A JSON body whose rejections (bad JSON, wrong content type, too large) are [`AppError`]s.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        // Read as a JSON value first, then check its shape: serde's derived structs also take
+        // a positional array (`["text", null]`), which would slip past `type: object` and
+        // `deny_unknown_fields`; and a NUL character, which PostgreSQL text cannot hold, is
+        // refused here for every field on both backends alike.
+        match Json::<Value>::from_request(req, state).await {
+            Ok(Json(v)) => {
+                if !v.is_object() {
+                    return Err(AppError::invalid("the body must be a JSON object"));
+                }
+                if has_nul(&v) {
+                    return Err(AppError::invalid(
+                        "text must not contain NUL characters (U+0000)",
+                    ));
+                }
+                serde_json::from_value::<T>(v)
+                    .map(ApiJson)
+                    .map_err(|e| AppError::invalid(format!("invalid body: {e}")))
+            }
+            Err(rej) if body_timed_out(&rej) => Err(AppError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "the request body did not arrive within web.body_timeout_secs",
+            )),
+            Err(rej) => Err(match rej.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as JSON with `Content-Type: application/json`",
+                ),
+                StatusCode::UNPROCESSABLE_ENTITY => AppError::invalid(rej.body_text()),
+                s => AppError::new(s, "bad_json", rej.body_text()),
+            }),
+        }
+    }
+}
+
+/// Whether reading the body failed because it did not arrive in time (`web.body_timeout_secs`).
+pub(super) fn body_timed_out(rej: &(dyn std::error::Error + 'static)) -> bool {
+    let mut e: Option<&(dyn std::error::Error + 'static)> = Some(rej);
+    while let Some(err) = e {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        e = err.source();
+    }
+    false
+}
+
+/// Whether any string (or key) in `v` holds a NUL character.
+pub(super) fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+/// 413 with the configured limit named.
+pub fn too_large() -> AppError {
+    AppError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "the request body is larger than web.max_body_bytes",
+    )
+}
