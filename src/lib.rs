@@ -1,5 +1,6 @@
 //! Tidings: asynchronous stand-ups by email. One crate; dependencies point one way:
-//! `domain` ← `store` / `render` / `mail` ← `jobs` ← `web` ← `app` ← `cli`.
+//! `domain` ← `config` ← `telemetry` / `store` / `render` / `mail` ← `jobs` ← `web` ← `app` ←
+//! `cli` (checked by `tests/it/architecture.rs`).
 
 /// `println!` for commands: exits quietly (status 0) when the reader of stdout has gone away
 /// (`tidings member list | head`) instead of panicking on the broken pipe.

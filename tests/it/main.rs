@@ -8,6 +8,7 @@ mod rig;
 mod helpers;
 
 mod admin;
+mod architecture;
 mod browser;
 mod calendar;
 mod cli;
