@@ -2,19 +2,14 @@
 //! closed ports, a wrong password or a missing mailbox each failure is named with its fix and
 //! the exit code is non-zero.
 
-#[path = "support/rig.rs"]
-mod rig;
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tidings");
+use support::{closed_port, rig, wait_maildir};
 
-/// A port nothing listens on: bound once, then released.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_tidings");
 
 struct Setup<'a> {
     db: String,
@@ -99,22 +94,7 @@ fn migrate(dir: &Path, config: &Path) {
 }
 
 fn arrived(rig: &rig::Rig, user: &str, subject: &str) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::time::Instant::now() < deadline {
-        for sub in ["new", "cur"] {
-            for e in std::fs::read_dir(rig.maildir(user).join(sub))
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                if std::fs::read_to_string(e.path()).is_ok_and(|s| s.contains(subject)) {
-                    return true;
-                }
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    false
+    !wait_maildir(rig, user, 1, |s| s.contains(subject)).is_empty()
 }
 
 fn good<'a>(rig: &rig::Rig, db: String) -> Setup<'a> {

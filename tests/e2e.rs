@@ -4,124 +4,34 @@
 //! digest — read over IMAP — holds the others' words and none of the quoted text. Running the
 //! same ticks again sends nothing new.
 
-#[path = "support/rig.rs"]
-mod rig;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
-use lettre::AsyncTransport;
-use tidings::config::{Config, SecretString, SecretUrl, Security, Transport};
+use support::{
+    address_in, at, header, imap_search, member_defaults, of_kind, rig, rig_config, smtp_send,
+    text_of, wait_for,
+};
+use tidings::config::{Config, Security};
 use tidings::domain::EmailAddress;
 use tidings::jobs::{self, Ctx};
-use tidings::store::{MemberChange, MemberDefaults};
+use tidings::store::MemberChange;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn config(rig: &rig::Rig, db_url: String, dir: &std::path::Path) -> Config {
-    let mut c = Config::default();
-    c.database.url = SecretUrl(db_url);
-    c.mail.transport = Transport::Smtp;
-    c.mail.from = "Tidings <digest@example.test>".parse().unwrap();
-    c.mail.reply_to = tidings::domain::EmailAddress::parse("updates@example.test").unwrap();
-    c.mail.smtp.host = "127.0.0.1".into();
-    c.mail.smtp.port = rig.smtp_port;
-    c.mail.smtp.security = Security::None;
-    c.mail.imap.host = "127.0.0.1".into();
+/// The service on the rig, reading replies from `updates` over IMAPS (implicit TLS, the
+/// rig's CA).
+fn config(rig: &rig::Rig, db_url: &str, dir: &std::path::Path) -> Config {
+    let mut c = rig_config(rig, db_url, dir, "updates");
     c.mail.imap.port = rig.imaps_port;
     c.mail.imap.security = Security::Tls;
     c.mail.imap.ca_file = rig.ca_pem.display().to_string();
     c.mail.imap.tls_server_name = "localhost".into();
-    c.mail.imap.username = "updates@example.test".into();
-    c.mail.imap.password = SecretString::new(rig.password("updates"));
-    c.mail.maildir.sent = dir.join("unused-sent");
-    c.mail.maildir.inbox = dir.join("unused-inbox");
-    c.security.secret = SecretString::new("e2e-secret-0123456789abcdef");
     c
-}
-
-/// Messages in `user`'s INBOX whose `X-Tidings-Kind` is `kind`, as raw bytes (plain IMAP login).
-async fn mailbox(rig: &rig::Rig, user: &str, kind: &str) -> Vec<Vec<u8>> {
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", rig.imap_port))
-        .await
-        .expect("IMAP connects");
-    let mut client = async_imap::Client::new(tcp);
-    client.read_response().await.expect("greeting");
-    let mut s = client
-        .login(format!("{user}@example.test"), rig.password(user))
-        .await
-        .map_err(|(e, _)| e)
-        .expect("login");
-    s.select("INBOX").await.expect("select");
-    let uids = s
-        .uid_search(format!("HEADER X-Tidings-Kind {kind}"))
-        .await
-        .expect("search");
-    let mut out = Vec::new();
-    if !uids.is_empty() {
-        let mut uids: Vec<u32> = uids.into_iter().collect();
-        uids.sort();
-        let set = uids
-            .iter()
-            .map(|u| u.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let fetches: Vec<_> = s
-            .uid_fetch(set, "BODY.PEEK[]")
-            .await
-            .expect("fetch")
-            .try_collect()
-            .await
-            .expect("fetch stream");
-        for f in &fetches {
-            if let Some(b) = f.body() {
-                out.push(b.to_vec());
-            }
-        }
-    }
-    let _ = s.logout().await;
-    out
-}
-
-/// Waits (Postfix delivers asynchronously) until `user` has `n` messages of `kind`.
-async fn wait_for(rig: &rig::Rig, user: &str, kind: &str, n: usize) -> Vec<Vec<u8>> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let m = mailbox(rig, user, kind).await;
-        if m.len() >= n || Instant::now() > deadline {
-            assert_eq!(m.len(), n, "{user} should have {n} {kind} message(s)");
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn header(raw: &[u8], name: &str) -> String {
-    let msg = mail_parser::MessageParser::default()
-        .parse(raw)
-        .expect("parses");
-    msg.header_raw(name).unwrap_or_default().trim().to_string()
-}
-
-fn text_of(raw: &[u8]) -> String {
-    let msg = mail_parser::MessageParser::default()
-        .parse(raw)
-        .expect("parses");
-    msg.body_text(0).map(|t| t.to_string()).unwrap_or_default()
 }
 
 /// A reply as a real client writes it: new text on top, the request quoted below an
 /// "On … wrote:" line, In-Reply-To and References set.
 fn client_reply(from: &str, request: &[u8], style: &str, words: &str) -> Vec<u8> {
-    let reply_to = header(request, "Reply-To");
-    let to = reply_to
-        .rsplit_once('<')
-        .map(|(_, a)| a.trim_end_matches('>'))
-        .unwrap_or(&reply_to)
-        .to_string();
+    let to = address_in(&header(request, "Reply-To"));
     let mid = header(request, "Message-ID");
     let subject = header(request, "Subject");
     let quoted: String = text_of(request)
@@ -149,18 +59,6 @@ fn client_reply(from: &str, request: &[u8], style: &str, words: &str) -> Vec<u8>
     .into_bytes()
 }
 
-async fn smtp_send(rig: &rig::Rig, from: &str, to: &str, raw: &[u8]) {
-    let t = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(rig.smtp_port)
-        .build();
-    let env =
-        lettre::address::Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()])
-            .unwrap();
-    t.send_raw(&env, raw)
-        .await
-        .expect("Postfix accepts the reply");
-}
-
 async fn tick(ctx: &Ctx, now: &str) {
     let now = at(now);
     jobs::plan::run(ctx, now).await.expect("plan");
@@ -172,15 +70,10 @@ async fn one_full_day_through_postfix_and_dovecot() {
     let rig = rig::Rig::shared();
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
-    let ctx = Ctx::build(config(rig, db, dir.path()))
+    let ctx = Ctx::build(config(rig, &db, dir.path()))
         .await
         .expect("service builds");
-    let defaults = MemberDefaults {
-        tz: chrono_tz::UTC,
-        request_at: "16:30".parse().unwrap(),
-        digest_at: "08:30".parse().unwrap(),
-        workdays: Default::default(),
-    };
+    let defaults = member_defaults();
     let people = [
         ("alice", "Alice", "Europe/Berlin"),
         ("bob", "Bob", "America/New_York"),
@@ -230,7 +123,7 @@ async fn one_full_day_through_postfix_and_dovecot() {
         tick(&ctx, t).await;
     }
     for (user, style, text) in words {
-        let requests = wait_for(rig, user, "request", 1).await;
+        let requests = wait_for(rig, user, &of_kind("request"), 1).await;
         // One request each so far, with the headers PRODUCT.md requires.
         let req = &requests[0];
         assert_eq!(header(req, "Auto-Submitted"), "auto-generated");
@@ -261,7 +154,11 @@ async fn one_full_day_through_postfix_and_dovecot() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Processed replies were moved out of the INBOX.
-    assert!(mailbox(rig, "updates", "request").await.is_empty());
+    assert!(
+        imap_search(rig, "updates", &of_kind("request"))
+            .await
+            .is_empty()
+    );
 
     // Tuesday's digests: Tokyo 08:30 = Mon 23:30Z, Berlin 07:30Z, New York 12:30Z.
     for t in [
@@ -272,7 +169,7 @@ async fn one_full_day_through_postfix_and_dovecot() {
         tick(&ctx, t).await;
     }
     for (user, _, own) in words {
-        let digests = wait_for(rig, user, "digest", 1).await;
+        let digests = wait_for(rig, user, &of_kind("digest"), 1).await;
         let text = text_of(&digests[0]);
         for (other, _, theirs) in words {
             if other != user {
@@ -301,7 +198,7 @@ async fn one_full_day_through_postfix_and_dovecot() {
     let counts = |kind: &'static str| async move {
         let mut v = Vec::new();
         for (user, _, _) in words {
-            v.push(mailbox(rig, user, kind).await.len());
+            v.push(imap_search(rig, user, &of_kind(kind)).await.len());
         }
         v
     };

@@ -4,128 +4,23 @@
 //! each end as described in PRODUCT.md, and the raw message is kept in every case. Two pollers
 //! on one mailbox never store a reply twice.
 
-#[path = "support/rig.rs"]
-mod rig;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
-use lettre::AsyncTransport;
-use tidings::config::{Config, SecretString, SecretUrl, Security, Transport};
+use support::{
+    address_in, at, header, imap_search, member_defaults, rig, rig_config, smtp_send, wait_for,
+};
 use tidings::domain::EmailAddress;
 use tidings::jobs::{self, Ctx};
-use tidings::store::{InboundRow, InboundStatus, MemberChange, MemberDefaults};
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-/// The service on the rig; replies go to `mailbox`@example.test (+token) and are read from it.
-fn config(rig: &rig::Rig, db_url: String, dir: &std::path::Path, mailbox: &str) -> Config {
-    let mut c = Config::default();
-    c.database.url = SecretUrl(db_url);
-    c.mail.transport = Transport::Smtp;
-    c.mail.from = "Tidings <digest@example.test>".parse().unwrap();
-    c.mail.reply_to =
-        tidings::domain::EmailAddress::parse(&format!("{mailbox}@example.test")).unwrap();
-    c.mail.smtp.host = "127.0.0.1".into();
-    c.mail.smtp.port = rig.smtp_port;
-    c.mail.smtp.security = Security::None;
-    c.mail.imap.host = "127.0.0.1".into();
-    c.mail.imap.port = rig.imap_port;
-    c.mail.imap.security = Security::None;
-    c.mail.imap.username = format!("{mailbox}@example.test");
-    c.mail.imap.password = SecretString::new(rig.password(mailbox));
-    c.mail.maildir.sent = dir.join("unused-sent");
-    c.mail.maildir.inbox = dir.join("unused-inbox");
-    c.security.secret = SecretString::new("inbound-rig-secret-0123456789");
-    c
-}
-
-async fn session(rig: &rig::Rig, user: &str) -> async_imap::Session<tokio::net::TcpStream> {
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", rig.imap_port))
-        .await
-        .expect("IMAP connects");
-    let mut client = async_imap::Client::new(tcp);
-    client.read_response().await.expect("greeting");
-    client
-        .login(format!("{user}@example.test"), rig.password(user))
-        .await
-        .map_err(|(e, _)| e)
-        .expect("login")
-}
-
-/// Raw messages in `user`'s INBOX that match an IMAP SEARCH.
-async fn search(rig: &rig::Rig, user: &str, query: &str) -> Vec<Vec<u8>> {
-    let mut s = session(rig, user).await;
-    s.select("INBOX").await.expect("select");
-    let mut uids: Vec<u32> = s
-        .uid_search(query)
-        .await
-        .expect("search")
-        .into_iter()
-        .collect();
-    uids.sort();
-    let mut out = Vec::new();
-    if !uids.is_empty() {
-        let set = uids
-            .iter()
-            .map(|u| u.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let fetches: Vec<_> = s
-            .uid_fetch(set, "BODY.PEEK[]")
-            .await
-            .expect("fetch")
-            .try_collect()
-            .await
-            .expect("fetch stream");
-        out.extend(fetches.iter().filter_map(|f| f.body().map(<[u8]>::to_vec)));
-    }
-    let _ = s.logout().await;
-    out
-}
-
-/// Waits (Postfix delivers asynchronously) until `user` has `n` messages matching `query`.
-async fn wait_for(rig: &rig::Rig, user: &str, query: &str, n: usize) -> Vec<Vec<u8>> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let m = search(rig, user, query).await;
-        if m.len() >= n || Instant::now() > deadline {
-            assert_eq!(m.len(), n, "{user} should have {n} message(s) for {query}");
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn header(raw: &[u8], name: &str) -> String {
-    let msg = mail_parser::MessageParser::default()
-        .parse(raw)
-        .expect("parses");
-    msg.header_raw(name).unwrap_or_default().trim().to_string()
-}
+use tidings::store::{InboundRow, InboundStatus, MemberChange};
 
 /// `updates+TOKEN@example.test` and the Message-ID of a request.
 fn reply_address(request: &[u8]) -> (String, String) {
-    let rt = header(request, "Reply-To");
-    let to = rt
-        .rsplit_once('<')
-        .map(|(_, a)| a.trim_end_matches('>'))
-        .unwrap_or(&rt)
-        .to_string();
-    (to, header(request, "Message-ID"))
-}
-
-async fn smtp_send(rig: &rig::Rig, from: &str, to: &str, raw: &[u8]) {
-    let t = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(rig.smtp_port)
-        .build();
-    // An empty envelope sender (`MAIL FROM:<>`) is how bounces are sent.
-    let sender = (!from.is_empty()).then(|| from.parse().unwrap());
-    let env = lettre::address::Envelope::new(sender, vec![to.parse().unwrap()]).unwrap();
-    t.send_raw(&env, raw).await.expect("Postfix accepts it");
+    (
+        address_in(&header(request, "Reply-To")),
+        header(request, "Message-ID"),
+    )
 }
 
 fn reply(from: &str, to: &str, irt: &str, id: &str, extra: &str, text: &str) -> Vec<u8> {
@@ -136,12 +31,7 @@ fn reply(from: &str, to: &str, irt: &str, id: &str, extra: &str, text: &str) -> 
 }
 
 async fn add_member(ctx: &Ctx, user: &str, name: &str, tz: &str) {
-    let defaults = MemberDefaults {
-        tz: chrono_tz::UTC,
-        request_at: "16:30".parse().unwrap(),
-        digest_at: "08:30".parse().unwrap(),
-        workdays: Default::default(),
-    };
+    let defaults = member_defaults();
     let ch = MemberChange {
         name: Some(name.into()),
         tz: Some(tz.parse().unwrap()),
@@ -183,7 +73,7 @@ async fn unusable_mail_through_postfix_and_dovecot_is_kept_with_its_reason() {
     let rig = rig::Rig::shared();
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("in.db").display());
-    let ctx = Ctx::build(config(rig, db, dir.path(), "updates"))
+    let ctx = Ctx::build(rig_config(rig, &db, dir.path(), "updates"))
         .await
         .expect("service builds");
     add_member(&ctx, "alice", "Alice", "Europe/Berlin").await;
@@ -264,7 +154,10 @@ async fn unusable_mail_through_postfix_and_dovecot_is_kept_with_its_reason() {
         fetched += r.fetched;
         assert!(Instant::now() < deadline, "only {fetched} fetched");
     }
-    assert!(search(rig, "updates", "ALL").await.is_empty(), "all moved");
+    assert!(
+        imap_search(rig, "updates", "ALL").await.is_empty(),
+        "all moved"
+    );
 
     let cases = [
         (
@@ -358,7 +251,7 @@ async fn unusable_mail_through_postfix_and_dovecot_is_kept_with_its_reason() {
         .unwrap();
     wait_for(rig, "bob", "HEADER X-Tidings-Kind notice", 1).await;
     assert_eq!(
-        search(rig, "updates", "HEADER X-Tidings-Kind notice")
+        imap_search(rig, "updates", "HEADER X-Tidings-Kind notice")
             .await
             .len(),
         0
@@ -371,7 +264,7 @@ async fn two_pollers_on_one_imap_mailbox_store_each_reply_once() {
     let rig = rig::Rig::shared();
     let dir = tempfile::tempdir().unwrap();
     let db = rig.fresh_pg_url();
-    let cfg = config(rig, db, dir.path(), "bench");
+    let cfg = rig_config(rig, &db, dir.path(), "bench");
     let a = Ctx::build(cfg.clone()).await.expect("first service");
     let b = Ctx::build(cfg).await.expect("second service");
     add_member(&a, "erin", "Erin", "Europe/Berlin").await;

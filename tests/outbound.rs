@@ -6,25 +6,19 @@
 //!
 //! The tests share one rig and one of them stops Postfix, so they run one at a time (`SERIAL`).
 
-#[path = "support/rig.rs"]
-mod rig;
-
-use std::time::{Duration, Instant};
+mod support;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tidings::config::{Config, SecretString, SecretUrl, Security, Transport};
+use support::{at, member_defaults, rig, rig_config, text_of, wait_maildir};
+use tidings::config::Config;
 use tidings::domain::EmailAddress;
 use tidings::domain::token::ReplyToken;
 use tidings::jobs::{self, Ctx};
-use tidings::store::{MemberChange, MemberDefaults, OutboxRow};
+use tidings::store::{MemberChange, OutboxRow};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const BIN: &str = env!("CARGO_BIN_EXE_tidings");
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -47,17 +41,8 @@ async fn app_with(rig: &rig::Rig, postgres: bool, tweak: impl FnOnce(&mut Config
     } else {
         format!("sqlite://{}", dir.path().join("t.db").display())
     };
-    let mut c = Config::default();
-    c.database.url = SecretUrl(db_url.clone());
-    c.mail.transport = Transport::Smtp;
-    c.mail.from = "Tidings <digest@example.test>".parse().unwrap();
-    c.mail.reply_to = tidings::domain::EmailAddress::parse("updates@example.test").unwrap();
-    c.mail.smtp.host = "127.0.0.1".into();
-    c.mail.smtp.port = rig.smtp_port;
-    c.mail.smtp.security = Security::None;
+    let mut c = rig_config(rig, &db_url, dir.path(), "updates");
     c.mail.smtp.timeout_secs = 10;
-    c.mail.imap.username = "updates@example.test".into();
-    c.security.secret = SecretString::new("outbound-secret-0123456789abcdef");
     tweak(&mut c);
     let ctx = Ctx::build(c).await.expect("ctx");
     App {
@@ -75,12 +60,7 @@ impl App {
             teams: Some(vec!["core".into()]),
             ..Default::default()
         };
-        let d = MemberDefaults {
-            tz: chrono_tz::UTC,
-            request_at: "16:30".parse().unwrap(),
-            digest_at: "08:30".parse().unwrap(),
-            workdays: Default::default(),
-        };
+        let d = member_defaults();
         self.ctx
             .store
             .add_member(&EmailAddress::parse(email).unwrap(), &ch, &d)
@@ -117,33 +97,10 @@ impl App {
 /// `want` of them (Postfix delivers asynchronously after accepting).
 fn delivered(rig: &rig::Rig, user: &str, message_id: &str, want: usize) -> Vec<String> {
     let needle = format!("<{message_id}>");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut found = Vec::new();
-        for sub in ["new", "cur"] {
-            if let Ok(rd) = std::fs::read_dir(rig.maildir(user).join(sub)) {
-                for e in rd.flatten() {
-                    if let Ok(s) = std::fs::read_to_string(e.path())
-                        && s.lines()
-                            .any(|l| l.starts_with("Message-ID:") && l.contains(&needle))
-                    {
-                        found.push(s);
-                    }
-                }
-            }
-        }
-        if found.len() >= want || Instant::now() > deadline {
-            return found;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn text_part(raw: &str) -> String {
-    let m = mail_parser::MessageParser::default()
-        .parse(raw.as_bytes())
-        .unwrap();
-    m.body_text(0).map(|t| t.to_string()).unwrap_or_default()
+    wait_maildir(rig, user, want, |s| {
+        s.lines()
+            .any(|l| l.starts_with("Message-ID:") && l.contains(&needle))
+    })
 }
 
 /// The header checks every outgoing message must pass, by kind.
@@ -195,7 +152,7 @@ fn check_headers(ctx: &Ctx, row: &OutboxRow, raw: &str) {
             row.idem_key
         );
         assert!(
-            !text_part(raw).contains('<'),
+            !text_of(raw.as_bytes()).contains('<'),
             "the text part is real text, not HTML"
         );
     }
@@ -276,7 +233,7 @@ async fn a_digest_holds_exactly_the_unseen_updates_and_a_second_pass_sends_nothi
     assert_eq!(row.state, "sent");
     let got = delivered(rig, "alice", &row.message_id, 1);
     assert_eq!(got.len(), 1);
-    let text = text_part(&got[0]);
+    let text = text_of(got[0].as_bytes());
     assert!(
         text.contains("Bob Monday: shipped the retry path."),
         "{text}"
@@ -313,7 +270,7 @@ async fn a_digest_holds_exactly_the_unseen_updates_and_a_second_pass_sends_nothi
         .await;
     a.tick(at("2026-03-11T07:30:00Z")).await;
     let row = a.row(&format!("digest:{alice}:2026-03-11")).await.unwrap();
-    let text = text_part(&delivered(rig, "alice", &row.message_id, 1)[0]);
+    let text = text_of(delivered(rig, "alice", &row.message_id, 1)[0].as_bytes());
     assert!(
         text.contains("Bob — Mon 9 Mar (America/New_York) [edited]")
             && text.contains("Bob again: also fixed the build."),

@@ -6,8 +6,7 @@
 //! read-only database stop work with a clear error and leave the data intact.
 //! Each test prints its counts (`lost`, `duplicates`).
 
-#[path = "support/rig.rs"]
-mod rig;
+mod support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sqlx::AssertSqlSafe;
+use support::{closed_port, rig};
 use tidings::domain::token::{ReplyToken, Secret};
 use tidings::store::{Backend, Store};
 
@@ -769,12 +769,6 @@ async fn an_imap_connection_dropped_mid_fetch_loses_no_reply() {
     );
     assert_eq!(stored, n, "no reply lost");
     assert_eq!(duplicates, 0, "none stored twice");
-}
-
-/// A port on 127.0.0.1 where nothing listens.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 /// `tidings run-due` with `config`, plus environment overrides.

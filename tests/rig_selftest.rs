@@ -1,15 +1,14 @@
 //! Proof that the test rig (tests/support/rig.rs + scripts/rig) works: real Postfix, Dovecot
 //! and PostgreSQL, driven with raw protocol dialogues over std::net::TcpStream.
 
-#[path = "support/rig.rs"]
-mod rig;
+mod support;
 
-use rig::Rig;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
+use support::rig::{self, Rig};
 
 /// Tests that talk SMTP take this shared; the Postfix outage test takes it exclusively.
 static SMTP: RwLock<()> = RwLock::new(());

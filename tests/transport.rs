@@ -1,13 +1,13 @@
 //! The mail transports against the real rig: SMTP with STARTTLS + AUTH and implicit TLS,
 //! 4xx/5xx classification, IMAP over plain TCP with the processed-folder move, and IDLE.
 
-#[path = "support/rig.rs"]
-mod rig;
+mod support;
 
 use std::time::{Duration, Instant};
 
+use support::{addr, rig, wait_maildir};
+
 use tidings::config::{ImapConfig, SecretString, Security, SmtpConfig};
-use tidings::domain::EmailAddress;
 use tidings::mail::outbound::{SendError, Sender, smtp_transport};
 
 fn smtp(rig: &rig::Rig, port: u16, security: Security, user: &str) -> Sender {
@@ -24,32 +24,12 @@ fn smtp(rig: &rig::Rig, port: u16, security: Security, user: &str) -> Sender {
     Sender::Smtp(smtp_transport(&c).expect("transport"))
 }
 
-fn addr(s: &str) -> EmailAddress {
-    EmailAddress::parse(s).unwrap()
-}
-
 fn message(to: &str, tag: &str) -> Vec<u8> {
     format!("From: dave@example.test\r\nTo: {to}\r\nSubject: {tag}\r\nMessage-ID: <{tag}@example.test>\r\n\r\nbody {tag}\r\n").into_bytes()
 }
 
 fn maildir_holds(rig: &rig::Rig, user: &str, tag: &str) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        for sub in ["new", "cur"] {
-            if let Ok(rd) = std::fs::read_dir(rig.maildir(user).join(sub)) {
-                for e in rd.flatten() {
-                    if std::fs::read_to_string(e.path())
-                        .map(|s| s.contains(tag))
-                        .unwrap_or(false)
-                    {
-                        return true;
-                    }
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+    !wait_maildir(rig, user, 1, |s| s.contains(tag)).is_empty()
 }
 
 #[tokio::test]

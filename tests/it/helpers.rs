@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use tidings::config::{Config, SecretString, SecretUrl, Transport};
-use tidings::domain::EmailAddress;
 use tidings::jobs::Ctx;
-use tidings::store::{MemberChange, MemberDefaults};
+use tidings::store::MemberChange;
+
+pub use crate::support::{addr, at, member_defaults as defaults};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -131,23 +132,6 @@ impl TestApp {
     }
 }
 
-pub fn defaults() -> MemberDefaults {
-    MemberDefaults {
-        tz: chrono_tz::UTC,
-        request_at: tidings::domain::LocalTime::parse("16:30").unwrap(),
-        digest_at: tidings::domain::LocalTime::parse("08:30").unwrap(),
-        workdays: tidings::domain::Workdays::default(),
-    }
-}
-
-pub fn addr(s: &str) -> EmailAddress {
-    EmailAddress::parse(s).unwrap()
-}
-
-pub fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
 /// The Reply-To and Message-ID headers of a sent email.
 pub fn reply_headers(raw: &str) -> (String, String) {
     let msg = mail_parser::MessageParser::default()
@@ -172,10 +156,7 @@ pub fn gmail_reply(from: &str, to: &str, in_reply_to: &str, msg_id: &str, text: 
 
 /// Text bodies of a sent email (the text/plain part).
 pub fn text_body(raw: &str) -> String {
-    let msg = mail_parser::MessageParser::default()
-        .parse(raw.as_bytes())
-        .expect("parses");
-    msg.body_text(0).map(|b| b.to_string()).unwrap_or_default()
+    crate::support::text_of(raw.as_bytes())
 }
 
 /// Runs an async test body on both backends.

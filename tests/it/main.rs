@@ -2,14 +2,14 @@
 //! per test), the real binary for CLI tests. Tests that need a backend come in pairs,
 //! `…_sqlite` and `…_postgres`; PostgreSQL tests never skip (the harness starts a server).
 
-#[path = "../support/rig.rs"]
-mod rig;
+#[path = "../support/mod.rs"]
+mod support;
+use support::rig;
 
 mod helpers;
 
 mod admin;
 mod architecture;
-mod browser;
 mod calendar;
 mod cli;
 mod dbcopy;
@@ -17,6 +17,7 @@ mod flow;
 mod ingest;
 mod malformed;
 mod ops;
+mod prefs_webdriver;
 mod security;
 mod store;
 mod web;

@@ -1,11 +1,11 @@
 //! Real servers for integration tests: Postfix (SMTP), Dovecot (IMAP) and PostgreSQL 15 on
 //! 127.0.0.1, started by `scripts/rig` in a throwaway directory under /tmp.
 //!
-//! Use from a test binary (`tests/foo.rs`):
+//! Use from a test binary (`tests/foo.rs`), through the shared support module:
 //!
 //! ```ignore
-//! #[path = "support/rig.rs"]
-//! mod rig;
+//! mod support;
+//! use support::rig;
 //!
 //! #[test]
 //! fn sends_mail() {

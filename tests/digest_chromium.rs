@@ -4,12 +4,14 @@
 //! `</body>` measures the layout and writes the result into the DOM, which `--dump-dom` prints
 //! after scripts ran. The test fails loudly when Chromium is missing; it never skips.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
 use base64::Engine;
-use tidings::domain::EmailAddress;
-use tidings::store::{MemberChange, MemberDefaults, Store};
+use support::{addr, member_defaults};
+use tidings::store::{MemberChange, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tidings");
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -42,19 +44,10 @@ const PROBE: &str = r#"<script>
 })();
 </script>"#;
 
-fn addr(s: &str) -> EmailAddress {
-    EmailAddress::parse(s).unwrap()
-}
-
 async fn seed(db_url: &str) {
     let s = Store::connect(db_url, 2).await.unwrap();
     s.migrate().await.unwrap();
-    let d = MemberDefaults {
-        tz: chrono_tz::UTC,
-        request_at: "16:30".parse().unwrap(),
-        digest_at: "08:30".parse().unwrap(),
-        workdays: Default::default(),
-    };
+    let d = member_defaults();
     let mut ids = Vec::new();
     for (email, name, tz, teams) in [
         (
