@@ -1,0 +1,111 @@
+//! Asking for a fresh link (`/link`): the form, and a notice with a new link for an address that
+//! belongs to a member. The answer is the same either way.
+
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::error_page;
+use crate::domain::EmailAddress;
+use crate::jobs::Ctx;
+use crate::web::WebState;
+use crate::web::html::{html_response, page};
+
+pub(super) fn link_request_form(why: &str) -> Markup {
+    html! {
+        h1 { "Get a fresh link" }
+        p { (why) }
+        p { "Enter your email address and we will send a new link to it if it belongs to a member of a team on Tidings." }
+        form method="post" action="/link" {
+            label for="email" { "Email address" }
+            input type="email" id="email" name="email" required size="32";
+            br;
+            button type="submit" { "Email me a fresh link" }
+        }
+    }
+}
+
+pub(super) async fn link_form() -> Response {
+    html_response(
+        StatusCode::OK,
+        page(
+            "Get a fresh link",
+            link_request_form("Your preferences are reached through a personal link."),
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct LinkRequest {
+    email: Option<String>,
+}
+
+/// Queues a notice with a fresh link when the address is a member's; the answer is the same
+/// either way, so the form cannot be used to find out who is a member.
+pub(super) async fn send_link(
+    State(st): State<WebState>,
+    form: Result<Form<LinkRequest>, FormRejection>,
+) -> Response {
+    if let Err(rej) = &form
+        && rej.status() == StatusCode::PAYLOAD_TOO_LARGE
+    {
+        return error_page(crate::web::api::too_large());
+    }
+    let email = form
+        .ok()
+        .and_then(|Form(f)| f.email)
+        .and_then(|e| EmailAddress::parse(&e).ok());
+    if let Some(e) = &email
+        && let Err(err) = queue_fresh_link(&st.ctx, e).await
+    {
+        tracing::error!(error = %format!("{err:#}"), "cannot queue a fresh preferences link");
+    }
+    html_response(
+        StatusCode::OK,
+        page(
+            "Check your email",
+            html! {
+                h1 { "Check your email" }
+                p { "If that address belongs to a member of a team on Tidings, a fresh link to the preferences page is on its way. It may take a minute." }
+            },
+        ),
+    )
+}
+
+async fn queue_fresh_link(ctx: &Ctx, email: &EmailAddress) -> anyhow::Result<()> {
+    let Some(m) = ctx.store.member_by_email(email).await? else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    let url = ctx.prefs_url(m.id, now);
+    let text = format!(
+        "You asked for a fresh link to your Tidings preferences. It is valid for {} days:\n\n{url}\n\nIf you did not ask for it, you can ignore this email.\n",
+        ctx.config.security.link_ttl_days
+    );
+    // One per member and hour (the outbox key), so the form cannot be used to flood a member.
+    let key = format!("link:{}:{}", m.id, now.timestamp() / 3600);
+    let notice = crate::jobs::compose::notice(
+        ctx,
+        &m,
+        &key,
+        "Your Tidings preferences link",
+        &text,
+        None,
+        now,
+    )?;
+    ctx.queue(&notice, now).await?;
+    // Send at once rather than at the next tick; the outbox lease keeps this safe beside the
+    // scheduler's own pass.
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::jobs::send::run(&ctx, Utc::now()).await {
+            tracing::warn!(error = %format!("{e:#}"), "sending the fresh link failed; the next tick retries");
+        }
+    });
+    Ok(())
+}

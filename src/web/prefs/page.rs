@@ -1,0 +1,205 @@
+//! The preferences page itself: the three forms (schedule, time away, email), each field shown
+//! with what is stored or, after a rejected submit, what was typed and why it was refused; and
+//! the next request and digest as the planner will send them.
+
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+
+use super::csrf_token;
+use super::form::{DAYS, Rejected, day_field};
+use crate::domain::Member;
+use crate::jobs::Ctx;
+use crate::web::AppError;
+use crate::web::html::page;
+
+pub(super) fn flash_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "saved" => "Saved. Your schedule is updated.",
+        "away-added" => "Time away added.",
+        "away-removed" => "Time away removed.",
+        "unsubscribed" => "Unsubscribed: you will get no more requests or digests.",
+        "resubscribed" => "Welcome back: requests and digests resume.",
+        _ => return None,
+    })
+}
+
+/// One line about the next request or digest, as the planner will send it.
+fn next_line(
+    what: &str,
+    id: &str,
+    m: &Member,
+    next: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Markup {
+    html! {
+        @match next {
+            Some(t) => {
+                @let local = t.with_timezone(&m.tz);
+                "Your next " (what) ": "
+                time id=(id) datetime=(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()) {
+                    (local.format("%a %H:%M")) " in " (m.tz.name())
+                    " (" (t.format("%H:%M")) " UTC)"
+                }
+                span class="muted" { " on " (local.format("%A, %-d %B %Y")) }
+                @if t <= now {
+                    " — today's has not gone out yet, so it goes out with the next pass (within a minute)."
+                }
+            }
+            None => {
+                @if m.unsubscribed { "You are unsubscribed: no " (what) "s." }
+                @else if m.paused { "Paused: no requests or digests until you resume." }
+                @else { "No " (what) " is planned." }
+            }
+        }
+    }
+}
+
+pub(super) async fn render(
+    ctx: &Ctx,
+    m: &Member,
+    token: &str,
+    flash: Option<&str>,
+    rejected: &Rejected<'_>,
+) -> Result<Markup, AppError> {
+    use crate::store::DueKind;
+    let now = Utc::now();
+    let next_digest = crate::jobs::plan::upcoming(ctx, m, DueKind::Digest, now)
+        .await?
+        .map(|(_, t)| t);
+    let next_request = crate::jobs::plan::upcoming(ctx, m, DueKind::Request, now)
+        .await?
+        .map(|(_, t)| t);
+    let csrf = csrf_token(ctx, m.id, token);
+    let action = format!("/p/{token}");
+    let typed = rejected.typed;
+    // What the person typed when the form came back with errors, else what is stored.
+    let value = |typed_value: Option<&Option<String>>, stored: String| -> String {
+        typed_value.and_then(|v| v.clone()).unwrap_or(stored)
+    };
+    let tz_value = value(typed.map(|f| &f.timezone), m.tz.name().to_string());
+    let request_value = value(typed.map(|f| &f.request_at), m.request_at.to_string());
+    let digest_value = value(typed.map(|f| &f.digest_at), m.digest_at.to_string());
+    let day_on = |key: &str| -> bool {
+        match typed {
+            Some(f) if f.action.as_deref().unwrap_or("save") == "save" => {
+                day_field(f, key).is_some()
+            }
+            _ => m.workdays.names().contains(&key),
+        }
+    };
+    let paused = match typed {
+        Some(f) if f.action.as_deref().unwrap_or("save") == "save" => f.paused.is_some(),
+        _ => m.paused,
+    };
+    let away_from = typed.and_then(|f| f.away_from.clone()).unwrap_or_default();
+    let away_to = typed.and_then(|f| f.away_to.clone()).unwrap_or_default();
+    // A field with a problem: marked invalid and described by its message, shown beside it.
+    let problem = |id: &'static str| -> Markup {
+        html! {
+            @if let Some(msg) = rejected.for_field(id) {
+                p class="error field-error" id=(format!("{id}-error")) { (msg) }
+            }
+        }
+    };
+    let invalid = |id: &str| rejected.for_field(id).map(|_| "true");
+    let described = |id: &str| rejected.for_field(id).map(|_| format!("{id}-error"));
+    let count = rejected.fields.len();
+    Ok(page(
+        "Your preferences",
+        html! {
+            h1 { "Your preferences" }
+            p class="muted" { (m.name) " · " (m.email) }
+            @if let Some(f) = flash.and_then(flash_text) { p class="flash" role="status" { (f) } }
+            @if count > 0 {
+                p class="error" role="alert" {
+                    "Nothing was saved: " (count) " thing" @if count > 1 { "s" } " to fix below."
+                }
+            }
+            @if let Some(e) = &rejected.general { p class="error" role="alert" { (e) } }
+            p class="next" { (next_line("digest", "next-digest", m, next_digest, now)) }
+            p class="next" { (next_line("request", "next-request", m, next_request, now)) }
+
+            form method="post" action=(action) id="prefs" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="timezone" { "Time zone (a city such as Berlin works too)" }
+                input type="text" id="timezone" name="timezone" list="zones" value=(tz_value)
+                    size="32" autocomplete="off" required
+                    aria-invalid=[invalid("timezone")] aria-describedby=[described("timezone")];
+                (problem("timezone"))
+                datalist id="zones" {
+                    @for z in chrono_tz::TZ_VARIANTS.iter() { option value=(z.name()) {} }
+                }
+                label for="request_at" { "Update request at (HH:MM, your time)" }
+                input type="text" id="request_at" name="request_at" value=(request_value)
+                    inputmode="numeric" size="5" required
+                    aria-invalid=[invalid("request_at")] aria-describedby=[described("request_at")];
+                (problem("request_at"))
+                label for="digest_at" { "Digest at (HH:MM, your time)" }
+                input type="text" id="digest_at" name="digest_at" value=(digest_value)
+                    inputmode="numeric" size="5" required
+                    aria-invalid=[invalid("digest_at")] aria-describedby=[described("digest_at")];
+                (problem("digest_at"))
+                fieldset id="workdays" aria-describedby=[described("workdays")] {
+                    legend { "Workdays" }
+                    @for (key, label) in DAYS {
+                        label class="inline" {
+                            input type="checkbox" name=(format!("day_{key}")) value="on"
+                                checked[day_on(key)];
+                            " " (label)
+                        }
+                    }
+                    (problem("workdays"))
+                }
+                label {
+                    input type="checkbox" name="paused" id="paused" value="on" checked[paused];
+                    " Pause all requests and digests"
+                }
+                button type="submit" name="action" value="save" id="save" { "Save" }
+            }
+
+            h2 { "Time away" }
+            form method="post" action=(action) id="away" {
+                input type="hidden" name="csrf" value=(csrf);
+                // The add fields and their button come first: Enter in a date field submits
+                // with the form's first button, which must be "Add", never a "remove".
+                label class="inline" for="away_from" { "From" }
+                input type="date" id="away_from" name="away_from" value=(away_from)
+                    aria-invalid=[invalid("away_from")] aria-describedby=[described("away_from")];
+                label class="inline" for="away_to" { " to " }
+                input type="date" id="away_to" name="away_to" value=(away_to)
+                    aria-invalid=[invalid("away_to")] aria-describedby=[described("away_to")];
+                (problem("away_from"))
+                (problem("away_to"))
+                br;
+                button type="submit" name="action" value="add-away" id="add-away" { "Add time away" }
+                @if m.away.is_empty() {
+                    p class="muted" { "No time away planned." }
+                } @else {
+                    ul class="away" {
+                        @for a in &m.away {
+                            li {
+                                (a.from) " to " (a.to)
+                                button type="submit" class="link" name="action"
+                                    value=(format!("remove-away:{}..{}", a.from, a.to))
+                                    aria-label=(format!("Remove time away {} to {}", a.from, a.to)) { "remove" }
+                            }
+                        }
+                    }
+                }
+            }
+
+            h2 { "Email" }
+            form method="post" action=(action) id="subscription" {
+                input type="hidden" name="csrf" value=(csrf);
+                @if m.unsubscribed {
+                    p { "You are unsubscribed." }
+                    button type="submit" name="action" value="resubscribe" { "Subscribe again" }
+                } @else {
+                    p class="muted" { "Stop all requests and digests from Tidings." }
+                    button type="submit" name="action" value="unsubscribe" { "Unsubscribe" }
+                }
+            }
+            p class="muted" { "This page was reached through a personal link: do not share it." }
+        },
+    ))
+}
