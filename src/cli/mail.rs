@@ -39,12 +39,7 @@ pub(super) async fn preview_digest(
     let email = parse_email(&member)?;
     let date = date.as_deref().map(parse_date).transpose()?;
     with_ctx(cfg, async |ctx| {
-        let m = ctx
-            .store
-            .member_by_email(&email)
-            .await
-            .map_err(store_err)?
-            .ok_or_else(|| usage(format!("no member with email {email}")))?;
+        let m = member_named(&ctx.store, &email).await?;
         let now = Utc::now();
         let date = date.unwrap_or_else(|| local_date(m.tz, now));
         let data = crate::jobs::digest::digest_view_data(
@@ -210,12 +205,7 @@ pub(super) async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Resul
             let email = parse_email(&member)?;
             let date = date.as_deref().map(parse_date).transpose()?;
             with_ctx(cfg, async |ctx| {
-                let m = ctx
-                    .store
-                    .member_by_email(&email)
-                    .await
-                    .map_err(store_err)?
-                    .ok_or_else(|| usage(format!("no member with email {email}")))?;
+                let m = member_named(&ctx.store, &email).await?;
                 use crate::jobs::ingest::ReleaseError;
                 match crate::jobs::ingest::release(ctx, id, &m, date, Utc::now()).await {
                     Ok((update, date)) => {

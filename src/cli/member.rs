@@ -148,12 +148,7 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
         MemberCmd::Link { email } => {
             let email = parse_email(&email)?;
             with_ctx(cfg, async |ctx| {
-                let m = ctx
-                    .store
-                    .member_by_email(&email)
-                    .await
-                    .map_err(store_err)?
-                    .ok_or_else(|| usage(format!("no member with email {email}")))?;
+                let m = member_named(&ctx.store, &email).await?;
                 crate::outln!("{}", ctx.prefs_url(m.id, Utc::now()));
                 Ok(())
             })

@@ -86,6 +86,14 @@ fn store_err(e: StoreError) -> anyhow::Error {
     }
 }
 
+/// The member with `email`, or a usage error naming the address.
+async fn member_named(s: &Store, email: &EmailAddress) -> anyhow::Result<crate::domain::Member> {
+    s.member_by_email(email)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| usage(format!("no member with email {email}")))
+}
+
 async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&cfg.database.url.0, cfg.database.max_connections).await?;
     store.migrate().await?;

@@ -8,13 +8,7 @@ pub(super) async fn run(cfg: Config, cmd: TokenCmd) -> anyhow::Result<()> {
             let email = member.as_deref().map(parse_email).transpose()?;
             with_store(&cfg, async |s| {
                 let owner = match &email {
-                    Some(e) => Some(
-                        s.member_by_email(e)
-                            .await
-                            .map_err(store_err)?
-                            .ok_or_else(|| usage(format!("no member with email {e}")))?
-                            .id,
-                    ),
+                    Some(e) => Some(member_named(s, e).await?.id),
                     None => None,
                 };
                 let rows = s.list_api_tokens(owner).await.map_err(store_err)?;
@@ -77,11 +71,7 @@ pub(super) async fn run(cfg: Config, cmd: TokenCmd) -> anyhow::Result<()> {
                         );
                     }
                     (None, Some(e)) => {
-                        let m = s
-                            .member_by_email(e)
-                            .await
-                            .map_err(store_err)?
-                            .ok_or_else(|| usage(format!("no member with email {e}")))?;
+                        let m = member_named(s, e).await?;
                         let n = s.revoke_api_tokens(m.id).await.map_err(store_err)?;
                         crate::outln!("revoked {n} token{} of {e}", if n == 1 { "" } else { "s" });
                     }
@@ -94,11 +84,7 @@ pub(super) async fn run(cfg: Config, cmd: TokenCmd) -> anyhow::Result<()> {
         TokenCmd::Create { member } => {
             let email = parse_email(&member)?;
             with_store(&cfg, async |s| {
-                let m = s
-                    .member_by_email(&email)
-                    .await
-                    .map_err(store_err)?
-                    .ok_or_else(|| usage(format!("no member with email {email}")))?;
+                let m = member_named(s, &email).await?;
                 let token = generate_api_token();
                 s.add_api_token(m.id, &hash_api_token(&token))
                     .await

@@ -20,7 +20,7 @@ pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
 pub use members::{MemberChange, MemberDefaults};
 pub use outbox::{DigestRecord, NewEmail, OutboxRow, OutboxState};
 pub use schedule::{Due, DueKind, NextInstant};
-pub(crate) use schedule::{set_next_on, set_reminder_on};
+pub(crate) use schedule::{commit_with_moves, set_reminder_on};
 pub use tokens::ApiTokenRow;
 pub use updates::{
     DigestItem, IDEMPOTENCY_TTL_SECS, Idempotent, QueuedDigest, QueuedRequest, TeamUpdate,

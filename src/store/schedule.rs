@@ -122,6 +122,19 @@ pub struct NextInstant {
     pub next: Option<(i64, NaiveDate)>,
 }
 
+/// Moves the planned instants `moves` in `tx`, then commits it: the last step of every
+/// "queue these and move those" batch.
+pub(crate) async fn commit_with_moves(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    moves: &[NextInstant],
+) -> StoreResult<()> {
+    for m in moves {
+        set_next_on(&mut tx, m).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// [`Store::set_next`] on a given connection (or transaction); true when the row moved.
 pub(crate) async fn set_next_on(
     conn: &mut sqlx::AnyConnection,

@@ -201,10 +201,7 @@ impl Store {
                     .is_some(),
             );
         }
-        for m in moves {
-            super::set_next_on(&mut tx, m).await?;
-        }
-        tx.commit().await?;
+        super::commit_with_moves(tx, moves).await?;
         Ok(queued)
     }
 
@@ -226,10 +223,7 @@ impl Store {
             }
             queued.push(new);
         }
-        for m in moves {
-            super::set_next_on(&mut tx, m).await?;
-        }
-        tx.commit().await?;
+        super::commit_with_moves(tx, moves).await?;
         Ok(queued)
     }
 
