@@ -86,6 +86,9 @@ pub enum Command {
         #[command(subcommand)]
         cmd: ScheduleCmd,
     },
+    /// Print the HTTP API's OpenAPI 3.1 document (the one `serve` answers at
+    /// /api/v1/openapi.json), e.g. to generate a client. Needs no config.
+    Openapi,
     /// Show an email without sending it.
     Preview {
         #[command(subcommand)]

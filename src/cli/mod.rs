@@ -128,6 +128,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reply {
             cmd: ReplyCmd::Extract { format, file },
         } => return offline::reply_extract(*format, file.as_deref()),
+        Command::Openapi => {
+            let doc = serde_json::to_string_pretty(crate::web::openapi::document())?;
+            crate::outln!("{doc}");
+            return Ok(());
+        }
         Command::Schedule {
             cmd:
                 ScheduleCmd::Next {
@@ -193,6 +198,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => mail::quarantine(cfg, cmd).await,
         Command::Reply { .. }
         | Command::Schedule { .. }
+        | Command::Openapi
         | Command::Demo { .. }
         | Command::Db { .. } => Ok(()),
     }

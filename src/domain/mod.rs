@@ -174,10 +174,39 @@ pub fn clean_name(name: &str) -> String {
 }
 
 /// An inclusive range of local dates during which a member is away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AwayRange {
+    /// The first day away (YYYY-MM-DD).
+    #[schema(value_type = String, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[serde(deserialize_with = "strict_date")]
     pub from: NaiveDate,
+    /// The last day away, not before `from`.
+    #[schema(value_type = String, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[serde(deserialize_with = "strict_date")]
     pub to: NaiveDate,
+}
+
+/// Parses a date written exactly `YYYY-MM-DD` (no spaces, two-digit month and day), as JSON
+/// and the API document state it.
+pub fn parse_strict_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn strict_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_strict_date(&s)
+        .ok_or_else(|| serde::de::Error::custom(format!("expected a date YYYY-MM-DD, got {s:?}")))
 }
 
 impl AwayRange {
@@ -238,20 +267,86 @@ impl Member {
 }
 
 /// The JSON shape of a member (`member list --json`, `GET /api/v1/me/preferences`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = Member)]
 pub struct MemberView {
+    #[schema(format = Email)]
     pub email: String,
     pub name: String,
+    #[schema(value_type = ZoneName)]
     pub timezone: String,
+    /// When the update request comes, in the member's time (HH:MM).
+    #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "16:30")]
     pub request_at: String,
+    /// When the digest comes, in the member's time (HH:MM).
+    #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "08:30")]
     pub digest_at: String,
+    #[schema(value_type = Vec<Weekday>)]
     pub workdays: Vec<String>,
     pub paused: bool,
     pub unsubscribed: bool,
     pub away: Vec<AwayRange>,
+    /// The first of `teams`, or null.
+    #[schema(value_type = Option<TeamName>)]
     pub team: Option<String>,
+    #[schema(value_type = Vec<TeamName>)]
     pub teams: Vec<String>,
+    /// Other addresses whose replies count as this member's.
     pub aliases: Vec<String>,
+}
+
+/// Schema of an IANA time zone name (the API document lists every one).
+pub struct ZoneName;
+
+impl utoipa::PartialSchema for ZoneName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("An IANA time zone name (exact spelling)."))
+            .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())))
+            .examples(["Europe/Berlin"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ZoneName {}
+
+/// Schema of a team name ([`parse_team_name`]: 1 to 64 printable characters; the API takes
+/// none with spaces around it).
+pub struct TeamName;
+
+impl utoipa::PartialSchema for TeamName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(64))
+            .pattern(Some(TEAM_NAME_PATTERN))
+            .examples(["core"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TeamName {}
+
+/// A team name in the API: no control characters, no spaces at either end.
+pub const TEAM_NAME_PATTERN: &str =
+    r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
+
+/// A weekday as the API and `member list --json` write it.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
 }
 
 impl From<&Member> for MemberView {

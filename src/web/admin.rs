@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::html::{html_response, page};
 use super::limit::Key;
 use super::prefs::same_origin;
-use super::{AppError, Routes, Verb, WebState};
+use super::{AppError, Routes, WebState};
 use crate::domain::Member;
 use crate::domain::schedule::local_date;
 use crate::domain::token::{constant_eq, hash_api_token};
@@ -36,9 +36,9 @@ const LATEST: i64 = 50;
 const CSS: &str = include_str!("../../templates/admin.css");
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(Verb::Get, "/", index)
-        .add(Verb::Post, "/login", login)
-        .add(Verb::Post, "/logout", logout)
+    r.add(utoipa_axum::routes!(index))
+        .add(utoipa_axum::routes!(login))
+        .add(utoipa_axum::routes!(logout))
 }
 
 /// Who is asking for the admin page.
@@ -212,6 +212,16 @@ fn error_page(status: StatusCode, msg: &str) -> Response {
     )
 }
 
+/// The admin page: teams, members and their next request and digest, the outbox, the
+/// quarantine. Without credentials, a login form; off (a page saying how to turn it on) while
+/// web.admin_token is empty.
+#[utoipa::path(get, path = "/", tag = "pages",
+    security((), ("adminToken" = []), ("adminSession" = [])),
+    responses(
+        (status = 200, description = "The admin page, the login form (no credentials) or the page saying it is off.", body = String, content_type = "text/html"),
+        (status = 401, description = "A wrong token, or an altered or expired session: the login form.", body = String, content_type = "text/html"),
+        (status = 500, description = "The database does not answer.", body = String, content_type = "text/html"),
+    ))]
 async fn index(State(st): State<WebState>, headers: HeaderMap) -> Response {
     match access(&st, &headers) {
         Access::Off => off_page(StatusCode::OK),
@@ -231,12 +241,24 @@ async fn dashboard_response(st: &WebState, session: Option<&str>) -> Response {
 }
 
 /// The fields of the login and logout forms.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct AdminForm {
+    #[schema(value_type = String, required = false)]
     token: Option<String>,
+    #[schema(value_type = String, required = false)]
     csrf: Option<String>,
 }
 
+/// Log in to the admin page with the admin token (form field `token`); sets the session cookie
+/// and redirects to `/`.
+#[utoipa::path(post, path = "/login", tag = "pages",
+    request_body(content = AdminForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Logged in: the session cookie is set; see `/`."),
+        (status = 401, description = "That is not the admin token: the login form again.", body = String, content_type = "text/html"),
+        (status = 403, description = "The admin page is off, or the form was sent from another site.", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many attempts: wait a minute.", body = String, content_type = "text/html"),
+    ))]
 async fn login(
     State(st): State<WebState>,
     headers: HeaderMap,
@@ -281,6 +303,14 @@ async fn login(
     see_root(set_cookie(&st, &value, SESSION_SECS))
 }
 
+/// End the admin session (the form token from the admin page required); redirects to `/`.
+#[utoipa::path(post, path = "/logout", tag = "pages",
+    security(("adminSession" = [])),
+    request_body(content = AdminForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Logged out: the cookie is cleared; see `/`."),
+        (status = 403, description = "The admin page is off, or the form token is wrong or from another site.", body = String, content_type = "text/html"),
+    ))]
 async fn logout(
     State(st): State<WebState>,
     headers: HeaderMap,

@@ -55,7 +55,9 @@ pub fn message_page(status: StatusCode, title: &str, message: &str, more: Markup
     )
 }
 
-/// `/favicon.svg`.
+/// The icon every page links to.
+#[utoipa::path(get, path = "/favicon.svg", tag = "ops",
+    responses((status = 200, description = "An SVG icon.", body = String, content_type = "image/svg+xml")))]
 pub async fn favicon() -> Response {
     (
         [

@@ -3,8 +3,8 @@
 //! `/` ([`admin`]) and the OpenAPI document ([`openapi`]). One error type turns into a JSON
 //! body with a message and a stable code, never internals.
 //!
-//! Every route is registered through [`routes`], which records its method and path, so a test
-//! can hold the router and the OpenAPI document to the same list.
+//! Every route is registered through [`routes`], from its handler's `#[utoipa::path]`
+//! annotation, so the router and the OpenAPI document are built from the same list.
 
 pub mod admin;
 pub mod api;
@@ -17,12 +17,10 @@ pub mod unsubscribe;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::handler::Handler;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, on};
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::jobs::Ctx;
 
@@ -82,7 +80,12 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut r = (
             self.status,
-            Json(json!({"error": {"code": self.code, "message": self.message}})),
+            Json(openapi::ErrorBody {
+                error: openapi::ErrorDetail {
+                    code: self.code.to_string(),
+                    message: self.message,
+                },
+            }),
         )
             .into_response();
         if let Some(s) = self.retry_after {
@@ -99,68 +102,36 @@ pub struct WebState {
     pub limiter: Arc<limit::RateLimiter>,
 }
 
-/// The HTTP methods routes use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Verb {
-    Get,
-    Post,
-    Put,
-    Delete,
-}
-
-impl Verb {
-    /// The method as HTTP spells it (`GET`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verb::Get => "GET",
-            Verb::Post => "POST",
-            Verb::Put => "PUT",
-            Verb::Delete => "DELETE",
-        }
-    }
-    fn filter(self) -> MethodFilter {
-        match self {
-            Verb::Get => MethodFilter::GET,
-            Verb::Post => MethodFilter::POST,
-            Verb::Put => MethodFilter::PUT,
-            Verb::Delete => MethodFilter::DELETE,
-        }
-    }
-}
-
-/// A router under construction that remembers every (method, path) it was given.
-pub struct Routes {
-    router: Router<WebState>,
-    /// Every registered route, in registration order.
-    pub registered: Vec<(Verb, &'static str)>,
-}
+/// The router under construction. Routes are added only as utoipa-axum `routes!(handler, …)`,
+/// which takes each handler's method and path from its `#[utoipa::path]` annotation and adds
+/// the operation to the OpenAPI document: a handler without that annotation does not compile
+/// here, so nothing is served that the document does not describe.
+pub struct Routes(utoipa_axum::router::OpenApiRouter<WebState>);
 
 impl Routes {
     fn new() -> Self {
-        Routes {
-            router: Router::new(),
-            registered: Vec::new(),
-        }
+        Routes(utoipa_axum::router::OpenApiRouter::with_openapi(
+            openapi::base(),
+        ))
     }
 
-    fn add<H, T>(mut self, verb: Verb, path: &'static str, handler: H) -> Self
-    where
-        H: Handler<T, WebState>,
-        T: 'static,
-    {
-        // axum merges method routers registered for the same path.
-        self.router = self.router.route(path, on(verb.filter(), handler));
-        self.registered.push((verb, path));
-        self
+    fn add(self, r: utoipa_axum::router::UtoipaMethodRouter<WebState>) -> Self {
+        Routes(self.0.routes(r))
+    }
+
+    /// The OpenAPI document of these routes (before [`openapi::document`] adds the common
+    /// statuses).
+    pub fn into_openapi(self) -> utoipa::openapi::OpenApi {
+        self.0.into_openapi()
     }
 }
 
-/// Every route of the server (without state), recorded.
+/// Every route of the server (without state).
 pub fn routes() -> Routes {
     let r = Routes::new()
-        .add(Verb::Get, "/healthz", healthz)
-        .add(Verb::Get, "/metrics", metrics)
-        .add(Verb::Get, "/favicon.svg", html::favicon);
+        .add(utoipa_axum::routes!(healthz))
+        .add(utoipa_axum::routes!(metrics))
+        .add(utoipa_axum::routes!(html::favicon));
     let r = unsubscribe::routes(r);
     let r = admin::routes(r);
     let r = prefs::routes(r);
@@ -174,8 +145,8 @@ pub fn router(ctx: Ctx) -> Router {
     ));
     let max_body = ctx.config.web.max_body_bytes;
     let body_timeout = ctx.config.web.body_timeout_secs;
-    routes()
-        .router
+    let (router, _) = routes().0.split_for_parts();
+    router
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         // Bodies beyond the limit are refused while being read; extractors turn that into a
@@ -284,12 +255,32 @@ async fn wrong_method() -> AppError {
     )
 }
 
-async fn healthz(State(st): State<WebState>) -> Result<Json<serde_json::Value>, AppError> {
-    st.ctx.store.count_members().await?;
-    Ok(Json(json!({"status": "ok"})))
+/// `{"status": "ok"}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    pub status: String,
 }
 
-/// Prometheus text: mail by kind and state, replies by status, outbox depth, tick timings.
+/// Liveness: the database answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses(
+        (status = 200, description = "The database answers.", body = Status),
+        (status = 500, description = "The database does not answer (internal).", body = openapi::ErrorBody),
+    ))]
+async fn healthz(State(st): State<WebState>) -> Result<Json<Status>, AppError> {
+    st.ctx.store.count_members().await?;
+    Ok(Json(Status {
+        status: "ok".into(),
+    }))
+}
+
+/// Prometheus metrics: mail by kind and state, replies by status, outbox depth, tick durations.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses(
+        (status = 200, description = "Prometheus text format.", body = String, content_type = "text/plain"),
+        (status = 500, description = "The database does not answer (internal).", body = openapi::ErrorBody),
+    ))]
 async fn metrics(State(st): State<WebState>) -> Result<Response, AppError> {
     use std::fmt::Write;
     let ctx = &st.ctx;

@@ -12,18 +12,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use chrono::Utc;
 use maud::{Markup, html};
-use serde_json::json;
 
 use super::html::{html_response, message_page, page};
-use super::{AppError, Routes, Verb, WebState};
+use super::{AppError, Routes, WebState};
 use crate::domain::Member;
 use crate::domain::token::LinkToken;
 use crate::jobs::Ctx;
 use crate::store::MemberChange;
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(Verb::Get, "/u/{token}", confirm)
-        .add(Verb::Post, "/u/{token}", act)
+    r.add(utoipa_axum::routes!(confirm, act))
 }
 
 /// The member a link names, or why the link cannot act.
@@ -113,7 +111,16 @@ fn bad_link_page(e: &AppError) -> Response {
     )
 }
 
-/// `GET` (and `HEAD`): shows what would happen; changes nothing.
+/// The List-Unsubscribe URL: a page that says what unsubscribing stops, with an Unsubscribe
+/// button (or, once unsubscribed, Subscribe again). A GET or HEAD changes nothing, so link
+/// scanners cannot unsubscribe anyone.
+#[utoipa::path(get, path = "/u/{token}", tag = "pages",
+    params(("token" = String, Path, description = "The signed link of one member.")),
+    responses(
+        (status = 200, description = "The confirmation page (or the Subscribe again page).", body = String, content_type = "text/html"),
+        (status = 403, description = "The link is not valid.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired.", body = String, content_type = "text/html"),
+    ))]
 async fn confirm(State(st): State<WebState>, Path(token): Path<String>) -> Response {
     let m = match member_of(&st.ctx, &token).await {
         Ok(m) => m,
@@ -129,9 +136,26 @@ async fn confirm(State(st): State<WebState>, Path(token): Path<String>) -> Respo
     html_response(StatusCode::OK, body)
 }
 
-/// `POST`: the page's buttons (`action=unsubscribe|resubscribe`, answered with a page), or
-/// the RFC 8058 one-click POST (`List-Unsubscribe=One-Click`, or any other body a mail
-/// client sends; answered with JSON).
+/// Unsubscribe: the RFC 8058 one-click POST (`List-Unsubscribe=One-Click`, or any other body a
+/// mail client sends; answered with JSON), or the confirmation page's buttons
+/// (`action=unsubscribe|resubscribe`; answered with a page).
+#[utoipa::path(post, path = "/u/{token}", tag = "pages",
+    params(("token" = String, Path, description = "The signed link of one member.")),
+    request_body(content = UnsubscribeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Unsubscribed (one-click: `{\"status\": \"unsubscribed\"}`; a button: a page saying what happened).", content(
+            (super::Status = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 403, description = "The link is not valid (one-click: bad_link), or a button posted from another site.", content(
+            (super::openapi::ErrorBody = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 410, description = "The link has expired (one-click: bad_link).", content(
+            (super::openapi::ErrorBody = "application/json"),
+            (String = "text/html"),
+        )),
+    ))]
 async fn act(
     State(st): State<WebState>,
     Path(token): Path<String>,
@@ -142,7 +166,13 @@ async fn act(
     let from_page = matches!(action.as_deref(), Some("unsubscribe" | "resubscribe"));
     if !from_page {
         return match one_click(&st.ctx, &token).await {
-            Ok(()) => (StatusCode::OK, Json(json!({"status": "unsubscribed"}))).into_response(),
+            Ok(()) => (
+                StatusCode::OK,
+                Json(super::Status {
+                    status: "unsubscribed".into(),
+                }),
+            )
+                .into_response(),
             Err(e) => e.into_response(),
         };
     }
@@ -177,6 +207,19 @@ async fn act(
         unsubscribed_page(&m, &format!("/u/{token}"), &prefs)
     };
     html_response(StatusCode::OK, page)
+}
+
+/// The body of `POST /u/{token}`: the one-click field a mail client sends, or the action of a
+/// button on the page.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct UnsubscribeForm {
+    /// `One-Click` (RFC 8058).
+    #[schema(rename = "List-Unsubscribe", example = "One-Click", value_type = String, required = false)]
+    list_unsubscribe: Option<String>,
+    /// A button of the page: `unsubscribe` or `resubscribe`.
+    #[schema(value_type = String, required = false, example = "unsubscribe")]
+    action: Option<String>,
 }
 
 async fn one_click(ctx: &Ctx, token: &str) -> Result<(), AppError> {

@@ -347,3 +347,62 @@ fn the_check_sees_a_wrong_way_import() {
     );
     assert!(violations("render", "$crate::write_stdout(x); crate::outln!()").is_empty());
 }
+
+/// Routes are added only as `Routes::add(routes!(handler))` (`src/web/mod.rs`), which takes
+/// each handler's method and path from its `#[utoipa::path]` and documents it: nothing in
+/// `src/` may build axum routes another way, and every annotated handler is registered.
+#[test]
+fn every_route_is_documented_and_every_documented_handler_is_routed() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut problems = Vec::new();
+    let (mut annotated, mut registered) = (Vec::new(), 0usize);
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read a source file");
+        let code = code_only(&text);
+        let rel = file
+            .strip_prefix(&src)
+            .expect("under src/")
+            .display()
+            .to_string();
+        for banned in [
+            "axum::routing",
+            ".route(",
+            ".route_service(",
+            ".nest(",
+            ".nest_service(",
+            ".merge(",
+        ] {
+            if code.contains(banned) {
+                problems.push(format!(
+                    "{rel}: `{banned}` adds a route the document cannot see"
+                ));
+            }
+        }
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find("#[utoipa::path(") {
+            rest = &rest[at + 1..];
+            let after = &rest[rest.find(")]").map_or(0, |k| k + 2)..];
+            let name = after
+                .split("fn ")
+                .nth(1)
+                .map(|s| ident_at(s).to_string())
+                .unwrap_or_default();
+            annotated.push(name);
+        }
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find("routes!(") {
+            rest = &rest[at + "routes!(".len()..];
+            let group = &rest[..rest.find(')').unwrap_or(0)];
+            registered += group.split(',').filter(|h| !h.trim().is_empty()).count();
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(annotated.len() >= 20, "annotated handlers: {annotated:?}");
+    assert_eq!(
+        registered,
+        annotated.len(),
+        "handlers registered with routes!() vs annotated with #[utoipa::path]: {annotated:?}"
+    );
+}

@@ -1103,9 +1103,19 @@ both!(the_openapi_document_matches_the_router, |app| {
                 !body.contains("\"no_route\""),
                 "{method} {path} is documented but not routed"
             );
+            // The answer is one the document lists for this operation.
+            assert!(
+                op["responses"].get(status.as_str()).is_some(),
+                "{method} {path} answered {status}, which its document does not list: {body}"
+            );
         }
     }
-    assert_eq!(seen, tidings::web::openapi::DOCS.len());
+    // Every route of the server.
+    assert_eq!(
+        (paths.len(), seen),
+        (17, 27),
+        "paths and operations in the document"
+    );
     // And an undocumented path is a JSON 404.
     let (s, v) = srv.get("/api/v1/nope", None).await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "no_route"));

@@ -1,14 +1,14 @@
 //! The admin endpoints (`web.admin_token`): members, teams and holidays.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::*;
-use crate::domain::{EmailAddress, Member, MemberView, parse_team_name};
+use crate::domain::{EmailAddress, Member, MemberView};
 use crate::web::{AppError, WebState};
 
 // ---------------------------------------------------------------------------------- admin
@@ -27,6 +27,10 @@ pub(super) async fn member_or_404(st: &WebState, email: &EmailAddress) -> Result
     })
 }
 
+/// Every member.
+#[utoipa::path(get, path = "/api/v1/admin/members", tag = "admin",
+    security(("adminToken" = [])),
+    responses((status = 200, description = "The members.", body = Vec<MemberView>)))]
 pub(super) async fn admin_list_members(
     State(st): State<WebState>,
     _: AdminAuth,
@@ -35,31 +39,40 @@ pub(super) async fn admin_list_members(
     Ok(Json(members.iter().map(MemberView::from).collect()))
 }
 
+/// One member.
+#[utoipa::path(get, path = "/api/v1/admin/members/{email}", tag = "admin",
+    security(("adminToken" = [])),
+    params(("email" = String, Path, format = Email, description = "The member's address.")),
+    responses(
+        (status = 200, description = "The member.", body = MemberView),
+        (status = 404, description = "No member with that address (not_found).", body = crate::web::openapi::ErrorBody),
+        (status = 422, description = "The path is not an email address (invalid).", body = crate::web::openapi::ErrorBody),
+    ))]
 pub(super) async fn admin_get_member(
     State(st): State<WebState>,
     _: AdminAuth,
-    Path(email): Path<String>,
+    ApiPath(email): ApiPath,
 ) -> Result<Json<MemberView>, AppError> {
     let m = member_or_404(&st, &path_email(&email)?).await?;
     Ok(Json(MemberView::from(&m)))
 }
 
+/// Add a member: `email`, `name` and `timezone` required; the admin may set `teams`. Their
+/// first request and digest are planned at once.
+#[utoipa::path(post, path = "/api/v1/admin/members", tag = "admin",
+    security(("adminToken" = [])),
+    request_body = NewMember,
+    responses(
+        (status = 201, description = "Added.", body = MemberView),
+        (status = 409, description = "A member with that address exists (conflict).", body = crate::web::openapi::ErrorBody),
+    ))]
 pub(super) async fn admin_add_member(
     State(st): State<WebState>,
     _: AdminAuth,
-    ApiJson(patch): ApiJson<MemberPatch>,
+    ApiJson(new): ApiJson<NewMember>,
 ) -> Result<(StatusCode, Json<MemberView>), AppError> {
-    let email = path_email(
-        patch
-            .email
-            .as_deref()
-            .ok_or_else(|| AppError::invalid("email is required"))?,
-    )?;
-    if patch.name.is_none() || patch.timezone.is_none() {
-        return Err(AppError::invalid(
-            "name and timezone (an IANA zone such as Europe/Berlin) are required",
-        ));
-    }
+    let email = path_email(&new.email)?;
+    let patch = MemberPatch::from(new);
     if patch.aliases.as_ref().is_some_and(|a| !a.is_empty()) {
         return Err(AppError::invalid("aliases cannot be set here"));
     }
@@ -68,10 +81,20 @@ pub(super) async fn admin_add_member(
     Ok((StatusCode::CREATED, Json(MemberView::from(&m))))
 }
 
+/// Change a member: any fields of Member (absent ones keep their value; `"team": null`
+/// removes every team); the next request and digest are planned again at once.
+#[utoipa::path(put, path = "/api/v1/admin/members/{email}", tag = "admin",
+    security(("adminToken" = [])),
+    params(("email" = String, Path, format = Email, description = "The member's address.")),
+    request_body = MemberPatch,
+    responses(
+        (status = 200, description = "The member as changed.", body = MemberView),
+        (status = 404, description = "No member with that address (not_found).", body = crate::web::openapi::ErrorBody),
+    ))]
 pub(super) async fn admin_update_member(
     State(st): State<WebState>,
     _: AdminAuth,
-    Path(email): Path<String>,
+    ApiPath(email): ApiPath,
     ApiJson(patch): ApiJson<MemberPatch>,
 ) -> Result<Json<MemberView>, AppError> {
     let m = member_or_404(&st, &path_email(&email)?).await?;
@@ -80,73 +103,144 @@ pub(super) async fn admin_update_member(
     Ok(Json(MemberView::from(&m)))
 }
 
+/// Remove a member (their updates go with them).
+#[utoipa::path(delete, path = "/api/v1/admin/members/{email}", tag = "admin",
+    security(("adminToken" = [])),
+    params(("email" = String, Path, format = Email, description = "The member's address.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, description = "No member with that address (not_found).", body = crate::web::openapi::ErrorBody),
+        (status = 422, description = "The path is not an email address (invalid).", body = crate::web::openapi::ErrorBody),
+    ))]
 pub(super) async fn admin_remove_member(
     State(st): State<WebState>,
     _: AdminAuth,
-    Path(email): Path<String>,
+    ApiPath(email): ApiPath,
 ) -> Result<StatusCode, AppError> {
     st.ctx.store.remove_member(&path_email(&email)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A team and how many members it has.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct TeamJson {
+    #[schema(value_type = crate::domain::TeamName)]
+    name: String,
+    members: i64,
+}
+
+/// Every team.
+#[utoipa::path(get, path = "/api/v1/admin/teams", tag = "admin",
+    security(("adminToken" = [])),
+    responses((status = 200, description = "The teams.", body = Vec<TeamJson>)))]
 pub(super) async fn admin_list_teams(
     State(st): State<WebState>,
     _: AdminAuth,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Vec<TeamJson>>, AppError> {
     let teams = st.ctx.store.list_teams().await?;
-    Ok(Json(Value::Array(
+    Ok(Json(
         teams
-            .iter()
-            .map(|(n, c)| json!({"name": n, "members": c}))
+            .into_iter()
+            .map(|(name, members)| TeamJson { name, members })
             .collect(),
-    )))
+    ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new team.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewTeam {
+    #[schema(value_type = crate::domain::TeamName)]
     name: String,
 }
 
+/// Add a team.
+#[utoipa::path(post, path = "/api/v1/admin/teams", tag = "admin",
+    security(("adminToken" = [])),
+    request_body = NewTeam,
+    responses(
+        (status = 201, description = "Added.", body = TeamJson),
+        (status = 409, description = "A team with that name exists (conflict).", body = crate::web::openapi::ErrorBody),
+    ))]
 pub(super) async fn admin_add_team(
     State(st): State<WebState>,
     _: AdminAuth,
     ApiJson(t): ApiJson<NewTeam>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
-    let name = parse_team_name(&t.name).map_err(AppError::invalid)?;
+) -> Result<(StatusCode, Json<TeamJson>), AppError> {
+    let name = api_team_name(&t.name)?;
     st.ctx.store.add_team(&name).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"name": name, "members": 0})),
-    ))
+    Ok((StatusCode::CREATED, Json(TeamJson { name, members: 0 })))
 }
 
+/// A team's holidays: no requests and no digests on these local dates.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct HolidaysJson {
+    #[schema(value_type = crate::domain::TeamName)]
+    team: String,
+    #[schema(value_type = Vec<String>)]
+    holidays: Vec<String>,
+}
+
+/// A team's holidays.
+#[utoipa::path(get, path = "/api/v1/admin/teams/{name}/holidays", tag = "admin",
+    security(("adminToken" = [])),
+    params(("name" = crate::domain::TeamName, Path, description = "The team.")),
+    responses(
+        (status = 200, description = "The holidays, earliest first.", body = HolidaysJson),
+        (status = 404, description = "No team with that name (not_found).", body = crate::web::openapi::ErrorBody),
+    ))]
 pub(super) async fn admin_list_holidays(
     State(st): State<WebState>,
     _: AdminAuth,
-    Path(name): Path<String>,
-) -> Result<Json<Value>, AppError> {
+    ApiPath(name): ApiPath,
+) -> Result<Json<HolidaysJson>, AppError> {
     let days = st.ctx.store.list_holidays(&name).await?;
-    let days: Vec<String> = days.iter().map(|d| d.to_string()).collect();
-    Ok(Json(json!({"team": name, "holidays": days})))
+    let holidays = days.iter().map(|d| d.to_string()).collect();
+    Ok(Json(HolidaysJson {
+        team: name,
+        holidays,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new holiday.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewHoliday {
+    #[schema(format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     date: String,
 }
 
+/// One holiday of a team.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct HolidayJson {
+    #[schema(value_type = crate::domain::TeamName)]
+    team: String,
+    #[schema(format = Date)]
+    date: String,
+}
+
+/// Add a holiday to a team.
+#[utoipa::path(post, path = "/api/v1/admin/teams/{name}/holidays", tag = "admin",
+    security(("adminToken" = [])),
+    params(("name" = crate::domain::TeamName, Path, description = "The team.")),
+    request_body = NewHoliday,
+    responses(
+        (status = 201, description = "Added (adding a day twice is not an error).", body = HolidayJson),
+        (status = 404, description = "No team with that name (not_found).", body = crate::web::openapi::ErrorBody),
+    ))]
 pub(super) async fn admin_add_holiday(
     State(st): State<WebState>,
     _: AdminAuth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath,
     ApiJson(h): ApiJson<NewHoliday>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
+) -> Result<(StatusCode, Json<HolidayJson>), AppError> {
     let date = parse_date(&h.date, "date")?;
     st.ctx.store.add_holiday(&name, date).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"team": name, "date": date.to_string()})),
+        Json(HolidayJson {
+            team: name,
+            date: date.to_string(),
+        }),
     ))
 }

@@ -83,3 +83,24 @@ pub fn too_large() -> AppError {
         "the request body is larger than web.max_body_bytes",
     )
 }
+
+/// A path segment (`{email}`, `{name}`) whose rejection (invalid percent-encoding or UTF-8) is
+/// a JSON [`AppError`], like every other API failure.
+pub struct ApiPath(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ApiPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AppError> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(s)) => Ok(ApiPath(s)),
+            Err(rej) => Err(AppError::invalid(format!(
+                "the path is not valid: {}",
+                rej.body_text()
+            ))),
+        }
+    }
+}

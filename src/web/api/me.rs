@@ -7,8 +7,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::*;
 use crate::domain::schedule::{local_date, parse_tz};
@@ -21,28 +22,108 @@ use crate::web::{AppError, WebState};
 
 // ---------------------------------------------------------------------------------- updates
 
-#[derive(Debug, Deserialize)]
+/// A new update.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewUpdate {
+    /// What was done, what is next, what blocks: not blank, no NUL characters.
+    #[schema(
+        min_length = 1,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        example = "Shipped the CSV importer."
+    )]
     text: String,
+    /// The member's local date it is for; absent: their today. Not in the future.
+    #[schema(value_type = String, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[serde(default, deserialize_with = "not_null")]
     date: Option<String>,
 }
 
-pub(super) fn update_json(u: &UpdateRow) -> Value {
-    json!({
-        "id": u.id,
-        "date": u.local_date.to_string(),
-        "text": u.body,
-        "source": u.source,
-        "revision": u.revision,
-        "edited": u.revision > 1,
-        "created_at": rfc3339(u.created_at),
-        "updated_at": rfc3339(u.updated_at),
-    })
+/// One update.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct UpdateJson {
+    id: i64,
+    #[schema(format = Date)]
+    date: String,
+    text: String,
+    /// Where it came from: `email` or `api`.
+    source: String,
+    /// 1, then one more for every later reply or post the same day.
+    revision: i64,
+    edited: bool,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
 }
 
-/// Stores an update; with an `Idempotency-Key` a retry returns the first response and writes
-/// nothing. Like a second email reply, a second update the same day is appended.
+impl From<&UpdateRow> for UpdateJson {
+    fn from(u: &UpdateRow) -> Self {
+        UpdateJson {
+            id: u.id,
+            date: u.local_date.to_string(),
+            text: u.body.clone(),
+            source: u.source.clone(),
+            revision: u.revision,
+            edited: u.revision > 1,
+            created_at: rfc3339(u.created_at),
+            updated_at: rfc3339(u.updated_at),
+        }
+    }
+}
+
+/// The update just stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct UpdateResponse {
+    update: UpdateJson,
+}
+
+/// Who wrote an update.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Author {
+    name: String,
+    #[schema(format = Email)]
+    email: String,
+}
+
+/// An update with its author.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct TeamUpdateJson {
+    #[serde(flatten)]
+    update: UpdateJson,
+    author: Author,
+}
+
+/// The updates of one local date.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct UpdateList {
+    #[schema(format = Date)]
+    date: String,
+    updates: Vec<TeamUpdateJson>,
+}
+
+/// A field that may be absent but not `null` (serde folds `null` into `None` for an `Option`).
+pub(super) fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// Post an update: stores it for the member's local today (or `date`, not in the future).
+/// Like a second email reply, a second update the same day is appended. With an
+/// `Idempotency-Key` a retry returns the first response and stores nothing.
+#[utoipa::path(post, path = "/api/v1/updates", tag = "updates",
+    security(("memberToken" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Same key (per token, for 24 hours) → the same response (`Idempotent-Replayed: true`), no second update. 1 to 255 visible ASCII characters.",
+        pattern = r"^[!-~]{1,255}$")),
+    request_body = NewUpdate,
+    responses(
+        (status = 201, description = "Stored (or replayed).", body = UpdateResponse,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this answers an earlier request with the same key."))),
+    ))]
 pub(super) async fn post_update(
     State(st): State<WebState>,
     auth: MemberAuth,
@@ -69,8 +150,8 @@ pub(super) async fn post_update(
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
-            let k = v.to_str().unwrap_or_default().trim();
-            if k.is_empty() || k.len() > 255 {
+            let k = v.to_str().unwrap_or_default();
+            if k.is_empty() || k.len() > 255 || !k.bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(AppError::invalid(
                     "Idempotency-Key must be 1 to 255 visible ASCII characters",
                 ));
@@ -85,7 +166,7 @@ pub(super) async fn post_update(
                 .ctx
                 .store
                 .post_update_idempotent(auth.token_id, &k, m.id, date, text, ts, |u, _| {
-                    json!({"update": update_json(u)}).to_string()
+                    update_body(u)
                 })
                 .await?;
             match r {
@@ -104,7 +185,7 @@ pub(super) async fn post_update(
                 .update_for(m.id, date)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("the update just stored is missing"))?;
-            (json!({"update": update_json(&u)}).to_string(), false)
+            (update_body(&u), false)
         }
     };
     let mut resp = (
@@ -120,6 +201,11 @@ pub(super) async fn post_update(
     Ok(resp)
 }
 
+/// `{"update": …}` as stored for an idempotent replay.
+fn update_body(u: &UpdateRow) -> String {
+    serde_json::to_string(&UpdateResponse { update: u.into() }).unwrap_or_default()
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct DateQuery {
     date: Option<String>,
@@ -127,11 +213,19 @@ pub(super) struct DateQuery {
 
 /// The updates of the member and their teammates for one local date (default: the member's
 /// today).
+#[utoipa::path(get, path = "/api/v1/updates", tag = "updates",
+    security(("memberToken" = [])),
+    params(("date" = Option<String>, Query, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        description = "The local date (YYYY-MM-DD); absent: the member's today.")),
+    responses(
+        (status = 200, description = "The updates of that day.", body = UpdateList),
+        (status = 422, description = "`date` is not a date YYYY-MM-DD (invalid).", body = super::super::openapi::ErrorBody),
+    ))]
 pub(super) async fn list_updates(
     State(st): State<WebState>,
     auth: MemberAuth,
     q: Result<Query<DateQuery>, QueryRejection>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<UpdateList>, AppError> {
     let Query(q) = q.map_err(|e| AppError::invalid(e.body_text()))?;
     let m = &auth.member;
     let date = match &q.date {
@@ -139,15 +233,20 @@ pub(super) async fn list_updates(
         None => local_date(m.tz, Utc::now()),
     };
     let rows = st.ctx.store.team_updates_on(m.id, date).await?;
-    let updates: Vec<Value> = rows
+    let updates = rows
         .iter()
-        .map(|t| {
-            let mut v = update_json(&t.update);
-            v["author"] = json!({"name": t.author_name, "email": t.author_email});
-            v
+        .map(|t| TeamUpdateJson {
+            update: (&t.update).into(),
+            author: Author {
+                name: t.author_name.clone(),
+                email: t.author_email.clone(),
+            },
         })
         .collect();
-    Ok(Json(json!({"date": date.to_string(), "updates": updates})))
+    Ok(Json(UpdateList {
+        date: date.to_string(),
+        updates,
+    }))
 }
 
 // ---------------------------------------------------------------------------------- preferences
@@ -155,24 +254,145 @@ pub(super) async fn list_updates(
 /// A change to a member in the shape of `member list --json` ([`MemberView`]); absent fields
 /// keep their value. `email`, `team`, `teams` and `aliases` are accepted so a GET body can be
 /// sent back as it is, but a member may not change them (an admin may change the teams).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MemberPatch)]
 pub struct MemberPatch {
+    /// Required when an admin creates a member; otherwise it may be sent back unchanged.
+    #[schema(value_type = String, format = Email)]
+    #[serde(default, deserialize_with = "not_null")]
     pub email: Option<String>,
+    /// Not blank. Required when an admin creates a member.
+    #[schema(value_type = String, min_length = 1, pattern = r"\S")]
+    #[serde(default, deserialize_with = "not_null")]
     pub name: Option<String>,
+    /// Required when an admin creates a member.
+    #[schema(value_type = crate::domain::ZoneName)]
+    #[serde(default, deserialize_with = "not_null")]
     pub timezone: Option<String>,
+    /// HH:MM, 00:00 to 23:59, in the member's time.
+    #[schema(value_type = String, pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "16:30")]
+    #[serde(default, deserialize_with = "not_null")]
     pub request_at: Option<String>,
+    /// HH:MM, 00:00 to 23:59, in the member's time.
+    #[schema(value_type = String, pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "08:30")]
+    #[serde(default, deserialize_with = "not_null")]
     pub digest_at: Option<String>,
+    /// At least one day.
+    #[schema(value_type = Vec<crate::domain::Weekday>, min_items = 1)]
+    #[serde(default, deserialize_with = "not_null")]
     pub workdays: Option<Vec<String>>,
+    #[schema(value_type = bool)]
+    #[serde(default, deserialize_with = "not_null")]
     pub paused: Option<bool>,
+    #[schema(value_type = bool)]
+    #[serde(default, deserialize_with = "not_null")]
     pub unsubscribed: Option<bool>,
+    /// Each range's `to` not before its `from`.
+    #[schema(value_type = Vec<AwayRange>)]
+    #[serde(default, deserialize_with = "not_null")]
     pub away: Option<Vec<AwayRange>>,
+    /// The first team; `null` for none (absent keeps the teams). A member may only send back
+    /// their own.
     /// `null` (no team) and absent (keep the teams) mean different things, so `null` is kept
     /// as `Some(Value::Null)` rather than folded into `None` as serde does for an `Option`.
+    #[schema(value_type = Option<crate::domain::TeamName>)]
     #[serde(default, deserialize_with = "present")]
     pub team: Option<Value>,
+    /// Every team (an admin may set them; a member may only send back their own).
+    #[schema(value_type = Vec<crate::domain::TeamName>)]
+    #[serde(default, deserialize_with = "not_null")]
     pub teams: Option<Vec<String>>,
+    /// Read-only: may be sent back unchanged.
+    #[schema(value_type = Vec<String>)]
+    #[serde(default, deserialize_with = "not_null")]
     pub aliases: Option<Vec<String>>,
+}
+
+/// A new member, as an admin adds one: [`MemberPatch`] with `email`, `name` and `timezone`
+/// required (and no aliases).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    #[schema(format = Email)]
+    pub email: String,
+    /// Not blank.
+    #[schema(min_length = 1, pattern = r"\S")]
+    pub name: String,
+    #[schema(value_type = crate::domain::ZoneName)]
+    pub timezone: String,
+    /// HH:MM, 00:00 to 23:59; absent: `schedule.default_request_at`.
+    #[schema(value_type = String, pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "16:30")]
+    #[serde(default, deserialize_with = "not_null")]
+    pub request_at: Option<String>,
+    /// HH:MM, 00:00 to 23:59; absent: `schedule.default_digest_at`.
+    #[schema(value_type = String, pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "08:30")]
+    #[serde(default, deserialize_with = "not_null")]
+    pub digest_at: Option<String>,
+    /// At least one day; absent: `schedule.default_workdays`.
+    #[schema(value_type = Vec<crate::domain::Weekday>, min_items = 1)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub workdays: Option<Vec<String>>,
+    #[schema(value_type = bool)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub paused: Option<bool>,
+    #[schema(value_type = bool)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub unsubscribed: Option<bool>,
+    #[schema(value_type = Vec<AwayRange>)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub away: Option<Vec<AwayRange>>,
+    /// The first team (`null`: none).
+    #[schema(value_type = Option<crate::domain::TeamName>)]
+    #[serde(default, deserialize_with = "present")]
+    pub team: Option<Value>,
+    #[schema(value_type = Vec<crate::domain::TeamName>)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub teams: Option<Vec<String>>,
+    /// Aliases cannot be set here: absent or empty.
+    #[schema(value_type = Vec<String>, max_items = 0)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub aliases: Option<Vec<String>>,
+}
+
+impl From<NewMember> for MemberPatch {
+    fn from(n: NewMember) -> Self {
+        MemberPatch {
+            email: Some(n.email),
+            name: Some(n.name),
+            timezone: Some(n.timezone),
+            request_at: n.request_at,
+            digest_at: n.digest_at,
+            workdays: n.workdays,
+            paused: n.paused,
+            unsubscribed: n.unsubscribed,
+            away: n.away,
+            team: n.team,
+            teams: n.teams,
+            aliases: n.aliases,
+        }
+    }
+}
+
+/// The weekday names the API takes and writes.
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// `HH:MM` exactly (two digits each), 00:00 to 23:59.
+fn strict_time(t: &str) -> Option<LocalTime> {
+    let b = t.as_bytes();
+    (b.len() == 5 && b[2] == b':' && [0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit()))
+        .then(|| LocalTime::parse(t).ok())
+        .flatten()
+}
+
+/// A team name as the API takes it: 1 to 64 printable characters, no spaces around it.
+pub(super) fn api_team_name(t: &str) -> Result<String, AppError> {
+    if t.trim() != t {
+        return Err(AppError::invalid(format!(
+            "invalid team name {t:?}: no spaces around it"
+        )));
+    }
+    parse_team_name(t).map_err(AppError::invalid)
 }
 
 /// A field that is present, whatever its value (`null` included).
@@ -196,20 +416,38 @@ impl MemberPatch {
             }
             ch.name = Some(n);
         }
+        // The API takes exactly what its document states (the CLI and reply commands are
+        // kinder: `7:30`, `mon-fri`, surrounding spaces).
         if let Some(z) = &self.timezone {
+            if z.trim() != z {
+                return Err(AppError::invalid(format!(
+                    "timezone: {z:?} has spaces around it"
+                )));
+            }
             ch.tz = Some(parse_tz(z).map_err(|e| AppError::invalid(e.to_string()))?);
         }
-        if let Some(t) = &self.request_at {
-            ch.request_at = Some(
-                LocalTime::parse(t).map_err(|e| AppError::invalid(format!("request_at: {e}")))?,
-            );
-        }
-        if let Some(t) = &self.digest_at {
-            ch.digest_at = Some(
-                LocalTime::parse(t).map_err(|e| AppError::invalid(format!("digest_at: {e}")))?,
-            );
+        for (what, value, slot) in [
+            ("request_at", &self.request_at, &mut ch.request_at),
+            ("digest_at", &self.digest_at, &mut ch.digest_at),
+        ] {
+            if let Some(t) = value {
+                *slot = Some(strict_time(t).ok_or_else(|| {
+                    AppError::invalid(format!(
+                        "{what}: expected HH:MM from 00:00 to 23:59, got {t:?}"
+                    ))
+                })?);
+            }
         }
         if let Some(w) = &self.workdays {
+            if w.is_empty() {
+                return Err(AppError::invalid("workdays: choose at least one day"));
+            }
+            if let Some(bad) = w.iter().find(|d| !WEEKDAYS.contains(&d.as_str())) {
+                return Err(AppError::invalid(format!(
+                    "workdays: {bad:?} is not one of {}",
+                    WEEKDAYS.join(", ")
+                )));
+            }
             ch.workdays = Some(
                 Workdays::parse(&w.join(","))
                     .map_err(|e| AppError::invalid(format!("workdays: {e}")))?,
@@ -230,7 +468,7 @@ impl MemberPatch {
         if let Some(t) = &self.teams {
             teams = Some(
                 t.iter()
-                    .map(|t| parse_team_name(t).map_err(AppError::invalid))
+                    .map(|t| api_team_name(t))
                     .collect::<Result<_, _>>()?,
             );
         }
@@ -239,7 +477,7 @@ impl MemberPatch {
             Some(Value::Null) if teams.is_none() => teams = Some(Vec::new()),
             Some(Value::Null) => {}
             Some(Value::String(t)) => {
-                let t = parse_team_name(t).map_err(AppError::invalid)?;
+                let t = api_team_name(t)?;
                 match &mut teams {
                     Some(list) if list.first() != Some(&t) => {
                         return Err(AppError::invalid(
@@ -299,10 +537,21 @@ pub(super) async fn apply_change(
     Ok(crate::jobs::members::change(&st.ctx, &m.email, ch, None, Utc::now()).await?)
 }
 
+/// The member's own preferences (the shape of `member list --json`).
+#[utoipa::path(get, path = "/api/v1/me/preferences", tag = "me",
+    security(("memberToken" = [])),
+    responses((status = 200, description = "The member.", body = MemberView)))]
 pub(super) async fn get_preferences(auth: MemberAuth) -> Json<MemberView> {
     Json(MemberView::from(&auth.member))
 }
 
+/// Change the member's own preferences: any fields of Member (absent ones keep their value);
+/// the next request and digest are planned again at once. `email`, `aliases` and
+/// `team`/`teams` may be sent back unchanged, not changed.
+#[utoipa::path(put, path = "/api/v1/me/preferences", tag = "me",
+    security(("memberToken" = [])),
+    request_body = MemberPatch,
+    responses((status = 200, description = "The member as changed.", body = MemberView)))]
 pub(super) async fn put_preferences(
     State(st): State<WebState>,
     auth: MemberAuth,
@@ -315,10 +564,47 @@ pub(super) async fn put_preferences(
 
 // ---------------------------------------------------------------------------------- digests
 
+/// The latest digest queued for a member.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct DigestJson {
+    subject: String,
+    /// The reader's local date it is for.
+    #[schema(format = Date)]
+    date: Option<String>,
+    #[schema(value_type = DigestState)]
+    state: String,
+    #[schema(format = DateTime)]
+    queued_at: String,
+    #[schema(format = DateTime)]
+    sent_at: Option<String>,
+    /// The text part.
+    text: Option<String>,
+    /// The HTML part.
+    html: Option<String>,
+}
+
+/// Where a digest is in the outbox.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(super) enum DigestState {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+}
+
+/// The latest digest queued for the member: subject, date, state, text and HTML.
+#[utoipa::path(get, path = "/api/v1/digests/latest", tag = "me",
+    security(("memberToken" = [])),
+    responses(
+        (status = 200, description = "The digest.", body = DigestJson),
+        (status = 404, description = "No digest has been queued for the member yet (not_found).", body = super::super::openapi::ErrorBody),
+    ))]
 pub(super) async fn latest_digest(
     State(st): State<WebState>,
     auth: MemberAuth,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<DigestJson>, AppError> {
     let d = st
         .ctx
         .store
@@ -340,13 +626,13 @@ pub(super) async fn latest_digest(
         .as_ref()
         .and_then(|p| p.body_html(0))
         .map(|b| b.to_string());
-    Ok(Json(json!({
-        "subject": d.subject,
-        "date": d.local_date,
-        "state": d.state,
-        "queued_at": rfc3339(d.created_at),
-        "sent_at": d.sent_at.map(rfc3339),
-        "text": text,
-        "html": html,
-    })))
+    Ok(Json(DigestJson {
+        subject: d.subject,
+        date: d.local_date,
+        state: d.state,
+        queued_at: rfc3339(d.created_at),
+        sent_at: d.sent_at.map(rfc3339),
+        text,
+        html,
+    }))
 }

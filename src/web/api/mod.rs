@@ -10,48 +10,30 @@ mod me;
 
 use admin::*;
 pub use auth::{AdminAuth, MemberAuth};
-pub use json::{ApiJson, too_large};
-pub use me::MemberPatch;
+pub use json::{ApiJson, ApiPath, too_large};
 use me::*;
+pub use me::{MemberPatch, NewMember};
 
 use axum::Json;
 use chrono::{DateTime, NaiveDate};
 use serde_json::Value;
 
-use super::{AppError, Routes, Verb};
+use super::{AppError, Routes};
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(Verb::Get, "/api/v1/openapi.json", openapi_json)
-        .add(Verb::Post, "/api/v1/updates", post_update)
-        .add(Verb::Get, "/api/v1/updates", list_updates)
-        .add(Verb::Get, "/api/v1/me/preferences", get_preferences)
-        .add(Verb::Put, "/api/v1/me/preferences", put_preferences)
-        .add(Verb::Get, "/api/v1/digests/latest", latest_digest)
-        .add(Verb::Get, "/api/v1/admin/members", admin_list_members)
-        .add(Verb::Post, "/api/v1/admin/members", admin_add_member)
-        .add(Verb::Get, "/api/v1/admin/members/{email}", admin_get_member)
-        .add(
-            Verb::Put,
-            "/api/v1/admin/members/{email}",
+    use utoipa_axum::routes;
+    r.add(routes!(openapi_json))
+        .add(routes!(post_update, list_updates))
+        .add(routes!(get_preferences, put_preferences))
+        .add(routes!(latest_digest))
+        .add(routes!(admin_list_members, admin_add_member))
+        .add(routes!(
+            admin_get_member,
             admin_update_member,
-        )
-        .add(
-            Verb::Delete,
-            "/api/v1/admin/members/{email}",
-            admin_remove_member,
-        )
-        .add(Verb::Get, "/api/v1/admin/teams", admin_list_teams)
-        .add(Verb::Post, "/api/v1/admin/teams", admin_add_team)
-        .add(
-            Verb::Get,
-            "/api/v1/admin/teams/{name}/holidays",
-            admin_list_holidays,
-        )
-        .add(
-            Verb::Post,
-            "/api/v1/admin/teams/{name}/holidays",
-            admin_add_holiday,
-        )
+            admin_remove_member
+        ))
+        .add(routes!(admin_list_teams, admin_add_team))
+        .add(routes!(admin_list_holidays, admin_add_holiday))
 }
 
 fn rfc3339(t: i64) -> String {
@@ -61,11 +43,15 @@ fn rfc3339(t: i64) -> String {
         .to_string()
 }
 
+/// A date written exactly `YYYY-MM-DD`, as the document states.
 fn parse_date(s: &str, what: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::invalid(format!("{what}: expected YYYY-MM-DD, got {s:?}")))
+    crate::domain::parse_strict_date(s)
+        .ok_or_else(|| AppError::invalid(format!("{what}: expected YYYY-MM-DD, got {s:?}")))
 }
 
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "ops",
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)))]
 async fn openapi_json() -> Json<Value> {
-    Json(super::openapi::spec())
+    Json(super::openapi::document().clone())
 }

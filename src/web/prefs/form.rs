@@ -50,22 +50,37 @@ pub(super) fn day_field<'f>(f: &'f PrefsForm, key: &str) -> Option<&'f String> {
 }
 
 /// Every field of the three forms; each action reads the ones it needs.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct PrefsForm {
+    #[schema(value_type = String, required = false)]
     pub(super) csrf: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) action: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) timezone: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) request_at: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) digest_at: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) day_mon: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) day_tue: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) day_wed: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) day_thu: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) day_fri: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) day_sat: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) day_sun: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) paused: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) away_from: Option<String>,
+    #[schema(value_type = String, required = false)]
     pub(super) away_to: Option<String>,
 }
 

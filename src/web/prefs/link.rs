@@ -30,6 +30,9 @@ pub(super) fn link_request_form(why: &str) -> Markup {
     }
 }
 
+/// A form to ask for a fresh preferences link by email.
+#[utoipa::path(get, path = "/link", tag = "pages",
+    responses((status = 200, description = "The form.", body = String, content_type = "text/html")))]
 pub(super) async fn link_form() -> Response {
     html_response(
         StatusCode::OK,
@@ -40,13 +43,18 @@ pub(super) async fn link_form() -> Response {
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(super) struct LinkRequest {
+    #[schema(value_type = String, required = false)]
     email: Option<String>,
 }
 
-/// Queues a notice with a fresh link when the address is a member's; the answer is the same
-/// either way, so the form cannot be used to find out who is a member.
+/// Ask for a fresh preferences link: a notice with a new link goes to the address when it is
+/// a member's (at most one an hour); the answer is the same either way, so the form cannot be
+/// used to find out who is a member.
+#[utoipa::path(post, path = "/link", tag = "pages",
+    request_body(content = Option<LinkRequest>, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Check your email (whatever the address).", body = String, content_type = "text/html")))]
 pub(super) async fn send_link(
     State(st): State<WebState>,
     form: Result<Form<LinkRequest>, FormRejection>,

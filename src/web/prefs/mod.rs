@@ -23,18 +23,16 @@ use maud::html;
 
 pub use self::form::PrefsForm;
 use self::form::{Rejected, form_change};
-use self::link::{link_form, link_request_form, send_link};
+use self::link::link_request_form;
 use self::page::render;
 use super::html::{html_response, page};
-use super::{AppError, Routes, Verb, WebState};
+use super::{AppError, Routes, WebState};
 use crate::domain::token::{LinkToken, TokenError};
 use crate::jobs::Ctx;
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(Verb::Get, "/p/{token}", show)
-        .add(Verb::Post, "/p/{token}", submit)
-        .add(Verb::Get, "/link", link_form)
-        .add(Verb::Post, "/link", send_link)
+    r.add(utoipa_axum::routes!(show, submit))
+        .add(utoipa_axum::routes!(link::link_form, link::send_link))
 }
 
 /// The form token of the page for `member` reached through `link`.
@@ -61,6 +59,18 @@ fn verify(ctx: &Ctx, token: &str) -> Result<LinkToken, TokenError> {
     LinkToken::verify(token, &ctx.secret, Utc::now().timestamp())
 }
 
+/// The preferences page: time zone, request and digest times, workdays, time away, pause and
+/// unsubscribe, and the next request and digest as the planner will send them.
+#[utoipa::path(get, path = "/p/{token}", tag = "pages",
+    params(
+        ("token" = String, Path, description = "The signed, expiring link of one member."),
+        ("done" = Option<String>, Query, description = "What the last change did (shown as a message): saved, away-added, away-removed, unsubscribed, resubscribed."),
+    ),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 403, description = "The link is not valid: a page offering a fresh one.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired: a page offering a fresh one.", body = String, content_type = "text/html"),
+    ))]
 async fn show(
     State(st): State<WebState>,
     Path(token): Path<String>,
@@ -116,6 +126,18 @@ pub(super) fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
             || origin.eq_ignore_ascii_case(&format!("https://{host}")))
 }
 
+/// A change from the preferences page (`action`: save, add-away, remove-away:FROM..TO,
+/// unsubscribe, resubscribe), with the page's form token; redirects back to the page.
+#[utoipa::path(post, path = "/p/{token}", tag = "pages",
+    params(("token" = String, Path, description = "The signed, expiring link of one member.")),
+    request_body(content = PrefsForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Saved: see the page again (`?done=…`)."),
+        (status = 400, description = "The body is not a form.", body = String, content_type = "text/html"),
+        (status = 403, description = "The link or the form token is not valid, or the form was sent from another site.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired: a page offering a fresh one.", body = String, content_type = "text/html"),
+        (status = 422, description = "Nothing saved: the page again with every problem beside its field.", body = String, content_type = "text/html"),
+    ))]
 async fn submit(
     State(st): State<WebState>,
     Path(token): Path<String>,
