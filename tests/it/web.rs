@@ -1437,3 +1437,78 @@ both!(oversized_login_and_link_forms_get_413, |app| {
         assert!(r.text().await.unwrap().contains("<main>"), "{path}: a page");
     }
 });
+
+both!(the_api_takes_exactly_what_its_document_states, |app| {
+    // Looser forms the CLI and reply commands accept are refused by the API, whose document
+    // states HH:MM, YYYY-MM-DD, weekday names and non-null fields.
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let t = srv.token_for(ann).await;
+    for (body, why) in [
+        (json!({"request_at": "7:30"}), "one-digit hour"),
+        (json!({"digest_at": "08:30 "}), "trailing space"),
+        (json!({"workdays": ["mon-fri"]}), "a weekday range"),
+        (json!({"workdays": ["Mon"]}), "a capitalised weekday"),
+        (json!({"workdays": []}), "no workday"),
+        (json!({"name": null}), "null for a non-nullable field"),
+        (json!({"paused": null}), "null for a boolean"),
+        (json!({"timezone": " Europe/Berlin"}), "a zone with a space"),
+        (json!({"away": [{"from": "2026-1-5", "to": "2026-01-09"}]}), "a one-digit month"),
+        (json!({"away": [{"from": " 2026-01-05", "to": "2026-01-09"}]}), "a date with a space"),
+    ] {
+        let (s, v) = srv
+            .send(reqwest::Method::PUT, "/api/v1/me/preferences", Some(&t), body.clone())
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            "{why}: {body} → {v}"
+        );
+    }
+    let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+    assert_eq!((m.name.as_str(), m.request_at.to_string()), ("Ann", "16:30".into()));
+    for q in ["2026-1-5", "%202026-01-05", "2026-01-05%20"] {
+        let (s, v) = srv.get(&format!("/api/v1/updates?date={q}"), Some(&t)).await;
+        assert_eq!((s, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{q}: {v}");
+    }
+    let (s, v) = srv
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/updates",
+            Some(&t),
+            json!({"text": "x", "date": null}),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{v}");
+    // What the document states is taken.
+    let (s, v) = srv
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/me/preferences",
+            Some(&t),
+            json!({"request_at": "07:30", "workdays": ["mon", "tue"], "away": [{"from": "2026-01-05", "to": "2026-01-09"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["request_at"], "07:30");
+    // A path segment that is not UTF-8 gets the JSON error envelope, not axum's plain text.
+    let r = srv
+        .http
+        .get(srv.url("/api/v1/admin/members/%FF%FE"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    let (s, v) = json_of(r).await;
+    assert_eq!((s, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{v}");
+    // A team name with spaces around it is refused by the API (the CLI trims it).
+    let (s, v) = srv
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/admin/teams",
+            Some(ADMIN),
+            json!({"name": " core"}),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{v}");
+});
