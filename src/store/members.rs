@@ -35,7 +35,7 @@ impl Store {
         ch: &MemberChange,
         defaults: &MemberDefaults,
     ) -> StoreResult<MemberId> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = add_member_tx(&mut tx, email, ch, defaults).await?;
         tx.commit().await?;
         Ok(id)
@@ -48,7 +48,7 @@ impl Store {
         defaults: &MemberDefaults,
         progress: &dyn Fn(usize),
     ) -> Result<usize, (usize, StoreError)> {
-        let mut tx = self.pool.begin().await.map_err(|e| (0, e.into()))?;
+        let mut tx = self.write_tx().await.map_err(|e| (0, e))?;
         for (i, (email, ch)) in members.iter().enumerate() {
             add_member_tx(&mut tx, email, ch, defaults)
                 .await
@@ -70,7 +70,7 @@ impl Store {
             .member_by_email(email)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("no member with email {email}")))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let name = ch.name.clone().unwrap_or(m.name.clone());
         let tz = ch.tz.unwrap_or(m.tz);
         let request_at = ch.request_at.unwrap_or(m.request_at);
@@ -173,7 +173,7 @@ impl Store {
         if covered.is_some() {
             return Ok(false);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         insert_away(&mut tx, member, a).await?;
         // Replan: the next request or digest may fall inside the new range.
         sqlx::query(

@@ -129,7 +129,7 @@ impl Store {
     /// Queues an email; `None` when one with the same idempotency key exists already.
     /// `now` is the job's clock: the email is due from then on.
     pub async fn enqueue(&self, e: &NewEmail, now: i64) -> StoreResult<Option<i64>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = insert(&mut tx, e, now).await?;
         tx.commit().await?;
         Ok(id)

@@ -117,7 +117,7 @@ impl Store {
         replace: bool,
         now: i64,
     ) -> StoreResult<UpsertOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let out = upsert_update_tx(
             &mut tx, member, date, body, source, message_id, replace, now,
         )
@@ -192,7 +192,7 @@ impl Store {
         moves: &[NextInstant],
         now: i64,
     ) -> StoreResult<Vec<bool>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut queued = Vec::with_capacity(digests.len());
         for d in digests {
             queued.push(
@@ -214,7 +214,7 @@ impl Store {
         moves: &[NextInstant],
         now: i64,
     ) -> StoreResult<Vec<bool>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut queued = Vec::with_capacity(requests.len());
         for r in requests {
             let new = insert(&mut tx, &r.email, now).await?.is_some();
@@ -371,7 +371,7 @@ impl Store {
         now: i64,
         respond: impl FnOnce(&UpdateRow, UpsertOutcome) -> String,
     ) -> StoreResult<Idempotent> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // Keys are remembered for a day; expired ones of this token go first so they can be
         // reused (the primary key starts with token_id, so this is an index range).
         sqlx::query("DELETE FROM api_idempotency WHERE token_id = $1 AND created_at < $2")

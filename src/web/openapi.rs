@@ -84,6 +84,7 @@ fn finish(api: utoipa::openapi::OpenApi) -> Value {
         "adminSession": {"type": "apiKey", "in": "cookie", "name": "tidings_admin",
             "description": "The admin page's session, set by POST /login (signed, expiring, HttpOnly, SameSite=Strict)."}
     });
+    add_links(&mut doc);
     let Some(paths) = doc["paths"].as_object_mut() else {
         return doc;
     };
@@ -97,6 +98,100 @@ fn finish(api: utoipa::openapi::OpenApi) -> Value {
         }
     }
     doc
+}
+
+/// OpenAPI links from what a create answers to the operations on what it created, so a client
+/// (and Schemathesis' stateful phase) can walk create → read → update → delete: (operation,
+/// status, link name, target operation, parameter, where its value is in the answer).
+const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "admin_add_member",
+        "201",
+        "GetMember",
+        "admin_get_member",
+        "email",
+        "$response.body#/email",
+    ),
+    (
+        "admin_add_member",
+        "201",
+        "UpdateMember",
+        "admin_update_member",
+        "email",
+        "$response.body#/email",
+    ),
+    (
+        "admin_add_member",
+        "201",
+        "RemoveMember",
+        "admin_remove_member",
+        "email",
+        "$response.body#/email",
+    ),
+    (
+        "admin_add_team",
+        "201",
+        "ListHolidays",
+        "admin_list_holidays",
+        "name",
+        "$response.body#/name",
+    ),
+    (
+        "admin_add_team",
+        "201",
+        "AddHoliday",
+        "admin_add_holiday",
+        "name",
+        "$response.body#/name",
+    ),
+    (
+        "admin_add_holiday",
+        "201",
+        "ListHolidays",
+        "admin_list_holidays",
+        "name",
+        "$response.body#/team",
+    ),
+    (
+        "post_update",
+        "201",
+        "ListUpdates",
+        "list_updates",
+        "date",
+        "$response.body#/update/date",
+    ),
+    (
+        "put_preferences",
+        "200",
+        "GetPreferences",
+        "get_preferences",
+        "",
+        "",
+    ),
+];
+
+fn add_links(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_string();
+            for (from, status, name, to, param, value) in LINKS {
+                if *from != id || op["responses"].get(*status).is_none() {
+                    continue;
+                }
+                let mut link = json!({"operationId": to});
+                if !param.is_empty() {
+                    link["parameters"] = json!({ *param: value });
+                }
+                op["responses"][*status]["links"][*name] = link;
+            }
+        }
+    }
 }
 
 /// The handler's doc comment becomes the summary; a comment of more than one sentence is
@@ -200,6 +295,16 @@ mod tests {
         }
         let paths = doc["paths"].as_object().expect("paths");
         assert!(paths.len() >= 15, "{} paths", paths.len());
+        let ids: Vec<&str> = paths
+            .values()
+            .flat_map(|ops| ops.as_object().into_iter().flatten())
+            .filter_map(|(_, op)| op["operationId"].as_str())
+            .collect();
+        for (from, status, name, to, _, _) in LINKS {
+            assert!(ids.contains(to), "link {name} names no operation {to}");
+            let linked = text.contains(&format!("\"{name}\":{{\"operationId\":\"{to}\""));
+            assert!(linked, "the link {name} of {from} {status} is missing");
+        }
         for (path, ops) in paths {
             for (method, op) in ops.as_object().expect("operations") {
                 let responses = op["responses"].as_object().expect("responses");

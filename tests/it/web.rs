@@ -1453,11 +1453,22 @@ both!(the_api_takes_exactly_what_its_document_states, |app| {
         (json!({"name": null}), "null for a non-nullable field"),
         (json!({"paused": null}), "null for a boolean"),
         (json!({"timezone": " Europe/Berlin"}), "a zone with a space"),
-        (json!({"away": [{"from": "2026-1-5", "to": "2026-01-09"}]}), "a one-digit month"),
-        (json!({"away": [{"from": " 2026-01-05", "to": "2026-01-09"}]}), "a date with a space"),
+        (
+            json!({"away": [{"from": "2026-1-5", "to": "2026-01-09"}]}),
+            "a one-digit month",
+        ),
+        (
+            json!({"away": [{"from": " 2026-01-05", "to": "2026-01-09"}]}),
+            "a date with a space",
+        ),
     ] {
         let (s, v) = srv
-            .send(reqwest::Method::PUT, "/api/v1/me/preferences", Some(&t), body.clone())
+            .send(
+                reqwest::Method::PUT,
+                "/api/v1/me/preferences",
+                Some(&t),
+                body.clone(),
+            )
             .await;
         assert_eq!(
             (s, code(&v)),
@@ -1466,10 +1477,19 @@ both!(the_api_takes_exactly_what_its_document_states, |app| {
         );
     }
     let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
-    assert_eq!((m.name.as_str(), m.request_at.to_string()), ("Ann", "16:30".into()));
+    assert_eq!(
+        (m.name.as_str(), m.request_at.to_string()),
+        ("Ann", "16:30".into())
+    );
     for q in ["2026-1-5", "%202026-01-05", "2026-01-05%20"] {
-        let (s, v) = srv.get(&format!("/api/v1/updates?date={q}"), Some(&t)).await;
-        assert_eq!((s, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{q}: {v}");
+        let (s, v) = srv
+            .get(&format!("/api/v1/updates?date={q}"), Some(&t))
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            "{q}: {v}"
+        );
     }
     let (s, v) = srv
         .send(
@@ -1479,7 +1499,11 @@ both!(the_api_takes_exactly_what_its_document_states, |app| {
             json!({"text": "x", "date": null}),
         )
         .await;
-    assert_eq!((s, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{v}");
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        "{v}"
+    );
     // What the document states is taken.
     let (s, v) = srv
         .send(
@@ -1500,7 +1524,11 @@ both!(the_api_takes_exactly_what_its_document_states, |app| {
         .await
         .unwrap();
     let (s, v) = json_of(r).await;
-    assert_eq!((s, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{v}");
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        "{v}"
+    );
     // A team name with spaces around it is refused by the API (the CLI trims it).
     let (s, v) = srv
         .send(
@@ -1510,5 +1538,69 @@ both!(the_api_takes_exactly_what_its_document_states, |app| {
             json!({"name": " core"}),
         )
         .await;
-    assert_eq!((s, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{v}");
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        "{v}"
+    );
 });
+
+both!(
+    concurrent_api_writes_never_fail_with_a_locked_database,
+    |app| {
+        // Many members writing at once: on SQLite a transaction that read first and wrote later
+        // used to fail at once with "database is locked" (SQLITE_BUSY_SNAPSHOT) as a 500 when
+        // another request had written in between; write transactions now take the lock first.
+        let srv = Server::start(&app, |_| {}).await;
+        let mut tokens = Vec::new();
+        for i in 0..8 {
+            let id = app
+                .member(
+                    &format!("m{i}@example.test"),
+                    &format!("M{i}"),
+                    "Europe/Berlin",
+                )
+                .await;
+            tokens.push(srv.token_for(id).await);
+        }
+        let mut tasks = Vec::new();
+        for round in 0..5 {
+            for t in &tokens {
+                let (http, url, t) = (srv.http.clone(), srv.url(""), t.clone());
+                tasks.push(tokio::spawn(async move {
+                    let a = http
+                        .post(format!("{url}/api/v1/updates"))
+                        .bearer_auth(&t)
+                        .json(&json!({"text": format!("round {round}")}))
+                        .send()
+                        .await
+                        .map(|r| r.status());
+                    let b = http
+                        .put(format!("{url}/api/v1/me/preferences"))
+                        .bearer_auth(&t)
+                        .json(&json!({"digest_at": format!("0{}:30", round + 5)}))
+                        .send()
+                        .await
+                        .map(|r| r.status());
+                    let c = http
+                        .post(format!("{url}/api/v1/admin/members"))
+                        .bearer_auth(ADMIN)
+                        .json(
+                            &json!({"email": format!("new{round}-{}@example.test", &t[4..12]),
+                                  "name": "New", "timezone": "Asia/Tokyo", "teams": ["core"]}),
+                        )
+                        .send()
+                        .await
+                        .map(|r| r.status());
+                    (a, b, c)
+                }));
+            }
+        }
+        for task in tasks {
+            let (a, b, c) = task.await.unwrap();
+            assert_eq!(a.unwrap(), StatusCode::CREATED);
+            assert_eq!(b.unwrap(), StatusCode::OK);
+            assert_eq!(c.unwrap(), StatusCode::CREATED);
+        }
+    }
+);

@@ -43,9 +43,8 @@ pub(super) async fn link_form() -> Response {
     )
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize)]
 pub(super) struct LinkRequest {
-    #[schema(value_type = String, required = false)]
     email: Option<String>,
 }
 
@@ -53,7 +52,8 @@ pub(super) struct LinkRequest {
 /// a member's (at most one an hour); the answer is the same either way, so the form cannot be
 /// used to find out who is a member.
 #[utoipa::path(post, path = "/link", tag = "pages",
-    request_body(content = Option<LinkRequest>, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = Option<String>, content_type = "application/x-www-form-urlencoded",
+        description = "A form whose field `email` is read; any other body is answered the same."),
     responses((status = 200, description = "Check your email (whatever the address).", body = String, content_type = "text/html")))]
 pub(super) async fn send_link(
     State(st): State<WebState>,
