@@ -85,6 +85,7 @@ fn finish(api: utoipa::openapi::OpenApi) -> Value {
             "description": "The admin page's session, set by POST /login (signed, expiring, HttpOnly, SameSite=Strict)."}
     });
     add_links(&mut doc);
+    add_required(&mut doc);
     let Some(paths) = doc["paths"].as_object_mut() else {
         return doc;
     };
@@ -190,6 +191,36 @@ fn add_links(doc: &mut Value) {
                 }
                 op["responses"][*status]["links"][*name] = link;
             }
+        }
+    }
+}
+
+/// Fields an operation requires beyond its body type's own `required` (the type serves
+/// several operations): (operation, fields, what else holds).
+const REQUIRED: &[(&str, &[&str], &str)] = &[(
+    "admin_add_member",
+    &["email", "name", "timezone"],
+    r#"{"properties": {"aliases": {"maxItems": 0}}}"#,
+)];
+
+fn add_required(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for op in paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|ops| ops.values_mut())
+    {
+        let id = op["operationId"].as_str().unwrap_or_default().to_string();
+        for (for_op, fields, extra) in REQUIRED {
+            if *for_op != id {
+                continue;
+            }
+            let body = &mut op["requestBody"]["content"]["application/json"]["schema"];
+            let mut also: Value = serde_json::from_str(extra).unwrap_or_else(|_| json!({}));
+            also["required"] = json!(fields);
+            *body = json!({"allOf": [body.clone(), also]});
         }
     }
 }

@@ -61,7 +61,7 @@ pub(super) async fn admin_get_member(
 /// first request and digest are planned at once.
 #[utoipa::path(post, path = "/api/v1/admin/members", tag = "admin",
     security(("adminToken" = [])),
-    request_body = NewMember,
+    request_body = MemberPatch,
     responses(
         (status = 201, description = "Added.", body = MemberView),
         (status = 409, description = "A member with that address exists (conflict).", body = crate::web::openapi::ErrorBody),
@@ -69,10 +69,19 @@ pub(super) async fn admin_get_member(
 pub(super) async fn admin_add_member(
     State(st): State<WebState>,
     _: AdminAuth,
-    ApiJson(new): ApiJson<NewMember>,
+    ApiJson(patch): ApiJson<MemberPatch>,
 ) -> Result<(StatusCode, Json<MemberView>), AppError> {
-    let email = path_email(&new.email)?;
-    let patch = MemberPatch::from(new);
+    let email = path_email(
+        patch
+            .email
+            .as_deref()
+            .ok_or_else(|| AppError::invalid("email is required"))?,
+    )?;
+    if patch.name.is_none() || patch.timezone.is_none() {
+        return Err(AppError::invalid(
+            "name and timezone (an IANA zone such as Europe/Berlin) are required",
+        ));
+    }
     if patch.aliases.as_ref().is_some_and(|a| !a.is_empty()) {
         return Err(AppError::invalid("aliases cannot be set here"));
     }

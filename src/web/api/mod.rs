@@ -11,8 +11,8 @@ mod me;
 use admin::*;
 pub use auth::{AdminAuth, MemberAuth};
 pub use json::{ApiJson, ApiPath, too_large};
+pub use me::MemberPatch;
 use me::*;
-pub use me::{MemberPatch, NewMember};
 
 use axum::Json;
 use chrono::{DateTime, NaiveDate};
