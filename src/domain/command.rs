@@ -17,14 +17,34 @@ pub enum Command {
     Replace,
 }
 
+/// Punctuation a sentence ends with.
+const TRAILING: &[char] = &['.', '!', ',', ';', '?', '…'];
+/// Quotes a command may be copied with.
+const QUOTES: &[char] = &['"', '\'', '`', '“', '”', '‘', '’', '«', '»', '„'];
+
+fn unquote(s: &str) -> &str {
+    s.trim().trim_matches(QUOTES).trim()
+}
+
 /// Recognises a command on the first non-empty line; `Err` when the line looks like a command
 /// but its argument is wrong (so the member is told instead of having it saved as an update).
 pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
     let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let low = first.to_lowercase();
-    let low = low.trim_end_matches(['.', '!']);
-    let words: Vec<&str> = low.split_whitespace().collect();
-    let arg = |n: usize| first.split_whitespace().nth(n).unwrap_or("").to_string();
+    // A command copied from a sentence keeps its punctuation or quotes: `timezone
+    // Europe/Berlin.`, `"pause"`, `digest at 07:30!`, `timezone “Europe/Berlin”`.
+    let first = unquote(first.trim_end_matches(TRAILING));
+    let words: Vec<String> = first
+        .split_whitespace()
+        .map(|w| unquote(w.trim_end_matches(TRAILING)).to_lowercase())
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let arg = |n: usize| {
+        first
+            .split_whitespace()
+            .nth(n)
+            .map(|w| unquote(w.trim_end_matches(TRAILING)).to_string())
+            .unwrap_or_default()
+    };
     Some(match words.as_slice() {
         ["skip"] => Ok(Command::Skip),
         ["pause"] => Ok(Command::Pause),
@@ -72,6 +92,32 @@ mod tests {
         );
         assert!(matches!(parse_command("digest at 25:00"), Some(Err(_))));
         assert_eq!(parse_command("I will skip the meeting"), None);
+        // Copied from a sentence, with its punctuation or quotes.
+        for line in [
+            "timezone Europe/Berlin.",
+            "Timezone Europe/Berlin!",
+            "\"timezone Europe/Berlin\"",
+            "timezone “Europe/Berlin”.",
+            "`timezone Europe/Berlin`",
+        ] {
+            assert_eq!(
+                parse_command(line),
+                Some(Ok(Command::Timezone(chrono_tz::Europe::Berlin))),
+                "{line}"
+            );
+        }
+        assert_eq!(parse_command("\"pause\""), Some(Ok(Command::Pause)));
+        assert_eq!(parse_command("skip."), Some(Ok(Command::Skip)));
+        assert_eq!(
+            parse_command("digest at 07:30."),
+            Some(Ok(Command::DigestAt(LocalTime::parse("07:30").unwrap())))
+        );
+        assert_eq!(
+            parse_command("away until 2026-12-31."),
+            Some(Ok(Command::AwayUntil(
+                NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()
+            )))
+        );
         assert_eq!(parse_command("Fixed the bug"), None);
     }
 }

@@ -143,7 +143,14 @@ pub fn request_html(v: &RequestView<'_>) -> String {
         h1 style=(st("h1")) { "Your update for " (long_date(v.local_date)) }
         p style=(st("p")) { "Hi " (v.member_name) "," @if v.reminder { " we have not heard from you yet today." } }
         ul { @for q in v.questions { li { strong { (q) } } } }
-        @for line in REQUEST_INTRO.lines() { p.muted style=(st(".muted")) { (line) } }
+        @for para in REQUEST_INTRO.split("\n\n") {
+            @let lines: Vec<&str> = para.lines().collect();
+            @let (prose, commands): (Vec<&str>, Vec<&str>) = lines.iter().partition(|l| !l.starts_with("  "));
+            p.muted style=(st(".muted")) { (prose.join(" ")) }
+            @if !commands.is_empty() {
+                ul.muted style=(st(".muted")) { @for c in &commands { li { code { (c.trim()) } } } }
+            }
+        }
     };
     page(&request_subject(v), content, v.prefs_url)
 }
