@@ -81,7 +81,7 @@ fn parse_date(s: &str) -> anyhow::Result<NaiveDate> {
 
 fn store_err(e: StoreError) -> anyhow::Error {
     match e {
-        StoreError::Conflict(m) | StoreError::NotFound(m) => usage(m),
+        StoreError::Conflict(m) | StoreError::NotFound(m) | StoreError::Limit(m) => usage(m),
         StoreError::Other(e) => e,
     }
 }

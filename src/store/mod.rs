@@ -23,8 +23,8 @@ pub use schedule::{Due, DueKind, NextInstant};
 pub(crate) use schedule::{commit_with_moves, set_reminder_on};
 pub use tokens::ApiTokenRow;
 pub use updates::{
-    DigestItem, IDEMPOTENCY_TTL_SECS, Idempotent, QueuedDigest, QueuedRequest, TeamUpdate,
-    UpdateRow, UpsertOutcome,
+    DigestItem, IDEMPOTENCY_TTL_SECS, Idempotent, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS,
+    QueuedDigest, QueuedRequest, TeamUpdate, UpdateRow, UpsertOutcome,
 };
 
 use std::time::Duration;
@@ -47,6 +47,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    /// A limit is reached (a day's update is full).
+    #[error("{0}")]
+    Limit(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }

@@ -253,6 +253,19 @@ impl Store {
     }
 }
 
+/// The most text one member's update of one day holds, every reply and post together (UTF-8
+/// bytes): a digest carries each update whole to every reader.
+pub const MAX_UPDATE_BYTES: usize = 16 * 1024;
+/// The most revisions one day's update takes: the first reply or post and 19 appended to it
+/// (a `replace` is not counted against it).
+pub const MAX_UPDATE_REVISIONS: i64 = 20;
+
+fn too_big(len: usize) -> StoreError {
+    StoreError::Limit(format!(
+        "the update would hold {len} bytes of text; a day's update holds at most {MAX_UPDATE_BYTES}"
+    ))
+}
+
 /// Stores an update inside the caller's transaction: the first one of (member, date) is
 /// inserted, a later one is appended (or replaces it when `replace`) with the revision bumped.
 /// Shared by [`Store::upsert_update`] and the idempotent API post, which must write the update
@@ -268,6 +281,9 @@ pub(super) async fn upsert_update_tx(
     replace: bool,
     now: i64,
 ) -> StoreResult<UpsertOutcome> {
+    if body.len() > MAX_UPDATE_BYTES {
+        return Err(too_big(body.len()));
+    }
     let inserted = sqlx::query(
         "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at)
          VALUES ($1, $2, $3, $4, 1, $5, $6, $6) ON CONFLICT (member_id, local_date) DO NOTHING RETURNING id",
@@ -287,32 +303,59 @@ pub(super) async fn upsert_update_tx(
             edited: false,
         });
     }
-    let (sql, text) = if replace {
-        (
-            "UPDATE updates SET body = $1, revision = revision + 1, message_id = $2, updated_at = $3
-             WHERE member_id = $4 AND local_date = $5 RETURNING id, revision",
-            body.to_string(),
+    // The day's update exists: check the limits against it, then write only if no one else
+    // changed it meanwhile (two appends at once on PostgreSQL); a few tries at most.
+    for _ in 0..5 {
+        let cur = sqlx::query(
+            "SELECT revision, body FROM updates WHERE member_id = $1 AND local_date = $2",
         )
-    } else {
-        (
-            "UPDATE updates SET body = body || $1, revision = revision + 1, message_id = $2, updated_at = $3
-             WHERE member_id = $4 AND local_date = $5 RETURNING id, revision",
-            format!("\n\n{body}"),
-        )
-    };
-    let r = sqlx::query(sql)
-        .bind(text)
-        .bind(message_id)
-        .bind(now)
         .bind(member)
         .bind(date.to_string())
         .fetch_one(&mut **tx)
         .await?;
-    Ok(UpsertOutcome {
-        id: r.try_get(0)?,
-        revision: r.try_get(1)?,
-        edited: true,
-    })
+        let (revision, old): (i64, String) = (cur.try_get(0)?, cur.try_get(1)?);
+        let (sql, text) = if replace {
+            (
+                "UPDATE updates SET body = $1, revision = revision + 1, message_id = $2, updated_at = $3
+                 WHERE member_id = $4 AND local_date = $5 AND revision = $6 RETURNING id, revision",
+                body.to_string(),
+            )
+        } else {
+            if revision >= MAX_UPDATE_REVISIONS {
+                return Err(StoreError::Limit(format!(
+                    "the update already has {revision} revisions; a day's update takes at most {MAX_UPDATE_REVISIONS}"
+                )));
+            }
+            let len = old.len() + 2 + body.len();
+            if len > MAX_UPDATE_BYTES {
+                return Err(too_big(len));
+            }
+            (
+                "UPDATE updates SET body = body || $1, revision = revision + 1, message_id = $2, updated_at = $3
+                 WHERE member_id = $4 AND local_date = $5 AND revision = $6 RETURNING id, revision",
+                format!("\n\n{body}"),
+            )
+        };
+        let r = sqlx::query(sql)
+            .bind(text)
+            .bind(message_id)
+            .bind(now)
+            .bind(member)
+            .bind(date.to_string())
+            .bind(revision)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(r) = r {
+            return Ok(UpsertOutcome {
+                id: r.try_get(0)?,
+                revision: r.try_get(1)?,
+                edited: true,
+            });
+        }
+    }
+    Err(StoreError::Other(anyhow::anyhow!(
+        "the update of member {member} for {date} kept changing while it was being written"
+    )))
 }
 
 /// An `updates` row selected with the columns of [`UpdateRow`] first, in order.

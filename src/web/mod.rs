@@ -71,6 +71,9 @@ impl From<crate::store::StoreError> for AppError {
             crate::store::StoreError::NotFound(m) => {
                 AppError::new(StatusCode::NOT_FOUND, "not_found", m)
             }
+            crate::store::StoreError::Limit(m) => {
+                AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "update_full", m)
+            }
             crate::store::StoreError::Other(e) => e.into(),
         }
     }

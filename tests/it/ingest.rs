@@ -712,3 +712,159 @@ both!(
         );
     }
 );
+
+both!(
+    a_member_writing_from_another_address_is_told_how_to_get_it_added,
+    |app| {
+        let (rt, mid) = setup(&app).await;
+        let t = at("2026-03-09T17:00:00Z");
+        // Ann's valid token, from her private address, and the receiving server vouches for
+        // that From with DMARC: not forged, so told what to do (without naming Ann's address).
+        let mut raw =
+            b"Authentication-Results: mx.example.test; dkim=pass; dmarc=pass header.from=home.test\r\n"
+                .to_vec();
+        raw.extend(gmail_reply(
+            "ann@home.test",
+            &rt,
+            &mid,
+            "h1@home.test",
+            "Done: x",
+        ));
+        app.deliver("h1", &raw, t).await;
+        assert_eq!(notice_recipients(&app).await, vec!["ann@home.test"]);
+        app.tick(at("2026-03-09T17:01:00Z")).await;
+        let notices = app.sent_of("notice");
+        assert_eq!(notices.len(), 1);
+        let text = text_body(&app.read_sent(&notices[0]));
+        assert!(text.contains("--alias ann@home.test"), "{text}");
+        assert!(
+            text.contains("Reply from the address the request was sent to"),
+            "{text}"
+        );
+        assert!(!text.contains("ann@example.test"), "{text}");
+    }
+);
+
+both!(
+    a_reply_to_a_full_update_is_kept_raw_and_the_member_told,
+    |app| {
+        use tidings::store::MAX_UPDATE_REVISIONS;
+        let (rt, mid) = setup(&app).await;
+        let date = "2026-03-09".parse().unwrap();
+        for i in 0..MAX_UPDATE_REVISIONS {
+            app.ctx
+                .store
+                .upsert_update(1, date, &format!("part {i}"), "api", None, false, 0)
+                .await
+                .unwrap();
+        }
+        let raw = gmail_reply(
+            "ann@example.test",
+            &rt,
+            &mid,
+            "full@mail.test",
+            "One more thing.",
+        );
+        let r = app.deliver("full", &raw, at("2026-03-09T17:00:00Z")).await;
+        assert_eq!(r.accepted, 0, "{r:?}");
+        let q = app
+            .ctx
+            .store
+            .inbound_with_status(InboundStatus::Quarantined, 10)
+            .await
+            .unwrap();
+        assert_eq!(q.len(), 1, "{q:?}");
+        assert_eq!(q[0].raw, raw, "kept raw");
+        assert!(
+            q[0].reason.as_deref().unwrap_or_default().contains("full"),
+            "{:?}",
+            q[0].reason
+        );
+        let u = app.ctx.store.update_for(1, date).await.unwrap().unwrap();
+        assert!(!u.body.contains("One more thing."), "{}", u.body);
+        app.tick(at("2026-03-09T17:01:00Z")).await;
+        let notices = app.sent_of("notice");
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        let text = text_body(&app.read_sent(&notices[0]));
+        assert!(text.contains("\"replace\""), "{text}");
+        // "replace" still works on a full day.
+        let raw = gmail_reply(
+            "ann@example.test",
+            &rt,
+            &mid,
+            "rep@mail.test",
+            "replace\nThe whole day, rewritten.",
+        );
+        let r = app.deliver("rep", &raw, at("2026-03-09T17:05:00Z")).await;
+        assert_eq!(r.accepted, 1, "{r:?}");
+        let u = app.ctx.store.update_for(1, date).await.unwrap().unwrap();
+        assert_eq!(u.body, "The whole day, rewritten.");
+    }
+);
+
+both!(
+    a_reply_to_a_digest_never_becomes_the_senders_update,
+    |app| {
+        let (rt, mid) = setup(&app).await;
+        // Ann writes her Monday update; Bob's digest on Tuesday morning carries it.
+        let raw = gmail_reply(
+            "ann@example.test",
+            &rt,
+            &mid,
+            "a1@mail.test",
+            "Shipped the importer.",
+        );
+        app.deliver("a1", &raw, at("2026-03-09T17:00:00Z")).await;
+        app.tick(at("2026-03-10T07:30:00Z")).await;
+        let digests = app.sent_of("digest");
+        let bobs: Vec<String> = digests
+            .iter()
+            .map(|n| app.read_sent(n))
+            .filter(|d| {
+                d.contains("To: Bob <bob@example.test>") || d.contains("To: bob@example.test")
+            })
+            .collect();
+        assert_eq!(bobs.len(), 1, "{digests:?}");
+        let digest_id = mail_parser::MessageParser::default()
+            .parse(bobs[0].as_bytes())
+            .and_then(|m| m.message_id().map(str::to_string))
+            .expect("the digest has a Message-ID");
+        // Bob answers the digest (to the address it came from, no token).
+        let reply = format!(
+            "From: Bob <bob@example.test>\r\nTo: updates@example.test\r\nSubject: Re: digest\r\nMessage-ID: <b1@mail.test>\r\nIn-Reply-To: <{digest_id}>\r\nReferences: <{digest_id}>\r\nDate: Tue, 10 Mar 2026 08:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAnn: I have the staging credentials, ping me.\r\n\r\nOn Tue, 10 Mar 2026, Tidings wrote:\r\n> Shipped the importer.\r\n"
+        );
+        let r = app
+            .deliver("b1", reply.as_bytes(), at("2026-03-10T08:00:00Z"))
+            .await;
+        assert_eq!(r.accepted, 0, "{r:?}");
+        let bob_update = app
+            .ctx
+            .store
+            .update_for(2, "2026-03-10".parse().unwrap())
+            .await
+            .unwrap();
+        assert!(bob_update.is_none(), "{bob_update:?}");
+        let ignored = app
+            .ctx
+            .store
+            .inbound_with_status(InboundStatus::Ignored, 10)
+            .await
+            .unwrap();
+        assert_eq!(ignored.len(), 1, "kept, with its reason: {ignored:?}");
+        assert!(
+            ignored[0]
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("digest")
+        );
+        app.tick(at("2026-03-10T08:01:00Z")).await;
+        let told: Vec<String> = app
+            .sent_of("notice")
+            .iter()
+            .map(|n| app.read_sent(n))
+            .filter(|t| t.contains("bob@example.test") && text_body(t).contains("not forward"))
+            .collect();
+        assert_eq!(told.len(), 1, "Bob is told where replies go");
+    }
+);

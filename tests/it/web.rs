@@ -1604,3 +1604,68 @@ both!(
         }
     }
 );
+
+both!(a_days_update_is_bounded, |app| {
+    use tidings::store::{MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS};
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let t = srv.token_for(ann).await;
+    let post = |text: String| {
+        let (srv, t) = (&srv, t.clone());
+        async move {
+            srv.send(
+                reqwest::Method::POST,
+                "/api/v1/updates",
+                Some(&t),
+                json!({"text": text}),
+            )
+            .await
+        }
+    };
+    // One text over the limit is refused whole.
+    let (s, v) = post("x".repeat(MAX_UPDATE_BYTES + 1)).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "update_full"),
+        "{v}"
+    );
+    // 20 posts a day are taken, the 21st is not, and the update is unchanged by it.
+    for i in 1..=MAX_UPDATE_REVISIONS {
+        let (s, v) = post(format!("part {i}")).await;
+        assert_eq!(s, StatusCode::CREATED, "post {i}: {v}");
+        assert_eq!(v["update"]["revision"], i, "{v}");
+    }
+    let (s, v) = post("one more".into()).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "update_full"),
+        "{v}"
+    );
+    let (_, v) = srv.get("/api/v1/updates", Some(&t)).await;
+    let text = v["updates"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        text.ends_with("part 20") && !text.contains("one more"),
+        "{text}"
+    );
+    // Appends that would pass the size limit are refused too.
+    let bob = app.member("bob@example.test", "Bob", "Europe/Berlin").await;
+    let tb = srv.token_for(bob).await;
+    let half = "y".repeat(MAX_UPDATE_BYTES / 2);
+    for (i, want) in [
+        (1, StatusCode::CREATED),
+        (2, StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (s, v) = srv
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/updates",
+                Some(&tb),
+                json!({"text": half}),
+            )
+            .await;
+        assert_eq!(s, want, "append {i}: {v}");
+    }
+});

@@ -14,7 +14,9 @@ use crate::jobs::Ctx;
 use crate::jobs::compose::{self, Saved, Thread};
 use crate::jobs::members::{self, Tell};
 use crate::mail::parse;
-use crate::store::{InboundStatus, MemberChange};
+use crate::store::{
+    InboundStatus, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS, MemberChange, StoreError,
+};
 
 /// What became of one message: its outcome and what the inbound row records with it.
 #[derive(Debug)]
@@ -132,9 +134,39 @@ pub(super) async fn decide(
     let (member, date) = match identify(ctx, &p, &from, now).await? {
         Identity::Found(m, d) => (m, d),
         Identity::BadToken(e) => {
-            notify_sender(ctx, key, &p, &from, false, "Your reply could not be matched to an update request (its reply address was altered). Please reply to the latest request email directly.", now).await?;
+            notify_sender(ctx, key, &p, &from, false, "Your reply could not be matched to an update request: its reply address was changed on the way (it must stay exactly as in the request, updates+…@…). Please use Reply on the latest request email and leave the To address as it is.", now).await?;
             return Ok(Decision::quarantined(
                 format!("invalid reply token: {e}"),
+                sender,
+                None,
+            ));
+        }
+        Identity::DigestReply(reader) => {
+            // Replies to a digest go nowhere yet (comments by email are to come): never the
+            // sender's update. Tell them where replies go; a verified member only.
+            if let Some(m) = reader.filter(|m| m.owns_address(&from)) {
+                let text = "Your reply to the digest was not sent to anyone: Tidings does not forward replies to digests, and did not add it to your own update.\n\nTo add to your update, reply to today's update request. To answer a teammate, write to them directly.\n";
+                let notice = compose::notice(
+                    ctx,
+                    &m,
+                    &format!("notice:digest-reply:{key}"),
+                    "Replies to a digest are not forwarded",
+                    text,
+                    None,
+                    now,
+                )?;
+                let hour_ago = (now - Duration::hours(1)).timestamp();
+                if !p.dmarc_fail && ctx.store.notices_since(m.email.as_str(), hour_ago).await? < 3 {
+                    ctx.queue(&notice, now).await?;
+                }
+                return Ok(Decision::ignored(
+                    "a reply to a digest (not an update; the sender was told)".into(),
+                    sender,
+                    Some(m.id),
+                ));
+            }
+            return Ok(Decision::ignored(
+                "a reply to a digest (not an update)".into(),
                 sender,
                 None,
             ));
@@ -154,7 +186,7 @@ pub(super) async fn decide(
             ));
         }
         Identity::Unmatched => {
-            notify_sender(ctx, key, &p, &from, false, "Your message was not accepted: it is not a reply to an update request. Please reply to the latest request email directly.", now).await?;
+            notify_sender(ctx, key, &p, &from, false, "Your message was not accepted: Tidings only reads replies to its own emails, and this is not one. To send your update, use Reply on today's update request (it comes at your request time); commands such as pause or timezone Europe/Berlin also go in a reply to a request. To reach the people on your team, write to them directly.", now).await?;
             return Ok(Decision::quarantined(
                 "no reply token and not a reply to a Tidings email".into(),
                 sender,
@@ -163,7 +195,10 @@ pub(super) async fn decide(
         }
     };
     if !member.owns_address(&from) {
-        notify_sender(ctx, key, &p, &from, true, "Your message was not accepted: it came from an address that does not belong to the member the reply address was made for.", now).await?;
+        let why = format!(
+            "Your message was not accepted: it came from {from}, and the request it answers was sent to another address. Reply from the address the request was sent to. If {from} is another address of yours, ask your Tidings admin to add it as an alias of your membership (tidings member set YOUR-ADDRESS --alias {from}); replies from it then count as yours."
+        );
+        notify_sender(ctx, key, &p, &from, true, &why, now).await?;
         return Ok(Decision::quarantined(
             format!(
                 "sender {from} is not {} (the token's member) or one of their aliases",
@@ -273,7 +308,7 @@ pub(super) async fn store_update(
     attachments: &[String],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Decision> {
-    let out = ctx
+    let out = match ctx
         .store
         .upsert_update(
             member.id,
@@ -284,7 +319,34 @@ pub(super) async fn store_update(
             replace,
             now.timestamp(),
         )
-        .await?;
+        .await
+    {
+        Ok(out) => out,
+        // The day's update is full: the reply stays in the quarantine, raw, and the member
+        // is told what to do.
+        Err(StoreError::Limit(why)) => {
+            let text = format!(
+                "Your reply was kept but not added to your update for {date}: {why}.\n\nA day's update holds at most {} KB of text and {MAX_UPDATE_REVISIONS} replies. To start the day's update over, reply with \"replace\" alone on the first line and the whole update below it.\n",
+                MAX_UPDATE_BYTES / 1024
+            );
+            let notice = compose::notice(
+                ctx,
+                member,
+                &format!("notice:full:{key}"),
+                &format!("Your update for {date} is full"),
+                &text,
+                None,
+                now,
+            )?;
+            ctx.queue(&notice, now).await?;
+            return Ok(Decision::quarantined(
+                format!("the day's update is full: {why}"),
+                Some(member.email.to_string()),
+                Some(member.id),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let kept = ctx
         .store
         .update_for(member.id, date)
@@ -366,8 +428,13 @@ async fn notify_sender(
     why: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    if !(token_ok || p.dmarc_pass) || p.dmarc_fail || ctx.store.member_by_email(to).await?.is_none()
-    {
+    // Only a sender who is who they say: a valid token, or DMARC passed (a forged From must
+    // not be answered: backscatter). And only a member, or a sender whose message both carried
+    // a valid token and passed DMARC (a member writing from another address of theirs).
+    if !(token_ok || p.dmarc_pass) || p.dmarc_fail {
+        return Ok(());
+    }
+    if !(token_ok && p.dmarc_pass) && ctx.store.member_by_email(to).await?.is_none() {
         return Ok(());
     }
     let hour_ago = (now - Duration::hours(1)).timestamp();

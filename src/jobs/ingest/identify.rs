@@ -12,6 +12,8 @@ use crate::mail::parse;
 /// Who a message is from and for which day, before the From check.
 pub(super) enum Identity {
     Found(Member, NaiveDate),
+    /// A reply to a digest (its reader, when they are still a member): never an update.
+    DigestReply(Option<Member>),
     BadToken(String),
     GoneMember,
     Stranger,
@@ -40,8 +42,10 @@ pub(super) async fn identify(
             Err(e) => Identity::BadToken(e.to_string()),
         });
     }
-    if let Some((m, d)) = by_references(ctx, &p.references).await? {
-        return Ok(Identity::Found(m, d));
+    match by_references(ctx, &p.references).await? {
+        Some(Answered::Request(m, d)) => return Ok(Identity::Found(m, d)),
+        Some(Answered::Digest(m)) => return Ok(Identity::DigestReply(m)),
+        None => {}
     }
     if p.recipients.iter().any(|r| r == &base) {
         return Ok(match ctx.store.member_by_email(from).await? {
@@ -55,9 +59,22 @@ pub(super) async fn identify(
     Ok(Identity::Unmatched)
 }
 
-async fn by_references(ctx: &Ctx, refs: &[String]) -> anyhow::Result<Option<(Member, NaiveDate)>> {
+/// The Tidings email a message answers, the most recent one it references first.
+enum Answered {
+    /// A request, reminder or receipt: its member and local date.
+    Request(Member, NaiveDate),
+    /// A digest: its reader.
+    Digest(Option<Member>),
+}
+
+async fn by_references(ctx: &Ctx, refs: &[String]) -> anyhow::Result<Option<Answered>> {
     for r in refs.iter().rev() {
-        if let Some((member, Some(date), kind)) = ctx.store.outbox_by_message_id(r).await? {
+        if let Some((member, date, kind)) = ctx.store.outbox_by_message_id(r).await? {
+            if kind == MailKind::Digest.as_str() {
+                return Ok(Some(Answered::Digest(
+                    ctx.store.member_by_id(member).await?,
+                )));
+            }
             // A reply to a request, a reminder or a receipt counts for that mail's date.
             if kind != MailKind::Request.as_str()
                 && kind != MailKind::Reminder.as_str()
@@ -65,11 +82,14 @@ async fn by_references(ctx: &Ctx, refs: &[String]) -> anyhow::Result<Option<(Mem
             {
                 continue;
             }
+            let Some(date) = date else {
+                continue;
+            };
             if let (Some(m), Ok(d)) = (
                 ctx.store.member_by_id(member).await?,
                 date.parse::<NaiveDate>(),
             ) {
-                return Ok(Some((m, d)));
+                return Ok(Some(Answered::Request(m, d)));
             }
         }
     }
