@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod schedule;
+pub mod sections;
 pub mod token;
 
 use std::fmt;

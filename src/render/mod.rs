@@ -204,66 +204,16 @@ impl DigestView<'_> {
             .flat_map(|e| {
                 blocker_lines(&e.body)
                     .into_iter()
-                    .map(|b| (e.author.as_str(), without_label(&b).to_string()))
+                    .map(|b| (e.author.as_str(), b))
             })
             .collect()
     }
 }
 
-/// `Blockers: waiting on X` → `waiting on X` (the digest's blockers box already says it).
-fn without_label(line: &str) -> &str {
-    match line.split_once(':') {
-        Some((label, rest))
-            if label.trim().to_lowercase().starts_with("block") && !rest.trim().is_empty() =>
-        {
-            rest.trim()
-        }
-        _ => line,
-    }
-}
-
-/// Lines of an update that speak of a blocker (and are not "no blockers").
+/// The blockers of an update: the lines of its blockers section ("Blockers:", "Blocked by …",
+/// a localised label, the quoted question) that are not "none" (see [`crate::domain::sections`]).
 pub fn blocker_lines(body: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut in_section = false;
-    for line in body.lines() {
-        let l = line.trim();
-        let low = l.to_lowercase();
-        let mentions = low.starts_with("block")
-            || low.contains("blocked")
-            || low.contains("blocker")
-            || low.contains("blocking");
-        let negative = [
-            "no block",
-            "none",
-            "nothing",
-            "not blocked",
-            "no blocker",
-            "n/a",
-            "nope",
-        ]
-        .iter()
-        .any(|n| low.contains(n));
-        if mentions {
-            in_section = false;
-            if negative {
-                continue;
-            }
-            let rest = l.split_once(':').map(|(_, r)| r.trim()).unwrap_or(l);
-            if rest.is_empty() {
-                in_section = true;
-            } else {
-                out.push(l.to_string());
-            }
-        } else if in_section {
-            if l.is_empty() || l.ends_with(':') {
-                in_section = false;
-            } else if !negative {
-                out.push(l.to_string());
-            }
-        }
-    }
-    out
+    crate::domain::sections::blockers(body, &[])
 }
 
 /// `Team digest for Tue 10 Mar: 3 updates from 2 people, 1 blocker`.
@@ -498,7 +448,7 @@ mod tests {
     fn blockers_come_first_and_negatives_are_ignored() {
         assert_eq!(
             blocker_lines("Done: x\nBlockers: waiting on API keys"),
-            vec!["Blockers: waiting on API keys"]
+            vec!["waiting on API keys"]
         );
         assert!(blocker_lines("Blockers: none").is_empty());
         let t = digest_text(&view("Shipped it.\nBlocked by the vendor"));

@@ -1,0 +1,479 @@
+//! An answer read as the questions it answers: `Done: …`, `Next: …`, `Blockers: …` (or the
+//! team's own question, or a localised label such as `Fertig:`, `Nächstes:`, `Blocker:`) start
+//! a section; text before the first label, or an answer without labels, is one untitled
+//! section. Blockers come only from a blockers section, and "none" in any of a dozen
+//! languages is no blocker.
+
+/// What a section answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Done,
+    Next,
+    Blockers,
+    /// Untitled text, or a label that is none of the three.
+    Other,
+}
+
+/// One labelled part of an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub kind: Kind,
+    /// The label as written (`Blockers`), `None` for untitled text.
+    pub label: Option<String>,
+    pub text: String,
+}
+
+/// Labels by kind, lowercase, compared after trimming `*-#>` bullets and a trailing `:`/`?`.
+/// The default questions are labels too, so an answer under a quoted question reads the same.
+const LABELS: &[(Kind, &[&str])] = &[
+    (
+        Kind::Done,
+        &[
+            "done",
+            "did",
+            "completed",
+            "finished",
+            "yesterday",
+            "accomplished",
+            "shipped",
+            "what did you get done",
+            "what did you do",
+            "what have you done",
+            "fertig",
+            "erledigt",
+            "gemacht",
+            "gestern", // de
+            "fait",
+            "terminé",
+            "réalisé",
+            "hier", // fr
+            "hecho",
+            "terminado",
+            "completado",
+            "ayer", // es
+            "feito",
+            "concluído",
+            "ontem", // pt
+            "zrobione",
+            "zrobiłem",
+            "zrobiłam",
+            "wczoraj", // pl
+            "gedaan",
+            "klaar",
+            "gisteren", // nl
+            "fatto",
+            "completato",
+            "ieri", // it
+            "сделано",
+            "готово",
+            "вчера", // ru
+            "完了",
+            "やったこと",
+            "昨日", // ja
+        ],
+    ),
+    (
+        Kind::Next,
+        &[
+            "next",
+            "todo",
+            "to do",
+            "today",
+            "plan",
+            "plans",
+            "planned",
+            "up next",
+            "what's next",
+            "whats next",
+            "what is next",
+            "what will you do",
+            "nächstes",
+            "als nächstes",
+            "als nächstes",
+            "heute",
+            "geplant", // de
+            "ensuite",
+            "prochain",
+            "prochaines étapes",
+            "aujourd'hui", // fr
+            "siguiente",
+            "próximo",
+            "hoy", // es
+            "próximo",
+            "a seguir",
+            "hoje", // pt
+            "dalej",
+            "następnie",
+            "plan na dziś",
+            "dziś", // pl
+            "volgende",
+            "vandaag", // nl
+            "prossimo",
+            "oggi", // it
+            "далее",
+            "дальше",
+            "сегодня",
+            "план", // ru
+            "次",
+            "次に",
+            "今日",
+            "予定", // ja
+        ],
+    ),
+    (
+        Kind::Blockers,
+        &[
+            "blockers",
+            "blocker",
+            "blocked",
+            "blocking",
+            "blocked by",
+            "impediments",
+            "obstacles",
+            "anything blocking you",
+            "is anything blocking you",
+            "hindernisse",
+            "blockiert",
+            "probleme", // de
+            "blocages",
+            "bloquants",
+            "bloqué",
+            "obstacles", // fr
+            "bloqueos",
+            "bloqueado",
+            "impedimentos", // es
+            "bloqueios",
+            "bloqueado", // pt
+            "blokady",
+            "przeszkody", // pl
+            "blokkades",
+            "blokkeringen", // nl
+            "blocchi",
+            "bloccato",
+            "ostacoli", // it
+            "блокеры",
+            "блокер",
+            "препятствия", // ru
+            "ブロッカー",
+            "障害",
+            "課題", // ja
+        ],
+    ),
+];
+
+/// Answers that mean "no blockers", after lowercasing and trimming punctuation and fillers.
+const NONE_ANSWERS: &[&str] = &[
+    "none",
+    "nothing",
+    "n/a",
+    "na",
+    "no",
+    "nope",
+    "nil",
+    "-",
+    "--",
+    "—",
+    "–",
+    "no blockers",
+    "no blocker",
+    "not blocked",
+    "nothing blocking",
+    "nothing blocking me",
+    "all good",
+    "keine",
+    "keiner",
+    "nichts",
+    "nein",
+    "keine blocker",
+    "keine hindernisse", // de
+    "rien",
+    "aucun",
+    "aucune",
+    "non",
+    "pas de blocage",
+    "aucun blocage", // fr
+    "nada",
+    "ninguno",
+    "ninguna",
+    "sin bloqueos",
+    "ningún bloqueo", // es
+    "nenhum",
+    "nenhuma",
+    "não",
+    "sem bloqueios", // pt
+    "brak",
+    "nie",
+    "nic",
+    "brak blokad", // pl
+    "geen",
+    "niets",
+    "nee",
+    "geen blokkades", // nl
+    "nessuno",
+    "niente",
+    "nessun blocco", // it
+    "нет",
+    "ничего",
+    "нет блокеров", // ru
+    "なし",
+    "ない",
+    "特になし",
+    "無し",
+    "特にありません", // ja
+];
+
+/// Words after a "none" that do not change it ("none so far", "nothing at the moment").
+const FILLERS: &[&str] = &[
+    "so far",
+    "for now",
+    "right now",
+    "at the moment",
+    "today",
+    "yet",
+    "currently",
+    "atm",
+    "thanks",
+    "bisher",
+    "aktuell",
+    "derzeit",
+    "pour l'instant",
+    "por ahora",
+    "por enquanto",
+    "na razie",
+    "voorlopig",
+    "per ora",
+    "пока",
+];
+
+fn normalise(s: &str) -> String {
+    s.trim()
+        .trim_matches(|c: char| {
+            c.is_ascii_punctuation() && c != '-' && c != '/' || "。、！？：".contains(c)
+        })
+        .trim()
+        .to_lowercase()
+}
+
+/// The label a line starts with, and what follows it on the line: `Blockers: none` →
+/// (Blockers, "Blockers", "none"); `> * What did you get done?` → (Done, …, "").
+fn label_of(line: &str, extra: &[(Kind, String)]) -> Option<(Kind, String, String)> {
+    let l = line
+        .trim()
+        .trim_start_matches(['>', '*', '-', '#', '•', ' '])
+        .trim();
+    // "Blocked by the vendor", "Blocked on review": a blocker said as a sentence.
+    let low = l.to_lowercase();
+    if ["blocked by ", "blocked on ", "blocked until "]
+        .iter()
+        .any(|p| low.starts_with(p))
+    {
+        return Some((Kind::Blockers, "Blocked".into(), l.to_string()));
+    }
+    let (head, rest) = match l.find([':', '：']) {
+        Some(i) => {
+            let colon_len = l[i..].chars().next().map_or(1, char::len_utf8);
+            (&l[..i], l[i + colon_len..].trim())
+        }
+        // A question alone on its line ("What did you get done?").
+        None if l.ends_with('?') || l.ends_with('？') => (l, ""),
+        None => return None,
+    };
+    let key = normalise(head);
+    if key.is_empty() || key.chars().count() > 60 {
+        return None;
+    }
+    let kind = LABELS
+        .iter()
+        .find(|(_, names)| names.contains(&key.as_str()))
+        .map(|(k, _)| *k)
+        .or_else(|| {
+            extra
+                .iter()
+                .find(|(_, q)| normalise(q) == key)
+                .map(|(k, _)| *k)
+        })?;
+    Some((kind, head.trim().to_string(), rest.to_string()))
+}
+
+/// Splits an answer into sections. `questions` are the team's own questions (each read as the
+/// kind its words suggest, else [`Kind::Other`]), recognised as labels beside the built-in ones.
+pub fn split(body: &str, questions: &[String]) -> Vec<Section> {
+    let extra: Vec<(Kind, String)> = questions
+        .iter()
+        .map(|q| (kind_of_question(q), q.clone()))
+        .collect();
+    let mut out: Vec<Section> = Vec::new();
+    let mut current = Section {
+        kind: Kind::Other,
+        label: None,
+        text: String::new(),
+    };
+    for line in body.lines() {
+        if let Some((kind, label, rest)) = label_of(line, &extra) {
+            if current.label.is_some() || !current.text.trim().is_empty() {
+                out.push(current);
+            }
+            current = Section {
+                kind,
+                label: Some(label),
+                text: rest,
+            };
+            continue;
+        }
+        if !current.text.is_empty() {
+            current.text.push('\n');
+        }
+        current.text.push_str(line);
+    }
+    if current.label.is_some() || !current.text.trim().is_empty() {
+        out.push(current);
+    }
+    for s in &mut out {
+        s.text = s.text.trim().to_string();
+    }
+    out
+}
+
+/// The kind a team's own question asks about, from its words.
+fn kind_of_question(q: &str) -> Kind {
+    let low = q.to_lowercase();
+    if low.contains("block") || low.contains("imped") || low.contains("stuck") {
+        Kind::Blockers
+    } else if low.contains("next") || low.contains("today") || low.contains("plan") {
+        Kind::Next
+    } else if low.contains("done") || low.contains("did") || low.contains("yesterday") {
+        Kind::Done
+    } else {
+        Kind::Other
+    }
+}
+
+/// Whether an answer says there is no blocker ("none", "Keine.", "Brak", "なし", "n/a so far").
+pub fn is_none(answer: &str) -> bool {
+    let mut a = normalise(answer);
+    loop {
+        let before = a.clone();
+        for f in FILLERS {
+            if let Some(rest) = a.strip_suffix(f) {
+                a = normalise(rest.trim_end_matches([',', ' ']));
+            }
+        }
+        if a == before {
+            break;
+        }
+    }
+    a.is_empty() || NONE_ANSWERS.contains(&a.as_str())
+}
+
+/// The blockers of an answer: the lines of its blockers sections that are not "none".
+pub fn blockers(body: &str, questions: &[String]) -> Vec<String> {
+    split(body, questions)
+        .into_iter()
+        .filter(|s| s.kind == Kind::Blockers && !is_none(&s.text))
+        .flat_map(|s| {
+            s.text
+                .lines()
+                .map(|l| {
+                    l.trim()
+                        .trim_start_matches(['-', '*', '•'])
+                        .trim()
+                        .to_string()
+                })
+                .filter(|l| !l.is_empty() && !is_none(l))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_blockers_in_a_dozen_languages() {
+        for (answer, none) in [
+            ("none", true),
+            ("None.", true),
+            ("nothing", true),
+            ("n/a", true),
+            ("N/A", true),
+            ("no", true),
+            ("Nope!", true),
+            ("-", true),
+            ("—", true),
+            ("none so far", true),
+            ("Nothing at the moment.", true),
+            ("No blockers", true),
+            ("keine.", true),
+            ("Keine", true),
+            ("nichts", true),
+            ("rien", true),
+            ("aucun", true),
+            ("nada", true),
+            ("ninguno", true),
+            ("nenhum", true),
+            ("Brak", true),
+            ("geen", true),
+            ("nessuno", true),
+            ("нет", true),
+            ("なし", true),
+            ("特になし", true),
+            (
+                "none of the reviewers are around until Monday, so the PR is stuck.",
+                false,
+            ),
+            ("waiting on staging credentials", false),
+            ("no access to the staging database", false),
+            ("Nothing works on staging since the upgrade", false),
+        ] {
+            assert_eq!(is_none(answer), none, "{answer:?}");
+        }
+    }
+
+    #[test]
+    fn blockers_come_only_from_the_blockers_section() {
+        let body = "Done: unblocked the deploy pipeline.\nBlockers: none of the reviewers are around until Monday, so the PR is stuck.";
+        assert_eq!(
+            blockers(body, &[]),
+            vec!["none of the reviewers are around until Monday, so the PR is stuck."]
+        );
+        assert!(blockers("Done: x\nNext: y\nBlocker: keine.", &[]).is_empty());
+        assert!(blockers("Fertig: A\nBlockers: Brak", &[]).is_empty());
+        assert!(blockers("I was blocked yesterday but it's fine now.", &[]).is_empty());
+        assert_eq!(
+            blockers("Shipped it.\nBlocked by the vendor", &[]),
+            vec!["Blocked by the vendor"]
+        );
+        assert_eq!(
+            blockers(
+                "Done: a\nBlockers:\n- waiting on API keys\n- VPN down\n\nNext: b",
+                &[]
+            ),
+            vec!["waiting on API keys", "VPN down"]
+        );
+    }
+
+    #[test]
+    fn labels_and_questions_start_sections() {
+        let s = split(
+            "What did you get done?\nShipped the CSV importer.\nWhat's next?\nReview PR #42.\nAnything blocking you?\nWaiting on staging credentials.",
+            &[],
+        );
+        let kinds: Vec<Kind> = s.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [Kind::Done, Kind::Next, Kind::Blockers]);
+        assert_eq!(s[2].text, "Waiting on staging credentials.");
+        let s = split("Fertig: Migration\nNächstes: Tests\nBlocker: keine", &[]);
+        assert_eq!(
+            s.iter().map(|s| s.kind).collect::<Vec<_>>(),
+            [Kind::Done, Kind::Next, Kind::Blockers]
+        );
+        // A team's own question is a label too.
+        let q = vec!["Which customer did you talk to?".to_string()];
+        let s = split("Which customer did you talk to?\nACME", &q);
+        assert_eq!((s[0].kind, s[0].text.as_str()), (Kind::Done, "ACME"));
+        // No labels: one untitled section; a time is not a label.
+        let s = split("Met at 10:30 with the team.\nAll fine.", &[]);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].label, None);
+    }
+}
