@@ -22,6 +22,7 @@
 //! - Never panics on any input; invalid UTF-8 is decoded lossily; work is linear in the
 //!   input size and every regex is compiled once.
 
+mod flowed;
 mod html;
 mod patterns;
 mod quote;
@@ -194,6 +195,19 @@ fn reply_of_parsed(message: &mail_parser::Message<'_>) -> Option<String> {
         .find(|p| p.is_text() && !p.is_text_html());
     if let Some(part) = text_part {
         let text = part.text_contents().unwrap_or("");
+        // format=flowed (RFC 3676): soft line breaks joined before anything else reads it.
+        let flowed_param = |name: &str| {
+            mail_parser::MimeHeaders::content_type(part)
+                .and_then(|c| c.attribute(name))
+                .map(|v| v.trim().to_ascii_lowercase())
+        };
+        let unflowed;
+        let text = if flowed_param("format").as_deref() == Some("flowed") {
+            unflowed = flowed::unflow(text, flowed_param("delsp").as_deref() == Some("yes"));
+            unflowed.as_str()
+        } else {
+            text
+        };
         // Some clients send an empty text/plain alternative next to the real HTML.
         if !text.trim().is_empty() || message.html_body.is_empty() {
             return Some(reply_text(text));
@@ -231,6 +245,28 @@ mod tests {
     //! Fixtures written for this module (not taken from any corpus): each one is a
     //! typical reply shape of a client or language.
     use super::*;
+
+    #[test]
+    fn a_format_flowed_reply_is_stored_with_its_soft_breaks_joined() {
+        // As neomutt sends it with text_flowed set (DelSp=yes; the quote is flowed too).
+        let raw = "From: Ann <ann@example.test>\r\nTo: updates@example.test\r\nSubject: Re: Your update\r\nMessage-ID: <f1@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\r\n\r\nShipped the CSV importer and fixed the two flaky tests in the  \r\nbilling service before lunch.\r\nNext: review PR #42.\r\n\r\nOn Mon, Mar 09, 2026 at 16:30:00 +0100, Tidings wrote:\r\n>Hi Ann,\r\n>What did you get done? What is next? Anything  \r\n>blocking you?\r\n";
+        assert_eq!(
+            reply_from_message(raw.as_bytes()).as_deref(),
+            Some(
+                "Shipped the CSV importer and fixed the two flaky tests in the billing service before lunch.\nNext: review PR #42."
+            )
+        );
+        // Without format=flowed, the same line breaks are hard ones and stay.
+        let fixed = raw.replace("; format=flowed; delsp=yes", "");
+        assert!(
+            reply_from_message(fixed.as_bytes())
+                .unwrap_or_default()
+                .contains("in the  \nbilling")
+                || reply_from_message(fixed.as_bytes())
+                    .unwrap_or_default()
+                    .contains("in the\nbilling")
+        );
+    }
 
     const UPDATE: &str = "Finished the billing migration.\nToday I start on the export job.";
 
