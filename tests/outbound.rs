@@ -156,6 +156,32 @@ fn check_headers(ctx: &Ctx, row: &OutboxRow, raw: &str) {
             "the text part is real text, not HTML"
         );
     }
+    // Every text part is format=flowed, wrapped at 72: no line longer (the soft break's space
+    // aside) unless it is one word, such as a URL, which is never split.
+    let part = m
+        .text_body
+        .first()
+        .and_then(|&id| m.part(id))
+        .expect("a text part");
+    let ct = mail_parser::MimeHeaders::content_type(part).expect("a content type");
+    assert_eq!(ct.attribute("format"), Some("flowed"), "{}", row.idem_key);
+    let wire = m.body_text(0).map(|t| t.to_string()).unwrap_or_default();
+    for line in wire.lines() {
+        let words = line.split(' ').filter(|w| !w.is_empty()).count();
+        assert!(
+            line.chars().count() <= 73 || words <= 1 || line.starts_with('>'),
+            "{}: a line of {} characters: {line:?}",
+            row.idem_key,
+            line.chars().count()
+        );
+    }
+    for url in wire.split_whitespace().filter(|w| w.starts_with("http")) {
+        assert!(
+            text_of(raw.as_bytes()).contains(url),
+            "{}: {url} is whole",
+            row.idem_key
+        );
+    }
     if ["request", "reminder"].contains(&row.kind.as_str()) {
         let rt = m
             .reply_to()

@@ -3,6 +3,7 @@
 
 pub mod dkim;
 pub mod extract;
+pub mod flowed;
 pub mod inbound;
 pub mod ooo;
 pub mod outbound;

@@ -141,6 +141,46 @@ pub fn routes() -> Routes {
     api::routes(r)
 }
 
+/// The longest request target (path and query) served: a longer one is `414 uri_too_long`.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) a request may carry: beyond, `431
+/// headers_too_large`; also for more than [`MAX_HEADERS`] headers.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+pub const MAX_HEADERS: usize = 100;
+/// What hyper reads at most before giving up on a request head itself (an empty 431).
+const HYPER_MAX_HEAD_BYTES: usize = 1024 * 1024;
+const HYPER_MAX_HEADERS: usize = 1000;
+
+/// 414 and 431 as the JSON error envelope, before routing.
+async fn head_limits(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > MAX_URI_BYTES {
+        return AppError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request target is {uri_len} bytes; at most {MAX_URI_BYTES} are served"),
+        )
+        .into_response();
+    }
+    let headers = req.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return AppError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!(
+                "the request has {} headers of {bytes} bytes; at most {MAX_HEADERS} headers of {MAX_HEADER_BYTES} bytes are served",
+                headers.len()
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 /// The server's router over `ctx`.
 pub fn router(ctx: Ctx) -> Router {
     let limiter = Arc::new(limit::RateLimiter::per_minute(
@@ -160,6 +200,7 @@ pub fn router(ctx: Ctx) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             std::time::Duration::from_secs(body_timeout.max(1)),
         ))
+        .layer(axum::middleware::from_fn(head_limits))
         .with_state(WebState { ctx, limiter })
 }
 
@@ -208,8 +249,12 @@ pub async fn serve(
         conns.spawn(async move {
             let _slot = slot;
             let mut b = http1::Builder::new();
+            // Room for heads beyond our own limits, so [`head_limits`] answers them with the
+            // JSON error; only beyond these does hyper refuse with an empty 431.
             b.timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
+                .header_read_timeout(header_timeout)
+                .max_buf_size(HYPER_MAX_HEAD_BYTES)
+                .max_headers(HYPER_MAX_HEADERS);
             let conn = b
                 .serve_connection(TokioIo::new(stream), svc)
                 .with_upgrades();

@@ -260,6 +260,14 @@ fn add_common(op: &mut Value) {
             responses[status] = v;
         }
     };
+    add(
+        "414",
+        error("The request target is longer than 8 KiB (uri_too_long)."),
+    );
+    add(
+        "431",
+        error("More than 100 headers, or more than 64 KiB of them (headers_too_large)."),
+    );
     let bearer = schemes
         .iter()
         .any(|s| s == "memberToken" || s == "adminToken");

@@ -1669,3 +1669,59 @@ both!(a_days_update_is_bounded, |app| {
         assert_eq!(s, want, "append {i}: {v}");
     }
 });
+
+both!(
+    an_overlong_request_target_or_head_gets_the_json_error,
+    |app| {
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let srv = Server::start(&app, |_| {}).await;
+        let t = srv.token_for(ann).await;
+        let long = "a".repeat(tidings::web::MAX_URI_BYTES + 1);
+        let r = srv
+            .http
+            .get(srv.url(&format!("/api/v1/updates?x={long}")))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        let (s, v) = json_of(r).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::URI_TOO_LONG, "uri_too_long"),
+            "{v}"
+        );
+        let mut req = srv.http.get(srv.url("/api/v1/updates")).bearer_auth(&t);
+        for i in 0..=tidings::web::MAX_HEADERS {
+            req = req.header(format!("x-extra-{i}"), "1");
+        }
+        let (s, v) = json_of(req.send().await.unwrap()).await;
+        assert_eq!(
+            (s, code(&v)),
+            (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large"
+            ),
+            "{v}"
+        );
+        let big = "b".repeat(tidings::web::MAX_HEADER_BYTES);
+        let r = srv
+            .http
+            .get(srv.url("/healthz"))
+            .header("x-big", big)
+            .send()
+            .await
+            .unwrap();
+        let (s, v) = json_of(r).await;
+        assert_eq!(
+            (s, code(&v)),
+            (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large"
+            ),
+            "{v}"
+        );
+        // Within the limits, served as usual.
+        let (s, _) = srv.get("/healthz", None).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+);

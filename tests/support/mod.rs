@@ -58,12 +58,23 @@ pub fn header(raw: &[u8], name: &str) -> String {
         .to_string()
 }
 
-/// The first text/plain body of a message (decoded).
+/// The first text/plain body of a message, decoded as a mail client shows it: with
+/// `format=flowed` (which every Tidings text part is), soft line breaks joined.
 pub fn text_of(raw: &[u8]) -> String {
-    parsed(raw)
-        .body_text(0)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
+    let msg = parsed(raw);
+    let text = msg.body_text(0).map(|t| t.to_string()).unwrap_or_default();
+    let flowed = msg
+        .text_body
+        .first()
+        .and_then(|&id| msg.part(id))
+        .and_then(|p| mail_parser::MimeHeaders::content_type(p))
+        .and_then(|c| c.attribute("format"))
+        .is_some_and(|f| f.eq_ignore_ascii_case("flowed"));
+    if flowed {
+        tidings::mail::flowed::unflow(&text, false)
+    } else {
+        text
+    }
 }
 
 /// The bare address of a header value such as `Tidings <updates+tok@example.test>`.

@@ -22,7 +22,6 @@
 //! - Never panics on any input; invalid UTF-8 is decoded lossily; work is linear in the
 //!   input size and every regex is compiled once.
 
-mod flowed;
 mod html;
 mod patterns;
 mod quote;
@@ -203,7 +202,8 @@ fn reply_of_parsed(message: &mail_parser::Message<'_>) -> Option<String> {
         };
         let unflowed;
         let text = if flowed_param("format").as_deref() == Some("flowed") {
-            unflowed = flowed::unflow(text, flowed_param("delsp").as_deref() == Some("yes"));
+            unflowed =
+                crate::mail::flowed::unflow(text, flowed_param("delsp").as_deref() == Some("yes"));
             unflowed.as_str()
         } else {
             text
