@@ -295,6 +295,22 @@ fn label_of(line: &str, extra: &[(Kind, String)]) -> Option<(Kind, String, Strin
     Some((kind, head.trim().to_string(), rest.to_string()))
 }
 
+/// The question or label a line is, alone (nothing written after it), without quote markers
+/// or bullets: `> * What did you get done?` → `What did you get done?`. An answer written
+/// under each quoted question keeps its questions this way.
+pub fn label_alone(line: &str) -> Option<String> {
+    let (_, label, rest) = label_of(line, &[])?;
+    rest.is_empty()
+        .then(|| {
+            let l = line
+                .trim()
+                .trim_start_matches(['>', '*', '-', '#', '•', ' '])
+                .trim();
+            l.to_string()
+        })
+        .filter(|_| !label.is_empty())
+}
+
 /// Splits an answer into sections. `questions` are the team's own questions (each read as the
 /// kind its words suggest, else [`Kind::Other`]), recognised as labels beside the built-in ones.
 pub fn split(body: &str, questions: &[String]) -> Vec<Section> {

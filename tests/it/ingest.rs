@@ -868,3 +868,56 @@ both!(
         assert_eq!(told.len(), 1, "Bob is told where replies go");
     }
 );
+
+both!(
+    an_interleaved_reply_keeps_its_questions_and_its_blocker_reaches_the_digest,
+    |app| {
+        let (rt, mid) = setup(&app).await;
+        // Answered under each quoted question, as mutt, neomutt, s-nail and aerc users do.
+        let raw = format!(
+            "From: Ann <ann@example.test>\r\nTo: {rt}\r\nSubject: Re: Your update\r\nMessage-ID: <il1@mail.test>\r\nIn-Reply-To: <{mid}>\r\nReferences: <{mid}>\r\nDate: Mon, 9 Mar 2026 17:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nOn Mon, Mar 09, 2026 at 04:30:00PM +0100, Tidings wrote:\r\n> Hi Ann,\r\n>\r\n> * What did you get done?\r\nShipped the CSV importer.\r\n\r\n> * What's next?\r\nReview PR #42.\r\n\r\n> * Anything blocking you?\r\nWaiting on staging credentials.\r\n\r\n> Just reply to this email.\r\n"
+        );
+        let r = app
+            .deliver("il1", raw.as_bytes(), at("2026-03-09T17:00:00Z"))
+            .await;
+        assert_eq!(r.accepted, 1, "{r:?}");
+        let u = app
+            .ctx
+            .store
+            .update_for(1, "2026-03-09".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            u.body
+                .contains("What did you get done?\nShipped the CSV importer."),
+            "{}",
+            u.body
+        );
+        assert!(
+            u.body
+                .contains("Anything blocking you?\nWaiting on staging credentials."),
+            "{}",
+            u.body
+        );
+        app.tick(at("2026-03-10T07:30:00Z")).await;
+        let bobs: Vec<String> = app
+            .sent_of("digest")
+            .iter()
+            .map(|n| app.read_sent(n))
+            .filter(|d| d.contains("bob@example.test"))
+            .collect();
+        assert_eq!(bobs.len(), 1);
+        let subject = mail_parser::MessageParser::default()
+            .parse(bobs[0].as_bytes())
+            .and_then(|m| m.subject().map(str::to_string))
+            .unwrap_or_default();
+        assert!(subject.ends_with("1 blocker"), "{subject}");
+        let text = text_body(&bobs[0]);
+        let box_at = text.find("BLOCKERS").expect("a blockers box");
+        assert!(
+            text[box_at..].contains("Waiting on staging credentials."),
+            "{text}"
+        );
+    }
+);

@@ -247,6 +247,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn answers_under_each_quoted_question_keep_their_questions() {
+        let body = "On Mon, 9 Mar 2026 at 16:30, Tidings <updates@example.test> wrote:\n> Hi Ann,\n>\n> * What did you get done?\n\nShipped the CSV importer.\n\n> * What's next?\nReview PR #42.\n> * Anything blocking you?\n\nWaiting on staging credentials.\n\n> Just reply to this email: type above the quoted text, as you always do.\n";
+        let text = reply_text(body);
+        assert_eq!(
+            text,
+            "What did you get done?\nShipped the CSV importer.\n\nWhat's next?\nReview PR #42.\n\nAnything blocking you?\nWaiting on staging credentials."
+        );
+        assert_eq!(
+            crate::domain::sections::blockers(&text, &[]),
+            vec!["Waiting on staging credentials."]
+        );
+        // Bottom-posting under the whole quoted request keeps no question: the quote does not
+        // end with one.
+        let bottom = "On Mon, 9 Mar 2026 at 16:30, Tidings <updates@example.test> wrote:\n> * What did you get done?\n> * What's next?\n> * Anything blocking you?\n> Just reply to this email.\n\nShipped it all.\n";
+        assert_eq!(reply_text(bottom), "Shipped it all.");
+    }
+
+    #[test]
     fn a_format_flowed_reply_is_stored_with_its_soft_breaks_joined() {
         // As neomutt sends it with text_flowed set (DelSp=yes; the quote is flowed too).
         let raw = "From: Ann <ann@example.test>\r\nTo: updates@example.test\r\nSubject: Re: Your update\r\nMessage-ID: <f1@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\r\n\r\nShipped the CSV importer and fixed the two flaky tests in the  \r\nbilling service before lunch.\r\nNext: review PR #42.\r\n\r\nOn Mon, Mar 09, 2026 at 16:30:00 +0100, Tidings wrote:\r\n>Hi Ann,\r\n>What did you get done? What is next? Anything  \r\n>blocking you?\r\n";
@@ -427,9 +445,15 @@ mod tests {
         // Bottom posting: history first, answer below.
         let body = "On Mon, Jan 15, 2024 at 10:02 AM Dana <dana@example.com> wrote:\n> What did you ship?\n\nThe billing migration.";
         assert_eq!(reply_text(body), "The billing migration.");
-        // Inline answers: quoted questions go, answers stay.
+        // Inline answers: quoted history goes, answers stay; a quoted stand-up question right
+        // above an answer stays as its label (#22: answers keep their questions).
         let body = "On Mon, Jan 15, 2024 at 10:02 AM Dana <dana@example.com> wrote:\n> Yesterday?\n\nBilling migration.\n\n> Today?\n\nExport job.\n";
-        assert_eq!(reply_text(body), "Billing migration.\n\nExport job.");
+        assert_eq!(
+            reply_text(body),
+            "Yesterday?\nBilling migration.\n\nToday?\nExport job."
+        );
+        let body = "On Mon, Jan 15, 2024 at 10:02 AM Dana <dana@example.com> wrote:\n> Did the build pass?\n\nYes.\n\n> And the deploy?\n\nTomorrow.\n";
+        assert_eq!(reply_text(body), "Yes.\n\nTomorrow.");
         // A bare `>` block at the end is history.
         check("> What did you ship?\n> Dana");
     }

@@ -388,9 +388,26 @@ fn select(lines: &[&str]) -> (Vec<String>, Option<usize>) {
                 i = end;
             } else {
                 seen_quote = true;
+                let next = next_non_blank(lines, end);
+                // An answer written under a quoted question keeps the question: the block
+                // ends with one of the request's questions (or a section label) and the
+                // member's text follows at once.
+                if let Some(j) = next
+                    && is_plain_text_at(lines, j, &headers)
+                    && let Some(q) = lines[i..end]
+                        .iter()
+                        .rev()
+                        .find(|l| !is_blank(l.trim_start_matches(['>', ' '])))
+                        .and_then(|l| crate::domain::sections::label_alone(l))
+                {
+                    if kept.last().is_some_and(|l| !is_blank(l)) {
+                        kept.push(String::new());
+                    }
+                    kept.push(q);
+                }
                 // The blank lines after a removed block go with it, so that the text
                 // around it closes up.
-                i = next_non_blank(lines, end).unwrap_or(n);
+                i = next.unwrap_or(n);
             }
             continue;
         }
