@@ -9,23 +9,13 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tidings");
 const ST: &str = "/var/cache/tidings-rig/py/bin/st";
 const ADMIN: &str = "admin-token-for-the-contract-0123456789";
 const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis.toml");
-
-/// `tidings serve`, killed when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn tidings(config: &Path, args: &[&str]) -> String {
     let o = Command::new(BIN)
@@ -164,18 +154,7 @@ fn schemathesis_finds_no_difference_between_the_document_and_the_server() {
         .expect("a token printed")
         .trim()
         .to_string();
-    let _serve = Serve(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .env("TIDINGS_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("serve starts"),
-    );
+    let _serve = support::serve(dir.path(), &config);
     wait_healthy(port);
     let mut failed = Vec::new();
     for (who, t) in [("member", token.as_str()), ("admin", ADMIN)] {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sqlx::AssertSqlSafe;
-use support::{closed_port, rig};
+use support::{Serve, closed_port, rig, serve};
 use tidings::domain::token::{ReplyToken, Secret};
 use tidings::store::{Backend, Store};
 
@@ -97,33 +97,6 @@ secret = "{SECRET}"
     );
     std::fs::write(&path, toml).expect("config written");
     path
-}
-
-/// A running `tidings serve`, killed when dropped: a test that fails half-way leaves no server
-/// behind polling the rig or holding the database.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(dir: &Path, config: &Path) -> Serve {
-    Serve(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(config)
-            .arg("serve")
-            .current_dir(dir)
-            .env("TIDINGS_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("serve starts"),
-    )
 }
 
 /// SIGKILL, as a crash: the drop kills and reaps the process.

@@ -10,6 +10,7 @@
 pub mod rig;
 
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -230,4 +231,32 @@ pub fn wait_maildir(
 pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
+}
+
+/// A running `tidings serve`, killed (SIGKILL) and reaped when dropped: a test that fails
+/// half-way leaves no server behind polling the rig or holding the database.
+pub struct Serve(pub Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `tidings --config CONFIG serve` in `dir` (logging warnings to the test's stderr).
+pub fn serve(dir: &Path, config: &Path) -> Serve {
+    Serve(
+        Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .arg("--config")
+            .arg(config)
+            .arg("serve")
+            .current_dir(dir)
+            .env("TIDINGS_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("serve starts"),
+    )
 }
