@@ -5,7 +5,9 @@
 //! languages is no blocker.
 
 /// What a section answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = SectionKind)]
 pub enum Kind {
     Done,
     Next,
@@ -15,7 +17,7 @@ pub enum Kind {
 }
 
 /// One labelled part of an answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Section {
     pub kind: Kind,
     /// The label as written (`Blockers`), `None` for untitled text.

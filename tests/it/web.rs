@@ -1725,3 +1725,28 @@ both!(
         assert_eq!(s, StatusCode::OK);
     }
 );
+
+both!(updates_are_answered_with_their_sections, |app| {
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let t = srv.token_for(ann).await;
+    let (s, v) = srv
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/updates",
+            Some(&t),
+            json!({"text": "Done: shipped the importer.\nNext: review PR #42.\nBlockers: keine."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["update"]["sections"],
+        json!([
+            {"kind": "done", "label": "Done", "text": "shipped the importer."},
+            {"kind": "next", "label": "Next", "text": "review PR #42."},
+            {"kind": "blockers", "label": "Blockers", "text": "keine."}
+        ])
+    );
+    let (_, v) = srv.get("/api/v1/updates", Some(&t)).await;
+    assert_eq!(v["updates"][0]["sections"][2]["kind"], "blockers", "{v}");
+});

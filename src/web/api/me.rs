@@ -55,6 +55,10 @@ pub(super) struct UpdateJson {
     created_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
+    /// The text read as the questions it answers (`Done:`, `Next:`, `Blockers:`, a quoted
+    /// question above its answer, localised labels); text without labels is one untitled
+    /// section.
+    sections: Vec<crate::domain::sections::Section>,
 }
 
 impl From<&UpdateRow> for UpdateJson {
@@ -68,6 +72,7 @@ impl From<&UpdateRow> for UpdateJson {
             edited: u.revision > 1,
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
+            sections: crate::domain::sections::split(&u.body, &[]),
         }
     }
 }
