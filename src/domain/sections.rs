@@ -258,11 +258,15 @@ fn normalise(s: &str) -> String {
 
 /// The label a line starts with, and what follows it on the line: `Blockers: none` →
 /// (Blockers, "Blockers", "none"); `> * What did you get done?` → (Done, …, "").
-fn label_of(line: &str, extra: &[(Kind, String)]) -> Option<(Kind, String, String)> {
-    let l = line
-        .trim()
+/// A line without the quote markers and bullets it may start with.
+fn unmarked(line: &str) -> &str {
+    line.trim()
         .trim_start_matches(['>', '*', '-', '#', '•', ' '])
-        .trim();
+        .trim()
+}
+
+fn label_of(line: &str, extra: &[(Kind, String)]) -> Option<(Kind, String, String)> {
+    let l = unmarked(line);
     // "Blocked by the vendor", "Blocked on review": a blocker said as a sentence.
     let low = l.to_lowercase();
     if ["blocked by ", "blocked on ", "blocked until "]
@@ -301,16 +305,8 @@ fn label_of(line: &str, extra: &[(Kind, String)]) -> Option<(Kind, String, Strin
 /// or bullets: `> * What did you get done?` → `What did you get done?`. An answer written
 /// under each quoted question keeps its questions this way.
 pub fn label_alone(line: &str) -> Option<String> {
-    let (_, label, rest) = label_of(line, &[])?;
-    rest.is_empty()
-        .then(|| {
-            let l = line
-                .trim()
-                .trim_start_matches(['>', '*', '-', '#', '•', ' '])
-                .trim();
-            l.to_string()
-        })
-        .filter(|_| !label.is_empty())
+    let (_, _, rest) = label_of(line, &[])?;
+    rest.is_empty().then(|| unmarked(line).to_string())
 }
 
 /// Splits an answer into sections. `questions` are the team's own questions (each read as the

@@ -84,21 +84,23 @@ fn finish(api: utoipa::openapi::OpenApi) -> Value {
         "adminSession": {"type": "apiKey", "in": "cookie", "name": "tidings_admin",
             "description": "The admin page's session, set by POST /login (signed, expiring, HttpOnly, SameSite=Strict)."}
     });
-    add_links(&mut doc);
-    add_required(&mut doc);
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return doc;
-    };
-    for item in paths.values_mut() {
-        let Some(ops) = item.as_object_mut() else {
-            continue;
-        };
-        for op in ops.values_mut() {
-            add_common(op);
-            split_summary(op);
-        }
+    for op in operations(&mut doc) {
+        add_links(op);
+        add_required(op);
+        add_common(op);
+        split_summary(op);
     }
     doc
+}
+
+/// Every operation of the document (each method of each path).
+fn operations(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
+    doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|ops| ops.values_mut())
 }
 
 /// OpenAPI links from what a create answers to the operations on what it created, so a client
@@ -171,27 +173,17 @@ const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-fn add_links(doc: &mut Value) {
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    for item in paths.values_mut() {
-        let Some(ops) = item.as_object_mut() else {
+fn add_links(op: &mut Value) {
+    let id = op["operationId"].as_str().unwrap_or_default().to_string();
+    for (from, status, name, to, param, value) in LINKS {
+        if *from != id || op["responses"].get(*status).is_none() {
             continue;
-        };
-        for op in ops.values_mut() {
-            let id = op["operationId"].as_str().unwrap_or_default().to_string();
-            for (from, status, name, to, param, value) in LINKS {
-                if *from != id || op["responses"].get(*status).is_none() {
-                    continue;
-                }
-                let mut link = json!({"operationId": to});
-                if !param.is_empty() {
-                    link["parameters"] = json!({ *param: value });
-                }
-                op["responses"][*status]["links"][*name] = link;
-            }
         }
+        let mut link = json!({"operationId": to});
+        if !param.is_empty() {
+            link["parameters"] = json!({ *param: value });
+        }
+        op["responses"][*status]["links"][*name] = link;
     }
 }
 
@@ -203,25 +195,16 @@ const REQUIRED: &[(&str, &[&str], &str)] = &[(
     r#"{"properties": {"aliases": {"maxItems": 0}}}"#,
 )];
 
-fn add_required(doc: &mut Value) {
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    for op in paths
-        .values_mut()
-        .filter_map(|item| item.as_object_mut())
-        .flat_map(|ops| ops.values_mut())
-    {
-        let id = op["operationId"].as_str().unwrap_or_default().to_string();
-        for (for_op, fields, extra) in REQUIRED {
-            if *for_op != id {
-                continue;
-            }
-            let body = &mut op["requestBody"]["content"]["application/json"]["schema"];
-            let mut also: Value = serde_json::from_str(extra).unwrap_or_else(|_| json!({}));
-            also["required"] = json!(fields);
-            *body = json!({"allOf": [body.clone(), also]});
+fn add_required(op: &mut Value) {
+    let id = op["operationId"].as_str().unwrap_or_default().to_string();
+    for (for_op, fields, extra) in REQUIRED {
+        if *for_op != id {
+            continue;
         }
+        let body = &mut op["requestBody"]["content"]["application/json"]["schema"];
+        let mut also: Value = serde_json::from_str(extra).unwrap_or_else(|_| json!({}));
+        also["required"] = json!(fields);
+        *body = json!({"allOf": [body.clone(), also]});
     }
 }
 

@@ -155,8 +155,7 @@ pub(super) async fn decide(
                     None,
                     now,
                 )?;
-                let hour_ago = (now - Duration::hours(1)).timestamp();
-                if !p.dmarc_fail && ctx.store.notices_since(m.email.as_str(), hour_ago).await? < 3 {
+                if !p.dmarc_fail && under_notice_limit(ctx, &m.email, now).await? {
                     ctx.queue(&notice, now).await?;
                 }
                 return Ok(Decision::ignored(
@@ -419,6 +418,17 @@ fn command_change(m: &Member, c: Command, now: DateTime<Utc>) -> Option<(MemberC
 /// (`token_ok`) or DMARC (the topmost `Authentication-Results`). Anyone else may be a forged
 /// `From`, and answering it would make Tidings a spam reflector (backscatter): such mail is
 /// quarantined with its reason and nobody is told.
+/// At most three notices an hour go to one address (a loop of automatic mail, or someone
+/// replying again and again, never floods it).
+async fn under_notice_limit(
+    ctx: &Ctx,
+    to: &EmailAddress,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let hour_ago = (now - Duration::hours(1)).timestamp();
+    Ok(ctx.store.notices_since(to.as_str(), hour_ago).await? < 3)
+}
+
 async fn notify_sender(
     ctx: &Ctx,
     key: &str,
@@ -437,8 +447,7 @@ async fn notify_sender(
     if !(token_ok && p.dmarc_pass) && ctx.store.member_by_email(to).await?.is_none() {
         return Ok(());
     }
-    let hour_ago = (now - Duration::hours(1)).timestamp();
-    if ctx.store.notices_since(to.as_str(), hour_ago).await? >= 3 {
+    if !under_notice_limit(ctx, to, now).await? {
         return Ok(());
     }
     let notice = compose::refusal(ctx, to, &format!("notice:{key}"), why, now)?;
