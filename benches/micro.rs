@@ -101,14 +101,15 @@ fn team_digest(size: usize) -> DigestView<'static> {
     let date = NaiveDate::from_ymd_opt(2026, 3, 10).expect("date");
     let entries = (1..size)
         .map(|i| DigestEntry {
+            update_id: i as i64,
             author_id: i as i64,
             author: format!("Member {i}"),
             author_tz: "Europe/Berlin".into(),
             local_date: date.pred_opt().unwrap_or(date),
-            body: format!(
+            sections: tidings::domain::sections::split(&format!(
                 "Done: reviewed PR #{i} for the billing service and fixed two flaky tests in the importer.\nNext: pair with the data team on the nightly export; write the migration notes.{}",
                 if i % 10 == 0 { "\nBlocked: waiting for access to the staging database." } else { "" }
-            ),
+            ), &[]),
             edited: i % 17 == 0,
             late: false,
         })
@@ -123,6 +124,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
             missing: vec![],
         }],
         prefs_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        update_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/updates/",
     }
 }
 

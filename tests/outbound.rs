@@ -87,7 +87,7 @@ impl App {
     async fn update(&self, member: i64, date: &str, text: &str) {
         self.ctx
             .store
-            .upsert_update(member, d(date), text, "api", None, false, 0)
+            .upsert_update(member, d(date), text, &[], "api", None, false, 0)
             .await
             .unwrap();
     }

@@ -309,6 +309,13 @@ pub enum ReplyCmd {
     Extract {
         #[arg(long, value_enum, default_value = "auto")]
         format: FormatArg,
+        /// Print the text as the questions it answers (Done/Next/Blockers, the team's own
+        /// questions, untitled text), the way receipts and digests show it.
+        #[arg(long, conflicts_with = "json")]
+        sections: bool,
+        /// Print {"text": …, "sections": [{"kind", "label", "text"}]} as JSON.
+        #[arg(long)]
+        json: bool,
         /// File to read, or - for standard input (the default).
         file: Option<PathBuf>,
     },

@@ -127,6 +127,7 @@ pub const TABLES: &[Table] = &[
             ("message_id", OptText),
             ("created_at", I64),
             ("updated_at", I64),
+            ("sections", OptText),
         ],
         order_by: "id",
         serial_id: true,

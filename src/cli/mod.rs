@@ -126,8 +126,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Commands that need no configuration or database.
     match &cli.command {
         Command::Reply {
-            cmd: ReplyCmd::Extract { format, file },
-        } => return offline::reply_extract(*format, file.as_deref()),
+            cmd:
+                ReplyCmd::Extract {
+                    format,
+                    file,
+                    sections,
+                    json,
+                },
+        } => {
+            let shape = match (sections, json) {
+                (_, true) => offline::Shape::Json,
+                (true, _) => offline::Shape::Sections,
+                _ => offline::Shape::Text,
+            };
+            return offline::reply_extract(*format, file.as_deref(), shape);
+        }
         Command::Openapi => {
             let doc = serde_json::to_string_pretty(crate::web::openapi::document())?;
             crate::outln!("{doc}");

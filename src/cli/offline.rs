@@ -2,9 +2,21 @@
 
 use super::*;
 
+/// How `reply extract` prints what it kept.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Shape {
+    /// The kept text as it is (what the corpus scorer reads).
+    Text,
+    /// The text as its sections, the way receipts and digests show them.
+    Sections,
+    /// `{"text": …, "sections": […]}`.
+    Json,
+}
+
 pub(super) fn reply_extract(
     format: FormatArg,
     file: Option<&std::path::Path>,
+    shape: Shape,
 ) -> anyhow::Result<()> {
     let mut input = Vec::new();
     match file {
@@ -25,7 +37,17 @@ pub(super) fn reply_extract(
         FormatArg::Html => extract::Format::Html,
     };
     let out = extract::extract(&input, f);
-    crate::outln!("{}", out.trim_end());
+    let out = out.trim_end();
+    // Read with the default questions and labels: a file carries no team.
+    let sections = || crate::domain::sections::split(out, &[]);
+    match shape {
+        Shape::Text => crate::outln!("{out}"),
+        Shape::Sections => crate::outln!("{}", crate::domain::sections::to_text(&sections())),
+        Shape::Json => crate::outln!(
+            "{}",
+            serde_json::json!({ "text": out, "sections": sections() })
+        ),
+    }
     Ok(())
 }
 

@@ -5,7 +5,9 @@
 //! languages is no blocker.
 
 /// What a section answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 #[schema(as = SectionKind)]
 pub enum Kind {
@@ -17,7 +19,7 @@ pub enum Kind {
 }
 
 /// One labelled part of an answer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Section {
     pub kind: Kind,
     /// The label as written (`Blockers`), `None` for untitled text.
@@ -348,6 +350,92 @@ pub fn split(body: &str, questions: &[String]) -> Vec<Section> {
     out
 }
 
+/// The sections of an update stored as `stored` (the JSON of [`to_json`]); an update stored
+/// before sections were kept (`None`), or a value that does not read, is split from `body`
+/// with the built-in labels.
+pub fn from_stored(stored: Option<&str>, body: &str) -> Vec<Section> {
+    stored
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_else(|| split(body, &[]))
+}
+
+/// The JSON an update's sections are stored as.
+pub fn to_json(sections: &[Section]) -> String {
+    serde_json::to_string(sections).unwrap_or_else(|_| "[]".into())
+}
+
+impl Section {
+    /// The heading a reader sees: `Done`, `Next` or `Blockers` for a built-in label (the
+    /// default questions and the localised labels read the same to every reader), a team's own
+    /// question or any other label as written, `None` for untitled text.
+    pub fn heading(&self) -> Option<&str> {
+        let label = self.label.as_deref()?;
+        let builtin = LABELS
+            .iter()
+            .any(|(_, names)| names.contains(&normalise(label).as_str()))
+            || label == "Blocked";
+        Some(match (self.kind, builtin) {
+            (Kind::Done, true) => "Done",
+            (Kind::Next, true) => "Next",
+            (Kind::Blockers, true) => "Blockers",
+            _ => label,
+        })
+    }
+
+    /// Whether this section names a blocker (a blockers section whose answer is not "none").
+    pub fn is_blocker(&self) -> bool {
+        self.kind == Kind::Blockers && !is_none(&self.text)
+    }
+}
+
+/// Sections as text: each heading on a line of its own followed by its answer, a blank line
+/// between sections; untitled text as it is. What `tidings reply extract`, receipts and the
+/// digest's text part show.
+pub fn to_text(sections: &[Section]) -> String {
+    let mut out = String::new();
+    for s in sections {
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+        match s.heading() {
+            // A question keeps its own mark and has its answer below it.
+            Some(h) if h.ends_with(['?', '？', ':']) => {
+                out.push_str(h);
+                if !s.text.is_empty() {
+                    out.push('\n');
+                    out.push_str(&s.text);
+                }
+            }
+            Some(h) if s.text.is_empty() => out.push_str(&format!("{h}:")),
+            Some(h) if s.text.contains('\n') => out.push_str(&format!("{h}:\n{}", s.text)),
+            Some(h) => out.push_str(&format!("{h}: {}", s.text)),
+            None => out.push_str(&s.text),
+        }
+    }
+    out
+}
+
+/// The blocker lines of stored sections: the lines of its blockers sections that are not
+/// "none" (bullets trimmed).
+pub fn blocker_lines(sections: &[Section]) -> Vec<String> {
+    sections
+        .iter()
+        .filter(|s| s.is_blocker())
+        .flat_map(|s| {
+            s.text
+                .lines()
+                .map(|l| {
+                    l.trim()
+                        .trim_start_matches(['-', '*', '•'])
+                        .trim()
+                        .to_string()
+                })
+                .filter(|l| !l.is_empty() && !is_none(l))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// The kind a team's own question asks about, from its words.
 fn kind_of_question(q: &str) -> Kind {
     let low = q.to_lowercase();
@@ -381,22 +469,7 @@ pub fn is_none(answer: &str) -> bool {
 
 /// The blockers of an answer: the lines of its blockers sections that are not "none".
 pub fn blockers(body: &str, questions: &[String]) -> Vec<String> {
-    split(body, questions)
-        .into_iter()
-        .filter(|s| s.kind == Kind::Blockers && !is_none(&s.text))
-        .flat_map(|s| {
-            s.text
-                .lines()
-                .map(|l| {
-                    l.trim()
-                        .trim_start_matches(['-', '*', '•'])
-                        .trim()
-                        .to_string()
-                })
-                .filter(|l| !l.is_empty() && !is_none(l))
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    blocker_lines(&split(body, questions))
 }
 
 #[cfg(test)]

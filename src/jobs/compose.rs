@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Ctx;
 use super::digest::DigestData;
+use crate::domain::sections::Section;
 use crate::domain::{EmailAddress, MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
 use crate::render::{self, DigestSection, DigestView, RequestView};
@@ -86,6 +87,7 @@ pub fn digest_view<'a>(
     now: DateTime<Utc>,
     sections: Vec<DigestSection>,
     prefs_url: &'a str,
+    update_url: &'a str,
 ) -> DigestView<'a> {
     DigestView {
         reader_name: &m.name,
@@ -93,6 +95,7 @@ pub fn digest_view<'a>(
         local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
         sections,
         prefs_url,
+        update_url,
     }
 }
 
@@ -106,7 +109,8 @@ pub fn digest(
     data: DigestData,
 ) -> anyhow::Result<QueuedDigest> {
     let prefs = ctx.prefs_url(m.id, now);
-    let view = digest_view(m, date, now, data.sections, &prefs);
+    let updates = format!("{prefs}/updates/");
+    let view = digest_view(m, date, now, data.sections, &prefs, &updates);
     let subject = render::digest_subject(&view);
     let message_id = new_message_id("digest", &ctx.mail_domain());
     let unsub = ctx.unsubscribe_url(m.id, now);
@@ -148,8 +152,8 @@ pub fn digest(
 #[derive(Debug, Clone, Copy)]
 pub struct Saved<'a> {
     pub date: NaiveDate,
-    /// The whole update as stored now (earlier replies of the day included).
-    pub text: &'a str,
+    /// The whole update as stored now (earlier replies of the day included), as its sections.
+    pub sections: &'a [Section],
     /// The reply added to (or replaced) an update of that day.
     pub edited: bool,
     pub attachments: &'a [String],
@@ -168,7 +172,7 @@ pub fn receipt(
     let text = render::receipt_text(
         &m.name,
         saved.date,
-        saved.text,
+        saved.sections,
         saved.edited,
         saved.attachments,
         &ctx.prefs_url(m.id, now),

@@ -126,11 +126,12 @@ pub(super) async fn digest_view_data_in(
     for i in &items {
         let idx = section_of(teams_of.get(&i.author_id).copied().unwrap_or(&[]));
         sections[idx].entries.push(DigestEntry {
+            update_id: i.update_id,
             author_id: i.author_id,
             author: i.author_name.clone(),
             author_tz: i.author_tz.clone(),
             local_date: i.local_date,
-            body: i.body.clone(),
+            sections: i.sections.clone(),
             edited: i.edited,
             // Late: a first revision for an older day (an edit is marked edited instead).
             late: !i.edited && i.local_date < recent,

@@ -1,8 +1,12 @@
 //! Email views: pure functions from view data to text and HTML (maud, so member text is always
 //! escaped). CSS and copy live in `templates/` and are embedded at compile time.
 
+pub mod entry;
+
 use chrono::NaiveDate;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use crate::domain::sections::{self, Section};
 
 const CSS: &str = include_str!("../../templates/email.css");
 const FOOTER: &str = include_str!("../../templates/footer.txt");
@@ -93,17 +97,6 @@ fn page(title: &str, content: Markup, prefs_url: &str) -> String {
     ascii_only(html.into_string())
 }
 
-/// Member text as HTML lines: `<br>` between lines instead of `white-space: pre-wrap`, which
-/// Outlook ignores. maud escapes every line.
-fn lines_html(text: &str) -> Markup {
-    html! {
-        @for (i, line) in text.trim().lines().enumerate() {
-            @if i > 0 { br; (NL) }
-            (line)
-        }
-    }
-}
-
 /// Data of an update request.
 #[derive(Debug, Clone)]
 pub struct RequestView<'a> {
@@ -158,12 +151,14 @@ pub fn request_html(v: &RequestView<'_>) -> String {
 /// One update as a digest shows it.
 #[derive(Debug, Clone)]
 pub struct DigestEntry {
+    pub update_id: i64,
     /// The author's member id: two people may share a display name.
     pub author_id: i64,
     pub author: String,
     pub author_tz: String,
     pub local_date: NaiveDate,
-    pub body: String,
+    /// The update as the questions it answers.
+    pub sections: Vec<Section>,
     /// An earlier revision already reached this reader.
     pub edited: bool,
     /// First seen by this reader after the digest for its day would have carried it.
@@ -190,6 +185,9 @@ pub struct DigestView<'a> {
     pub local_hour: Option<u32>,
     pub sections: Vec<DigestSection>,
     pub prefs_url: &'a str,
+    /// Where an entry's "read the rest" goes: this prefix and the update's id (the reader's
+    /// own signed link, `…/p/TOKEN/updates/`).
+    pub update_url: &'a str,
 }
 
 impl DigestView<'_> {
@@ -202,7 +200,7 @@ impl DigestView<'_> {
     fn blockers(&self) -> Vec<(&str, String)> {
         self.entries()
             .flat_map(|e| {
-                blocker_lines(&e.body)
+                sections::blocker_lines(&e.sections)
                     .into_iter()
                     .map(|b| (e.author.as_str(), b))
             })
@@ -213,7 +211,7 @@ impl DigestView<'_> {
 /// The blockers of an update: the lines of its blockers section ("Blockers:", "Blocked by …",
 /// a localised label, the quoted question) that are not "none" (see [`crate::domain::sections`]).
 pub fn blocker_lines(body: &str) -> Vec<String> {
-    crate::domain::sections::blockers(body, &[])
+    sections::blockers(body, &[])
 }
 
 /// `Team digest for Tue 10 Mar: 3 updates from 2 people, 1 blocker`.
@@ -306,8 +304,9 @@ pub fn digest_text(v: &DigestView<'_>) -> String {
             s.push('\n');
             s.push_str(&"=".repeat(head.chars().count().min(72)));
             s.push('\n');
-            s.push_str(e.body.trim());
-            s.push_str("\n\n");
+            let url = format!("{}{}", v.update_url, e.update_id);
+            s.push_str(&entry::text(&entry::shown(&e.sections), &url));
+            s.push('\n');
         }
         if !sec.missing.is_empty() {
             s.push_str(&format!(
@@ -357,7 +356,9 @@ pub fn digest_html(v: &DigestView<'_>) -> String {
                         span.who style=(st(".who")) { (e.author) }
                         span.muted style=(st(".muted")) { " · " (e.local_date.format("%a %-d %b")) " · " (e.author_tz) }
                         @for m in entry_marks(e) { span.tag style=(st(".tag")) { (m) } }
-                        div.text style=(st(".text")) { (lines_html(&e.body)) }
+                        div.text style=(st(".text")) {
+                            (entry::html(&entry::shown(&e.sections), &format!("{}{}", v.update_url, e.update_id)))
+                        }
                     } }
                 }
                 (NL)
@@ -375,7 +376,7 @@ pub fn digest_html(v: &DigestView<'_>) -> String {
 pub fn receipt_text(
     member_name: &str,
     date: NaiveDate,
-    kept: &str,
+    kept: &[Section],
     edited: bool,
     attachments: &[String],
     prefs_url: &str,
@@ -385,9 +386,11 @@ pub fn receipt_text(
         if edited { "Your edited" } else { "Your" },
         long_date(date)
     );
-    for line in kept.trim().lines() {
-        s.push_str("    ");
-        s.push_str(line);
+    for line in sections::to_text(kept).lines() {
+        if !line.is_empty() {
+            s.push_str("    ");
+            s.push_str(line);
+        }
         s.push('\n');
     }
     if !attachments.is_empty() {
@@ -412,12 +415,13 @@ mod tests {
 
     fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
         DigestEntry {
+            update_id: 1,
             // One member per name in these tests.
             author_id: author.bytes().map(i64::from).sum(),
             author: author.into(),
             author_tz: "Asia/Tokyo".into(),
             local_date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
-            body: body.into(),
+            sections: sections::split(body, &[]),
             edited,
             late,
         }
@@ -434,6 +438,7 @@ mod tests {
                 missing: vec!["Cy".into()],
             }],
             prefs_url: "http://127.0.0.1:8080/p/x",
+            update_url: "http://127.0.0.1:8080/p/x/updates/",
         }
     }
 
@@ -544,6 +549,7 @@ mod tests {
                 },
             ],
             prefs_url: "http://x/p/1",
+            update_url: "http://x/p/1/updates/",
         };
         let t = digest_text(&v);
         assert!(

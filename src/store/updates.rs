@@ -10,6 +10,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::outbox::{NewEmail, insert};
 use super::{NextInstant, Store, StoreError, StoreResult};
 use crate::domain::MemberId;
+use crate::domain::sections::{self, Section};
 
 /// Rows per multi-row INSERT into `digest_deliveries` (2 bound values each, far below the
 /// parameter limits of SQLite and PostgreSQL).
@@ -34,6 +35,8 @@ pub struct UpdateRow {
     pub revision: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The text read as the questions it answers (stored; see [`crate::domain::sections`]).
+    pub sections: Vec<Section>,
 }
 
 /// A digest ready to queue: the email and the (update, revision) pairs it carries.
@@ -99,6 +102,7 @@ pub struct DigestItem {
     pub author_tz: String,
     pub local_date: NaiveDate,
     pub body: String,
+    pub sections: Vec<Section>,
     /// An earlier revision of this update already reached this reader.
     pub edited: bool,
 }
@@ -106,12 +110,14 @@ pub struct DigestItem {
 impl Store {
     /// Stores the update of `member` for `date`. A second one the same day is appended (or
     /// replaces the first when `replace`), bumping the revision so digests show it again.
+    /// `questions` are those the member was asked (their team's), read as section labels.
     #[allow(clippy::too_many_arguments)]
     pub async fn upsert_update(
         &self,
         member: MemberId,
         date: NaiveDate,
         body: &str,
+        questions: &[String],
         source: &str,
         message_id: Option<&str>,
         replace: bool,
@@ -119,7 +125,7 @@ impl Store {
     ) -> StoreResult<UpsertOutcome> {
         let mut tx = self.write_tx().await?;
         let out = upsert_update_tx(
-            &mut tx, member, date, body, source, message_id, replace, now,
+            &mut tx, member, date, body, questions, source, message_id, replace, now,
         )
         .await?;
         tx.commit().await?;
@@ -132,7 +138,7 @@ impl Store {
         date: NaiveDate,
     ) -> StoreResult<Option<UpdateRow>> {
         let r = sqlx::query(
-            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at FROM updates WHERE member_id = $1 AND local_date = $2",
+            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections FROM updates WHERE member_id = $1 AND local_date = $2",
         )
         .bind(member)
         .bind(date.to_string())
@@ -149,7 +155,7 @@ impl Store {
         since: NaiveDate,
     ) -> StoreResult<Vec<DigestItem>> {
         let rows = sqlx::query(
-            "SELECT u.id, u.revision, m.id, m.name, m.email, m.timezone, u.local_date, u.body,
+            "SELECT u.id, u.revision, m.id, m.name, m.email, m.timezone, u.local_date, u.body, u.sections,
                     EXISTS (SELECT 1 FROM digest_deliveries d WHERE d.reader_id = $1 AND d.update_id = u.id) AS seen_before
              FROM updates u JOIN members m ON m.id = u.member_id
              WHERE u.member_id <> $1 AND u.local_date >= $2
@@ -175,6 +181,10 @@ impl Store {
                     author_tz: r.try_get(5)?,
                     local_date: NaiveDate::from_str(&d).map_err(|e| StoreError::Other(e.into()))?,
                     body: r.try_get(7)?,
+                    sections: sections::from_stored(
+                        r.try_get::<Option<String>, _>(8)?.as_deref(),
+                        &r.try_get::<String, _>(7)?,
+                    ),
                     edited: super::get_bool(r, "seen_before")?,
                 })
             })
@@ -268,6 +278,9 @@ fn too_big(len: usize) -> StoreError {
 
 /// Stores an update inside the caller's transaction: the first one of (member, date) is
 /// inserted, a later one is appended (or replaces it when `replace`) with the revision bumped.
+/// Its sections are read from `body` with `questions`; an appended part's sections follow the
+/// ones stored before (each reply is read on its own: "Also fixed X" written later is not
+/// filed under the first reply's last label).
 /// Shared by [`Store::upsert_update`] and the idempotent API post, which must write the update
 /// and its idempotency key in one transaction.
 #[allow(clippy::too_many_arguments)]
@@ -276,6 +289,7 @@ pub(super) async fn upsert_update_tx(
     member: MemberId,
     date: NaiveDate,
     body: &str,
+    questions: &[String],
     source: &str,
     message_id: Option<&str>,
     replace: bool,
@@ -284,9 +298,10 @@ pub(super) async fn upsert_update_tx(
     if body.len() > MAX_UPDATE_BYTES {
         return Err(too_big(body.len()));
     }
+    let new_sections = sections::split(body, questions);
     let inserted = sqlx::query(
-        "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 1, $5, $6, $6) ON CONFLICT (member_id, local_date) DO NOTHING RETURNING id",
+        "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at, sections)
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $6, $7) ON CONFLICT (member_id, local_date) DO NOTHING RETURNING id",
     )
     .bind(member)
     .bind(date.to_string())
@@ -294,6 +309,7 @@ pub(super) async fn upsert_update_tx(
     .bind(source)
     .bind(message_id)
     .bind(now)
+    .bind(sections::to_json(&new_sections))
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(r) = inserted {
@@ -307,19 +323,15 @@ pub(super) async fn upsert_update_tx(
     // changed it meanwhile (two appends at once on PostgreSQL); a few tries at most.
     for _ in 0..5 {
         let cur = sqlx::query(
-            "SELECT revision, body FROM updates WHERE member_id = $1 AND local_date = $2",
+            "SELECT revision, body, sections FROM updates WHERE member_id = $1 AND local_date = $2",
         )
         .bind(member)
         .bind(date.to_string())
         .fetch_one(&mut **tx)
         .await?;
         let (revision, old): (i64, String) = (cur.try_get(0)?, cur.try_get(1)?);
-        let (sql, text) = if replace {
-            (
-                "UPDATE updates SET body = $1, revision = revision + 1, message_id = $2, updated_at = $3
-                 WHERE member_id = $4 AND local_date = $5 AND revision = $6 RETURNING id, revision",
-                body.to_string(),
-            )
+        let (text, all_sections) = if replace {
+            (body.to_string(), new_sections.clone())
         } else {
             if revision >= MAX_UPDATE_REVISIONS {
                 return Err(StoreError::Limit(format!(
@@ -330,21 +342,25 @@ pub(super) async fn upsert_update_tx(
             if len > MAX_UPDATE_BYTES {
                 return Err(too_big(len));
             }
-            (
-                "UPDATE updates SET body = body || $1, revision = revision + 1, message_id = $2, updated_at = $3
-                 WHERE member_id = $4 AND local_date = $5 AND revision = $6 RETURNING id, revision",
-                format!("\n\n{body}"),
-            )
+            let stored: Option<String> = cur.try_get(2)?;
+            let mut all = sections::from_stored(stored.as_deref(), &old);
+            all.extend(new_sections.iter().cloned());
+            (format!("{old}\n\n{body}"), all)
         };
-        let r = sqlx::query(sql)
-            .bind(text)
-            .bind(message_id)
-            .bind(now)
-            .bind(member)
-            .bind(date.to_string())
-            .bind(revision)
-            .fetch_optional(&mut **tx)
-            .await?;
+        // Written whole, only if the revision read above is still the stored one.
+        let r = sqlx::query(
+            "UPDATE updates SET body = $1, sections = $2, revision = revision + 1, message_id = $3, updated_at = $4
+             WHERE member_id = $5 AND local_date = $6 AND revision = $7 RETURNING id, revision",
+        )
+        .bind(text)
+        .bind(sections::to_json(&all_sections))
+        .bind(message_id)
+        .bind(now)
+        .bind(member)
+        .bind(date.to_string())
+        .bind(revision)
+        .fetch_optional(&mut **tx)
+        .await?;
         if let Some(r) = r {
             return Ok(UpsertOutcome {
                 id: r.try_get(0)?,
@@ -358,7 +374,8 @@ pub(super) async fn upsert_update_tx(
     )))
 }
 
-/// An `updates` row selected with the columns of [`UpdateRow`] first, in order.
+/// An `updates` row selected with the columns of [`UpdateRow`] first, in order (`sections`
+/// ninth).
 pub(super) fn update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<UpdateRow> {
     let d: String = r.try_get(2)?;
     Ok(UpdateRow {
@@ -371,6 +388,10 @@ pub(super) fn update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<UpdateRow> {
         revision: r.try_get(5)?,
         created_at: r.try_get(6)?,
         updated_at: r.try_get(7)?,
+        sections: sections::from_stored(
+            r.try_get::<Option<String>, _>(8)?.as_deref(),
+            &r.try_get::<String, _>(3)?,
+        ),
     })
 }
 
@@ -411,6 +432,7 @@ impl Store {
         member: MemberId,
         date: NaiveDate,
         body: &str,
+        questions: &[String],
         now: i64,
         respond: impl FnOnce(&UpdateRow, UpsertOutcome) -> String,
     ) -> StoreResult<Idempotent> {
@@ -454,10 +476,12 @@ impl Store {
         }
 
         // The same append as a second email reply, inside this transaction.
-        let outcome =
-            upsert_update_tx(&mut tx, member, date, body, "api", None, false, now).await?;
+        let outcome = upsert_update_tx(
+            &mut tx, member, date, body, questions, "api", None, false, now,
+        )
+        .await?;
         let row = sqlx::query(
-            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at FROM updates WHERE id = $1",
+            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections FROM updates WHERE id = $1",
         )
         .bind(outcome.id)
         .fetch_one(&mut *tx)
@@ -474,6 +498,36 @@ impl Store {
         Ok(Idempotent::Fresh(response))
     }
 
+    /// Update `id` if `reader` may read it: their own, or a teammate's (someone sharing a team
+    /// with them). `None` when it does not exist or is not theirs to read (the same answer).
+    pub async fn readable_update(
+        &self,
+        reader: MemberId,
+        id: i64,
+    ) -> StoreResult<Option<TeamUpdate>> {
+        let r = sqlx::query(
+            "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
+                    u.sections, m.name, m.email
+             FROM updates u JOIN members m ON m.id = u.member_id
+             WHERE u.id = $2
+               AND (u.member_id = $1 OR u.member_id IN (
+                    SELECT tm2.member_id FROM team_members tm1
+                    JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1))",
+        )
+        .bind(reader)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.map(|r| {
+            Ok(TeamUpdate {
+                update: update_from_row(&r)?,
+                author_name: r.try_get(9)?,
+                author_email: r.try_get(10)?,
+            })
+        })
+        .transpose()
+    }
+
     /// Updates for local date `date` by `member` and everyone sharing a team with them, by
     /// author name: what this member may read.
     pub async fn team_updates_on(
@@ -483,7 +537,7 @@ impl Store {
     ) -> StoreResult<Vec<TeamUpdate>> {
         let rows = sqlx::query(
             "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-                    m.name, m.email
+                    u.sections, m.name, m.email
              FROM updates u JOIN members m ON m.id = u.member_id
              WHERE u.local_date = $2
                AND (u.member_id = $1 OR u.member_id IN (
@@ -499,8 +553,8 @@ impl Store {
             .map(|r| {
                 Ok(TeamUpdate {
                     update: update_from_row(r)?,
-                    author_name: r.try_get(8)?,
-                    author_email: r.try_get(9)?,
+                    author_name: r.try_get(9)?,
+                    author_email: r.try_get(10)?,
                 })
             })
             .collect()

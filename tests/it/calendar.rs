@@ -19,6 +19,7 @@ async fn ben_writes(app: &TestApp, ben: i64, date: &str, text: &str, at_utc: &st
             ben,
             d(date),
             text,
+            &[],
             "api",
             None,
             false,

@@ -754,7 +754,7 @@ both!(
         for i in 0..MAX_UPDATE_REVISIONS {
             app.ctx
                 .store
-                .upsert_update(1, date, &format!("part {i}"), "api", None, false, 0)
+                .upsert_update(1, date, &format!("part {i}"), &[], "api", None, false, 0)
                 .await
                 .unwrap();
         }

@@ -346,6 +346,7 @@ both!(the_latest_digest_is_served, |app| {
             bob,
             "2026-03-09".parse().unwrap(),
             "Bob wrote <b>this</b>",
+            &[],
             "email",
             None,
             false,
@@ -1081,7 +1082,8 @@ both!(the_openapi_document_matches_the_router, |app| {
             let concrete = path
                 .replace("{email}", "nobody@example.test")
                 .replace("{name}", "core")
-                .replace("{token}", "1.2.3");
+                .replace("{token}", "1.2.3")
+                .replace("{id}", "1");
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let admin = op["security"][0].get("adminToken").is_some();
             let r = srv
@@ -1113,7 +1115,7 @@ both!(the_openapi_document_matches_the_router, |app| {
     // Every route of the server.
     assert_eq!(
         (paths.len(), seen),
-        (17, 27),
+        (18, 28),
         "paths and operations in the document"
     );
     // And an undocumented path is a JSON 404.
@@ -1750,3 +1752,178 @@ both!(updates_are_answered_with_their_sections, |app| {
     let (_, v) = srv.get("/api/v1/updates", Some(&t)).await;
     assert_eq!(v["updates"][0]["sections"][2]["kind"], "blockers", "{v}");
 });
+
+both!(
+    sections_are_stored_with_the_teams_questions_and_each_post_read_on_its_own,
+    |app| {
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let q = vec![
+            "Which customer did you talk to?".to_string(),
+            "Anything stuck?".to_string(),
+        ];
+        app.ctx
+            .store
+            .set_team_questions("core", Some(&q))
+            .await
+            .unwrap();
+        let srv = Server::start(&app, |_| {}).await;
+        let t = srv.token_for(ann).await;
+        let post = |text: &'static str| {
+            srv.send(
+                reqwest::Method::POST,
+                "/api/v1/updates",
+                Some(&t),
+                json!({ "text": text }),
+            )
+        };
+        // The team's own questions are labels: "Anything stuck?" reads as blockers by its words.
+        let (s, v) = post("Which customer did you talk to?\nACME\nAnything stuck?\nThe VPN.").await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(
+            v["update"]["sections"],
+            json!([
+                {"kind": "done", "label": "Which customer did you talk to?", "text": "ACME"},
+                {"kind": "blockers", "label": "Anything stuck?", "text": "The VPN."}
+            ])
+        );
+        // A later post is read on its own: its untitled text is not filed under "Anything stuck?".
+        let (_, v) = post("Also fixed the login bug.").await;
+        let secs = v["update"]["sections"].as_array().unwrap().clone();
+        assert_eq!(secs.len(), 3, "{v}");
+        assert_eq!(
+            secs[2],
+            json!({"kind": "other", "label": null, "text": "Also fixed the login bug."})
+        );
+        // Stored, not recomputed: the same sections come back from the list.
+        let (_, l) = srv.get("/api/v1/updates", Some(&t)).await;
+        assert_eq!(l["updates"][0]["sections"], v["update"]["sections"], "{l}");
+        let u = app
+            .ctx
+            .store
+            .update_for(ann, v["update"]["date"].as_str().unwrap().parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            tidings::domain::sections::blocker_lines(&u.sections),
+            vec!["The VPN."]
+        );
+    }
+);
+
+both!(
+    the_read_the_rest_page_shows_a_teammates_update_whole_and_nothing_else,
+    |app| {
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let bob = app
+            .member("bob@example.test", "Bob <b>", "Asia/Tokyo")
+            .await;
+        // Cy is in another team only.
+        let cy_ch = tidings::store::MemberChange {
+            name: Some("Cy".into()),
+            tz: Some("UTC".parse().unwrap()),
+            teams: Some(vec!["infra".into()]),
+            ..Default::default()
+        };
+        let cy = app
+            .ctx
+            .store
+            .add_member(
+                &tidings::domain::EmailAddress::parse("cy@example.test").unwrap(),
+                &cy_ch,
+                &defaults(),
+            )
+            .await
+            .unwrap();
+        let date: chrono::NaiveDate = "2026-03-09".parse().unwrap();
+        let long: String = (1..=30).map(|i| format!("- step {i}\n")).collect();
+        let body = format!("Done:\n{long}Blockers: waiting on <keys>");
+        let bob_update = app
+            .ctx
+            .store
+            .upsert_update(bob, date, &body, &[], "api", None, false, 0)
+            .await
+            .unwrap()
+            .id;
+        let cy_update = app
+            .ctx
+            .store
+            .upsert_update(cy, date, "Cy's secret work", &[], "api", None, false, 0)
+            .await
+            .unwrap()
+            .id;
+        let srv = Server::start(&app, |_| {}).await;
+        let link = srv.fresh_link(ann);
+        let r = srv
+            .http
+            .get(srv.url(&format!("{link}/updates/{bob_update}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("<h1>Bob &lt;b&gt;'s update for Monday, 9 March 2026</h1>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<h2>Done</h2>") && page.contains("- step 30"),
+            "{page}"
+        );
+        assert!(page.contains("<h2>Blockers</h2>") && page.contains("waiting on &lt;keys&gt;"));
+        // Another team's update, an unknown id and a malformed id: the same 404.
+        for id in [cy_update.to_string(), "999999".into(), "x".into()] {
+            let r = srv
+                .http
+                .get(srv.url(&format!("{link}/updates/{id}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{id}");
+            assert!(!r.text().await.unwrap().contains("secret"));
+        }
+        // A link that is not Ann's: refused like the preferences page.
+        let forged = link.replacen(&format!("/p/{ann}."), &format!("/p/{cy}."), 1);
+        let r = srv
+            .http
+            .get(srv.url(&format!("{forged}/updates/{cy_update}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        // Ann's digest carries the first 12 lines of Bob's update and the link to the rest.
+        let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+        let data = tidings::jobs::digest::digest_view_data(
+            &app.ctx,
+            &m,
+            "2026-03-10".parse().unwrap(),
+            &mut tidings::jobs::digest::TeamCache::default(),
+        )
+        .await
+        .unwrap();
+        let now = chrono::Utc::now();
+        let prefs = app.ctx.prefs_url(ann, now);
+        let updates = format!("{prefs}/updates/");
+        let view = tidings::jobs::compose::digest_view(
+            &m,
+            "2026-03-10".parse().unwrap(),
+            now,
+            data.sections,
+            &prefs,
+            &updates,
+        );
+        let text = tidings::render::digest_text(&view);
+        assert!(
+            text.contains("- step 12\n") && !text.contains("- step 13"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "19 more lines: read the rest at {prefs}/updates/{bob_update}"
+            )),
+            "{text}"
+        );
+        // The blocker past the cut still reaches the blockers box.
+        assert!(text.contains("! Bob <b>: waiting on <keys>"), "{text}");
+    }
+);

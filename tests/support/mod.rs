@@ -170,6 +170,27 @@ pub async fn imap_search(rig: &rig::Rig, user: &str, query: &str) -> Vec<Vec<u8>
     out
 }
 
+/// Deletes every message in `user`'s INBOX (a test that runs twice, once per backend).
+pub async fn imap_clear(rig: &rig::Rig, user: &str) {
+    let mut s = imap_session(rig, user).await;
+    s.select("INBOX").await.expect("select");
+    let _: Vec<_> = s
+        .store("1:*", "+FLAGS (\\Deleted)")
+        .await
+        .expect("store")
+        .try_collect()
+        .await
+        .unwrap_or_default();
+    let _: Vec<_> = s
+        .expunge()
+        .await
+        .expect("expunge")
+        .try_collect()
+        .await
+        .unwrap_or_default();
+    let _ = s.logout().await;
+}
+
 /// The IMAP SEARCH for messages of one kind (`request`, `digest`, …).
 pub fn of_kind(kind: &str) -> String {
     format!("HEADER X-Tidings-Kind {kind}")

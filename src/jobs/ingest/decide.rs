@@ -307,12 +307,14 @@ pub(super) async fn store_update(
     attachments: &[String],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Decision> {
+    let questions = ctx.questions_for(member).await?;
     let out = match ctx
         .store
         .upsert_update(
             member.id,
             date,
             text,
+            &questions,
             "email",
             Some(message_id),
             replace,
@@ -350,11 +352,11 @@ pub(super) async fn store_update(
         .store
         .update_for(member.id, date)
         .await?
-        .map(|u| u.body)
-        .unwrap_or_else(|| text.to_string());
+        .map(|u| u.sections)
+        .unwrap_or_else(|| crate::domain::sections::split(text, &questions));
     let saved = Saved {
         date,
-        text: &kept,
+        sections: &kept,
         edited: out.edited,
         attachments,
         in_reply_to: message_id,

@@ -56,8 +56,9 @@ pub(super) struct UpdateJson {
     #[schema(format = DateTime)]
     updated_at: String,
     /// The text read as the questions it answers (`Done:`, `Next:`, `Blockers:`, a quoted
-    /// question above its answer, localised labels); text without labels is one untitled
-    /// section.
+    /// question above its answer, localised labels, the team's own questions); text without
+    /// labels is one untitled section. Each reply or post is read on its own when stored, so
+    /// a later one's sections follow the earlier ones'.
     sections: Vec<crate::domain::sections::Section>,
 }
 
@@ -72,7 +73,7 @@ impl From<&UpdateRow> for UpdateJson {
             edited: u.revision > 1,
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
-            sections: crate::domain::sections::split(&u.body, &[]),
+            sections: u.sections.clone(),
         }
     }
 }
@@ -165,14 +166,22 @@ pub(super) async fn post_update(
         }
     };
     let ts = now.timestamp();
+    let questions = st.ctx.questions_for(m).await?;
     let (body, replayed) = match key {
         Some(k) => {
             let r = st
                 .ctx
                 .store
-                .post_update_idempotent(auth.token_id, &k, m.id, date, text, ts, |u, _| {
-                    update_body(u)
-                })
+                .post_update_idempotent(
+                    auth.token_id,
+                    &k,
+                    m.id,
+                    date,
+                    text,
+                    &questions,
+                    ts,
+                    |u, _| update_body(u),
+                )
                 .await?;
             match r {
                 Idempotent::Fresh(b) => (b, false),
@@ -182,7 +191,7 @@ pub(super) async fn post_update(
         None => {
             st.ctx
                 .store
-                .upsert_update(m.id, date, text, "api", None, false, ts)
+                .upsert_update(m.id, date, text, &questions, "api", None, false, ts)
                 .await?;
             let u = st
                 .ctx

@@ -10,6 +10,7 @@
 mod form;
 mod link;
 mod page;
+mod update;
 
 use std::collections::HashMap;
 
@@ -33,6 +34,7 @@ use crate::jobs::Ctx;
 pub(super) fn routes(r: Routes) -> Routes {
     r.add(utoipa_axum::routes!(show, submit))
         .add(utoipa_axum::routes!(link::link_form, link::send_link))
+        .add(utoipa_axum::routes!(update::show_update))
 }
 
 /// The form token of the page for `member` reached through `link`.

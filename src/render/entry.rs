@@ -1,0 +1,209 @@
+//! One update as a digest shows it: its sections (a heading each: `Done`, `Next`, `Blockers`,
+//! a team's own question), at most [`ENTRY_LINES`] lines and [`ENTRY_CHARS`] characters of
+//! text, then how much more there is and a link to read the rest. A day's update may hold
+//! 16 KB; every reader's digest carries only its first lines.
+
+use maud::{Markup, html};
+
+use super::{NL, st};
+use crate::domain::sections::Section;
+
+/// The most lines of one update a digest shows (headings not counted).
+pub const ENTRY_LINES: usize = 12;
+/// The most characters of one update a digest shows.
+pub const ENTRY_CHARS: usize = 1200;
+
+/// A section as shown: its heading and the lines of its answer that fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub heading: Option<String>,
+    pub lines: Vec<String>,
+}
+
+/// An update as shown: the parts that fit and how many lines were left out (a line cut short
+/// counts as left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    pub parts: Vec<Part>,
+    pub hidden_lines: usize,
+}
+
+impl Shown {
+    pub fn is_cut(&self) -> bool {
+        self.hidden_lines > 0
+    }
+}
+
+/// The first lines of `sections` within the budget. A line that does not fit in the characters
+/// left is cut at a space (or whole, if it has none in reach) and ends with "…".
+pub fn shown(sections: &[Section]) -> Shown {
+    let mut parts = Vec::new();
+    let (mut lines, mut chars, mut hidden) = (0usize, 0usize, 0usize);
+    for s in sections {
+        let text_lines: Vec<&str> = s.text.lines().collect();
+        if hidden > 0 {
+            hidden += text_lines
+                .iter()
+                .filter(|l| !l.trim().is_empty())
+                .count()
+                .max(1);
+            continue;
+        }
+        let mut part = Part {
+            heading: s.heading().map(str::to_string),
+            lines: Vec::new(),
+        };
+        for (i, l) in text_lines.iter().enumerate() {
+            let len = l.chars().count();
+            if lines < ENTRY_LINES && chars + len <= ENTRY_CHARS {
+                part.lines.push((*l).to_string());
+                lines += 1;
+                chars += len;
+                continue;
+            }
+            // Out of room: show what fits of this line when that is worth it.
+            let room = ENTRY_CHARS.saturating_sub(chars);
+            if lines < ENTRY_LINES && room >= 40 {
+                part.lines.push(cut(l, room));
+            }
+            hidden += text_lines[i..]
+                .iter()
+                .filter(|l| !l.trim().is_empty())
+                .count();
+            break;
+        }
+        parts.push(part);
+    }
+    Shown {
+        parts,
+        hidden_lines: hidden,
+    }
+}
+
+/// The start of `line`, at most `room` characters, ending at a space, with "…".
+fn cut(line: &str, room: usize) -> String {
+    let head: String = line.chars().take(room.saturating_sub(1)).collect();
+    let head = match head.rfind(' ') {
+        Some(i) if i > head.len() / 2 => &head[..i],
+        _ => head.as_str(),
+    };
+    format!("{}…", head.trim_end())
+}
+
+fn inline(p: &Part) -> bool {
+    p.lines.len() == 1
+        && p.heading
+            .as_deref()
+            .is_some_and(|h| !h.ends_with(['?', '？', ':']))
+}
+
+/// The entry in the text part: `Done: …` on one line for a one-line answer, else the heading
+/// on its own line and the answer below; then "N more lines" and the link.
+pub fn text(s: &Shown, read_url: &str) -> String {
+    let mut out = String::new();
+    for p in &s.parts {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        match p.heading.as_deref() {
+            Some(h) if inline(p) => out.push_str(&format!("{h}: {}\n", p.lines[0])),
+            Some(h) => {
+                out.push_str(h);
+                if !h.ends_with(['?', '？', ':']) {
+                    out.push(':');
+                }
+                out.push('\n');
+                for l in &p.lines {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+            }
+            None => {
+                for l in &p.lines {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    if s.is_cut() {
+        out.push_str(&format!("\n{}: read the rest at {read_url}\n", more(s)));
+    }
+    out
+}
+
+fn more(s: &Shown) -> String {
+    match s.hidden_lines {
+        1 => "1 more line".to_string(),
+        n => format!("{n} more lines"),
+    }
+}
+
+/// The entry in the HTML part: each heading bold, lines with `<br>` (member text escaped by
+/// maud), then "N more lines" as a link.
+pub fn html(s: &Shown, read_url: &str) -> Markup {
+    html! {
+        @for p in &s.parts {
+            p style=(st("p")) {
+                @if let Some(h) = &p.heading {
+                    strong { (h) @if !h.ends_with(['?', '？', ':']) { ":" } }
+                    @if inline(p) { " " } @else if !p.lines.is_empty() { br; }
+                }
+                @for (i, line) in p.lines.iter().enumerate() {
+                    @if i > 0 { br; (NL) }
+                    (line)
+                }
+            }
+            (NL)
+        }
+        @if s.is_cut() {
+            p.muted style=(st(".muted")) { (more(s)) ": " a href=(read_url) style=(st("a")) { "read the rest" } }
+            (NL)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::sections::split;
+
+    #[test]
+    fn a_short_update_is_shown_whole_by_section() {
+        let s = shown(&split(
+            "What did you get done?\nShipped the importer.\nWhat's next?\nReview PR #42.\nAnything blocking you?\nWaiting on staging credentials.",
+            &[],
+        ));
+        assert!(!s.is_cut());
+        assert_eq!(
+            text(&s, "u"),
+            "Done: Shipped the importer.\n\nNext: Review PR #42.\n\nBlockers: Waiting on staging credentials.\n"
+        );
+        let h = html(&s, "u").into_string();
+        assert!(h.contains("<strong>Blockers:</strong> Waiting on staging credentials."));
+    }
+
+    #[test]
+    fn a_long_update_shows_its_first_lines_and_links_to_the_rest() {
+        let body: String = (1..=40).map(|i| format!("- item {i}\n")).collect();
+        let s = shown(&split(&format!("Done:\n{body}Next: more"), &[]));
+        let shown_lines: usize = s.parts.iter().map(|p| p.lines.len()).sum();
+        assert_eq!(shown_lines, ENTRY_LINES);
+        // 28 items and the Next line are left out.
+        assert_eq!(s.hidden_lines, 29);
+        let t = text(&s, "http://127.0.0.1/p/t/updates/7");
+        assert!(t.contains("- item 12\n") && !t.contains("item 13"));
+        assert!(t.ends_with("29 more lines: read the rest at http://127.0.0.1/p/t/updates/7\n"));
+        let h = html(&s, "http://127.0.0.1/p/t/updates/7").into_string();
+        assert!(h.contains(r#"href="http://127.0.0.1/p/t/updates/7""#));
+    }
+
+    #[test]
+    fn a_very_long_line_is_cut_at_a_space() {
+        let long = "word ".repeat(1000);
+        let s = shown(&split(&long, &[]));
+        let l = &s.parts[0].lines[0];
+        assert!(l.chars().count() <= ENTRY_CHARS && l.ends_with("word…"));
+        assert_eq!(s.hidden_lines, 1);
+    }
+}
