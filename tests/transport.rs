@@ -36,24 +36,26 @@ fn maildir_holds(rig: &rig::Rig, user: &str, tag: &str) -> bool {
 async fn smtp_sends_with_starttls_and_auth_and_with_implicit_tls() {
     let rig = rig::Rig::shared();
     let s = smtp(rig, rig.smtp_port, Security::Starttls, "dave");
-    s.send(
-        &addr("dave@example.test"),
-        &addr("erin@example.test"),
-        "k1",
-        &message("erin@example.test", "starttls-1"),
-    )
-    .await
-    .expect("STARTTLS send");
+    let _ = s
+        .send(
+            &addr("dave@example.test"),
+            &addr("erin@example.test"),
+            "k1",
+            &message("erin@example.test", "starttls-1"),
+        )
+        .await
+        .expect("STARTTLS send");
     assert!(maildir_holds(rig, "erin", "starttls-1"));
     let s = smtp(rig, rig.smtps_port, Security::Tls, "dave");
-    s.send(
-        &addr("dave@example.test"),
-        &addr("erin@example.test"),
-        "k2",
-        &message("erin@example.test", "smtps-1"),
-    )
-    .await
-    .expect("TLS send");
+    let _ = s
+        .send(
+            &addr("dave@example.test"),
+            &addr("erin@example.test"),
+            "k2",
+            &message("erin@example.test", "smtps-1"),
+        )
+        .await
+        .expect("TLS send");
     assert!(maildir_holds(rig, "erin", "smtps-1"));
     s.test_connection().await.expect("NOOP over TLS");
 }
@@ -130,14 +132,15 @@ async fn imap_idle_wakes_up_when_mail_arrives() {
     });
     tokio::time::sleep(Duration::from_millis(700)).await;
     let s = smtp(rig, rig.smtp_port, Security::None, "dave");
-    s.send(
-        &addr("dave@example.test"),
-        &addr("carol@example.test"),
-        "k6",
-        &message("carol@example.test", "idle-1"),
-    )
-    .await
-    .unwrap();
+    let _ = s
+        .send(
+            &addr("dave@example.test"),
+            &addr("carol@example.test"),
+            "k6",
+            &message("carol@example.test", "idle-1"),
+        )
+        .await
+        .unwrap();
     wait.await.unwrap().expect("IDLE");
     assert!(
         started.elapsed() < Duration::from_secs(15),
@@ -159,14 +162,15 @@ async fn imap_poll_reads_new_mail_once_and_moves_it_to_the_processed_folder() {
     store.migrate().await.unwrap();
     let s = smtp(rig, rig.smtp_port, Security::None, "dave");
     for i in 0..3 {
-        s.send(
-            &addr("dave@example.test"),
-            &addr("bob@example.test"),
-            "k",
-            &message("bob@example.test", &format!("poll-{i}")),
-        )
-        .await
-        .unwrap();
+        let _ = s
+            .send(
+                &addr("dave@example.test"),
+                &addr("bob@example.test"),
+                "k",
+                &message("bob@example.test", &format!("poll-{i}")),
+            )
+            .await
+            .unwrap();
     }
     for i in 0..3 {
         assert!(maildir_holds(rig, "bob", &format!("poll-{i}")));
@@ -212,14 +216,15 @@ async fn a_changed_uidvalidity_makes_the_poller_read_the_mailbox_again() {
     .unwrap();
     store.migrate().await.unwrap();
     let s = smtp(rig, rig.smtp_port, Security::None, "dave");
-    s.send(
-        &addr("dave@example.test"),
-        &addr("alice@example.test"),
-        "k",
-        &message("alice@example.test", "uidv-1"),
-    )
-    .await
-    .unwrap();
+    let _ = s
+        .send(
+            &addr("dave@example.test"),
+            &addr("alice@example.test"),
+            "k",
+            &message("alice@example.test", "uidv-1"),
+        )
+        .await
+        .unwrap();
     assert!(maildir_holds(rig, "alice", "uidv-1"));
     let cfg = ImapConfig {
         processed_folder: String::new(),
@@ -254,4 +259,46 @@ async fn a_changed_uidvalidity_makes_the_poller_read_the_mailbox_again() {
     tidings::jobs::ingest::finish_imap(&store, &cfg, p, &[])
         .await
         .unwrap();
+}
+
+/// The commit point: while one accepted email is not yet recorded (its `Accepted` is held),
+/// no other email's data is ended, so a crash can leave at most one email accepted by the
+/// server and unrecorded. The second send waits for the first to be let go.
+#[tokio::test]
+async fn a_second_email_is_not_accepted_while_the_first_is_unrecorded() {
+    let rig = rig::Rig::shared();
+    let s = smtp(rig, rig.smtp_port, Security::Starttls, "dave");
+    let first = s
+        .send(
+            &addr("dave@example.test"),
+            &addr("grace@example.test"),
+            "c1",
+            &message("grace@example.test", "commit-1"),
+        )
+        .await
+        .expect("first send");
+    let s2 = s.clone();
+    let second = tokio::spawn(async move {
+        s2.send(
+            &addr("dave@example.test"),
+            &addr("grace@example.test"),
+            "c2",
+            &message("grace@example.test", "commit-2"),
+        )
+        .await
+        .map(drop)
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        !second.is_finished(),
+        "the second email was accepted while the first was unrecorded"
+    );
+    drop(first);
+    tokio::time::timeout(Duration::from_secs(20), second)
+        .await
+        .expect("the second send goes on once the first is let go")
+        .expect("task")
+        .expect("second send");
+    assert!(maildir_holds(rig, "grace", "commit-1"));
+    assert!(maildir_holds(rig, "grace", "commit-2"));
 }

@@ -5,6 +5,7 @@ pub mod command;
 pub mod schedule;
 pub mod sections;
 pub mod token;
+mod tz_links;
 
 use std::fmt;
 

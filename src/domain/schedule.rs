@@ -304,9 +304,38 @@ fn weekday_from_name(name: &str) -> Result<Weekday, ScheduleError> {
 
 /// Parses an IANA zone name (exact spelling, surrounding whitespace allowed).
 pub fn parse_tz(s: &str) -> Result<Tz, ScheduleError> {
-    s.trim()
+    let tz = s
+        .trim()
         .parse::<Tz>()
-        .map_err(|_| ScheduleError::BadZone(s.to_string()))
+        .map_err(|_| ScheduleError::BadZone(s.to_string()))?;
+    Ok(canonical(tz))
+}
+
+/// The zone a legacy or alternate name stands for (`US/Pacific` → `America/Los_Angeles`,
+/// `CET` → `Europe/Brussels`, `Asia/Calcutta` → `Asia/Kolkata`), so it is stored and shown
+/// under its current name; any other zone as it is. The same rules either way: a link is
+/// another name for the same zone.
+pub fn canonical(tz: Tz) -> Tz {
+    legacy_target(tz.name())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(tz)
+}
+
+/// The current name of a legacy or alternate zone name, `None` for a current name.
+pub fn legacy_target(name: &str) -> Option<&'static str> {
+    let links = super::tz_links::LINKS;
+    links
+        .binary_search_by(|(alias, _)| (*alias).cmp(name))
+        .ok()
+        .map(|i| links[i].1)
+}
+
+/// Every zone under its current name, by name (what a zone picker offers).
+pub fn current_zones() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|z| z.name())
+        .filter(|n| legacy_target(n).is_none())
 }
 
 /// IANA zones a person probably meant by `query`, best first, at most `limit`: a city or
@@ -320,8 +349,7 @@ pub fn suggest_zones(query: &str, limit: usize) -> Vec<&'static str> {
         return Vec::new();
     }
     let mut scored: Vec<(usize, &'static str)> = Vec::new();
-    for z in chrono_tz::TZ_VARIANTS.iter() {
-        let name = z.name();
+    for name in current_zones() {
         let n = norm(name);
         let city = n.rsplit('/').next().unwrap_or(&n);
         let score = if n == q {
@@ -532,6 +560,40 @@ impl Schedule {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn legacy_zone_names_are_read_as_their_current_zone() {
+        for (alias, zone) in [
+            ("US/Pacific", "America/Los_Angeles"),
+            ("CET", "Europe/Brussels"),
+            ("EST5EDT", "America/New_York"),
+            ("Asia/Calcutta", "Asia/Kolkata"),
+            ("Europe/Kiev", "Europe/Kyiv"),
+            ("America/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+        ] {
+            assert_eq!(super::parse_tz(alias).unwrap().name(), zone, "{alias}");
+        }
+        // Current names, merged locations and UTC stay as written.
+        for zone in [
+            "Europe/Berlin",
+            "Europe/Oslo",
+            "Africa/Accra",
+            "UTC",
+            "Pacific/Auckland",
+        ] {
+            assert_eq!(super::parse_tz(zone).unwrap().name(), zone);
+        }
+        // The table is sorted (binary search) and every name in it is a zone chrono-tz knows.
+        let links = super::super::tz_links::LINKS;
+        assert!(links.windows(2).all(|w| w[0].0 < w[1].0));
+        for (alias, zone) in links {
+            assert!(alias.parse::<chrono_tz::Tz>().is_ok(), "{alias}");
+            assert!(zone.parse::<chrono_tz::Tz>().is_ok(), "{zone}");
+            assert!(super::legacy_target(zone).is_none(), "{zone} is current");
+        }
+        assert!(super::current_zones().all(|z| z != "US/Pacific"));
+        assert!(super::current_zones().any(|z| z == "America/Los_Angeles"));
+    }
+
     use super::*;
 
     #[test]

@@ -112,8 +112,9 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
             lease,
         );
         // Each result is recorded the moment its SMTP answer arrives, not at the end of the
-        // batch: a crash can then duplicate only the emails whose answer came in the instant
-        // before the kill (at most `concurrency` of them), never a whole batch.
+        // batch, and while it is being recorded no other email's data is ended (the SMTP
+        // pool's commit point): a crash can then duplicate only the one email accepted in the
+        // instant before the kill, never a whole batch, whatever the concurrency.
         // Once a result cannot be recorded (the database went away), the rest of the batch
         // is not sent: an email sent but not recorded is sent again after its lease, so only
         // those already in flight may repeat. The skipped ones keep their claim and go out
@@ -132,7 +133,14 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
                         Ok(to) => ctx.sender.send(&from, &to, &row.idem_key, &row.body).await,
                         Err(e) => Err(SendError::Permanent(e.to_string())),
                     };
+                    // An accepted email holds the commit point until it is recorded: no other
+                    // email is accepted meanwhile, so a crash here repeats this one only.
+                    let (r, accepted) = match r {
+                        Ok(a) => (Ok(()), Some(a)),
+                        Err(e) => (Err(e), None),
+                    };
                     let recorded = record(&ctx, &row, r, now).await;
+                    drop(accepted);
                     if recorded.is_err() {
                         db_failed.store(true, Ordering::SeqCst);
                     }

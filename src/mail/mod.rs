@@ -8,6 +8,7 @@ pub mod inbound;
 pub mod ooo;
 pub mod outbound;
 pub mod parse;
+pub mod smtp;
 
 /// A new globally unique Message-ID (with angle brackets) in `domain`.
 pub fn new_message_id(kind: &str, domain: &str) -> String {

@@ -3,19 +3,15 @@
 //! as transient (retry with backoff) or permanent (record, never retry).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, Message};
 
-use crate::config::{Config, Security, SmtpConfig, Transport};
+pub use super::smtp::{Accepted, SmtpPool, smtp_transport};
+use crate::config::{Config, Transport};
 use crate::domain::{EmailAddress, MailKind, clean_name};
 
 /// Everything needed to build one outgoing email.
@@ -76,7 +72,7 @@ pub fn build(o: &Outgoing<'_>) -> anyhow::Result<Vec<u8>> {
         .to(mailbox(o.to_name, o.to)?)
         .subject(clean_name_long(o.subject))
         .message_id(Some(o.message_id.to_string()))
-        .date(std::time::UNIX_EPOCH + Duration::from_secs(o.date.max(0) as u64))
+        .date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(o.date.max(0) as u64))
         .raw_header(header("X-Tidings-Kind", o.kind.as_str())?)
         .raw_header(header("Auto-Submitted", "auto-generated")?)
         .raw_header(header(
@@ -212,118 +208,6 @@ pub enum Sender {
     Signed(super::dkim::Signer, Box<Sender>),
 }
 
-/// A connection idle longer than this is closed instead of reused (lettre's pool default).
-const MAX_IDLE: Duration = Duration::from_secs(60);
-/// A connection idle longer than this is checked with NOOP before it is reused: the server may
-/// have closed it. One busy within the last seconds is used straight away.
-const CHECK_AFTER_IDLE: Duration = Duration::from_secs(5);
-
-/// SMTP connections kept open between messages, with lettre's connection doing the protocol
-/// (STARTTLS or implicit TLS, AUTH, MAIL/RCPT/DATA). lettre's own pool sends a NOOP before
-/// every message it takes from the pool: one more round trip per email for us and the server,
-/// which in a fan-out of 100 KB digests cost the SMTP server a share of its CPU. Here a
-/// connection that was busy within the last seconds is reused without it.
-#[derive(Clone)]
-pub struct SmtpPool(Arc<PoolInner>);
-
-struct PoolInner {
-    host: String,
-    port: u16,
-    timeout: Duration,
-    tls: Tls,
-    credentials: Option<Credentials>,
-    hello: ClientId,
-    max_idle: usize,
-    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
-}
-
-impl SmtpPool {
-    async fn connect(&self) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
-        let p = &self.0;
-        let wrapper = match &p.tls {
-            Tls::Wrapper(t) => Some(t.clone()),
-            _ => None,
-        };
-        let mut conn = AsyncSmtpConnection::connect_tokio1(
-            (p.host.as_str(), p.port),
-            Some(p.timeout),
-            &p.hello,
-            wrapper,
-            None,
-        )
-        .await?;
-        if let Tls::Required(t) = &p.tls {
-            conn.starttls(t.clone(), &p.hello).await?;
-        }
-        if let Some(c) = &p.credentials {
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await?;
-        }
-        Ok(conn)
-    }
-
-    /// An open connection: a recently used idle one, else a new one.
-    async fn checkout(&self) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
-        loop {
-            let idle = self.0.idle.lock().ok().and_then(|mut v| v.pop());
-            let Some((mut conn, since)) = idle else {
-                return self.connect().await;
-            };
-            let idle_for = since.elapsed();
-            if idle_for > MAX_IDLE || (idle_for > CHECK_AFTER_IDLE && !conn.test_connected().await)
-            {
-                conn.abort().await;
-                continue;
-            }
-            return Ok(conn);
-        }
-    }
-
-    /// Puts a healthy connection back (or closes it when enough are idle).
-    fn checkin(&self, mut conn: AsyncSmtpConnection) {
-        if conn.has_broken() {
-            return;
-        }
-        if let Ok(mut idle) = self.0.idle.lock()
-            && idle.len() < self.0.max_idle
-        {
-            idle.push((conn, Instant::now()));
-            return;
-        }
-        tokio::spawn(async move { conn.abort().await });
-    }
-
-    /// Sends one message; on any error the connection is closed, never reused.
-    async fn send(&self, env: &lettre::address::Envelope, raw: &[u8]) -> Result<(), SendError> {
-        let attempt = async {
-            let mut conn = self.checkout().await.map_err(classify)?;
-            let r = conn.send(env, raw).await.map_err(classify);
-            self.checkin(conn);
-            r.map(|_| ())
-        };
-        // The whole transaction, not just the connect: a server that stops answering
-        // mid-message must not hold the outbox claim until the lease runs out.
-        tokio::time::timeout(self.0.timeout, attempt)
-            .await
-            .unwrap_or_else(|_| {
-                Err(SendError::Transient(format!(
-                    "no answer from the SMTP server within {} s",
-                    self.0.timeout.as_secs()
-                )))
-            })
-    }
-
-    /// Connects (with TLS and AUTH as configured), checks the server answers NOOP, and quits.
-    pub async fn test_connection(&self) -> anyhow::Result<()> {
-        let mut conn = tokio::time::timeout(self.0.timeout, self.connect())
-            .await
-            .map_err(|_| anyhow::anyhow!("no answer within {} s", self.0.timeout.as_secs()))??;
-        let ok = conn.test_connected().await;
-        let _ = conn.quit().await;
-        anyhow::ensure!(ok, "the SMTP server did not accept a NOOP");
-        Ok(())
-    }
-}
-
 impl Sender {
     pub fn from_config(cfg: &Config) -> anyhow::Result<Sender> {
         let plain = match cfg.mail.transport {
@@ -339,14 +223,15 @@ impl Sender {
         })
     }
 
-    /// Delivers raw message bytes to one recipient.
+    /// Delivers raw message bytes to one recipient. Over SMTP the answer holds the commit
+    /// point ([`Accepted`]): drop it once the delivery is recorded.
     pub async fn send(
         &self,
         from: &EmailAddress,
         to: &EmailAddress,
         key: &str,
         raw: &[u8],
-    ) -> Result<(), SendError> {
+    ) -> Result<Accepted, SendError> {
         match self {
             Sender::Signed(signer, inner) => {
                 // A message that cannot be signed would fail DMARC at the receiver: retried
@@ -370,7 +255,10 @@ impl Sender {
                 t.send(&env, raw).await
             }
             Sender::Maildir(dir) => {
-                write_maildir(dir, key, raw).map_err(|e| SendError::Transient(format!("{e:#}")))
+                // A resend overwrites the file of the same key: nothing to hold.
+                write_maildir(dir, key, raw)
+                    .map(|()| Accepted::default())
+                    .map_err(|e| SendError::Transient(format!("{e:#}")))
             }
         }
     }
@@ -383,56 +271,6 @@ impl Sender {
             Sender::Signed(_, inner) => Box::pin(inner.test_connection()).await,
         }
     }
-}
-
-/// lettre's own predicates decide: a 5xx answer is permanent, everything else (4xx, I/O,
-/// timeouts, TLS) is worth another try.
-fn classify(e: lettre::transport::smtp::Error) -> SendError {
-    let msg = e.to_string();
-    if e.is_permanent() {
-        SendError::Permanent(msg)
-    } else {
-        SendError::Transient(msg)
-    }
-}
-
-/// Reads a PEM CA file into TLS parameters verifying `server_name`.
-fn tls_params(server_name: &str, ca_file: &str) -> anyhow::Result<TlsParameters> {
-    let mut b = TlsParameters::builder(server_name.to_string());
-    if !ca_file.is_empty() {
-        let pem =
-            std::fs::read(ca_file).with_context(|| format!("cannot read CA file {ca_file}"))?;
-        b = b.add_root_certificate(
-            Certificate::from_pem(&pem).with_context(|| format!("bad CA file {ca_file}"))?,
-        );
-    }
-    b.build_rustls().context("cannot set up TLS")
-}
-
-/// The SMTP connection pool for `mail.smtp`.
-pub fn smtp_transport(c: &SmtpConfig) -> anyhow::Result<SmtpPool> {
-    let name = if c.tls_server_name.is_empty() {
-        c.host.as_str()
-    } else {
-        c.tls_server_name.as_str()
-    };
-    let tls = match c.security {
-        Security::None => Tls::None,
-        Security::Starttls => Tls::Required(tls_params(name, &c.ca_file)?),
-        Security::Tls => Tls::Wrapper(tls_params(name, &c.ca_file)?),
-    };
-    let credentials = (!c.username.is_empty())
-        .then(|| Credentials::new(c.username.clone(), c.password.expose().to_string()));
-    Ok(SmtpPool(Arc::new(PoolInner {
-        host: c.host.clone(),
-        port: c.port,
-        timeout: Duration::from_secs(c.timeout_secs),
-        tls,
-        credentials,
-        hello: ClientId::default(),
-        max_idle: c.pool_size as usize,
-        idle: Mutex::new(Vec::new()),
-    })))
 }
 
 /// Creates `new/`, `cur/` and `tmp/` under `dir`.

@@ -373,3 +373,85 @@ both!(every_page_passes_axe_core_in_chromium, |app| {
         failures.join("\n")
     );
 });
+
+/// What a page looks like at the window's width: the viewport, how wide the page is (more
+/// than the viewport: the page itself scrolls sideways), and every word of `main` that is
+/// broken across two lines (the rectangles of one word's text on more than one line).
+const LAYOUT_JS: &str = "\
+const main = document.querySelector('main');\n\
+const broken = [];\n\
+const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);\n\
+let n;\n\
+while ((n = walker.nextNode())) {\n\
+  const re = /\\S+/g; let m;\n\
+  while ((m = re.exec(n.data))) {\n\
+    const r = document.createRange();\n\
+    r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);\n\
+    const tops = new Set(Array.from(r.getClientRects()).filter(x => x.width > 0).map(x => Math.round(x.top)));\n\
+    if (tops.size > 1) broken.push(m[0]);\n\
+  }\n\
+}\n\
+return {viewport: window.innerWidth, page: document.documentElement.scrollWidth, broken: broken,\n\
+        scrolling: Array.from(document.querySelectorAll('.scroll')).filter(e => e.scrollWidth > e.clientWidth).length};";
+
+both!(
+    the_admin_page_at_375_px_scrolls_its_tables_and_breaks_no_word,
+    |app| {
+        for i in 0..3 {
+            app.member(
+                &format!("someone.with.a.rather.long.address.{i}@subdomain.example-company.test"),
+                &format!("Maximiliane Oberhausen-Schwarzenberg {i}"),
+                "America/Argentina/Buenos_Aires",
+            )
+            .await;
+        }
+        // Requests queued and sent (Buenos Aires 16:30 passed today): outbox rows with long
+        // addresses and subjects.
+        app.tick(crate::helpers::at("2026-03-10T00:00:00Z")).await;
+        let srv = Server::start(&app, |c| {
+            c.web.admin_token = tidings::config::SecretString::new("admin-token-0123456789");
+        })
+        .await;
+        let b = Browser::start().await;
+        b.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": 375, "height": 812})),
+        )
+        .await;
+        b.goto(&srv.url("/")).await;
+        b.replace_text("#token", "admin-token-0123456789").await;
+        b.click("main form button[type=submit]").await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !b.text("main h1").await.contains("Tidings admin") {
+            assert!(Instant::now() < deadline, "not logged in");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let v = b
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": LAYOUT_JS, "args": []})),
+            )
+            .await;
+        b.quit().await;
+        let viewport = v["viewport"].as_i64().unwrap_or(0);
+        assert!(
+            (300..=400).contains(&viewport),
+            "the window is phone-sized: {v}"
+        );
+        assert!(
+            v["page"].as_i64().unwrap_or(i64::MAX) <= viewport,
+            "the page itself does not scroll sideways: {v}"
+        );
+        assert!(
+            v["scrolling"].as_i64().unwrap_or(0) >= 1,
+            "wide tables scroll inside their box: {v}"
+        );
+        assert_eq!(
+            v["broken"],
+            json!([]),
+            "words broken mid-word at 375 px: {v}"
+        );
+    }
+);

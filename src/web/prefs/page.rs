@@ -127,7 +127,7 @@ pub(super) async fn render(
                     aria-invalid=[invalid("timezone")] aria-describedby=[described("timezone")];
                 (problem("timezone"))
                 datalist id="zones" {
-                    @for z in chrono_tz::TZ_VARIANTS.iter() { option value=(z.name()) {} }
+                    @for z in crate::domain::schedule::current_zones() { option value=(z) {} }
                 }
                 label for="request_at" { "Update request at (HH:MM, your time)" }
                 input type="text" id="request_at" name="request_at" value=(request_value)
