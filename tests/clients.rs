@@ -208,3 +208,31 @@ async fn replies_from_neomutt_and_s_nail_keep_their_sections_on_sqlite_and_postg
     let dir = tempfile::tempdir().unwrap();
     replay_on(&rig.fresh_pg_url(), dir.path()).await;
 }
+
+/// Every captured reply, the extra NeoMutt one with its answer left as one 162-character line
+/// included, read by extraction alone (no servers): the answers and their questions, nothing
+/// of the quoted request, and the sections the digest shows.
+#[test]
+fn every_captured_reply_extracts_to_its_sections() {
+    let mut files: Vec<&str> = CASES.iter().map(|(_, f, _)| *f).collect();
+    files.push("neomutt_interleaved_longline.eml");
+    for file in files {
+        let raw = captured(file);
+        let text =
+            tidings::mail::extract::extract(raw.as_bytes(), tidings::mail::extract::Format::Eml);
+        let got: Vec<(Kind, String)> = tidings::domain::sections::split(&text, &[])
+            .into_iter()
+            .map(|s| (s.kind, s.text))
+            .collect();
+        let want = CASES
+            .iter()
+            .find(|(_, f, _)| *f == file)
+            .map_or(CASES[0].2, |(_, _, w)| w);
+        let want: Vec<(Kind, String)> = want.iter().map(|(k, t)| (*k, t.to_string())).collect();
+        assert_eq!(got, want, "{file}:\n{text}");
+        assert!(
+            !text.contains("REPLYTOKEN") && !text.contains("wrote:"),
+            "{file}:\n{text}"
+        );
+    }
+}

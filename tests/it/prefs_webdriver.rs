@@ -455,3 +455,153 @@ both!(
         );
     }
 );
+
+/// Lighthouse (npm, installed by `scripts/rig install` beside axe-core) in the same
+/// Debian Chromium, accessibility only.
+const LIGHTHOUSE: &str = "/var/cache/tidings-rig/node/node_modules/lighthouse/cli/index.js";
+
+/// Lighthouse's accessibility audit of `url`: the category score and every failing audit
+/// ("id: title (elements)"). Each run gets its own temporary directory for Chromium's profile,
+/// crash reports and caches, removed afterwards.
+async fn lighthouse(url: &str, extra: &[&str]) -> (Option<f64>, usize, Vec<String>) {
+    assert!(
+        Path::new(LIGHTHOUSE).exists(),
+        "{LIGHTHOUSE} is missing. How to fix: run `scripts/test` as root (`scripts/rig install` puts Lighthouse there)"
+    );
+    let run = tempfile::tempdir().expect("a temp dir");
+    // Lighthouse's default waits are for real sites; our pages are static HTML on loopback.
+    let config = run.path().join("a11y.json");
+    std::fs::write(
+        &config,
+        r#"{"extends": "lighthouse:default", "settings": {"onlyCategories": ["accessibility"],
+            "disableFullPageScreenshot": true, "pauseAfterFcpMs": 0, "pauseAfterLoadMs": 0,
+            "networkQuietThresholdMs": 0, "cpuQuietThresholdMs": 0}}"#,
+    )
+    .unwrap();
+    // tokio's process: the server under test runs on this same runtime and must answer.
+    let out = tokio::process::Command::new("node")
+        .arg(LIGHTHOUSE)
+        .arg(url)
+        .arg(format!("--config-path={}", config.display()))
+        .args([
+            "--output=json",
+            "--output-path=stdout",
+            "--quiet",
+            "--no-enable-error-reporting",
+            // The bad-link (403) and not-found (404) pages are audited too.
+            "--ignore-status-code",
+            // Chromium looks up Google's hosts at start; this machine has no network.
+            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-quic --host-resolver-rules='MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'",
+        ])
+        .args(extra)
+        .env("TMPDIR", run.path())
+        .env("XDG_CONFIG_HOME", run.path().join("config"))
+        .env("XDG_CACHE_HOME", run.path().join("cache"))
+        .env("CHROME_PATH", CHROMIUM)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("node (Lighthouse) cannot start: {e}. {HOW_TO_FIX}"));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "Lighthouse gave no JSON for {url} ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let score = report["categories"]["accessibility"]["score"].as_f64();
+    let mut passed = 0;
+    let mut failing = Vec::new();
+    for (id, a) in report["audits"].as_object().into_iter().flatten() {
+        if a["scoreDisplayMode"] != "binary" && a["scoreDisplayMode"] != "numeric" {
+            continue;
+        }
+        match a["score"].as_f64() {
+            Some(s) if s >= 1.0 => passed += 1,
+            Some(_) => {
+                let items: Vec<String> = a["details"]["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|i| i["node"]["snippet"].as_str().map(str::to_string))
+                    .collect();
+                failing.push(format!("{id}: {} ({})", a["title"], items.join(", ")));
+            }
+            None => {}
+        }
+    }
+    (score, passed, failing)
+}
+
+#[tokio::test]
+async fn every_page_scores_100_in_lighthouse_accessibility() {
+    let app = crate::helpers::TestApp::new(crate::helpers::Db::Sqlite).await;
+    let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let bob = app.member("bob@example.test", "Bob", "Asia/Tokyo").await;
+    let update = app
+        .ctx
+        .store
+        .upsert_update(
+            bob,
+            "2026-03-09".parse().unwrap(),
+            "Done: shipped the importer.\nNext: review PR #42.\nBlockers: waiting on keys.",
+            &[],
+            "api",
+            None,
+            false,
+            0,
+        )
+        .await
+        .unwrap()
+        .id;
+    app.ctx
+        .store
+        .add_away(
+            ann,
+            &tidings::domain::AwayRange {
+                from: "2099-12-20".parse().unwrap(),
+                to: "2099-12-31".parse().unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    let srv = Server::start(&app, |c| {
+        c.web.admin_token = tidings::config::SecretString::new("admin-token-0123456789");
+    })
+    .await;
+    let link = srv.fresh_link(ann);
+    let unsub = link.replacen("/p/", "/u/", 1);
+    let pages = [
+        ("preferences", link.clone(), vec![]),
+        (
+            "an update read whole",
+            format!("{link}/updates/{update}"),
+            vec![],
+        ),
+        ("unsubscribe confirmation", unsub, vec![]),
+        (
+            "bad preferences link",
+            "/p/1.99999999999.00".to_string(),
+            vec![],
+        ),
+        ("ask for a link", "/link".to_string(), vec![]),
+        ("admin login", "/".to_string(), vec![]),
+        (
+            "admin page",
+            "/".to_string(),
+            vec![r#"--extra-headers={"Authorization": "Bearer admin-token-0123456789"}"#],
+        ),
+        ("not found", "/no/such/page".to_string(), vec![]),
+    ];
+    let mut failures = Vec::new();
+    for (name, path, extra) in &pages {
+        let (score, passed, failing) = lighthouse(&srv.url(path), extra).await;
+        eprintln!("lighthouse {name}: score {score:?}, {passed} audits passed");
+        if score != Some(1.0) || passed < 5 || !failing.is_empty() {
+            failures.push(format!(
+                "{name} ({path}): score {score:?}, {passed} passed, failing: {failing:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "Lighthouse:\n{}", failures.join("\n"));
+}
