@@ -112,6 +112,7 @@ pub fn digest(
     let updates = format!("{prefs}/updates/");
     let view = digest_view(m, date, now, data.sections, &prefs, &updates);
     let subject = render::digest_subject(&view);
+    let (text, html) = render::digest_parts(&view);
     let message_id = new_message_id("digest", &ctx.mail_domain());
     let unsub = ctx.unsubscribe_url(m.id, now);
     let list_id = ctx.list_id(m);
@@ -124,8 +125,8 @@ pub fn digest(
         subject: &subject,
         message_id: &message_id,
         in_reply_to: None,
-        text: render::digest_text(&view),
-        html: Some(render::digest_html(&view)),
+        text,
+        html: Some(html),
         unsubscribe_url: Some(&unsub),
         list_id: Some(&list_id),
         date: now.timestamp(),

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::Duration;
 
 use super::Ctx;
-use crate::domain::{Member, MemberId};
+use crate::domain::{Member, MemberId, collate};
 use crate::render::{DigestEntry, DigestSection};
 
 /// The members of one set of teams and which of them wrote recently, as of one pass.
@@ -138,6 +138,15 @@ pub(super) async fn digest_view_data_in(
         });
         keys.push((i.update_id, i.revision));
     }
+    // By day, then by name as a reader expects it (root collation: Ł with L), then by id.
+    for sec in &mut sections {
+        sec.entries.sort_by(|a, b| {
+            a.local_date
+                .cmp(&b.local_date)
+                .then_with(|| collate::names(&a.author, &b.author))
+                .then_with(|| a.update_id.cmp(&b.update_id))
+        });
+    }
     for t in &teammates {
         if t.paused || t.unsubscribed || with_updates.contains(&t.id) || t.is_away_on(recent) {
             continue;
@@ -151,6 +160,9 @@ pub(super) async fn digest_view_data_in(
                 sec.missing.push(t.name.clone());
             }
         }
+    }
+    for sec in &mut sections {
+        sec.missing.sort_by(|a, b| collate::names(a, b));
     }
     Ok(DigestData { sections, keys })
 }

@@ -5,13 +5,33 @@
 
 use maud::{Markup, html};
 
-use super::{NL, st};
+use super::NL;
 use crate::domain::sections::Section;
 
 /// The most lines of one update a digest shows (headings not counted).
 pub const ENTRY_LINES: usize = 12;
 /// The most characters of one update a digest shows.
 pub const ENTRY_CHARS: usize = 1200;
+
+/// How much of each update a digest shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub lines: usize,
+    pub chars: usize,
+}
+
+impl Budget {
+    /// A digest's usual room per update.
+    pub const FULL: Budget = Budget {
+        lines: ENTRY_LINES,
+        chars: ENTRY_CHARS,
+    };
+    /// A condensed digest (one that would pass Gmail's clipping size whole): the first lines.
+    pub const CONDENSED: Budget = Budget {
+        lines: 3,
+        chars: 300,
+    };
+}
 
 /// A section as shown: its heading and the lines of its answer that fit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +54,14 @@ impl Shown {
     }
 }
 
-/// The first lines of `sections` within the budget. A line that does not fit in the characters
-/// left is cut at a space (or whole, if it has none in reach) and ends with "…".
+/// The first lines of `sections` within the usual budget.
 pub fn shown(sections: &[Section]) -> Shown {
+    shown_within(sections, Budget::FULL)
+}
+
+/// The first lines of `sections` within `budget`. A line that does not fit in the characters
+/// left is cut at a space (or whole, if it has none in reach) and ends with "…".
+pub fn shown_within(sections: &[Section], budget: Budget) -> Shown {
     let mut parts = Vec::new();
     let (mut lines, mut chars, mut hidden) = (0usize, 0usize, 0usize);
     for s in sections {
@@ -55,15 +80,15 @@ pub fn shown(sections: &[Section]) -> Shown {
         };
         for (i, l) in text_lines.iter().enumerate() {
             let len = l.chars().count();
-            if lines < ENTRY_LINES && chars + len <= ENTRY_CHARS {
+            if lines < budget.lines && chars + len <= budget.chars {
                 part.lines.push((*l).to_string());
                 lines += 1;
                 chars += len;
                 continue;
             }
             // Out of room: show what fits of this line when that is worth it.
-            let room = ENTRY_CHARS.saturating_sub(chars);
-            if lines < ENTRY_LINES && room >= 40 {
+            let room = budget.chars.saturating_sub(chars);
+            if lines < budget.lines && room >= 40 {
                 part.lines.push(cut(l, room));
             }
             hidden += text_lines[i..]
@@ -144,7 +169,10 @@ fn more(s: &Shown) -> String {
 pub fn html(s: &Shown, read_url: &str) -> Markup {
     html! {
         @for p in &s.parts {
-            p style=(st("p")) {
+            // No inline style: these repeat for every answer of every update, and the
+            // `<style>` block's `p` rule (margin, wrapping long words) is read by the clients
+            // that matter; without it a paragraph's default margin is fine.
+            p {
                 @if let Some(h) = &p.heading {
                     strong { (h) @if !h.ends_with(['?', '？', ':']) { ":" } }
                     @if inline(p) { " " } @else if !p.lines.is_empty() { br; }
@@ -157,7 +185,7 @@ pub fn html(s: &Shown, read_url: &str) -> Markup {
             (NL)
         }
         @if s.is_cut() {
-            p.muted style=(st(".muted")) { (more(s)) ": " a href=(read_url) style=(st("a")) { "read the rest" } }
+            p.muted { (more(s)) ": " a href=(read_url) { "read the rest" } }
             (NL)
         }
     }

@@ -1,7 +1,13 @@
 //! Email views: pure functions from view data to text and HTML (maud, so member text is always
 //! escaped). CSS and copy live in `templates/` and are embedded at compile time.
 
+mod digest;
 pub mod entry;
+
+pub use digest::{
+    DigestEntry, DigestSection, DigestView, blocker_lines, digest_html, digest_parts,
+    digest_subject, digest_text, greeting,
+};
 
 use chrono::NaiveDate;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -12,11 +18,11 @@ const CSS: &str = include_str!("../../templates/email.css");
 const FOOTER: &str = include_str!("../../templates/footer.txt");
 const REQUEST_INTRO: &str = include_str!("../../templates/request_intro.txt");
 
-fn footer(prefs_url: &str) -> String {
+pub(crate) fn footer(prefs_url: &str) -> String {
     FOOTER.replace("{prefs_url}", prefs_url)
 }
 
-fn long_date(d: NaiveDate) -> String {
+pub(crate) fn long_date(d: NaiveDate) -> String {
     d.format("%A, %-d %B %Y").to_string()
 }
 
@@ -26,17 +32,30 @@ fn long_date(d: NaiveDate) -> String {
 /// whose rules win with `!important`. The rules are read once: a digest of a 100-member team
 /// asks for them about 500 times.
 fn st(selector: &str) -> &'static str {
-    static RULES: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static str>> =
+    static RULES: std::sync::LazyLock<std::collections::HashMap<&'static str, String>> =
         std::sync::LazyLock::new(|| {
             CSS.lines()
                 .take_while(|l| !l.starts_with("@media"))
                 .filter_map(|l| {
                     let (sel, rest) = l.split_once('{')?;
-                    Some((sel.trim(), rest.trim().trim_end_matches('}').trim()))
+                    Some((sel.trim(), compact(rest.trim().trim_end_matches('}'))))
                 })
                 .collect()
         });
-    RULES.get(selector).copied().unwrap_or("")
+    RULES.get(selector).map_or("", String::as_str)
+}
+
+/// Declarations without the spaces around `:` and `;` and the last `;`: an inline style is
+/// repeated on every entry of a digest, so its bytes count 100 times over.
+fn compact(decls: &str) -> String {
+    decls
+        .split(';')
+        .filter_map(|d| {
+            let (k, v) = d.split_once(':')?;
+            Some(format!("{}:{}", k.trim(), v.trim()))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// A line break in the HTML source between blocks: together with [`ascii_only`] it keeps the
@@ -45,7 +64,7 @@ const NL: PreEscaped<&str> = PreEscaped("\n");
 
 /// Non-ASCII characters as numeric character references (`é` → `&#xE9;`): the same page to
 /// every HTML reader, and a body that needs no transfer encoding.
-fn ascii_only(html: String) -> String {
+pub(crate) fn ascii_only(html: String) -> String {
     if html.is_ascii() {
         return html;
     }
@@ -60,7 +79,7 @@ fn ascii_only(html: String) -> String {
     out
 }
 
-fn page(title: &str, content: Markup, prefs_url: &str) -> String {
+pub(crate) fn page(title: &str, content: Markup, prefs_url: &str) -> String {
     let html = html! {
         (DOCTYPE)
         html lang="en" {
@@ -148,230 +167,6 @@ pub fn request_html(v: &RequestView<'_>) -> String {
     page(&request_subject(v), content, v.prefs_url)
 }
 
-/// One update as a digest shows it.
-#[derive(Debug, Clone)]
-pub struct DigestEntry {
-    pub update_id: i64,
-    /// The author's member id: two people may share a display name.
-    pub author_id: i64,
-    pub author: String,
-    pub author_tz: String,
-    pub local_date: NaiveDate,
-    /// The update as the questions it answers.
-    pub sections: Vec<Section>,
-    /// An earlier revision already reached this reader.
-    pub edited: bool,
-    /// First seen by this reader after the digest for its day would have carried it.
-    pub late: bool,
-}
-
-/// One team's part of a digest. A reader in one team gets one section without a heading.
-#[derive(Debug, Clone, Default)]
-pub struct DigestSection {
-    /// The team's name; `None` when the reader is in one team only.
-    pub team: Option<String>,
-    pub entries: Vec<DigestEntry>,
-    /// Teammates with no update (listed, not nagged).
-    pub missing: Vec<String>,
-}
-
-/// Data of one reader's digest.
-#[derive(Debug, Clone)]
-pub struct DigestView<'a> {
-    pub reader_name: &'a str,
-    pub date: NaiveDate,
-    /// The reader's local hour when the digest is written, for the greeting ("Good morning"
-    /// only in the morning); `None` greets without a time of day.
-    pub local_hour: Option<u32>,
-    pub sections: Vec<DigestSection>,
-    pub prefs_url: &'a str,
-    /// Where an entry's "read the rest" goes: this prefix and the update's id (the reader's
-    /// own signed link, `…/p/TOKEN/updates/`).
-    pub update_url: &'a str,
-}
-
-impl DigestView<'_> {
-    /// Every entry of every section.
-    pub fn entries(&self) -> impl Iterator<Item = &DigestEntry> {
-        self.sections.iter().flat_map(|s| s.entries.iter())
-    }
-
-    /// (author, line) of every blocker line, in section order.
-    fn blockers(&self) -> Vec<(&str, String)> {
-        self.entries()
-            .flat_map(|e| {
-                sections::blocker_lines(&e.sections)
-                    .into_iter()
-                    .map(|b| (e.author.as_str(), b))
-            })
-            .collect()
-    }
-}
-
-/// The blockers of an update: the lines of its blockers section ("Blockers:", "Blocked by …",
-/// a localised label, the quoted question) that are not "none" (see [`crate::domain::sections`]).
-pub fn blocker_lines(body: &str) -> Vec<String> {
-    sections::blockers(body, &[])
-}
-
-/// `Team digest for Tue 10 Mar: 3 updates from 2 people, 1 blocker`.
-pub fn digest_subject(v: &DigestView<'_>) -> String {
-    let n = v.entries().count();
-    // People, not display names: two members may both be called "Sam".
-    let authors: std::collections::BTreeSet<i64> = v.entries().map(|e| e.author_id).collect();
-    let blockers = v.blockers().len();
-    let mut s = format!(
-        "Team digest for {}: {n} update{} from {} {}",
-        v.date.format("%a %-d %b"),
-        plural(n),
-        authors.len(),
-        if authors.len() == 1 {
-            "person"
-        } else {
-            "people"
-        }
-    );
-    if blockers > 0 {
-        s.push_str(&format!(", {blockers} blocker{}", plural(blockers)));
-    }
-    s
-}
-
-/// The greeting for the reader's local hour.
-pub fn greeting(local_hour: Option<u32>) -> &'static str {
-    match local_hour {
-        Some(5..=11) => "Good morning",
-        Some(12..=17) => "Good afternoon",
-        Some(18..=22) => "Good evening",
-        _ => "Hello",
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-fn entry_marks(e: &DigestEntry) -> Vec<&'static str> {
-    let mut m = Vec::new();
-    if e.late {
-        m.push("late");
-    }
-    if e.edited {
-        m.push("edited");
-    }
-    m
-}
-
-/// The plain-text alternative, written for terminal clients (not stripped HTML).
-pub fn digest_text(v: &DigestView<'_>) -> String {
-    let mut s = format!(
-        "{} {}, here is what your team wrote.\n\n",
-        greeting(v.local_hour),
-        v.reader_name
-    );
-    let blockers = v.blockers();
-    if !blockers.is_empty() {
-        s.push_str("BLOCKERS\n");
-        for (a, b) in &blockers {
-            s.push_str(&format!("  ! {a}: {b}\n"));
-        }
-        s.push('\n');
-    }
-    for sec in &v.sections {
-        if let Some(team) = &sec.team {
-            let head = format!("## {team}");
-            s.push_str(&head);
-            s.push_str("\n\n");
-        }
-        if sec.entries.is_empty() {
-            s.push_str("No new updates.\n\n");
-        }
-        for e in &sec.entries {
-            let marks = entry_marks(e);
-            let marks = if marks.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", marks.join(", "))
-            };
-            let head = format!(
-                "{} — {} ({}){}",
-                e.author,
-                e.local_date.format("%a %-d %b"),
-                e.author_tz,
-                marks
-            );
-            s.push_str(&head);
-            s.push('\n');
-            s.push_str(&"=".repeat(head.chars().count().min(72)));
-            s.push('\n');
-            let url = format!("{}{}", v.update_url, e.update_id);
-            s.push_str(&entry::text(&entry::shown(&e.sections), &url));
-            s.push('\n');
-        }
-        if !sec.missing.is_empty() {
-            s.push_str(&format!(
-                "No update yet from: {}\n\n",
-                sec.missing.join(", ")
-            ));
-        }
-    }
-    s.push_str("-- \n");
-    s.push_str(&footer(v.prefs_url));
-    s
-}
-
-/// The HTML part: table layout with inline styles (Outlook, Gmail), dark mode through
-/// `prefers-color-scheme`, member text escaped by maud.
-pub fn digest_html(v: &DigestView<'_>) -> String {
-    let blockers = v.blockers();
-    let n = v.entries().count();
-    let content = html! {
-        h1 style=(st("h1")) { "Team digest" }
-        (NL)
-        p.muted style=(st(".muted")) { (long_date(v.date)) " · " (n) " update" (plural(n)) }
-        (NL)
-        @if !blockers.is_empty() {
-            table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
-                tr { td.blockers style=(st(".blockers")) {
-                    strong { "Blockers" }
-                    @for (a, b) in &blockers {
-                        (NL)
-                        p.blocker style=(st(".blocker")) { strong { (a) } ": " (b) }
-                    }
-                } }
-            }
-            (NL)
-        }
-        @for sec in &v.sections {
-            @if let Some(team) = &sec.team {
-                h2 style=(st("h2")) { (team) }
-                (NL)
-            }
-            @if sec.entries.is_empty() && sec.team.is_some() {
-                p.muted style=(st(".muted")) { "No new updates." }
-            }
-            @for e in &sec.entries {
-                table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
-                    tr { td.update style=(st(".update")) {
-                        span.who style=(st(".who")) { (e.author) }
-                        span.muted style=(st(".muted")) { " · " (e.local_date.format("%a %-d %b")) " · " (e.author_tz) }
-                        @for m in entry_marks(e) { span.tag style=(st(".tag")) { (m) } }
-                        div.text style=(st(".text")) {
-                            (entry::html(&entry::shown(&e.sections), &format!("{}{}", v.update_url, e.update_id)))
-                        }
-                    } }
-                }
-                (NL)
-            }
-            @if !sec.missing.is_empty() {
-                p.muted style=(st(".muted")) { "No update yet from: " (sec.missing.join(",\n")) }
-                (NL)
-            }
-        }
-    };
-    page(&digest_subject(v), content, v.prefs_url)
-}
-
 /// The receipt after an accepted reply: exactly what was kept.
 pub fn receipt_text(
     member_name: &str,
@@ -407,162 +202,4 @@ pub fn receipt_text(
 /// A short notice (command confirmations, why a reply could not be used).
 pub fn notice_text(member_name: &str, message: &str, prefs_url: &str) -> String {
     format!("Hi {member_name},\n\n{message}\n-- \n{}", footer(prefs_url))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
-        DigestEntry {
-            update_id: 1,
-            // One member per name in these tests.
-            author_id: author.bytes().map(i64::from).sum(),
-            author: author.into(),
-            author_tz: "Asia/Tokyo".into(),
-            local_date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
-            sections: sections::split(body, &[]),
-            edited,
-            late,
-        }
-    }
-
-    fn view(body: &str) -> DigestView<'static> {
-        DigestView {
-            reader_name: "Ann",
-            date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
-            local_hour: Some(8),
-            sections: vec![DigestSection {
-                team: None,
-                entries: vec![entry("Bob <script>", body, true, false)],
-                missing: vec!["Cy".into()],
-            }],
-            prefs_url: "http://127.0.0.1:8080/p/x",
-            update_url: "http://127.0.0.1:8080/p/x/updates/",
-        }
-    }
-
-    #[test]
-    fn member_text_is_escaped_in_html() {
-        let h = digest_html(&view("<img src=x onerror=alert(1)>"));
-        assert!(!h.contains("<img") && h.contains("&lt;img"));
-        assert!(!h.contains("<script>"));
-    }
-
-    #[test]
-    fn blockers_come_first_and_negatives_are_ignored() {
-        assert_eq!(
-            blocker_lines("Done: x\nBlockers: waiting on API keys"),
-            vec!["waiting on API keys"]
-        );
-        assert!(blocker_lines("Blockers: none").is_empty());
-        let t = digest_text(&view("Shipped it.\nBlocked by the vendor"));
-        assert!(t.find("BLOCKERS").unwrap() < t.find("Shipped it.").unwrap());
-        assert!(t.contains("[edited]") && t.contains("No update yet from: Cy"));
-        let h = digest_html(&view("Shipped it.\nBlocked by the vendor"));
-        assert!(h.find("Blockers").unwrap() < h.find("Shipped it.").unwrap());
-    }
-
-    #[test]
-    fn every_inline_style_resolves_and_dark_mode_is_declared() {
-        let h = digest_html(&view("a\nb"));
-        assert!(
-            !h.contains("style=\"\""),
-            "a style name has no rule in email.css"
-        );
-        assert!(h.contains("prefers-color-scheme: dark"));
-        assert!(h.contains(r#"name="color-scheme" content="light dark""#));
-        assert!(
-            h.contains("a<br>\nb"),
-            "lines become <br>, not pre-wrap: {h}"
-        );
-        let r = request_html(&RequestView {
-            member_name: "Ann",
-            local_date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
-            questions: &["Done?".to_string()],
-            prefs_url: "http://x/p/1",
-            reminder: true,
-        });
-        assert!(!r.contains("style=\"\""));
-    }
-
-    #[test]
-    fn digest_html_is_ascii_with_short_lines_so_it_needs_no_transfer_encoding() {
-        let mut v = view("Zoë shipped it — finally.\nNext: café");
-        v.sections[0].missing = (0..300).map(|i| format!("Member {i}")).collect();
-        let h = digest_html(&v);
-        assert!(h.is_ascii(), "{h}");
-        assert!(h.contains("Zo&#xEB; shipped it &#x2014; finally."), "{h}");
-        assert!(
-            h.lines().all(|l| l.len() <= 998),
-            "a line over 998 characters"
-        );
-    }
-
-    #[test]
-    fn the_greeting_follows_the_readers_local_hour() {
-        let mut v = view("x");
-        v.local_hour = Some(23);
-        let t = digest_text(&v);
-        assert!(t.starts_with("Hello Ann,"), "{t}");
-        assert!(!t.contains("Good morning"), "{t}");
-        v.local_hour = Some(8);
-        assert!(digest_text(&v).starts_with("Good morning Ann,"));
-        v.local_hour = Some(14);
-        assert!(digest_text(&v).starts_with("Good afternoon Ann,"));
-        v.local_hour = Some(19);
-        assert!(digest_text(&v).starts_with("Good evening Ann,"));
-    }
-
-    #[test]
-    fn the_subject_counts_people_not_names() {
-        let mut v = view("x");
-        let sam = |id| {
-            let mut e = entry("Sam", "Did things", false, false);
-            e.author_id = id;
-            e
-        };
-        v.sections[0].entries = vec![sam(1), sam(2), sam(2)];
-        assert!(
-            digest_subject(&v).ends_with("3 updates from 2 people"),
-            "{}",
-            digest_subject(&v)
-        );
-    }
-
-    #[test]
-    fn several_teams_get_one_section_each_and_marks_show() {
-        let v = DigestView {
-            reader_name: "Ann",
-            date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
-            local_hour: Some(8),
-            sections: vec![
-                DigestSection {
-                    team: Some("core".into()),
-                    entries: vec![entry("Bob", "Late work", false, true)],
-                    missing: vec![],
-                },
-                DigestSection {
-                    team: Some("infra".into()),
-                    entries: vec![],
-                    missing: vec!["Dee".into()],
-                },
-            ],
-            prefs_url: "http://x/p/1",
-            update_url: "http://x/p/1/updates/",
-        };
-        let t = digest_text(&v);
-        assert!(
-            t.find("## core").unwrap() < t.find("## infra").unwrap(),
-            "{t}"
-        );
-        assert!(t.contains("Bob — Sun 8 Mar (Asia/Tokyo) [late]"), "{t}");
-        assert!(t.contains("No new updates.") && t.contains("No update yet from: Dee"));
-        let h = digest_html(&v);
-        assert!(h.contains(">core</h2>") && h.contains(">infra</h2>"), "{h}");
-        assert_eq!(
-            digest_subject(&v),
-            "Team digest for Mon 9 Mar: 1 update from 1 person"
-        );
-    }
 }

@@ -509,3 +509,53 @@ both!(a_reader_in_two_teams_gets_one_section_per_team, |app| {
     let dee_text = text_body(&app.read_sent(&format!("digest_{dee}_2026-03-10.tidings.eml")));
     assert!(!dee_text.contains("## "), "{dee_text}");
 });
+
+both!(
+    digest_entries_are_sorted_by_name_as_people_read_them,
+    |app| {
+        let ann = app.member("ann@example.test", "Ann", "UTC").await;
+        // Byte order would put Łukasz and Élodie after Zoë.
+        let mut ids = Vec::new();
+        for (email, name) in [
+            ("zoe@example.test", "Zoë"),
+            ("lukasz@example.test", "Łukasz"),
+            ("lars@example.test", "Lars"),
+            ("elodie@example.test", "Élodie"),
+            ("mia@example.test", "Mia"),
+        ] {
+            ids.push(app.member(email, name, "UTC").await);
+        }
+        for id in &ids[..4] {
+            app.ctx
+                .store
+                .upsert_update(
+                    *id,
+                    d("2026-03-09"),
+                    "Done: things",
+                    &[],
+                    "api",
+                    None,
+                    false,
+                    0,
+                )
+                .await
+                .unwrap();
+        }
+        let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+        let data = tidings::jobs::digest::digest_view_data(
+            &app.ctx,
+            &m,
+            d("2026-03-10"),
+            &mut tidings::jobs::digest::TeamCache::default(),
+        )
+        .await
+        .unwrap();
+        let order: Vec<&str> = data.sections[0]
+            .entries
+            .iter()
+            .map(|e| e.author.as_str())
+            .collect();
+        assert_eq!(order, ["Élodie", "Lars", "Łukasz", "Zoë"]);
+        assert_eq!(data.sections[0].missing, ["Mia"]);
+    }
+);

@@ -1,0 +1,348 @@
+//! The digest: a summary line, the blockers first but short (who and the first line, at most
+//! [`BLOCKERS_SHOWN`], each linking to its entry), then one entry per update under its
+//! author's name as a heading (`h3`; teams are `h2`), its answers under their own headings.
+//! Entries are sorted by the root collation (so `Łukasz` sits with the L names, not after
+//! `Zoë`). A digest whose HTML would pass [`CONDENSE_AT`] bytes is condensed: each entry shows
+//! its first lines and links to the whole update, so Gmail never clips the end of the message
+//! and its preferences link.
+
+use chrono::NaiveDate;
+use maud::html;
+
+use super::entry::{self, Budget};
+use super::{NL, footer, long_date, page, st};
+use crate::domain::sections::{self, Section};
+
+/// At most this many blocker lines in the box at the top; the rest are counted and linked.
+pub const BLOCKERS_SHOWN: usize = 5;
+/// A blocker line in the box is cut to this many characters.
+const BLOCKER_CHARS: usize = 120;
+/// A digest whose HTML would be longer than this (bytes) is condensed. Gmail clips a message
+/// whose HTML passes about 102 KB, hiding the rest and the footer.
+pub const CONDENSE_AT: usize = 80 * 1024;
+
+/// One update as a digest shows it.
+#[derive(Debug, Clone)]
+pub struct DigestEntry {
+    pub update_id: i64,
+    /// The author's member id: two people may share a display name.
+    pub author_id: i64,
+    pub author: String,
+    pub author_tz: String,
+    pub local_date: NaiveDate,
+    /// The update as the questions it answers.
+    pub sections: Vec<Section>,
+    /// An earlier revision already reached this reader.
+    pub edited: bool,
+    /// First seen by this reader after the digest for its day would have carried it.
+    pub late: bool,
+}
+
+/// One team's part of a digest. A reader in one team gets one section without a heading.
+#[derive(Debug, Clone, Default)]
+pub struct DigestSection {
+    /// The team's name; `None` when the reader is in one team only.
+    pub team: Option<String>,
+    pub entries: Vec<DigestEntry>,
+    /// Teammates with no update (listed, not nagged).
+    pub missing: Vec<String>,
+}
+
+/// Data of one reader's digest.
+#[derive(Debug, Clone)]
+pub struct DigestView<'a> {
+    pub reader_name: &'a str,
+    pub date: NaiveDate,
+    /// The reader's local hour when the digest is written, for the greeting ("Good morning"
+    /// only in the morning); `None` greets without a time of day.
+    pub local_hour: Option<u32>,
+    pub sections: Vec<DigestSection>,
+    pub prefs_url: &'a str,
+    /// Where an entry's "read the rest" goes: this prefix and the update's id (the reader's
+    /// own signed link, `…/p/TOKEN/updates/`).
+    pub update_url: &'a str,
+}
+
+/// One line of the blockers box.
+struct Blocker<'a> {
+    author: &'a str,
+    update_id: i64,
+    line: String,
+}
+
+impl DigestView<'_> {
+    /// Every entry of every section.
+    pub fn entries(&self) -> impl Iterator<Item = &DigestEntry> {
+        self.sections.iter().flat_map(|s| s.entries.iter())
+    }
+
+    /// Every blocker line, in entry order.
+    fn blockers(&self) -> Vec<Blocker<'_>> {
+        self.entries()
+            .flat_map(|e| {
+                sections::blocker_lines(&e.sections)
+                    .into_iter()
+                    .map(|b| Blocker {
+                        author: e.author.as_str(),
+                        update_id: e.update_id,
+                        line: b,
+                    })
+            })
+            .collect()
+    }
+
+    fn missing(&self) -> usize {
+        self.sections.iter().map(|s| s.missing.len()).sum()
+    }
+
+    fn url_of(&self, e: &DigestEntry) -> String {
+        format!("{}{}", self.update_url, e.update_id)
+    }
+}
+
+/// The blockers of an update's text: the lines of its blockers section ("Blockers:",
+/// "Blocked by …", a localised label, the quoted question) that are not "none" (see
+/// [`crate::domain::sections`]).
+pub fn blocker_lines(body: &str) -> Vec<String> {
+    sections::blockers(body, &[])
+}
+
+/// `Team digest for Tue 10 Mar: 3 updates from 2 people, 1 blocker`.
+pub fn digest_subject(v: &DigestView<'_>) -> String {
+    let n = v.entries().count();
+    // People, not display names: two members may both be called "Sam".
+    let authors: std::collections::BTreeSet<i64> = v.entries().map(|e| e.author_id).collect();
+    let blockers = v.blockers().len();
+    let mut s = format!(
+        "Team digest for {}: {n} update{} from {} {}",
+        v.date.format("%a %-d %b"),
+        plural(n),
+        authors.len(),
+        if authors.len() == 1 {
+            "person"
+        } else {
+            "people"
+        }
+    );
+    if blockers > 0 {
+        s.push_str(&format!(", {blockers} blocker{}", plural(blockers)));
+    }
+    s
+}
+
+/// `12 updates, 3 blockers, 4 not yet written`: the line under the greeting.
+fn summary(v: &DigestView<'_>) -> String {
+    let n = v.entries().count();
+    let b = v.blockers().len();
+    let m = v.missing();
+    let mut s = format!("{n} update{}", plural(n));
+    if b > 0 {
+        s.push_str(&format!(", {b} blocker{}", plural(b)));
+    }
+    if m > 0 {
+        s.push_str(&format!(", {m} not yet written"));
+    }
+    s
+}
+
+/// The greeting for the reader's local hour.
+pub fn greeting(local_hour: Option<u32>) -> &'static str {
+    match local_hour {
+        Some(5..=11) => "Good morning",
+        Some(12..=17) => "Good afternoon",
+        Some(18..=22) => "Good evening",
+        _ => "Hello",
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn entry_marks(e: &DigestEntry) -> Vec<&'static str> {
+    let mut m = Vec::new();
+    if e.late {
+        m.push("late");
+    }
+    if e.edited {
+        m.push("edited");
+    }
+    m
+}
+
+/// A blocker line cut for the box.
+fn short(line: &str) -> String {
+    if line.chars().count() <= BLOCKER_CHARS {
+        return line.to_string();
+    }
+    let head: String = line.chars().take(BLOCKER_CHARS - 1).collect();
+    let head = match head.rfind(' ') {
+        Some(i) if i > head.len() / 2 => &head[..i],
+        _ => head.as_str(),
+    };
+    format!("{}…", head.trim_end())
+}
+
+/// The room each entry gets: everything the usual budget allows, unless the digest is
+/// condensed.
+fn budget(condensed: bool) -> Budget {
+    if condensed {
+        Budget::CONDENSED
+    } else {
+        Budget::FULL
+    }
+}
+
+/// The plain-text alternative, written for terminal clients (not stripped HTML). Condensed
+/// when the HTML part is (see [`digest_html`]).
+pub fn digest_text(v: &DigestView<'_>) -> String {
+    text_within(v, html_within(v, false).len() > CONDENSE_AT)
+}
+
+fn text_within(v: &DigestView<'_>, condensed: bool) -> String {
+    let mut s = format!(
+        "{} {}, here is what your team wrote.\n{}.\n\n",
+        greeting(v.local_hour),
+        v.reader_name,
+        summary(v)
+    );
+    let blockers = v.blockers();
+    if !blockers.is_empty() {
+        s.push_str("BLOCKERS\n");
+        for b in blockers.iter().take(BLOCKERS_SHOWN) {
+            s.push_str(&format!("  ! {}: {}\n", b.author, short(&b.line)));
+        }
+        if blockers.len() > BLOCKERS_SHOWN {
+            s.push_str(&format!(
+                "  and {} more below\n",
+                blockers.len() - BLOCKERS_SHOWN
+            ));
+        }
+        s.push('\n');
+    }
+    if condensed {
+        s.push_str("Each update's first lines; follow its link to read it whole.\n\n");
+    }
+    for sec in &v.sections {
+        if let Some(team) = &sec.team {
+            s.push_str(&format!("## {team}\n\n"));
+        }
+        if sec.entries.is_empty() {
+            s.push_str("No new updates.\n\n");
+        }
+        for e in &sec.entries {
+            let marks = entry_marks(e);
+            let marks = if marks.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", marks.join(", "))
+            };
+            let head = format!(
+                "{} — {} ({}){}",
+                e.author,
+                e.local_date.format("%a %-d %b"),
+                e.author_tz,
+                marks
+            );
+            s.push_str(&head);
+            s.push('\n');
+            // Hyphens, not '=': a quoted-printable text part would write each '=' as "=3D".
+            s.push_str(&"-".repeat(head.chars().count().min(72)));
+            s.push('\n');
+            let shown = entry::shown_within(&e.sections, budget(condensed));
+            s.push_str(&entry::text(&shown, &v.url_of(e)));
+            s.push('\n');
+        }
+        if !sec.missing.is_empty() {
+            s.push_str(&format!(
+                "No update yet from: {}\n\n",
+                sec.missing.join(", ")
+            ));
+        }
+    }
+    s.push_str("-- \n");
+    s.push_str(&footer(v.prefs_url));
+    s
+}
+
+/// The HTML part: one layout table (the page's card), headings a screen reader can jump by
+/// (`h2` per team, `h3` per author), short inline styles, member text escaped by maud. When
+/// it would pass [`CONDENSE_AT`] bytes, each entry shows its first lines only.
+pub fn digest_html(v: &DigestView<'_>) -> String {
+    let full = html_within(v, false);
+    if full.len() <= CONDENSE_AT {
+        return full;
+    }
+    html_within(v, true)
+}
+
+fn html_within(v: &DigestView<'_>, condensed: bool) -> String {
+    let blockers = v.blockers();
+    let content = html! {
+        h1 style=(st("h1")) { "Team digest" }
+        (NL)
+        p.muted style=(st(".muted")) { (long_date(v.date)) " · " (summary(v)) }
+        (NL)
+        @if !blockers.is_empty() {
+            table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
+                tr { td.blockers style=(st(".blockers")) {
+                    strong { "Blockers" }
+                    @for b in blockers.iter().take(BLOCKERS_SHOWN) {
+                        (NL)
+                        p.blocker style=(st(".blocker")) {
+                            a href=(format!("#u{}", b.update_id)) style=(st(".who")) { (b.author) }
+                            ": " (short(&b.line))
+                        }
+                    }
+                    @if blockers.len() > BLOCKERS_SHOWN {
+                        (NL)
+                        p.blocker style=(st(".blocker")) { "and " (blockers.len() - BLOCKERS_SHOWN) " more below" }
+                    }
+                } }
+            }
+            (NL)
+        }
+        @if condensed {
+            p.muted style=(st(".muted")) { "A long digest: each update shows its first lines; follow its link to read it whole." }
+            (NL)
+        }
+        @for sec in &v.sections {
+            @if let Some(team) = &sec.team {
+                h2 style=(st("h2")) { (team) }
+                (NL)
+            }
+            @if sec.entries.is_empty() && sec.team.is_some() {
+                p.muted style=(st(".muted")) { "No new updates." }
+            }
+            @for e in &sec.entries {
+                h3 id=(format!("u{}", e.update_id)) style=(st("h3")) { (e.author) }
+                (NL)
+                p.muted style=(st(".meta")) {
+                    (e.local_date.format("%a %-d %b")) " · " (e.author_tz)
+                    @for m in entry_marks(e) { " " span.tag style=(st(".tag")) { (m) } }
+                }
+                (NL)
+                (entry::html(&entry::shown_within(&e.sections, budget(condensed)), &v.url_of(e)))
+            }
+            @if !sec.missing.is_empty() {
+                p.muted style=(st(".muted")) { "No update yet from: " (sec.missing.join(",\n")) }
+                (NL)
+            }
+        }
+    };
+    page(&digest_subject(v), content, v.prefs_url)
+}
+
+/// Both parts of a digest, the HTML rendered once (a digest is condensed in both parts or in
+/// neither): `(text, html)`.
+pub fn digest_parts(v: &DigestView<'_>) -> (String, String) {
+    let full = html_within(v, false);
+    if full.len() <= CONDENSE_AT {
+        (text_within(v, false), full)
+    } else {
+        (text_within(v, true), html_within(v, true))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,273 @@
+use super::*;
+use crate::render::{RequestView, request_html};
+
+fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
+    DigestEntry {
+        update_id: 1,
+        // One member per name in these tests.
+        author_id: author.bytes().map(i64::from).sum(),
+        author: author.into(),
+        author_tz: "Asia/Tokyo".into(),
+        local_date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
+        sections: sections::split(body, &[]),
+        edited,
+        late,
+    }
+}
+
+fn view(body: &str) -> DigestView<'static> {
+    DigestView {
+        reader_name: "Ann",
+        date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+        local_hour: Some(8),
+        sections: vec![DigestSection {
+            team: None,
+            entries: vec![entry("Bob <script>", body, true, false)],
+            missing: vec!["Cy".into()],
+        }],
+        prefs_url: "http://127.0.0.1:8080/p/x",
+        update_url: "http://127.0.0.1:8080/p/x/updates/",
+    }
+}
+
+#[test]
+fn member_text_is_escaped_in_html() {
+    let h = digest_html(&view("<img src=x onerror=alert(1)>"));
+    assert!(!h.contains("<img") && h.contains("&lt;img"));
+    assert!(!h.contains("<script>"));
+}
+
+#[test]
+fn blockers_come_first_and_negatives_are_ignored() {
+    assert_eq!(
+        blocker_lines("Done: x\nBlockers: waiting on API keys"),
+        vec!["waiting on API keys"]
+    );
+    assert!(blocker_lines("Blockers: none").is_empty());
+    let t = digest_text(&view("Shipped it.\nBlocked by the vendor"));
+    assert!(t.find("BLOCKERS").unwrap() < t.find("Shipped it.").unwrap());
+    assert!(t.contains("[edited]") && t.contains("No update yet from: Cy"));
+    let h = digest_html(&view("Shipped it.\nBlocked by the vendor"));
+    assert!(h.find("Blockers").unwrap() < h.find("Shipped it.").unwrap());
+}
+
+#[test]
+fn every_inline_style_resolves_and_dark_mode_is_declared() {
+    let h = digest_html(&view("a\nb"));
+    assert!(
+        !h.contains("style=\"\""),
+        "a style name has no rule in email.css"
+    );
+    assert!(h.contains("prefers-color-scheme: dark"));
+    assert!(h.contains(r#"name="color-scheme" content="light dark""#));
+    assert!(
+        h.contains("a<br>\nb"),
+        "lines become <br>, not pre-wrap: {h}"
+    );
+    let r = request_html(&RequestView {
+        member_name: "Ann",
+        local_date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+        questions: &["Done?".to_string()],
+        prefs_url: "http://x/p/1",
+        reminder: true,
+    });
+    assert!(!r.contains("style=\"\""));
+}
+
+#[test]
+fn digest_html_is_ascii_with_short_lines_so_it_needs_no_transfer_encoding() {
+    let mut v = view("Zoë shipped it — finally.\nNext: café");
+    v.sections[0].missing = (0..300).map(|i| format!("Member {i}")).collect();
+    let h = digest_html(&v);
+    assert!(h.is_ascii(), "{h}");
+    assert!(h.contains("Zo&#xEB; shipped it &#x2014; finally."), "{h}");
+    assert!(
+        h.lines().all(|l| l.len() <= 998),
+        "a line over 998 characters"
+    );
+}
+
+#[test]
+fn the_greeting_follows_the_readers_local_hour() {
+    let mut v = view("x");
+    v.local_hour = Some(23);
+    let t = digest_text(&v);
+    assert!(t.starts_with("Hello Ann,"), "{t}");
+    assert!(!t.contains("Good morning"), "{t}");
+    v.local_hour = Some(8);
+    assert!(digest_text(&v).starts_with("Good morning Ann,"));
+    v.local_hour = Some(14);
+    assert!(digest_text(&v).starts_with("Good afternoon Ann,"));
+    v.local_hour = Some(19);
+    assert!(digest_text(&v).starts_with("Good evening Ann,"));
+}
+
+#[test]
+fn the_subject_counts_people_not_names() {
+    let mut v = view("x");
+    let sam = |id| {
+        let mut e = entry("Sam", "Did things", false, false);
+        e.author_id = id;
+        e
+    };
+    v.sections[0].entries = vec![sam(1), sam(2), sam(2)];
+    assert!(
+        digest_subject(&v).ends_with("3 updates from 2 people"),
+        "{}",
+        digest_subject(&v)
+    );
+}
+
+#[test]
+fn several_teams_get_one_section_each_and_marks_show() {
+    let v = DigestView {
+        reader_name: "Ann",
+        date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+        local_hour: Some(8),
+        sections: vec![
+            DigestSection {
+                team: Some("core".into()),
+                entries: vec![entry("Bob", "Late work", false, true)],
+                missing: vec![],
+            },
+            DigestSection {
+                team: Some("infra".into()),
+                entries: vec![],
+                missing: vec!["Dee".into()],
+            },
+        ],
+        prefs_url: "http://x/p/1",
+        update_url: "http://x/p/1/updates/",
+    };
+    let t = digest_text(&v);
+    assert!(
+        t.find("## core").unwrap() < t.find("## infra").unwrap(),
+        "{t}"
+    );
+    assert!(t.contains("Bob — Sun 8 Mar (Asia/Tokyo) [late]"), "{t}");
+    assert!(t.contains("No new updates.") && t.contains("No update yet from: Dee"));
+    let h = digest_html(&v);
+    assert!(h.contains(">core</h2>") && h.contains(">infra</h2>"), "{h}");
+    assert_eq!(
+        digest_subject(&v),
+        "Team digest for Mon 9 Mar: 1 update from 1 person"
+    );
+}
+
+/// A team of `size` readers where every teammate wrote `lines` lines, every third a blocker.
+fn team(size: usize, lines: usize) -> DigestView<'static> {
+    let date = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+    let entries = (1..size)
+        .map(|i| {
+            let mut body = String::from("Done:\n");
+            for l in 0..lines {
+                body.push_str(&format!(
+                    "- reviewed PR #{i}{l} for the billing service and fixed two flaky importer tests\n"
+                ));
+            }
+            if i % 3 == 0 {
+                body.push_str("Blockers: waiting for access to the staging database since Monday\n");
+            }
+            DigestEntry {
+                update_id: i as i64,
+                author_id: i as i64,
+                author: format!("Member {i}"),
+                author_tz: "Europe/Berlin".into(),
+                local_date: date,
+                sections: sections::split(&body, &[]),
+                edited: false,
+                late: false,
+            }
+        })
+        .collect();
+    DigestView {
+        reader_name: "Member 0",
+        date,
+        local_hour: Some(8),
+        sections: vec![DigestSection {
+            team: None,
+            entries,
+            missing: vec!["Nobody Yet".into()],
+        }],
+        prefs_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        update_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/updates/",
+    }
+}
+
+#[test]
+fn authors_are_headings_and_a_summary_line_leads() {
+    let v = team(4, 2);
+    let h = digest_html(&v);
+    // One h3 per author, with the anchor the blockers box links to.
+    assert_eq!(h.matches("<h3 ").count(), 3, "{h}");
+    assert!(h.contains(r#"<h3 id="u3""#), "{h}");
+    assert!(h.contains(r##"<a href="#u3""##), "{h}");
+    assert!(h.contains("3 updates, 1 blocker, 1 not yet written"), "{h}");
+    let t = digest_text(&v);
+    assert!(
+        t.contains("\n3 updates, 1 blocker, 1 not yet written.\n"),
+        "{t}"
+    );
+    // Underlined with hyphens: no '=' for quoted-printable to turn into "=3D".
+    assert!(!t.contains("=="), "{t}");
+}
+
+#[test]
+fn the_blockers_box_is_short_and_says_how_many_more() {
+    let mut v = team(30, 1);
+    v.sections[0].entries[2].sections = sections::split(
+        &format!("Blockers: {}", "very long blocker ".repeat(20)),
+        &[],
+    );
+    let t = digest_text(&v);
+    let boxed = t
+        .split("BLOCKERS\n")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap();
+    // 9 blockers (every third of 29): 5 shown, the rest counted.
+    assert_eq!(
+        boxed.lines().filter(|l| l.starts_with("  ! ")).count(),
+        BLOCKERS_SHOWN,
+        "{boxed}"
+    );
+    assert!(boxed.ends_with("  and 4 more below"), "{boxed}");
+    assert!(
+        boxed
+            .lines()
+            .all(|l| l.chars().count() <= BLOCKER_CHARS + 20),
+        "{boxed}"
+    );
+    assert!(boxed.contains("…"), "{boxed}");
+    let h = digest_html(&v);
+    assert!(h.contains("and 4 more below"), "{h}");
+}
+
+#[test]
+fn a_hundred_member_digest_stays_below_gmails_clip_with_its_footer() {
+    for lines in [3, 6, 12] {
+        let v = team(100, lines);
+        let (text, h) = digest_parts(&v);
+        assert!(
+            h.len() < 90 * 1024,
+            "{lines}-line updates: {} bytes of HTML",
+            h.len()
+        );
+        assert!(h.contains(v.prefs_url), "the preferences link is inside");
+        assert!(text.contains(v.prefs_url));
+        // Every author is still there, with a link to read the whole update.
+        assert_eq!(h.matches("<h3 ").count(), 99);
+        eprintln!(
+            "100 members, {lines}-line updates: HTML {} bytes, text {} bytes",
+            h.len(),
+            text.len()
+        );
+    }
+    // A small team's digest is not condensed.
+    let (_, h) = digest_parts(&team(10, 6));
+    assert!(!h.contains("A long digest"), "{h}");
+    let (_, h) = digest_parts(&team(100, 12));
+    assert!(h.contains("A long digest"));
+}
