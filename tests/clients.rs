@@ -11,12 +11,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{address_in, at, header, member_defaults, of_kind, rig, rig_config, smtp_send};
+use support::{add_rig_member, address_in, at, header, of_kind, rig, rig_config, smtp_send};
 use support::{imap_clear, text_of, wait_for};
 use tidings::domain::EmailAddress;
 use tidings::domain::sections::Kind;
 use tidings::jobs::{self, Ctx};
-use tidings::store::MemberChange;
 
 const LONG: &str = "Shipped the CSV importer and wrote the migration guide for the billing team, which took longer than planned because the old schema had three undocumented columns.";
 
@@ -80,22 +79,6 @@ fn readdressed(raw: &str, user: &str, request: &[u8]) -> Vec<u8> {
         .into_bytes()
 }
 
-async fn add(ctx: &Ctx, user: &str) {
-    let ch = MemberChange {
-        name: Some(user.to_string()),
-        teams: Some(vec!["core".into()]),
-        ..Default::default()
-    };
-    ctx.store
-        .add_member(
-            &EmailAddress::parse(&format!("{user}@example.test")).unwrap(),
-            &ch,
-            &member_defaults(),
-        )
-        .await
-        .unwrap();
-}
-
 async fn tick(ctx: &Ctx, t: &str) {
     jobs::plan::run(ctx, at(t)).await.unwrap();
     let s = jobs::send::run(ctx, at(t)).await.unwrap();
@@ -108,9 +91,9 @@ async fn replay_on(db: &str, dir: &std::path::Path) {
         .await
         .expect("service builds");
     for (user, _, _) in CASES {
-        add(&ctx, user).await;
+        add_rig_member(&ctx, user, user, "UTC").await;
     }
-    add(&ctx, "frank").await;
+    add_rig_member(&ctx, "frank", "frank", "UTC").await;
     // Requests at 16:30 UTC on Monday 9 March.
     tick(&ctx, "2026-03-09T16:30:00Z").await;
     for (user, file, _) in CASES {

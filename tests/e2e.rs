@@ -9,13 +9,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{
-    address_in, at, header, imap_search, member_defaults, of_kind, rig, rig_config, smtp_send,
+    add_rig_member, address_in, at, header, imap_search, of_kind, rig, rig_config, smtp_send,
     text_of, wait_for,
 };
 use tidings::config::{Config, Security};
-use tidings::domain::EmailAddress;
 use tidings::jobs::{self, Ctx};
-use tidings::store::MemberChange;
 
 /// The service on the rig, reading replies from `updates` over IMAPS (implicit TLS, the
 /// rig's CA).
@@ -73,27 +71,13 @@ async fn one_full_day_through_postfix_and_dovecot() {
     let ctx = Ctx::build(config(rig, &db, dir.path()))
         .await
         .expect("service builds");
-    let defaults = member_defaults();
     let people = [
         ("alice", "Alice", "Europe/Berlin"),
         ("bob", "Bob", "America/New_York"),
         ("carol", "Carol", "Asia/Tokyo"),
     ];
     for (user, name, tz) in people {
-        let ch = MemberChange {
-            name: Some(name.into()),
-            tz: Some(tz.parse().unwrap()),
-            teams: Some(vec!["core".into()]),
-            ..Default::default()
-        };
-        ctx.store
-            .add_member(
-                &EmailAddress::parse(&format!("{user}@example.test")).unwrap(),
-                &ch,
-                &defaults,
-            )
-            .await
-            .unwrap();
+        add_rig_member(&ctx, user, name, tz).await;
     }
 
     // Monday 9 March 2026: 16:30 in Tokyo (07:30Z), Berlin (15:30Z) and New York (20:30Z, EDT).

@@ -9,11 +9,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{
-    address_in, at, header, imap_search, member_defaults, rig, rig_config, smtp_send, wait_for,
+    add_rig_member, address_in, at, header, imap_search, rig, rig_config, smtp_send, wait_for,
 };
 use tidings::domain::EmailAddress;
 use tidings::jobs::{self, Ctx};
-use tidings::store::{InboundRow, InboundStatus, MemberChange};
+use tidings::store::{InboundRow, InboundStatus};
 
 /// `updates+TOKEN@example.test` and the Message-ID of a request.
 fn reply_address(request: &[u8]) -> (String, String) {
@@ -28,24 +28,6 @@ fn reply(from: &str, to: &str, irt: &str, id: &str, extra: &str, text: &str) -> 
         "From: {from}\r\nTo: {to}\r\nSubject: Re: Your update\r\nMessage-ID: <{id}@client.test>\r\nIn-Reply-To: {irt}\r\nReferences: {irt}\r\nDate: Mon, 09 Mar 2026 18:00:00 +0000\r\n{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\nOn Mon, 9 Mar 2026 at 16:30, Tidings <digest@example.test> wrote:\r\n> What did you get done?\r\n"
     )
     .into_bytes()
-}
-
-async fn add_member(ctx: &Ctx, user: &str, name: &str, tz: &str) {
-    let defaults = member_defaults();
-    let ch = MemberChange {
-        name: Some(name.into()),
-        tz: Some(tz.parse().unwrap()),
-        teams: Some(vec!["core".into()]),
-        ..Default::default()
-    };
-    ctx.store
-        .add_member(
-            &EmailAddress::parse(&format!("{user}@example.test")).unwrap(),
-            &ch,
-            &defaults,
-        )
-        .await
-        .unwrap();
 }
 
 /// Every stored inbound message whose raw bytes contain `marker`.
@@ -76,8 +58,8 @@ async fn unusable_mail_through_postfix_and_dovecot_is_kept_with_its_reason() {
     let ctx = Ctx::build(rig_config(rig, &db, dir.path(), "updates"))
         .await
         .expect("service builds");
-    add_member(&ctx, "alice", "Alice", "Europe/Berlin").await;
-    add_member(&ctx, "bob", "Bob", "Europe/Berlin").await;
+    add_rig_member(&ctx, "alice", "Alice", "Europe/Berlin").await;
+    add_rig_member(&ctx, "bob", "Bob", "Europe/Berlin").await;
     for t in ["2026-03-09T00:00:00Z", "2026-03-09T15:30:00Z"] {
         jobs::plan::run(&ctx, at(t)).await.unwrap();
         let s = jobs::send::run(&ctx, at(t)).await.unwrap();
@@ -267,7 +249,7 @@ async fn two_pollers_on_one_imap_mailbox_store_each_reply_once() {
     let cfg = rig_config(rig, &db, dir.path(), "bench");
     let a = Ctx::build(cfg.clone()).await.expect("first service");
     let b = Ctx::build(cfg).await.expect("second service");
-    add_member(&a, "erin", "Erin", "Europe/Berlin").await;
+    add_rig_member(&a, "erin", "Erin", "Europe/Berlin").await;
     for t in ["2026-03-09T00:00:00Z", "2026-03-09T15:30:00Z"] {
         jobs::plan::run(&a, at(t)).await.unwrap();
         jobs::send::run(&a, at(t)).await.unwrap();

@@ -83,6 +83,7 @@ const LABELS: &[(Kind, &[&str])] = &[
             "todo",
             "to do",
             "today",
+            "tomorrow",
             "plan",
             "plans",
             "planned",
@@ -95,32 +96,40 @@ const LABELS: &[(Kind, &[&str])] = &[
             "als nächstes",
             "als nächstes",
             "heute",
+            "morgen",
             "geplant", // de
             "ensuite",
             "prochain",
             "prochaines étapes",
-            "aujourd'hui", // fr
+            "aujourd'hui",
+            "demain", // fr
             "siguiente",
             "próximo",
-            "hoy", // es
+            "hoy",
+            "mañana", // es
             "próximo",
             "a seguir",
-            "hoje", // pt
+            "hoje",
+            "amanhã", // pt
             "dalej",
             "następnie",
             "plan na dziś",
-            "dziś", // pl
+            "dziś",
+            "jutro", // pl
             "volgende",
             "vandaag", // nl
             "prossimo",
-            "oggi", // it
+            "oggi",
+            "domani", // it
             "далее",
             "дальше",
             "сегодня",
+            "завтра",
             "план", // ru
             "次",
             "次に",
             "今日",
+            "明日",
             "予定", // ja
         ],
     ),

@@ -505,27 +505,12 @@ impl Store {
         reader: MemberId,
         id: i64,
     ) -> StoreResult<Option<TeamUpdate>> {
-        let r = sqlx::query(
-            "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-                    u.sections, m.name, m.email
-             FROM updates u JOIN members m ON m.id = u.member_id
-             WHERE u.id = $2
-               AND (u.member_id = $1 OR u.member_id IN (
-                    SELECT tm2.member_id FROM team_members tm1
-                    JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1))",
-        )
-        .bind(reader)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        r.map(|r| {
-            Ok(TeamUpdate {
-                update: update_from_row(&r)?,
-                author_name: r.try_get(9)?,
-                author_email: r.try_get(10)?,
-            })
-        })
-        .transpose()
+        let r = sqlx::query(AssertSqlSafe(format!("{READABLE} AND u.id = $2")))
+            .bind(reader)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref().map(team_update_from_row).transpose()
     }
 
     /// Updates for local date `date` by `member` and everyone sharing a team with them, by
@@ -535,28 +520,30 @@ impl Store {
         member: MemberId,
         date: NaiveDate,
     ) -> StoreResult<Vec<TeamUpdate>> {
-        let rows = sqlx::query(
-            "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-                    u.sections, m.name, m.email
-             FROM updates u JOIN members m ON m.id = u.member_id
-             WHERE u.local_date = $2
-               AND (u.member_id = $1 OR u.member_id IN (
-                    SELECT tm2.member_id FROM team_members tm1
-                    JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1))
-             ORDER BY m.name, u.id",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{READABLE} AND u.local_date = $2 ORDER BY m.name, u.id"
+        )))
         .bind(member)
         .bind(date.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TeamUpdate {
-                    update: update_from_row(r)?,
-                    author_name: r.try_get(9)?,
-                    author_email: r.try_get(10)?,
-                })
-            })
-            .collect()
+        rows.iter().map(team_update_from_row).collect()
     }
+}
+
+/// Updates that member `$1` may read (their own and their teammates'), with the columns of
+/// [`UpdateRow`] and the author's name and email; callers add `AND …` conditions.
+const READABLE: &str = "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
+        u.sections, m.name, m.email
+ FROM updates u JOIN members m ON m.id = u.member_id
+ WHERE (u.member_id = $1 OR u.member_id IN (
+        SELECT tm2.member_id FROM team_members tm1
+        JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1))";
+
+fn team_update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<TeamUpdate> {
+    Ok(TeamUpdate {
+        update: update_from_row(r)?,
+        author_name: r.try_get(9)?,
+        author_email: r.try_get(10)?,
+    })
 }

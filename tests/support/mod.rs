@@ -44,6 +44,25 @@ pub fn member_defaults() -> MemberDefaults {
     }
 }
 
+/// Adds the rig user `user` (`user@example.test`) as a member of team `core`, with the
+/// default times, named `name`, in zone `tz`.
+pub async fn add_rig_member(ctx: &tidings::jobs::Ctx, user: &str, name: &str, tz: &str) -> i64 {
+    let ch = tidings::store::MemberChange {
+        name: Some(name.into()),
+        tz: Some(tz.parse().expect("a zone")),
+        teams: Some(vec!["core".into()]),
+        ..Default::default()
+    };
+    ctx.store
+        .add_member(
+            &addr(&format!("{user}@example.test")),
+            &ch,
+            &member_defaults(),
+        )
+        .await
+        .expect("member added")
+}
+
 fn parsed(raw: &[u8]) -> mail_parser::Message<'_> {
     mail_parser::MessageParser::default()
         .parse(raw)

@@ -247,6 +247,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_outlook_sign_off_above_an_unquoted_original_goes() {
+        // Outlook's reply: the original below a rule and a From/Sent/To/Subject block, not
+        // quoted with '>'; a valediction, the name and the title above it are a signature.
+        let body = "Wrote the spec.\nTomorrow: interviews with three customers.\n\nBest regards,\nBen Carter\nProduct Manager | Demo Inc.\n\n________________________________\nFrom: Tidings <tidings@demo.example>\nSent: Mon, 30 Nov 2026 21:30:00 +0000\nTo: Ben Carter <ben@demo.example>\nSubject: Your update for Mon 30 Nov\n\nHi Ben Carter,\n\nYour update for Monday, 30 November 2026:\n\n* What did you get done?\n\n* What's next?\n\n* Anything blocking you?\n\nJust reply to this email.\n";
+        assert_eq!(
+            reply_text(body),
+            "Wrote the spec.\nTomorrow: interviews with three customers."
+        );
+        // "Best regards" inside a longer text that goes on is kept.
+        let body = "Best regards to the ops team for the fast fix.\nShipped it.\nNext: docs.\nBlockers: none\nMore notes here.\nAnd more.\nAnd more.\nAnd more.\nAnd more.\nAnd more.\nAnd more.\nAnd more.\nAnd more.\nAnd more.\n";
+        assert!(reply_text(body).contains("Shipped it."));
+    }
+
+    #[test]
     fn answers_under_each_quoted_question_keep_their_questions() {
         let body = "On Mon, 9 Mar 2026 at 16:30, Tidings <updates@example.test> wrote:\n> Hi Ann,\n>\n> * What did you get done?\n\nShipped the CSV importer.\n\n> * What's next?\nReview PR #42.\n> * Anything blocking you?\n\nWaiting on staging credentials.\n\n> Just reply to this email: type above the quoted text, as you always do.\n";
         let text = reply_text(body);

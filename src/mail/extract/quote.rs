@@ -458,11 +458,17 @@ fn select(lines: &[&str]) -> (Vec<String>, Option<usize>) {
 }
 
 /// After a valediction: only a short block (name, title, contact lines, a disclaimer)
-/// before the end of the message or the quoted part.
+/// before the end of the message or the quoted part (`>` lines, or Outlook's rule and
+/// header block above an unquoted original).
 fn signature_follows(lines: &[&str], from: usize) -> bool {
     let mut count = 0;
-    for line in &lines[from.min(lines.len())..] {
-        if is_quoted(line) {
+    let from = from.min(lines.len());
+    for (j, line) in lines.iter().enumerate().skip(from) {
+        if is_quoted(line)
+            || is_original_message(line)
+            || (is_separator(line) && is_header_block(lines, j + 1))
+            || is_header_block(lines, j)
+        {
             break;
         }
         if !is_blank(line) {
