@@ -302,3 +302,84 @@ async fn a_second_email_is_not_accepted_while_the_first_is_unrecorded() {
     assert!(maildir_holds(rig, "grace", "commit-1"));
     assert!(maildir_holds(rig, "grace", "commit-2"));
 }
+
+/// A loopback TCP relay to the rig's Postfix that keeps every chunk the client wrote, so a test
+/// can see how commands were grouped on the wire.
+async fn recording_relay(target: u16) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let chunks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = chunks.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(("127.0.0.1", target))
+                .await
+                .unwrap();
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n) = cr.read(&mut buf).await {
+                    if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    seen.lock().unwrap().push(buf[..n].to_vec());
+                }
+            });
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut sr, &mut cw).await;
+            });
+        }
+    });
+    (port, chunks)
+}
+
+/// Postfix offers PIPELINING: MAIL, RCPT and DATA go out in one write (one round trip), and
+/// the email is delivered.
+#[tokio::test]
+async fn mail_rcpt_and_data_are_pipelined_when_the_server_offers_it() {
+    let rig = rig::Rig::shared();
+    let (port, chunks) = recording_relay(rig.smtp_port).await;
+    // Plain SMTP on loopback without AUTH, as the rig's Postfix allows for local mail.
+    let s = Sender::Smtp(
+        smtp_transport(&SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            security: Security::None,
+            ..SmtpConfig::default()
+        })
+        .expect("transport"),
+    );
+    for tag in ["pipelined-1", "pipelined-2"] {
+        let _ = s
+            .send(
+                &addr("dave@example.test"),
+                &addr("bob@example.test"),
+                tag,
+                &message("bob@example.test", tag),
+            )
+            .await
+            .expect("send");
+    }
+    assert!(maildir_holds(rig, "bob", "pipelined-1"));
+    assert!(maildir_holds(rig, "bob", "pipelined-2"));
+    let chunks = chunks.lock().unwrap().clone();
+    let grouped = chunks
+        .iter()
+        .map(|c| String::from_utf8_lossy(c).to_string())
+        .filter(|c| {
+            c.starts_with("MAIL FROM:") && c.contains("\r\nRCPT TO:") && c.ends_with("DATA\r\n")
+        })
+        .count();
+    assert_eq!(
+        grouped,
+        2,
+        "each email's MAIL, RCPT and DATA in one write: {:?}",
+        chunks
+            .iter()
+            .map(|c| String::from_utf8_lossy(&c[..c.len().min(80)]).to_string())
+            .collect::<Vec<_>>()
+    );
+}

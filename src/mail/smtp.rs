@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
 use super::outbound::SendError;
@@ -38,7 +38,7 @@ struct PoolInner {
     credentials: Option<Credentials>,
     hello: ClientId,
     max_idle: usize,
-    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    idle: Mutex<Vec<(Conn, Instant)>>,
     /// The commit point: held from the end of a message's data until its delivery is
     /// recorded (see [`Accepted`]).
     commit: Arc<tokio::sync::Mutex<()>>,
@@ -95,8 +95,15 @@ impl std::fmt::Display for Raw<'_> {
     }
 }
 
+/// One open SMTP connection and whether its server offers PIPELINING (RFC 2920), which
+/// lettre's `ServerInfo` does not keep.
+struct Conn {
+    smtp: AsyncSmtpConnection,
+    pipelining: bool,
+}
+
 impl SmtpPool {
-    async fn connect(&self) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
+    async fn connect(&self) -> Result<Conn, lettre::transport::smtp::Error> {
         let p = &self.0;
         let wrapper = match &p.tls {
             Tls::Wrapper(t) => Some(t.clone()),
@@ -113,23 +120,35 @@ impl SmtpPool {
         if let Tls::Required(t) = &p.tls {
             conn.starttls(t.clone(), &p.hello).await?;
         }
+        // EHLO once more (before AUTH, which a later EHLO could reset) to read the keywords
+        // lettre does not keep: one round trip per connection, saved on every email after.
+        let ehlo = conn.command(Ehlo::new(p.hello.clone())).await?;
+        let pipelining = ehlo.message().any(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case("PIPELINING"))
+        });
         if let Some(c) = &p.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await?;
         }
-        Ok(conn)
+        Ok(Conn {
+            smtp: conn,
+            pipelining,
+        })
     }
 
     /// An open connection: a recently used idle one, else a new one.
-    async fn checkout(&self) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
+    async fn checkout(&self) -> Result<Conn, lettre::transport::smtp::Error> {
         loop {
             let idle = self.0.idle.lock().ok().and_then(|mut v| v.pop());
             let Some((mut conn, since)) = idle else {
                 return self.connect().await;
             };
             let idle_for = since.elapsed();
-            if idle_for > MAX_IDLE || (idle_for > CHECK_AFTER_IDLE && !conn.test_connected().await)
+            if idle_for > MAX_IDLE
+                || (idle_for > CHECK_AFTER_IDLE && !conn.smtp.test_connected().await)
             {
-                conn.abort().await;
+                conn.smtp.abort().await;
                 continue;
             }
             return Ok(conn);
@@ -137,8 +156,8 @@ impl SmtpPool {
     }
 
     /// Puts a healthy connection back (or closes it when enough are idle).
-    fn checkin(&self, mut conn: AsyncSmtpConnection) {
-        if conn.has_broken() {
+    fn checkin(&self, mut conn: Conn) {
+        if conn.smtp.has_broken() {
             return;
         }
         if let Ok(mut idle) = self.0.idle.lock()
@@ -147,7 +166,7 @@ impl SmtpPool {
             idle.push((conn, Instant::now()));
             return;
         }
-        tokio::spawn(async move { conn.abort().await });
+        tokio::spawn(async move { conn.smtp.abort().await });
     }
 
     /// Sends one message; on any error the connection is closed, never reused. The data is
@@ -162,7 +181,7 @@ impl SmtpPool {
             let mut conn = self.checkout().await.map_err(classify)?;
             let r = self.transaction(&mut conn, env, raw).await;
             if r.is_err() {
-                conn.abort().await;
+                conn.smtp.abort().await;
             }
             self.checkin(conn);
             r
@@ -179,20 +198,22 @@ impl SmtpPool {
             })
     }
 
-    /// MAIL, RCPT and DATA, then the data under the commit point.
+    /// MAIL, RCPT and DATA (in one write when the server offers PIPELINING: one round trip
+    /// instead of three), then the data under the commit point.
     async fn transaction(
         &self,
-        conn: &mut AsyncSmtpConnection,
+        conn: &mut Conn,
         env: &lettre::address::Envelope,
         raw: &[u8],
     ) -> Result<Accepted, SendError> {
+        let info = conn.smtp.server_info();
         let mut params = Vec::new();
         let non_ascii = env
             .from()
             .is_some_and(|a| !AsRef::<str>::as_ref(a).is_ascii())
             || env.to().iter().any(|a| !AsRef::<str>::as_ref(a).is_ascii());
         if non_ascii {
-            if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            if !info.supports_feature(Extension::SmtpUtfEight) {
                 return Err(SendError::Permanent(
                     "the address is not ASCII and the server does not offer SMTPUTF8".into(),
                 ));
@@ -200,28 +221,43 @@ impl SmtpPool {
             params.push(MailParameter::SmtpUtfEight);
         }
         if !raw.is_ascii() {
-            if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            if !info.supports_feature(Extension::EightBitMime) {
                 return Err(SendError::Permanent(
                     "the message is not ASCII and the server does not offer 8BITMIME".into(),
                 ));
             }
             params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
-        conn.command(Mail::new(env.from().cloned(), params))
-            .await
-            .map_err(classify)?;
-        for to in env.to() {
-            conn.command(Rcpt::new(to.clone(), vec![]))
-                .await
-                .map_err(classify)?;
+        let mail = Mail::new(env.from().cloned(), params);
+        let smtp = &mut conn.smtp;
+        if conn.pipelining {
+            // RFC 2920: the group ends with DATA; the answers come back in order. Any error
+            // closes the connection (the answers still due are never read).
+            let mut group = mail.to_string();
+            for to in env.to() {
+                group.push_str(&Rcpt::new(to.clone(), vec![]).to_string());
+            }
+            group.push_str(&Data.to_string());
+            smtp.command(Raw(&group)).await.map_err(classify)?;
+            for _ in env.to() {
+                smtp.read_response().await.map_err(classify)?;
+            }
+            smtp.read_response().await.map_err(classify)?;
+        } else {
+            smtp.command(mail).await.map_err(classify)?;
+            for to in env.to() {
+                smtp.command(Rcpt::new(to.clone(), vec![]))
+                    .await
+                    .map_err(classify)?;
+            }
+            smtp.command(Data).await.map_err(classify)?;
         }
-        conn.command(Data).await.map_err(classify)?;
         let data = dot_stuffed(raw);
         let held = self.0.commit.clone().lock_owned().await;
         match std::str::from_utf8(&data) {
-            Ok(text) => conn.command(Raw(text)).await,
+            Ok(text) => smtp.command(Raw(text)).await,
             // Not UTF-8 (8BITMIME): lettre's own writer, which stuffs byte by byte.
-            Err(_) => conn.message(raw).await,
+            Err(_) => smtp.message(raw).await,
         }
         .map_err(classify)?;
         Ok(Accepted {
@@ -234,8 +270,8 @@ impl SmtpPool {
         let mut conn = tokio::time::timeout(self.0.timeout, self.connect())
             .await
             .map_err(|_| anyhow::anyhow!("no answer within {} s", self.0.timeout.as_secs()))??;
-        let ok = conn.test_connected().await;
-        let _ = conn.quit().await;
+        let ok = conn.smtp.test_connected().await;
+        let _ = conn.smtp.quit().await;
         anyhow::ensure!(ok, "the SMTP server did not accept a NOOP");
         Ok(())
     }
