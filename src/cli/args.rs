@@ -309,8 +309,9 @@ pub enum ReplyCmd {
     Extract {
         #[arg(long, value_enum, default_value = "auto")]
         format: FormatArg,
-        /// Print the text as the questions it answers (Done/Next/Blockers, the team's own
-        /// questions, untitled text), the way receipts and digests show it.
+        /// Print the text as the questions it answers (Done/Next/Blockers labels, the default
+        /// questions, localised labels; other text untitled), the way receipts and digests
+        /// show it. A file carries no team, so a team's own questions are not known here.
         #[arg(long, conflicts_with = "json")]
         sections: bool,
         /// Print {"text": …, "sections": [{"kind", "label", "text"}]} as JSON.
