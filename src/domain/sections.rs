@@ -397,31 +397,39 @@ impl Section {
     }
 }
 
-/// Sections as text: each heading on a line of its own followed by its answer, a blank line
-/// between sections; untitled text as it is. What `tidings reply extract`, receipts and the
-/// digest's text part show.
+/// Sections as text, a blank line between them (see [`part_text`]). What `tidings reply
+/// extract --sections` and receipts show.
 pub fn to_text(sections: &[Section]) -> String {
-    let mut out = String::new();
-    for s in sections {
-        if !out.is_empty() {
-            out.push_str("\n\n");
-        }
-        match s.heading() {
-            // A question keeps its own mark and has its answer below it.
-            Some(h) if h.ends_with(['?', '？', ':']) => {
-                out.push_str(h);
-                if !s.text.is_empty() {
-                    out.push('\n');
-                    out.push_str(&s.text);
-                }
+    sections
+        .iter()
+        .map(|s| part_text(s.heading(), &s.text.lines().collect::<Vec<_>>()))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// One section as text: `Done: answer` for a one-line answer, else the heading on a line of
+/// its own (a question keeps its own mark, any other heading gets a `:`) and the answer's
+/// lines below it; untitled text as it is. Digests write their (possibly cut) entries with it
+/// too.
+pub fn part_text(heading: Option<&str>, lines: &[&str]) -> String {
+    let Some(h) = heading else {
+        return lines.join("\n");
+    };
+    let question = h.ends_with(['?', '？', ':']);
+    match lines {
+        [one] if !question => format!("{h}: {one}"),
+        _ => {
+            let mut out = h.to_string();
+            if !question {
+                out.push(':');
             }
-            Some(h) if s.text.is_empty() => out.push_str(&format!("{h}:")),
-            Some(h) if s.text.contains('\n') => out.push_str(&format!("{h}:\n{}", s.text)),
-            Some(h) => out.push_str(&format!("{h}: {}", s.text)),
-            None => out.push_str(&s.text),
+            for l in lines {
+                out.push('\n');
+                out.push_str(l);
+            }
+            out
         }
     }
-    out
 }
 
 /// The blocker lines of stored sections: the lines of its blockers sections that are not

@@ -6,7 +6,7 @@
 use maud::{Markup, html};
 
 use super::NL;
-use crate::domain::sections::Section;
+use crate::domain::sections::{self, Section};
 
 /// The most lines of one update a digest shows (headings not counted).
 pub const ENTRY_LINES: usize = 12;
@@ -122,35 +122,19 @@ fn inline(p: &Part) -> bool {
             .is_some_and(|h| !h.ends_with(['?', '？', ':']))
 }
 
-/// The entry in the text part: `Done: …` on one line for a one-line answer, else the heading
-/// on its own line and the answer below; then "N more lines" and the link.
+/// The entry in the text part: each section as [`sections::part_text`] writes it, a blank line
+/// between them; then "N more lines" and the link.
 pub fn text(s: &Shown, read_url: &str) -> String {
-    let mut out = String::new();
-    for p in &s.parts {
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        match p.heading.as_deref() {
-            Some(h) if inline(p) => out.push_str(&format!("{h}: {}\n", p.lines[0])),
-            Some(h) => {
-                out.push_str(h);
-                if !h.ends_with(['?', '？', ':']) {
-                    out.push(':');
-                }
-                out.push('\n');
-                for l in &p.lines {
-                    out.push_str(l);
-                    out.push('\n');
-                }
-            }
-            None => {
-                for l in &p.lines {
-                    out.push_str(l);
-                    out.push('\n');
-                }
-            }
-        }
-    }
+    let mut out = s
+        .parts
+        .iter()
+        .map(|p| {
+            let lines: Vec<&str> = p.lines.iter().map(String::as_str).collect();
+            sections::part_text(p.heading.as_deref(), &lines)
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    out.push('\n');
     if s.is_cut() {
         out.push_str(&format!("\n{}: read the rest at {read_url}\n", more(s)));
     }
