@@ -124,7 +124,6 @@ fn team_digest(size: usize) -> DigestView<'static> {
             missing: vec![],
         }],
         prefs_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        update_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/updates/",
     }
 }
 

@@ -87,7 +87,6 @@ pub fn digest_view<'a>(
     now: DateTime<Utc>,
     sections: Vec<DigestSection>,
     prefs_url: &'a str,
-    update_url: &'a str,
 ) -> DigestView<'a> {
     DigestView {
         reader_name: &m.name,
@@ -95,7 +94,6 @@ pub fn digest_view<'a>(
         local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
         sections,
         prefs_url,
-        update_url,
     }
 }
 
@@ -109,8 +107,7 @@ pub fn digest(
     data: DigestData,
 ) -> anyhow::Result<QueuedDigest> {
     let prefs = ctx.prefs_url(m.id, now);
-    let updates = format!("{prefs}/updates/");
-    let view = digest_view(m, date, now, data.sections, &prefs, &updates);
+    let view = digest_view(m, date, now, data.sections, &prefs);
     let subject = render::digest_subject(&view);
     let (text, html) = render::digest_parts(&view);
     let message_id = new_message_id("digest", &ctx.mail_domain());

@@ -57,10 +57,8 @@ pub struct DigestView<'a> {
     /// only in the morning); `None` greets without a time of day.
     pub local_hour: Option<u32>,
     pub sections: Vec<DigestSection>,
+    /// The reader's own signed link; an entry's "read the rest" is `{prefs_url}/updates/ID`.
     pub prefs_url: &'a str,
-    /// Where an entry's "read the rest" goes: this prefix and the update's id (the reader's
-    /// own signed link, `…/p/TOKEN/updates/`).
-    pub update_url: &'a str,
 }
 
 /// One line of the blockers box.
@@ -96,7 +94,7 @@ impl DigestView<'_> {
     }
 
     fn url_of(&self, e: &DigestEntry) -> String {
-        format!("{}{}", self.update_url, e.update_id)
+        format!("{}/updates/{}", self.prefs_url, e.update_id)
     }
 }
 
@@ -131,9 +129,9 @@ pub fn digest_subject(v: &DigestView<'_>) -> String {
 }
 
 /// `12 updates, 3 blockers, 4 not yet written`: the line under the greeting.
-fn summary(v: &DigestView<'_>) -> String {
+/// `b` is the number of blockers (the caller has them at hand).
+fn summary(v: &DigestView<'_>, b: usize) -> String {
     let n = v.entries().count();
-    let b = v.blockers().len();
     let m = v.missing();
     let mut s = format!("{n} update{}", plural(n));
     if b > 0 {
@@ -200,13 +198,13 @@ pub fn digest_text(v: &DigestView<'_>) -> String {
 }
 
 fn text_within(v: &DigestView<'_>, condensed: bool) -> String {
+    let blockers = v.blockers();
     let mut s = format!(
         "{} {}, here is what your team wrote.\n{}.\n\n",
         greeting(v.local_hour),
         v.reader_name,
-        summary(v)
+        summary(v, blockers.len())
     );
-    let blockers = v.blockers();
     if !blockers.is_empty() {
         s.push_str("BLOCKERS\n");
         for b in blockers.iter().take(BLOCKERS_SHOWN) {
@@ -281,7 +279,7 @@ fn html_within(v: &DigestView<'_>, condensed: bool) -> String {
     let content = html! {
         h1 style=(st("h1")) { "Team digest" }
         (NL)
-        p.muted style=(st(".muted")) { (long_date(v.date)) " · " (summary(v)) }
+        p.muted style=(st(".muted")) { (long_date(v.date)) " · " (summary(v, blockers.len())) }
         (NL)
         @if !blockers.is_empty() {
             table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {

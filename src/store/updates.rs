@@ -101,7 +101,6 @@ pub struct DigestItem {
     pub author_email: String,
     pub author_tz: String,
     pub local_date: NaiveDate,
-    pub body: String,
     pub sections: Vec<Section>,
     /// An earlier revision of this update already reached this reader.
     pub edited: bool,
@@ -180,7 +179,7 @@ impl Store {
                     author_email: r.try_get(4)?,
                     author_tz: r.try_get(5)?,
                     local_date: NaiveDate::from_str(&d).map_err(|e| StoreError::Other(e.into()))?,
-                    body: r.try_get(7)?,
+                    // The text only for an update stored before its sections were.
                     sections: sections::from_stored(
                         r.try_get::<Option<String>, _>(8)?.as_deref(),
                         &r.try_get::<String, _>(7)?,

@@ -1903,14 +1903,12 @@ both!(
         .unwrap();
         let now = chrono::Utc::now();
         let prefs = app.ctx.prefs_url(ann, now);
-        let updates = format!("{prefs}/updates/");
         let view = tidings::jobs::compose::digest_view(
             &m,
             "2026-03-10".parse().unwrap(),
             now,
             data.sections,
             &prefs,
-            &updates,
         );
         let text = tidings::render::digest_text(&view);
         assert!(

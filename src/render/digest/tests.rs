@@ -26,7 +26,6 @@ fn view(body: &str) -> DigestView<'static> {
             missing: vec!["Cy".into()],
         }],
         prefs_url: "http://127.0.0.1:8080/p/x",
-        update_url: "http://127.0.0.1:8080/p/x/updates/",
     }
 }
 
@@ -137,7 +136,6 @@ fn several_teams_get_one_section_each_and_marks_show() {
             },
         ],
         prefs_url: "http://x/p/1",
-        update_url: "http://x/p/1/updates/",
     };
     let t = digest_text(&v);
     assert!(
@@ -190,7 +188,6 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
             missing: vec!["Nobody Yet".into()],
         }],
         prefs_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        update_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/updates/",
     }
 }
 

@@ -84,13 +84,28 @@ async fn show(
     }
 }
 
-async fn show_inner(st: &WebState, token: &str, flash: Option<&str>) -> Result<Response, AppError> {
+/// The member a link acts for, or the page saying the link does not work (expired, altered,
+/// or its member no longer exists).
+async fn linked_member(
+    st: &WebState,
+    token: &str,
+) -> Result<Result<crate::domain::Member, Response>, AppError> {
     let link = match verify(&st.ctx, token) {
         Ok(l) => l,
-        Err(e) => return Ok(bad_link_page(&e)),
+        Err(e) => return Ok(Err(bad_link_page(&e))),
     };
-    let Some(m) = st.ctx.store.member_by_id(link.member).await? else {
-        return Ok(bad_link_page(&TokenError::BadSignature));
+    Ok(st
+        .ctx
+        .store
+        .member_by_id(link.member)
+        .await?
+        .ok_or_else(|| bad_link_page(&TokenError::BadSignature)))
+}
+
+async fn show_inner(st: &WebState, token: &str, flash: Option<&str>) -> Result<Response, AppError> {
+    let m = match linked_member(st, token).await? {
+        Ok(m) => m,
+        Err(page) => return Ok(page),
     };
     Ok(html_response(
         StatusCode::OK,

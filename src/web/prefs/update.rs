@@ -7,8 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
-use super::{bad_link_page, error_page, verify};
-use crate::domain::token::TokenError;
+use super::error_page;
 use crate::web::html::{html_response, message_page, page};
 use crate::web::{AppError, WebState};
 
@@ -35,13 +34,10 @@ pub(super) async fn show_update(
 }
 
 async fn show_inner(st: &WebState, token: &str, id: &str) -> Result<Response, AppError> {
-    let link = match verify(&st.ctx, token) {
-        Ok(l) => l,
-        Err(e) => return Ok(bad_link_page(&e)),
+    let reader = match super::linked_member(st, token).await? {
+        Ok(m) => m,
+        Err(page) => return Ok(page),
     };
-    if st.ctx.store.member_by_id(link.member).await?.is_none() {
-        return Ok(bad_link_page(&TokenError::BadSignature));
-    }
     let not_found = || {
         message_page(
             StatusCode::NOT_FOUND,
@@ -53,7 +49,7 @@ async fn show_inner(st: &WebState, token: &str, id: &str) -> Result<Response, Ap
     let Ok(id) = id.parse::<i64>() else {
         return Ok(not_found());
     };
-    let Some(t) = st.ctx.store.readable_update(link.member, id).await? else {
+    let Some(t) = st.ctx.store.readable_update(reader.id, id).await? else {
         return Ok(not_found());
     };
     let u = &t.update;
