@@ -6,6 +6,8 @@
 //!   cargo bench --bench fanout -- --smtp 127.0.0.1:PORT [--name fanout_smtp] [--members 10000]
 //!       [--team-size 100] [--concurrency 10] [--domain blackhole.test] [--db sqlite|postgres://…]
 //!       [--phases]   (queue everything, then send, and time each phase)
+//!   cargo bench --bench fanout -- --digest-html   (only `digest_html_kb_100`: the HTML of a
+//!       100-member team's digest with 6-line updates; no database, no SMTP)
 //!
 //! Recipients are `m<i>@<domain>`; the rig's Postfix accepts `blackhole.test` and discards it,
 //! so the figure is "due → accepted by Postfix". Also prints the mean digest size (for
@@ -44,6 +46,52 @@ pub fn peak_rss_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// The HTML size (KB) of one reader's digest in a team of `size` where every teammate wrote a
+/// 6-line update (two lines each of done, next and, for every third, blockers): the figure
+/// Gmail's clipping at about 102 KB is about.
+fn digest_html_kb(size: usize) -> f64 {
+    use tidings::render::{DigestEntry, DigestSection, DigestView, digest_parts};
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap_or_default();
+    let entries = (1..size)
+        .map(|i| {
+            let blockers = if i % 3 == 0 {
+                "Blockers: waiting for access to the staging database since Monday\nand for the vendor's answer on the SSO callback URL"
+            } else {
+                "Next: on-call handover notes for the weekend\nand the quarterly capacity review with the SRE team"
+            };
+            DigestEntry {
+                update_id: i as i64,
+                revision: 1,
+                author_id: i as i64,
+                author: format!("Member {i}"),
+                author_tz: "Europe/Berlin".into(),
+                local_date: date,
+                sections: tidings::domain::sections::split(
+                    &format!(
+                        "Done: reviewed PR #{i} for the billing service\nand fixed two flaky tests in the importer\nNext: pair with the data team on the nightly export\nthen write the migration notes for the release\n{blockers}"
+                    ),
+                    &[],
+                ),
+                edited: false,
+                late: false,
+            }
+        })
+        .collect();
+    let prefs = "https://tidings.example.test/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let view = DigestView {
+        reader_name: "Member 0",
+        date,
+        local_hour: Some(8),
+        sections: vec![DigestSection {
+            team: None,
+            entries,
+            missing: vec![],
+        }],
+        prefs_url: prefs,
+    };
+    digest_parts(&view).1.len() as f64 / 1024.0
+}
+
 /// A realistic update: done / next / a blocker for every tenth member.
 fn update_sql(backend: Backend) -> &'static str {
     match backend {
@@ -59,6 +107,10 @@ fn update_sql(backend: Backend) -> &'static str {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--digest-html") {
+        println!("digest_html_kb_100 {:.1} KB", digest_html_kb(100));
+        return Ok(());
+    }
     let members = num(&args, "--members", 10_000)?;
     let team_size = num(&args, "--team-size", 100)?.max(1);
     let concurrency = num(&args, "--concurrency", 10)?.max(1) as usize;
@@ -125,6 +177,10 @@ async fn main() -> anyhow::Result<()> {
             series(members),
             body = update_sql(backend),
         ),
+        // Each update's revision as written: digests are composed from these when sent.
+        "INSERT INTO update_revisions (update_id, revision, body, sections, created_at)
+         SELECT id, revision, body, sections, updated_at FROM updates"
+            .to_string(),
     ];
     for sql in statements {
         sqlx::query(AssertSqlSafe(sql))
@@ -163,13 +219,31 @@ async fn main() -> anyhow::Result<()> {
         p.digests as i64 == members && s.sent as i64 == members && s.failed == 0,
         "every member gets one digest: plan {p:?}, send {s:?}"
     );
-    let bytes: i64 =
-        sqlx::query_scalar("SELECT CAST(AVG(LENGTH(body)) AS BIGINT) FROM outbox_bodies")
-            .fetch_one(ctx.store.pool())
-            .await?;
+    // The size of a digest as sent (composed again from its row: the same bytes).
+    let rows = ctx.store.list_outbox(false, 1).await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no digest queued"))?;
+    let bytes = tidings::jobs::compose::message_of(&ctx, row).await?.len();
+    // What the outbox stores per reader: the row's own columns and any stored body (a digest
+    // stores its manifest instead of bytes); the ledger of what reached whom is not counted.
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(LENGTH(idem_key) + LENGTH(kind) + LENGTH(recipient) + LENGTH(message_id)
+                + LENGTH(subject) + COALESCE(LENGTH(local_date), 0) + COALESCE(LENGTH(manifest), 0)
+                + COALESCE(LENGTH(last_error), 0) + 8 * 8
+                + COALESCE((SELECT LENGTH(b.body) FROM outbox_bodies b WHERE b.outbox_id = outbox.id), 0))
+                AS BIGINT)
+         FROM outbox WHERE kind = 'digest'",
+    )
+    .fetch_one(ctx.store.pool())
+    .await?;
     eprintln!("queued and sent {} digests in {total:.1} s", p.digests);
     println!("{name}_per_s {:.0} digests/s", members as f64 / total);
     println!("{name}_digest_bytes {bytes} bytes");
+    println!(
+        "{name}_bytes_per_reader {:.0} bytes",
+        stored as f64 / members as f64
+    );
     println!("rss_{name}_mb {:.0} MB", peak_rss_mb());
     ctx.store.close().await;
     Ok(())

@@ -102,6 +102,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
     let entries = (1..size)
         .map(|i| DigestEntry {
             update_id: i as i64,
+            revision: 1,
             author_id: i as i64,
             author: format!("Member {i}"),
             author_tz: "Europe/Berlin".into(),

@@ -13,7 +13,7 @@ use support::{at, member_defaults, rig, rig_config, text_of, wait_maildir};
 use tidings::config::Config;
 use tidings::domain::EmailAddress;
 use tidings::domain::token::ReplyToken;
-use tidings::jobs::{self, Ctx};
+use tidings::jobs::{self, Ctx, compose};
 use tidings::store::{MemberChange, OutboxRow};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -313,6 +313,97 @@ async fn a_digest_holds_exactly_the_unseen_updates_and_a_second_pass_sends_nothi
 
     let n = all_sent_mail_passes_the_header_checks(rig, &a).await;
     assert!(n >= 6, "requests and digests of three members: {n}");
+}
+
+on_both!(a_digest_is_composed_when_sent_and_a_retry_is_the_same_bytes);
+/// A digest is queued as what it is made of (no bytes stored) and composed when it is sent.
+/// Composed twice, or sent after a 4xx, it is the same message byte for byte, and an edit of an
+/// entry made after it was queued does not change it: the edit reaches the reader in the next
+/// digest, marked edited (the rule in the README).
+async fn a_digest_is_composed_when_sent_and_a_retry_is_the_same_bytes(pg: bool) {
+    let _serial = SERIAL.lock().await;
+    let rig = rig::Rig::shared();
+    let a = app(rig, pg).await;
+    let grace = a
+        .member("grace@example.test", "Grace", "Europe/Berlin")
+        .await;
+    let dave = a
+        .member("dave@example.test", "Dave", "America/New_York")
+        .await;
+    a.tick(at("2026-03-09T00:00:00Z")).await;
+    a.update(
+        dave,
+        "2026-03-09",
+        "Dave Monday: first words.\nBlockers: the VPN",
+    )
+    .await;
+
+    // Tuesday 08:30 in Berlin: Grace's digest is queued, and her server defers her for now.
+    rig.set_recipient_access("grace@example.test", Some("450 4.2.0 try later"));
+    let t0 = at("2026-03-10T07:30:00Z");
+    let p = jobs::plan::run(&a.ctx, t0).await.unwrap();
+    assert!(p.digests >= 1, "{p:?}");
+    let key = format!("digest:{grace}:2026-03-10");
+    let row = a.row(&key).await.unwrap();
+    assert!(row.body.is_empty(), "no bytes stored for a digest");
+    let manifest = row
+        .manifest
+        .clone()
+        .expect("a digest row holds its manifest");
+    assert!(manifest.len() < 400, "{} bytes: {manifest}", manifest.len());
+    let first = compose::message_of(&a.ctx, &row).await.unwrap();
+    assert_eq!(compose::message_of(&a.ctx, &row).await.unwrap(), first);
+
+    // Dave edits Monday's update after the digest was queued; a new teammate writes too.
+    a.update(dave, "2026-03-09", "Dave again: the edit.").await;
+    let frank = a.member("frank@example.test", "Frank", "Asia/Tokyo").await;
+    a.update(frank, "2026-03-10", "Frank Tuesday: hello.").await;
+    assert_eq!(
+        compose::message_of(&a.ctx, &row).await.unwrap(),
+        first,
+        "composed after the edit, the queued digest is unchanged"
+    );
+
+    let (_, s) = a.tick(t0).await;
+    assert!(s.retried >= 1 && s.failed == 0, "{s:?}");
+    let r = a.row(&key).await.unwrap();
+    assert_eq!((r.state.as_str(), r.attempts), ("pending", 1), "{r:?}");
+    rig.set_recipient_access("grace@example.test", None);
+    let mut tries = 0;
+    while a.row(&key).await.unwrap().state != "sent" {
+        tries += 1;
+        assert!(tries <= 4, "still not delivered: {:?}", a.row(&key).await);
+        let next = a.row(&key).await.unwrap().next_attempt_at;
+        a.tick(DateTime::from_timestamp(next, 0).unwrap()).await;
+    }
+    let got = delivered(rig, "grace", &row.message_id, 1);
+    assert_eq!(got.len(), 1);
+    // Postfix puts its trace headers (Return-Path, Delivered-To, Received) in front and
+    // stores lines with LF; everything after them is what was composed when queued.
+    let ours = String::from_utf8(first).unwrap().replace("\r\n", "\n");
+    assert!(
+        got[0].ends_with(&ours),
+        "the delivered digest is the one composed first:\n{}\n---\n{ours}",
+        got[0]
+    );
+    let text = text_of(got[0].as_bytes());
+    assert!(text.contains("Dave Monday: first words."), "{text}");
+    assert!(
+        !text.contains("the edit") && !text.contains("Frank"),
+        "{text}"
+    );
+
+    // Wednesday: the edit, marked edited, and Frank's update.
+    a.tick(at("2026-03-11T07:30:00Z")).await;
+    let row = a.row(&format!("digest:{grace}:2026-03-11")).await.unwrap();
+    let text = text_of(delivered(rig, "grace", &row.message_id, 1)[0].as_bytes());
+    assert!(
+        text.contains("Dave — Mon 9 Mar (America/New_York) [edited]")
+            && text.contains("Dave again: the edit."),
+        "{text}"
+    );
+    assert!(text.contains("Frank Tuesday: hello."), "{text}");
+    all_sent_mail_passes_the_header_checks(rig, &a).await;
 }
 
 on_both!(a_4xx_is_retried_with_backoff_and_delivered_once);

@@ -166,6 +166,10 @@ async fn seed(s: &Store, n: i64, team_size: i64, mailbox: &str, kind: &str) {
              SELECT x, '{}', 'Update number ' || x, 'api', 1, {ts} - 3600, {ts} - 3600 FROM ({series}) s",
             today - chrono::Duration::days(1)
         ),
+        // Each update's revision as written: digests are composed from these when sent.
+        "INSERT INTO update_revisions (update_id, revision, body, sections, created_at)
+         SELECT id, revision, body, sections, updated_at FROM updates"
+            .to_string(),
     ] {
         sqlx::query(AssertSqlSafe(sql))
             .execute(s.pool())

@@ -104,11 +104,55 @@ pub enum Command {
         #[command(subcommand)]
         cmd: InboxCmd,
     },
+    /// Export a team's updates, oldest first, as CSV, JSON or Markdown.
+    ///
+    /// Each update is one record with its answers by section (done, next, blockers, other).
+    /// CSV is RFC 4180 with every field quoted (a field starting with = + - @ gets a leading
+    /// apostrophe, so a spreadsheet never runs it as a formula); JSON is an array of the
+    /// updates with their sections and text; Markdown is a page with a heading per day.
+    Export(ExportArgs),
     /// Database tools (moving from SQLite to PostgreSQL).
     Db {
         #[command(subcommand)]
         cmd: DbCmd,
     },
+}
+
+/// The arguments of `tidings export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// The team.
+    #[arg(long, value_name = "NAME")]
+    pub team: String,
+    /// Only this member's updates (address or alias).
+    #[arg(long, value_name = "EMAIL")]
+    pub member: Option<String>,
+    /// From this local date (YYYY-MM-DD), included.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// To this local date (YYYY-MM-DD), included.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Only updates with a blockers section.
+    #[arg(long)]
+    pub blockers: bool,
+    /// Only updates matching this search (words all required, "a phrase", -word excluded);
+    /// best match first.
+    #[arg(long, value_name = "WORDS")]
+    pub search: Option<String>,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// The formats of `tidings export`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+    Md,
 }
 
 #[derive(Subcommand, Debug)]

@@ -133,6 +133,18 @@ pub const TABLES: &[Table] = &[
         serial_id: true,
     },
     Table {
+        name: "update_revisions",
+        columns: &[
+            ("update_id", I64),
+            ("revision", I64),
+            ("body", Text),
+            ("sections", OptText),
+            ("created_at", I64),
+        ],
+        order_by: "update_id, revision",
+        serial_id: false,
+    },
+    Table {
         name: "inbound_messages",
         columns: &[
             ("id", I64),
@@ -169,6 +181,7 @@ pub const TABLES: &[Table] = &[
             ("last_error", OptText),
             ("created_at", I64),
             ("sent_at", OptI64),
+            ("manifest", OptText),
         ],
         order_by: "id",
         serial_id: true,

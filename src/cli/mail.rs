@@ -1,5 +1,5 @@
-//! The mail commands: `run-due` (one pass), `preview digest`, `outbox list` and
-//! `inbox quarantine`.
+//! The mail commands: `run-due` (one pass), `preview digest`, `outbox list`,
+//! `inbox quarantine`, and `export` (a team's updates).
 
 use super::*;
 
@@ -260,4 +260,53 @@ pub(super) async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Resul
             .await
         }
     }
+}
+
+pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::Result<()> {
+    use crate::jobs::log::{self, LogError, Reader};
+    use crate::render::export::Format;
+    let from = a.from.as_deref().map(parse_date).transpose()?;
+    let to = a.to.as_deref().map(parse_date).transpose()?;
+    let member = a.member.as_deref().map(parse_email).transpose()?;
+    let format = match a.format {
+        super::args::ExportFormat::Csv => Format::Csv,
+        super::args::ExportFormat::Json => Format::Json,
+        super::args::ExportFormat::Md => Format::Md,
+    };
+    let text = with_ctx(cfg, async |ctx| {
+        let in_team = |e: LogError| match e {
+            LogError::Other(e) => e,
+            e => usage(e.to_string()),
+        };
+        let members = log::team_for(ctx, Reader::Admin, &a.team)
+            .await
+            .map_err(|_| usage(format!("no team named {:?}", a.team)))?;
+        let member = match &member {
+            Some(e) => Some(
+                log::author_in(ctx, &a.team, &members, e)
+                    .await
+                    .map_err(in_team)?,
+            ),
+            None => None,
+        };
+        let q = crate::store::LogQuery {
+            team: a.team.clone(),
+            member,
+            from,
+            to,
+            text: a.search.clone(),
+            blockers: a.blockers,
+            ..Default::default()
+        };
+        log::export(ctx, Reader::Admin, &q, format)
+            .await
+            .map_err(in_team)
+    })
+    .await?;
+    match &a.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => crate::out!("{text}"),
+    }
+    Ok(())
 }

@@ -206,6 +206,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox {
             cmd: OutboxCmd::List { failed, limit },
         } => mail::outbox_list(cfg, failed, limit).await,
+        Command::Export(a) => mail::export(cfg, a).await,
         Command::Inbox {
             cmd: InboxCmd::Quarantine { cmd },
         } => mail::quarantine(cfg, cmd).await,

@@ -3,6 +3,9 @@
 //! sender who is not one, and the `doctor --send-test` email. Each returns the outbox entry
 //! (or, for the test email, the bytes) ready to queue; nothing here writes to the store.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Ctx;
@@ -10,8 +13,8 @@ use super::digest::DigestData;
 use crate::domain::sections::Section;
 use crate::domain::{EmailAddress, MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
-use crate::render::{self, DigestSection, DigestView, RequestView};
-use crate::store::{NewEmail, QueuedDigest};
+use crate::render::{self, DigestEntry, DigestSection, DigestView, EntryParts, RequestView};
+use crate::store::{NewEmail, OutboxRow, QueuedDigest, Revision};
 
 /// The reply a receipt or notice answers: its update's local date and the reply's
 /// Message-ID. Such a mail's `Reply-To` is the member's token address for that date, so a
@@ -97,8 +100,11 @@ pub fn digest_view<'a>(
     }
 }
 
-/// The digest email of reader `m` for local date `date` holding `data`, with the update
-/// revisions it carries (recorded when it is queued, so each reaches the reader once).
+/// The digest of reader `m` for local date `date` holding `data`, queued as what it is made
+/// of, not as bytes: its outbox row holds a [`Manifest`] and its ledger (`digest_deliveries`)
+/// the update revisions it carries (recorded when it is queued, so each reaches the reader
+/// once). [`queued_digest`] composes the email when the row is sent. Its Message-ID, Date and
+/// subject are fixed now.
 pub fn digest(
     ctx: &Ctx,
     m: &Member,
@@ -109,41 +115,204 @@ pub fn digest(
     let prefs = ctx.prefs_url(m.id, now);
     let view = digest_view(m, date, now, data.sections, &prefs);
     let subject = render::digest_subject(&view);
-    let (text, html) = render::digest_parts(&view);
+    let manifest = Manifest::of(&view, ctx.list_id(m));
     let message_id = new_message_id("digest", &ctx.mail_domain());
-    let unsub = ctx.unsubscribe_url(m.id, now);
-    let list_id = ctx.list_id(m);
-    let raw = outbound::build(&outbound::Outgoing {
-        kind: MailKind::Digest,
-        from: &ctx.config.mail.from,
-        to_name: &m.name,
-        to: &m.email,
-        reply_to: None,
-        subject: &subject,
-        message_id: &message_id,
-        in_reply_to: None,
-        text,
-        html: Some(html),
-        unsubscribe_url: Some(&unsub),
-        list_id: Some(&list_id),
-        date: now.timestamp(),
-    })?;
     Ok(QueuedDigest {
         email: NewEmail {
             idem_key: outbox_key(MailKind::Digest, m.id, date),
             local_date: Some(date.to_string()),
+            manifest: Some(serde_json::to_string(&manifest)?),
             ..entry(
                 MailKind::Digest,
                 Some(m.id),
                 &m.email,
                 &message_id,
                 subject,
-                raw,
+                Vec::new(),
             )
         },
         reader: m.id,
         items: data.keys,
     })
+}
+
+/// What a queued digest is made of (the outbox row's `manifest`, JSON): everything about the
+/// reader and the day fixed when it was queued, so composing it again gives the same bytes.
+/// The updates are referred to by (id, revision) and read from `update_revisions`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    /// The reader's name as greeted.
+    pub name: String,
+    /// The reader's local hour when it was queued (the greeting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hour: Option<u32>,
+    pub list_id: String,
+    pub sections: Vec<ManifestSection>,
+}
+
+/// One team's part of a queued digest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ManifestSection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// `[update id, revision, marks]`, in the digest's order; marks: 1 late, 2 edited.
+    pub entries: Vec<(i64, i64, u8)>,
+    /// Teammates who had not written, by name as listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+}
+
+const LATE: u8 = 1;
+const EDITED: u8 = 2;
+
+impl Manifest {
+    fn of(v: &DigestView<'_>, list_id: String) -> Manifest {
+        Manifest {
+            name: v.reader_name.to_string(),
+            hour: v.local_hour,
+            list_id,
+            sections: v
+                .sections
+                .iter()
+                .map(|s| ManifestSection {
+                    team: s.team.clone(),
+                    entries: s
+                        .entries
+                        .iter()
+                        .map(|e| {
+                            let marks =
+                                if e.late { LATE } else { 0 } | if e.edited { EDITED } else { 0 };
+                            (e.update_id, e.revision, marks)
+                        })
+                        .collect(),
+                    missing: s.missing.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What the digests of one send pass share: the update revisions they carry (read once) and
+/// each entry rendered once ([`EntryParts`]), whatever the number of readers.
+#[derive(Debug, Default)]
+pub struct SendParts {
+    revisions: HashMap<(i64, i64), Arc<Revision>>,
+    entries: EntryParts,
+}
+
+/// Revisions kept by a [`SendParts`] before it starts over.
+const REVISIONS_KEPT: usize = 50_000;
+
+impl SendParts {
+    /// Reads the revisions that the digests among `rows` carry and are not at hand yet.
+    pub async fn load(&mut self, ctx: &Ctx, rows: &[OutboxRow]) -> anyhow::Result<()> {
+        if self.revisions.len() > REVISIONS_KEPT {
+            self.revisions.clear();
+        }
+        let mut want: Vec<i64> = Vec::new();
+        for r in rows {
+            let Some(m) = r.manifest.as_deref() else {
+                continue;
+            };
+            // A manifest that does not parse fails its own row in `queued_digest`.
+            let Ok(m) = serde_json::from_str::<Manifest>(m) else {
+                continue;
+            };
+            for s in &m.sections {
+                for (id, rev, _) in &s.entries {
+                    if !self.revisions.contains_key(&(*id, *rev)) {
+                        want.push(*id);
+                    }
+                }
+            }
+        }
+        want.sort_unstable();
+        want.dedup();
+        for r in ctx.store.revisions(&want).await? {
+            self.revisions
+                .insert((r.update_id, r.revision), Arc::new(r));
+        }
+        Ok(())
+    }
+}
+
+/// Composes the digest queued as `row` (whose revisions `parts` holds: [`SendParts::load`]).
+/// The same row gives the same bytes every time: the Message-ID, Date, subject, greeting and
+/// links are those fixed when it was queued, and each update is shown in the revision it
+/// recorded. An update deleted since (its author removed) is left out.
+pub fn queued_digest(ctx: &Ctx, row: &OutboxRow, parts: &mut SendParts) -> anyhow::Result<Vec<u8>> {
+    let manifest: Manifest = serde_json::from_str(row.manifest.as_deref().unwrap_or_default())
+        .map_err(|e| anyhow::anyhow!("outbox row {}: its manifest does not read: {e}", row.id))?;
+    let (Some(member), Some(date)) = (row.member_id, row.local_date.as_deref()) else {
+        anyhow::bail!("outbox row {}: a digest without its reader or date", row.id);
+    };
+    let date: NaiveDate = date
+        .parse()
+        .map_err(|e| anyhow::anyhow!("outbox row {}: date {date:?}: {e}", row.id))?;
+    let queued_at = DateTime::<Utc>::from_timestamp(row.created_at, 0)
+        .ok_or_else(|| anyhow::anyhow!("outbox row {}: no such time {}", row.id, row.created_at))?;
+    let to = EmailAddress::parse(&row.recipient)?;
+    let sections = manifest
+        .sections
+        .iter()
+        .map(|s| DigestSection {
+            team: s.team.clone(),
+            entries: s
+                .entries
+                .iter()
+                .filter_map(|(id, rev, marks)| {
+                    let r = parts.revisions.get(&(*id, *rev))?;
+                    Some(DigestEntry {
+                        update_id: r.update_id,
+                        revision: r.revision,
+                        author_id: r.author_id,
+                        author: r.author_name.clone(),
+                        author_tz: r.author_tz.clone(),
+                        local_date: r.local_date,
+                        sections: r.sections.clone(),
+                        edited: marks & EDITED != 0,
+                        late: marks & LATE != 0,
+                    })
+                })
+                .collect(),
+            missing: s.missing.clone(),
+        })
+        .collect();
+    let prefs = ctx.prefs_url(member, queued_at);
+    let view = DigestView {
+        reader_name: &manifest.name,
+        date,
+        local_hour: manifest.hour,
+        sections,
+        prefs_url: &prefs,
+    };
+    let (text, html) = render::digest_parts_with(&view, &mut parts.entries);
+    let unsub = ctx.unsubscribe_url(member, queued_at);
+    outbound::build(&outbound::Outgoing {
+        kind: MailKind::Digest,
+        from: &ctx.config.mail.from,
+        to_name: &manifest.name,
+        to: &to,
+        reply_to: None,
+        subject: &row.subject,
+        message_id: &format!("<{}>", row.message_id),
+        in_reply_to: None,
+        text,
+        html: Some(html),
+        unsubscribe_url: Some(&unsub),
+        list_id: Some(&manifest.list_id),
+        date: row.created_at,
+    })
+}
+
+/// The bytes of outbox row `row`: its stored body, or for a digest the email composed now.
+pub async fn message_of(ctx: &Ctx, row: &OutboxRow) -> anyhow::Result<Vec<u8>> {
+    if row.manifest.is_none() {
+        return Ok(row.body.clone());
+    }
+    let mut parts = SendParts::default();
+    parts.load(ctx, std::slice::from_ref(row)).await?;
+    queued_digest(ctx, row, &mut parts)
 }
 
 /// What a receipt confirms: the update as stored for its day.
@@ -330,5 +499,6 @@ fn entry(
         message_id: message_id.trim_matches(['<', '>']).to_string(),
         subject,
         body: raw,
+        manifest: None,
     }
 }

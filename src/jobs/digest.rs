@@ -127,6 +127,7 @@ pub(super) async fn digest_view_data_in(
         let idx = section_of(teams_of.get(&i.author_id).copied().unwrap_or(&[]));
         sections[idx].entries.push(DigestEntry {
             update_id: i.update_id,
+            revision: i.revision,
             author_id: i.author_id,
             author: i.author_name.clone(),
             author_tz: i.author_tz.clone(),

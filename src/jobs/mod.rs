@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod digest;
 pub mod ingest;
+pub mod log;
 pub mod members;
 pub mod plan;
 pub mod send;

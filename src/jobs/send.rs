@@ -92,6 +92,8 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
     // The envelope sender (Return-Path) is the mailbox the inbound poller reads, so delivery
     // status notifications come back to it and count against the bouncing address.
     let from = ctx.config.reply_to();
+    // Digests are composed here, as they are sent, from parts shared by the whole pass.
+    let mut parts = super::compose::SendParts::default();
     loop {
         // A worker that dies mid-send releases its claim when the lease expires; while it
         // lives, a heartbeat keeps the lease ahead, so the lease can be short (a crashed
@@ -121,17 +123,36 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
         // when the lease expires.
         // Each send is a task of its own, so building SMTP transactions (dot-stuffing 100 KB
         // digests) spreads over the runtime's threads.
+        parts.load(ctx, &batch).await?;
+        let batch: Vec<(OutboxRow, Option<String>)> = batch
+            .into_iter()
+            .map(|mut row| {
+                if row.manifest.is_none() {
+                    return (row, None);
+                }
+                match super::compose::queued_digest(ctx, &row, &mut parts) {
+                    Ok(bytes) => {
+                        row.body = bytes;
+                        (row, None)
+                    }
+                    Err(e) => (row, Some(format!("cannot compose the digest: {e:#}"))),
+                }
+            })
+            .collect();
         let db_failed = Arc::new(AtomicBool::new(false));
         let outcomes: Vec<anyhow::Result<Recorded>> = futures::stream::iter(batch)
-            .map(|row| {
+            .map(|(row, uncomposed)| {
                 let (ctx, from, db_failed) = (ctx.clone(), from.clone(), db_failed.clone());
                 let task = tokio::spawn(async move {
                     if db_failed.load(Ordering::SeqCst) {
                         anyhow::bail!("not sent: the database could not record the previous email");
                     }
-                    let r = match EmailAddress::parse(&row.recipient) {
-                        Ok(to) => ctx.sender.send(&from, &to, &row.idem_key, &row.body).await,
-                        Err(e) => Err(SendError::Permanent(e.to_string())),
+                    let r = match (EmailAddress::parse(&row.recipient), uncomposed) {
+                        (_, Some(e)) => Err(SendError::Permanent(e)),
+                        (Ok(to), None) => {
+                            ctx.sender.send(&from, &to, &row.idem_key, &row.body).await
+                        }
+                        (Err(e), None) => Err(SendError::Permanent(e.to_string())),
                     };
                     // An accepted email holds the commit point until it is recorded: no other
                     // email is accepted meanwhile, so a crash here repeats this one only.

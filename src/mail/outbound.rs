@@ -108,15 +108,28 @@ pub fn build(o: &Outgoing<'_>) -> anyhow::Result<Vec<u8>> {
         )));
     let msg = match &o.html {
         Some(html) => b.multipart(
-            MultiPart::alternative().singlepart(text).singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_HTML)
-                    .body(part_body(html)),
-            ),
+            MultiPart::alternative()
+                .boundary(boundary(o.message_id))
+                .singlepart(text)
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(part_body(html)),
+                ),
         )?,
         None => b.singlepart(text)?,
     };
     Ok(msg.formatted())
+}
+
+/// The MIME boundary of a message, from its Message-ID: the same message built twice is the
+/// same bytes (a digest composed again for a retry), and no text of the message can hold it
+/// (a digest's Message-ID is random and unknown until it arrives).
+fn boundary(message_id: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(message_id.as_bytes());
+    let hex: String = h[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("tidings.{hex}")
 }
 
 /// The longest line 7bit allows (RFC 5322: 998 characters before CRLF).

@@ -7,7 +7,7 @@
 //! and its preferences link.
 
 use chrono::NaiveDate;
-use maud::html;
+use maud::{PreEscaped, html};
 
 use super::entry::{self, Budget};
 use super::{NL, footer, long_date, page, st};
@@ -25,6 +25,8 @@ pub const CONDENSE_AT: usize = 80 * 1024;
 #[derive(Debug, Clone)]
 pub struct DigestEntry {
     pub update_id: i64,
+    /// The revision shown: an entry is rendered once per (update, revision) and pass.
+    pub revision: i64,
     /// The author's member id: two people may share a display name.
     pub author_id: i64,
     pub author: String,
@@ -91,10 +93,6 @@ impl DigestView<'_> {
 
     fn missing(&self) -> usize {
         self.sections.iter().map(|s| s.missing.len()).sum()
-    }
-
-    fn url_of(&self, e: &DigestEntry) -> String {
-        format!("{}/updates/{}", self.prefs_url, e.update_id)
     }
 }
 
@@ -194,10 +192,10 @@ fn budget(condensed: bool) -> Budget {
 /// The plain-text alternative, written for terminal clients (not stripped HTML). Condensed
 /// when the HTML part is (see [`digest_html`]).
 pub fn digest_text(v: &DigestView<'_>) -> String {
-    text_within(v, html_within(v, false).len() > CONDENSE_AT)
+    digest_parts(v).0
 }
 
-fn text_within(v: &DigestView<'_>, condensed: bool) -> String {
+fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> String {
     let blockers = v.blockers();
     let mut s = format!(
         "{} {}, here is what your team wrote.\n{}.\n\n",
@@ -229,27 +227,7 @@ fn text_within(v: &DigestView<'_>, condensed: bool) -> String {
             s.push_str("No new updates.\n\n");
         }
         for e in &sec.entries {
-            let marks = entry_marks(e);
-            let marks = if marks.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", marks.join(", "))
-            };
-            let head = format!(
-                "{} — {} ({}){}",
-                e.author,
-                e.local_date.format("%a %-d %b"),
-                e.author_tz,
-                marks
-            );
-            s.push_str(&head);
-            s.push('\n');
-            // Hyphens, not '=': a quoted-printable text part would write each '=' as "=3D".
-            s.push_str(&"-".repeat(head.chars().count().min(72)));
-            s.push('\n');
-            let shown = entry::shown_within(&e.sections, budget(condensed));
-            s.push_str(&entry::text(&shown, &v.url_of(e)));
-            s.push('\n');
+            s.push_str(&parts.text(e, condensed, v.prefs_url));
         }
         if !sec.missing.is_empty() {
             s.push_str(&format!(
@@ -267,14 +245,10 @@ fn text_within(v: &DigestView<'_>, condensed: bool) -> String {
 /// (`h2` per team, `h3` per author), short inline styles, member text escaped by maud. When
 /// it would pass [`CONDENSE_AT`] bytes, each entry shows its first lines only.
 pub fn digest_html(v: &DigestView<'_>) -> String {
-    let full = html_within(v, false);
-    if full.len() <= CONDENSE_AT {
-        return full;
-    }
-    html_within(v, true)
+    digest_parts(v).1
 }
 
-fn html_within(v: &DigestView<'_>, condensed: bool) -> String {
+fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> String {
     let blockers = v.blockers();
     let content = html! {
         h1 style=(st("h1")) { "Team digest" }
@@ -313,14 +287,7 @@ fn html_within(v: &DigestView<'_>, condensed: bool) -> String {
                 p.muted style=(st(".muted")) { "No new updates." }
             }
             @for e in &sec.entries {
-                h3 id=(format!("u{}", e.update_id)) style=(st("h3")) { (e.author) }
-                (NL)
-                p.muted style=(st(".meta")) {
-                    (e.local_date.format("%a %-d %b")) " · " (e.author_tz)
-                    @for m in entry_marks(e) { " " span.tag style=(st(".tag")) { (m) } }
-                }
-                (NL)
-                (entry::html(&entry::shown_within(&e.sections, budget(condensed)), &v.url_of(e)))
+                (PreEscaped(parts.html(e, condensed, v.prefs_url)))
             }
             @if !sec.missing.is_empty() {
                 p.muted style=(st(".muted")) { "No update yet from: " (sec.missing.join(",\n")) }
@@ -334,12 +301,106 @@ fn html_within(v: &DigestView<'_>, condensed: bool) -> String {
 /// Both parts of a digest, the HTML rendered once (a digest is condensed in both parts or in
 /// neither): `(text, html)`.
 pub fn digest_parts(v: &DigestView<'_>) -> (String, String) {
-    let full = html_within(v, false);
+    digest_parts_with(v, &mut EntryParts::default())
+}
+
+/// [`digest_parts`] with entries rendered before reused from `parts` (and those rendered now
+/// kept there): the digests of one send pass share each update's rendering.
+pub fn digest_parts_with(v: &DigestView<'_>, parts: &mut EntryParts) -> (String, String) {
+    let full = html_within(v, false, parts);
     if full.len() <= CONDENSE_AT {
-        (text_within(v, false), full)
+        (text_within(v, false, parts), full)
     } else {
-        (text_within(v, true), html_within(v, true))
+        (text_within(v, true, parts), html_within(v, true, parts))
     }
+}
+
+/// Stands for the reader's own link in a rendered entry: an entry is the same in every
+/// reader's digest but its "read the rest" link, which is the reader's signed link. Random per
+/// process, so no update's text can hold it.
+static READER_LINK: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("tidingsreader{:016x}", rand::random::<u64>()));
+
+/// Most entries an [`EntryParts`] keeps before it starts over (about 4 KB each).
+const PARTS_KEPT: usize = 20_000;
+
+/// An entry's key in [`EntryParts`]: update, revision, late, edited, condensed.
+type PartKey = (i64, i64, bool, bool, bool);
+
+/// Entries rendered once and shared by the digests of one pass: keyed by update, revision,
+/// the reader's marks (late, edited) and whether the digest is condensed, each held with a
+/// stand-in for the reader's link, which [`EntryParts::html`] and [`EntryParts::text`] put in.
+#[derive(Debug, Default)]
+pub struct EntryParts {
+    kept: std::collections::HashMap<PartKey, (String, String)>,
+}
+
+impl EntryParts {
+    fn rendered(&mut self, e: &DigestEntry, condensed: bool) -> &(String, String) {
+        if self.kept.len() >= PARTS_KEPT {
+            self.kept.clear();
+        }
+        self.kept
+            .entry((e.update_id, e.revision, e.late, e.edited, condensed))
+            .or_insert_with(|| {
+                let url = format!("{}/updates/{}", *READER_LINK, e.update_id);
+                let shown = entry::shown_within(&e.sections, budget(condensed));
+                (entry_html(e, &shown, &url), entry_text(e, &shown, &url))
+            })
+    }
+
+    /// Entry `e` in the HTML part of the digest of the reader whose link is `prefs_url`.
+    fn html(&mut self, e: &DigestEntry, condensed: bool, prefs_url: &str) -> String {
+        let escaped = html! { (prefs_url) }.into_string();
+        self.rendered(e, condensed)
+            .0
+            .replace(READER_LINK.as_str(), &escaped)
+    }
+
+    /// Entry `e` in the text part of the digest of the reader whose link is `prefs_url`.
+    fn text(&mut self, e: &DigestEntry, condensed: bool, prefs_url: &str) -> String {
+        self.rendered(e, condensed)
+            .1
+            .replace(READER_LINK.as_str(), prefs_url)
+    }
+}
+
+/// An entry in the HTML part: the author as a heading (the blockers box links to its id), the
+/// day, zone and marks, then the update as shown.
+fn entry_html(e: &DigestEntry, shown: &entry::Shown, url: &str) -> String {
+    html! {
+        h3 id=(format!("u{}", e.update_id)) style=(st("h3")) { (e.author) }
+        (NL)
+        p.muted style=(st(".meta")) {
+            (e.local_date.format("%a %-d %b")) " · " (e.author_tz)
+            @for m in entry_marks(e) { " " span.tag style=(st(".tag")) { (m) } }
+        }
+        (NL)
+        (entry::html(shown, url))
+    }
+    .into_string()
+}
+
+/// An entry in the text part: author, day, zone and marks underlined, then the update as shown.
+fn entry_text(e: &DigestEntry, shown: &entry::Shown, url: &str) -> String {
+    let marks = entry_marks(e);
+    let marks = if marks.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", marks.join(", "))
+    };
+    let head = format!(
+        "{} — {} ({}){}",
+        e.author,
+        e.local_date.format("%a %-d %b"),
+        e.author_tz,
+        marks
+    );
+    // Hyphens, not '=': a quoted-printable text part would write each '=' as "=3D".
+    let mut s = format!("{head}\n{}\n", "-".repeat(head.chars().count().min(72)));
+    s.push_str(&entry::text(shown, url));
+    s.push('\n');
+    s
 }
 
 #[cfg(test)]

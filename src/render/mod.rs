@@ -3,10 +3,11 @@
 
 mod digest;
 pub mod entry;
+pub mod export;
 
 pub use digest::{
-    DigestEntry, DigestSection, DigestView, blocker_lines, digest_html, digest_parts,
-    digest_subject, digest_text, greeting,
+    DigestEntry, DigestSection, DigestView, EntryParts, blocker_lines, digest_html, digest_parts,
+    digest_parts_with, digest_subject, digest_text, greeting,
 };
 
 use chrono::NaiveDate;

@@ -9,6 +9,7 @@
 //! Idempotency is by unique keys (`ON CONFLICT DO NOTHING` + `rows_affected`), never by caching.
 
 mod inbound;
+mod log;
 mod members;
 mod outbox;
 mod schedule;
@@ -17,14 +18,15 @@ mod tokens;
 mod updates;
 
 pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
+pub use log::{Cursor, LogEntry, LogPage, LogQuery, MATCH_END, MATCH_START, MAX_PAGE, fts5_query};
 pub use members::{MemberChange, MemberDefaults};
-pub use outbox::{DigestRecord, NewEmail, OutboxRow, OutboxState};
+pub use outbox::{NewEmail, OutboxRow, OutboxState};
 pub use schedule::{Due, DueKind, NextInstant};
 pub(crate) use schedule::{commit_with_moves, set_reminder_on};
 pub use tokens::ApiTokenRow;
 pub use updates::{
     DigestItem, IDEMPOTENCY_TTL_SECS, Idempotent, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS,
-    QueuedDigest, QueuedRequest, TeamUpdate, UpdateRow, UpsertOutcome,
+    QueuedDigest, QueuedRequest, Revision, TeamUpdate, UpdateRow, UpsertOutcome,
 };
 
 use std::time::Duration;

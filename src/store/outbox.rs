@@ -17,8 +17,11 @@ pub struct NewEmail {
     pub recipient: String,
     pub message_id: String,
     pub subject: String,
-    /// The complete RFC 5322 message.
+    /// The complete RFC 5322 message; empty for an email composed when it is sent.
     pub body: Vec<u8>,
+    /// What an email composed when it is sent (a digest) is made of, instead of its bytes
+    /// (see `jobs::compose::Manifest`).
+    pub manifest: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,12 +50,16 @@ pub struct OutboxRow {
     pub idem_key: String,
     pub kind: String,
     pub member_id: Option<i64>,
+    pub local_date: Option<String>,
     pub recipient: String,
     pub message_id: String,
     pub subject: String,
-    /// Not a column of `outbox`: read from `outbox_bodies` (empty until then).
+    /// Not a column of `outbox`: read from `outbox_bodies` (empty until then, and for an email
+    /// composed when it is sent).
     #[sqlx(skip)]
     pub body: Vec<u8>,
+    /// Set for an email composed when it is sent (a digest): what it is made of.
+    pub manifest: Option<String>,
     pub state: String,
     pub attempts: i64,
     pub next_attempt_at: i64,
@@ -63,18 +70,18 @@ pub struct OutboxRow {
 
 /// The columns of the small outbox row; the message bytes live in `outbox_bodies` (written once
 /// when queued, read once when claimed), so a state change never copies them.
-const COLS: &str = "id, idem_key, kind, member_id, recipient, message_id, subject, state, attempts, next_attempt_at, last_error, created_at, sent_at";
+const COLS: &str = "id, idem_key, kind, member_id, local_date, recipient, message_id, subject, manifest, state, attempts, next_attempt_at, last_error, created_at, sent_at";
 
-/// Inserts the row and its body in the caller's transaction; `None` when the idempotency key
-/// exists already (then nothing is written).
+/// Inserts the row and its body (none for an email composed when sent) in the caller's
+/// transaction; `None` when the idempotency key exists already (then nothing is written).
 pub(super) async fn insert(
     conn: &mut sqlx::AnyConnection,
     e: &NewEmail,
     now: i64,
 ) -> StoreResult<Option<i64>> {
     let r = sqlx::query(
-        "INSERT INTO outbox (idem_key, kind, member_id, local_date, recipient, message_id, subject, state, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8) ON CONFLICT (idem_key) DO NOTHING RETURNING id",
+        "INSERT INTO outbox (idem_key, kind, member_id, local_date, recipient, message_id, subject, manifest, state, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, 'pending', 0, $8, $8) ON CONFLICT (idem_key) DO NOTHING RETURNING id",
     )
     .bind(&e.idem_key)
     .bind(e.kind)
@@ -84,11 +91,15 @@ pub(super) async fn insert(
     .bind(&e.message_id)
     .bind(&e.subject)
     .bind(now)
+    .bind(e.manifest.as_deref())
     .fetch_optional(&mut *conn)
     .await?;
     let Some(id) = r.map(|r| r.try_get::<i64, _>(0)).transpose()? else {
         return Ok(None);
     };
+    if e.manifest.is_some() {
+        return Ok(Some(id));
+    }
     sqlx::query("INSERT INTO outbox_bodies (outbox_id, body) VALUES ($1, $2)")
         .bind(id)
         .bind(e.body.as_slice())
@@ -280,28 +291,19 @@ impl Store {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DigestRecord {
-    pub subject: String,
-    pub local_date: Option<String>,
-    /// The complete RFC 5322 message.
-    pub raw: Vec<u8>,
-    pub state: String,
-    pub created_at: i64,
-    pub sent_at: Option<i64>,
-}
-
 impl Store {
-    /// The most recently queued digest of `member`, whatever its delivery state.
-    pub async fn latest_digest(&self, member: MemberId) -> StoreResult<Option<DigestRecord>> {
-        Ok(sqlx::query_as(
-            "SELECT o.subject, o.local_date, b.body AS raw, o.state, o.created_at, o.sent_at
-             FROM outbox o JOIN outbox_bodies b ON b.outbox_id = o.id
-             WHERE o.member_id = $1 AND o.kind = 'digest' ORDER BY o.created_at DESC, o.id DESC LIMIT 1",
-        )
+    /// The most recently queued digest of `member`, whatever its delivery state (its body
+    /// filled in if it has one; a digest composed when sent has its manifest instead).
+    pub async fn latest_digest(&self, member: MemberId) -> StoreResult<Option<OutboxRow>> {
+        let row: Option<OutboxRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLS} FROM outbox WHERE member_id = $1 AND kind = 'digest' ORDER BY created_at DESC, id DESC LIMIT 1"
+        )))
         .bind(member)
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        Ok(with_bodies(&self.pool, row.into_iter().collect())
+            .await?
+            .pop())
     }
 
     /// Outbox rows by (kind, state), for `/metrics`.

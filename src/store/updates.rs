@@ -106,7 +106,57 @@ pub struct DigestItem {
     pub edited: bool,
 }
 
+/// One revision of an update as it was written, with its author as they are now.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub update_id: i64,
+    pub revision: i64,
+    pub author_id: MemberId,
+    pub author_name: String,
+    pub author_tz: String,
+    pub local_date: NaiveDate,
+    pub sections: Vec<Section>,
+}
+
+/// Updates per query of [`Store::revisions`].
+const REVISIONS_CHUNK: usize = 500;
+
 impl Store {
+    /// Every stored revision of the updates `ids` (those that still exist), with their authors.
+    pub async fn revisions(&self, ids: &[i64]) -> StoreResult<Vec<Revision>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(REVISIONS_CHUNK) {
+            let sql = format!(
+                "SELECT r.update_id, r.revision, m.id, m.name, m.timezone, u.local_date, r.body, r.sections
+                 FROM update_revisions r JOIN updates u ON u.id = r.update_id JOIN members m ON m.id = u.member_id
+                 WHERE r.update_id IN ({})",
+                super::placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                let d: String = r.try_get(5)?;
+                out.push(Revision {
+                    update_id: r.try_get(0)?,
+                    revision: r.try_get(1)?,
+                    author_id: r.try_get(2)?,
+                    author_name: r.try_get(3)?,
+                    author_tz: r.try_get(4)?,
+                    local_date: NaiveDate::from_str(&d).map_err(|e| {
+                        StoreError::Other(anyhow::anyhow!("stored date {d:?}: {e}"))
+                    })?,
+                    sections: sections::from_stored(
+                        r.try_get::<Option<String>, _>(7)?.as_deref(),
+                        &r.try_get::<String, _>(6)?,
+                    ),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// Stores the update of `member` for `date`. A second one the same day is appended (or
     /// replaces the first when `replace`), bumping the revision so digests show it again.
     /// `questions` are those the member was asked (their team's), read as section labels.
@@ -312,8 +362,10 @@ pub(super) async fn upsert_update_tx(
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(r) = inserted {
+        let id = r.try_get(0)?;
+        record_revision(tx, id, 1, body, &new_sections, now).await?;
         return Ok(UpsertOutcome {
-            id: r.try_get(0)?,
+            id,
             revision: 1,
             edited: false,
         });
@@ -351,7 +403,7 @@ pub(super) async fn upsert_update_tx(
             "UPDATE updates SET body = $1, sections = $2, revision = revision + 1, message_id = $3, updated_at = $4
              WHERE member_id = $5 AND local_date = $6 AND revision = $7 RETURNING id, revision",
         )
-        .bind(text)
+        .bind(&text)
         .bind(sections::to_json(&all_sections))
         .bind(message_id)
         .bind(now)
@@ -361,9 +413,11 @@ pub(super) async fn upsert_update_tx(
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(r) = r {
+            let (id, revision) = (r.try_get(0)?, r.try_get(1)?);
+            record_revision(tx, id, revision, &text, &all_sections, now).await?;
             return Ok(UpsertOutcome {
-                id: r.try_get(0)?,
-                revision: r.try_get(1)?,
+                id,
+                revision,
                 edited: true,
             });
         }
@@ -371,6 +425,30 @@ pub(super) async fn upsert_update_tx(
     Err(StoreError::Other(anyhow::anyhow!(
         "the update of member {member} for {date} kept changing while it was being written"
     )))
+}
+
+/// Keeps revision `revision` of update `id` as written: a queued digest is composed from the
+/// revisions it recorded, whatever was written after it was queued.
+async fn record_revision(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    revision: i64,
+    body: &str,
+    sections: &[Section],
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO update_revisions (update_id, revision, body, sections, created_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (update_id, revision) DO NOTHING",
+    )
+    .bind(id)
+    .bind(revision)
+    .bind(body)
+    .bind(sections::to_json(sections))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// An `updates` row selected with the columns of [`UpdateRow`] first, in order (`sections`

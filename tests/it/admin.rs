@@ -82,6 +82,7 @@ both!(
                     message_id: "<admin-test@example.test>".into(),
                     subject: "<script>alert(1)</script> hello".into(),
                     body: b"Subject: x\r\n\r\nx\r\n".to_vec(),
+                    manifest: None,
                 },
                 Utc::now().timestamp(),
             )

@@ -115,6 +115,44 @@ impl Browser {
         v["value"].clone()
     }
 
+    /// The text of the first element matching `css`, or `None` while there is none (a page
+    /// still loading after a click).
+    async fn try_text(&self, css: &str) -> Option<String> {
+        let url = format!("{}/session/{}/element", self.base, self.session);
+        let v: Value = self
+            .http
+            .post(&url)
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        if v["value"].get("error").is_some() {
+            return None;
+        }
+        let e = v["value"]
+            .as_object()?
+            .values()
+            .next()?
+            .as_str()?
+            .to_string();
+        let t: Value = self
+            .http
+            .get(format!(
+                "{}/session/{}/element/{e}/text",
+                self.base, self.session
+            ))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        t["value"].as_str().map(str::to_string)
+    }
+
     async fn goto(&self, url: &str) {
         self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})))
             .await;
@@ -423,7 +461,11 @@ both!(
         b.replace_text("#token", "admin-token-0123456789").await;
         b.click("main form button[type=submit]").await;
         let deadline = Instant::now() + Duration::from_secs(15);
-        while !b.text("main h1").await.contains("Tidings admin") {
+        while !b
+            .try_text("main h1")
+            .await
+            .is_some_and(|t| t.contains("Tidings admin"))
+        {
             assert!(Instant::now() < deadline, "not logged in");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

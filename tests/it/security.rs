@@ -206,7 +206,11 @@ both!(
         for row in &outbox {
             let name = format!("{} {} {}", row.kind, row.recipient, row.id);
             assert_eq!(row.state, "sent", "{name}");
-            let raw = String::from_utf8_lossy(&row.body).to_string();
+            let bytes = tidings::jobs::compose::message_of(&app.ctx, row)
+                .await
+                .unwrap();
+            assert!(!bytes.is_empty(), "{name}");
+            let raw = String::from_utf8_lossy(&bytes).to_string();
             assert_no_injection(&name, &raw, &row.recipient);
         }
         // Ann's digest shows Eve's name and text, escaped.

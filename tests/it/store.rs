@@ -133,6 +133,7 @@ fn email(key: &str) -> NewEmail {
         message_id: format!("{key}@example.test"),
         subject: "s".into(),
         body: b"raw".to_vec(),
+        manifest: None,
     }
 }
 

@@ -2,8 +2,11 @@ use super::*;
 use crate::render::{RequestView, request_html};
 
 fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
+    // Each entry its own update: a digest renders an (update, revision) once.
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
     DigestEntry {
-        update_id: 1,
+        update_id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        revision: 1,
         // One member per name in these tests.
         author_id: author.bytes().map(i64::from).sum(),
         author: author.into(),
@@ -168,6 +171,7 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
             }
             DigestEntry {
                 update_id: i as i64,
+                revision: 1,
                 author_id: i as i64,
                 author: format!("Member {i}"),
                 author_tz: "Europe/Berlin".into(),

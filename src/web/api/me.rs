@@ -566,7 +566,8 @@ pub(super) async fn latest_digest(
                 "no digest has been queued for you yet",
             )
         })?;
-    let parsed = mail_parser::MessageParser::default().parse(&d.raw);
+    let raw = crate::jobs::compose::message_of(&st.ctx, &d).await?;
+    let parsed = mail_parser::MessageParser::default().parse(&raw);
     let text = parsed
         .as_ref()
         .and_then(|p| p.body_text(0))
