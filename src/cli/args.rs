@@ -273,6 +273,8 @@ pub enum MemberCmd {
     Import { file: PathBuf },
     /// Print a signed preferences link for a member.
     Link { email: String },
+    /// Sign a member out of the team log everywhere: every session of theirs ends.
+    Signout { email: String },
     /// List members.
     List {
         /// As a JSON array.

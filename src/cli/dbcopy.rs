@@ -216,6 +216,31 @@ pub const TABLES: &[Table] = &[
         serial_id: true,
     },
     Table {
+        name: "member_sessions",
+        columns: &[
+            ("id", I64),
+            ("hash", Text),
+            ("member_id", I64),
+            ("created_at", I64),
+            ("expires_at", I64),
+            ("revoked_at", OptI64),
+        ],
+        order_by: "id",
+        serial_id: true,
+    },
+    Table {
+        name: "signin_links",
+        columns: &[
+            ("hash", Text),
+            ("member_id", I64),
+            ("created_at", I64),
+            ("expires_at", I64),
+            ("used_at", OptI64),
+        ],
+        order_by: "hash",
+        serial_id: false,
+    },
+    Table {
         name: "api_idempotency",
         columns: &[
             ("token_id", I64),

@@ -154,6 +154,23 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
             })
             .await
         }
+        MemberCmd::Signout { email } => {
+            let email = parse_email(&email)?;
+            with_store(&cfg, async |s| {
+                let m = member_named(s, &email).await?;
+                let n = s
+                    .revoke_sessions(m.id, Utc::now().timestamp())
+                    .await
+                    .map_err(store_err)?;
+                crate::outln!(
+                    "{} signed out: {n} session{} ended",
+                    m.email,
+                    if n == 1 { "" } else { "s" }
+                );
+                Ok(())
+            })
+            .await
+        }
         MemberCmd::List { json } => with_store(&cfg, async |s| {
             let members = s.list_members().await.map_err(store_err)?;
             if json {

@@ -15,6 +15,9 @@ pub enum Command {
     Timezone(chrono_tz::Tz),
     /// `replace` on the first line: the rest of the reply replaces today's update.
     Replace,
+    /// `for 2026-12-01` on the first line: the rest of the reply is the update for that local
+    /// date (not in the future), whatever email it answers.
+    For(NaiveDate),
 }
 
 /// Punctuation a sentence ends with.
@@ -50,6 +53,14 @@ pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
         ["pause"] => Ok(Command::Pause),
         ["resume"] | ["unpause"] => Ok(Command::Resume),
         ["replace"] => Ok(Command::Replace),
+        // Only a date written as one (`for 2026-12-01`, `For 2026-12-01:`): "For today:" or
+        // "for tomorrow" heading a plan is the member's text, not a command.
+        ["for", d] if looks_like_date(d.trim_end_matches(':')) => {
+            let d = d.trim_end_matches(':');
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map(Command::For)
+                .map_err(|_| format!("\"for\" needs a date like 2026-12-01, got {d:?}"))
+        }
         ["away", "until", d] => NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map(Command::AwayUntil)
             .map_err(|_| format!("\"away until\" needs a date like 2026-12-31, got {d:?}")),
@@ -67,6 +78,16 @@ pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
         }
         _ => return None,
     })
+}
+
+/// `1234-5-6`-shaped: four digits, a dash, one or two digits, a dash, one or two digits.
+fn looks_like_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 3
+        && parts[0].len() == 4
+        && (1..=2).contains(&parts[1].len())
+        && (1..=2).contains(&parts[2].len())
+        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -119,5 +140,27 @@ mod tests {
             )))
         );
         assert_eq!(parse_command("Fixed the bug"), None);
+    }
+
+    #[test]
+    fn for_a_date_files_the_reply_and_plain_words_stay_text() {
+        let dec1 = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        for line in [
+            "for 2026-12-01",
+            "For 2026-12-01:",
+            "for 2026-12-1.",
+            "\"for 2026-12-01\"",
+        ] {
+            assert_eq!(parse_command(line), Some(Ok(Command::For(dec1))), "{line}");
+        }
+        assert!(matches!(parse_command("for 2026-13-01"), Some(Err(_))));
+        for text in [
+            "For today:",
+            "for tomorrow",
+            "For yesterday: the importer",
+            "for 2 hours",
+        ] {
+            assert_eq!(parse_command(text), None, "{text}");
+        }
     }
 }

@@ -236,6 +236,10 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
             ));
         }
     }
+    s.push_str(&format!(
+        "Every update of your team, searchable: {}/log\n\n",
+        v.prefs_url
+    ));
     s.push_str("-- \n");
     s.push_str(&footer(v.prefs_url));
     s
@@ -294,6 +298,8 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
                 (NL)
             }
         }
+        p.muted style=(st(".muted")) { a href=(format!("{}/log", v.prefs_url)) { "Read the team log" } ": every update of your team, searchable." }
+        (NL)
     };
     page(&digest_subject(v), content, v.prefs_url)
 }

@@ -21,7 +21,7 @@ impl Format {
         match s {
             "csv" => Some(Format::Csv),
             "json" => Some(Format::Json),
-            "md" | "markdown" => Some(Format::Md),
+            "md" => Some(Format::Md),
             _ => None,
         }
     }

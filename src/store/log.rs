@@ -2,12 +2,13 @@
 //! searched by their text (SQLite FTS5 / PostgreSQL `tsvector`, behind one query), a page at a
 //! time. What a reader may see is decided by the caller (`jobs::log`); this reads one team.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::updates::{TeamUpdate, update_from_row};
 use super::{Backend, Store, StoreResult};
 use crate::domain::MemberId;
+use crate::domain::sections;
 
 /// Marks the start and end of a matched word in a [`LogEntry::snippet`] (control characters no
 /// update holds once read: a renderer escapes the text, then turns these into its own marks).
@@ -45,22 +46,31 @@ pub enum Cursor {
 }
 
 impl Cursor {
-    /// The cursor as it travels in a `cursor=` query parameter.
+    /// The cursor as it travels in a `cursor=` query parameter: `d<days>.<id>` (the date as
+    /// days since 0001-01-01) or `o<offset>`, so any string of that shape reads back.
     pub fn encode(self) -> String {
         match self {
-            Cursor::Date(d, id) => format!("d{}.{id}", d.format("%Y%m%d")),
+            Cursor::Date(d, id) => format!("d{}.{id}", d.num_days_from_ce()),
             Cursor::Offset(n) => format!("o{n}"),
         }
     }
 
-    /// A cursor written by [`Cursor::encode`]; `None` for anything else.
+    /// The shape of a cursor, as the API's document states it.
+    pub const PATTERN: &'static str = r"^(d[0-9]{1,7}\.[0-9]{1,18}|o[0-9]{1,9})$";
+
+    /// A cursor of [`Cursor::PATTERN`]'s shape; `None` for anything else.
     pub fn decode(s: &str) -> Option<Cursor> {
+        let digits = |t: &str, max: usize| {
+            (!t.is_empty() && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| t.parse::<i64>().ok())
+                .flatten()
+        };
         if let Some(n) = s.strip_prefix('o') {
-            return n.parse().ok().filter(|n| *n >= 0).map(Cursor::Offset);
+            return digits(n, 9).map(Cursor::Offset);
         }
         let (d, id) = s.strip_prefix('d')?.split_once('.')?;
-        let d = NaiveDate::parse_from_str(d, "%Y%m%d").ok()?;
-        Some(Cursor::Date(d, id.parse().ok()?))
+        let d = NaiveDate::from_num_days_from_ce_opt(i32::try_from(digits(d, 7)?).ok()?)?;
+        Some(Cursor::Date(d, digits(id, 18)?))
     }
 }
 
@@ -256,6 +266,11 @@ impl Store {
                 Some(Cursor::Date(e.update.update.local_date, e.update.update.id))
             }
         };
+        // The SQL condition finds a blockers section; one that says "none" is not a blocker.
+        // Filtered after the cursor is taken, so the next page starts after what was read.
+        if q.blockers {
+            entries.retain(|e| !sections::blocker_lines(&e.update.update.sections).is_empty());
+        }
         Ok(LogPage { entries, next })
     }
 }
@@ -297,7 +312,17 @@ mod tests {
         ] {
             assert_eq!(Cursor::decode(&c.encode()), Some(c));
         }
-        for bad in ["", "d", "d2026.1", "dx.1", "o-1", "oX", "z1"] {
+        for bad in [
+            "",
+            "d",
+            "d.1",
+            "dx.1",
+            "d1.",
+            "o-1",
+            "oX",
+            "z1",
+            "d12345678.1",
+        ] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }
     }

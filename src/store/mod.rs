@@ -13,6 +13,7 @@ mod log;
 mod members;
 mod outbox;
 mod schedule;
+mod sessions;
 mod teams;
 mod tokens;
 mod updates;

@@ -86,14 +86,25 @@ fn session_valid(st: &WebState, value: &str, now: i64) -> bool {
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The value of the cookie `name` in a request, if it has one.
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|h| h.to_str().ok())
         .flat_map(|h| h.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, v)| v.trim().to_string())
+}
+
+/// Whether the request carries the admin's credentials (the bearer token or a live session):
+/// the admin reads every team's log.
+pub(super) fn is_admin(st: &WebState, headers: &HeaderMap) -> bool {
+    matches!(access(st, headers), Access::Bearer | Access::Session(_))
 }
 
 /// Whether `given` is the admin token; hashes first so the comparison is over equal lengths

@@ -10,8 +10,10 @@ pub mod admin;
 pub mod api;
 pub mod html;
 pub mod limit;
+pub mod log;
 pub mod openapi;
 pub mod prefs;
+pub mod session;
 pub mod unsubscribe;
 
 use std::sync::Arc;
@@ -138,6 +140,8 @@ pub fn routes() -> Routes {
     let r = unsubscribe::routes(r);
     let r = admin::routes(r);
     let r = prefs::routes(r);
+    let r = session::routes(r);
+    let r = log::routes(r);
     api::routes(r)
 }
 

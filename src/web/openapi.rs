@@ -39,6 +39,7 @@ pub struct ErrorDetail {
     tags(
         (name = "updates", description = "A member's updates"),
         (name = "me", description = "A member's own preferences and digests"),
+        (name = "log", description = "The team log: a team's updates by page, searched, exported"),
         (name = "admin", description = "Members, teams and holidays (the admin token)"),
         (name = "pages", description = "HTML pages: admin, preferences, unsubscribe"),
         (name = "ops", description = "Health, metrics and this document"),

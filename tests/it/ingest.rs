@@ -921,3 +921,125 @@ both!(
         );
     }
 );
+
+both!(
+    the_filing_rule_a_reply_counts_for_its_request_or_the_date_it_names,
+    |app| {
+        // Ann's Monday request, answered after midnight Berlin time: still Monday's update.
+        let (rt, mid) = setup(&app).await;
+        let r = app
+            .deliver(
+                "late",
+                &gmail_reply(
+                    "ann@example.test",
+                    &rt,
+                    &mid,
+                    "late@mail.test",
+                    "Late night work.",
+                ),
+                at("2026-03-09T23:30:00Z"),
+            )
+            .await;
+        assert_eq!(r.accepted, 1, "{r:?}");
+        let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+        let monday = app
+            .ctx
+            .store
+            .update_for(1, day("2026-03-09"))
+            .await
+            .unwrap();
+        assert_eq!(monday.unwrap().body, "Late night work.");
+        assert!(
+            app.ctx
+                .store
+                .update_for(1, day("2026-03-10"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // "for DATE" on the first line files the rest for that (past) day instead, with the
+        // usual receipt; "replace" may follow it.
+        let r = app
+            .deliver(
+                "for",
+                &gmail_reply(
+                    "ann@example.test",
+                    &rt,
+                    &mid,
+                    "for@mail.test",
+                    "For 2026-03-06:\nFriday's work, written up late.",
+                ),
+                at("2026-03-10T08:00:00Z"),
+            )
+            .await;
+        assert_eq!(r.accepted, 1, "{r:?}");
+        let friday = app
+            .ctx
+            .store
+            .update_for(1, day("2026-03-06"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(friday.body, "Friday's work, written up late.");
+        app.deliver(
+            "for-replace",
+            &gmail_reply(
+                "ann@example.test",
+                &rt,
+                &mid,
+                "for2@mail.test",
+                "for 2026-03-06\nreplace\nFriday, rewritten.",
+            ),
+            at("2026-03-10T08:05:00Z"),
+        )
+        .await;
+        let friday = app
+            .ctx
+            .store
+            .update_for(1, day("2026-03-06"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(friday.body, "Friday, rewritten.");
+        let monday = app
+            .ctx
+            .store
+            .update_for(1, day("2026-03-09"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(monday.body, "Late night work.", "Monday's is untouched");
+
+        // A day that has not begun where Ann is: nothing saved, kept with the reason, told why.
+        let r = app
+            .deliver(
+                "future",
+                &gmail_reply(
+                    "ann@example.test",
+                    &rt,
+                    &mid,
+                    "future@mail.test",
+                    "for 2026-03-11\nTomorrow's plan.",
+                ),
+                at("2026-03-10T08:10:00Z"),
+            )
+            .await;
+        assert_eq!((r.accepted, r.quarantined), (0, 1), "{r:?}");
+        assert!(
+            app.ctx
+                .store
+                .update_for(1, day("2026-03-11"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        app.tick(at("2026-03-10T08:11:00Z")).await;
+        let told = app
+            .sent_of("receipt")
+            .iter()
+            .map(|f| text_body(&app.read_sent(f)))
+            .any(|t| t.contains("has not begun where you are"));
+        assert!(told, "a notice says why");
+    }
+);

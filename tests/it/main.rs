@@ -15,6 +15,7 @@ mod cli;
 mod dbcopy;
 mod flow;
 mod ingest;
+mod log;
 mod malformed;
 mod ops;
 mod prefs_webdriver;

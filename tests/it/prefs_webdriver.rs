@@ -335,6 +335,19 @@ both!(
 
 both!(every_page_passes_axe_core_in_chromium, |app| {
     let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    for (d, text) in [
+        ("2026-12-01", "Done: the importer\nNext: the exporter"),
+        (
+            "2026-12-02",
+            "Done: more importer\nBlockers: waiting on the staging database",
+        ),
+    ] {
+        app.ctx
+            .store
+            .upsert_update(ann, d.parse().unwrap(), text, &[], "api", None, false, 1)
+            .await
+            .unwrap();
+    }
     let srv = Server::start(&app, |c| {
         c.web.admin_token = tidings::config::SecretString::new("admin-token-0123456789");
     })
@@ -356,6 +369,19 @@ both!(every_page_passes_axe_core_in_chromium, |app| {
         ("ask for a link", "/link".to_string()),
         ("admin login", "/".to_string()),
         ("not found", "/no/such/page".to_string()),
+        ("sign in", "/signin".to_string()),
+        // The link signs in and leads to the log; the pages after it are read signed in.
+        (
+            "team log from a link",
+            format!("{}/log", srv.fresh_link(ann)),
+        ),
+        ("team log search", "/log/core?q=importer".to_string()),
+        (
+            "team log of a person",
+            "/log/core?member=ann%40example.test".to_string(),
+        ),
+        ("open blockers", "/log/core/blockers".to_string()),
+        ("teams", "/log".to_string()),
     ];
     // The check itself can fail: a page without lang and with an image without alt text.
     b.goto("data:text/html,<title>x</title><img src=x.png>")

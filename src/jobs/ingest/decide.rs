@@ -218,17 +218,42 @@ pub(super) async fn decide(
     }
     let mut text = p.text.trim().to_string();
     let mut replace = false;
+    // `for 2026-12-01` on the first line files the rest for that day (the filing rule in the
+    // README); "replace" or another command may follow on the next line.
+    let mut date = date;
+    if let Some(Ok(Command::For(d))) = parse_command(&text) {
+        let today = local_date(member.tz, now);
+        if d > today {
+            let msg = format!(
+                "Your reply asked to be filed for {d}, which has not begun where you are (it is {today} in {}). Nothing was saved; send it again on that day, or for a day that has begun.",
+                member.tz.name()
+            );
+            let notice = compose::notice(
+                ctx,
+                &member,
+                &format!("receipt:{key}"),
+                "Your update was not saved",
+                &msg,
+                None,
+                now,
+            )?;
+            ctx.queue(&notice, now).await?;
+            return Ok(Decision::quarantined(
+                format!("\"for {d}\" is in the future (the member's today is {today})"),
+                sender,
+                Some(member.id),
+            ));
+        }
+        date = d;
+        text = rest_after_first_line(&text);
+    }
     if let Some(cmd) = parse_command(&text) {
         match cmd {
             Ok(c) => match command_change(&member, c, now) {
                 // "replace": the rest of the reply replaces the day's update.
                 None => {
                     replace = true;
-                    text = text
-                        .trim_start()
-                        .split_once('\n')
-                        .map(|(_, r)| r.trim().to_string())
-                        .unwrap_or_default();
+                    text = rest_after_first_line(&text);
                 }
                 Some((ch, msg)) => {
                     let tell = Tell {
@@ -292,6 +317,14 @@ pub(super) async fn decide(
     )
     .await?;
     Ok(Decision { sender, ..stored })
+}
+
+/// The text after its first non-empty line (a command's), trimmed.
+fn rest_after_first_line(text: &str) -> String {
+    text.trim_start()
+        .split_once('\n')
+        .map(|(_, r)| r.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Stores (or appends to) a member's update and queues the receipt.
@@ -410,7 +443,8 @@ fn command_change(m: &Member, c: Command, now: DateTime<Utc>) -> Option<(MemberC
             ch.tz = Some(z);
             format!("Your time zone is now {}.", z.name())
         }
-        Command::Replace => return None,
+        // Both act on the reply's text, not on preferences (`for DATE` is read before).
+        Command::Replace | Command::For(_) => return None,
     };
     Some((ch, msg))
 }

@@ -87,9 +87,9 @@ pub(super) struct UpdateResponse {
 /// Who wrote an update.
 #[derive(Debug, Serialize, ToSchema)]
 pub(super) struct Author {
-    name: String,
+    pub(super) name: String,
     #[schema(format = Email)]
-    email: String,
+    pub(super) email: String,
 }
 
 /// An update with its author.

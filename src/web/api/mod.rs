@@ -6,11 +6,13 @@
 mod admin;
 mod auth;
 mod json;
+mod log;
 mod me;
 
 use admin::*;
 pub use auth::{AdminAuth, MemberAuth};
 pub use json::{ApiJson, ApiPath, too_large};
+use log::*;
 pub use me::MemberPatch;
 use me::*;
 
@@ -26,6 +28,8 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(routes!(post_update, list_updates))
         .add(routes!(get_preferences, put_preferences))
         .add(routes!(latest_digest))
+        .add(routes!(team_log))
+        .add(routes!(team_export))
         .add(routes!(admin_list_members, admin_add_member))
         .add(routes!(
             admin_get_member,

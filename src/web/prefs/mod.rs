@@ -86,7 +86,7 @@ async fn show(
 
 /// The member a link acts for, or the page saying the link does not work (expired, altered,
 /// or its member no longer exists).
-async fn linked_member(
+pub(super) async fn linked_member(
     st: &WebState,
     token: &str,
 ) -> Result<Result<crate::domain::Member, Response>, AppError> {

@@ -108,7 +108,7 @@ pub(super) async fn render(
         "Your preferences",
         html! {
             h1 { "Your preferences" }
-            p class="muted" { (m.name) " · " (m.email) }
+            p class="muted" { (m.name) " · " (m.email) " · " a href=(format!("/p/{token}/log")) { "Read the team log" } }
             @if let Some(f) = flash.and_then(flash_text) { p class="flash" role="status" { (f) } }
             @if count > 0 {
                 p class="error" role="alert" {

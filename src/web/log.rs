@@ -1,0 +1,408 @@
+//! The team log as pages (no JavaScript, the page shell of every HTML answer): `/log` (the
+//! reader's teams), `/log/{team}` (updates by day, newest first, with filters, search and
+//! older pages) and `/log/{team}/blockers` (open blockers and how long they have been open).
+//! A member signed in (see [`super::session`]) reads their own teams; the admin every team.
+
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{NaiveDate, Utc};
+use maud::{Markup, PreEscaped, html};
+use serde::Deserialize;
+
+use super::api::ApiPath;
+use super::html::{html_response, message_page, page};
+use super::session::{Viewer, viewer};
+use super::{AppError, Routes, WebState};
+use crate::domain::schedule::local_date;
+use crate::domain::sections;
+use crate::jobs::log::{self, LogError, Reader};
+use crate::render::entry::{self, Budget};
+use crate::store::{Cursor, LogEntry, LogQuery, MATCH_END, MATCH_START};
+
+pub(super) fn routes(r: Routes) -> Routes {
+    r.add(utoipa_axum::routes!(teams))
+        .add(utoipa_axum::routes!(team_page))
+        .add(utoipa_axum::routes!(blockers_page))
+}
+
+/// A team name as one path segment.
+pub(super) fn path_segment(team: &str) -> String {
+    url::form_urlencoded::byte_serialize(team.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+fn reader(v: &Viewer) -> Reader<'_> {
+    match v {
+        Viewer::Member(m) => Reader::Member(m),
+        Viewer::Admin => Reader::Admin,
+    }
+}
+
+/// Whether `team` is written as a team name can be (the document's `TeamName`): a page for
+/// anything else is a 404 at once, signed in or not.
+fn team_name_ok(team: &str) -> bool {
+    crate::domain::parse_team_name(team).is_ok_and(|t| t == team)
+}
+
+/// The log's pages are for a reader who signed in; anyone else is sent to sign in.
+async fn signed_in(
+    st: &WebState,
+    headers: &HeaderMap,
+) -> Result<Result<Viewer, Response>, AppError> {
+    Ok(match viewer(st, headers).await? {
+        Some(v) => Ok(v),
+        None => Err(Redirect::to("/signin").into_response()),
+    })
+}
+
+/// The reader of a team's page: a 404 for a name no team can have, else [`signed_in`].
+async fn team_reader(
+    st: &WebState,
+    headers: &HeaderMap,
+    team: &str,
+) -> Result<Result<Viewer, Response>, AppError> {
+    if !team_name_ok(team) {
+        return Ok(Err(no_team()));
+    }
+    signed_in(st, headers).await
+}
+
+fn no_team() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "No such team",
+        "There is no team of that name among yours.",
+        html! { p { a href="/log" { "Your teams" } } },
+    )
+}
+
+/// The links above every log page, and the sign-out button.
+fn nav(team: Option<&str>) -> Markup {
+    html! {
+        nav aria-label="Team log" {
+            a href="/log" { "Teams" }
+            @if let Some(t) = team {
+                " · " a href=(format!("/log/{}", path_segment(t))) { "Updates" }
+                " · " a href=(format!("/log/{}/blockers", path_segment(t))) { "Open blockers" }
+            }
+            form method="post" action="/signout" class="inline" {
+                button type="submit" { "Sign out" }
+            }
+        }
+    }
+}
+
+/// The teams the reader may read (all of them for the admin); one team goes straight to it.
+#[utoipa::path(get, path = "/log", tag = "pages",
+    responses(
+        (status = 200, description = "The reader's teams.", body = String, content_type = "text/html"),
+        (status = 303, description = "Not signed in: see `/signin`; or one team only: see its log."),
+    ))]
+pub(super) async fn teams(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let v = match signed_in(&st, &headers).await? {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let names: Vec<String> = match &v {
+        Viewer::Member(m) => {
+            let mut t = m.teams.clone();
+            t.sort();
+            t
+        }
+        Viewer::Admin => st
+            .ctx
+            .store
+            .list_teams()
+            .await?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect(),
+    };
+    if let (Viewer::Member(_), [only]) = (&v, names.as_slice()) {
+        return Ok(Redirect::to(&format!("/log/{}", path_segment(only))).into_response());
+    }
+    Ok(html_response(
+        StatusCode::OK,
+        page(
+            "Team log",
+            html! {
+                h1 { "Team log" }
+                (nav(None))
+                @if names.is_empty() {
+                    p { "You are in no team yet." }
+                } @else {
+                    ul { @for n in &names { li { a href=(format!("/log/{}", path_segment(n))) { (n) } } } }
+                }
+            },
+        ),
+    ))
+}
+
+/// The filters of the log page (those of the API).
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct PageParams {
+    from: Option<String>,
+    to: Option<String>,
+    member: Option<String>,
+    q: Option<String>,
+    blockers: Option<String>,
+    cursor: Option<String>,
+}
+
+fn date_param(s: Option<&str>) -> Option<NaiveDate> {
+    s.filter(|s| !s.is_empty())
+        .and_then(crate::domain::parse_strict_date)
+}
+
+/// An update as the log shows it: whole, by its sections.
+fn entry_html(e: &LogEntry, team: &str) -> Markup {
+    let u = &e.update.update;
+    let whole = entry::shown_within(
+        &u.sections,
+        Budget {
+            lines: usize::MAX,
+            chars: usize::MAX,
+        },
+    );
+    html! {
+        article id=(format!("u{}", u.id)) {
+            h3 {
+                a href=(format!("/log/{}?member={}", path_segment(team), path_segment(&e.update.author_email))) { (e.update.author_name) }
+            }
+            p.muted {
+                (u.local_date.format("%a %-d %b %Y"))
+                @if u.revision > 1 { " · " span.tag { "edited" } }
+                @if !sections::blocker_lines(&u.sections).is_empty() { " · " span.tag { "blocker" } }
+            }
+            @if let Some(s) = &e.snippet {
+                p.snippet { (PreEscaped(html!{ (s) }.into_string().replace(MATCH_START, "<mark>").replace(MATCH_END, "</mark>"))) }
+            }
+            (entry::html(&whole, ""))
+        }
+    }
+}
+
+/// A team's log: its updates by day, newest first (a search: best match first), with the
+/// filters of the API and a link to older updates.
+#[utoipa::path(get, path = "/log/{team}", tag = "pages",
+    params(
+        ("team" = crate::domain::TeamName, Path, description = "The team."),
+        ("from" = Option<String>, Query, description = "From this local date (YYYY-MM-DD)."),
+        ("to" = Option<String>, Query, description = "To this local date (YYYY-MM-DD)."),
+        ("member" = Option<String>, Query, description = "Only this member's updates (their address)."),
+        ("q" = Option<String>, Query, description = "Search: words, \"a phrase\", -word."),
+        ("blockers" = Option<String>, Query, description = "`on`: only updates with blockers."),
+        ("cursor" = Option<String>, Query, description = "Where the previous page ended."),
+    ),
+    responses(
+        (status = 200, description = "The log page.", body = String, content_type = "text/html"),
+        (status = 303, description = "Not signed in: see `/signin`."),
+        (status = 404, description = "No such team among the reader's.", body = String, content_type = "text/html"),
+        (status = 422, description = "A parameter is not valid.", body = String, content_type = "text/html"),
+    ))]
+pub(super) async fn team_page(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    ApiPath(team): ApiPath,
+    p: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let v = match team_reader(&st, &headers, &team).await? {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let Ok(Query(p)) = p else {
+        return Ok(message_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not a valid search",
+            "The address of this page holds a value that is not valid.",
+            html! { p { a href=(format!("/log/{}", path_segment(&team))) { "The whole log" } } },
+        ));
+    };
+    let members = match log::team_for(&st.ctx, reader(&v), &team).await {
+        Ok(m) => m,
+        Err(LogError::NoTeam(_)) => return Ok(no_team()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut people = Vec::new();
+    for id in &members {
+        if let Some(m) = st.ctx.store.member_by_id(*id).await? {
+            people.push(m);
+        }
+    }
+    people.sort_by(|a, b| crate::domain::collate::names(&a.name, &b.name));
+    let author = p
+        .member
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .and_then(|e| crate::domain::EmailAddress::parse(e).ok())
+        .and_then(|e| people.iter().find(|m| m.owns_address(&e)).map(|m| m.id));
+    let q = LogQuery {
+        team: team.clone(),
+        member: author,
+        from: date_param(p.from.as_deref()),
+        to: date_param(p.to.as_deref()),
+        text: p.q.clone().filter(|q| !q.trim().is_empty()),
+        blockers: p.blockers.as_deref() == Some("on"),
+        after: p.cursor.as_deref().and_then(Cursor::decode),
+        limit: 50,
+    };
+    let nothing = p.member.as_deref().is_some_and(|m| !m.is_empty()) && author.is_none();
+    let page_of = if nothing {
+        Default::default()
+    } else {
+        log::page(&st.ctx, reader(&v), &q).await?
+    };
+    let older = page_of.next.map(|c| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, val) in [
+            ("from", p.from.as_deref()),
+            ("to", p.to.as_deref()),
+            ("member", p.member.as_deref()),
+            ("q", p.q.as_deref()),
+            ("blockers", p.blockers.as_deref()),
+        ] {
+            if let Some(val) = val.filter(|x| !x.is_empty()) {
+                s.append_pair(k, val);
+            }
+        }
+        s.append_pair("cursor", &c.encode());
+        format!("/log/{}?{}", path_segment(&team), s.finish())
+    });
+    let searching = q.text.is_some();
+    // By day for a listing; a search keeps its ranking.
+    let mut days: BTreeMap<std::cmp::Reverse<NaiveDate>, Vec<&LogEntry>> = BTreeMap::new();
+    if !searching {
+        for e in &page_of.entries {
+            days.entry(std::cmp::Reverse(e.update.update.local_date))
+                .or_default()
+                .push(e);
+        }
+    }
+    let title = format!("{team}: team log");
+    let body = html! {
+        h1 { (title) }
+        (nav(Some(&team)))
+        form method="get" class="filters" role="search" {
+            label for="q" { "Search" }
+            input type="search" id="q" name="q" value=(p.q.clone().unwrap_or_default()) size="24";
+            label for="member" { "Person" }
+            select id="member" name="member" {
+                option value="" { "Everyone" }
+                @for m in &people {
+                    option value=(m.email.as_str()) selected[Some(m.id) == author] { (m.name) }
+                }
+            }
+            label for="from" { "From" }
+            input type="date" id="from" name="from" value=(p.from.clone().unwrap_or_default());
+            label for="to" { "To" }
+            input type="date" id="to" name="to" value=(p.to.clone().unwrap_or_default());
+            label { input type="checkbox" name="blockers" value="on" checked[q.blockers]; " With blockers" }
+            button type="submit" { "Show" }
+        }
+        @if page_of.entries.is_empty() {
+            p { "No updates match." }
+        }
+        @if searching {
+            h2 { (page_of.entries.len()) " best matches" }
+            @for e in &page_of.entries { (entry_html(e, &team)) }
+        } @else {
+            @for (day, entries) in &days {
+                h2 { (day.0.format("%A %-d %B %Y")) }
+                @for e in entries { (entry_html(e, &team)) }
+            }
+        }
+        @if let Some(o) = &older {
+            p { a href=(o) rel="next" { "Older updates" } }
+        }
+    };
+    Ok(html_response(StatusCode::OK, page(&title, body)))
+}
+
+/// A team's open blockers: each member whose latest update has a blockers section, with it and
+/// since when their updates have carried one (how long it has been open).
+#[utoipa::path(get, path = "/log/{team}/blockers", tag = "pages",
+    params(("team" = crate::domain::TeamName, Path, description = "The team.")),
+    responses(
+        (status = 200, description = "The open blockers.", body = String, content_type = "text/html"),
+        (status = 303, description = "Not signed in: see `/signin`."),
+        (status = 404, description = "No such team among the reader's.", body = String, content_type = "text/html"),
+    ))]
+pub(super) async fn blockers_page(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    ApiPath(team): ApiPath,
+) -> Result<Response, AppError> {
+    let v = match team_reader(&st, &headers, &team).await? {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let today = match &v {
+        Viewer::Member(m) => local_date(m.tz, Utc::now()),
+        Viewer::Admin => Utc::now().date_naive(),
+    };
+    let q = LogQuery {
+        team: team.clone(),
+        from: Some(today - chrono::Duration::days(90)),
+        ..Default::default()
+    };
+    let all = match log::all(&st.ctx, reader(&v), &q).await {
+        Ok(a) => a,
+        Err(LogError::NoTeam(_)) => return Ok(no_team()),
+        Err(e) => return Err(e.into()),
+    };
+    // Oldest first from `all`; newest first per author.
+    let mut by_author: BTreeMap<i64, Vec<&crate::store::TeamUpdate>> = BTreeMap::new();
+    for u in all.iter().rev() {
+        by_author.entry(u.update.member_id).or_default().push(u);
+    }
+    let mut open = Vec::new();
+    for ups in by_author.values() {
+        let Some(latest) = ups.first() else { continue };
+        let lines = sections::blocker_lines(&latest.update.sections);
+        if lines.is_empty() {
+            continue;
+        }
+        let since = ups
+            .iter()
+            .take_while(|u| !sections::blocker_lines(&u.update.sections).is_empty())
+            .last()
+            .map(|u| u.update.local_date)
+            .unwrap_or(latest.update.local_date);
+        open.push((latest, lines, since));
+    }
+    open.sort_by_key(|(_, _, since)| *since);
+    let title = format!("{team}: open blockers");
+    let body = html! {
+        h1 { (title) }
+        (nav(Some(&team)))
+        p { "A blocker is open while its author's latest update still has one; it counts from the first of their updates in a row that did." }
+        @if open.is_empty() {
+            p { "No open blockers." }
+        } @else {
+            div class="scroll" {
+                table {
+                    thead { tr { th scope="col" { "Who" } th scope="col" { "Blocker" } th scope="col" { "Since" } th scope="col" { "Open for" } } }
+                    tbody {
+                        @for (u, lines, since) in &open {
+                            tr {
+                                td { a href=(format!("/log/{}?member={}", path_segment(&team), path_segment(&u.author_email))) { (u.author_name) } }
+                                td { @for (i, l) in lines.iter().enumerate() { @if i > 0 { br; } (l) } }
+                                td { (since.format("%a %-d %b")) }
+                                td { @let days = (today - *since).num_days().max(0); (days) " day" @if days != 1 { "s" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(html_response(StatusCode::OK, page(&title, body)))
+}
