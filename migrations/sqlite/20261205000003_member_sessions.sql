@@ -12,6 +12,8 @@ CREATE TABLE member_sessions (
     revoked_at BIGINT
 );
 CREATE INDEX member_sessions_member ON member_sessions (member_id);
+-- Atom feed URLs are signed over this number; `member signout` moves it on, which ends them.
+ALTER TABLE members ADD COLUMN feed_epoch BIGINT NOT NULL DEFAULT 0;
 -- One-time sign-in links sent by email from /signin: the token's SHA-256, valid 15 minutes,
 -- used once (a GET shows a button; only the POST of it signs in, so a mail scanner that
 -- fetches the link does not use it up).

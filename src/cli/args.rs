@@ -273,7 +273,8 @@ pub enum MemberCmd {
     Import { file: PathBuf },
     /// Print a signed preferences link for a member.
     Link { email: String },
-    /// Sign a member out of the team log everywhere: every session of theirs ends.
+    /// Sign a member out of the team log everywhere: every session of theirs ends, and so do
+    /// their Atom feed addresses.
     Signout { email: String },
     /// List members.
     List {

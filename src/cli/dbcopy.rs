@@ -82,6 +82,7 @@ pub const TABLES: &[Table] = &[
             ("updated_at", I64),
             ("next_reminder_at", OptI64),
             ("next_reminder_date", OptText),
+            ("feed_epoch", I64),
         ],
         order_by: "id",
         serial_id: true,

@@ -162,8 +162,9 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
                     .revoke_sessions(m.id, Utc::now().timestamp())
                     .await
                     .map_err(store_err)?;
+                s.end_feeds(m.id).await.map_err(store_err)?;
                 crate::outln!(
-                    "{} signed out: {n} session{} ended",
+                    "{} signed out: {n} session{} ended, feed addresses renewed",
                     m.email,
                     if n == 1 { "" } else { "s" }
                 );

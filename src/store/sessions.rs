@@ -129,4 +129,31 @@ impl Store {
             .await?
             .is_some())
     }
+
+    /// The number `member`'s feed URLs are signed over.
+    pub async fn feed_epoch(&self, member: MemberId) -> StoreResult<i64> {
+        let r = sqlx::query("SELECT feed_epoch FROM members WHERE id = $1")
+            .bind(member)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
+    }
+
+    /// Ends every feed URL of `member` (their next ones are signed anew).
+    pub async fn end_feeds(&self, member: MemberId) -> StoreResult<()> {
+        sqlx::query("UPDATE members SET feed_epoch = feed_epoch + 1 WHERE id = $1")
+            .bind(member)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The name of team `id`.
+    pub async fn team_name(&self, id: i64) -> StoreResult<Option<String>> {
+        let r = sqlx::query("SELECT name FROM teams WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.map(|r| Ok(r.try_get(0)?)).transpose()
+    }
 }

@@ -277,6 +277,32 @@ pub(super) async fn team_page(
         format!("/log/{}?{}", path_segment(&team), s.finish())
     });
     let searching = q.text.is_some();
+    // Feeds are signed for a member; the admin reads without one.
+    let feeds = match &v {
+        Viewer::Member(m) => {
+            let epoch = st.ctx.store.feed_epoch(m.id).await?;
+            match st.ctx.store.team_id(&team).await? {
+                Some(tid) => {
+                    let team_feed =
+                        super::feed::feed_url(&st.ctx, m, super::feed::Scope::Team(tid), epoch);
+                    let person_feed = author.map(|a| {
+                        super::feed::feed_url(
+                            &st.ctx,
+                            m,
+                            super::feed::Scope::Person {
+                                author: a,
+                                team: tid,
+                            },
+                            epoch,
+                        )
+                    });
+                    Some((team_feed, person_feed))
+                }
+                None => None,
+            }
+        }
+        Viewer::Admin => None,
+    };
     // By day for a listing; a search keeps its ranking.
     let mut days: BTreeMap<std::cmp::Reverse<NaiveDate>, Vec<&LogEntry>> = BTreeMap::new();
     if !searching {
@@ -321,6 +347,16 @@ pub(super) async fn team_page(
         }
         @if let Some(o) = &older {
             p { a href=(o) rel="next" { "Older updates" } }
+        }
+        @if let Some((team_feed, person_feed)) = &feeds {
+            p.muted {
+                "Follow in a feed reader: "
+                a href=(team_feed) type="application/atom+xml" { "the team's Atom feed" }
+                @if let Some(pf) = person_feed {
+                    " · " a href=(pf) type="application/atom+xml" { "this person's Atom feed" }
+                }
+                " (the address is yours alone; signing out everywhere ends it)."
+            }
         }
     };
     Ok(html_response(StatusCode::OK, page(&title, body)))

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod feed;
 pub mod html;
 pub mod limit;
 pub mod log;
@@ -142,6 +143,7 @@ pub fn routes() -> Routes {
     let r = prefs::routes(r);
     let r = session::routes(r);
     let r = log::routes(r);
+    let r = feed::routes(r);
     api::routes(r)
 }
 

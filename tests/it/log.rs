@@ -655,3 +655,132 @@ both!(the_cli_exports_a_team_and_signs_a_member_out, |app| {
     assert!(out.contains("2 sessions ended"), "{out}");
     assert_eq!(app.ctx.store.session_member("h1", now).await.unwrap(), None);
 });
+
+/// Parses `xml` with Python's feedparser (the rig's venv): (bozo, feed title, entry titles,
+/// entry ids, entry links).
+fn feedparser(xml: &str) -> Value {
+    const PY: &str = "/var/cache/tidings-rig/py/bin/python";
+    assert!(
+        std::path::Path::new(PY).exists(),
+        "{PY} is missing: run scripts/test as root (scripts/rig install makes the venv)"
+    );
+    let mut child = std::process::Command::new(PY)
+        .args([
+            "-c",
+            "import sys, json, feedparser\nd = feedparser.parse(sys.stdin.buffer.read())\nprint(json.dumps({'bozo': int(d.bozo), 'version': d.version, 'title': d.feed.get('title'), 'titles': [e.title for e in d.entries], 'ids': [e.id for e in d.entries], 'links': [e.link for e in d.entries], 'content': [e.content[0].value for e in d.entries]}))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(xml.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+both!(
+    atom_feeds_of_a_team_and_a_person_parse_and_end_with_signout,
+    |app| {
+        let (ann, bob, cy) = seed(&app).await;
+        write(
+            &app,
+            bob,
+            "2026-12-04",
+            "Done: <script>alert(1)</script> & \"quotes\"",
+        )
+        .await;
+        let srv = Server::start(&app, |_| {}).await;
+        let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
+        let core = app.ctx.store.team_id("core").await.unwrap().unwrap();
+        let ops = app.ctx.store.team_id("ops").await.unwrap().unwrap();
+        let epoch = app.ctx.store.feed_epoch(ann).await.unwrap();
+        use tidings::web::feed::{Scope, feed_url};
+        let path = |url: String| url[url.find("/feeds/").unwrap()..].to_string();
+        let team = path(feed_url(&app.ctx, &m, Scope::Team(core), epoch));
+        let r = srv.http.get(srv.url(&team)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/atom+xml")
+        );
+        let xml = r.text().await.unwrap();
+        let f = feedparser(&xml);
+        assert_eq!(f["bozo"], 0, "{f}\n{xml}");
+        assert_eq!(f["version"], "atom10");
+        assert_eq!(f["title"], "core: team log");
+        assert_eq!(f["titles"].as_array().unwrap().len(), 7, "{f}");
+        assert_eq!(f["titles"][0], "Bob — Fri 4 Dec 2026", "newest first: {f}");
+        assert!(
+            f["content"][0]
+                .as_str()
+                .unwrap()
+                .contains("<script>alert(1)</script> & \"quotes\""),
+            "the text as written, escaped in the XML: {f}"
+        );
+        assert!(!xml.contains("<script>"), "{xml}");
+        assert!(!xml.contains("secret ops"));
+        // A person's feed: only theirs.
+        let person = path(feed_url(
+            &app.ctx,
+            &m,
+            Scope::Person {
+                author: bob,
+                team: core,
+            },
+            epoch,
+        ));
+        let f = feedparser(
+            &srv.http
+                .get(srv.url(&person))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        assert_eq!(f["titles"].as_array().unwrap().len(), 4, "{f}");
+        assert!(
+            f["titles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t.as_str().unwrap().starts_with("Bob"))
+        );
+        // Not Ann's team, someone outside the team, a forged signature: the same 404.
+        for bad in [
+            path(feed_url(&app.ctx, &m, Scope::Team(ops), epoch)),
+            path(feed_url(
+                &app.ctx,
+                &m,
+                Scope::Person {
+                    author: cy,
+                    team: core,
+                },
+                epoch,
+            )),
+            team.replace(&team[team.len() - 4..], "0000"),
+            "/feeds/nonsense".to_string(),
+        ] {
+            let r = srv.http.get(srv.url(&bad)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+        }
+        // `member signout` ends the feed addresses too.
+        crate::cli::ok(&crate::cli::run(
+            app.dir.path(),
+            &app.db_url,
+            &["member", "signout", "ann@example.test"],
+        ));
+        let r = srv.http.get(srv.url(&team)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "ended by signout");
+    }
+);
