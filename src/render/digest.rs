@@ -18,8 +18,9 @@ pub const BLOCKERS_SHOWN: usize = 5;
 /// A blocker line in the box is cut to this many characters.
 const BLOCKER_CHARS: usize = 120;
 /// A digest whose HTML would be longer than this (bytes) is condensed. Gmail clips a message
-/// whose HTML passes about 102 KB, hiding the rest and the footer.
-pub const CONDENSE_AT: usize = 80 * 1024;
+/// whose HTML passes about 102 KB, hiding the rest and the footer; 60 KB leaves room for a
+/// team far larger than 100 and keeps a long digest quick to load on a phone.
+pub const CONDENSE_AT: usize = 60 * 1024;
 
 /// One update as a digest shows it.
 #[derive(Debug, Clone)]
@@ -217,7 +218,10 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         s.push('\n');
     }
     if condensed {
-        s.push_str("Each update's first lines; follow its link to read it whole.\n\n");
+        s.push_str(&format!(
+            "A long digest: each update's first lines. Read them whole in the team log:\n{}/log\n\n",
+            v.prefs_url
+        ));
     }
     for sec in &v.sections {
         if let Some(team) = &sec.team {
@@ -279,7 +283,7 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
             (NL)
         }
         @if condensed {
-            p.muted style=(st(".muted")) { "A long digest: each update shows its first lines; follow its link to read it whole." }
+            p.muted style=(st(".muted")) { "A long digest: each update shows its first lines. " a href=(format!("{}/log", v.prefs_url)) { "Read them whole in the team log" } "." }
             (NL)
         }
         @for sec in &v.sections {
@@ -349,7 +353,13 @@ impl EntryParts {
         self.kept
             .entry((e.update_id, e.revision, e.late, e.edited, condensed))
             .or_insert_with(|| {
-                let url = format!("{}/updates/{}", *READER_LINK, e.update_id);
+                // A condensed digest links once, to the team log, instead of from each entry:
+                // a hundred signed links were a sixth of its size.
+                let url = if condensed {
+                    String::new()
+                } else {
+                    format!("{}/updates/{}", *READER_LINK, e.update_id)
+                };
                 let shown = entry::shown_within(&e.sections, budget(condensed));
                 (entry_html(e, &shown, &url), entry_text(e, &shown, &url))
             })

@@ -136,7 +136,11 @@ pub fn text(s: &Shown, read_url: &str) -> String {
         .join("\n\n");
     out.push('\n');
     if s.is_cut() {
-        out.push_str(&format!("\n{}: read the rest at {read_url}\n", more(s)));
+        if read_url.is_empty() {
+            out.push_str(&format!("\n({})\n", more(s)));
+        } else {
+            out.push_str(&format!("\n{}: read the rest at {read_url}\n", more(s)));
+        }
     }
     out
 }
@@ -149,7 +153,7 @@ fn more(s: &Shown) -> String {
 }
 
 /// The entry in the HTML part: each heading bold, lines with `<br>` (member text escaped by
-/// maud), then "N more lines" as a link.
+/// maud), then "N more lines" as a link (without one when `read_url` is empty).
 pub fn html(s: &Shown, read_url: &str) -> Markup {
     html! {
         @for p in &s.parts {
@@ -168,7 +172,10 @@ pub fn html(s: &Shown, read_url: &str) -> Markup {
             }
             (NL)
         }
-        @if s.is_cut() {
+        @if s.is_cut() && read_url.is_empty() {
+            p.muted { (more(s)) }
+            (NL)
+        } @else if s.is_cut() {
             p.muted { (more(s)) ": " a href=(read_url) { "read the rest" } }
             (NL)
         }
