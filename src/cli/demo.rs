@@ -261,6 +261,35 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         sent_dir.display()
     );
     crate::outln!("  replies:       {}", inbox.join("cur").display());
+    // The team log: exported as Markdown, and the address that opens it in a browser.
+    let q = crate::store::LogQuery {
+        team: "Demo".into(),
+        ..Default::default()
+    };
+    let md = crate::jobs::log::export(
+        ctx,
+        crate::jobs::log::Reader::Admin,
+        &q,
+        crate::render::export::Format::Md,
+    )
+    .await?;
+    let log_file = dir.join("team-log.md");
+    std::fs::write(&log_file, md)?;
+    crate::outln!(
+        "  team log:      {}  (tidings export --team Demo --format md)",
+        log_file.display()
+    );
+    if let Some(m) = ctx
+        .store
+        .member_by_email(&EmailAddress::parse(PEOPLE[0].email)?)
+        .await?
+    {
+        crate::outln!(
+            "  in a browser:  run `tidings serve` on this database, then open {}/log (signs {} in)",
+            ctx.prefs_url(m.id, Utc::now()),
+            m.name
+        );
+    }
     crate::outln!(
         "Try: tidings --config /dev/null member list   (with TIDINGS_DATABASE__URL=sqlite://{}/var/tidings.db)",
         dir.display()
