@@ -157,7 +157,7 @@ pub(super) async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Resul
                         .map(|r| {
                             serde_json::json!({
                                 "id": r.id,
-                                "received": unix_rfc3339(r.received_at),
+                                "received": rfc3339(r.received_at),
                                 "sender": r.sender,
                                 "reason": r.reason,
                                 "message_id": r.message_id,
@@ -174,7 +174,7 @@ pub(super) async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Resul
                     crate::outln!(
                         "{:>6}  {}  {:<32}  {}",
                         r.id,
-                        unix_rfc3339(r.received_at),
+                        rfc3339(r.received_at),
                         r.sender.as_deref().unwrap_or("-"),
                         r.reason.as_deref().unwrap_or("-")
                     );
@@ -192,7 +192,7 @@ pub(super) async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Resul
                     .filter(|r| r.status == InboundStatus::Quarantined.as_str())
                     .ok_or_else(|| usage(format!("no quarantined message with id {id}")))?;
                 crate::outln!("id:       {}", r.id);
-                crate::outln!("received: {}", unix_rfc3339(r.received_at));
+                crate::outln!("received: {}", rfc3339(r.received_at));
                 crate::outln!("sender:   {}", r.sender.as_deref().unwrap_or("-"));
                 crate::outln!("reason:   {}", r.reason.as_deref().unwrap_or("-"));
                 crate::outln!();

@@ -218,12 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn unix_rfc3339(t: i64) -> String {
-    DateTime::from_timestamp(t, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
+use crate::domain::rfc3339;
 
 /// A progress bar for a long command; hidden when stdout is not a terminal (pipes, cron, tests)
 /// so that scripted output stays clean.

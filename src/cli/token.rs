@@ -12,12 +12,7 @@ pub(super) async fn run(cfg: Config, cmd: TokenCmd) -> anyhow::Result<()> {
                     None => None,
                 };
                 let rows = s.list_api_tokens(owner).await.map_err(store_err)?;
-                let when = |t: i64| {
-                    DateTime::from_timestamp(t, 0)
-                        .unwrap_or_default()
-                        .format("%Y-%m-%dT%H:%M:%SZ")
-                        .to_string()
-                };
+                let when = crate::domain::rfc3339;
                 if json {
                     let v: Vec<_> = rows
                         .iter()

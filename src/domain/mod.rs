@@ -190,6 +190,15 @@ pub struct AwayRange {
     pub to: NaiveDate,
 }
 
+/// Unix seconds as RFC 3339 in UTC (`2026-12-04T21:03:00Z`), as the API, exports, feeds and
+/// the CLI write times.
+pub fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
 /// Parses a date written exactly `YYYY-MM-DD` (no spaces, two-digit month and day), as JSON
 /// and the API document state it.
 pub fn parse_strict_date(s: &str) -> Option<NaiveDate> {

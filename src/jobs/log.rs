@@ -102,8 +102,8 @@ pub fn exported(t: &TeamUpdate) -> ExportedUpdate {
         author: t.author_name.clone(),
         email: t.author_email.clone(),
         revision: u.revision,
-        created_at: export::rfc3339(u.created_at),
-        updated_at: export::rfc3339(u.updated_at),
+        created_at: crate::domain::rfc3339(u.created_at),
+        updated_at: crate::domain::rfc3339(u.updated_at),
         sections: u.sections.clone(),
         text: u.body.clone(),
     }

@@ -5,6 +5,8 @@ use serde::Serialize;
 
 use chrono::NaiveDate;
 
+#[cfg(test)]
+use crate::domain::rfc3339;
 use crate::domain::sections::{Kind, Section};
 
 /// The formats an export is written in.
@@ -59,14 +61,6 @@ pub struct ExportedUpdate {
     pub sections: Vec<Section>,
     /// The text as written.
     pub text: String,
-}
-
-/// A time as an export writes it (RFC 3339, UTC).
-pub fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }
 
 /// The columns of a CSV export, in order.

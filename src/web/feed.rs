@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::html::message_page;
 use super::{AppError, Routes, WebState};
-use crate::domain::{Member, sections};
+use crate::domain::{Member, rfc3339, sections};
 use crate::jobs::Ctx;
 use crate::jobs::log::{self, Reader};
 use crate::store::{LogQuery, TeamUpdate};
@@ -82,10 +82,6 @@ fn xml(s: &str) -> String {
         }
     }
     out
-}
-
-fn rfc3339(t: i64) -> String {
-    crate::render::export::rfc3339(t)
 }
 
 /// The Atom document: the feed's id is its scope on this server, each entry's id its update

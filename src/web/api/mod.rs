@@ -17,7 +17,7 @@ pub use me::MemberPatch;
 use me::*;
 
 use axum::Json;
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::{AppError, Routes};
@@ -40,12 +40,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(routes!(admin_list_holidays, admin_add_holiday))
 }
 
-fn rfc3339(t: i64) -> String {
-    DateTime::from_timestamp(t, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
+use crate::domain::rfc3339;
 
 /// A date written exactly `YYYY-MM-DD`, as the document states.
 fn parse_date(s: &str, what: &str) -> Result<NaiveDate, AppError> {
