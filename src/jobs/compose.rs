@@ -204,28 +204,17 @@ pub struct SendParts {
 const REVISIONS_KEPT: usize = 50_000;
 
 impl SendParts {
-    /// Reads the revisions that the digests among `rows` carry and are not at hand yet.
-    pub async fn load(&mut self, ctx: &Ctx, rows: &[OutboxRow]) -> anyhow::Result<()> {
+    /// Reads the revisions that the digests of `manifests` carry and are not at hand yet.
+    pub async fn load(&mut self, ctx: &Ctx, manifests: &[&Manifest]) -> anyhow::Result<()> {
         if self.revisions.len() > REVISIONS_KEPT {
             self.revisions.clear();
         }
-        let mut want: Vec<i64> = Vec::new();
-        for r in rows {
-            let Some(m) = r.manifest.as_deref() else {
-                continue;
-            };
-            // A manifest that does not parse fails its own row in `queued_digest`.
-            let Ok(m) = serde_json::from_str::<Manifest>(m) else {
-                continue;
-            };
-            for s in &m.sections {
-                for (id, rev, _) in &s.entries {
-                    if !self.revisions.contains_key(&(*id, *rev)) {
-                        want.push(*id);
-                    }
-                }
-            }
-        }
+        let mut want: Vec<i64> = manifests
+            .iter()
+            .flat_map(|m| m.sections.iter().flat_map(|s| s.entries.iter()))
+            .filter(|(id, rev, _)| !self.revisions.contains_key(&(*id, *rev)))
+            .map(|(id, _, _)| *id)
+            .collect();
         want.sort_unstable();
         want.dedup();
         for r in ctx.store.revisions(&want).await? {
@@ -236,13 +225,31 @@ impl SendParts {
     }
 }
 
-/// Composes the digest queued as `row` (whose revisions `parts` holds: [`SendParts::load`]).
+impl Manifest {
+    /// The manifest of outbox row `row`: `None` for an email stored as bytes.
+    pub fn of_row(row: &OutboxRow) -> anyhow::Result<Option<Manifest>> {
+        row.manifest
+            .as_deref()
+            .map(|m| {
+                serde_json::from_str(m).map_err(|e| {
+                    anyhow::anyhow!("outbox row {}: its manifest does not read: {e}", row.id)
+                })
+            })
+            .transpose()
+    }
+}
+
+/// Composes the digest queued as `row` with its `manifest` (whose revisions `parts` holds:
+/// [`SendParts::load`]).
 /// The same row gives the same bytes every time: the Message-ID, Date, subject, greeting and
 /// links are those fixed when it was queued, and each update is shown in the revision it
 /// recorded. An update deleted since (its author removed) is left out.
-pub fn queued_digest(ctx: &Ctx, row: &OutboxRow, parts: &mut SendParts) -> anyhow::Result<Vec<u8>> {
-    let manifest: Manifest = serde_json::from_str(row.manifest.as_deref().unwrap_or_default())
-        .map_err(|e| anyhow::anyhow!("outbox row {}: its manifest does not read: {e}", row.id))?;
+pub fn queued_digest(
+    ctx: &Ctx,
+    row: &OutboxRow,
+    manifest: &Manifest,
+    parts: &mut SendParts,
+) -> anyhow::Result<Vec<u8>> {
     let (Some(member), Some(date)) = (row.member_id, row.local_date.as_deref()) else {
         anyhow::bail!("outbox row {}: a digest without its reader or date", row.id);
     };
@@ -307,12 +314,12 @@ pub fn queued_digest(ctx: &Ctx, row: &OutboxRow, parts: &mut SendParts) -> anyho
 
 /// The bytes of outbox row `row`: its stored body, or for a digest the email composed now.
 pub async fn message_of(ctx: &Ctx, row: &OutboxRow) -> anyhow::Result<Vec<u8>> {
-    if row.manifest.is_none() {
+    let Some(manifest) = Manifest::of_row(row)? else {
         return Ok(row.body.clone());
-    }
+    };
     let mut parts = SendParts::default();
-    parts.load(ctx, std::slice::from_ref(row)).await?;
-    queued_digest(ctx, row, &mut parts)
+    parts.load(ctx, &[&manifest]).await?;
+    queued_digest(ctx, row, &manifest, &mut parts)
 }
 
 /// What a receipt confirms: the update as stored for its day.

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use super::Ctx;
+use super::compose::Manifest;
 use crate::domain::EmailAddress;
 use crate::mail::outbound::SendError;
 use crate::store::OutboxRow;
@@ -123,14 +124,24 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
         // when the lease expires.
         // Each send is a task of its own, so building SMTP transactions (dot-stuffing 100 KB
         // digests) spreads over the runtime's threads.
-        parts.load(ctx, &batch).await?;
+        // Each manifest is read once: for the revisions to load, then to compose.
+        let manifests: Vec<anyhow::Result<Option<Manifest>>> =
+            batch.iter().map(Manifest::of_row).collect();
+        let readable: Vec<&Manifest> = manifests
+            .iter()
+            .filter_map(|m| m.as_ref().ok()?.as_ref())
+            .collect();
+        parts.load(ctx, &readable).await?;
         let batch: Vec<(OutboxRow, Option<String>)> = batch
             .into_iter()
-            .map(|mut row| {
-                if row.manifest.is_none() {
-                    return (row, None);
-                }
-                match super::compose::queued_digest(ctx, &row, &mut parts) {
+            .zip(manifests)
+            .map(|(mut row, manifest)| {
+                let composed = match manifest {
+                    Ok(None) => return (row, None),
+                    Ok(Some(m)) => super::compose::queued_digest(ctx, &row, &m, &mut parts),
+                    Err(e) => Err(e),
+                };
+                match composed {
                     Ok(bytes) => {
                         row.body = bytes;
                         (row, None)

@@ -128,8 +128,7 @@ pub fn build(o: &Outgoing<'_>) -> anyhow::Result<Vec<u8>> {
 fn boundary(message_id: &str) -> String {
     use sha2::Digest;
     let h = sha2::Sha256::digest(message_id.as_bytes());
-    let hex: String = h[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("tidings.{hex}")
+    format!("tidings.{}", hex::encode(&h[..16]))
 }
 
 /// The longest line 7bit allows (RFC 5322: 998 characters before CRLF).

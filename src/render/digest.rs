@@ -258,6 +258,8 @@ pub fn digest_html(v: &DigestView<'_>) -> String {
 
 fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> String {
     let blockers = v.blockers();
+    // Escaped once for the digest, put into every entry.
+    let escaped_prefs = html! { (v.prefs_url) }.into_string();
     let content = html! {
         h1 style=(st("h1")) { "Team digest" }
         (NL)
@@ -295,7 +297,7 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
                 p.muted style=(st(".muted")) { "No new updates." }
             }
             @for e in &sec.entries {
-                (PreEscaped(parts.html(e, condensed, v.prefs_url)))
+                (PreEscaped(parts.html(e, condensed, &escaped_prefs)))
             }
             @if !sec.missing.is_empty() {
                 p.muted style=(st(".muted")) { "No update yet from: " (sec.missing.join(",\n")) }
@@ -365,12 +367,12 @@ impl EntryParts {
             })
     }
 
-    /// Entry `e` in the HTML part of the digest of the reader whose link is `prefs_url`.
-    fn html(&mut self, e: &DigestEntry, condensed: bool, prefs_url: &str) -> String {
-        let escaped = html! { (prefs_url) }.into_string();
+    /// Entry `e` in the HTML part of the digest of the reader whose link, HTML-escaped, is
+    /// `escaped_prefs_url`.
+    fn html(&mut self, e: &DigestEntry, condensed: bool, escaped_prefs_url: &str) -> String {
         self.rendered(e, condensed)
             .0
-            .replace(READER_LINK.as_str(), &escaped)
+            .replace(READER_LINK.as_str(), escaped_prefs_url)
     }
 
     /// Entry `e` in the text part of the digest of the reader whose link is `prefs_url`.
