@@ -280,7 +280,10 @@ pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::R
         };
         let members = log::team_for(ctx, Reader::Admin, &a.team)
             .await
-            .map_err(|_| usage(format!("no team named {:?}", a.team)))?;
+            .map_err(|e| match e {
+                LogError::NoTeam(_) => usage(format!("no team named {:?}", a.team)),
+                e => in_team(e),
+            })?;
         let member = match &member {
             Some(e) => Some(
                 log::author_in(ctx, &a.team, &members, e)

@@ -86,19 +86,7 @@ fn session_valid(st: &WebState, value: &str, now: i64) -> bool {
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    cookie(headers, COOKIE)
-}
-
-/// The value of the cookie `name` in a request, if it has one.
-pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim().to_string())
+    super::cookie(headers, COOKIE)
 }
 
 /// Whether the request carries the admin's credentials (the bearer token or a live session):
@@ -144,15 +132,7 @@ fn logout_token(st: &WebState, session: &str) -> String {
 }
 
 fn set_cookie(st: &WebState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if st.ctx.config.web.base_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let c =
-        format!("{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}");
-    // The value is digits, a dot and hex, so it is always a valid header value.
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+    super::set_cookie(st, COOKIE, value, max_age, "Strict")
 }
 
 fn see_root(cookie: HeaderValue) -> Response {

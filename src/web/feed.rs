@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::html::message_page;
 use super::{AppError, Routes, WebState};
+use crate::domain::token::constant_eq;
 use crate::domain::{Member, rfc3339, sections};
 use crate::jobs::Ctx;
 use crate::jobs::log::{self, Reader};
@@ -205,10 +206,10 @@ pub(super) async fn feed(
         return Ok(not_found());
     };
     let epoch = ctx.store.feed_epoch(m.id).await?;
-    if !ctx
-        .secret
-        .verify("feed", &format!("{member}:{}:{epoch}", scope.encode()), sig)
-    {
+    if !constant_eq(
+        signature(ctx, member, scope, epoch).as_bytes(),
+        sig.as_bytes(),
+    ) {
         return Ok(not_found());
     }
     let (team_id, author) = match scope {

@@ -162,6 +162,14 @@ fn date_param(s: Option<&str>) -> Option<NaiveDate> {
         .and_then(crate::domain::parse_strict_date)
 }
 
+/// A search snippet, HTML-escaped, its matched words in `<mark>` (the log pages and the API).
+pub(crate) fn snippet_html(s: &str) -> String {
+    html! { (s) }
+        .into_string()
+        .replace(MATCH_START, "<mark>")
+        .replace(MATCH_END, "</mark>")
+}
+
 /// An update as the log shows it: whole, by its sections.
 fn entry_html(e: &LogEntry, team: &str) -> Markup {
     let u = &e.update.update;
@@ -183,7 +191,7 @@ fn entry_html(e: &LogEntry, team: &str) -> Markup {
                 @if !sections::blocker_lines(&u.sections).is_empty() { " · " span.tag { "blocker" } }
             }
             @if let Some(s) = &e.snippet {
-                p.snippet { (PreEscaped(html!{ (s) }.into_string().replace(MATCH_START, "<mark>").replace(MATCH_END, "</mark>"))) }
+                p.snippet { (PreEscaped(snippet_html(s))) }
             }
             (entry::html(&whole, ""))
         }
@@ -226,17 +234,16 @@ pub(super) async fn team_page(
             html! { p { a href=(format!("/log/{}", path_segment(&team))) { "The whole log" } } },
         ));
     };
-    let members = match log::team_for(&st.ctx, reader(&v), &team).await {
-        Ok(m) => m,
+    match log::team_for(&st.ctx, reader(&v), &team).await {
+        Ok(_) => {}
         Err(LogError::NoTeam(_)) => return Ok(no_team()),
         Err(e) => return Err(e.into()),
-    };
-    let mut people = Vec::new();
-    for id in &members {
-        if let Some(m) = st.ctx.store.member_by_id(*id).await? {
-            people.push(m);
-        }
     }
+    let mut people = st
+        .ctx
+        .store
+        .members_in_teams(std::slice::from_ref(&team))
+        .await?;
     people.sort_by(|a, b| crate::domain::collate::names(&a.name, &b.name));
     let author = p
         .member

@@ -132,6 +132,40 @@ impl Routes {
     }
 }
 
+/// The value of the cookie `name` in a request, if it has one.
+pub(crate) fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// A `Set-Cookie` for cookie `name` (HttpOnly, the whole site, `Secure` behind https), kept
+/// `max_age` seconds (0 clears it). The values Tidings sets are digits, dots and hex, always
+/// valid in a header.
+pub(crate) fn set_cookie(
+    st: &WebState,
+    name: &str,
+    value: &str,
+    max_age: i64,
+    same_site: &str,
+) -> axum::http::HeaderValue {
+    let secure = if st.ctx.config.web.base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let c = format!(
+        "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
+    );
+    axum::http::HeaderValue::from_str(&c)
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+}
+
 /// Every route of the server (without state).
 pub fn routes() -> Routes {
     let r = Routes::new()

@@ -46,7 +46,7 @@ pub(super) async fn viewer(st: &WebState, headers: &HeaderMap) -> Result<Option<
     if super::admin::is_admin(st, headers) {
         return Ok(Some(Viewer::Admin));
     }
-    let Some(token) = super::admin::cookie(headers, COOKIE) else {
+    let Some(token) = super::cookie(headers, COOKIE) else {
         return Ok(None);
     };
     let now = Utc::now().timestamp();
@@ -63,16 +63,9 @@ pub(super) async fn viewer(st: &WebState, headers: &HeaderMap) -> Result<Option<
 
 /// A `Set-Cookie` for `value`, kept `max_age` seconds (0 clears it).
 fn set_cookie(st: &WebState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if st.ctx.config.web.base_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
     // Lax, not Strict: the session must come along when a member follows a link to the log
     // from their mail client (a top-level navigation from another site).
-    let c = format!("{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
-    // The value is hex, so the header is always valid.
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+    super::set_cookie(st, COOKIE, value, max_age, "Lax")
 }
 
 /// Starts a session for `member` and answers `303` to `to` with its cookie.
@@ -312,7 +305,7 @@ pub(super) async fn signout(
     if !super::prefs::same_origin(&headers, &st.ctx.config.web.base_url) {
         return Ok(forbidden());
     }
-    if let Some(t) = super::admin::cookie(&headers, COOKIE) {
+    if let Some(t) = super::cookie(&headers, COOKIE) {
         st.ctx
             .store
             .revoke_session(&hash_api_token(&t), Utc::now().timestamp())

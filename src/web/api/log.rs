@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 use super::*;
 use crate::jobs::log::{self, LogError, Reader};
 use crate::render::export::{ExportedUpdate, Format};
-use crate::store::{Cursor, LogQuery, MATCH_END, MATCH_START, MAX_PAGE};
+use crate::store::{Cursor, LogQuery, MAX_PAGE};
+use crate::web::log::snippet_html;
 use crate::web::{AppError, WebState};
 
 /// The filters of a team's log.
@@ -47,14 +48,6 @@ pub(super) struct LogPageJson {
     updates: Vec<LogUpdateJson>,
     /// The next page (this request with its `cursor`), or `null` on the last page.
     next: Option<String>,
-}
-
-/// A snippet with its marks, HTML-escaped, the marks as `<mark>`.
-fn snippet_html(s: &str) -> String {
-    maud::html! { (s) }
-        .into_string()
-        .replace(MATCH_START, "<mark>")
-        .replace(MATCH_END, "</mark>")
 }
 
 impl From<LogError> for AppError {
