@@ -20,6 +20,7 @@ use anyhow::{Context, anyhow};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::config::{Config, LogFormat};
+use crate::domain::rfc3339;
 use crate::domain::schedule::{local_date, parse_tz};
 use crate::domain::token::{generate_api_token, hash_api_token};
 use crate::domain::{
@@ -217,8 +218,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Db { .. } => Ok(()),
     }
 }
-
-use crate::domain::rfc3339;
 
 /// A progress bar for a long command; hidden when stdout is not a terminal (pipes, cron, tests)
 /// so that scripted output stays clean.
