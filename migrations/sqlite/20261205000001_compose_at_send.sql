@@ -10,11 +10,14 @@ CREATE TABLE update_revisions (
     revision   BIGINT NOT NULL,
     body       TEXT NOT NULL,
     sections   TEXT,
+    -- The reply (Message-ID) this revision came from: a reply whose worker died after storing
+    -- it and before recording that is not appended a second time when it is finished again.
+    message_id TEXT,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (update_id, revision)
 );
-INSERT INTO update_revisions (update_id, revision, body, sections, created_at)
-    SELECT id, revision, body, sections, updated_at FROM updates;
+INSERT INTO update_revisions (update_id, revision, body, sections, message_id, created_at)
+    SELECT id, revision, body, sections, message_id, updated_at FROM updates;
 -- What a digest row holds instead of bytes: the reader's greeting hour and name, its List-Id,
 -- and per team its entries (update, revision, marks) and who had not written (JSON, see
 -- src/jobs/compose.rs). NULL for every other kind of email, whose bytes are in outbox_bodies.

@@ -140,6 +140,7 @@ pub const TABLES: &[Table] = &[
             ("revision", I64),
             ("body", Text),
             ("sections", OptText),
+            ("message_id", OptText),
             ("created_at", I64),
         ],
         order_by: "update_id, revision",

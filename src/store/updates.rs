@@ -347,6 +347,27 @@ pub(super) async fn upsert_update_tx(
     if body.len() > MAX_UPDATE_BYTES {
         return Err(too_big(body.len()));
     }
+    // A reply already stored (its worker died before recording that, and it is being
+    // finished again): the update as it stands, nothing written twice.
+    if let Some(mid) = message_id {
+        let done = sqlx::query(
+            "SELECT u.id, u.revision FROM updates u JOIN update_revisions r ON r.update_id = u.id
+             WHERE u.member_id = $1 AND u.local_date = $2 AND r.message_id = $3",
+        )
+        .bind(member)
+        .bind(date.to_string())
+        .bind(mid)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(r) = done {
+            let revision: i64 = r.try_get(1)?;
+            return Ok(UpsertOutcome {
+                id: r.try_get(0)?,
+                revision,
+                edited: revision > 1,
+            });
+        }
+    }
     let new_sections = sections::split(body, questions);
     let inserted = sqlx::query(
         "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at, sections)
@@ -363,7 +384,7 @@ pub(super) async fn upsert_update_tx(
     .await?;
     if let Some(r) = inserted {
         let id = r.try_get(0)?;
-        record_revision(tx, id, 1, body, &new_sections, now).await?;
+        record_revision(tx, id, 1, body, &new_sections, message_id, now).await?;
         return Ok(UpsertOutcome {
             id,
             revision: 1,
@@ -414,7 +435,7 @@ pub(super) async fn upsert_update_tx(
         .await?;
         if let Some(r) = r {
             let (id, revision) = (r.try_get(0)?, r.try_get(1)?);
-            record_revision(tx, id, revision, &text, &all_sections, now).await?;
+            record_revision(tx, id, revision, &text, &all_sections, message_id, now).await?;
             return Ok(UpsertOutcome {
                 id,
                 revision,
@@ -435,16 +456,18 @@ async fn record_revision(
     revision: i64,
     body: &str,
     sections: &[Section],
+    message_id: Option<&str>,
     now: i64,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO update_revisions (update_id, revision, body, sections, created_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (update_id, revision) DO NOTHING",
+        "INSERT INTO update_revisions (update_id, revision, body, sections, message_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (update_id, revision) DO NOTHING",
     )
     .bind(id)
     .bind(revision)
     .bind(body)
     .bind(sections::to_json(sections))
+    .bind(message_id)
     .bind(now)
     .execute(&mut **tx)
     .await?;

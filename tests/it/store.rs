@@ -212,3 +212,32 @@ both!(
         assert!(again.iter().all(|r| r.attempts == 2));
     }
 );
+
+both!(
+    a_reply_stored_once_is_not_appended_again_when_finished_again,
+    |app| {
+        // A worker that died after storing a reply and before recording it: the reply is finished
+        // again from its raw bytes, and storing it again must change nothing.
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+        let s = &app.ctx.store;
+        let first = s
+            .upsert_update(ann, day, "Done: A", &[], "email", Some("<a@x>"), false, 1)
+            .await
+            .unwrap();
+        let second = s
+            .upsert_update(ann, day, "Done: B", &[], "email", Some("<b@x>"), false, 2)
+            .await
+            .unwrap();
+        for (mid, text) in [("<a@x>", "Done: A"), ("<b@x>", "Done: B")] {
+            let again = s
+                .upsert_update(ann, day, text, &[], "email", Some(mid), false, 3)
+                .await
+                .unwrap();
+            assert_eq!((again.id, again.revision), (second.id, 2), "{mid}");
+        }
+        assert_eq!(first.id, second.id);
+        let u = s.update_for(ann, day).await.unwrap().unwrap();
+        assert_eq!((u.body.as_str(), u.revision), ("Done: A\n\nDone: B", 2));
+    }
+);
