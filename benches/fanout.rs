@@ -82,6 +82,7 @@ fn digest_html_kb(size: usize) -> f64 {
         reader_name: "Member 0",
         date,
         local_hour: Some(8),
+        kind: Default::default(),
         sections: vec![DigestSection {
             team: None,
             entries,

@@ -119,6 +119,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
         reader_name: "Member 0",
         date,
         local_hour: Some(8),
+        kind: Default::default(),
         sections: vec![DigestSection {
             team: None,
             entries,

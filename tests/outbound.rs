@@ -14,7 +14,7 @@ use tidings::config::Config;
 use tidings::domain::EmailAddress;
 use tidings::domain::token::ReplyToken;
 use tidings::jobs::{self, Ctx, compose};
-use tidings::store::{MemberChange, OutboxRow};
+use tidings::store::{DueKind, MemberChange, OutboxRow};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -708,3 +708,7 @@ async fn dkim_signatures_verify_with_an_independent_verifier_after_postfix() {
         assert!(!ok, "{alg}: a changed body must not verify: {out}");
     }
 }
+
+// After `on_both!`, which it uses.
+#[path = "outbound/rhythms.rs"]
+mod rhythms;

@@ -239,6 +239,14 @@ pub struct MemberOpts {
     /// Team (repeat for several; created when missing). With `set`, replaces the member's teams.
     #[arg(long, value_name = "TEAM")]
     pub team: Vec<String>,
+    /// How often the digest comes: daily (the default), weekly (on Friday), weekly:mon …
+    /// weekly:sun (one summary of the week on that day, at the digest time), or off.
+    #[arg(long, value_name = "CADENCE")]
+    pub digest: Option<String>,
+    /// An observer (true) receives digests and reads the team log but is never asked for
+    /// updates; false makes them a member who writes again.
+    #[arg(long, value_name = "BOOL")]
+    pub observer: Option<bool>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -269,7 +277,7 @@ pub enum MemberCmd {
     },
     /// Remove a member and their updates.
     Remove { email: String },
-    /// Import members from CSV (header: email,name,timezone,request_at,digest_at,workdays,team); all or nothing.
+    /// Import members from CSV (header: email,name,timezone,request_at,digest_at,workdays,team,digest,observer; any subset with email); all or nothing.
     Import { file: PathBuf },
     /// Print a signed preferences link for a member.
     Link { email: String },

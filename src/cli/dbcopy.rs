@@ -83,6 +83,8 @@ pub const TABLES: &[Table] = &[
             ("next_reminder_at", OptI64),
             ("next_reminder_date", OptText),
             ("feed_epoch", I64),
+            ("cadence", Text),
+            ("observer", Bool),
         ],
         order_by: "id",
         serial_id: true,

@@ -5,10 +5,10 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::domain::schedule::parse_tz;
-use crate::domain::{EmailAddress, LocalTime, Workdays, clean_name, parse_team_name};
+use crate::domain::{Cadence, EmailAddress, LocalTime, Workdays, clean_name, parse_team_name};
 use crate::store::{MemberChange, MemberDefaults};
 
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 9] = [
     "email",
     "name",
     "timezone",
@@ -16,6 +16,8 @@ pub const COLUMNS: [&str; 7] = [
     "digest_at",
     "workdays",
     "team",
+    "digest",
+    "observer",
 ];
 
 /// Validated rows and the file line each came from.
@@ -40,7 +42,7 @@ pub fn parse_csv(data: &[u8]) -> Result<Rows, String> {
         .headers()
         .map_err(|e| format!("line 1: cannot read the header: {e}"))?
         .clone();
-    let mut index = [None; 7];
+    let mut index = [None; COLUMNS.len()];
     for (i, h) in headers.iter().enumerate() {
         let h = h.trim_start_matches('\u{feff}').to_ascii_lowercase();
         match COLUMNS.iter().position(|c| *c == h) {
@@ -108,15 +110,55 @@ pub fn parse_csv(data: &[u8]) -> Result<Rows, String> {
         if let Some(t) = cell(6) {
             ch.teams = Some(vec![parse_team_name(t).map_err(|e| err(6, e))?]);
         }
+        if let Some(c) = cell(7) {
+            ch.cadence = Some(Cadence::parse(c).map_err(|e| err(7, e.to_string()))?);
+        }
+        if let Some(o) = cell(8) {
+            ch.observer = Some(parse_yes_no(o).ok_or_else(|| {
+                err(8, format!("{o:?} is not one of yes, no, true, false, 1, 0"))
+            })?);
+        }
         rows.members.push((email, ch));
         rows.lines.push(line);
     }
     Ok(rows)
 }
 
+/// `yes`/`no`, `true`/`false`, `1`/`0`, any case.
+fn parse_yes_no(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" => Some(true),
+        "no" | "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digest_cadence_and_observer_columns() {
+        let r = parse_csv(
+            b"email,digest,observer\na@x.test,weekly:mon,no\nboss@x.test,daily,yes\nc@x.test,,\n",
+        )
+        .unwrap();
+        assert_eq!(
+            r.members[0].1.cadence,
+            Some(Cadence::Weekly(chrono::Weekday::Mon))
+        );
+        assert_eq!(r.members[0].1.observer, Some(false));
+        assert_eq!(r.members[1].1.observer, Some(true));
+        assert_eq!(r.members[2].1.cadence, None);
+        let e = parse_csv(b"email,digest\na@x.test,monthly\n")
+            .err()
+            .unwrap();
+        assert!(e.starts_with("line 2, column digest: "), "{e}");
+        let e = parse_csv(b"email,observer\na@x.test,maybe\n")
+            .err()
+            .unwrap();
+        assert!(e.starts_with("line 2, column observer: "), "{e}");
+    }
 
     #[test]
     fn good_rows_parse_and_empty_cells_take_defaults() {

@@ -50,7 +50,7 @@ pub(super) async fn preview_digest(
         )
         .await?;
         let prefs = ctx.prefs_url(m.id, now);
-        let view = crate::jobs::compose::digest_view(&m, date, now, data.sections, &prefs);
+        let view = crate::jobs::compose::digest_view(&m, date, now, data, &prefs);
         if html {
             crate::outln!("{}", crate::render::digest_html(&view));
         } else {

@@ -24,6 +24,10 @@ fn member_change(o: &MemberOpts) -> anyhow::Result<MemberChange> {
     if let Some(d) = &o.days {
         ch.workdays = Some(Workdays::parse(d).map_err(|e| usage(format!("--days: {e}")))?);
     }
+    if let Some(c) = &o.digest {
+        ch.cadence = Some(Cadence::parse(c).map_err(|e| usage(format!("--digest: {e}")))?);
+    }
+    ch.observer = o.observer;
     if !o.team.is_empty() {
         ch.teams = Some(
             o.team
@@ -200,6 +204,9 @@ fn describe(m: &crate::domain::Member) -> String {
     if m.unsubscribed {
         flags.push("unsubscribed".to_string());
     }
+    if m.observer {
+        flags.push("observer".to_string());
+    }
     if m.bounces > 0 {
         flags.push(format!("{} hard bounces", m.bounces));
     }
@@ -207,12 +214,13 @@ fn describe(m: &crate::domain::Member) -> String {
         flags.push(format!("away {}..{}", a.from, a.to));
     }
     format!(
-        "{} ({}) tz={} request={} digest={} days={} teams={}{}",
+        "{} ({}) tz={} request={} digest={} {} days={} teams={}{}",
         m.email,
         m.name,
         m.tz.name(),
         m.request_at,
         m.digest_at,
+        m.cadence,
         m.workdays,
         if m.teams.is_empty() {
             "-".to_string()

@@ -24,7 +24,7 @@ use crate::domain::rfc3339;
 use crate::domain::schedule::{local_date, parse_tz};
 use crate::domain::token::{generate_api_token, hash_api_token};
 use crate::domain::{
-    AwayRange, EmailAddress, LocalTime, MemberView, Schedule, Workdays, parse_team_name,
+    AwayRange, Cadence, EmailAddress, LocalTime, MemberView, Schedule, Workdays, parse_team_name,
 };
 use crate::jobs::Ctx;
 use crate::mail::extract;

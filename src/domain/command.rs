@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::{LocalTime, schedule::parse_tz};
+use super::{Cadence, LocalTime, schedule::parse_tz};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -11,6 +11,8 @@ pub enum Command {
     Resume,
     AwayUntil(NaiveDate),
     DigestAt(LocalTime),
+    /// `digest daily`, `digest weekly` (Friday), `digest weekly monday`, `digest off`.
+    Cadence(Cadence),
     RequestAt(LocalTime),
     Timezone(chrono_tz::Tz),
     /// `replace` on the first line: the rest of the reply replaces today's update.
@@ -67,6 +69,11 @@ pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
         ["digest", "at", t] => LocalTime::parse(t)
             .map(Command::DigestAt)
             .map_err(|e| e.to_string()),
+        ["digest", "daily" | "off" | "weekly", ..] if words.len() <= 4 => {
+            Cadence::parse(&words[1..].join(" "))
+                .map(Command::Cadence)
+                .map_err(|e| e.to_string())
+        }
         ["request", "at", t] => LocalTime::parse(t)
             .map(Command::RequestAt)
             .map_err(|e| e.to_string()),
@@ -112,6 +119,31 @@ mod tests {
             )))
         );
         assert!(matches!(parse_command("digest at 25:00"), Some(Err(_))));
+        assert_eq!(
+            parse_command("Digest weekly."),
+            Some(Ok(Command::Cadence(Cadence::Weekly(chrono::Weekday::Fri))))
+        );
+        assert_eq!(
+            parse_command("digest weekly on Monday"),
+            Some(Ok(Command::Cadence(Cadence::Weekly(chrono::Weekday::Mon))))
+        );
+        assert_eq!(
+            parse_command("digest off"),
+            Some(Ok(Command::Cadence(Cadence::Off)))
+        );
+        assert_eq!(
+            parse_command("digest daily"),
+            Some(Ok(Command::Cadence(Cadence::Daily)))
+        );
+        assert!(matches!(
+            parse_command("digest weekly funday"),
+            Some(Err(_))
+        ));
+        // A sentence that starts with the word is text.
+        assert_eq!(
+            parse_command("Digest weekly numbers were good today, then lunch"),
+            None
+        );
         assert_eq!(parse_command("I will skip the meeting"), None);
         // Copied from a sentence, with its punctuation or quotes.
         for line in [

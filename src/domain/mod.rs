@@ -3,6 +3,7 @@
 
 pub mod collate;
 pub mod command;
+pub mod rhythm;
 pub mod schedule;
 pub mod sections;
 pub mod token;
@@ -14,6 +15,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+pub use rhythm::{Cadence, DigestKind};
 pub use schedule::{LocalTime, Schedule, ScheduleError, Workdays};
 
 /// A validated, lower-cased email address (`local@domain`), safe to put in a header.
@@ -248,22 +250,36 @@ pub struct Member {
     pub teams: Vec<String>,
     pub aliases: Vec<EmailAddress>,
     pub created_at: i64,
+    /// How often the digest comes (daily, weekly on a day, off).
+    pub cadence: Cadence,
+    /// Receives digests and reads the log but is never asked for updates.
+    pub observer: bool,
 }
 
 impl Member {
+    /// When update requests come: on workdays at the request time; never for an observer.
     pub fn request_schedule(&self) -> Schedule {
         Schedule {
             tz: self.tz,
             at: self.request_at,
-            days: self.workdays,
+            days: if self.observer {
+                Workdays::from_bits(0)
+            } else {
+                self.workdays
+            },
         }
     }
+    /// When digests come: at the digest time on the days of the cadence.
     pub fn digest_schedule(&self) -> Schedule {
         Schedule {
             tz: self.tz,
             at: self.digest_at,
-            days: self.workdays,
+            days: self.cadence.days(self.workdays),
         }
+    }
+    /// Which digest the fire for local date `date` sends ([`rhythm::digest_kind`]).
+    pub fn digest_kind(&self, date: NaiveDate) -> DigestKind {
+        rhythm::digest_kind(self.cadence, &self.digest_schedule(), &self.away, date)
     }
     pub fn is_away_on(&self, d: NaiveDate) -> bool {
         self.away.iter().any(|a| a.contains(d))
@@ -305,6 +321,21 @@ pub struct MemberView {
     pub teams: Vec<String>,
     /// Other addresses whose replies count as this member's.
     pub aliases: Vec<String>,
+    /// How often the digest comes: `daily`, `weekly:fri` (one summary of the week on that
+    /// weekday, at `digest_at`) or `off`.
+    #[serde(default = "daily")]
+    #[schema(
+        pattern = r"^(daily|off|weekly:(mon|tue|wed|thu|fri|sat|sun))$",
+        example = "daily"
+    )]
+    pub digest: String,
+    /// Receives digests and reads the team log but is never asked for updates.
+    #[serde(default)]
+    pub observer: bool,
+}
+
+fn daily() -> String {
+    "daily".into()
 }
 
 /// Schema of an IANA time zone name (the API document lists every one).
@@ -376,6 +407,8 @@ impl From<&Member> for MemberView {
             team: m.teams.first().cloned(),
             teams: m.teams.clone(),
             aliases: m.aliases.iter().map(|a| a.to_string()).collect(),
+            digest: m.cadence.to_string(),
+            observer: m.observer,
         }
     }
 }

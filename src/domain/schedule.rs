@@ -45,6 +45,11 @@ pub enum ScheduleError {
     /// Not a weekday name (or an empty weekday list).
     #[error("unknown weekday {0:?}: expected mon, tue, wed, thu, fri, sat or sun")]
     BadWeekday(String),
+    /// Not a digest cadence (`daily`, `weekly`, `weekly:fri`, `off`).
+    #[error(
+        "unknown digest cadence {0:?}: expected daily, weekly (or weekly:mon … weekly:sun) or off"
+    )]
+    BadCadence(String),
     /// Not an IANA time-zone name known to chrono-tz.
     #[error("unknown time zone {0:?}: expected an IANA name such as Europe/Berlin")]
     BadZone(String),
@@ -138,7 +143,7 @@ impl From<LocalTime> for String {
 // Workdays
 // ---------------------------------------------------------------------------
 
-const SHORT_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+pub(crate) const SHORT_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// A set of weekdays (bit 0 = Monday … bit 6 = Sunday). Default: Monday–Friday.
 ///
@@ -279,11 +284,11 @@ impl TryFrom<WorkdaysRepr> for Workdays {
     }
 }
 
-fn day_bit(d: Weekday) -> u8 {
+pub(crate) fn day_bit(d: Weekday) -> u8 {
     1 << d.num_days_from_monday()
 }
 
-fn weekday_from_name(name: &str) -> Result<Weekday, ScheduleError> {
+pub(crate) fn weekday_from_name(name: &str) -> Result<Weekday, ScheduleError> {
     let lower = name.to_ascii_lowercase();
     let d = match lower.as_str() {
         "mon" | "monday" => Weekday::Mon,

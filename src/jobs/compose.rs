@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::Ctx;
 use super::digest::DigestData;
 use crate::domain::sections::Section;
-use crate::domain::{EmailAddress, MailKind, Member, MemberId};
+use crate::domain::{DigestKind, EmailAddress, MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
 use crate::render::{self, DigestEntry, DigestSection, DigestView, EntryParts, RequestView};
 use crate::store::{NewEmail, OutboxRow, QueuedDigest, Revision};
@@ -88,14 +88,15 @@ pub fn digest_view<'a>(
     m: &'a Member,
     date: NaiveDate,
     now: DateTime<Utc>,
-    sections: Vec<DigestSection>,
+    data: DigestData,
     prefs_url: &'a str,
 ) -> DigestView<'a> {
     DigestView {
         reader_name: &m.name,
         date,
         local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
-        sections,
+        kind: data.kind,
+        sections: data.sections,
         prefs_url,
     }
 }
@@ -113,7 +114,8 @@ pub fn digest(
     data: DigestData,
 ) -> anyhow::Result<QueuedDigest> {
     let prefs = ctx.prefs_url(m.id, now);
-    let view = digest_view(m, date, now, data.sections, &prefs);
+    let items = data.keys.clone();
+    let view = digest_view(m, date, now, data, &prefs);
     let subject = render::digest_subject(&view);
     let manifest = Manifest::of(&view, ctx.list_id(m));
     let message_id = new_message_id("digest", &ctx.mail_domain());
@@ -132,7 +134,7 @@ pub fn digest(
             )
         },
         reader: m.id,
-        items: data.keys,
+        items,
     })
 }
 
@@ -147,7 +149,14 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hour: Option<u32>,
     pub list_id: String,
+    /// A weekly or catch-up summary; absent for a daily digest.
+    #[serde(default, skip_serializing_if = "is_daily")]
+    pub kind: DigestKind,
     pub sections: Vec<ManifestSection>,
+}
+
+fn is_daily(k: &DigestKind) -> bool {
+    *k == DigestKind::Daily
 }
 
 /// One team's part of a queued digest.
@@ -171,6 +180,7 @@ impl Manifest {
             name: v.reader_name.to_string(),
             hour: v.local_hour,
             list_id,
+            kind: v.kind,
             sections: v
                 .sections
                 .iter()
@@ -290,6 +300,7 @@ pub fn queued_digest(
         reader_name: &manifest.name,
         date,
         local_hour: manifest.hour,
+        kind: manifest.kind,
         sections,
         prefs_url: &prefs,
     };

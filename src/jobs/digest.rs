@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::Duration;
 
 use super::Ctx;
-use crate::domain::{Member, MemberId, collate};
+use crate::domain::{DigestKind, Member, MemberId, collate};
 use crate::render::{DigestEntry, DigestSection};
 
 /// The members of one set of teams and which of them wrote recently, as of one pass.
@@ -52,8 +52,10 @@ impl TeamCache {
 }
 
 /// What one reader's digest holds: its sections and the (update, revision) pairs it carries.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DigestData {
+    /// Daily, or a weekly or catch-up summary.
+    pub kind: DigestKind,
     pub sections: Vec<DigestSection>,
     /// Recorded in `digest_deliveries` when the digest is queued, so each reaches the reader once.
     pub keys: Vec<(i64, i64)>,
@@ -66,17 +68,26 @@ impl DigestData {
     }
 }
 
-/// Builds the digest of reader `m` for local date `date` (also used by `preview digest`).
-/// A reader in several teams gets one section per team (by name); an update whose author
-/// shares several teams with the reader appears once, in the first of them.
+/// Builds the digest of reader `m` for local date `date` (also used by `preview digest`): a
+/// daily digest, or the weekly or catch-up summary their cadence and time away call for
+/// ([`Member::digest_kind`]). A reader in several teams gets one section per team (by name);
+/// an update whose author shares several teams with the reader appears once, in the first of
+/// them.
 pub async fn digest_view_data(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
     teams: &mut TeamCache,
 ) -> anyhow::Result<DigestData> {
-    let snapshot = teams.get(ctx, m, recent_date(date)).await?;
-    digest_view_data_in(ctx, m, date, &snapshot).await
+    let kind = m.digest_kind(date);
+    let snapshot = teams.get(ctx, m, snapshot_date(kind, date)).await?;
+    digest_view_data_in(ctx, m, date, kind, &snapshot).await
+}
+
+/// The date from which a teammate's update counts as written for a digest of `kind` (the team
+/// snapshot's date): the day before for a daily digest, the first day a summary covers.
+pub(super) fn snapshot_date(kind: DigestKind, date: chrono::NaiveDate) -> chrono::NaiveDate {
+    kind.from().unwrap_or_else(|| recent_date(date))
 }
 
 /// Updates on or after this date count as "wrote recently" in the digest for `date`; older
@@ -85,14 +96,21 @@ pub(super) fn recent_date(date: chrono::NaiveDate) -> chrono::NaiveDate {
     date - Duration::days(1)
 }
 
-/// [`digest_view_data`] with the reader's team snapshot already at hand.
+/// [`digest_view_data`] with the digest's kind and the reader's team snapshot (taken at
+/// [`snapshot_date`]) already at hand. A daily digest holds the updates of the last seven
+/// days this reader has not seen; a summary those since the day before it starts, or the
+/// last seven days if that is longer.
 pub(super) async fn digest_view_data_in(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
+    kind: DigestKind,
     snapshot: &TeamSnapshot,
 ) -> anyhow::Result<DigestData> {
-    let since = date - Duration::days(7);
+    let week = date - Duration::days(7);
+    let since = kind
+        .from()
+        .map_or(week, |from| (from - Duration::days(1)).min(week));
     let items = ctx.store.digest_items(m.id, since).await?;
     let recent = recent_date(date);
     let teammates: Vec<&Member> = snapshot.members.iter().filter(|t| t.id != m.id).collect();
@@ -149,7 +167,13 @@ pub(super) async fn digest_view_data_in(
         });
     }
     for t in &teammates {
-        if t.paused || t.unsubscribed || with_updates.contains(&t.id) || t.is_away_on(recent) {
+        // Observers are never asked, so never missing.
+        if t.observer
+            || t.paused
+            || t.unsubscribed
+            || with_updates.contains(&t.id)
+            || t.is_away_on(recent)
+        {
             continue;
         }
         for (idx, sec) in sections.iter_mut().enumerate() {
@@ -165,5 +189,9 @@ pub(super) async fn digest_view_data_in(
     for sec in &mut sections {
         sec.missing.sort_by(|a, b| collate::names(a, b));
     }
-    Ok(DigestData { sections, keys })
+    Ok(DigestData {
+        kind,
+        sections,
+        keys,
+    })
 }

@@ -14,7 +14,7 @@ use futures::StreamExt;
 
 use super::Ctx;
 use super::compose::{self, outbox_key};
-use super::digest::{TeamCache, digest_view_data_in, recent_date};
+use super::digest::{TeamCache, digest_view_data_in, snapshot_date};
 use crate::domain::schedule::local_date;
 use crate::domain::{MailKind, Member};
 use crate::store::{Due, DueKind, NextInstant, QueuedDigest, QueuedRequest};
@@ -120,15 +120,11 @@ pub async fn plan_member(ctx: &Ctx, m: &Member, now: DateTime<Utc>) -> anyhow::R
     for kind in [DueKind::Request, DueKind::Digest] {
         let s = schedule_of(m, kind);
         let next = match missed_today(ctx, m, kind, now).await? {
-            Some(fire) => Some(fire),
-            None => s.next_after(now),
+            Some((d, t)) => (t.timestamp(), d),
+            None => next_fire(&s, now),
         };
         // Only fills a NULL: a racing planner that got there first wins.
-        if ctx
-            .store
-            .set_next(kind, m.id, None, next.map(|(d, t)| (t.timestamp(), d)))
-            .await?
-        {
+        if ctx.store.set_next(kind, m.id, None, Some(next)).await? {
             planned += 1;
         }
     }
@@ -184,6 +180,23 @@ pub async fn upcoming(
         cursor = t;
     }
     Ok(None)
+}
+
+/// The instant stored for a schedule that never fires (an observer's requests, a digest
+/// turned off): never due, and not NULL, which would have the member planned again by every
+/// pass.
+pub const NEVER_AT: i64 = i64::MAX;
+
+/// The next fire of `s` after `now` as stored: its instant and local date, or [`NEVER_AT`]
+/// (dated 9999-12-31) when it has none.
+fn next_fire(s: &crate::domain::Schedule, now: DateTime<Utc>) -> (i64, chrono::NaiveDate) {
+    match s.next_after(now) {
+        Some((d, t)) => (t.timestamp(), d),
+        None => (
+            NEVER_AT,
+            chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(chrono::NaiveDate::MAX),
+        ),
+    }
 }
 
 /// The latest fire of `s` after `from` and at or before `now`.
@@ -313,7 +326,7 @@ async fn build_due_requests(
             kind: DueKind::Request,
             member: m.id,
             expected: Some(d.at),
-            next: s.next_after(now).map(|(d, t)| (t.timestamp(), d)),
+            next: Some(next_fire(&s, now)),
         });
     }
     let built = in_tasks(jobs, "building a request", move |(m, fire)| {
@@ -394,31 +407,37 @@ async fn build_due_digests(
         let m = &d.member;
         let s = m.digest_schedule();
         let fire = latest_fire(&s, d, now);
+        // Daily, weekly summary or catch-up after time away.
+        let kind = m.digest_kind(fire);
         // Team snapshots are shared by the whole pass; fetched here, in order, once per team.
-        let snapshot = teams.get(ctx, m, recent_date(fire)).await?;
-        jobs.push((m.clone(), fire, snapshot));
+        let snapshot = teams.get(ctx, m, snapshot_date(kind, fire)).await?;
+        jobs.push((m.clone(), fire, kind, snapshot));
         moves.push(NextInstant {
             kind: DueKind::Digest,
             member: m.id,
             expected: Some(d.at),
-            next: s.next_after(now).map(|(d, t)| (t.timestamp(), d)),
+            next: Some(next_fire(&s, now)),
         });
     }
-    let built = in_tasks(jobs, "building a digest", move |(m, fire, snapshot)| {
-        let ctx = ctx.clone();
-        async move {
-            if !still_wanted(&ctx, &m, fire, now).await? {
-                return Ok(Built::Skipped);
+    let built = in_tasks(
+        jobs,
+        "building a digest",
+        move |(m, fire, kind, snapshot)| {
+            let ctx = ctx.clone();
+            async move {
+                if !still_wanted(&ctx, &m, fire, now).await? {
+                    return Ok(Built::Skipped);
+                }
+                let data = digest_view_data_in(&ctx, &m, fire, kind, &snapshot).await?;
+                // Nothing new: no digest, unless `schedule.send_empty_digest` asks for one.
+                if data.is_empty() && !ctx.config.schedule.send_empty_digest {
+                    return Ok(Built::Empty);
+                }
+                let q = compose::digest(&ctx, &m, fire, now, data)?;
+                Ok(Built::Digest(Box::new(q)))
             }
-            let data = digest_view_data_in(&ctx, &m, fire, &snapshot).await?;
-            // Nothing new: no digest, unless `schedule.send_empty_digest` asks for one.
-            if data.is_empty() && !ctx.config.schedule.send_empty_digest {
-                return Ok(Built::Empty);
-            }
-            let q = compose::digest(&ctx, &m, fire, now, data)?;
-            Ok(Built::Digest(Box::new(q)))
-        }
-    })
+        },
+    )
     .await;
     let mut digests = Vec::with_capacity(built.len());
     for b in built {

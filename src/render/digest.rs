@@ -11,6 +11,7 @@ use maud::{PreEscaped, html};
 
 use super::entry::{self, Budget};
 use super::{NL, footer, long_date, page, st};
+use crate::domain::DigestKind;
 use crate::domain::sections::{self, Section};
 
 /// At most this many blocker lines in the box at the top; the rest are counted and linked.
@@ -59,6 +60,8 @@ pub struct DigestView<'a> {
     /// The reader's local hour when the digest is written, for the greeting ("Good morning"
     /// only in the morning); `None` greets without a time of day.
     pub local_hour: Option<u32>,
+    /// Daily (each update whole) or a weekly or catch-up summary ([`super::summary`]).
+    pub kind: DigestKind,
     pub sections: Vec<DigestSection>,
     /// The reader's own signed link; an entry's "read the rest" is `{prefs_url}/updates/ID`.
     pub prefs_url: &'a str,
@@ -106,6 +109,9 @@ pub fn blocker_lines(body: &str) -> Vec<String> {
 
 /// `Team digest for Tue 10 Mar: 3 updates from 2 people, 1 blocker`.
 pub fn digest_subject(v: &DigestView<'_>) -> String {
+    if v.kind != DigestKind::Daily {
+        return super::summary::subject(v);
+    }
     let n = v.entries().count();
     // People, not display names: two members may both be called "Sam".
     let authors: std::collections::BTreeSet<i64> = v.entries().map(|e| e.author_id).collect();
@@ -319,6 +325,9 @@ pub fn digest_parts(v: &DigestView<'_>) -> (String, String) {
 /// [`digest_parts`] with entries rendered before reused from `parts` (and those rendered now
 /// kept there): the digests of one send pass share each update's rendering.
 pub fn digest_parts_with(v: &DigestView<'_>, parts: &mut EntryParts) -> (String, String) {
+    if v.kind != DigestKind::Daily {
+        return super::summary::parts(v);
+    }
     let full = html_within(v, false, parts);
     if full.len() <= CONDENSE_AT {
         (text_within(v, false, parts), full)

@@ -4,6 +4,7 @@
 mod digest;
 pub mod entry;
 pub mod export;
+mod summary;
 
 pub use digest::{
     DigestEntry, DigestSection, DigestView, EntryParts, blocker_lines, digest_html, digest_parts,

@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::*;
 use crate::domain::schedule::parse_tz;
-use crate::domain::{AwayRange, EmailAddress, LocalTime, Member, MemberId, Workdays};
+use crate::domain::{AwayRange, Cadence, EmailAddress, LocalTime, Member, MemberId, Workdays};
 
 /// Preferences of a new or changed member; `None` fields keep their value (or take defaults).
 #[derive(Debug, Clone, Default)]
@@ -19,6 +19,8 @@ pub struct MemberChange {
     pub request_at: Option<LocalTime>,
     pub digest_at: Option<LocalTime>,
     pub workdays: Option<Workdays>,
+    pub cadence: Option<Cadence>,
+    pub observer: Option<bool>,
     pub paused: Option<bool>,
     pub unsubscribed: Option<bool>,
     /// Replaces the member's away ranges when set.
@@ -76,6 +78,8 @@ impl Store {
         let request_at = ch.request_at.unwrap_or(m.request_at);
         let digest_at = ch.digest_at.unwrap_or(m.digest_at);
         let workdays = ch.workdays.unwrap_or(m.workdays);
+        let cadence = ch.cadence.unwrap_or(m.cadence);
+        let observer = ch.observer.unwrap_or(m.observer);
         let paused = ch.paused.unwrap_or(m.paused);
         let unsubscribed = ch.unsubscribed.unwrap_or(m.unsubscribed);
         // Resuming is how a bouncing address is declared fixed: the count starts again.
@@ -87,7 +91,7 @@ impl Store {
         sqlx::query(
             "UPDATE members SET name = $1, timezone = $2, request_at = $3, digest_at = $4, workdays = $5, paused = $6,
              unsubscribed = $7, bounces = $10, next_request_at = NULL, next_request_date = NULL, next_digest_at = NULL,
-             next_digest_date = NULL, updated_at = $8 WHERE id = $9",
+             next_digest_date = NULL, updated_at = $8, cadence = $11, observer = $12 WHERE id = $9",
         )
         .bind(name)
         .bind(tz.name())
@@ -99,6 +103,8 @@ impl Store {
         .bind(now_unix())
         .bind(m.id)
         .bind(bounces)
+        .bind(cadence.to_string())
+        .bind(observer)
         .execute(&mut *tx)
         .await?;
         if let Some(away) = &ch.away {
@@ -334,7 +340,7 @@ pub struct MemberDefaults {
     pub workdays: Workdays,
 }
 
-pub(super) const MEMBER_COLS: &str = "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at";
+pub(super) const MEMBER_COLS: &str = "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at, cadence, observer";
 
 /// The one place a member row becomes a [`Member`]; stored values that no longer parse are an error.
 pub(super) fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
@@ -345,6 +351,7 @@ pub(super) fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
     let req: String = r.try_get("request_at")?;
     let dig: String = r.try_get("digest_at")?;
     let wd: i64 = r.try_get("workdays")?;
+    let cadence: String = r.try_get("cadence")?;
     Ok(Member {
         id: r.try_get("id")?,
         email: EmailAddress::parse(&email).map_err(|_| bad("email", &email))?,
@@ -360,6 +367,8 @@ pub(super) fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
         teams: Vec::new(),
         aliases: Vec::new(),
         created_at: r.try_get("created_at")?,
+        cadence: Cadence::parse(&cadence).map_err(|_| bad("digest cadence", &cadence))?,
+        observer: get_bool(r, "observer")?,
     })
 }
 
@@ -380,8 +389,9 @@ pub(super) async fn add_member_tx(
     }
     let now = now_unix();
     let r = sqlx::query(
-        "INSERT INTO members (email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (email) DO NOTHING",
+        "INSERT INTO members (email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, created_at, updated_at,
+         cadence, observer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) ON CONFLICT (email) DO NOTHING",
     )
     .bind(email.as_str())
     .bind(ch.name.clone().unwrap_or_else(|| email.local_part().to_string()))
@@ -392,6 +402,8 @@ pub(super) async fn add_member_tx(
     .bind(ch.paused.unwrap_or(false))
     .bind(ch.unsubscribed.unwrap_or(false))
     .bind(now)
+    .bind(ch.cadence.unwrap_or_default().to_string())
+    .bind(ch.observer.unwrap_or(false))
     .execute(&mut **tx)
     .await?;
     if r.rows_affected() == 0 {

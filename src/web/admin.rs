@@ -354,6 +354,8 @@ fn state(m: &Member, now: DateTime<Utc>, threshold: u32) -> Markup {
     html! {
         @if m.unsubscribed { span class="tag bad" { "unsubscribed" } " " }
         @if m.paused { span class="tag warn" { "paused" } " " }
+        @if m.observer { span class="tag" { "observer" } " " }
+        @if m.cadence != crate::domain::Cadence::Daily { span class="tag" { "digest " (m.cadence.describe()) } " " }
         @if let Some(a) = away { span class="tag warn" { "away until " (a.to) } " " }
         @if bouncing { span class="tag bad" { "bouncing (" (m.bounces) " hard bounces)" } " " }
         @else if m.bounces > 0 { span class="tag" { (m.bounces) " bounce" @if m.bounces != 1 { "s" } } " " }

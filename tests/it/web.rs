@@ -1907,7 +1907,7 @@ both!(
             &m,
             "2026-03-10".parse().unwrap(),
             now,
-            data.sections,
+            data,
             &prefs,
         );
         let text = tidings::render::digest_text(&view);

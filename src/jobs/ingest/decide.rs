@@ -435,6 +435,20 @@ fn command_change(m: &Member, c: Command, now: DateTime<Utc>) -> Option<(MemberC
             ch.digest_at = Some(t);
             format!("Your digest now arrives at {t} ({}).", m.tz.name())
         }
+        Command::Cadence(c) => {
+            ch.cadence = Some(c);
+            match c {
+                crate::domain::Cadence::Off => {
+                    "You will get no more digests; the team log still has every update. Reply \"digest daily\" to have them again.".to_string()
+                }
+                c => format!(
+                    "Your digest now comes {} at {} ({}).",
+                    c.describe(),
+                    m.digest_at,
+                    m.tz.name()
+                ),
+            }
+        }
         Command::RequestAt(t) => {
             ch.request_at = Some(t);
             format!("Update requests now arrive at {t} ({}).", m.tz.name())

@@ -23,6 +23,7 @@ fn view(body: &str) -> DigestView<'static> {
         reader_name: "Ann",
         date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
         local_hour: Some(8),
+        kind: Default::default(),
         sections: vec![DigestSection {
             team: None,
             entries: vec![entry("Bob <script>", body, true, false)],
@@ -126,6 +127,7 @@ fn several_teams_get_one_section_each_and_marks_show() {
         reader_name: "Ann",
         date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
         local_hour: Some(8),
+        kind: Default::default(),
         sections: vec![
             DigestSection {
                 team: Some("core".into()),
@@ -186,6 +188,7 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
         reader_name: "Member 0",
         date,
         local_hour: Some(8),
+        kind: Default::default(),
         sections: vec![DigestSection {
             team: None,
             entries,

@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 use super::*;
 use crate::domain::schedule::{local_date, parse_tz};
 use crate::domain::{
-    AwayRange, EmailAddress, LocalTime, Member, MemberView, Workdays, clean_name, parse_team_name,
+    AwayRange, Cadence, EmailAddress, LocalTime, Member, MemberView, Workdays, clean_name,
+    parse_team_name,
 };
 use crate::store::Idempotent;
 use crate::store::{MemberChange, UpdateRow};
@@ -321,6 +322,15 @@ pub struct MemberPatch {
     #[schema(value_type = Vec<String>)]
     #[serde(default, deserialize_with = "not_null")]
     pub aliases: Option<Vec<String>>,
+    /// How often the digest comes: `daily`, `weekly:mon` … `weekly:sun`, or `off`.
+    #[schema(value_type = String, pattern = r"^(daily|off|weekly:(mon|tue|wed|thu|fri|sat|sun))$", example = "weekly:fri")]
+    #[serde(default, deserialize_with = "not_null")]
+    pub digest: Option<String>,
+    /// Receives digests, never asked for updates. An admin may set it; a member may send it
+    /// back unchanged.
+    #[schema(value_type = bool)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub observer: Option<bool>,
 }
 
 /// The weekday names the API takes and writes.
@@ -402,6 +412,18 @@ impl MemberPatch {
                     .map_err(|e| AppError::invalid(format!("workdays: {e}")))?,
             );
         }
+        if let Some(c) = &self.digest {
+            // Exactly the written form (the reply command and the CLI are kinder).
+            match Cadence::parse(c) {
+                Ok(cadence) if cadence.to_string() == *c => ch.cadence = Some(cadence),
+                _ => {
+                    return Err(AppError::invalid(format!(
+                        "digest: expected daily, off or weekly:mon … weekly:sun, got {c:?}"
+                    )));
+                }
+            }
+        }
+        ch.observer = self.observer;
         ch.paused = self.paused;
         ch.unsubscribed = self.unsubscribed;
         if let Some(away) = &self.away {
@@ -459,6 +481,9 @@ impl MemberPatch {
                 if want != have {
                     return Err(read_only("aliases"));
                 }
+            }
+            if !admin && self.observer.is_some_and(|o| o != cur.observer) {
+                return Err(read_only("observer"));
             }
             if !admin && let Some(t) = &teams {
                 let mut want = t.clone();

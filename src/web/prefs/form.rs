@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::domain::schedule::parse_tz;
-use crate::domain::{AwayRange, LocalTime, Member, Workdays};
+use crate::domain::{AwayRange, Cadence, LocalTime, Member, Workdays};
 use crate::store::MemberChange;
 
 pub(super) const DAYS: [(&str, &str); 7] = [
@@ -62,6 +62,12 @@ pub struct PrefsForm {
     pub(super) request_at: Option<String>,
     #[schema(value_type = String, required = false)]
     pub(super) digest_at: Option<String>,
+    /// `daily`, `weekly` or `off`.
+    #[schema(value_type = String, required = false)]
+    pub(super) digest: Option<String>,
+    /// The weekly digest's day (`mon` … `sun`).
+    #[schema(value_type = String, required = false)]
+    pub(super) digest_day: Option<String>,
     #[schema(value_type = String, required = false)]
     pub(super) day_mon: Option<String>,
     #[schema(value_type = String, required = false)]
@@ -167,6 +173,20 @@ pub(super) fn form_change(
                     "workdays",
                     "Choose at least one workday (or pause instead).".to_string(),
                 )),
+            }
+            // A form from before the digest choice existed keeps the stored one.
+            if let Some(c) = f.digest.as_deref() {
+                let text = match c {
+                    "weekly" => format!("weekly:{}", f.digest_day.as_deref().unwrap_or("fri")),
+                    other => other.to_string(),
+                };
+                match Cadence::parse(&text) {
+                    Ok(c) => ch.cadence = Some(c),
+                    Err(_) => fields.push((
+                        "digest",
+                        "Choose every workday, once a week (and its day) or never.".to_string(),
+                    )),
+                }
             }
             ch.paused = Some(f.paused.is_some());
             if fields.is_empty() {

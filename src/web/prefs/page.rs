@@ -7,7 +7,7 @@ use maud::{Markup, html};
 
 use super::csrf_token;
 use super::form::{DAYS, Rejected, day_field};
-use crate::domain::Member;
+use crate::domain::{Cadence, Member};
 use crate::jobs::Ctx;
 use crate::web::AppError;
 use crate::web::html::page;
@@ -48,6 +48,8 @@ fn next_line(
             None => {
                 @if m.unsubscribed { "You are unsubscribed: no " (what) "s." }
                 @else if m.paused { "Paused: no requests or digests until you resume." }
+                @else if what == "request" && m.observer { "You are an observer: you receive digests and read the team log, and are never asked for updates." }
+                @else if what == "digest" && m.cadence == Cadence::Off { "Digests are off: every update is in the team log." }
                 @else { "No " (what) " is planned." }
             }
         }
@@ -87,6 +89,18 @@ pub(super) async fn render(
             _ => m.workdays.names().contains(&key),
         }
     };
+    let typed_save = typed.filter(|f| f.action.as_deref().unwrap_or("save") == "save");
+    let cadence = typed_save
+        .and_then(|f| f.digest.clone())
+        .unwrap_or_else(|| m.cadence.name().to_string());
+    let weekly_day = typed_save
+        .and_then(|f| f.digest_day.clone())
+        .unwrap_or_else(|| {
+            m.cadence
+                .weekday()
+                .map_or("fri", |d| DAYS[d.num_days_from_monday() as usize].0)
+                .to_string()
+        });
     let paused = match typed {
         Some(f) if f.action.as_deref().unwrap_or("save") == "save" => f.paused.is_some(),
         _ => m.paused,
@@ -139,6 +153,19 @@ pub(super) async fn render(
                     inputmode="numeric" size="5" required
                     aria-invalid=[invalid("digest_at")] aria-describedby=[described("digest_at")];
                 (problem("digest_at"))
+                label for="digest" { "Digest" }
+                select id="digest" name="digest" aria-invalid=[invalid("digest")] aria-describedby=[described("digest")] {
+                    option value="daily" selected[cadence == "daily"] { "Every workday: the new updates" }
+                    option value="weekly" selected[cadence == "weekly"] { "Once a week: a summary of the week" }
+                    option value="off" selected[cadence == "off"] { "Never: I read the team log" }
+                }
+                (problem("digest"))
+                label for="digest_day" { "Weekly digest on" }
+                select id="digest_day" name="digest_day" {
+                    @for (key, label) in DAYS {
+                        option value=(key) selected[weekly_day == key] { (label) }
+                    }
+                }
                 fieldset id="workdays" aria-describedby=[described("workdays")] {
                     legend { "Workdays" }
                     @for (key, label) in DAYS {
