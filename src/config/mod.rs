@@ -132,6 +132,41 @@ pub struct WebConfig {
     pub body_timeout_secs: u64,
     /// Connections served at once; further ones wait in the listen queue.
     pub max_connections: usize,
+    /// Signing in to the team log with an organisation's OpenID Connect provider.
+    pub oidc: OidcConfig,
+}
+
+/// `[web.oidc]`: OpenID Connect sign-in (authorization code flow with PKCE). Off while
+/// `issuer` is empty. The provider must list `{web.base_url}/signin/oidc/callback` as a
+/// redirect URI of the client; a member signs in when the provider vouches for an email
+/// address (`email_verified`) that is theirs (or one of their aliases).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// The provider's issuer URL (its discovery document is `{issuer}/.well-known/openid-configuration`).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The words of the sign-in button.
+    pub button: String,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: SecretString::default(),
+            button: "Sign in with your organisation".into(),
+        }
+    }
+}
+
+impl OidcConfig {
+    /// Whether OIDC sign-in is on.
+    pub fn enabled(&self) -> bool {
+        !self.issuer.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,6 +357,7 @@ impl Default for WebConfig {
             header_timeout_secs: 10,
             body_timeout_secs: 30,
             max_connections: 1024,
+            oidc: OidcConfig::default(),
         }
     }
 }

@@ -82,6 +82,33 @@ impl Config {
                 ),
             );
         }
+        let oidc = &self.web.oidc;
+        if oidc.enabled() {
+            match url::Url::parse(&oidc.issuer) {
+                Ok(u) if u.scheme() == "https" => {}
+                Ok(u) if u.scheme() == "http" && is_loopback_host(u.host_str()) => {}
+                Ok(_) => bad(
+                    "web.oidc.issuer",
+                    "must be an https:// URL (http:// only on a loopback address)".into(),
+                ),
+                Err(e) => bad("web.oidc.issuer", format!("not a URL: {e}")),
+            }
+            if oidc.client_id.trim().is_empty() {
+                bad(
+                    "web.oidc.client_id",
+                    "is required when web.oidc.issuer is set".into(),
+                );
+            }
+            if oidc.client_secret.is_empty() {
+                bad(
+                    "web.oidc.client_secret",
+                    "is required when web.oidc.issuer is set (TIDINGS_WEB__OIDC__CLIENT_SECRET=...)".into(),
+                );
+            }
+            if oidc.button.trim().is_empty() {
+                bad("web.oidc.button", "must not be empty".into());
+            }
+        }
         if !self.web.admin_token.is_empty() && self.web.admin_token.expose().len() < 16 {
             bad(
                 "web.admin_token",
@@ -191,5 +218,18 @@ impl Config {
         } else {
             Err(ConfigError { problems: p })
         }
+    }
+}
+
+/// `127.0.0.1`, `::1`, `localhost`: where a plain-http OIDC issuer is allowed (tests, a
+/// provider on the same machine).
+fn is_loopback_host(host: Option<&str>) -> bool {
+    match host {
+        Some("localhost") => true,
+        Some(h) => h
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
     }
 }

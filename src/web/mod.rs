@@ -12,6 +12,7 @@ pub mod feed;
 pub mod html;
 pub mod limit;
 pub mod log;
+pub mod oidc;
 pub mod openapi;
 pub mod prefs;
 pub mod session;
@@ -176,6 +177,7 @@ pub fn routes() -> Routes {
     let r = admin::routes(r);
     let r = prefs::routes(r);
     let r = session::routes(r);
+    let r = oidc::routes(r);
     let r = log::routes(r);
     let r = feed::routes(r);
     api::routes(r)

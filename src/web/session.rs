@@ -69,7 +69,7 @@ fn set_cookie(st: &WebState, value: &str, max_age: i64) -> HeaderValue {
 }
 
 /// Starts a session for `member` and answers `303` to `to` with its cookie.
-async fn start(st: &WebState, member: i64, to: &str) -> Result<Response, AppError> {
+pub(super) async fn start(st: &WebState, member: i64, to: &str) -> Result<Response, AppError> {
     let token = generate_api_token();
     let now = Utc::now().timestamp();
     let max_age = SESSION_DAYS * 86_400;
@@ -80,7 +80,7 @@ async fn start(st: &WebState, member: i64, to: &str) -> Result<Response, AppErro
     Ok(see_other(to, Some(set_cookie(st, &token, max_age))))
 }
 
-fn see_other(to: &str, cookie: Option<HeaderValue>) -> Response {
+pub(super) fn see_other(to: &str, cookie: Option<HeaderValue>) -> Response {
     let mut r = (
         StatusCode::SEE_OTHER,
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
@@ -95,10 +95,15 @@ fn see_other(to: &str, cookie: Option<HeaderValue>) -> Response {
     r
 }
 
-fn signin_body(why: &str) -> Markup {
+fn signin_body(st: &WebState, why: &str) -> Markup {
+    let oidc = &st.ctx.config.web.oidc;
     html! {
         h1 { "Sign in to Tidings" }
         p { (why) }
+        @if oidc.enabled() {
+            p { a class="button" href="/signin/oidc" id="oidc" { (oidc.button) } }
+            p class="muted" { "Or by email:" }
+        }
         form method="post" action="/signin" {
             label for="email" { "Email address" }
             input type="email" id="email" name="email" required size="32" autocomplete="email";
@@ -112,12 +117,13 @@ fn signin_body(why: &str) -> Markup {
 /// The sign-in form: an email address, to which a one-time link is sent.
 #[utoipa::path(get, path = "/signin", tag = "pages",
     responses((status = 200, description = "The form.", body = String, content_type = "text/html")))]
-pub(super) async fn signin_form() -> Response {
+pub(super) async fn signin_form(State(st): State<WebState>) -> Response {
     html_response(
         StatusCode::OK,
         page(
             "Sign in",
             signin_body(
+                &st,
                 "Read your team's log: enter your address and we will email you a link that signs you in.",
             ),
         ),
@@ -223,7 +229,7 @@ async fn link_gone(st: &WebState, hash: &str) -> Result<Response, AppError> {
     };
     Ok(html_response(
         status,
-        page("Link not valid", signin_body(why)),
+        page("Link not valid", signin_body(st, why)),
     ))
 }
 

@@ -17,6 +17,7 @@ mod flow;
 mod ingest;
 mod log;
 mod malformed;
+mod oidc;
 mod ops;
 mod prefs_webdriver;
 mod security;
