@@ -501,6 +501,37 @@ mod tests {
     }
 
     #[test]
+    fn oidc_needs_an_https_issuer_a_client_and_its_secret() {
+        let e = parse("[web.oidc]\nissuer = \"http://idp.example.com\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("web.oidc.issuer") && e.contains("https://"),
+            "{e}"
+        );
+        assert!(
+            e.contains("web.oidc.client_id") && e.contains("web.oidc.client_secret"),
+            "{e}"
+        );
+        let ok = parse(
+            "[web.oidc]\nissuer = \"https://idp.example.com/realms/x\"\nclient_id = \"tidings\"\nclient_secret = \"s3cret-s3cret\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(ok.web.oidc.enabled());
+        assert!(
+            !format!("{ok:?}").contains("s3cret-s3cret"),
+            "the secret is hidden"
+        );
+        let local = parse(
+            "[web.oidc]\nissuer = \"http://127.0.0.1:4711\"\nclient_id = \"t\"\nclient_secret = \"s\"\n",
+            &[],
+        );
+        assert!(local.is_ok(), "plain http on loopback");
+        assert!(!Config::default().web.oidc.enabled());
+    }
+
+    #[test]
     fn the_example_config_parses_and_equals_the_defaults() {
         let text = include_str!("../../config.example.toml");
         let cfg = parse(text, &[]).expect("config.example.toml must parse");
