@@ -1,7 +1,8 @@
 //! `tidings demo`: a sample team in four time zones, two simulated days, offline. Requests are
 //! written to the sent Maildir, answered with replies in the styles of real clients (quoted
 //! history, signatures, one HTML-only), ingested, and digested — all through the same jobs as
-//! `serve`, driven by a simulated clock.
+//! `serve`, driven by a simulated clock. An observer reads a weekly digest on the Wednesday
+//! and is never asked; the team log is written as Markdown and its address printed.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -11,8 +12,8 @@ use chrono::{Duration, TimeZone, Utc};
 use mail_parser::MessageParser;
 
 use crate::config::{Config, SecretUrl, Transport};
-use crate::domain::EmailAddress;
 use crate::domain::schedule::parse_tz;
+use crate::domain::{Cadence, EmailAddress};
 use crate::jobs::Ctx;
 use crate::store::{MemberChange, MemberDefaults};
 
@@ -80,6 +81,10 @@ const PEOPLE: [Person; 4] = [
     },
 ];
 
+/// A stakeholder who reads the team's week and is never asked: an observer with a weekly
+/// digest on Wednesday at 08:30 in London, which comes within the simulated days.
+const OBSERVER: (&str, &str, &str) = ("erin@demo.example", "Erin Okafor", "Europe/London");
+
 pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
     let dir = match dir {
         Some(d) => {
@@ -133,7 +138,26 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
             .add_member(&EmailAddress::parse(p.email)?, &ch, &defaults)
             .await?;
     }
-    crate::outln!("Tidings demo: team \"Demo\" with {} members", PEOPLE.len());
+    let (erin_email, erin_name, erin_tz) = OBSERVER;
+    let erin = ctx
+        .store
+        .add_member(
+            &EmailAddress::parse(erin_email)?,
+            &MemberChange {
+                name: Some(erin_name.into()),
+                tz: Some(parse_tz(erin_tz)?),
+                teams: Some(vec!["Demo".into()]),
+                cadence: Some(Cadence::Weekly(chrono::Weekday::Wed)),
+                observer: Some(true),
+                ..Default::default()
+            },
+            &defaults,
+        )
+        .await?;
+    crate::outln!(
+        "Tidings demo: team \"Demo\" with {} members and an observer",
+        PEOPLE.len()
+    );
     for p in &PEOPLE {
         crate::outln!(
             "  {:<12} {:<20} {:<17} replies like {}",
@@ -143,6 +167,12 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
             style_name(p.style)
         );
     }
+    crate::outln!(
+        "  {:<12} {:<20} {:<17} observer: never asked, reads a weekly digest on Wednesdays",
+        erin_name,
+        erin_email,
+        erin_tz
+    );
     // Monday 00:00 UTC; the clock runs 15 minutes a step until Wednesday 14:00 UTC, so every
     // member gets two days of requests and two digests in their own morning.
     let start = Utc
@@ -261,6 +291,21 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         sent_dir.display()
     );
     crate::outln!("  replies:       {}", inbox.join("cur").display());
+    // The observer's weekly digest, sent by the same planner on Wednesday 08:30 London.
+    let weekly = std::fs::read_dir(&sent_dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("digest_{erin}_")))
+        });
+    match &weekly {
+        Some(p) => crate::outln!(
+            "  weekly digest: {}  ({}'s summary of the week)",
+            p.display(),
+            erin_name
+        ),
+        None => anyhow::bail!("the observer's weekly digest was not written"),
+    }
     // The team log: exported as Markdown, and the address that opens it in a browser.
     let q = crate::store::LogQuery {
         team: "Demo".into(),

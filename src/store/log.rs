@@ -5,7 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::updates::{TeamUpdate, update_from_row};
+use super::updates::{TeamUpdate, team_update_from_row};
 use super::{Backend, Store, StoreResult};
 use crate::domain::MemberId;
 use crate::domain::sections;
@@ -161,7 +161,6 @@ impl Store {
     /// best match first. An author's updates are the team's while they are in it.
     pub async fn team_log(&self, q: &LogQuery) -> StoreResult<LogPage> {
         let limit = q.limit.clamp(1, MAX_PAGE);
-        let pg = self.backend == Backend::Postgres;
         let mut binds: Vec<Bind> = vec![Bind::Text(q.team.clone())];
         let next = |b: Bind, binds: &mut Vec<Bind>| {
             binds.push(b);
@@ -189,82 +188,38 @@ impl Store {
             conds.push(r#"u.sections LIKE '%"kind":"blockers"%'"#.to_string());
         }
         let search = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let mut from = "updates u JOIN members m ON m.id = u.member_id".to_string();
-        let mut extra = String::new();
-        let order = match search {
-            None => {
-                if let Some(Cursor::Date(d, id)) = q.after {
-                    let (d, id) = (
-                        next(Bind::Text(d.to_string()), &mut binds),
-                        next(Bind::Int(id), &mut binds),
-                    );
-                    conds.push(format!(
-                        "(u.local_date < {d} OR (u.local_date = {d} AND u.id < {id}))"
-                    ));
-                }
-                "u.local_date DESC, u.id DESC".to_string()
-            }
-            Some(text) if pg => {
-                let p = next(Bind::Text(text.to_string()), &mut binds);
-                let tsq = format!("websearch_to_tsquery('simple', {p})");
-                conds.push(format!("u.search @@ {tsq}"));
-                extra = format!(
-                    ", ts_headline('simple', u.body, {tsq}, 'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxFragments=2, MinWords=6, MaxWords=18, FragmentDelimiter=\" … \"')"
-                );
-                format!("ts_rank(u.search, {tsq}) DESC, u.local_date DESC, u.id DESC")
-            }
-            Some(text) => {
-                let Some(fts) = fts5_query(text) else {
-                    return Ok(LogPage::default());
-                };
-                let p = next(Bind::Text(fts), &mut binds);
-                from.push_str(" JOIN updates_fts ON updates_fts.rowid = u.id");
-                conds.push(format!("updates_fts MATCH {p}"));
-                extra = ", snippet(updates_fts, 0, char(2), char(3), ' … ', 18)".to_string();
-                "bm25(updates_fts), u.local_date DESC, u.id DESC".to_string()
-            }
-        };
-        let offset = match (search, q.after) {
-            (Some(_), Some(Cursor::Offset(n))) => n,
-            _ => 0,
-        };
+        if let Some(text) = search {
+            return self.search(q, text, limit, conds, binds).await;
+        }
+        if let Some(Cursor::Date(d, id)) = q.after {
+            let (d, id) = (
+                next(Bind::Text(d.to_string()), &mut binds),
+                next(Bind::Int(id), &mut binds),
+            );
+            conds.push(format!(
+                "(u.local_date < {d} OR (u.local_date = {d} AND u.id < {id}))"
+            ));
+        }
         let sql = format!(
             "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-                    u.sections, m.name, m.email{extra}
-             FROM {from} WHERE {} ORDER BY {order} LIMIT {} OFFSET {offset}",
+                    u.sections, m.name, m.email, m.timezone
+             FROM updates u JOIN members m ON m.id = u.member_id
+             WHERE {} ORDER BY u.local_date DESC, u.id DESC LIMIT {}",
             conds.join(" AND "),
             limit + 1
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for b in binds {
-            query = match b {
-                Bind::Text(t) => query.bind(t),
-                Bind::Int(i) => query.bind(i),
-            };
-        }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = bound(&sql, &binds).fetch_all(&self.pool).await?;
         let more = rows.len() as i64 > limit;
         let mut entries = Vec::with_capacity(rows.len());
         for r in rows.iter().take(limit as usize) {
             entries.push(LogEntry {
-                update: TeamUpdate {
-                    update: update_from_row(r)?,
-                    author_name: r.try_get(9)?,
-                    author_email: r.try_get(10)?,
-                },
-                snippet: if search.is_some() {
-                    Some(r.try_get(11)?)
-                } else {
-                    None
-                },
+                update: team_update_from_row(r)?,
+                snippet: None,
             });
         }
-        let next = match (more, search, entries.last()) {
-            (false, ..) | (_, _, None) => None,
-            (true, Some(_), _) => Some(Cursor::Offset(offset + limit)),
-            (true, None, Some(e)) => {
-                Some(Cursor::Date(e.update.update.local_date, e.update.update.id))
-            }
+        let next = match (more, entries.last()) {
+            (true, Some(e)) => Some(Cursor::Date(e.update.update.local_date, e.update.update.id)),
+            _ => None,
         };
         // The SQL condition finds a blockers section; one that says "none" is not a blocker.
         // Filtered after the cursor is taken, so the next page starts after what was read.
@@ -273,6 +228,133 @@ impl Store {
         }
         Ok(LogPage { entries, next })
     }
+
+    /// A ranked search of one team's updates. Ranked among the team's newest
+    /// [`RANKED`] matches: the index gives them newest first (FTS5 reads its doclists
+    /// backwards; PostgreSQL walks the primary key backwards or sorts a bitmap's matches), each
+    /// is scored (bm25 / `ts_rank`) and sorted here, and only the page's entries are read
+    /// whole, with their snippets. A word in a third of a million updates thus costs about the
+    /// same as a rare one, instead of every match in the index being ranked first.
+    async fn search(
+        &self,
+        q: &LogQuery,
+        text: &str,
+        limit: i64,
+        mut conds: Vec<String>,
+        mut binds: Vec<Bind>,
+    ) -> StoreResult<LogPage> {
+        let pg = self.backend == Backend::Postgres;
+        let offset = match q.after {
+            Some(Cursor::Offset(n)) => n,
+            _ => 0,
+        };
+        let (from, score, order, matched, snippet) = if pg {
+            binds.push(Bind::Text(text.to_string()));
+            let tsq = format!("websearch_to_tsquery('simple', ${})", binds.len());
+            (
+                "updates u".to_string(),
+                format!("ts_rank(u.search, {tsq})"),
+                "u.id DESC",
+                format!("u.search @@ {tsq}"),
+                format!(
+                    "ts_headline('simple', u.body, {tsq}, 'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxFragments=2, MinWords=6, MaxWords=18, FragmentDelimiter=\" … \"')"
+                ),
+            )
+        } else {
+            let Some(fts) = fts5_query(text) else {
+                return Ok(LogPage::default());
+            };
+            binds.push(Bind::Text(fts));
+            (
+                "updates_fts JOIN updates u ON u.id = updates_fts.rowid".to_string(),
+                // bm25 is lower for a better match; negated so higher is better on both.
+                "-bm25(updates_fts)".to_string(),
+                "updates_fts.rowid DESC",
+                format!("updates_fts MATCH ${}", binds.len()),
+                "snippet(updates_fts, 0, char(2), char(3), ' … ', 18)".to_string(),
+            )
+        };
+        conds.push(matched.clone());
+        let sql = format!(
+            "SELECT u.id, u.local_date, {score} FROM {from} WHERE {} ORDER BY {order} LIMIT {RANKED}",
+            conds.join(" AND ")
+        );
+        let rows = bound(&sql, &binds).fetch_all(&self.pool).await?;
+        let mut hits: Vec<(i64, String, f64)> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let score: f64 = match r.try_get::<f64, _>(2) {
+                Ok(x) => x,
+                // PostgreSQL's ts_rank is a real (f32).
+                Err(_) => f64::from(r.try_get::<f32, _>(2)?),
+            };
+            hits.push((r.try_get(0)?, r.try_get(1)?, score));
+        }
+        // Best first; ties newest first (dates as YYYY-MM-DD sort as text).
+        hits.sort_by(|a, b| {
+            b.2.total_cmp(&a.2)
+                .then_with(|| b.1.cmp(&a.1))
+                .then_with(|| b.0.cmp(&a.0))
+        });
+        let page: Vec<i64> = hits
+            .iter()
+            .skip(offset.max(0) as usize)
+            .take(limit as usize)
+            .map(|h| h.0)
+            .collect();
+        let more = hits.len() as i64 > offset + limit;
+        if page.is_empty() {
+            return Ok(LogPage::default());
+        }
+        // The page's entries whole, with their snippets (the match condition again: a
+        // snippet needs it).
+        let ids = page
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
+                    u.sections, m.name, m.email, m.timezone, {snippet}
+             FROM {from} JOIN members m ON m.id = u.member_id
+             WHERE {matched} AND u.id IN ({ids})"
+        );
+        let rows = bound(&sql, &binds).fetch_all(&self.pool).await?;
+        let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let e = LogEntry {
+                update: team_update_from_row(r)?,
+                snippet: Some(r.try_get(12)?),
+            };
+            by_id.insert(e.update.update.id, e);
+        }
+        let mut entries: Vec<LogEntry> = page.iter().filter_map(|id| by_id.remove(id)).collect();
+        if q.blockers {
+            entries.retain(|e| !sections::blocker_lines(&e.update.update.sections).is_empty());
+        }
+        Ok(LogPage {
+            entries,
+            next: more.then_some(Cursor::Offset(offset + limit)),
+        })
+    }
+}
+
+/// A search ranks at most this many of a team's newest matches (narrow the dates to reach
+/// older ones).
+pub const RANKED: i64 = 2000;
+
+/// `sql` with `binds` bound in order.
+fn bound<'q>(
+    sql: &'q str,
+    binds: &'q [Bind],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for b in binds {
+        query = match b {
+            Bind::Text(t) => query.bind(t.as_str()),
+            Bind::Int(i) => query.bind(*i),
+        };
+    }
+    query
 }
 
 enum Bind {

@@ -513,6 +513,22 @@ pub struct TeamUpdate {
     pub update: UpdateRow,
     pub author_name: String,
     pub author_email: String,
+    /// The author's IANA zone, as stored now.
+    pub author_tz: String,
+}
+
+impl TeamUpdate {
+    /// Written late: first written on a later local date than the day it is for, in its
+    /// author's zone (a reply after midnight to the evening's request included).
+    pub fn late(&self) -> bool {
+        let (Ok(tz), Some(at)) = (
+            crate::domain::schedule::parse_tz(&self.author_tz),
+            chrono::DateTime::from_timestamp(self.update.created_at, 0),
+        ) else {
+            return false;
+        };
+        crate::domain::schedule::local_date(tz, at) > self.update.local_date
+    }
 }
 
 impl Store {
@@ -634,16 +650,19 @@ impl Store {
 /// Updates that member `$1` may read (their own and their teammates'), with the columns of
 /// [`UpdateRow`] and the author's name and email; callers add `AND …` conditions.
 const READABLE: &str = "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-        u.sections, m.name, m.email
+        u.sections, m.name, m.email, m.timezone
  FROM updates u JOIN members m ON m.id = u.member_id
  WHERE (u.member_id = $1 OR u.member_id IN (
         SELECT tm2.member_id FROM team_members tm1
         JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1))";
 
-fn team_update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<TeamUpdate> {
+/// A row of [`READABLE`]'s columns (`u.*` as [`update_from_row`] reads them, then the
+/// author's name, email and zone) as a [`TeamUpdate`].
+pub(super) fn team_update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<TeamUpdate> {
     Ok(TeamUpdate {
         update: update_from_row(r)?,
         author_name: r.try_get(9)?,
         author_email: r.try_get(10)?,
+        author_tz: r.try_get(11)?,
     })
 }

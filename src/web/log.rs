@@ -170,6 +170,18 @@ pub(crate) fn snippet_html(s: &str) -> String {
         .replace(MATCH_END, "</mark>")
 }
 
+/// A day's heading: its date, and "Today" or "Yesterday" in the reader's calendar.
+fn day_heading(day: NaiveDate, today: NaiveDate) -> String {
+    let date = day.format("%A %-d %B %Y");
+    if day == today {
+        format!("Today, {date}")
+    } else if Some(day) == today.pred_opt() {
+        format!("Yesterday, {date}")
+    } else {
+        date.to_string()
+    }
+}
+
 /// An update as the log shows it: whole, by its sections.
 fn entry_html(e: &LogEntry, team: &str) -> Markup {
     let u = &e.update.update;
@@ -186,7 +198,8 @@ fn entry_html(e: &LogEntry, team: &str) -> Markup {
                 a href=(format!("/log/{}?member={}", path_segment(team), path_segment(&e.update.author_email))) { (e.update.author_name) }
             }
             p.muted {
-                (u.local_date.format("%a %-d %b %Y"))
+                (u.local_date.format("%a %-d %b %Y")) " · " (e.update.author_tz)
+                @if e.update.late() { " · " span.tag { "late" } }
                 @if u.revision > 1 { " · " span.tag { "edited" } }
                 @if !sections::blocker_lines(&u.sections).is_empty() { " · " span.tag { "blocker" } }
             }
@@ -319,6 +332,11 @@ pub(super) async fn team_page(
                 .push(e);
         }
     }
+    // "Today" and "Yesterday" as the reader's own calendar has them.
+    let today = match &v {
+        Viewer::Member(m) => local_date(m.tz, Utc::now()),
+        Viewer::Admin => local_date(st.ctx.config.schedule.default_timezone, Utc::now()),
+    };
     let title = format!("{team}: team log");
     let body = html! {
         h1 { (title) }
@@ -348,7 +366,7 @@ pub(super) async fn team_page(
             @for e in &page_of.entries { (entry_html(e, &team)) }
         } @else {
             @for (day, entries) in &days {
-                h2 { (day.0.format("%A %-d %B %Y")) }
+                h2 { (day_heading(day.0, today)) }
                 @for e in entries { (entry_html(e, &team)) }
             }
         }

@@ -366,6 +366,24 @@ fn demo_writes_requests_and_digests_without_quoted_history() {
             "{sent:?}"
         );
     }
+    // The observer (member 5): never asked, one weekly digest, the Wednesday's.
+    assert!(
+        !sent.iter().any(|n| n.starts_with("request_5_")),
+        "{sent:?}"
+    );
+    let weekly: Vec<&String> = sent.iter().filter(|n| n.starts_with("digest_5_")).collect();
+    assert_eq!(weekly, ["digest_5_2026-12-02.tidings.eml"], "{sent:?}");
+    let raw = std::fs::read_to_string(d.join("var/mail/sent/new").join(weekly[0])).unwrap();
+    assert!(raw.contains("Subject: Your week to Wed 2 Dec: "), "{raw}");
+    let text = crate::support::text_of(raw.as_bytes());
+    assert!(text.contains("Ana Lima — 2 updates"), "{text}");
+    assert!(
+        out.contains("weekly digest: ") && out.contains("digest_5_2026-12-02"),
+        "{out}"
+    );
+    // The team log: written as Markdown, its address printed.
+    assert!(d.join("team-log.md").exists());
+    assert!(out.contains("/log (signs Ana Lima in)"), "{out}");
 }
 
 #[test]

@@ -425,7 +425,7 @@ fn session_cookie(r: &reqwest::Response) -> Option<String> {
 both!(
     members_sign_in_to_read_their_teams_log_pages_and_sessions_end,
     |app| {
-        let (ann, _bob, _cy) = seed(&app).await;
+        let (ann, bob, _cy) = seed(&app).await;
         write(&app, ann, "2026-12-03", "Blockers: waiting on legal").await;
         write(
             &app,
@@ -464,6 +464,50 @@ both!(
         assert!(page.contains("core: team log"), "{page}");
         assert!(page.contains("Tuesday 1 December 2026"), "{page}");
         assert!(page.contains("reviewed the importer"), "{page}");
+        // A day in the reader's calendar: today's is "Today". An update first written after
+        // its day had ended (its author's time) is marked late, in the page and the API.
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::Berlin)
+            .date_naive();
+        write(&app, bob, &today.to_string(), "Done: written today").await;
+        app.ctx
+            .store
+            .upsert_update(
+                ann,
+                d("2026-11-25"),
+                "Done: the late one",
+                &[],
+                "api",
+                None,
+                false,
+                at("2026-11-27T10:00:00Z").timestamp(),
+            )
+            .await
+            .unwrap();
+        let page = get("/log/core?from=2026-11-25".into(), Some(cookie.clone()))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(&format!("Today, {}", today.format("%A %-d %B %Y"))),
+            "{page}"
+        );
+        let article = |needle: &str| -> String {
+            page.split("<article")
+                .find(|a| a.contains(needle))
+                .unwrap_or_else(|| panic!("{needle} in {page}"))
+                .to_string()
+        };
+        assert!(article("the late one").contains(">late<"), "{page}");
+        assert!(
+            article("the late one").contains("Europe/Berlin"),
+            "the author's zone"
+        );
+        assert!(
+            !article("reviewed the importer").contains(">late<"),
+            "{page}"
+        );
         assert!(!page.contains("secret ops"), "{page}");
         // Search, a person, the other team.
         let page = get("/log/core?q=importer".into(), Some(cookie.clone()))

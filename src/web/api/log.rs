@@ -34,6 +34,8 @@ pub(super) struct LogUpdateJson {
     #[serde(flatten)]
     update: UpdateJson,
     author: Author,
+    /// First written on a later local date than the day it is for, in its author's zone.
+    late: bool,
     /// For a search: the passages that matched, HTML-escaped, matched words in `<mark>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     snippet_html: Option<String>,
@@ -247,6 +249,7 @@ pub(super) async fn team_log(
                     name: e.update.author_name.clone(),
                     email: e.update.author_email.clone(),
                 },
+                late: e.update.late(),
                 snippet_html: e.snippet.as_deref().map(snippet_html),
             })
             .collect(),
