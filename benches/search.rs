@@ -7,7 +7,8 @@
 //!
 //! The text is drawn from a vocabulary of 224 words with a skewed frequency (a few words in
 //! most updates, most words in few), so the searches range from a word in a third of the
-//! updates to one in a few hundred, alone, in pairs and as phrases.
+//! updates to one in a few hundred, alone, in pairs and as phrases; each search is one of the
+//! words the text holds (an earlier version searched mostly for words it never wrote).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -80,17 +81,19 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let words: Vec<&str> = WORDS.split_whitespace().collect();
-    // Common, middling and rare words (by the skew of `seed`), pairs, phrases and an exclusion.
+    // The words `seed` writes are those at k² mod the vocabulary's size (its skew), the small
+    // k the most often: common, middling and rare ones, pairs, phrases and an exclusion.
+    let word = |k: usize| words[(k * k) % words.len()];
     let mut searches: Vec<String> = Vec::new();
-    for i in [1usize, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 200, 233] {
-        searches.push(words[i % words.len()].to_string());
+    for k in [1usize, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 200, 233] {
+        searches.push(word(k).to_string());
     }
     for (a, b) in [(1usize, 7usize), (2, 40), (10, 90), (60, 150), (3, 230)] {
-        searches.push(format!("{} {}", words[a], words[b % words.len()]));
+        searches.push(format!("{} {}", word(a), word(b)));
     }
-    searches.push(format!("\"{} {}\"", words[1], words[2]));
-    searches.push(format!("\"waiting on {}\"", words[20]));
-    searches.push(format!("{} -{}", words[4], words[5]));
+    searches.push(format!("\"{} {}\"", word(1), word(2)));
+    searches.push(format!("\"waiting on {}\"", word(6)));
+    searches.push(format!("{} -{}", word(4), word(5)));
     let teams = (members + team_size - 1) / team_size;
 
     // Warm the caches once, then time every search in three teams each.
@@ -163,10 +166,13 @@ async fn seed(
     let list: String = words.iter().map(|w| format!("{w:<16}")).collect();
     let nw = words.len() as i64;
     // A skewed pick: (k * k) % nw over k spreads unevenly; squaring a smaller range favours the
-    // first words.
+    // first words. k moves with the day as well as with x, so every member uses the whole
+    // vocabulary over time (with x alone, x ≡ member mod `members` fixed most of each
+    // member's words, and most words never occurred in a given team).
+    let v = format!("(x + ((x - 1) / {members}) * 131)");
     let w = |salt: i64, spread: i64| {
         format!(
-            "trim(substr('{list}', ((((x * {salt}) % {spread}) * ((x * {salt}) % {spread})) % {nw}) * 16 + 1, 16))"
+            "trim(substr('{list}', (((({v} * {salt}) % {spread}) * (({v} * {salt}) % {spread})) % {nw}) * 16 + 1, 16))"
         )
     };
     let body = format!(

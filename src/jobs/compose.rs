@@ -48,12 +48,20 @@ pub async fn request(
     };
     let questions = ctx.questions_for(m).await?;
     let prefs = ctx.prefs_url(m.id, now);
+    // Pre-fill: the plan of the member's previous update, if it had one.
+    let last_plan = ctx
+        .store
+        .latest_update_before(m.id, date)
+        .await?
+        .map(|u| (u.local_date, render::plan_lines(&u.sections)))
+        .filter(|(_, lines)| !lines.is_empty());
     let view = RequestView {
         member_name: &m.name,
         local_date: date,
         questions: &questions,
         prefs_url: &prefs,
         reminder,
+        last_plan,
     };
     let subject = render::request_subject(&view);
     let message_id = new_message_id(kind.as_str(), &ctx.mail_domain());

@@ -126,6 +126,40 @@ pub struct RequestView<'a> {
     pub questions: &'a [String],
     pub prefs_url: &'a str,
     pub reminder: bool,
+    /// The "Next" of the member's previous update, quoted so today's answer can start from it:
+    /// its day and its lines.
+    pub last_plan: Option<(NaiveDate, Vec<String>)>,
+}
+
+/// The most lines of a previous plan a request quotes.
+pub const PLAN_LINES: usize = 5;
+/// A quoted plan line is cut to this many characters.
+const PLAN_CHARS: usize = 200;
+
+/// What a request quotes of a previous update: the lines of its "Next" answers, bullets gone,
+/// at most [`PLAN_LINES`] of [`PLAN_CHARS`] characters; empty when it planned nothing.
+pub fn plan_lines(sections: &[Section]) -> Vec<String> {
+    sections
+        .iter()
+        .filter(|s| s.kind == sections::Kind::Next)
+        .flat_map(|s| s.text.lines())
+        .map(|l| l.trim().trim_start_matches(['-', '*', '•', '+']).trim())
+        .filter(|l| !l.is_empty() && !sections::is_none(l))
+        .take(PLAN_LINES)
+        .map(|l| {
+            if l.chars().count() <= PLAN_CHARS {
+                l.to_string()
+            } else {
+                let head: String = l.chars().take(PLAN_CHARS - 1).collect();
+                format!("{}…", head.trim_end())
+            }
+        })
+        .collect()
+}
+
+/// `Last time (Mon 30 Nov) you planned:`
+fn plan_heading(d: NaiveDate) -> String {
+    format!("Last time ({}) you planned:", d.format("%a %-d %b"))
 }
 
 pub fn request_subject(v: &RequestView<'_>) -> String {
@@ -142,6 +176,15 @@ pub fn request_text(v: &RequestView<'_>) -> String {
         s.push_str("We have not heard from you yet today. ");
     }
     s.push_str(&format!("Your update for {}:\n\n", long_date(v.local_date)));
+    if let Some((d, lines)) = &v.last_plan {
+        // Quoted ("> "), so a reply that quotes the request never takes it for the answer.
+        s.push_str(&plan_heading(*d));
+        s.push('\n');
+        for l in lines {
+            s.push_str(&format!("> {l}\n"));
+        }
+        s.push('\n');
+    }
     for q in v.questions {
         s.push_str(&format!("* {q}\n"));
     }
@@ -156,6 +199,10 @@ pub fn request_html(v: &RequestView<'_>) -> String {
     let content = html! {
         h1 style=(st("h1")) { "Your update for " (long_date(v.local_date)) }
         p style=(st("p")) { "Hi " (v.member_name) "," @if v.reminder { " we have not heard from you yet today." } }
+        @if let Some((d, lines)) = &v.last_plan {
+            p.muted style=(st(".muted")) { (plan_heading(*d)) }
+            blockquote style=(st("blockquote")) { @for (i, l) in lines.iter().enumerate() { @if i > 0 { br; } (l) } }
+        }
         ul { @for q in v.questions { li { strong { (q) } } } }
         @for para in REQUEST_INTRO.split("\n\n") {
             @let lines: Vec<&str> = para.lines().collect();

@@ -196,6 +196,23 @@ impl Store {
         r.as_ref().map(update_from_row).transpose()
     }
 
+    /// The latest update of `member` for a local date before `date`.
+    pub async fn latest_update_before(
+        &self,
+        member: MemberId,
+        date: NaiveDate,
+    ) -> StoreResult<Option<UpdateRow>> {
+        let r = sqlx::query(
+            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections FROM updates
+             WHERE member_id = $1 AND local_date < $2 ORDER BY local_date DESC LIMIT 1",
+        )
+        .bind(member)
+        .bind(date.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        r.as_ref().map(update_from_row).transpose()
+    }
+
     /// Updates of `reader`'s teammates that this reader has not received in their current
     /// revision, for local dates on or after `since`. Oldest first.
     pub async fn digest_items(

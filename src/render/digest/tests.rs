@@ -73,7 +73,16 @@ fn every_inline_style_resolves_and_dark_mode_is_declared() {
         questions: &["Done?".to_string()],
         prefs_url: "http://x/p/1",
         reminder: true,
+        last_plan: Some((
+            NaiveDate::from_ymd_opt(2026, 3, 6).unwrap(),
+            vec!["roll out <b>10%</b>".to_string()],
+        )),
     });
+    assert!(r.contains("Last time (Fri 6 Mar) you planned:"), "{r}");
+    assert!(
+        r.contains("roll out &lt;b&gt;10%&lt;/b&gt;"),
+        "escaped: {r}"
+    );
     assert!(!r.contains("style=\"\""));
 }
 
