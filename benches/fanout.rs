@@ -83,6 +83,7 @@ fn digest_html_kb(size: usize) -> f64 {
         date,
         local_hour: Some(8),
         kind: Default::default(),
+        carried: Vec::new(),
         sections: vec![DigestSection {
             team: None,
             entries,

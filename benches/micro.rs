@@ -120,6 +120,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
         date,
         local_hour: Some(8),
         kind: Default::default(),
+        carried: Vec::new(),
         sections: vec![DigestSection {
             team: None,
             entries,

@@ -709,6 +709,8 @@ async fn dkim_signatures_verify_with_an_independent_verifier_after_postfix() {
     }
 }
 
-// After `on_both!`, which it uses.
+// After `on_both!`, which they use.
+#[path = "outbound/blockers.rs"]
+mod blockers;
 #[path = "outbound/rhythms.rs"]
 mod rhythms;

@@ -305,15 +305,21 @@ pub enum TeamCmd {
     Set {
         name: String,
         /// A question this team's update requests ask (repeat, in order; replaces the list).
-        #[arg(
-            long,
-            value_name = "TEXT",
-            required_unless_present = "default_questions"
-        )]
+        #[arg(long, value_name = "TEXT")]
         question: Vec<String>,
         /// Ask the configured schedule.questions again.
         #[arg(long, conflicts_with = "question")]
         default_questions: bool,
+        /// A lead of the team (repeat; replaces the leads): a blocker open
+        /// --escalate-after workdays goes to the leads' digests under "Needs you".
+        #[arg(long, value_name = "EMAIL")]
+        lead: Vec<String>,
+        /// The team has no leads.
+        #[arg(long, conflicts_with = "lead")]
+        no_leads: bool,
+        /// After how many of its author's workdays an open blocker needs the leads (default 2).
+        #[arg(long, value_name = "N")]
+        escalate_after: Option<u32>,
     },
     /// List teams with their member counts.
     List {

@@ -57,6 +57,7 @@ pub const TABLES: &[Table] = &[
             ("name", Text),
             ("questions", OptText),
             ("created_at", I64),
+            ("escalate_after", I64),
         ],
         order_by: "id",
         serial_id: true,
@@ -88,6 +89,12 @@ pub const TABLES: &[Table] = &[
         ],
         order_by: "id",
         serial_id: true,
+    },
+    Table {
+        name: "team_leads",
+        columns: &[("team_id", I64), ("member_id", I64)],
+        order_by: "team_id, member_id",
+        serial_id: false,
     },
     Table {
         name: "team_members",
@@ -131,6 +138,7 @@ pub const TABLES: &[Table] = &[
             ("created_at", I64),
             ("updated_at", I64),
             ("sections", OptText),
+            ("blocker_resolved_at", OptI64),
         ],
         order_by: "id",
         serial_id: true,

@@ -23,18 +23,66 @@ pub(super) async fn run(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
             name,
             question,
             default_questions,
+            lead,
+            no_leads,
+            escalate_after,
         } => {
             let name = parse_team_name(&name).map_err(usage)?;
             let questions = parse_questions(&question)?;
+            let leads = lead
+                .iter()
+                .map(|e| parse_email(e))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if questions.is_empty()
+                && !default_questions
+                && leads.is_empty()
+                && !no_leads
+                && escalate_after.is_none()
+            {
+                return Err(usage(
+                    "nothing to change: give --question, --default-questions, --lead, --no-leads or --escalate-after",
+                ));
+            }
+            if escalate_after.is_some_and(|n| n > 365) {
+                return Err(usage("--escalate-after: at most 365 workdays"));
+            }
             with_store(&cfg, async |s| {
+                if s.team_id(&name).await.map_err(store_err)?.is_none() {
+                    return Err(usage(format!("no team named {name}")));
+                }
                 if default_questions {
                     s.set_team_questions(&name, None).await.map_err(store_err)?;
                     crate::outln!("{name}: asks the configured questions");
-                } else {
+                } else if !questions.is_empty() {
                     s.set_team_questions(&name, Some(&questions))
                         .await
                         .map_err(store_err)?;
                     crate::outln!("{name}: asks {}", questions.join(" / "));
+                }
+                if !leads.is_empty() || no_leads {
+                    let mut ids = Vec::with_capacity(leads.len());
+                    for e in &leads {
+                        let m = s
+                            .member_by_email(e)
+                            .await
+                            .map_err(store_err)?
+                            .ok_or_else(|| usage(format!("--lead: no member with email {e}")))?;
+                        ids.push(m.id);
+                    }
+                    s.set_team_leads(&name, &ids).await.map_err(store_err)?;
+                    if leads.is_empty() {
+                        crate::outln!("{name}: no leads");
+                    } else {
+                        let list: Vec<String> = leads.iter().map(|e| e.to_string()).collect();
+                        crate::outln!("{name}: led by {}", list.join(", "));
+                    }
+                }
+                if let Some(n) = escalate_after {
+                    s.set_escalate_after(&name, n).await.map_err(store_err)?;
+                    crate::outln!(
+                        "{name}: a blocker open {n} workday{} goes to the leads",
+                        if n == 1 { "" } else { "s" }
+                    );
                 }
                 Ok(())
             })
@@ -47,11 +95,24 @@ pub(super) async fn run(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
                 for (n, _) in &teams {
                     questions.push(s.team_questions(n).await.map_err(store_err)?);
                 }
+                let names: Vec<String> = teams.iter().map(|(n, _)| n.clone()).collect();
+                let escalations = s.team_escalations(&names).await.map_err(store_err)?;
+                let mut leads: Vec<Vec<String>> = Vec::with_capacity(escalations.len());
+                for e in &escalations {
+                    let mut emails = Vec::with_capacity(e.leads.len());
+                    for id in &e.leads {
+                        if let Some(m) = s.member_by_id(*id).await.map_err(store_err)? {
+                            emails.push(m.email.to_string());
+                        }
+                    }
+                    leads.push(emails);
+                }
                 if json {
                     let v: Vec<_> = teams
                     .iter()
                     .zip(&questions)
-                    .map(|((n, c), q)| serde_json::json!({"name": n, "members": c, "questions": q}))
+                    .zip(escalations.iter().zip(&leads))
+                    .map(|(((n, c), q), (e, l))| serde_json::json!({"name": n, "members": c, "questions": q, "leads": l, "escalate_after": e.escalate_after}))
                     .collect();
                     crate::outln!("{}", serde_json::to_string_pretty(&v)?);
                 } else if teams.is_empty() {

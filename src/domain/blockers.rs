@@ -41,7 +41,10 @@ pub struct OpenBlocker {
 pub fn open_blocker(updates: &[BlockerUpdate]) -> Option<OpenBlocker> {
     let mut open: Option<OpenBlocker> = None;
     for u in updates {
-        let has_section = u.sections.iter().any(Section::is_blocker);
+        let has_section = u
+            .sections
+            .iter()
+            .any(|s| s.kind == sections::Kind::Blockers);
         let lines = sections::blocker_lines(&u.sections);
         if !lines.is_empty() {
             open = Some(OpenBlocker {
@@ -107,11 +110,19 @@ mod tests {
             (d("2026-11-30"), 1, vec!["waiting on SRE".to_string()])
         );
         // A new blocker while one is open: the latest word, the same "since".
-        let wed = up(3, "2026-12-02", "Blockers: still waiting on SRE, pinged them");
+        let wed = up(
+            3,
+            "2026-12-02",
+            "Blockers: still waiting on SRE, pinged them",
+        );
         let open = open_blocker(&[mon.clone(), tue.clone(), wed.clone()]).unwrap();
         assert_eq!((open.since, open.update_id), (d("2026-11-30"), 3));
         // "none", "resolved", "unblocked" close it.
-        for closing in ["Blockers: none", "Blockers: resolved", "Blockers: unblocked"] {
+        for closing in [
+            "Blockers: none",
+            "Blockers: resolved",
+            "Blockers: unblocked",
+        ] {
             let thu = up(4, "2026-12-03", closing);
             assert_eq!(
                 open_blocker(&[mon.clone(), wed.clone(), thu]),
@@ -126,7 +137,10 @@ mod tests {
         // A mark on an older update does not close a newer blocker.
         let mut old = mon.clone();
         old.resolved = true;
-        assert_eq!(open_blocker(&[old, wed.clone()]).unwrap().since, d("2026-12-02"));
+        assert_eq!(
+            open_blocker(&[old, wed.clone()]).unwrap().since,
+            d("2026-12-02")
+        );
         // After resolving, a new blocker opens a new run.
         let fri = up(5, "2026-12-04", "Blockers: the build is red");
         assert_eq!(

@@ -20,6 +20,9 @@ pub enum Command {
     /// `for 2026-12-01` on the first line: the rest of the reply is the update for that local
     /// date (not in the future), whatever email it answers.
     For(NaiveDate),
+    /// `resolved` / `unblocked` on the first line: the member's open blocker is resolved; any
+    /// text after it is the day's update as usual.
+    Resolved,
 }
 
 /// Punctuation a sentence ends with.
@@ -55,6 +58,7 @@ pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
         ["pause"] => Ok(Command::Pause),
         ["resume"] | ["unpause"] => Ok(Command::Resume),
         ["replace"] => Ok(Command::Replace),
+        ["resolved"] | ["unblocked"] => Ok(Command::Resolved),
         // Only a date written as one (`for 2026-12-01`, `For 2026-12-01:`): "For today:" or
         // "for tomorrow" heading a plan is the member's text, not a command.
         ["for", d] if looks_like_date(d.trim_end_matches(':')) => {
@@ -119,6 +123,12 @@ mod tests {
             )))
         );
         assert!(matches!(parse_command("digest at 25:00"), Some(Err(_))));
+        assert_eq!(parse_command("Resolved."), Some(Ok(Command::Resolved)));
+        assert_eq!(
+            parse_command("unblocked!\nDone: more"),
+            Some(Ok(Command::Resolved))
+        );
+        assert_eq!(parse_command("Resolved the flaky test"), None);
         assert_eq!(
             parse_command("Digest weekly."),
             Some(Ok(Command::Cadence(Cadence::Weekly(chrono::Weekday::Fri))))

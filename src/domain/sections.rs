@@ -177,6 +177,10 @@ const LABELS: &[(Kind, &[&str])] = &[
 /// Answers that mean "no blockers", after lowercasing and trimming punctuation and fillers.
 const NONE_ANSWERS: &[&str] = &[
     "none",
+    // A blocker no more: closes an open one (crate::domain::blockers).
+    "resolved",
+    "unblocked",
+    "no longer blocked",
     "nothing",
     "n/a",
     "na",

@@ -13,7 +13,9 @@ use super::digest::DigestData;
 use crate::domain::sections::Section;
 use crate::domain::{DigestKind, EmailAddress, MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
-use crate::render::{self, DigestEntry, DigestSection, DigestView, EntryParts, RequestView};
+use crate::render::{
+    self, Carried, DigestEntry, DigestSection, DigestView, EntryParts, RequestView,
+};
 use crate::store::{NewEmail, OutboxRow, QueuedDigest, Revision};
 
 /// The reply a receipt or notice answers: its update's local date and the reply's
@@ -105,6 +107,7 @@ pub fn digest_view<'a>(
         local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
         kind: data.kind,
         sections: data.sections,
+        carried: data.carried,
         prefs_url,
     }
 }
@@ -161,6 +164,9 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "is_daily")]
     pub kind: DigestKind,
     pub sections: Vec<ManifestSection>,
+    /// Blockers carried from earlier updates, as they stood when it was queued.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<Carried>,
 }
 
 fn is_daily(k: &DigestKind) -> bool {
@@ -189,6 +195,7 @@ impl Manifest {
             hour: v.local_hour,
             list_id,
             kind: v.kind,
+            carried: v.carried.clone(),
             sections: v
                 .sections
                 .iter()
@@ -310,6 +317,7 @@ pub fn queued_digest(
         local_hour: manifest.hour,
         kind: manifest.kind,
         sections,
+        carried: manifest.carried.clone(),
         prefs_url: &prefs,
     };
     let (text, html) = render::digest_parts_with(&view, &mut parts.entries);

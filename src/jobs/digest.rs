@@ -6,8 +6,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::Duration;
 
 use super::Ctx;
+use crate::domain::blockers::{OpenBlocker, workdays_open};
 use crate::domain::{DigestKind, Member, MemberId, collate};
-use crate::render::{DigestEntry, DigestSection};
+use crate::render::{Carried, DigestEntry, DigestSection};
+use crate::store::TeamEscalation;
 
 /// The members of one set of teams and which of them wrote recently, as of one pass.
 #[derive(Debug)]
@@ -16,6 +18,10 @@ pub struct TeamSnapshot {
     pub members: Vec<Member>,
     /// Who of them has an update for a local date on or after the snapshot's date.
     pub with_updates: HashSet<MemberId>,
+    /// Their open blockers.
+    pub open: HashMap<MemberId, OpenBlocker>,
+    /// The teams' leads and when a blocker needs them.
+    pub escalations: Vec<TeamEscalation>,
 }
 
 /// Team snapshots shared by the digests of one planning pass: in a fan-out every reader of a
@@ -42,9 +48,14 @@ impl TeamCache {
             .store
             .team_members_with_updates_since(&m.teams, recent)
             .await?;
+        let ids: Vec<MemberId> = members.iter().map(|m| m.id).collect();
+        let open = ctx.store.open_blockers(&ids).await?;
+        let escalations = ctx.store.team_escalations(&m.teams).await?;
         let snap = std::sync::Arc::new(TeamSnapshot {
             members,
             with_updates,
+            open,
+            escalations,
         });
         self.snapshots.insert(key, snap.clone());
         Ok(snap)
@@ -59,12 +70,15 @@ pub struct DigestData {
     pub sections: Vec<DigestSection>,
     /// Recorded in `digest_deliveries` when the digest is queued, so each reaches the reader once.
     pub keys: Vec<(i64, i64)>,
+    /// Teammates' blockers open from earlier updates ("Still blocked", "Needs you").
+    pub carried: Vec<Carried>,
 }
 
 impl DigestData {
-    /// Nothing this reader has not seen yet.
+    /// Nothing this reader has not seen yet, and nothing that needs them: a blocker carried
+    /// alone sends no digest, one that needs the reader (a lead) does.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.keys.is_empty() && !self.carried.iter().any(|c| c.needs_you)
     }
 }
 
@@ -189,9 +203,55 @@ pub(super) async fn digest_view_data_in(
     for sec in &mut sections {
         sec.missing.sort_by(|a, b| collate::names(a, b));
     }
+    let carried = carried_blockers(m, date, &teammates, snapshot, &keys);
     Ok(DigestData {
         kind,
         sections,
         keys,
+        carried,
     })
+}
+
+/// The blockers a digest carries: each teammate's blocker still open from an update this
+/// digest does not show ("Still blocked"), and, for a reader who leads a team of the author's,
+/// each one open at least that team's `escalate_after` workdays ("Needs you", even when this
+/// digest shows the update). Oldest first.
+fn carried_blockers(
+    reader: &Member,
+    date: chrono::NaiveDate,
+    teammates: &[&Member],
+    snapshot: &TeamSnapshot,
+    keys: &[(i64, i64)],
+) -> Vec<Carried> {
+    let shown: HashSet<i64> = keys.iter().map(|(id, _)| *id).collect();
+    let mut carried = Vec::new();
+    for t in teammates {
+        if t.paused || t.unsubscribed {
+            continue;
+        }
+        let Some(b) = snapshot.open.get(&t.id) else {
+            continue;
+        };
+        let workdays = workdays_open(b.since, date, t.workdays);
+        let needs_you = snapshot.escalations.iter().any(|e| {
+            e.leads.contains(&reader.id)
+                && t.teams.contains(&e.team)
+                && workdays >= e.escalate_after
+        });
+        if needs_you || !shown.contains(&b.update_id) {
+            carried.push(Carried {
+                who: t.name.clone(),
+                since: b.since,
+                workdays,
+                lines: b.lines.clone(),
+                needs_you,
+            });
+        }
+    }
+    carried.sort_by(|a, b| {
+        a.since
+            .cmp(&b.since)
+            .then_with(|| collate::names(&a.who, &b.who))
+    });
+    carried
 }

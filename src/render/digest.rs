@@ -42,6 +42,21 @@ pub struct DigestEntry {
     pub late: bool,
 }
 
+/// A teammate's blocker still open from an earlier update: carried in the digest ("Still
+/// blocked"), or, for a lead of the team once it has been open long enough, under "Needs you".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Carried {
+    pub who: String,
+    /// The first day of the run of updates that carried it.
+    pub since: NaiveDate,
+    /// Its author's workdays since then.
+    pub workdays: u32,
+    pub lines: Vec<String>,
+    /// The reader leads a team of the author's and it has been open long enough.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub needs_you: bool,
+}
+
 /// One team's part of a digest. A reader in one team gets one section without a heading.
 #[derive(Debug, Clone, Default)]
 pub struct DigestSection {
@@ -63,6 +78,8 @@ pub struct DigestView<'a> {
     /// Daily (each update whole) or a weekly or catch-up summary ([`super::summary`]).
     pub kind: DigestKind,
     pub sections: Vec<DigestSection>,
+    /// Blockers still open from earlier updates ("Still blocked", "Needs you").
+    pub carried: Vec<Carried>,
     /// The reader's own signed link; an entry's "read the rest" is `{prefs_url}/updates/ID`.
     pub prefs_url: &'a str,
 }
@@ -98,6 +115,83 @@ impl DigestView<'_> {
     fn missing(&self) -> usize {
         self.sections.iter().map(|s| s.missing.len()).sum()
     }
+}
+
+/// "Since Mon 30 Nov (2 workdays)".
+fn open_for(c: &Carried) -> String {
+    format!(
+        "since {} ({} workday{})",
+        c.since.format("%a %-d %b"),
+        c.workdays,
+        plural(c.workdays as usize)
+    )
+}
+
+/// The "Needs you" and "Still blocked" parts of the text: blockers open from earlier updates.
+pub(crate) fn carried_text(carried: &[Carried], prefs_url: &str) -> String {
+    let mut s = String::new();
+    let (yours, others): (Vec<&Carried>, Vec<&Carried>) = carried.iter().partition(|c| c.needs_you);
+    if !yours.is_empty() {
+        s.push_str("NEEDS YOU\n");
+        for c in &yours {
+            s.push_str(&format!(
+                "  ! {}, blocked {}: {}\n",
+                c.who,
+                open_for(c),
+                short(&c.lines.join("; "))
+            ));
+        }
+        s.push_str(&format!(
+            "  You lead their team. The open blockers: {prefs_url}/log\n\n"
+        ));
+    }
+    if !others.is_empty() {
+        s.push_str("Still blocked, from earlier updates:\n");
+        for c in &others {
+            s.push_str(&format!(
+                "  - {}, since {}: {}\n",
+                c.who,
+                c.since.format("%a %-d %b"),
+                short(&c.lines.join("; "))
+            ));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The same in the HTML part: a box for "Needs you", a short list for "Still blocked".
+pub(crate) fn carried_html(carried: &[Carried], prefs_url: &str) -> String {
+    let (yours, others): (Vec<&Carried>, Vec<&Carried>) = carried.iter().partition(|c| c.needs_you);
+    html! {
+        @if !yours.is_empty() {
+            table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
+                tr { td.blockers style=(st(".blockers")) {
+                    strong { "Needs you" }
+                    @for c in &yours {
+                        (NL)
+                        p.blocker style=(st(".blocker")) {
+                            strong { (c.who) } ", blocked " (open_for(c)) ": " (short(&c.lines.join("; ")))
+                        }
+                    }
+                    (NL)
+                    p.blocker style=(st(".blocker")) { "You lead their team. " a href=(format!("{prefs_url}/log")) { "See the open blockers" } "." }
+                } }
+            }
+            (NL)
+        }
+        @if !others.is_empty() {
+            p style=(st("p")) { strong { "Still blocked" } ", from earlier updates:" }
+            ul {
+                @for c in &others {
+                    li { (c.who) ", since " (c.since.format("%a %-d %b")) ": " (short(&c.lines.join("; "))) }
+                    (NL)
+                }
+            }
+            (NL)
+        }
+    }
+    .into_string()
 }
 
 /// The blockers of an update's text: the lines of its blockers section ("Blockers:",
@@ -210,6 +304,7 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         v.reader_name,
         summary(v, blockers.len())
     );
+    s.push_str(&carried_text(&v.carried, v.prefs_url));
     if !blockers.is_empty() {
         s.push_str("BLOCKERS\n");
         for b in blockers.iter().take(BLOCKERS_SHOWN) {
@@ -271,6 +366,7 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         (NL)
         p.muted style=(st(".muted")) { (long_date(v.date)) " · " (summary(v, blockers.len())) }
         (NL)
+        (PreEscaped(carried_html(&v.carried, v.prefs_url)))
         @if !blockers.is_empty() {
             table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
                 tr { td.blockers style=(st(".blockers")) {

@@ -7,8 +7,8 @@ pub mod export;
 mod summary;
 
 pub use digest::{
-    DigestEntry, DigestSection, DigestView, EntryParts, blocker_lines, digest_html, digest_parts,
-    digest_parts_with, digest_subject, digest_text, greeting,
+    Carried, DigestEntry, DigestSection, DigestView, EntryParts, blocker_lines, digest_html,
+    digest_parts, digest_parts_with, digest_subject, digest_text, greeting,
 };
 
 use chrono::NaiveDate;

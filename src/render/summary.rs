@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use maud::html;
 
-use super::digest::{DigestEntry, DigestView, greeting};
+use super::digest::{DigestEntry, DigestView, carried_html, carried_text, greeting};
 use super::{NL, footer, page, st};
 use crate::domain::DigestKind;
 use crate::domain::collate;
@@ -222,6 +222,7 @@ fn text(v: &DigestView<'_>) -> String {
         span(from(v), v.date),
         counts(v)
     );
+    s.push_str(&carried_text(&v.carried, v.prefs_url));
     for sec in &v.sections {
         if let Some(team) = &sec.team {
             s.push_str(&format!("## {team}\n\n"));
@@ -283,6 +284,7 @@ fn html(v: &DigestView<'_>) -> String {
         (NL)
         p.muted style=(st(".muted")) { (span(from(v), v.date)) " · " (counts(v)) }
         (NL)
+        (maud::PreEscaped(carried_html(&v.carried, v.prefs_url)))
         @for sec in &v.sections {
             @if let Some(team) = &sec.team {
                 h2 style=(st("h2")) { (team) }
@@ -390,6 +392,7 @@ mod tests {
                 entries,
                 missing: vec!["Cy".into()],
             }],
+            carried: Vec::new(),
             prefs_url: "https://t.example/p/abc",
         }
     }

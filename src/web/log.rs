@@ -17,6 +17,7 @@ use super::api::ApiPath;
 use super::html::{html_response, message_page, page};
 use super::session::{Viewer, viewer};
 use super::{AppError, Routes, WebState};
+use crate::domain::blockers::workdays_open;
 use crate::domain::schedule::local_date;
 use crate::domain::sections;
 use crate::jobs::log::{self, LogError, Reader};
@@ -27,6 +28,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     r.add(utoipa_axum::routes!(teams))
         .add(utoipa_axum::routes!(team_page))
         .add(utoipa_axum::routes!(blockers_page))
+        .add(utoipa_axum::routes!(resolve_blocker))
 }
 
 /// A team name as one path segment.
@@ -387,8 +389,9 @@ pub(super) async fn team_page(
     Ok(html_response(StatusCode::OK, page(&title, body)))
 }
 
-/// A team's open blockers: each member whose latest update has a blockers section, with it and
-/// since when their updates have carried one (how long it has been open).
+/// A team's open blockers, by the rule of [`crate::domain::blockers`]: each member's blocker
+/// still open, since when and for how many of their workdays; the signed-in member's own has a
+/// button that marks it resolved.
 #[utoipa::path(get, path = "/log/{team}/blockers", tag = "pages",
     params(("team" = crate::domain::TeamName, Path, description = "The team.")),
     responses(
@@ -405,46 +408,40 @@ pub(super) async fn blockers_page(
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
-    let today = match &v {
-        Viewer::Member(m) => local_date(m.tz, Utc::now()),
-        Viewer::Admin => Utc::now().date_naive(),
-    };
-    let q = LogQuery {
-        team: team.clone(),
-        from: Some(today - chrono::Duration::days(90)),
-        ..Default::default()
-    };
-    let all = match log::all(&st.ctx, reader(&v), &q).await {
-        Ok(a) => a,
+    match log::team_for(&st.ctx, reader(&v), &team).await {
+        Ok(_) => {}
         Err(LogError::NoTeam(_)) => return Ok(no_team()),
         Err(e) => return Err(e.into()),
+    }
+    let me = match &v {
+        Viewer::Member(m) => Some(m.id),
+        Viewer::Admin => None,
     };
-    // Oldest first from `all`; newest first per author.
-    let mut by_author: BTreeMap<i64, Vec<&crate::store::TeamUpdate>> = BTreeMap::new();
-    for u in all.iter().rev() {
-        by_author.entry(u.update.member_id).or_default().push(u);
-    }
-    let mut open = Vec::new();
-    for ups in by_author.values() {
-        let Some(latest) = ups.first() else { continue };
-        let lines = sections::blocker_lines(&latest.update.sections);
-        if lines.is_empty() {
-            continue;
-        }
-        let since = ups
-            .iter()
-            .take_while(|u| !sections::blocker_lines(&u.update.sections).is_empty())
-            .last()
-            .map(|u| u.update.local_date)
-            .unwrap_or(latest.update.local_date);
-        open.push((latest, lines, since));
-    }
-    open.sort_by_key(|(_, _, since)| *since);
+    let people = st
+        .ctx
+        .store
+        .members_in_teams(std::slice::from_ref(&team))
+        .await?;
+    let ids: Vec<i64> = people.iter().map(|m| m.id).collect();
+    let blockers = st.ctx.store.open_blockers(&ids).await?;
+    let mut open: Vec<(
+        &crate::domain::Member,
+        &crate::domain::blockers::OpenBlocker,
+        u32,
+    )> = people
+        .iter()
+        .filter_map(|m| {
+            let b = blockers.get(&m.id)?;
+            let days = workdays_open(b.since, local_date(m.tz, Utc::now()), m.workdays);
+            Some((m, b, days))
+        })
+        .collect();
+    open.sort_by_key(|o| o.1.since);
     let title = format!("{team}: open blockers");
     let body = html! {
         h1 { (title) }
         (nav(Some(&team)))
-        p { "A blocker is open while its author's latest update still has one; it counts from the first of their updates in a row that did." }
+        p { "A blocker stays open until its author resolves it (the button here, a reply with \"resolved\", or the API) or a later update of theirs says there is none; an update that does not mention blockers carries it." }
         @if open.is_empty() {
             p { "No open blockers." }
         } @else {
@@ -452,12 +449,19 @@ pub(super) async fn blockers_page(
                 table {
                     thead { tr { th scope="col" { "Who" } th scope="col" { "Blocker" } th scope="col" { "Since" } th scope="col" { "Open for" } } }
                     tbody {
-                        @for (u, lines, since) in &open {
+                        @for (m, b, days) in &open {
                             tr {
-                                td { a href=(format!("/log/{}?member={}", path_segment(&team), path_segment(&u.author_email))) { (u.author_name) } }
-                                td { @for (i, l) in lines.iter().enumerate() { @if i > 0 { br; } (l) } }
-                                td { (since.format("%a %-d %b")) }
-                                td { @let days = (today - *since).num_days().max(0); (days) " day" @if days != 1 { "s" } }
+                                td { a href=(format!("/log/{}?member={}", path_segment(&team), path_segment(m.email.as_str()))) { (m.name) } }
+                                td {
+                                    @for (i, l) in b.lines.iter().enumerate() { @if i > 0 { br; } (l) }
+                                    @if me == Some(m.id) {
+                                        form method="post" action=(format!("/log/{}/blockers/resolve", path_segment(&team))) {
+                                            button type="submit" id="resolve" { "Mark resolved" }
+                                        }
+                                    }
+                                }
+                                td { (b.since.format("%a %-d %b")) }
+                                td { (days) " workday" @if *days != 1 { "s" } }
                             }
                         }
                     }
@@ -466,4 +470,50 @@ pub(super) async fn blockers_page(
         }
     };
     Ok(html_response(StatusCode::OK, page(&title, body)))
+}
+
+/// The button on the blockers page: the signed-in member's open blocker is resolved, and the
+/// page shown again.
+#[utoipa::path(post, path = "/log/{team}/blockers/resolve", tag = "pages",
+    params(("team" = crate::domain::TeamName, Path, description = "The team.")),
+    responses(
+        (status = 303, description = "Resolved (or nothing was open): back to the blockers page; not signed in: see `/signin`."),
+        (status = 403, description = "The form was sent from another site, or by the admin (who has no blocker).", body = String, content_type = "text/html"),
+        (status = 404, description = "No such team among the reader's.", body = String, content_type = "text/html"),
+    ))]
+pub(super) async fn resolve_blocker(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    ApiPath(team): ApiPath,
+) -> Result<Response, AppError> {
+    if !super::prefs::same_origin(&headers, &st.ctx.config.web.base_url) {
+        return Ok(message_page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "This form was sent from another site, so nothing was done.",
+            html! {},
+        ));
+    }
+    let v = match team_reader(&st, &headers, &team).await? {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    match log::team_for(&st.ctx, reader(&v), &team).await {
+        Ok(_) => {}
+        Err(LogError::NoTeam(_)) => return Ok(no_team()),
+        Err(e) => return Err(e.into()),
+    }
+    let Viewer::Member(m) = v else {
+        return Ok(message_page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Only a blocker's author resolves it.",
+            html! {},
+        ));
+    };
+    st.ctx.store.resolve_blocker(m.id).await?;
+    Ok(super::session::see_other(
+        &format!("/log/{}/blockers", path_segment(&team)),
+        None,
+    ))
 }

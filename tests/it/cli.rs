@@ -414,7 +414,7 @@ fn teams_are_added_and_listed() {
         serde_json::from_str(&ok(&run(dir.path(), &db, &["team", "list", "--json"]))).unwrap();
     assert_eq!(
         v,
-        serde_json::json!([{"name": "core", "members": 1, "questions": null}])
+        serde_json::json!([{"name": "core", "members": 1, "questions": null, "leads": [], "escalate_after": 2}])
     );
 }
 

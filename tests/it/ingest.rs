@@ -270,6 +270,76 @@ both!(a_command_changes_preferences_and_is_confirmed, |app| {
     assert_eq!(app.sent_of("receipt").len(), 1);
 });
 
+both!(
+    resolved_by_reply_closes_the_blocker_and_keeps_the_rest,
+    |app| {
+        let (rt, mid) = setup(&app).await;
+        let ann = member_row(&app, "ann@example.test").await.id;
+        app.ctx
+            .store
+            .upsert_update(
+                ann,
+                "2026-03-06".parse().unwrap(),
+                "Done: x\nBlockers: waiting on the DNS change",
+                &[],
+                "api",
+                None,
+                false,
+                0,
+            )
+            .await
+            .unwrap();
+        assert!(
+            app.ctx
+                .store
+                .open_blockers(&[ann])
+                .await
+                .unwrap()
+                .contains_key(&ann)
+        );
+        // "resolved" on the first line, the day's update after it.
+        let raw = gmail_reply(
+            "ann@example.test",
+            &rt,
+            &mid,
+            "res@mail.test",
+            "Resolved.\nDone: the DNS change is live",
+        );
+        let r = app.deliver("r", &raw, at("2026-03-09T17:00:00Z")).await;
+        assert_eq!(r.accepted, 1, "the rest is the update: {r:?}");
+        assert!(
+            app.ctx
+                .store
+                .open_blockers(&[ann])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let u = app
+            .ctx
+            .store
+            .update_for(ann, "2026-03-09".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.body, "Done: the DNS change is live");
+        app.tick(at("2026-03-09T17:01:00Z")).await;
+        // The notice (its outbox key `resolved:<message>`), beside the receipt of the update.
+        let notice = app.sent_of("resolved");
+        assert_eq!(notice.len(), 1, "{:?}", app.sent());
+        assert_eq!(app.sent_of("receipt").len(), 1, "{:?}", app.sent());
+        let text = text_body(&app.read_sent(&notice[0]));
+        assert!(
+            text.contains("Resolved: your blocker since Fri 6 Mar"),
+            "{text}"
+        );
+        // Alone, when nothing is open: told so, nothing stored.
+        let raw = gmail_reply("ann@example.test", &rt, &mid, "res2@mail.test", "unblocked");
+        let r = app.deliver("r2", &raw, at("2026-03-09T17:05:00Z")).await;
+        assert_eq!(r.commands, 1, "{r:?}");
+    }
+);
+
 /// A DSN as Postfix writes it: multipart/report with a message/delivery-status part.
 pub fn dsn(msg_id: &str, recipient: &str, status: &str) -> Vec<u8> {
     format!(

@@ -530,7 +530,8 @@ both!(
         );
         let r = get("/log/ops".into(), Some(cookie.clone())).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
-        // Open blockers: Ann's, open since Thursday; Bob's latest has none.
+        // Open blockers: Ann's, open since Thursday; Bob's of Monday is carried (his later
+        // updates do not mention blockers). Only Ann's own row has the button.
         let page = get("/log/core/blockers".into(), Some(cookie.clone()))
             .await
             .text()
@@ -540,7 +541,38 @@ both!(
             page.contains("still waiting on legal") && page.contains("Thu 3 Dec"),
             "{page}"
         );
-        assert!(!page.contains("staging database"), "{page}");
+        assert!(
+            page.contains("waiting on the staging database") && page.contains("Mon 30 Nov"),
+            "{page}"
+        );
+        assert_eq!(page.matches("Mark resolved").count(), 1, "{page}");
+        // Ann resolves hers with the button: it is gone, Bob's stays.
+        let r = srv
+            .http
+            .post(srv.url("/log/core/blockers/resolve"))
+            .header("Cookie", cookie.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/log/core/blockers");
+        let page = get("/log/core/blockers".into(), Some(cookie.clone()))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(!page.contains("waiting on legal"), "{page}");
+        assert!(page.contains("waiting on the staging database"), "{page}");
+        // From another site: refused, nothing resolved.
+        let r = srv
+            .http
+            .post(srv.url("/log/core/blockers/resolve"))
+            .header("Cookie", cookie.clone())
+            .header("Origin", "https://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
         // Signing out ends this session; the cookie no longer works.
         let r = srv

@@ -1115,7 +1115,7 @@ both!(the_openapi_document_matches_the_router, |app| {
     // Every route of the server.
     assert_eq!(
         (paths.len(), seen),
-        (30, 42),
+        (32, 44),
         "paths and operations in the document"
     );
     // And an undocumented path is a JSON 404.
@@ -1923,5 +1923,77 @@ both!(
         );
         // The blocker past the cut still reaches the blockers box.
         assert!(text.contains("! Bob <b>: waiting on <keys>"), "{text}");
+    }
+);
+
+both!(
+    the_api_sets_the_digest_cadence_refuses_self_made_observers_and_resolves_blockers,
+    |app| {
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let srv = Server::start(&app, |_| {}).await;
+        let token = srv.token_for(ann).await;
+        let (s, v) = srv.get("/api/v1/me/preferences", Some(&token)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            (v["digest"].as_str(), v["observer"].as_bool()),
+            (Some("daily"), Some(false))
+        );
+        let put = |body: Value| {
+            srv.send(
+                reqwest::Method::PUT,
+                "/api/v1/me/preferences",
+                Some(&token),
+                body,
+            )
+        };
+        let (s, v) = put(json!({"digest": "weekly:mon"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["digest"], "weekly:mon");
+        // Exactly the written form; the reply command and the CLI are kinder.
+        let (s, v) = put(json!({"digest": "weekly"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        // A member may send `observer` back, not change it.
+        let (s, _) = put(json!({"observer": false})).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = put(json!({"observer": true})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("observer"),
+            "{v}"
+        );
+
+        // Resolving a blocker: nothing open, then Ann's.
+        let resolve = || {
+            srv.send(
+                reqwest::Method::POST,
+                "/api/v1/me/blockers/resolve",
+                Some(&token),
+                json!({}),
+            )
+        };
+        let (s, v) = resolve().await;
+        assert_eq!((s, v), (StatusCode::OK, json!({"resolved": null})));
+        app.ctx
+            .store
+            .upsert_update(
+                ann,
+                "2026-12-01".parse().unwrap(),
+                "Blockers: waiting on legal",
+                &[],
+                "api",
+                None,
+                false,
+                0,
+            )
+            .await
+            .unwrap();
+        let (s, v) = resolve().await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            v,
+            json!({"resolved": {"since": "2026-12-01", "lines": ["waiting on legal"]}})
+        );
+        let (_, v) = resolve().await;
+        assert_eq!(v, json!({"resolved": null}));
     }
 );

@@ -247,8 +247,35 @@ pub(super) async fn decide(
         date = d;
         text = rest_after_first_line(&text);
     }
+    if let Some(Ok(Command::Resolved)) = parse_command(&text) {
+        let msg = match ctx.store.resolve_blocker(member.id).await? {
+            Some(b) => format!(
+                "Resolved: your blocker since {} (\"{}\"). It leaves your team's digests now.",
+                b.since.format("%a %-d %b"),
+                b.lines.join("; ")
+            ),
+            None => "You had no open blocker, so nothing changed.".to_string(),
+        };
+        let notice = compose::notice(
+            ctx,
+            &member,
+            &format!("resolved:{key}"),
+            "Done: your blocker is resolved",
+            &msg,
+            None,
+            now,
+        )?;
+        ctx.queue(&notice, now).await?;
+        text = rest_after_first_line(&text);
+        // "resolved" alone: nothing more to store.
+        if text.trim().is_empty() {
+            return Ok(Decision::command(msg, sender, member.id));
+        }
+    }
     if let Some(cmd) = parse_command(&text) {
         match cmd {
+            // A second "resolved" line is text.
+            Ok(Command::Resolved) => {}
             Ok(c) => match command_change(&member, c, now) {
                 // "replace": the rest of the reply replaces the day's update.
                 None => {
@@ -457,8 +484,9 @@ fn command_change(m: &Member, c: Command, now: DateTime<Utc>) -> Option<(MemberC
             ch.tz = Some(z);
             format!("Your time zone is now {}.", z.name())
         }
-        // Both act on the reply's text, not on preferences (`for DATE` is read before).
-        Command::Replace | Command::For(_) => return None,
+        // These act on the reply's text, not on preferences (`for DATE` and `resolved` are
+        // read before).
+        Command::Replace | Command::For(_) | Command::Resolved => return None,
     };
     Some((ch, msg))
 }

@@ -24,6 +24,7 @@ fn view(body: &str) -> DigestView<'static> {
         date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
         local_hour: Some(8),
         kind: Default::default(),
+        carried: Vec::new(),
         sections: vec![DigestSection {
             team: None,
             entries: vec![entry("Bob <script>", body, true, false)],
@@ -137,6 +138,7 @@ fn several_teams_get_one_section_each_and_marks_show() {
         date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
         local_hour: Some(8),
         kind: Default::default(),
+        carried: Vec::new(),
         sections: vec![
             DigestSection {
                 team: Some("core".into()),
@@ -198,6 +200,7 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
         date,
         local_hour: Some(8),
         kind: Default::default(),
+        carried: Vec::new(),
         sections: vec![DigestSection {
             team: None,
             entries,

@@ -611,3 +611,41 @@ pub(super) async fn latest_digest(
         html,
     }))
 }
+
+// ------------------------------------------------------------------------------------ blockers
+
+/// A blocker marked resolved.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct ResolvedBlocker {
+    /// The first day of the updates that carried it (YYYY-MM-DD).
+    #[schema(format = Date)]
+    since: String,
+    /// Its lines, as the latest of those updates wrote them.
+    lines: Vec<String>,
+}
+
+/// What `resolve` did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct ResolveAnswer {
+    /// The blocker resolved, or `null` when none was open.
+    resolved: Option<ResolvedBlocker>,
+}
+
+/// Mark the member's open blocker resolved (as the reply command `resolved` and the button on
+/// the team log's blockers page do): it leaves teammates' digests ("Still blocked") and leads'
+/// "Needs you" from their next digest. Answers `resolved: null` when none was open.
+#[utoipa::path(post, path = "/api/v1/me/blockers/resolve", tag = "me",
+    security(("memberToken" = [])),
+    responses((status = 200, description = "Resolved, or nothing was open.", body = ResolveAnswer)))]
+pub(super) async fn resolve_blocker(
+    State(st): State<WebState>,
+    auth: MemberAuth,
+) -> Result<Json<ResolveAnswer>, AppError> {
+    let b = st.ctx.store.resolve_blocker(auth.member.id).await?;
+    Ok(Json(ResolveAnswer {
+        resolved: b.map(|b| ResolvedBlocker {
+            since: b.since.to_string(),
+            lines: b.lines,
+        }),
+    }))
+}

@@ -27,6 +27,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     r.add(routes!(openapi_json))
         .add(routes!(post_update, list_updates))
         .add(routes!(get_preferences, put_preferences))
+        .add(routes!(resolve_blocker))
         .add(routes!(latest_digest))
         .add(routes!(team_log))
         .add(routes!(team_export))

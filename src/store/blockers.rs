@@ -1,0 +1,148 @@
+//! Blockers carried until resolved: the open blocker of each of a set of members (read from
+//! their updates that have a blockers section, by [`crate::domain::blockers`]), marking one
+//! resolved, and the teams' leads and escalation setting.
+
+use std::collections::HashMap;
+
+use sqlx::{AssertSqlSafe, Row};
+
+use super::*;
+use crate::domain::MemberId;
+use crate::domain::blockers::{BlockerUpdate, OpenBlocker, open_blocker};
+use crate::domain::sections;
+
+/// A team's leads, and after how many workdays an open blocker needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamEscalation {
+    pub team: String,
+    pub escalate_after: u32,
+    pub leads: Vec<MemberId>,
+}
+
+impl Store {
+    /// The open blocker of each of `members` that has one.
+    pub async fn open_blockers(
+        &self,
+        members: &[MemberId],
+    ) -> StoreResult<HashMap<MemberId, OpenBlocker>> {
+        if members.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids = members
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Only updates with a blockers section change a blocker (the rule).
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            r#"SELECT member_id, id, local_date, body, sections, blocker_resolved_at FROM updates
+             WHERE member_id IN ({ids}) AND sections LIKE '%"kind":"blockers"%'
+             ORDER BY member_id, local_date, id"#
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_member: HashMap<MemberId, Vec<BlockerUpdate>> = HashMap::new();
+        for r in &rows {
+            let d: String = r.try_get(2)?;
+            let body: String = r.try_get(3)?;
+            let stored: Option<String> = r.try_get(4)?;
+            let resolved: Option<i64> = r.try_get(5)?;
+            by_member
+                .entry(r.try_get(0)?)
+                .or_default()
+                .push(BlockerUpdate {
+                    update_id: r.try_get(1)?,
+                    local_date: d.parse().map_err(|e| {
+                        StoreError::Other(anyhow::anyhow!("bad stored date {d:?}: {e}"))
+                    })?,
+                    sections: sections::from_stored(stored.as_deref(), &body),
+                    resolved: resolved.is_some(),
+                });
+        }
+        Ok(by_member
+            .into_iter()
+            .filter_map(|(m, ups)| open_blocker(&ups).map(|o| (m, o)))
+            .collect())
+    }
+
+    /// Marks `member`'s open blocker resolved; returns it, or `None` when none was open.
+    pub async fn resolve_blocker(&self, member: MemberId) -> StoreResult<Option<OpenBlocker>> {
+        let open = self.open_blockers(&[member]).await?.remove(&member);
+        if let Some(o) = &open {
+            sqlx::query("UPDATE updates SET blocker_resolved_at = $1 WHERE id = $2")
+                .bind(now_unix())
+                .bind(o.update_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(open)
+    }
+
+    /// Replaces team `team`'s leads.
+    pub async fn set_team_leads(&self, team: &str, leads: &[MemberId]) -> StoreResult<()> {
+        let id = self
+            .team_id(team)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no team named {team}")))?;
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM team_leads WHERE team_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for m in leads {
+            sqlx::query(
+                "INSERT INTO team_leads (team_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(*m)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// After how many workdays team `team`'s open blockers go to its leads.
+    pub async fn set_escalate_after(&self, team: &str, workdays: u32) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE teams SET escalate_after = $1 WHERE name = $2")
+            .bind(i64::from(workdays))
+            .bind(team)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("no team named {team}")));
+        }
+        Ok(())
+    }
+
+    /// The leads and escalation setting of each of `teams` (those that exist).
+    pub async fn team_escalations(&self, teams: &[String]) -> StoreResult<Vec<TeamEscalation>> {
+        let mut out = Vec::with_capacity(teams.len());
+        for t in teams {
+            let Some(row) = sqlx::query("SELECT id, escalate_after FROM teams WHERE name = $1")
+                .bind(t)
+                .fetch_optional(&self.pool)
+                .await?
+            else {
+                continue;
+            };
+            let id: i64 = row.try_get(0)?;
+            let after: i64 = row.try_get(1)?;
+            let leads = sqlx::query(
+                "SELECT member_id FROM team_leads WHERE team_id = $1 ORDER BY member_id",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<Vec<i64>, _>>()?;
+            out.push(TeamEscalation {
+                team: t.clone(),
+                escalate_after: u32::try_from(after.clamp(0, 365)).unwrap_or(365),
+                leads,
+            });
+        }
+        Ok(out)
+    }
+}
