@@ -84,6 +84,7 @@ fn digest_html_kb(size: usize) -> f64 {
         local_hour: Some(8),
         kind: Default::default(),
         carried: Vec::new(),
+        mentions: Vec::new(),
         sections: vec![DigestSection {
             team: None,
             entries,

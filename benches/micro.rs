@@ -121,6 +121,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
         local_hour: Some(8),
         kind: Default::default(),
         carried: Vec::new(),
+        mentions: Vec::new(),
         sections: vec![DigestSection {
             team: None,
             entries,

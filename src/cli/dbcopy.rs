@@ -144,6 +144,17 @@ pub const TABLES: &[Table] = &[
         serial_id: true,
     },
     Table {
+        name: "mentions",
+        columns: &[
+            ("update_id", I64),
+            ("member_id", I64),
+            ("created_at", I64),
+            ("delivered_at", OptI64),
+        ],
+        order_by: "update_id, member_id",
+        serial_id: false,
+    },
+    Table {
         name: "update_revisions",
         columns: &[
             ("update_id", I64),

@@ -4,6 +4,7 @@
 pub mod blockers;
 pub mod collate;
 pub mod command;
+pub mod mention;
 pub mod rhythm;
 pub mod schedule;
 pub mod sections;

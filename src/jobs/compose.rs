@@ -14,7 +14,7 @@ use crate::domain::sections::Section;
 use crate::domain::{DigestKind, EmailAddress, MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
 use crate::render::{
-    self, Carried, DigestEntry, DigestSection, DigestView, EntryParts, RequestView,
+    self, Carried, DigestEntry, DigestSection, DigestView, EntryParts, Mentioned, RequestView,
 };
 use crate::store::{NewEmail, OutboxRow, QueuedDigest, Revision};
 
@@ -108,6 +108,7 @@ pub fn digest_view<'a>(
         kind: data.kind,
         sections: data.sections,
         carried: data.carried,
+        mentions: data.mentions,
         prefs_url,
     }
 }
@@ -126,6 +127,7 @@ pub fn digest(
 ) -> anyhow::Result<QueuedDigest> {
     let prefs = ctx.prefs_url(m.id, now);
     let items = data.keys.clone();
+    let mentions = data.mention_ids.clone();
     let view = digest_view(m, date, now, data, &prefs);
     let subject = render::digest_subject(&view);
     let manifest = Manifest::of(&view, ctx.list_id(m));
@@ -146,6 +148,7 @@ pub fn digest(
         },
         reader: m.id,
         items,
+        mentions,
     })
 }
 
@@ -167,6 +170,9 @@ pub struct Manifest {
     /// Blockers carried from earlier updates, as they stood when it was queued.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub carried: Vec<Carried>,
+    /// Updates that mentioned the reader, as they stood when it was queued.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Mentioned>,
 }
 
 fn is_daily(k: &DigestKind) -> bool {
@@ -196,6 +202,7 @@ impl Manifest {
             list_id,
             kind: v.kind,
             carried: v.carried.clone(),
+            mentions: v.mentions.clone(),
             sections: v
                 .sections
                 .iter()
@@ -318,6 +325,7 @@ pub fn queued_digest(
         kind: manifest.kind,
         sections,
         carried: manifest.carried.clone(),
+        mentions: manifest.mentions.clone(),
         prefs_url: &prefs,
     };
     let (text, html) = render::digest_parts_with(&view, &mut parts.entries);
@@ -360,6 +368,8 @@ pub struct Saved<'a> {
     pub attachments: &'a [String],
     /// The Message-ID of the reply, which the receipt threads under.
     pub in_reply_to: &'a str,
+    /// Lines about the people the reply mentioned (when each will read it), or "".
+    pub note: &'a str,
 }
 
 /// The receipt of a stored reply (idempotent by `key`, one per inbound message).
@@ -376,6 +386,7 @@ pub fn receipt(
         saved.sections,
         saved.edited,
         saved.attachments,
+        saved.note,
         &ctx.prefs_url(m.id, now),
     );
     let subject = format!("Saved: your update for {}", saved.date.format("%a %-d %b"));

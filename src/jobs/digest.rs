@@ -8,7 +8,7 @@ use chrono::Duration;
 use super::Ctx;
 use crate::domain::blockers::{OpenBlocker, workdays_open};
 use crate::domain::{DigestKind, Member, MemberId, collate};
-use crate::render::{Carried, DigestEntry, DigestSection};
+use crate::render::{Carried, DigestEntry, DigestSection, Mentioned};
 use crate::store::TeamEscalation;
 
 /// The members of one set of teams and which of them wrote recently, as of one pass.
@@ -72,13 +72,19 @@ pub struct DigestData {
     pub keys: Vec<(i64, i64)>,
     /// Teammates' blockers open from earlier updates ("Still blocked", "Needs you").
     pub carried: Vec<Carried>,
+    /// Updates from any team that mention the reader ("Needs you"), and their ids (marked
+    /// delivered when the digest is queued).
+    pub mentions: Vec<Mentioned>,
+    pub mention_ids: Vec<i64>,
 }
 
 impl DigestData {
     /// Nothing this reader has not seen yet, and nothing that needs them: a blocker carried
     /// alone sends no digest, one that needs the reader (a lead) does.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty() && !self.carried.iter().any(|c| c.needs_you)
+        self.keys.is_empty()
+            && !self.carried.iter().any(|c| c.needs_you)
+            && self.mentions.is_empty()
     }
 }
 
@@ -204,11 +210,23 @@ pub(super) async fn digest_view_data_in(
         sec.missing.sort_by(|a, b| collate::names(a, b));
     }
     let carried = carried_blockers(m, date, &teammates, snapshot, &keys);
+    let pending = ctx.store.pending_mentions(m.id).await?;
+    let mention_ids = pending.iter().map(|p| p.update_id).collect();
+    let mentions = pending
+        .iter()
+        .map(|p| Mentioned {
+            who: p.author_name.clone(),
+            date: p.local_date,
+            lines: Mentioned::lines_of(&p.sections),
+        })
+        .collect();
     Ok(DigestData {
         kind,
         sections,
         keys,
         carried,
+        mentions,
+        mention_ids,
     })
 }
 

@@ -7,6 +7,7 @@ pub mod digest;
 pub mod ingest;
 pub mod log;
 pub mod members;
+pub mod mentions;
 pub mod plan;
 pub mod send;
 

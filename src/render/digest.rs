@@ -57,6 +57,35 @@ pub struct Carried {
     pub needs_you: bool,
 }
 
+/// An update that mentions the reader (`@ana`), from any team: under "Needs you".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Mentioned {
+    /// Its author.
+    pub who: String,
+    pub date: NaiveDate,
+    /// The lines that mention someone (or its first lines).
+    pub lines: Vec<String>,
+}
+
+impl Mentioned {
+    /// The lines of `sections` to show for a mention: those with an `@`, else the first two;
+    /// at most three.
+    pub fn lines_of(sections: &[Section]) -> Vec<String> {
+        let all: Vec<String> = sections
+            .iter()
+            .flat_map(|s| s.text.lines())
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let with: Vec<String> = all.iter().filter(|l| l.contains('@')).cloned().collect();
+        if with.is_empty() {
+            all.into_iter().take(2).collect()
+        } else {
+            with.into_iter().take(3).collect()
+        }
+    }
+}
+
 /// One team's part of a digest. A reader in one team gets one section without a heading.
 #[derive(Debug, Clone, Default)]
 pub struct DigestSection {
@@ -80,6 +109,8 @@ pub struct DigestView<'a> {
     pub sections: Vec<DigestSection>,
     /// Blockers still open from earlier updates ("Still blocked", "Needs you").
     pub carried: Vec<Carried>,
+    /// Updates that mention the reader ("Needs you").
+    pub mentions: Vec<Mentioned>,
     /// The reader's own signed link; an entry's "read the rest" is `{prefs_url}/updates/ID`.
     pub prefs_url: &'a str,
 }
@@ -127,12 +158,25 @@ fn open_for(c: &Carried) -> String {
     )
 }
 
-/// The "Needs you" and "Still blocked" parts of the text: blockers open from earlier updates.
-pub(crate) fn carried_text(carried: &[Carried], prefs_url: &str) -> String {
+/// The "Needs you" and "Still blocked" parts of the text: the updates that mention the
+/// reader, and blockers open from earlier updates.
+pub(crate) fn carried_text(v: &DigestView<'_>) -> String {
+    let prefs_url = v.prefs_url;
     let mut s = String::new();
-    let (yours, others): (Vec<&Carried>, Vec<&Carried>) = carried.iter().partition(|c| c.needs_you);
-    if !yours.is_empty() {
+    let (yours, others): (Vec<&Carried>, Vec<&Carried>) =
+        v.carried.iter().partition(|c| c.needs_you);
+    if !yours.is_empty() || !v.mentions.is_empty() {
         s.push_str("NEEDS YOU\n");
+        for m in &v.mentions {
+            s.push_str(&format!(
+                "  @ {} mentioned you ({}): {}\n",
+                m.who,
+                m.date.format("%a %-d %b"),
+                short(&m.lines.join(" / "))
+            ));
+        }
+    }
+    if !yours.is_empty() {
         for c in &yours {
             s.push_str(&format!(
                 "  ! {}, blocked {}: {}\n",
@@ -161,21 +205,31 @@ pub(crate) fn carried_text(carried: &[Carried], prefs_url: &str) -> String {
 }
 
 /// The same in the HTML part: a box for "Needs you", a short list for "Still blocked".
-pub(crate) fn carried_html(carried: &[Carried], prefs_url: &str) -> String {
-    let (yours, others): (Vec<&Carried>, Vec<&Carried>) = carried.iter().partition(|c| c.needs_you);
+pub(crate) fn carried_html(v: &DigestView<'_>) -> String {
+    let prefs_url = v.prefs_url;
+    let (yours, others): (Vec<&Carried>, Vec<&Carried>) =
+        v.carried.iter().partition(|c| c.needs_you);
     html! {
-        @if !yours.is_empty() {
+        @if !yours.is_empty() || !v.mentions.is_empty() {
             table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
                 tr { td.blockers style=(st(".blockers")) {
                     strong { "Needs you" }
+                    @for m in &v.mentions {
+                        (NL)
+                        p.blocker style=(st(".blocker")) {
+                            strong { (m.who) } " mentioned you (" (m.date.format("%a %-d %b")) "): " (short(&m.lines.join(" / ")))
+                        }
+                    }
                     @for c in &yours {
                         (NL)
                         p.blocker style=(st(".blocker")) {
                             strong { (c.who) } ", blocked " (open_for(c)) ": " (short(&c.lines.join("; ")))
                         }
                     }
-                    (NL)
-                    p.blocker style=(st(".blocker")) { "You lead their team. " a href=(format!("{prefs_url}/log")) { "See the open blockers" } "." }
+                    @if !yours.is_empty() {
+                        (NL)
+                        p.blocker style=(st(".blocker")) { "You lead their team. " a href=(format!("{prefs_url}/log")) { "See the open blockers" } "." }
+                    }
                 } }
             }
             (NL)
@@ -304,7 +358,7 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         v.reader_name,
         summary(v, blockers.len())
     );
-    s.push_str(&carried_text(&v.carried, v.prefs_url));
+    s.push_str(&carried_text(v));
     if !blockers.is_empty() {
         s.push_str("BLOCKERS\n");
         for b in blockers.iter().take(BLOCKERS_SHOWN) {
@@ -366,7 +420,7 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         (NL)
         p.muted style=(st(".muted")) { (long_date(v.date)) " · " (summary(v, blockers.len())) }
         (NL)
-        (PreEscaped(carried_html(&v.carried, v.prefs_url)))
+        (PreEscaped(carried_html(v)))
         @if !blockers.is_empty() {
             table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
                 tr { td.blockers style=(st(".blockers")) {

@@ -7,8 +7,8 @@ pub mod export;
 mod summary;
 
 pub use digest::{
-    Carried, DigestEntry, DigestSection, DigestView, EntryParts, blocker_lines, digest_html,
-    digest_parts, digest_parts_with, digest_subject, digest_text, greeting,
+    Carried, DigestEntry, DigestSection, DigestView, EntryParts, Mentioned, blocker_lines,
+    digest_html, digest_parts, digest_parts_with, digest_subject, digest_text, greeting,
 };
 
 use chrono::NaiveDate;
@@ -223,6 +223,7 @@ pub fn receipt_text(
     kept: &[Section],
     edited: bool,
     attachments: &[String],
+    note: &str,
     prefs_url: &str,
 ) -> String {
     let mut s = format!(
@@ -242,6 +243,10 @@ pub fn receipt_text(
             "\nAttachments are not stored; named in your update: {}\n",
             attachments.join(", ")
         ));
+    }
+    if !note.is_empty() {
+        s.push('\n');
+        s.push_str(note);
     }
     s.push_str("\nIf something is missing or too much was kept, reply with \"replace\" on the first line and your full update.\n-- \n");
     s.push_str(&footer(prefs_url));

@@ -222,7 +222,7 @@ fn text(v: &DigestView<'_>) -> String {
         span(from(v), v.date),
         counts(v)
     );
-    s.push_str(&carried_text(&v.carried, v.prefs_url));
+    s.push_str(&carried_text(v));
     for sec in &v.sections {
         if let Some(team) = &sec.team {
             s.push_str(&format!("## {team}\n\n"));
@@ -284,7 +284,7 @@ fn html(v: &DigestView<'_>) -> String {
         (NL)
         p.muted style=(st(".muted")) { (span(from(v), v.date)) " · " (counts(v)) }
         (NL)
-        (maud::PreEscaped(carried_html(&v.carried, v.prefs_url)))
+        (maud::PreEscaped(carried_html(v)))
         @for sec in &v.sections {
             @if let Some(team) = &sec.team {
                 h2 style=(st("h2")) { (team) }
@@ -393,6 +393,7 @@ mod tests {
                 missing: vec!["Cy".into()],
             }],
             carried: Vec::new(),
+            mentions: Vec::new(),
             prefs_url: "https://t.example/p/abc",
         }
     }

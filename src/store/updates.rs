@@ -45,6 +45,8 @@ pub struct QueuedDigest {
     pub email: NewEmail,
     pub reader: MemberId,
     pub items: Vec<(i64, i64)>,
+    /// Updates that mention the reader, carried under "Needs you".
+    pub mentions: Vec<i64>,
 }
 
 /// An update request ready to queue, with the reminder to plan if it is new.
@@ -276,6 +278,9 @@ impl Store {
                     .await?
                     .is_some(),
             );
+            if queued.last() == Some(&true) {
+                super::mentions::deliver_mentions_on(&mut tx, d.reader, &d.mentions, now).await?;
+            }
         }
         super::commit_with_moves(tx, moves).await?;
         Ok(queued)

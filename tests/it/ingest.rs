@@ -1113,3 +1113,85 @@ both!(
         assert!(told, "a notice says why");
     }
 );
+
+// ----------------------------------------------------------------- pre-fill and extraction
+// Here, not beside the extraction: `mail` may not import `render` (README, Architecture).
+
+/// The request as Tidings writes it with a pre-filled plan, quoted by a mail client.
+fn quoted_request_with_a_plan() -> String {
+    let questions = [
+        "What did you get done?".to_string(),
+        "What's next?".to_string(),
+        "Anything blocking you?".to_string(),
+    ];
+    let request = tidings::render::request_text(&tidings::render::RequestView {
+        member_name: "Ann",
+        local_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
+        questions: &questions,
+        prefs_url: "https://t.example/p/x",
+        reminder: false,
+        last_plan: Some((
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+            vec![
+                "Roll out the importer to 10%".to_string(),
+                "Done: review PR #42".to_string(),
+            ],
+        )),
+    });
+    assert!(
+        request.contains("Last time (Mon 9 Mar) you planned:\n> Roll out the importer to 10%\n")
+    );
+    request
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                ">".to_string()
+            } else {
+                format!("> {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_pre_filled_plan_quoted_in_a_reply_is_never_the_answer() {
+    let quoted = quoted_request_with_a_plan();
+    let attribution = "On Tue, 10 Mar 2026 at 16:30, Tidings <updates@example.test> wrote:";
+    // Top-posted, as most clients do.
+    let top = format!("Rolled it out to 10%.\n\n{attribution}\n{quoted}\n");
+    assert_eq!(
+        tidings::mail::extract::reply_text(&top),
+        "Rolled it out to 10%."
+    );
+    // Written right under the quoted plan, then under each question: the plan and its
+    // heading are history, the questions head the answers.
+    let mut inter = format!("{attribution}\n");
+    for l in quoted.lines() {
+        inter.push_str(l);
+        inter.push('\n');
+        if l.contains("Done: review PR #42") {
+            inter.push_str("Both done.\n");
+        } else if l.contains("What did you get done?") {
+            inter.push_str("Rolled it out.\n");
+        } else if l.contains("Anything blocking you?") {
+            inter.push_str("Nothing.\n");
+        }
+    }
+    let text = tidings::mail::extract::reply_text(&inter);
+    assert!(!text.contains("Roll out the importer"), "{text}");
+    assert!(!text.contains("review PR #42"), "{text}");
+    assert!(!text.contains("Last time"), "{text}");
+    assert!(text.starts_with("Both done."), "{text}");
+    assert!(
+        text.contains("What did you get done?\nRolled it out.")
+            && text.contains("Anything blocking you?\nNothing."),
+        "{text}"
+    );
+    // Bottom-posted under the whole request.
+    let bottom = format!("{attribution}\n{quoted}\n\nShipped the importer.\n");
+    assert_eq!(
+        tidings::mail::extract::reply_text(&bottom),
+        "Shipped the importer."
+    );
+}

@@ -414,12 +414,16 @@ pub(super) async fn store_update(
         .await?
         .map(|u| u.sections)
         .unwrap_or_else(|| crate::domain::sections::split(text, &questions));
+    // `@ana`: recorded for Ana's next digest ("Needs you"); the receipt says when she reads it.
+    let mentioned = crate::jobs::mentions::record(ctx, member, out.id, text, now).await?;
+    let note = crate::jobs::mentions::receipt_lines(&mentioned, now);
     let saved = Saved {
         date,
         sections: &kept,
         edited: out.edited,
         attachments,
         in_reply_to: message_id,
+        note: &note,
     };
     let receipt = compose::receipt(ctx, member, &format!("receipt:{key}"), saved, now)?;
     ctx.queue(&receipt, now).await?;

@@ -25,6 +25,7 @@ fn view(body: &str) -> DigestView<'static> {
         local_hour: Some(8),
         kind: Default::default(),
         carried: Vec::new(),
+        mentions: Vec::new(),
         sections: vec![DigestSection {
             team: None,
             entries: vec![entry("Bob <script>", body, true, false)],
@@ -139,6 +140,7 @@ fn several_teams_get_one_section_each_and_marks_show() {
         local_hour: Some(8),
         kind: Default::default(),
         carried: Vec::new(),
+        mentions: Vec::new(),
         sections: vec![
             DigestSection {
                 team: Some("core".into()),
@@ -201,6 +203,7 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
         local_hour: Some(8),
         kind: Default::default(),
         carried: Vec::new(),
+        mentions: Vec::new(),
         sections: vec![DigestSection {
             team: None,
             entries,

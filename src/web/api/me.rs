@@ -203,6 +203,11 @@ pub(super) async fn post_update(
             (update_body(&u), false)
         }
     };
+    // `@ana`: recorded for her next digest, once per update and person (a replay finds them
+    // recorded).
+    if !replayed && let Some(u) = st.ctx.store.update_for(m.id, date).await? {
+        crate::jobs::mentions::record(&st.ctx, m, u.id, text, now).await?;
+    }
     let mut resp = (
         StatusCode::CREATED,
         [(header::CONTENT_TYPE, "application/json")],
