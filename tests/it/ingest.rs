@@ -340,6 +340,46 @@ both!(
     }
 );
 
+both!(
+    a_reply_that_mentions_someone_says_when_they_read_it,
+    |app| {
+        let (rt, mid) = setup(&app).await;
+        let raw = gmail_reply(
+            "ann@example.test",
+            &rt,
+            &mid,
+            "m1@mail.test",
+            "Done: the runbook\nNext: review with @bob, and @zed",
+        );
+        let r = app.deliver("m1", &raw, at("2026-03-09T17:00:00Z")).await;
+        assert_eq!(r.accepted, 1, "{r:?}");
+        app.tick(at("2026-03-09T17:01:00Z")).await;
+        let receipt = app.sent_of("receipt");
+        let text = text_body(&app.read_sent(&receipt[0]));
+        // Bob's digest: Tuesday 08:30 in Berlin (07:30Z), 14.5 hours on.
+        assert!(
+            text.contains(
+                "Bob will read this at 08:30 Europe/Berlin time (Tue 10 Mar), in about 15 hours."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("No member is @zed: nobody was told."),
+            "{text}"
+        );
+        // His digest has it on top, under "Needs you".
+        app.tick(at("2026-03-10T07:30:00Z")).await;
+        let bob = member_row(&app, "bob@example.test").await.id;
+        let digest = text_body(&app.read_sent(&format!("digest_{bob}_2026-03-10.tidings.eml")));
+        assert!(
+            digest.contains(
+                "NEEDS YOU\n  @ Ann mentioned you (Mon 9 Mar): review with @bob, and @zed"
+            ),
+            "{digest}"
+        );
+    }
+);
+
 /// A DSN as Postfix writes it: multipart/report with a message/delivery-status part.
 pub fn dsn(msg_id: &str, recipient: &str, status: &str) -> Vec<u8> {
     format!(
