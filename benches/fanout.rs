@@ -85,6 +85,8 @@ fn digest_html_kb(size: usize) -> f64 {
         kind: Default::default(),
         carried: Vec::new(),
         mentions: Vec::new(),
+        comments: Vec::new(),
+        comment_to: Default::default(),
         sections: vec![DigestSection {
             team: None,
             entries,

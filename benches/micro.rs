@@ -122,6 +122,8 @@ fn team_digest(size: usize) -> DigestView<'static> {
         kind: Default::default(),
         carried: Vec::new(),
         mentions: Vec::new(),
+        comments: Vec::new(),
+        comment_to: Default::default(),
         sections: vec![DigestSection {
             team: None,
             entries,

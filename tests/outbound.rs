@@ -712,6 +712,8 @@ async fn dkim_signatures_verify_with_an_independent_verifier_after_postfix() {
 // After `on_both!`, which they use.
 #[path = "outbound/blockers.rs"]
 mod blockers;
+#[path = "outbound/comments.rs"]
+mod comments;
 #[path = "outbound/mentions.rs"]
 mod mentions;
 #[path = "outbound/rhythms.rs"]

@@ -155,6 +155,40 @@ pub const TABLES: &[Table] = &[
         serial_id: false,
     },
     Table {
+        name: "comments",
+        columns: &[
+            ("id", I64),
+            ("update_id", I64),
+            ("author_id", I64),
+            ("body", Text),
+            ("message_id", Text),
+            ("created_at", I64),
+        ],
+        order_by: "id",
+        serial_id: true,
+    },
+    Table {
+        name: "comment_deliveries",
+        columns: &[
+            ("comment_id", I64),
+            ("member_id", I64),
+            ("delivered_at", OptI64),
+        ],
+        order_by: "comment_id, member_id",
+        serial_id: false,
+    },
+    Table {
+        name: "reactions",
+        columns: &[
+            ("update_id", I64),
+            ("member_id", I64),
+            ("reaction", Text),
+            ("created_at", I64),
+        ],
+        order_by: "update_id, member_id, reaction",
+        serial_id: false,
+    },
+    Table {
         name: "update_revisions",
         columns: &[
             ("update_id", I64),

@@ -50,7 +50,8 @@ pub(super) async fn preview_digest(
         )
         .await?;
         let prefs = ctx.prefs_url(m.id, now);
-        let view = crate::jobs::compose::digest_view(&m, date, now, data, &prefs);
+        let mut view = crate::jobs::compose::digest_view(&m, date, now, data, &prefs);
+        view.comment_to = crate::jobs::compose::comment_links(ctx, m.id, &view.sections);
         if html {
             crate::outln!("{}", crate::render::digest_html(&view));
         } else {

@@ -5,6 +5,7 @@ pub mod blockers;
 pub mod collate;
 pub mod command;
 pub mod mention;
+pub mod reaction;
 pub mod rhythm;
 pub mod schedule;
 pub mod sections;

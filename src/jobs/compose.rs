@@ -14,7 +14,8 @@ use crate::domain::sections::Section;
 use crate::domain::{DigestKind, EmailAddress, MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
 use crate::render::{
-    self, Carried, DigestEntry, DigestSection, DigestView, EntryParts, Mentioned, RequestView,
+    self, Carried, CommentNote, DigestEntry, DigestSection, DigestView, EntryParts, Mentioned,
+    RequestView,
 };
 use crate::store::{NewEmail, OutboxRow, QueuedDigest, Revision};
 
@@ -109,6 +110,8 @@ pub fn digest_view<'a>(
         sections: data.sections,
         carried: data.carried,
         mentions: data.mentions,
+        comments: data.comments,
+        comment_to: HashMap::new(),
         prefs_url,
     }
 }
@@ -128,6 +131,7 @@ pub fn digest(
     let prefs = ctx.prefs_url(m.id, now);
     let items = data.keys.clone();
     let mentions = data.mention_ids.clone();
+    let comments = data.comment_ids.clone();
     let view = digest_view(m, date, now, data, &prefs);
     let subject = render::digest_subject(&view);
     let manifest = Manifest::of(&view, ctx.list_id(m));
@@ -149,6 +153,7 @@ pub fn digest(
         reader: m.id,
         items,
         mentions,
+        comments,
     })
 }
 
@@ -173,6 +178,9 @@ pub struct Manifest {
     /// Updates that mentioned the reader, as they stood when it was queued.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<Mentioned>,
+    /// Comments owed to the reader, as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<CommentNote>,
 }
 
 fn is_daily(k: &DigestKind) -> bool {
@@ -203,6 +211,7 @@ impl Manifest {
             kind: v.kind,
             carried: v.carried.clone(),
             mentions: v.mentions.clone(),
+            comments: v.comments.clone(),
             sections: v
                 .sections
                 .iter()
@@ -326,8 +335,12 @@ pub fn queued_digest(
         sections,
         carried: manifest.carried.clone(),
         mentions: manifest.mentions.clone(),
+        comments: manifest.comments.clone(),
+        comment_to: HashMap::new(),
         prefs_url: &prefs,
     };
+    let mut view = view;
+    view.comment_to = comment_links(ctx, member, &view.sections);
     let (text, html) = render::digest_parts_with(&view, &mut parts.entries);
     let unsub = ctx.unsubscribe_url(member, queued_at);
     outbound::build(&outbound::Outgoing {
@@ -345,6 +358,25 @@ pub fn queued_digest(
         list_id: Some(&manifest.list_id),
         date: row.created_at,
     })
+}
+
+/// The reader's "Reply to …" address of each entry of `sections` (a comment token for the
+/// reader and the update).
+pub fn comment_links(
+    ctx: &Ctx,
+    reader: MemberId,
+    sections: &[DigestSection],
+) -> HashMap<i64, String> {
+    sections
+        .iter()
+        .flat_map(|s| s.entries.iter())
+        .map(|e| {
+            (
+                e.update_id,
+                ctx.comment_address(reader, e.update_id).to_string(),
+            )
+        })
+        .collect()
 }
 
 /// The bytes of outbox row `row`: its stored body, or for a digest the email composed now.

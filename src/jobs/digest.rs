@@ -8,7 +8,10 @@ use chrono::Duration;
 use super::Ctx;
 use crate::domain::blockers::{OpenBlocker, workdays_open};
 use crate::domain::{DigestKind, Member, MemberId, collate};
-use crate::render::{Carried, DigestEntry, DigestSection, Mentioned};
+use crate::render::{Carried, CommentNote, DigestEntry, DigestSection, Mentioned};
+
+/// The most lines of one comment a digest shows (the team log has it whole).
+const COMMENT_LINES: usize = 12;
 use crate::store::TeamEscalation;
 
 /// The members of one set of teams and which of them wrote recently, as of one pass.
@@ -76,6 +79,9 @@ pub struct DigestData {
     /// delivered when the digest is queued).
     pub mentions: Vec<Mentioned>,
     pub mention_ids: Vec<i64>,
+    /// Comments owed to the reader, and their ids (marked delivered when queued).
+    pub comments: Vec<CommentNote>,
+    pub comment_ids: Vec<i64>,
 }
 
 impl DigestData {
@@ -85,6 +91,7 @@ impl DigestData {
         self.keys.is_empty()
             && !self.carried.iter().any(|c| c.needs_you)
             && self.mentions.is_empty()
+            && self.comments.is_empty()
     }
 }
 
@@ -220,6 +227,31 @@ pub(super) async fn digest_view_data_in(
             lines: Mentioned::lines_of(&p.sections),
         })
         .collect();
+    let owed = ctx.store.pending_comments(m.id).await?;
+    let comment_ids = owed.iter().map(|c| c.comment_id).collect();
+    let comments = owed
+        .iter()
+        .map(|c| CommentNote {
+            who: c.who.clone(),
+            on: if c.update_author == m.id {
+                format!("your update of {}", c.update_date.format("%a %-d %b"))
+            } else {
+                format!(
+                    "{}'s update of {}",
+                    c.update_author_name,
+                    c.update_date.format("%a %-d %b")
+                )
+            },
+            lines: c
+                .body
+                .lines()
+                .map(str::trim_end)
+                .filter(|l| !l.trim().is_empty())
+                .take(COMMENT_LINES)
+                .map(str::to_string)
+                .collect(),
+        })
+        .collect();
     Ok(DigestData {
         kind,
         sections,
@@ -227,6 +259,8 @@ pub(super) async fn digest_view_data_in(
         carried,
         mentions,
         mention_ids,
+        comments,
+        comment_ids,
     })
 }
 

@@ -57,6 +57,14 @@ impl Ctx {
             .with_tag(&ReplyToken { member, date }.encode(&self.secret))
     }
 
+    /// The address of a digest entry's "Reply to …" link: a reply to it is `reader`'s comment
+    /// on update `update`.
+    pub fn comment_address(&self, reader: MemberId, update: i64) -> EmailAddress {
+        self.config
+            .reply_to()
+            .with_tag(&crate::domain::token::CommentToken { reader, update }.encode(&self.secret))
+    }
+
     /// A signed, expiring preferences link for `member`.
     pub fn prefs_url(&self, member: MemberId, now: DateTime<Utc>) -> String {
         let expires = now.timestamp() + i64::from(self.config.security.link_ttl_days) * 86_400;

@@ -57,6 +57,15 @@ pub struct Carried {
     pub needs_you: bool,
 }
 
+/// A comment the reader is owed (on their update, or on one they commented on): at the top.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CommentNote {
+    pub who: String,
+    /// "your update of Mon 30 Nov" or "Ana's update of Mon 30 Nov".
+    pub on: String,
+    pub lines: Vec<String>,
+}
+
 /// An update that mentions the reader (`@ana`), from any team: under "Needs you".
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mentioned {
@@ -111,6 +120,11 @@ pub struct DigestView<'a> {
     pub carried: Vec<Carried>,
     /// Updates that mention the reader ("Needs you").
     pub mentions: Vec<Mentioned>,
+    /// Comments on the reader's updates, or on updates they commented on.
+    pub comments: Vec<CommentNote>,
+    /// Per update, the reader's address to comment on it ("Reply to Ana"); an entry without
+    /// one has no such link.
+    pub comment_to: std::collections::HashMap<i64, String>,
     /// The reader's own signed link; an entry's "read the rest" is `{prefs_url}/updates/ID`.
     pub prefs_url: &'a str,
 }
@@ -148,6 +162,24 @@ impl DigestView<'_> {
     }
 }
 
+/// The first word of a name ("Ana" of "Ana Lima").
+fn first_name(name: &str) -> &str {
+    name.split_whitespace().next().unwrap_or(name)
+}
+
+/// `mailto:` the reader's comment address for entry `e`, with a subject.
+fn comment_mailto(addr: &str, e: &DigestEntry) -> String {
+    let subject = format!(
+        "Re: {}'s update for {}",
+        first_name(&e.author),
+        e.local_date.format("%a %-d %b")
+    );
+    let subject: String = url::form_urlencoded::byte_serialize(subject.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    format!("mailto:{addr}?subject={subject}")
+}
+
 /// "Since Mon 30 Nov (2 workdays)".
 fn open_for(c: &Carried) -> String {
     format!(
@@ -163,6 +195,16 @@ fn open_for(c: &Carried) -> String {
 pub(crate) fn carried_text(v: &DigestView<'_>) -> String {
     let prefs_url = v.prefs_url;
     let mut s = String::new();
+    if !v.comments.is_empty() {
+        s.push_str("COMMENTS\n");
+        for c in &v.comments {
+            s.push_str(&format!("  {} on {}:\n", c.who, c.on));
+            for l in &c.lines {
+                s.push_str(&format!("    {l}\n"));
+            }
+        }
+        s.push('\n');
+    }
     let (yours, others): (Vec<&Carried>, Vec<&Carried>) =
         v.carried.iter().partition(|c| c.needs_you);
     if !yours.is_empty() || !v.mentions.is_empty() {
@@ -210,6 +252,16 @@ pub(crate) fn carried_html(v: &DigestView<'_>) -> String {
     let (yours, others): (Vec<&Carried>, Vec<&Carried>) =
         v.carried.iter().partition(|c| c.needs_you);
     html! {
+        @if !v.comments.is_empty() {
+            p style=(st("p")) { strong { "Comments" } }
+            ul {
+                @for c in &v.comments {
+                    li { strong { (c.who) } " on " (c.on) ": " @for (i, l) in c.lines.iter().enumerate() { @if i > 0 { br; } (l) } }
+                    (NL)
+                }
+            }
+            (NL)
+        }
         @if !yours.is_empty() || !v.mentions.is_empty() {
             table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
                 tr { td.blockers style=(st(".blockers")) {
@@ -387,6 +439,12 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         }
         for e in &sec.entries {
             s.push_str(&parts.text(e, condensed, v.prefs_url));
+            if !condensed && let Some(addr) = v.comment_to.get(&e.update_id) {
+                s.push_str(&format!(
+                    "Reply to {}: write to {addr}\n\n",
+                    first_name(&e.author)
+                ));
+            }
         }
         if !sec.missing.is_empty() {
             s.push_str(&format!(
@@ -454,6 +512,12 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
             }
             @for e in &sec.entries {
                 (PreEscaped(parts.html(e, condensed, &escaped_prefs)))
+                @if !condensed && let Some(addr) = v.comment_to.get(&e.update_id) {
+                    p.muted style=(st(".muted")) {
+                        a href=(comment_mailto(addr, e)) style=(st("a")) { "Reply to " (first_name(&e.author)) }
+                    }
+                    (NL)
+                }
             }
             @if !sec.missing.is_empty() {
                 p.muted style=(st(".muted")) { "No update yet from: " (sec.missing.join(",\n")) }

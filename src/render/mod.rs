@@ -7,8 +7,9 @@ pub mod export;
 mod summary;
 
 pub use digest::{
-    Carried, DigestEntry, DigestSection, DigestView, EntryParts, Mentioned, blocker_lines,
-    digest_html, digest_parts, digest_parts_with, digest_subject, digest_text, greeting,
+    Carried, CommentNote, DigestEntry, DigestSection, DigestView, EntryParts, Mentioned,
+    blocker_lines, digest_html, digest_parts, digest_parts_with, digest_subject, digest_text,
+    greeting,
 };
 
 use chrono::NaiveDate;

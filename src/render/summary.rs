@@ -394,6 +394,8 @@ mod tests {
             }],
             carried: Vec::new(),
             mentions: Vec::new(),
+            comments: Vec::new(),
+            comment_to: Default::default(),
             prefs_url: "https://t.example/p/abc",
         }
     }

@@ -9,6 +9,7 @@
 //! Idempotency is by unique keys (`ON CONFLICT DO NOTHING` + `rows_affected`), never by caching.
 
 mod blockers;
+mod comments;
 mod inbound;
 mod log;
 mod members;
@@ -21,6 +22,7 @@ mod tokens;
 mod updates;
 
 pub use blockers::TeamEscalation;
+pub use comments::PendingComment;
 pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
 pub use log::{Cursor, LogEntry, LogPage, LogQuery, MATCH_END, MATCH_START, MAX_PAGE, fts5_query};
 pub use members::{MemberChange, MemberDefaults};

@@ -47,6 +47,8 @@ pub struct QueuedDigest {
     pub items: Vec<(i64, i64)>,
     /// Updates that mention the reader, carried under "Needs you".
     pub mentions: Vec<i64>,
+    /// Comments carried under "Comments".
+    pub comments: Vec<i64>,
 }
 
 /// An update request ready to queue, with the reminder to plan if it is new.
@@ -280,6 +282,7 @@ impl Store {
             );
             if queued.last() == Some(&true) {
                 super::mentions::deliver_mentions_on(&mut tx, d.reader, &d.mentions, now).await?;
+                super::comments::deliver_comments_on(&mut tx, d.reader, &d.comments, now).await?;
             }
         }
         super::commit_with_moves(tx, moves).await?;

@@ -141,6 +141,9 @@ pub(super) async fn decide(
                 None,
             ));
         }
+        Identity::Comment(reader, update) => {
+            return comment(ctx, key, &p, &from, reader, update, now).await;
+        }
         Identity::DigestReply(reader) => {
             // Replies to a digest go nowhere yet (comments by email are to come): never the
             // sender's update. Tell them where replies go; a verified member only.
@@ -428,6 +431,86 @@ pub(super) async fn store_update(
     let receipt = compose::receipt(ctx, member, &format!("receipt:{key}"), saved, now)?;
     ctx.queue(&receipt, now).await?;
     Ok(Decision::accepted(out.id, out.edited, member.id))
+}
+
+/// A reply to a digest entry's "Reply to …" address: from the reader the token was signed for
+/// (or an alias), it is stored as a comment on that update — or, when it is only "+1", "👍",
+/// "thanks", …, counted as that reader's reaction. From anyone else, or failing DMARC, it is
+/// quarantined (a forwarded or leaked address is not a way in).
+async fn comment(
+    ctx: &Ctx,
+    key: &str,
+    p: &crate::mail::parse::Inbound,
+    from: &crate::domain::EmailAddress,
+    reader: Member,
+    update: Option<i64>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Decision> {
+    let sender = Some(from.to_string());
+    if !reader.owns_address(from) {
+        return Ok(Decision::quarantined(
+            format!(
+                "a comment token signed for {} came from {from}",
+                reader.email
+            ),
+            sender,
+            Some(reader.id),
+        ));
+    }
+    if p.dmarc_fail {
+        return Ok(Decision::quarantined(
+            "Authentication-Results reports dmarc=fail".into(),
+            sender,
+            Some(reader.id),
+        ));
+    }
+    let Some(update) = update else {
+        return Ok(Decision::quarantined(
+            "a comment on an update that no longer exists".into(),
+            sender,
+            Some(reader.id),
+        ));
+    };
+    let text = p.text.trim();
+    if text.is_empty() {
+        return Ok(Decision::quarantined(
+            "an empty comment (no new text above the quote)".into(),
+            sender,
+            Some(reader.id),
+        ));
+    }
+    if let Some(r) = crate::domain::reaction::reaction(text) {
+        let new = ctx
+            .store
+            .add_reaction(update, reader.id, r, now.timestamp())
+            .await?;
+        return Ok(Decision::command(
+            format!(
+                "a reaction {r} on update {update}{}",
+                if new { "" } else { " (counted before)" }
+            ),
+            sender,
+            reader.id,
+        ));
+    }
+    // A message without a Message-ID is keyed by its inbound key, so it is still stored once.
+    let message_id = if p.message_id.is_empty() {
+        format!("tidings-inbound-{key}")
+    } else {
+        p.message_id.clone()
+    };
+    let id = ctx
+        .store
+        .add_comment(update, reader.id, text, &message_id, now.timestamp())
+        .await?;
+    Ok(Decision::command(
+        match id {
+            Some(id) => format!("comment {id} on update {update}"),
+            None => format!("a comment on update {update}, stored before"),
+        },
+        sender,
+        reader.id,
+    ))
 }
 
 /// What a command replied by email changes, and the line that tells the member so; `None`

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::schedule::local_date;
-use crate::domain::token::ReplyToken;
+use crate::domain::token::{CommentToken, ReplyToken};
 use crate::domain::{EmailAddress, MailKind, Member};
 use crate::jobs::Ctx;
 use crate::mail::parse;
@@ -12,6 +12,9 @@ use crate::mail::parse;
 /// Who a message is from and for which day, before the From check.
 pub(super) enum Identity {
     Found(Member, NaiveDate),
+    /// A reply to a digest entry's "Reply to …" address: the reader the token was signed for,
+    /// and the update it answers (`None` when it was deleted since).
+    Comment(Member, Option<i64>),
     /// A reply to a digest (its reader, when they are still a member): never an update.
     DigestReply(Option<Member>),
     BadToken(String),
@@ -33,6 +36,18 @@ pub(super) async fn identify(
         .recipients
         .iter()
         .find_map(|r| r.tag_of(&base).map(str::to_string));
+    if let Some(tag) = tag.as_deref().filter(|t| CommentToken::looks_like(t)) {
+        return Ok(match CommentToken::verify(tag, &ctx.secret) {
+            Ok(t) => match ctx.store.member_by_id(t.reader).await? {
+                Some(m) => {
+                    let exists = ctx.store.update_exists(t.update).await?;
+                    Identity::Comment(m, exists.then_some(t.update))
+                }
+                None => Identity::GoneMember,
+            },
+            Err(e) => Identity::BadToken(format!("comment token: {e}")),
+        });
+    }
     if let Some(tag) = tag {
         return Ok(match ReplyToken::verify(&tag, &ctx.secret) {
             Ok(t) => match ctx.store.member_by_id(t.member).await? {

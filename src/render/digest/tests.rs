@@ -26,6 +26,8 @@ fn view(body: &str) -> DigestView<'static> {
         kind: Default::default(),
         carried: Vec::new(),
         mentions: Vec::new(),
+        comments: Vec::new(),
+        comment_to: Default::default(),
         sections: vec![DigestSection {
             team: None,
             entries: vec![entry("Bob <script>", body, true, false)],
@@ -141,6 +143,8 @@ fn several_teams_get_one_section_each_and_marks_show() {
         kind: Default::default(),
         carried: Vec::new(),
         mentions: Vec::new(),
+        comments: Vec::new(),
+        comment_to: Default::default(),
         sections: vec![
             DigestSection {
                 team: Some("core".into()),
@@ -204,6 +208,8 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
         kind: Default::default(),
         carried: Vec::new(),
         mentions: Vec::new(),
+        comments: Vec::new(),
+        comment_to: Default::default(),
         sections: vec![DigestSection {
             team: None,
             entries,
