@@ -141,6 +141,36 @@ impl Store {
         Ok(out)
     }
 
+    /// The comments on `updates`, oldest first: per update, (author's name, text, when).
+    pub async fn comments_on(
+        &self,
+        updates: &[i64],
+    ) -> StoreResult<HashMap<i64, Vec<(String, String, i64)>>> {
+        let mut out: HashMap<i64, Vec<(String, String, i64)>> = HashMap::new();
+        if updates.is_empty() {
+            return Ok(out);
+        }
+        let ids = updates
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT c.update_id, m.name, c.body, c.created_at FROM comments c JOIN members m ON m.id = c.author_id
+             WHERE c.update_id IN ({ids}) ORDER BY c.update_id, c.id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            out.entry(r.try_get(0)?).or_default().push((
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+            ));
+        }
+        Ok(out)
+    }
+
     /// The comments `member`'s next digest owes them, oldest first.
     pub async fn pending_comments(&self, member: MemberId) -> StoreResult<Vec<PendingComment>> {
         let rows = sqlx::query(

@@ -185,7 +185,35 @@ fn day_heading(day: NaiveDate, today: NaiveDate) -> String {
 }
 
 /// An update as the log shows it: whole, by its sections.
-fn entry_html(e: &LogEntry, team: &str) -> Markup {
+/// What the log shows under an update besides its text: its reactions and comments, and the
+/// reader's own address to comment on it.
+#[derive(Default)]
+struct Around {
+    reactions: std::collections::HashMap<i64, Vec<(String, Vec<String>)>>,
+    comments: std::collections::HashMap<i64, Vec<(String, String, i64)>>,
+    /// The signed-in member's comment address per update (none for the admin).
+    comment_to: std::collections::HashMap<i64, String>,
+}
+
+impl Around {
+    async fn of(st: &WebState, v: &Viewer, entries: &[LogEntry]) -> Result<Around, AppError> {
+        let ids: Vec<i64> = entries.iter().map(|e| e.update.update.id).collect();
+        let comment_to = match v {
+            Viewer::Member(m) => ids
+                .iter()
+                .map(|id| (*id, st.ctx.comment_address(m.id, *id).to_string()))
+                .collect(),
+            Viewer::Admin => Default::default(),
+        };
+        Ok(Around {
+            reactions: st.ctx.store.reactions(&ids).await?,
+            comments: st.ctx.store.comments_on(&ids).await?,
+            comment_to,
+        })
+    }
+}
+
+fn entry_html(e: &LogEntry, team: &str, around: &Around) -> Markup {
     let u = &e.update.update;
     let whole = entry::shown_within(
         &u.sections,
@@ -209,6 +237,27 @@ fn entry_html(e: &LogEntry, team: &str) -> Markup {
                 p.snippet { (PreEscaped(snippet_html(s))) }
             }
             (entry::html(&whole, ""))
+            @if let Some(rs) = around.reactions.get(&u.id) {
+                p.muted.reactions {
+                    @for (i, (r, names)) in rs.iter().enumerate() {
+                        @if i > 0 { " · " }
+                        span title=(names.join(", ")) { (r) " " (names.len()) } " (" (names.join(", ")) ")"
+                    }
+                }
+            }
+            @if let Some(cs) = around.comments.get(&u.id) {
+                ul.comments aria-label="Comments" {
+                    @for (who, body, _) in cs {
+                        li { strong { (who) } ": " @for (i, l) in body.lines().enumerate() { @if i > 0 { br; } (l) } }
+                    }
+                }
+            }
+            @if let Some(addr) = around.comment_to.get(&u.id) {
+                p.muted {
+                    a href=(format!("mailto:{addr}")) { "Comment by email" }
+                    " (a reply to that address is your comment; \"+1\" alone is a reaction)"
+                }
+            }
         }
     }
 }
@@ -282,6 +331,7 @@ pub(super) async fn team_page(
     } else {
         log::page(&st.ctx, reader(&v), &q).await?
     };
+    let around = Around::of(&st, &v, &page_of.entries).await?;
     let older = page_of.next.map(|c| {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
         for (k, val) in [
@@ -365,11 +415,11 @@ pub(super) async fn team_page(
         }
         @if searching {
             h2 { (page_of.entries.len()) " best matches" }
-            @for e in &page_of.entries { (entry_html(e, &team)) }
+            @for e in &page_of.entries { (entry_html(e, &team, &around)) }
         } @else {
             @for (day, entries) in &days {
                 h2 { (day_heading(day.0, today)) }
-                @for e in entries { (entry_html(e, &team)) }
+                @for e in entries { (entry_html(e, &team, &around)) }
             }
         }
         @if let Some(o) = &older {

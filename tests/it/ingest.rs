@@ -973,7 +973,9 @@ both!(
             .sent_of("notice")
             .iter()
             .map(|n| app.read_sent(n))
-            .filter(|t| t.contains("bob@example.test") && text_body(t).contains("not forward"))
+            .filter(|t| {
+                t.contains("bob@example.test") && text_body(t).contains("was not sent to anyone")
+            })
             .collect();
         assert_eq!(told.len(), 1, "Bob is told where replies go");
     }

@@ -500,6 +500,50 @@ both!(
                 .to_string()
         };
         assert!(article("the late one").contains(">late<"), "{page}");
+        // Comments and reactions under an update, and the reader's own address to comment.
+        let late = app
+            .ctx
+            .store
+            .update_for(ann, d("2026-11-25"))
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        app.ctx
+            .store
+            .add_comment(late, bob, "Better late than never", "c@x.test", 1)
+            .await
+            .unwrap();
+        assert!(
+            app.ctx
+                .store
+                .add_reaction(late, bob, "👍", 1)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !app.ctx
+                .store
+                .add_reaction(late, bob, "👍", 2)
+                .await
+                .unwrap()
+        );
+        let page = get("/log/core?from=2026-11-25".into(), Some(cookie.clone()))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let art = page
+            .split("<article")
+            .find(|a| a.contains("the late one"))
+            .unwrap()
+            .to_string();
+        assert!(art.contains("Better late than never"), "{art}");
+        assert!(
+            art.contains("👍 1") || art.contains("&#x1F44D; 1") || art.contains("\u{1F44D} 1"),
+            "{art}"
+        );
+        assert!(art.contains("mailto:updates+c"), "{art}");
         assert!(
             article("the late one").contains("Europe/Berlin"),
             "the author's zone"

@@ -148,7 +148,7 @@ pub(super) async fn decide(
             // Replies to a digest go nowhere yet (comments by email are to come): never the
             // sender's update. Tell them where replies go; a verified member only.
             if let Some(m) = reader.filter(|m| m.owns_address(&from)) {
-                let text = "Your reply to the digest was not sent to anyone: Tidings does not forward replies to digests, and did not add it to your own update.\n\nTo add to your update, reply to today's update request. To answer a teammate, write to them directly.\n";
+                let text = "Your reply to the digest was not sent to anyone, and was not added to your own update: a reply to the whole digest has no one update to answer.\n\nTo comment on a teammate's update, use the \"Reply to …\" link under it in the digest (or \"Comment by email\" in the team log): your reply reaches them in their next digest. \"+1\" or \"thanks\" alone there counts as a reaction. To add to your own update, reply to today's update request.\n";
                 let notice = compose::notice(
                     ctx,
                     &m,
