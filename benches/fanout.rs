@@ -74,6 +74,7 @@ fn digest_html_kb(size: usize) -> f64 {
                 ),
                 edited: false,
                 late: false,
+                resolved: false,
             }
         })
         .collect();

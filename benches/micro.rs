@@ -113,6 +113,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
             ), &[]),
             edited: i % 17 == 0,
             late: false,
+            resolved: false,
         })
         .collect();
     DigestView {

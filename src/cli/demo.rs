@@ -233,6 +233,9 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
             receipts += 1;
         }
     }
+    // The next morning: Ben comments on Ana's update from his digest, Dev resolves his
+    // blocker by replying "resolved"; Ana's Thursday digest opens with the comment.
+    let (comment_digest, resolved) = conversation(ctx, &sent_dir, &inbox, end).await?;
     let mut quoted = 0;
     for entry in std::fs::read_dir(&sent_dir)? {
         let path = entry?.path();
@@ -291,6 +294,11 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         sent_dir.display()
     );
     crate::outln!("  replies:       {}", inbox.join("cur").display());
+    crate::outln!(
+        "  comment:       Ben Carter replied to \"Reply to Ana\" in his digest; Ana's digest of Thu 3 Dec opens with it: {}",
+        comment_digest.display()
+    );
+    crate::outln!("  blocker:       Dev Patel replied \"resolved\": {resolved}");
     // The observer's weekly digest, sent by the same planner on Wednesday 08:30 London.
     let weekly = std::fs::read_dir(&sent_dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -346,6 +354,121 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         anyhow::bail!("{failed_parts} part(s) of the simulated passes failed (printed above)");
     }
     Ok(())
+}
+
+/// The third morning of the demo: Ben's comment on Ana's update, sent to the "Reply to Ana"
+/// address of his latest digest, and Dev's "resolved" in reply to his latest request, both
+/// read by the same passes; then the passes run until Thursday 09:00 UTC. Returns Ana's
+/// Thursday digest (it must open with the comment) and what Dev resolved.
+async fn conversation(
+    ctx: &Ctx,
+    sent_dir: &Path,
+    inbox: &Path,
+    from: chrono::DateTime<Utc>,
+) -> anyhow::Result<(PathBuf, String)> {
+    let latest = |prefix: &str| -> anyhow::Result<Vec<u8>> {
+        let mut names: Vec<String> = std::fs::read_dir(sent_dir)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with(prefix))
+            .collect();
+        names.sort();
+        let name = names
+            .last()
+            .ok_or_else(|| anyhow::anyhow!("no {prefix}* email was written"))?;
+        Ok(std::fs::read(sent_dir.join(name))?)
+    };
+    let text_of = |raw: &[u8]| {
+        MessageParser::default()
+            .parse(raw)
+            .and_then(|m| m.body_text(0).map(|t| t.to_string()))
+            .unwrap_or_default()
+    };
+    let digest = text_of(&latest("digest_2_")?);
+    let to_ana = digest
+        .lines()
+        .find_map(|l| l.strip_prefix("Reply to Ana: write to "))
+        .ok_or_else(|| anyhow::anyhow!("Ben's digest has no \"Reply to Ana\" address"))?
+        .trim()
+        .to_string();
+    let request = latest("request_4_")?;
+    let to_dev = MessageParser::default()
+        .parse(&request)
+        .and_then(|m| {
+            m.reply_to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address.as_deref().map(str::to_string))
+        })
+        .ok_or_else(|| anyhow::anyhow!("Dev's request has no Reply-To"))?;
+    let mail = |from: &str, to: &str, id: &str, body: &str| {
+        format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: Re: your update\r\nMessage-ID: <{id}@demo.example>\r\nDate: Wed, 02 Dec 2026 14:30:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+        )
+    };
+    std::fs::write(
+        inbox.join("new").join("comment.eml"),
+        mail(
+            "Ben Carter <ben@demo.example>",
+            &to_ana,
+            "demo-comment",
+            "Great numbers! Which dashboard shows the 12k msg/s?\r\n\r\nOn Wed, 2 Dec 2026, Tidings <tidings@demo.example> wrote:\r\n> Ana Lima — Tue 1 Dec (Europe/Berlin)\r\n> Done: load test passed at 12k msg/s.",
+        ),
+    )?;
+    std::fs::write(
+        inbox.join("new").join("resolved.eml"),
+        mail(
+            "Dev <dev@demo.example>",
+            &to_dev,
+            "demo-resolved",
+            "resolved",
+        ),
+    )?;
+    let mut now = from + Duration::minutes(15);
+    let until = Utc
+        .with_ymd_and_hms(2026, 12, 3, 9, 0, 0)
+        .single()
+        .context("the demo's last instant")?;
+    while now <= until {
+        let pass = crate::app::run_pass(ctx, now, "demo", true).await;
+        if let Some(f) = pass.failures(&ctx.config).first() {
+            anyhow::bail!(
+                "demo {}: {} failed: {}",
+                now.format("%a %H:%M"),
+                f.part,
+                f.error
+            );
+        }
+        now += Duration::minutes(15);
+    }
+    let dev = ctx
+        .store
+        .member_by_email(&EmailAddress::parse("dev@demo.example")?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("Dev is gone"))?;
+    if !ctx.store.open_blockers(&[dev.id]).await?.is_empty() {
+        anyhow::bail!("Dev's blocker is still open after his \"resolved\"");
+    }
+    let ana_digest = sent_dir.join("digest_1_2026-12-03.tidings.eml");
+    let text = text_of(&std::fs::read(&ana_digest).with_context(|| {
+        format!(
+            "Ana's Thursday digest {} was not written",
+            ana_digest.display()
+        )
+    })?);
+    let comments = text.find("COMMENTS");
+    let comment = text.find("Ben Carter on your update of Tue 1 Dec:");
+    let first_entry = text.find(" — ");
+    if !(comments < comment && comment < first_entry && text.contains("Great numbers!")) {
+        anyhow::bail!("Ana's Thursday digest does not open with Ben's comment:\n{text}");
+    }
+    if text.contains("BLOCKERS") || !text.contains("[blocker resolved]") {
+        anyhow::bail!("Ana's Thursday digest still shows Dev's resolved blocker as open:\n{text}");
+    }
+    Ok((
+        ana_digest,
+        "his blocker (\"analytics dashboard access still pending.\") leaves the team's digests"
+            .into(),
+    ))
 }
 
 fn style_name(s: Style) -> &'static str {

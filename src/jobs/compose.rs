@@ -192,7 +192,8 @@ fn is_daily(k: &DigestKind) -> bool {
 pub struct ManifestSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
-    /// `[update id, revision, marks]`, in the digest's order; marks: 1 late, 2 edited.
+    /// `[update id, revision, marks]`, in the digest's order; marks: 1 late, 2 edited, 4 its
+    /// blocker resolved.
     pub entries: Vec<(i64, i64, u8)>,
     /// Teammates who had not written, by name as listed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -201,6 +202,7 @@ pub struct ManifestSection {
 
 const LATE: u8 = 1;
 const EDITED: u8 = 2;
+const RESOLVED: u8 = 4;
 
 impl Manifest {
     fn of(v: &DigestView<'_>, list_id: String) -> Manifest {
@@ -221,8 +223,9 @@ impl Manifest {
                         .entries
                         .iter()
                         .map(|e| {
-                            let marks =
-                                if e.late { LATE } else { 0 } | if e.edited { EDITED } else { 0 };
+                            let marks = if e.late { LATE } else { 0 }
+                                | if e.edited { EDITED } else { 0 }
+                                | if e.resolved { RESOLVED } else { 0 };
                             (e.update_id, e.revision, marks)
                         })
                         .collect(),
@@ -320,6 +323,7 @@ pub fn queued_digest(
                         sections: r.sections.clone(),
                         edited: marks & EDITED != 0,
                         late: marks & LATE != 0,
+                        resolved: marks & RESOLVED != 0,
                     })
                 })
                 .collect(),

@@ -181,6 +181,7 @@ pub(super) async fn digest_view_data_in(
             edited: i.edited,
             // Late: a first revision for an older day (an edit is marked edited instead).
             late: !i.edited && i.local_date < recent,
+            resolved: i.resolved,
         });
         keys.push((i.update_id, i.revision));
     }

@@ -40,6 +40,8 @@ pub struct DigestEntry {
     pub edited: bool,
     /// First seen by this reader after the digest for its day would have carried it.
     pub late: bool,
+    /// Its author marked its blocker resolved: shown as written, marked, out of the box.
+    pub resolved: bool,
 }
 
 /// A teammate's blocker still open from an earlier update: carried in the digest ("Still
@@ -145,6 +147,7 @@ impl DigestView<'_> {
     /// Every blocker line, in entry order.
     fn blockers(&self) -> Vec<Blocker<'_>> {
         self.entries()
+            .filter(|e| !e.resolved)
             .flat_map(|e| {
                 sections::blocker_lines(&e.sections)
                     .into_iter()
@@ -370,6 +373,9 @@ fn entry_marks(e: &DigestEntry) -> Vec<&'static str> {
     if e.edited {
         m.push("edited");
     }
+    if e.resolved && !sections::blocker_lines(&e.sections).is_empty() {
+        m.push("blocker resolved");
+    }
     m
 }
 
@@ -559,8 +565,8 @@ static READER_LINK: std::sync::LazyLock<String> =
 /// Most entries an [`EntryParts`] keeps before it starts over (about 4 KB each).
 const PARTS_KEPT: usize = 20_000;
 
-/// An entry's key in [`EntryParts`]: update, revision, late, edited, condensed.
-type PartKey = (i64, i64, bool, bool, bool);
+/// An entry's key in [`EntryParts`]: update, revision, late, edited, resolved, condensed.
+type PartKey = (i64, i64, bool, bool, bool, bool);
 
 /// Entries rendered once and shared by the digests of one pass: keyed by update, revision,
 /// the reader's marks (late, edited) and whether the digest is condensed, each held with a
@@ -576,7 +582,14 @@ impl EntryParts {
             self.kept.clear();
         }
         self.kept
-            .entry((e.update_id, e.revision, e.late, e.edited, condensed))
+            .entry((
+                e.update_id,
+                e.revision,
+                e.late,
+                e.edited,
+                e.resolved,
+                condensed,
+            ))
             .or_insert_with(|| {
                 // A condensed digest links once, to the team log, instead of from each entry:
                 // a hundred signed links were a sixth of its size.

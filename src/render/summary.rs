@@ -129,10 +129,14 @@ fn people<'a>(entries: &'a [DigestEntry]) -> Vec<Person<'a>> {
                     .flat_map(|x| items(&x.text))
                     .map(|l| cut(&l))
                     .collect(),
-                blockers: sections::blocker_lines(&latest.sections)
-                    .iter()
-                    .map(|l| cut(l.trim().trim_start_matches(['-', '*', '•']).trim()))
-                    .collect(),
+                blockers: if latest.resolved {
+                    Vec::new()
+                } else {
+                    sections::blocker_lines(&latest.sections)
+                }
+                .iter()
+                .map(|l| cut(l.trim().trim_start_matches(['-', '*', '•']).trim()))
+                .collect(),
             })
         })
         .collect();
@@ -352,6 +356,7 @@ mod tests {
             sections: split(body, &[]),
             edited: false,
             late: false,
+            resolved: false,
         }
     }
 

@@ -108,6 +108,8 @@ pub struct DigestItem {
     pub sections: Vec<Section>,
     /// An earlier revision of this update already reached this reader.
     pub edited: bool,
+    /// Its author marked its blocker resolved.
+    pub resolved: bool,
 }
 
 /// One revision of an update as it was written, with its author as they are now.
@@ -226,7 +228,8 @@ impl Store {
     ) -> StoreResult<Vec<DigestItem>> {
         let rows = sqlx::query(
             "SELECT u.id, u.revision, m.id, m.name, m.email, m.timezone, u.local_date, u.body, u.sections,
-                    EXISTS (SELECT 1 FROM digest_deliveries d WHERE d.reader_id = $1 AND d.update_id = u.id) AS seen_before
+                    EXISTS (SELECT 1 FROM digest_deliveries d WHERE d.reader_id = $1 AND d.update_id = u.id) AS seen_before,
+                    u.blocker_resolved_at
              FROM updates u JOIN members m ON m.id = u.member_id
              WHERE u.member_id <> $1 AND u.local_date >= $2
                AND u.member_id IN (SELECT tm2.member_id FROM team_members tm1
@@ -256,6 +259,7 @@ impl Store {
                         &r.try_get::<String, _>(7)?,
                     ),
                     edited: super::get_bool(r, "seen_before")?,
+                    resolved: r.try_get::<Option<i64>, _>(10)?.is_some(),
                 })
             })
             .collect()

@@ -381,6 +381,24 @@ fn demo_writes_requests_and_digests_without_quoted_history() {
         out.contains("weekly digest: ") && out.contains("digest_5_2026-12-02"),
         "{out}"
     );
+    // A comment by reply and a resolved blocker (#18): Ana's Thursday digest opens with Ben's
+    // comment and shows Dev's blocker as resolved.
+    assert!(out.contains("comment:       Ben Carter replied"), "{out}");
+    assert!(
+        out.contains("blocker:       Dev Patel replied \"resolved\""),
+        "{out}"
+    );
+    let ana = std::fs::read_to_string(d.join("var/mail/sent/new/digest_1_2026-12-03.tidings.eml"))
+        .unwrap();
+    let text = crate::support::text_of(ana.as_bytes());
+    assert!(
+        text.contains("COMMENTS") && text.contains("Great numbers!"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[blocker resolved]") && !text.contains("BLOCKERS"),
+        "{text}"
+    );
     // The team log: written as Markdown, its address printed.
     assert!(d.join("team-log.md").exists());
     assert!(out.contains("/log (signs Ana Lima in)"), "{out}");

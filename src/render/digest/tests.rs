@@ -15,6 +15,7 @@ fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
         sections: sections::split(body, &[]),
         edited,
         late,
+        resolved: false,
     }
 }
 
@@ -198,6 +199,7 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
                 sections: sections::split(&body, &[]),
                 edited: false,
                 late: false,
+                resolved: false,
             }
         })
         .collect();
@@ -295,4 +297,29 @@ fn a_hundred_member_digest_stays_below_gmails_clip_with_its_footer() {
     assert!(!h.contains("A long digest"), "{h}");
     let (_, h) = digest_parts(&team(100, 12));
     assert!(h.contains("A long digest"));
+}
+
+#[test]
+fn a_resolved_blocker_is_marked_and_out_of_the_box() {
+    let mut e = entry(
+        "Dev",
+        "Done: tests\nBlockers: dashboard access",
+        false,
+        false,
+    );
+    e.resolved = true;
+    let mut v = view("Done: x");
+    v.sections[0].entries = vec![e];
+    let t = digest_text(&v);
+    assert!(!t.contains("BLOCKERS"), "{t}");
+    assert!(t.contains("[blocker resolved]"), "{t}");
+    assert!(
+        t.contains("Blockers: dashboard access"),
+        "shown as written: {t}"
+    );
+    assert!(
+        !digest_subject(&v).contains("blocker"),
+        "{}",
+        digest_subject(&v)
+    );
 }
