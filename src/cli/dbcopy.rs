@@ -86,6 +86,8 @@ pub const TABLES: &[Table] = &[
             ("feed_epoch", I64),
             ("cadence", Text),
             ("observer", Bool),
+            ("comments_delivery", Text),
+            ("mentions_delivery", Text),
         ],
         order_by: "id",
         serial_id: true,

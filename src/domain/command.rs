@@ -20,6 +20,10 @@ pub enum Command {
     /// `for 2026-12-01` on the first line: the rest of the reply is the update for that local
     /// date (not in the future), whatever email it answers.
     For(NaiveDate),
+    /// `comments immediate` / `comments digest`: when comments reach the member.
+    Comments(super::Delivery),
+    /// `mentions immediate` / `mentions digest`: when mentions reach the member.
+    Mentions(super::Delivery),
     /// `resolved` / `unblocked` on the first line: the member's open blocker is resolved; any
     /// text after it is the day's update as usual.
     Resolved,
@@ -59,6 +63,12 @@ pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
         ["resume"] | ["unpause"] => Ok(Command::Resume),
         ["replace"] => Ok(Command::Replace),
         ["resolved"] | ["unblocked"] => Ok(Command::Resolved),
+        ["comments", d @ ("immediate" | "digest")] => Ok(Command::Comments(
+            super::Delivery::parse(d).unwrap_or_default(),
+        )),
+        ["mentions", d @ ("immediate" | "digest")] => Ok(Command::Mentions(
+            super::Delivery::parse(d).unwrap_or_default(),
+        )),
         // Only a date written as one (`for 2026-12-01`, `For 2026-12-01:`): "For today:" or
         // "for tomorrow" heading a plan is the member's text, not a command.
         ["for", d] if looks_like_date(d.trim_end_matches(':')) => {
@@ -124,6 +134,15 @@ mod tests {
         );
         assert!(matches!(parse_command("digest at 25:00"), Some(Err(_))));
         assert_eq!(parse_command("Resolved."), Some(Ok(Command::Resolved)));
+        assert_eq!(
+            parse_command("comments immediate"),
+            Some(Ok(Command::Comments(crate::domain::Delivery::Immediate)))
+        );
+        assert_eq!(
+            parse_command("Mentions digest."),
+            Some(Ok(Command::Mentions(crate::domain::Delivery::Digest)))
+        );
+        assert_eq!(parse_command("comments on the PR were good"), None);
         assert_eq!(
             parse_command("unblocked!\nDone: more"),
             Some(Ok(Command::Resolved))

@@ -257,6 +257,36 @@ pub struct Member {
     pub cadence: Cadence,
     /// Receives digests and reads the log but is never asked for updates.
     pub observer: bool,
+    /// Comments on their updates (and threads they joined): at once, or in the next digest.
+    pub comments: Delivery,
+    /// Updates that mention them: at once, or in the next digest.
+    pub mentions: Delivery,
+}
+
+/// When comments or mentions reach a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// At the top of their next digest.
+    #[default]
+    Digest,
+    /// An email at once.
+    Immediate,
+}
+
+impl Delivery {
+    pub fn parse(s: &str) -> Option<Delivery> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "digest" => Some(Delivery::Digest),
+            "immediate" | "immediately" | "at once" => Some(Delivery::Immediate),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Digest => "digest",
+            Delivery::Immediate => "immediate",
+        }
+    }
 }
 
 impl Member {
@@ -335,6 +365,18 @@ pub struct MemberView {
     /// Receives digests and reads the team log but is never asked for updates.
     #[serde(default)]
     pub observer: bool,
+    /// Comments on the member's updates: `digest` (the top of the next one) or `immediate`.
+    #[serde(default = "digest")]
+    #[schema(pattern = r"^(digest|immediate)$", example = "digest")]
+    pub comments: String,
+    /// Updates that mention the member: `digest` or `immediate`.
+    #[serde(default = "digest")]
+    #[schema(pattern = r"^(digest|immediate)$", example = "digest")]
+    pub mentions: String,
+}
+
+fn digest() -> String {
+    "digest".into()
 }
 
 fn daily() -> String {
@@ -412,6 +454,8 @@ impl From<&Member> for MemberView {
             aliases: m.aliases.iter().map(|a| a.to_string()).collect(),
             digest: m.cadence.to_string(),
             observer: m.observer,
+            comments: m.comments.as_str().into(),
+            mentions: m.mentions.as_str().into(),
         }
     }
 }

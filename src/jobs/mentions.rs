@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Ctx;
-use crate::domain::{Member, mention};
+use crate::domain::{Delivery, Member, mention};
 use crate::store::DueKind;
 
 /// Whom an update's mentions reached, and which did not name anyone.
@@ -57,6 +57,37 @@ pub async fn record(
     ctx.store
         .record_mentions(update_id, &ids, now.timestamp())
         .await?;
+    // Those who chose `mentions = immediate`: an email now, and nothing in the digest.
+    let lines = crate::render::Mentioned::lines_of(&crate::domain::sections::split(text, &[]));
+    for (m, next) in &mut report.told {
+        if m.mentions != Delivery::Immediate || m.paused || m.unsubscribed {
+            continue;
+        }
+        let body = format!(
+            "{} mentioned you in their update:\n\n{}\n\nTo answer, write to {} (your reply is a comment on that update).\n",
+            author.name,
+            lines
+                .iter()
+                .map(|l| format!("    {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            ctx.comment_address(m.id, update_id)
+        );
+        let notice = super::compose::notice(
+            ctx,
+            m,
+            &format!("mention:{update_id}:{}", m.id),
+            &format!("{} mentioned you", author.name),
+            &body,
+            None,
+            now,
+        )?;
+        ctx.queue(&notice, now).await?;
+        ctx.store
+            .mention_delivered(update_id, m.id, now.timestamp())
+            .await?;
+        *next = Some(now);
+    }
     Ok(report)
 }
 
@@ -89,9 +120,13 @@ pub fn receipt_lines(r: &MentionReport, now: DateTime<Utc>) -> String {
     let mut s = String::new();
     for (m, next) in &r.told {
         match next {
-            // Today's digest has not gone out yet (the same-day catch-up): the next pass.
+            // Sent at once (`mentions = immediate`), or due at the next pass.
+            Some(t) if *t <= now && m.mentions == Delivery::Immediate => s.push_str(&format!(
+                "{} gets this now, by email (they chose mentions at once).\n",
+                m.name
+            )),
             Some(t) if *t <= now => s.push_str(&format!(
-                "{} will read this in today's digest, which goes out within a minute ({} time).\n",
+                "{} will read this in their next digest, which goes out within a minute ({} time).\n",
                 m.name,
                 m.tz.name()
             )),

@@ -78,6 +78,30 @@ impl Store {
         Ok(Some(id))
     }
 
+    /// Who is still owed comment `comment` (no digest or email carried it yet).
+    pub async fn comment_owed_to(&self, comment: i64) -> StoreResult<Vec<MemberId>> {
+        sqlx::query(
+            "SELECT member_id FROM comment_deliveries WHERE comment_id = $1 AND delivered_at IS NULL ORDER BY member_id",
+        )
+        .bind(comment)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0).map_err(Into::into))
+        .collect()
+    }
+
+    /// Marks comment `comment` delivered to `member` (sent at once by email).
+    pub async fn comment_delivered(
+        &self,
+        comment: i64,
+        member: MemberId,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        deliver_comments_on(&mut conn, member, &[comment], now).await
+    }
+
     /// Whether update `id` exists.
     pub async fn update_exists(&self, id: i64) -> StoreResult<bool> {
         Ok(sqlx::query("SELECT 1 FROM updates WHERE id = $1")

@@ -9,7 +9,9 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::*;
 use crate::domain::schedule::parse_tz;
-use crate::domain::{AwayRange, Cadence, EmailAddress, LocalTime, Member, MemberId, Workdays};
+use crate::domain::{
+    AwayRange, Cadence, Delivery, EmailAddress, LocalTime, Member, MemberId, Workdays,
+};
 
 /// Preferences of a new or changed member; `None` fields keep their value (or take defaults).
 #[derive(Debug, Clone, Default)]
@@ -21,6 +23,8 @@ pub struct MemberChange {
     pub workdays: Option<Workdays>,
     pub cadence: Option<Cadence>,
     pub observer: Option<bool>,
+    pub comments: Option<Delivery>,
+    pub mentions: Option<Delivery>,
     pub paused: Option<bool>,
     pub unsubscribed: Option<bool>,
     /// Replaces the member's away ranges when set.
@@ -80,6 +84,8 @@ impl Store {
         let workdays = ch.workdays.unwrap_or(m.workdays);
         let cadence = ch.cadence.unwrap_or(m.cadence);
         let observer = ch.observer.unwrap_or(m.observer);
+        let comments = ch.comments.unwrap_or(m.comments);
+        let mentions = ch.mentions.unwrap_or(m.mentions);
         let paused = ch.paused.unwrap_or(m.paused);
         let unsubscribed = ch.unsubscribed.unwrap_or(m.unsubscribed);
         // Resuming is how a bouncing address is declared fixed: the count starts again.
@@ -91,7 +97,8 @@ impl Store {
         sqlx::query(
             "UPDATE members SET name = $1, timezone = $2, request_at = $3, digest_at = $4, workdays = $5, paused = $6,
              unsubscribed = $7, bounces = $10, next_request_at = NULL, next_request_date = NULL, next_digest_at = NULL,
-             next_digest_date = NULL, updated_at = $8, cadence = $11, observer = $12 WHERE id = $9",
+             next_digest_date = NULL, updated_at = $8, cadence = $11, observer = $12,
+             comments_delivery = $13, mentions_delivery = $14 WHERE id = $9",
         )
         .bind(name)
         .bind(tz.name())
@@ -105,6 +112,8 @@ impl Store {
         .bind(bounces)
         .bind(cadence.to_string())
         .bind(observer)
+        .bind(comments.as_str())
+        .bind(mentions.as_str())
         .execute(&mut *tx)
         .await?;
         if let Some(away) = &ch.away {
@@ -340,7 +349,7 @@ pub struct MemberDefaults {
     pub workdays: Workdays,
 }
 
-pub(super) const MEMBER_COLS: &str = "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at, cadence, observer";
+pub(super) const MEMBER_COLS: &str = "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at, cadence, observer, comments_delivery, mentions_delivery";
 
 /// The one place a member row becomes a [`Member`]; stored values that no longer parse are an error.
 pub(super) fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
@@ -369,7 +378,15 @@ pub(super) fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
         created_at: r.try_get("created_at")?,
         cadence: Cadence::parse(&cadence).map_err(|_| bad("digest cadence", &cadence))?,
         observer: get_bool(r, "observer")?,
+        comments: delivery(r, "comments_delivery")?,
+        mentions: delivery(r, "mentions_delivery")?,
     })
+}
+
+fn delivery(r: &AnyRow, col: &str) -> StoreResult<Delivery> {
+    let v: String = r.try_get(col)?;
+    Delivery::parse(&v)
+        .ok_or_else(|| StoreError::Other(anyhow::anyhow!("stored {col} {v:?} is invalid")))
 }
 
 pub(super) async fn add_member_tx(
@@ -390,8 +407,8 @@ pub(super) async fn add_member_tx(
     let now = now_unix();
     let r = sqlx::query(
         "INSERT INTO members (email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, created_at, updated_at,
-         cadence, observer)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) ON CONFLICT (email) DO NOTHING",
+         cadence, observer, comments_delivery, mentions_delivery)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13) ON CONFLICT (email) DO NOTHING",
     )
     .bind(email.as_str())
     .bind(ch.name.clone().unwrap_or_else(|| email.local_part().to_string()))
@@ -404,6 +421,8 @@ pub(super) async fn add_member_tx(
     .bind(now)
     .bind(ch.cadence.unwrap_or_default().to_string())
     .bind(ch.observer.unwrap_or(false))
+    .bind(ch.comments.unwrap_or_default().as_str())
+    .bind(ch.mentions.unwrap_or_default().as_str())
     .execute(&mut **tx)
     .await?;
     if r.rows_affected() == 0 {

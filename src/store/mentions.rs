@@ -38,6 +38,17 @@ impl Store {
         Ok(())
     }
 
+    /// Marks the mention of `member` in `update` delivered (sent at once by email).
+    pub async fn mention_delivered(
+        &self,
+        update: i64,
+        member: MemberId,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        deliver_mentions_on(&mut conn, member, &[update], now).await
+    }
+
     /// The mentions of `member` no digest has carried yet, oldest first.
     pub async fn pending_mentions(&self, member: MemberId) -> StoreResult<Vec<PendingMention>> {
         let rows = sqlx::query(

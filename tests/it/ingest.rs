@@ -380,6 +380,116 @@ both!(
     }
 );
 
+both!(comments_and_mentions_come_at_once_when_chosen, |app| {
+    let (rt, mid) = setup(&app).await;
+    // Ann chooses both at once, by reply commands.
+    for (n, cmd) in ["comments immediate", "mentions immediate"]
+        .iter()
+        .enumerate()
+    {
+        let raw = gmail_reply(
+            "ann@example.test",
+            &rt,
+            &mid,
+            &format!("p{n}@mail.test"),
+            cmd,
+        );
+        let r = app
+            .deliver(&format!("p{n}"), &raw, at("2026-03-09T16:50:00Z"))
+            .await;
+        assert_eq!(r.commands, 1, "{cmd}: {r:?}");
+    }
+    let ann = member_row(&app, "ann@example.test").await;
+    let bob = member_row(&app, "bob@example.test").await;
+    assert_eq!(
+        (ann.comments, ann.mentions),
+        (
+            tidings::domain::Delivery::Immediate,
+            tidings::domain::Delivery::Immediate
+        )
+    );
+    let raw = gmail_reply(
+        "ann@example.test",
+        &rt,
+        &mid,
+        "u1@mail.test",
+        "Done: the runbook",
+    );
+    app.deliver("u1", &raw, at("2026-03-09T17:00:00Z")).await;
+    let update = app
+        .ctx
+        .store
+        .update_for(ann.id, "2026-03-09".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // Bob's comment, to his own "Reply to Ann" address.
+    let to = app.ctx.comment_address(bob.id, update);
+    let raw = format!(
+        "From: Bob <bob@example.test>\r\nTo: {to}\r\nSubject: Re: Ann's update\r\nMessage-ID: <c9@mail.test>\r\nDate: Mon, 9 Mar 2026 17:10:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLooks good, ship it.\r\n"
+    )
+    .into_bytes();
+    let r = app.deliver("c9", &raw, at("2026-03-09T17:10:00Z")).await;
+    assert_eq!(r.commands, 1, "{r:?}");
+    app.tick(at("2026-03-09T17:11:00Z")).await;
+    let sent = app.sent_of("comment");
+    assert_eq!(sent.len(), 1, "{:?}", app.sent());
+    let text = text_body(&app.read_sent(&sent[0]));
+    assert!(
+        text.contains("Bob commented:") && text.contains("Looks good, ship it."),
+        "{text}"
+    );
+    assert!(
+        app.ctx
+            .store
+            .pending_comments(ann.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not again in the digest"
+    );
+    // Bob mentions @ann: an email now, the receipt says so, nothing for her digest.
+    app.ctx
+        .store
+        .upsert_update(
+            bob.id,
+            "2026-03-09".parse().unwrap(),
+            "Next: pair with @ann",
+            &[],
+            "api",
+            None,
+            false,
+            0,
+        )
+        .await
+        .unwrap();
+    let bu = app
+        .ctx
+        .store
+        .update_for(bob.id, "2026-03-09".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let now = at("2026-03-09T17:20:00Z");
+    let report = tidings::jobs::mentions::record(&app.ctx, &bob, bu, "Next: pair with @ann", now)
+        .await
+        .unwrap();
+    let lines = tidings::jobs::mentions::receipt_lines(&report, now);
+    assert!(lines.contains("Ann gets this now, by email"), "{lines}");
+    app.tick(at("2026-03-09T17:21:00Z")).await;
+    assert_eq!(app.sent_of("mention").len(), 1, "{:?}", app.sent());
+    assert!(
+        app.ctx
+            .store
+            .pending_mentions(ann.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+});
+
 /// A DSN as Postfix writes it: multipart/report with a message/delivery-status part.
 pub fn dsn(msg_id: &str, recipient: &str, status: &str) -> Vec<u8> {
     format!(

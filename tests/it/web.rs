@@ -1962,6 +1962,15 @@ both!(
             "{v}"
         );
 
+        // Comments and mentions: in the digest (default) or at once.
+        let (s, v) = put(json!({"comments": "immediate", "mentions": "digest"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            (v["comments"].as_str(), v["mentions"].as_str()),
+            (Some("immediate"), Some("digest"))
+        );
+        let (s, _) = put(json!({"mentions": "soon"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         // Resolving a blocker: nothing open, then Ann's.
         let resolve = || {
             srv.send(

@@ -503,6 +503,9 @@ async fn comment(
         .store
         .add_comment(update, reader.id, text, &message_id, now.timestamp())
         .await?;
+    if let Some(id) = id {
+        comment_at_once(ctx, id, update, &reader, text, now).await?;
+    }
     Ok(Decision::command(
         match id {
             Some(id) => format!("comment {id} on update {update}"),
@@ -511,6 +514,50 @@ async fn comment(
         sender,
         reader.id,
     ))
+}
+
+/// Sends comment `id` at once to each member owed it who chose `comments = immediate` (an
+/// email with the comment and their own address to answer it), and marks it delivered to
+/// them so their digest does not carry it again.
+async fn comment_at_once(
+    ctx: &Ctx,
+    id: i64,
+    update: i64,
+    commenter: &Member,
+    text: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    for m in ctx.store.comment_owed_to(id).await? {
+        let Some(m) = ctx.store.member_by_id(m).await? else {
+            continue;
+        };
+        if m.comments != crate::domain::Delivery::Immediate || m.paused || m.unsubscribed {
+            continue;
+        }
+        let body = format!(
+            "{} commented:\n\n{}\n\nTo answer, write to {} (your reply is a comment on the same update).\n",
+            commenter.name,
+            text.lines()
+                .map(|l| format!("    {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            ctx.comment_address(m.id, update)
+        );
+        let notice = compose::notice(
+            ctx,
+            &m,
+            &format!("comment:{id}:{}", m.id),
+            &format!("{} commented on an update", commenter.name),
+            &body,
+            None,
+            now,
+        )?;
+        ctx.queue(&notice, now).await?;
+        ctx.store
+            .comment_delivered(id, m.id, now.timestamp())
+            .await?;
+    }
+    Ok(())
 }
 
 /// What a command replied by email changes, and the line that tells the member so; `None`
@@ -561,6 +608,28 @@ fn command_change(m: &Member, c: Command, now: DateTime<Utc>) -> Option<(MemberC
                     m.digest_at,
                     m.tz.name()
                 ),
+            }
+        }
+        Command::Comments(d) => {
+            ch.comments = Some(d);
+            match d {
+                crate::domain::Delivery::Immediate => {
+                    "Comments on your updates now reach you at once, by email.".to_string()
+                }
+                crate::domain::Delivery::Digest => {
+                    "Comments on your updates now come at the top of your next digest.".to_string()
+                }
+            }
+        }
+        Command::Mentions(d) => {
+            ch.mentions = Some(d);
+            match d {
+                crate::domain::Delivery::Immediate => {
+                    "Updates that mention you now reach you at once, by email.".to_string()
+                }
+                crate::domain::Delivery::Digest => {
+                    "Updates that mention you now come at the top of your next digest.".to_string()
+                }
             }
         }
         Command::RequestAt(t) => {

@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 use super::*;
 use crate::domain::schedule::{local_date, parse_tz};
 use crate::domain::{
-    AwayRange, Cadence, EmailAddress, LocalTime, Member, MemberView, Workdays, clean_name,
-    parse_team_name,
+    AwayRange, Cadence, Delivery, EmailAddress, LocalTime, Member, MemberView, Workdays,
+    clean_name, parse_team_name,
 };
 use crate::store::Idempotent;
 use crate::store::{MemberChange, UpdateRow};
@@ -336,6 +336,14 @@ pub struct MemberPatch {
     #[schema(value_type = bool)]
     #[serde(default, deserialize_with = "not_null")]
     pub observer: Option<bool>,
+    /// When comments on the member's updates reach them: `digest` or `immediate`.
+    #[schema(value_type = String, pattern = r"^(digest|immediate)$", example = "digest")]
+    #[serde(default, deserialize_with = "not_null")]
+    pub comments: Option<String>,
+    /// When updates that mention the member reach them: `digest` or `immediate`.
+    #[schema(value_type = String, pattern = r"^(digest|immediate)$", example = "immediate")]
+    #[serde(default, deserialize_with = "not_null")]
+    pub mentions: Option<String>,
 }
 
 /// The weekday names the API takes and writes.
@@ -429,6 +437,22 @@ impl MemberPatch {
             }
         }
         ch.observer = self.observer;
+        for (what, value, slot) in [
+            ("comments", &self.comments, &mut ch.comments),
+            ("mentions", &self.mentions, &mut ch.mentions),
+        ] {
+            if let Some(v) = value {
+                *slot = Some(
+                    Delivery::parse(v)
+                        .filter(|d| d.as_str() == v)
+                        .ok_or_else(|| {
+                            AppError::invalid(format!(
+                                "{what}: expected digest or immediate, got {v:?}"
+                            ))
+                        })?,
+                );
+            }
+        }
         ch.paused = self.paused;
         ch.unsubscribed = self.unsubscribed;
         if let Some(away) = &self.away {

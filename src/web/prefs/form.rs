@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::domain::schedule::parse_tz;
-use crate::domain::{AwayRange, Cadence, LocalTime, Member, Workdays};
+use crate::domain::{AwayRange, Cadence, Delivery, LocalTime, Member, Workdays};
 use crate::store::MemberChange;
 
 pub(super) const DAYS: [(&str, &str); 7] = [
@@ -68,6 +68,12 @@ pub struct PrefsForm {
     /// The weekly digest's day (`mon` … `sun`).
     #[schema(value_type = String, required = false)]
     pub(super) digest_day: Option<String>,
+    /// `digest` or `immediate`.
+    #[schema(value_type = String, required = false)]
+    pub(super) comments: Option<String>,
+    /// `digest` or `immediate`.
+    #[schema(value_type = String, required = false)]
+    pub(super) mentions: Option<String>,
     #[schema(value_type = String, required = false)]
     pub(super) day_mon: Option<String>,
     #[schema(value_type = String, required = false)]
@@ -186,6 +192,17 @@ pub(super) fn form_change(
                         "digest",
                         "Choose every workday, once a week (and its day) or never.".to_string(),
                     )),
+                }
+            }
+            for (id, v, slot) in [
+                ("comments", &f.comments, &mut ch.comments),
+                ("mentions", &f.mentions, &mut ch.mentions),
+            ] {
+                if let Some(v) = v {
+                    match Delivery::parse(v) {
+                        Some(d) => *slot = Some(d),
+                        None => fields.push((id, "Choose in your digest or at once.".to_string())),
+                    }
                 }
             }
             ch.paused = Some(f.paused.is_some());

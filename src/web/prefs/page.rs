@@ -101,6 +101,12 @@ pub(super) async fn render(
                 .map_or("fri", |d| DAYS[d.num_days_from_monday() as usize].0)
                 .to_string()
         });
+    let comments = typed_save
+        .and_then(|f| f.comments.clone())
+        .unwrap_or_else(|| m.comments.as_str().to_string());
+    let mentions = typed_save
+        .and_then(|f| f.mentions.clone())
+        .unwrap_or_else(|| m.mentions.as_str().to_string());
     let paused = match typed {
         Some(f) if f.action.as_deref().unwrap_or("save") == "save" => f.paused.is_some(),
         _ => m.paused,
@@ -166,6 +172,18 @@ pub(super) async fn render(
                         option value=(key) selected[weekly_day == key] { (label) }
                     }
                 }
+                label for="comments" { "Comments on your updates" }
+                select id="comments" name="comments" aria-invalid=[invalid("comments")] aria-describedby=[described("comments")] {
+                    option value="digest" selected[comments == "digest"] { "At the top of my next digest" }
+                    option value="immediate" selected[comments == "immediate"] { "At once, by email" }
+                }
+                (problem("comments"))
+                label for="mentions" { "Updates that mention you" }
+                select id="mentions" name="mentions" aria-invalid=[invalid("mentions")] aria-describedby=[described("mentions")] {
+                    option value="digest" selected[mentions == "digest"] { "At the top of my next digest" }
+                    option value="immediate" selected[mentions == "immediate"] { "At once, by email" }
+                }
+                (problem("mentions"))
                 fieldset id="workdays" aria-describedby=[described("workdays")] {
                     legend { "Workdays" }
                     @for (key, label) in DAYS {
