@@ -466,6 +466,29 @@ pub fn notice(
     )
 }
 
+/// The email sent at once for a comment or a mention to a member who chose `immediate`:
+/// `intro` ("Ben commented:"), the lines quoted, and the member's own address to answer on
+/// update `update` (a reply to it is their comment); idempotent by `key`.
+#[allow(clippy::too_many_arguments)]
+pub fn at_once<'a>(
+    ctx: &Ctx,
+    m: &Member,
+    key: &str,
+    subject: &str,
+    intro: &str,
+    lines: impl Iterator<Item = &'a str>,
+    update: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<NewEmail> {
+    let quoted: Vec<String> = lines.map(|l| format!("    {l}")).collect();
+    let body = format!(
+        "{intro}\n\n{}\n\nTo answer, write to {} (your reply is a comment on that update).\n",
+        quoted.join("\n"),
+        ctx.comment_address(m.id, update)
+    );
+    notice(ctx, m, key, subject, &body, None, now)
+}
+
 /// Tells the sender of a message that was not accepted why (`why`), by address: the caller
 /// decides whether that sender may be told at all.
 pub fn refusal(

@@ -63,23 +63,14 @@ pub async fn record(
         if m.mentions != Delivery::Immediate || m.paused || m.unsubscribed {
             continue;
         }
-        let body = format!(
-            "{} mentioned you in their update:\n\n{}\n\nTo answer, write to {} (your reply is a comment on that update).\n",
-            author.name,
-            lines
-                .iter()
-                .map(|l| format!("    {l}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            ctx.comment_address(m.id, update_id)
-        );
-        let notice = super::compose::notice(
+        let notice = super::compose::at_once(
             ctx,
             m,
             &format!("mention:{update_id}:{}", m.id),
             &format!("{} mentioned you", author.name),
-            &body,
-            None,
+            &format!("{} mentioned you in their update:", author.name),
+            lines.iter().map(String::as_str),
+            update_id,
             now,
         )?;
         ctx.queue(&notice, now).await?;

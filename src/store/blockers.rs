@@ -28,11 +28,7 @@ impl Store {
         if members.is_empty() {
             return Ok(HashMap::new());
         }
-        let ids = members
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let ids = super::id_list(members);
         // Only updates with a blockers section change a blocker (the rule).
         let rows = sqlx::query(AssertSqlSafe(format!(
             r#"SELECT member_id, id, local_date, body, sections, blocker_resolved_at FROM updates

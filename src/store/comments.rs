@@ -142,11 +142,7 @@ impl Store {
         if updates.is_empty() {
             return Ok(out);
         }
-        let ids = updates
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let ids = super::id_list(updates);
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT r.update_id, r.reaction, m.name FROM reactions r JOIN members m ON m.id = r.member_id
              WHERE r.update_id IN ({ids}) ORDER BY r.update_id, r.created_at, m.name"
@@ -174,11 +170,7 @@ impl Store {
         if updates.is_empty() {
             return Ok(out);
         }
-        let ids = updates
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let ids = super::id_list(updates);
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT c.update_id, m.name, c.body, c.created_at FROM comments c JOIN members m ON m.id = c.author_id
              WHERE c.update_id IN ({ids}) ORDER BY c.update_id, c.id"

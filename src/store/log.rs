@@ -181,14 +181,7 @@ impl Store {
             binds.push(b);
             format!("${}", binds.len())
         };
-        let mut conds = vec![format!(
-            "u.member_id IN ({})",
-            members
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )];
+        let mut conds = vec![format!("u.member_id IN ({})", super::id_list(&members))];
         if let Some(m) = q.member {
             conds.push(format!("u.member_id = {}", next(Bind::Int(m), &mut binds)));
         }
@@ -328,11 +321,7 @@ impl Store {
         }
         // The page's entries whole, with their snippets (the match condition again: a
         // snippet needs it).
-        let ids = page
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let ids = super::id_list(&page);
         let sql = format!(
             "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
                     u.sections, m.name, m.email, m.timezone, {snippet}

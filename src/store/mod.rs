@@ -269,6 +269,15 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Ids written into SQL as a list (`3, 5, 8`): integers only, so nothing to bind or escape,
+/// and a plan the database can see (an `IN` over a list, not a subquery).
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Per-connection SQLite settings. WAL lets the web server read while the scheduler writes; the
 /// busy timeout makes concurrent writers wait instead of failing with SQLITE_BUSY.
 async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {

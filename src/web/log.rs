@@ -74,6 +74,24 @@ async fn team_reader(
     signed_in(st, headers).await
 }
 
+/// The reader of team `team`'s pages: signed in ([`team_reader`]) and allowed to read that
+/// team (a member of it, or the admin); otherwise the answer to give (sign in, or 404).
+async fn readable_team(
+    st: &WebState,
+    headers: &HeaderMap,
+    team: &str,
+) -> Result<Result<Viewer, Response>, AppError> {
+    let v = match team_reader(st, headers, team).await? {
+        Ok(v) => v,
+        Err(r) => return Ok(Err(r)),
+    };
+    match log::team_for(&st.ctx, reader(&v), team).await {
+        Ok(_) => Ok(Ok(v)),
+        Err(LogError::NoTeam(_)) => Ok(Err(no_team())),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn no_team() -> Response {
     message_page(
         StatusCode::NOT_FOUND,
@@ -286,7 +304,7 @@ pub(super) async fn team_page(
     ApiPath(team): ApiPath,
     p: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, AppError> {
-    let v = match team_reader(&st, &headers, &team).await? {
+    let v = match readable_team(&st, &headers, &team).await? {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
@@ -298,11 +316,6 @@ pub(super) async fn team_page(
             html! { p { a href=(format!("/log/{}", path_segment(&team))) { "The whole log" } } },
         ));
     };
-    match log::team_for(&st.ctx, reader(&v), &team).await {
-        Ok(_) => {}
-        Err(LogError::NoTeam(_)) => return Ok(no_team()),
-        Err(e) => return Err(e.into()),
-    }
     let mut people = st
         .ctx
         .store
@@ -454,15 +467,10 @@ pub(super) async fn blockers_page(
     headers: HeaderMap,
     ApiPath(team): ApiPath,
 ) -> Result<Response, AppError> {
-    let v = match team_reader(&st, &headers, &team).await? {
+    let v = match readable_team(&st, &headers, &team).await? {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
-    match log::team_for(&st.ctx, reader(&v), &team).await {
-        Ok(_) => {}
-        Err(LogError::NoTeam(_)) => return Ok(no_team()),
-        Err(e) => return Err(e.into()),
-    }
     let me = match &v {
         Viewer::Member(m) => Some(m.id),
         Viewer::Admin => None,
@@ -544,15 +552,10 @@ pub(super) async fn resolve_blocker(
             html! {},
         ));
     }
-    let v = match team_reader(&st, &headers, &team).await? {
+    let v = match readable_team(&st, &headers, &team).await? {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
-    match log::team_for(&st.ctx, reader(&v), &team).await {
-        Ok(_) => {}
-        Err(LogError::NoTeam(_)) => return Ok(no_team()),
-        Err(e) => return Err(e.into()),
-    }
     let Viewer::Member(m) = v else {
         return Ok(message_page(
             StatusCode::FORBIDDEN,

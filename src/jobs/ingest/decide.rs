@@ -534,22 +534,14 @@ async fn comment_at_once(
         if m.comments != crate::domain::Delivery::Immediate || m.paused || m.unsubscribed {
             continue;
         }
-        let body = format!(
-            "{} commented:\n\n{}\n\nTo answer, write to {} (your reply is a comment on the same update).\n",
-            commenter.name,
-            text.lines()
-                .map(|l| format!("    {l}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            ctx.comment_address(m.id, update)
-        );
-        let notice = compose::notice(
+        let notice = compose::at_once(
             ctx,
             &m,
             &format!("comment:{id}:{}", m.id),
             &format!("{} commented on an update", commenter.name),
-            &body,
-            None,
+            &format!("{} commented:", commenter.name),
+            text.lines(),
+            update,
             now,
         )?;
         ctx.queue(&notice, now).await?;
