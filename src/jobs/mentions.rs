@@ -45,7 +45,9 @@ pub async fn record(
             [m] => {
                 if !ids.contains(&m.id) {
                     ids.push(m.id);
-                    let next = next_digest(ctx, m, now).await?;
+                    let next = super::plan::upcoming(ctx, m, DueKind::Digest, now)
+                        .await?
+                        .map(|(_, t)| t.max(now));
                     report.told.push(((*m).clone(), next));
                 }
             }
@@ -80,29 +82,6 @@ pub async fn record(
         *next = Some(now);
     }
     Ok(report)
-}
-
-/// When `m` next gets a digest: the instant the planner has stored for it (now, when it is
-/// due at the next pass), unless that day is one they are away or a holiday of theirs (then
-/// the next day they get mail, as the preferences page computes it); none while paused,
-/// unsubscribed or with digests off.
-async fn next_digest(
-    ctx: &Ctx,
-    m: &Member,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
-    if m.paused || m.unsubscribed {
-        return Ok(None);
-    }
-    match ctx.store.planned(DueKind::Digest, m.id).await? {
-        Some((at, _)) if at == super::plan::NEVER_AT => Ok(None),
-        Some((at, date)) if !m.is_away_on(date) && !ctx.store.is_holiday(m.id, date).await? => {
-            Ok(DateTime::from_timestamp(at, 0).map(|t| t.max(now)))
-        }
-        _ => Ok(super::plan::upcoming(ctx, m, DueKind::Digest, now)
-            .await?
-            .map(|(_, t)| t)),
-    }
 }
 
 /// The receipt's lines about the mentions: when each person will read it, and the handles

@@ -152,9 +152,12 @@ async fn missed_today(
     Ok(wanted.then_some((date, t)))
 }
 
-/// The request or digest the planner sends `m` next, as the preferences page shows it: today's
-/// missed one (which goes out with the next pass), else the next fire on a day the member
-/// receives mail (skipping days away and team holidays); none while paused or unsubscribed.
+/// The request or digest the planner sends `m` next, as the preferences page (and a mention's
+/// receipt) shows it: the instant the planner has stored, when it is on a day the member
+/// receives mail (one already passed goes out with the next pass); unplanned (just changed),
+/// today's missed one; else the next fire on a day the member receives mail (skipping days
+/// away and team holidays). None while paused or unsubscribed, or for a schedule that never
+/// fires (an observer's requests, digests off).
 pub async fn upcoming(
     ctx: &Ctx,
     m: &Member,
@@ -164,11 +167,25 @@ pub async fn upcoming(
     if m.paused || m.unsubscribed {
         return Ok(None);
     }
-    if let Some(fire) = missed_today(ctx, m, kind, now).await? {
-        return Ok(Some(fire));
+    let mut cursor = now;
+    match ctx.store.planned(kind, m.id).await? {
+        Some((at, _)) if at == NEVER_AT => return Ok(None),
+        Some((at, date)) => {
+            if let Some(t) = DateTime::from_timestamp(at, 0) {
+                if !m.is_away_on(date) && !ctx.store.is_holiday(m.id, date).await? {
+                    return Ok(Some((date, t)));
+                }
+                // That day is skipped when it comes: the next fire after it.
+                cursor = t.max(now);
+            }
+        }
+        None => {
+            if let Some(fire) = missed_today(ctx, m, kind, now).await? {
+                return Ok(Some(fire));
+            }
+        }
     }
     let s = schedule_of(m, kind);
-    let mut cursor = now;
     // A year of fires is more than any away range or holiday list skips.
     for _ in 0..370 {
         let Some((date, t)) = s.next_after(cursor) else {
