@@ -84,6 +84,21 @@ impl App {
             .find(|r| r.idem_key == key)
     }
 
+    /// Every row of `kind` to `member` in the outbox, by local date.
+    async fn sent_rows(&self, member: i64, kind: &str) -> Vec<OutboxRow> {
+        let mut rows: Vec<OutboxRow> = self
+            .ctx
+            .store
+            .list_outbox(false, 5000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.member_id == Some(member) && r.kind == kind)
+            .collect();
+        rows.sort_by(|x, y| x.local_date.cmp(&y.local_date));
+        rows
+    }
+
     async fn update(&self, member: i64, date: &str, text: &str) {
         self.ctx
             .store

@@ -545,12 +545,7 @@ pub(super) async fn resolve_blocker(
     ApiPath(team): ApiPath,
 ) -> Result<Response, AppError> {
     if !super::prefs::same_origin(&headers, &st.ctx.config.web.base_url) {
-        return Ok(message_page(
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "This form was sent from another site, so nothing was done.",
-            html! {},
-        ));
+        return Ok(super::session::forbidden());
     }
     let v = match readable_team(&st, &headers, &team).await? {
         Ok(v) => v,

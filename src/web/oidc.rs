@@ -277,11 +277,7 @@ pub(super) async fn callback(
             "No member of a team on Tidings has the address your organisation gave. Ask your Tidings admin to add it (or to add it as an alias).",
         );
     };
-    let to = match m.teams.iter().min() {
-        Some(team) => format!("/log/{}", super::log::path_segment(team)),
-        None => "/log".to_string(),
-    };
-    match super::session::start(&st, m.id, &to).await {
+    match super::session::start(&st, m.id, &super::session::log_home(&m, None)).await {
         Ok(mut r) => {
             // The flow's cookie is spent: clear it beside the session's.
             r.headers_mut().append(

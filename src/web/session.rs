@@ -170,7 +170,8 @@ pub(super) async fn signin_send(
     )
 }
 
-fn forbidden() -> Response {
+/// The answer to a form posted from another site: nothing was done.
+pub(super) fn forbidden() -> Response {
     message_page(
         StatusCode::FORBIDDEN,
         "Not allowed",
@@ -350,10 +351,15 @@ pub(super) async fn open_log(
         .ok()
         .and_then(|Query(q)| q.date)
         .and_then(|d| crate::domain::parse_strict_date(&d));
-    let to = match (m.teams.iter().min(), date) {
+    start(&st, m.id, &log_home(&m, date)).await
+}
+
+/// Where a member lands once signed in: their first team's log (at day `date`, when given),
+/// or the list of teams when they have none.
+pub(super) fn log_home(m: &Member, date: Option<chrono::NaiveDate>) -> String {
+    match (m.teams.iter().min(), date) {
         (Some(team), Some(d)) => format!("/log/{}?from={d}&to={d}", super::log::path_segment(team)),
         (Some(team), None) => format!("/log/{}", super::log::path_segment(team)),
         (None, _) => "/log".to_string(),
-    };
-    start(&st, m.id, &to).await
+    }
 }

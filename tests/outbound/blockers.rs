@@ -5,20 +5,6 @@
 
 use super::*;
 
-async fn sent_rows(a: &App, member: i64, kind: &str) -> Vec<OutboxRow> {
-    let mut rows: Vec<OutboxRow> = a
-        .ctx
-        .store
-        .list_outbox(false, 5000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.member_id == Some(member) && r.kind == kind)
-        .collect();
-    rows.sort_by(|x, y| x.local_date.cmp(&y.local_date));
-    rows
-}
-
 /// The text of the digest of `member` for `date`, delivered exactly once.
 async fn digest_text(rig: &rig::Rig, a: &App, user: &str, member: i64, date: &str) -> String {
     let row = a
@@ -76,7 +62,8 @@ async fn a_blocker_is_carried_escalated_to_the_lead_once_a_day_and_resolved(pg: 
         c.contains("Ann, blocked since Mon 30 Nov (2 workdays): waiting on the staging database"),
         "{c}"
     );
-    let carols: Vec<String> = sent_rows(&a, carol, "digest")
+    let carols: Vec<String> = a
+        .sent_rows(carol, "digest")
         .await
         .iter()
         .filter_map(|r| r.local_date.clone())

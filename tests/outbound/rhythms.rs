@@ -5,21 +5,6 @@
 use super::*;
 use tidings::domain::{AwayRange, Cadence};
 
-/// Every sent row of `kind` to `member`, by local date.
-async fn sent_to(a: &App, member: i64, kind: &str) -> Vec<OutboxRow> {
-    let mut rows: Vec<OutboxRow> = a
-        .ctx
-        .store
-        .list_outbox(false, 5000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.member_id == Some(member) && r.kind == kind)
-        .collect();
-    rows.sort_by(|x, y| x.local_date.cmp(&y.local_date));
-    rows
-}
-
 async fn change(a: &App, email: &str, ch: MemberChange) {
     a.ctx
         .store
@@ -131,7 +116,7 @@ async fn weekly_and_catch_up_digests_go_out_once_across_dst_and_observers_are_ne
     }
 
     // Alice: one weekly digest, the 30th at 08:30 CEST (06:30Z); the 23rd had nothing new.
-    let weekly = sent_to(&a, alice, "digest").await;
+    let weekly = a.sent_rows(alice, "digest").await;
     assert_eq!(weekly.len(), 1, "{weekly:?}");
     let w = &weekly[0];
     assert_eq!(w.local_date.as_deref(), Some("2026-03-30"));
@@ -166,13 +151,13 @@ async fn weekly_and_catch_up_digests_go_out_once_across_dst_and_observers_are_ne
     assert!(!text.contains("Carol"), "{text}");
 
     // Carol, the observer: never asked, not even reminded; her digests come daily.
-    assert!(sent_to(&a, carol, "request").await.is_empty());
-    assert!(sent_to(&a, carol, "reminder").await.is_empty());
-    let carol_digests = sent_to(&a, carol, "digest").await;
+    assert!(a.sent_rows(carol, "request").await.is_empty());
+    assert!(a.sent_rows(carol, "reminder").await.is_empty());
+    let carol_digests = a.sent_rows(carol, "digest").await;
     assert!(carol_digests.len() >= 5, "{carol_digests:?}");
 
     // Dave: nothing while away, one catch-up on Monday the 30th, a daily digest on Tuesday.
-    let dave_digests = sent_to(&a, dave, "digest").await;
+    let dave_digests = a.sent_rows(dave, "digest").await;
     let dates: Vec<&str> = dave_digests
         .iter()
         .filter_map(|r| r.local_date.as_deref())
@@ -199,7 +184,7 @@ async fn weekly_and_catch_up_digests_go_out_once_across_dst_and_observers_are_ne
         dave_digests[1].subject
     );
     assert!(
-        sent_to(&a, dave, "request")
+        a.sent_rows(dave, "request")
             .await
             .iter()
             .all(|r| r.local_date.as_deref() >= Some("2026-03-30"))
