@@ -13,16 +13,24 @@ pub const WIDTH: usize = 72;
 /// `text` as `format=flowed` lines of at most `width` characters (plus the soft break's
 /// space): long lines are broken at spaces, each soft break a line ending in a space; a word
 /// longer than `width` (a URL) stays whole on a line of its own. Trailing spaces of hard lines
-/// are removed (they would read as soft breaks), lines starting with a space or `From ` are
-/// space-stuffed, quoted lines (`>`) and the signature separator `-- ` are left as they are.
+/// are removed (they would read as soft breaks; a quoted line's too), lines starting with a
+/// space or `From ` are space-stuffed, quoted lines (`>`) are not wrapped, and the signature
+/// separator `-- ` is left as it is.
 pub fn wrap(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     let ends_with_newline = text.ends_with('\n');
     let body = text.strip_suffix('\n').unwrap_or(text);
     for raw in body.split('\n') {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        if raw == "-- " || raw.starts_with('>') {
+        if raw == "-- " {
             out.push_str(raw);
+            out.push('\n');
+            continue;
+        }
+        // A quoted line is not wrapped, but its trailing spaces go too: "> " would read as a
+        // soft break and join the next line to it.
+        if raw.starts_with('>') {
+            out.push_str(raw.trim_end_matches(' '));
             out.push('\n');
             continue;
         }
@@ -176,5 +184,8 @@ mod tests {
         );
         // A soft break before a change of quote depth does not join across it.
         assert_eq!(unflow("> quoted \r\nnew\r\n", false), "> quoted \nnew\n");
+        // Sent: quoted lines are not wrapped, and lose the trailing spaces that would make
+        // them soft breaks.
+        assert_eq!(wrap("> \n> a plan  \nnext\n", WIDTH), ">\n> a plan\nnext\n");
     }
 }
