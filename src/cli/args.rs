@@ -301,7 +301,7 @@ pub enum TeamCmd {
         #[arg(long, value_name = "TEXT")]
         question: Vec<String>,
     },
-    /// Change a team: its own questions, or back to the configured ones.
+    /// Change a team: its own questions (or back to the configured ones), its leads and when an open blocker goes to them.
     Set {
         name: String,
         /// A question this team's update requests ask (repeat, in order; replaces the list).
