@@ -34,6 +34,7 @@ pub struct Metrics {
     ticks: std::sync::atomic::AtomicU64,
     tick_micros_total: std::sync::atomic::AtomicU64,
     last_tick_micros: std::sync::atomic::AtomicU64,
+    suppressed_reply_mail: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
@@ -44,6 +45,19 @@ impl Metrics {
         self.ticks.fetch_add(1, Relaxed);
         self.tick_micros_total.fetch_add(us, Relaxed);
         self.last_tick_micros.store(us, Relaxed);
+    }
+
+    /// Counts a receipt or notice not sent because its address reached
+    /// `mail.inbound.receipts_per_hour`.
+    pub fn suppressed_reply_mail(&self) {
+        self.suppressed_reply_mail
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Receipts and notices not sent for the hourly limit, since this process started.
+    pub fn suppressed_reply_mail_count(&self) -> u64 {
+        self.suppressed_reply_mail
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// (passes so far, their total seconds, the last one's seconds).

@@ -339,7 +339,7 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
     {
         crate::outln!(
             "  in a browser:  run `tidings serve` on this database, then open {}/log (signs {} in)",
-            ctx.prefs_url(m.id, Utc::now()),
+            ctx.prefs_url(&m, Utc::now()),
             m.name
         );
     }

@@ -49,7 +49,7 @@ pub(super) async fn preview_digest(
             &mut crate::jobs::digest::TeamCache::default(),
         )
         .await?;
-        let prefs = ctx.prefs_url(m.id, now);
+        let prefs = ctx.prefs_url(&m, now);
         let mut view = crate::jobs::compose::digest_view(&m, date, now, data, &prefs);
         view.comment_to = crate::jobs::compose::comment_links(ctx, m.id, &view.sections);
         if html {

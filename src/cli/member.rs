@@ -153,7 +153,7 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
             let email = parse_email(&email)?;
             with_ctx(cfg, async |ctx| {
                 let m = member_named(&ctx.store, &email).await?;
-                crate::outln!("{}", ctx.prefs_url(m.id, Utc::now()));
+                crate::outln!("{}", ctx.prefs_url(&m, Utc::now()));
                 Ok(())
             })
             .await

@@ -128,10 +128,21 @@ pub struct WebConfig {
     /// Seconds a client has to send a request's headers, counted from the connection or the
     /// previous request on it; then the connection is closed (slow-header clients).
     pub header_timeout_secs: u64,
-    /// Seconds a client has to send a request's body once its headers are in; then 408.
+    /// Seconds a client has to send a request's whole body once its headers are in (one
+    /// deadline, not restarted by each chunk); then 408.
     pub body_timeout_secs: u64,
+    /// After the first 2 seconds, a body must arrive at least this fast on average (bytes a
+    /// second), or 408 at once; 0 = only `body_timeout_secs`.
+    pub min_body_bytes_per_sec: u64,
     /// Connections served at once; further ones wait in the listen queue.
     pub max_connections: usize,
+    /// Connections one client address may hold at once; further ones are closed at once. 0 =
+    /// no cap. Connections from `trusted_proxies` are not capped.
+    pub max_connections_per_ip: usize,
+    /// Reverse proxies in front of Tidings (IP addresses): the client address of their
+    /// requests is read from `X-Forwarded-For` (for the per-address limits), and their
+    /// connections are not capped per address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Signing in to the team log with an organisation's OpenID Connect provider.
     pub oidc: OidcConfig,
 }
@@ -214,6 +225,34 @@ pub struct InboundConfig {
     /// What an update says about attachments of the reply: `list` their names, or `omit` them.
     /// Attachments themselves are never stored separately (the raw message is kept).
     pub attachments: AttachmentPolicy,
+    /// The authserv-ids (RFC 8601) of our own receiving mail server, whose
+    /// `Authentication-Results` header alone is believed: mail without a valid reply token is
+    /// a member's only when the topmost header of one of these ids shows an aligned DMARC
+    /// pass (or a DKIM pass for the From domain). `*.example.com` matches any host of that
+    /// domain. A string or a list; empty = no such mail is accepted.
+    #[serde(deserialize_with = "one_or_many")]
+    pub trusted_authserv_id: Vec<String>,
+    /// Receipts and notices that replies may trigger to one address in an hour; beyond it
+    /// they are not sent (counted in `/metrics` and logged). 0 = no limit.
+    pub receipts_per_hour: u32,
+}
+
+/// A list written as one string (an environment variable) or as a TOML array.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// What to do with the attachments of a reply.
@@ -231,6 +270,8 @@ impl Default for InboundConfig {
         InboundConfig {
             bounce_threshold: 3,
             attachments: AttachmentPolicy::List,
+            trusted_authserv_id: Vec::new(),
+            receipts_per_hour: 20,
         }
     }
 }
@@ -356,7 +397,10 @@ impl Default for WebConfig {
             rate_limit_per_minute: 60,
             header_timeout_secs: 10,
             body_timeout_secs: 30,
+            min_body_bytes_per_sec: 512,
             max_connections: 1024,
+            max_connections_per_ip: 64,
+            trusted_proxies: Vec::new(),
             oidc: OidcConfig::default(),
         }
     }

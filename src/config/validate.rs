@@ -171,6 +171,19 @@ impl Config {
                 bad(key, format!("file {file:?} does not exist"));
             }
         }
+        for id in &self.mail.inbound.trusted_authserv_id {
+            let host = id.strip_prefix("*.").unwrap_or(id);
+            if host.is_empty()
+                || !host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            {
+                bad(
+                    "mail.inbound.trusted_authserv_id",
+                    format!("{id:?} is not a host name (or *.domain)"),
+                );
+            }
+        }
         if self.mail.inbound.bounce_threshold == 0 {
             bad("mail.inbound.bounce_threshold", "must be at least 1".into());
         }

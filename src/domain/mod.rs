@@ -261,6 +261,9 @@ pub struct Member {
     pub comments: Delivery,
     /// Updates that mention them: at once, or in the next digest.
     pub mentions: Delivery,
+    /// Raised by `tidings member signout`: every link, session and feed address signed over
+    /// an older value stops working.
+    pub epoch: i64,
 }
 
 /// When comments or mentions reach a member.

@@ -65,6 +65,8 @@ pub enum TokenError {
     BadSignature,
     #[error("the link has expired")]
     Expired,
+    #[error("the link was ended when its member signed out everywhere")]
+    Revoked,
 }
 
 impl ReplyToken {
@@ -145,39 +147,194 @@ impl CommentToken {
     }
 }
 
-/// A signed preferences link payload: member and expiry (unix seconds).
+/// A signed preferences link payload: member, expiry (unix seconds) and the member's link
+/// epoch (raised by `member signout`, which ends every link signed over an older one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkToken {
     pub member: MemberId,
     pub expires: i64,
+    pub epoch: i64,
 }
 
+/// A link token as written, before its signature is checked against the member's epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedLink {
+    pub member: MemberId,
+    pub expires: i64,
+    sig: String,
+}
+
+/// How far back `check` looks for the epoch an ended link was signed over.
+const MAX_EPOCHS_BACK: i64 = 1000;
+
 impl LinkToken {
-    /// `<id>.<expires>.<32 hex of HMAC>`; goes in a URL path segment.
+    /// `<id>.<expires>.<32 hex of HMAC>`; goes in a URL path segment. The epoch is signed,
+    /// not written: the verifier knows the member's current one. (Epoch 0 signs the bare
+    /// `<id>.<expires>`, so links from before epochs existed still work.)
     pub fn encode(&self, secret: &Secret) -> String {
         let body = format!("{}.{}", self.member, self.expires);
-        let sig = hex::encode(&secret.mac("link", &body)[..16]);
-        format!("{body}.{sig}")
+        format!("{body}.{}", link_sig(secret, &body, self.epoch))
     }
 
-    pub fn verify(token: &str, secret: &Secret, now: i64) -> Result<LinkToken, TokenError> {
+    /// Parses the one canonical spelling of a link token: decimal numbers without sign or
+    /// leading zeros, and a 32-digit lower-case hex signature. Anything else is malformed.
+    pub fn parse(token: &str) -> Result<SignedLink, TokenError> {
         let mut parts = token.split('.');
         let (Some(m), Some(e), Some(sig), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
         };
-        let member: MemberId = m.parse().map_err(|_| TokenError::Malformed)?;
-        let expires: i64 = e.parse().map_err(|_| TokenError::Malformed)?;
-        let expected = hex::encode(&secret.mac("link", &format!("{member}.{expires}"))[..16]);
-        if !constant_eq(expected.as_bytes(), sig.to_ascii_lowercase().as_bytes()) {
+        let member: MemberId = canonical_number(m)?;
+        let expires: i64 = canonical_number(e)?;
+        if sig.len() != 32 || !sig.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(TokenError::Malformed);
+        }
+        Ok(SignedLink {
+            member,
+            expires,
+            sig: sig.to_string(),
+        })
+    }
+
+    /// Parses and checks a token against the member's current `epoch` in one step.
+    pub fn verify(
+        token: &str,
+        secret: &Secret,
+        epoch: i64,
+        now: i64,
+    ) -> Result<LinkToken, TokenError> {
+        Self::parse(token)?.check(secret, epoch, now)
+    }
+}
+
+impl SignedLink {
+    /// The link, if it is signed over the member's current `epoch` and not expired;
+    /// [`TokenError::Revoked`] when it was signed over an earlier epoch (the member signed out
+    /// everywhere since).
+    pub fn check(&self, secret: &Secret, epoch: i64, now: i64) -> Result<LinkToken, TokenError> {
+        let body = format!("{}.{}", self.member, self.expires);
+        let matches =
+            |e: i64| constant_eq(link_sig(secret, &body, e).as_bytes(), self.sig.as_bytes());
+        if !matches(epoch) {
+            let earlier = (epoch - MAX_EPOCHS_BACK).max(0)..epoch;
+            if earlier.rev().any(matches) {
+                return Err(TokenError::Revoked);
+            }
             return Err(TokenError::BadSignature);
         }
-        if expires < now {
+        if self.expires < now {
             return Err(TokenError::Expired);
         }
-        Ok(LinkToken { member, expires })
+        Ok(LinkToken {
+            member: self.member,
+            expires: self.expires,
+            epoch,
+        })
     }
+
+    /// The link if its signature is good over any epoch up to `epoch` (expiry still counts):
+    /// for the one-click unsubscribe, which must keep working from every email ever sent.
+    pub fn check_any_epoch(
+        &self,
+        secret: &Secret,
+        epoch: i64,
+        now: i64,
+    ) -> Result<LinkToken, TokenError> {
+        let body = format!("{}.{}", self.member, self.expires);
+        let signed = ((epoch - MAX_EPOCHS_BACK).max(0)..=epoch)
+            .rev()
+            .find(|e| constant_eq(link_sig(secret, &body, *e).as_bytes(), self.sig.as_bytes()))
+            .ok_or(TokenError::BadSignature)?;
+        if self.expires < now {
+            return Err(TokenError::Expired);
+        }
+        Ok(LinkToken {
+            member: self.member,
+            expires: self.expires,
+            epoch: signed,
+        })
+    }
+}
+
+/// The "was this you?" link of a quarantined message without a token: inbound message,
+/// its member, expiry. Signed over the member's link epoch like preference links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfirmToken {
+    pub inbound: i64,
+    pub member: MemberId,
+    pub expires: i64,
+}
+
+impl ConfirmToken {
+    /// `<inbound>.<member>.<expires>.<32 hex of HMAC>`.
+    pub fn encode(&self, secret: &Secret, epoch: i64) -> String {
+        format!("{}.{}", self.body(), self.sig(secret, epoch))
+    }
+
+    fn body(&self) -> String {
+        format!("{}.{}.{}", self.inbound, self.member, self.expires)
+    }
+
+    fn sig(&self, secret: &Secret, epoch: i64) -> String {
+        hex::encode(&secret.mac("confirm", &format!("{}.e{epoch}", self.body()))[..16])
+    }
+
+    /// The token's payload in its one canonical spelling, before the signature is checked
+    /// (the member's epoch is needed for that), and its signature.
+    pub fn parse(token: &str) -> Result<(ConfirmToken, String), TokenError> {
+        let mut parts = token.split('.');
+        let (Some(i), Some(m), Some(e), Some(sig), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(TokenError::Malformed);
+        };
+        let t = ConfirmToken {
+            inbound: canonical_number(i)?,
+            member: canonical_number(m)?,
+            expires: canonical_number(e)?,
+        };
+        Ok((t, sig.to_string()))
+    }
+
+    /// Whether `sig` signs this payload over `epoch`, and it has not expired.
+    pub fn check(
+        &self,
+        sig: &str,
+        secret: &Secret,
+        epoch: i64,
+        now: i64,
+    ) -> Result<(), TokenError> {
+        if !constant_eq(self.sig(secret, epoch).as_bytes(), sig.as_bytes()) {
+            return Err(TokenError::BadSignature);
+        }
+        if self.expires < now {
+            return Err(TokenError::Expired);
+        }
+        Ok(())
+    }
+}
+
+fn link_sig(secret: &Secret, body: &str, epoch: i64) -> String {
+    let signed = if epoch == 0 {
+        body.to_string()
+    } else {
+        format!("{body}.e{epoch}")
+    };
+    hex::encode(&secret.mac("link", &signed)[..16])
+}
+
+/// A non-negative decimal number written as `to_string` writes it (no sign, no leading zero).
+fn canonical_number<T: std::str::FromStr + ToString>(s: &str) -> Result<T, TokenError> {
+    let n: T = s.parse().map_err(|_| TokenError::Malformed)?;
+    if n.to_string() != s || s.starts_with('-') {
+        return Err(TokenError::Malformed);
+    }
+    Ok(n)
 }
 
 /// Compare without an early exit, so timing does not reveal how much of a signature matched.
@@ -249,18 +406,84 @@ mod tests {
         let l = LinkToken {
             member: 7,
             expires: 1000,
+            epoch: 0,
         };
         let s = l.encode(&secret());
-        assert_eq!(LinkToken::verify(&s, &secret(), 999), Ok(l));
+        assert_eq!(LinkToken::verify(&s, &secret(), 0, 999), Ok(l));
         assert_eq!(
-            LinkToken::verify(&s, &secret(), 1001),
+            LinkToken::verify(&s, &secret(), 0, 1001),
             Err(TokenError::Expired)
         );
         let moved = s.replacen("7.", "8.", 1);
         assert_eq!(
-            LinkToken::verify(&moved, &secret(), 0),
+            LinkToken::verify(&moved, &secret(), 0, 0),
             Err(TokenError::BadSignature)
         );
+    }
+
+    #[test]
+    fn a_raised_epoch_revokes_every_older_link_and_unsubscribe_still_works() {
+        let old = LinkToken {
+            member: 7,
+            expires: 1000,
+            epoch: 0,
+        }
+        .encode(&secret());
+        let mid = LinkToken {
+            member: 7,
+            expires: 1000,
+            epoch: 1,
+        }
+        .encode(&secret());
+        let new = LinkToken {
+            member: 7,
+            expires: 1000,
+            epoch: 2,
+        }
+        .encode(&secret());
+        for t in [&old, &mid] {
+            assert_eq!(
+                LinkToken::verify(t, &secret(), 2, 0),
+                Err(TokenError::Revoked)
+            );
+            let l = LinkToken::parse(t)
+                .unwrap()
+                .check_any_epoch(&secret(), 2, 0);
+            assert!(l.is_ok(), "{l:?}");
+        }
+        assert_eq!(LinkToken::verify(&new, &secret(), 2, 0).unwrap().epoch, 2);
+        // A link signed over a future epoch is simply not valid.
+        assert_eq!(
+            LinkToken::verify(&new, &secret(), 1, 0),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_link_token_has_one_spelling() {
+        let s = LinkToken {
+            member: 2,
+            expires: 1000,
+            epoch: 0,
+        }
+        .encode(&secret());
+        assert!(LinkToken::verify(&s, &secret(), 0, 0).is_ok());
+        let (_, sig) = s.rsplit_once('.').unwrap();
+        for other in [
+            format!("02.1000.{sig}"),
+            format!("+2.1000.{sig}"),
+            format!("2.01000.{sig}"),
+            format!("2.+1000.{sig}"),
+            format!("2.1000.{}", sig.to_uppercase()),
+            format!("2.1000.{sig}0"),
+            format!(" 2.1000.{sig}"),
+        ] {
+            assert_eq!(
+                LinkToken::verify(&other, &secret(), 0, 0),
+                Err(TokenError::Malformed),
+                "{other}"
+            );
+        }
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub async fn request(
         MailKind::Request
     };
     let questions = ctx.questions_for(m).await?;
-    let prefs = ctx.prefs_url(m.id, now);
+    let prefs = ctx.prefs_url(m, now);
     // Pre-fill: the plan of the member's previous update, if it had one.
     let last_plan = ctx
         .store
@@ -128,13 +128,13 @@ pub fn digest(
     now: DateTime<Utc>,
     data: DigestData,
 ) -> anyhow::Result<QueuedDigest> {
-    let prefs = ctx.prefs_url(m.id, now);
+    let prefs = ctx.prefs_url(m, now);
     let items = data.keys.clone();
     let mentions = data.mention_ids.clone();
     let comments = data.comment_ids.clone();
     let view = digest_view(m, date, now, data, &prefs);
     let subject = render::digest_subject(&view);
-    let manifest = Manifest::of(&view, ctx.list_id(m));
+    let manifest = Manifest::of(&view, ctx.list_id(m), m.epoch);
     let message_id = new_message_id("digest", &ctx.mail_domain());
     Ok(QueuedDigest {
         email: NewEmail {
@@ -181,6 +181,14 @@ pub struct Manifest {
     /// Comments owed to the reader, as written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comments: Vec<CommentNote>,
+    /// The reader's link epoch when it was queued: its preferences link is signed over it,
+    /// so the row composes to the same bytes whenever it is sent.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub epoch: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 fn is_daily(k: &DigestKind) -> bool {
@@ -205,8 +213,9 @@ const EDITED: u8 = 2;
 const RESOLVED: u8 = 4;
 
 impl Manifest {
-    fn of(v: &DigestView<'_>, list_id: String) -> Manifest {
+    fn of(v: &DigestView<'_>, list_id: String, epoch: i64) -> Manifest {
         Manifest {
+            epoch,
             name: v.reader_name.to_string(),
             hour: v.local_hour,
             list_id,
@@ -330,7 +339,7 @@ pub fn queued_digest(
             missing: s.missing.clone(),
         })
         .collect();
-    let prefs = ctx.prefs_url(member, queued_at);
+    let prefs = ctx.link_url(member, manifest.epoch, queued_at);
     let view = DigestView {
         reader_name: &manifest.name,
         date,
@@ -423,7 +432,7 @@ pub fn receipt(
         saved.edited,
         saved.attachments,
         saved.note,
-        &ctx.prefs_url(m.id, now),
+        &ctx.prefs_url(m, now),
     );
     let subject = format!("Saved: your update for {}", saved.date.format("%a %-d %b"));
     let thread = Thread {
@@ -453,7 +462,7 @@ pub fn notice(
     thread: Option<Thread<'_>>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<NewEmail> {
-    let body = render::notice_text(&m.name, text, &ctx.prefs_url(m.id, now));
+    let body = render::notice_text(&m.name, text, &ctx.prefs_url(m, now));
     plain(
         ctx,
         MailKind::Notice,

@@ -65,18 +65,34 @@ impl Ctx {
             .with_tag(&crate::domain::token::CommentToken { reader, update }.encode(&self.secret))
     }
 
-    /// A signed, expiring preferences link for `member`.
-    pub fn prefs_url(&self, member: MemberId, now: DateTime<Utc>) -> String {
+    /// A signed, expiring preferences link for `m` (over their current link epoch).
+    pub fn prefs_url(&self, m: &Member, now: DateTime<Utc>) -> String {
+        self.link_url(m.id, m.epoch, now)
+    }
+
+    /// A signed, expiring preferences link for `member` over link epoch `epoch`.
+    pub fn link_url(&self, member: MemberId, epoch: i64, now: DateTime<Utc>) -> String {
         let expires = now.timestamp() + i64::from(self.config.security.link_ttl_days) * 86_400;
-        let t = LinkToken { member, expires }.encode(&self.secret);
+        let t = LinkToken {
+            member,
+            expires,
+            epoch,
+        }
+        .encode(&self.secret);
         format!("{}/p/{t}", self.config.web.base_url.trim_end_matches('/'))
     }
 
     /// The one-click unsubscribe URL (RFC 8058) for `member`.
     pub fn unsubscribe_url(&self, member: MemberId, now: DateTime<Utc>) -> String {
-        // Unsubscribe links must keep working long after the email was sent.
+        // Unsubscribe links must keep working long after the email was sent (a signout does
+        // not end them: see `web::unsubscribe`); epoch 0 keeps their bytes stable.
         let expires = now.timestamp() + 365 * 86_400;
-        let t = LinkToken { member, expires }.encode(&self.secret);
+        let t = LinkToken {
+            member,
+            expires,
+            epoch: 0,
+        }
+        .encode(&self.secret);
         format!("{}/u/{t}", self.config.web.base_url.trim_end_matches('/'))
     }
 

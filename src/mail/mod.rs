@@ -1,6 +1,7 @@
 //! Mail in and out: building messages and sending them (SMTP or Maildir), reading replies
 //! (IMAP or Maildir), and turning raw bytes into an inbound reply.
 
+pub mod auth;
 pub mod dkim;
 pub mod extract;
 pub mod flowed;

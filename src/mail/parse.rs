@@ -29,11 +29,13 @@ pub struct Inbound {
     pub bounced: Vec<BouncedRecipient>,
     /// When the message says it was written (`Date:`).
     pub date: Option<chrono::DateTime<chrono::Utc>>,
-    /// `Authentication-Results` says DMARC failed.
-    pub dmarc_fail: bool,
-    /// The topmost `Authentication-Results` (the one the mail server that received the message
-    /// for us added; lower ones could come from anybody) says DMARC passed.
-    pub dmarc_pass: bool,
+    /// Every `Authentication-Results` value, topmost first: which of them counts is decided
+    /// with the configured authserv-ids ([`Inbound::verdict`]).
+    pub auth_results: Vec<String>,
+    /// How many addresses the From header holds (a message from several is nobody's).
+    pub from_count: usize,
+    /// The `Sender:` address, when the message has one.
+    pub sender: Option<EmailAddress>,
     /// The new text of the reply.
     pub text: String,
     /// File names of attachments.
@@ -41,6 +43,14 @@ pub struct Inbound {
     /// The text is not readable: binary data or a broken encoding (NUL bytes, many control or
     /// replacement characters). Such a message is quarantined rather than stored as an update.
     pub garbled: bool,
+}
+
+impl Inbound {
+    /// What the receiving server (one of the `trusted` authserv-ids) says about the From.
+    pub fn verdict(&self, trusted: &[String]) -> super::auth::Verdict {
+        let domain = self.from.as_ref().map(|f| f.domain()).unwrap_or_default();
+        super::auth::verdict(&self.auth_results, trusted, domain)
+    }
 }
 
 /// Whether extracted text looks like binary data rather than something a person wrote.
@@ -321,14 +331,20 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
     {
         automatic = Some("a message from a mail system (MAILER-DAEMON)".to_string());
     }
-    let dmarc_fail = msg
+    let auth_results = msg
         .headers_raw()
         .filter(|(k, _)| k.eq_ignore_ascii_case("authentication-results"))
-        .any(|(_, v)| v.to_ascii_lowercase().contains("dmarc=fail"));
-    let dmarc_pass = msg
-        .headers_raw()
-        .find(|(k, _)| k.eq_ignore_ascii_case("authentication-results"))
-        .is_some_and(|(_, v)| v.to_ascii_lowercase().contains("dmarc=pass"));
+        .map(|(_, v)| v.to_string())
+        .collect();
+    // Every address of every From header: `From: alice@…, attacker@…` or two From headers.
+    let from_count = msg
+        .header_values("From")
+        .map(|v| match v {
+            HeaderValue::Address(a) => a.iter().count(),
+            _ => 1,
+        })
+        .sum();
+    let sender = addresses(msg.sender()).into_iter().next();
     // The parts of a report (the status, the returned message) are not attachments a person
     // sent.
     let attachments = msg
@@ -353,8 +369,9 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Unreadable> {
         auto_reply,
         bounced,
         date,
-        dmarc_fail,
-        dmarc_pass,
+        auth_results,
+        from_count,
+        sender,
         text,
         attachments,
         garbled,

@@ -112,6 +112,20 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Takes quarantined message `id` back for processing, once: false when it is no longer
+    /// quarantined (confirmed or released before). One statement, so two clicks at once
+    /// release it once.
+    pub async fn take_quarantined(&self, id: i64, lease_until: i64) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE inbound_messages SET status = 'new', lease_until = $1 WHERE id = $2 AND status = 'quarantined'",
+        )
+        .bind(lease_until)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// Ids of the stored messages with `status`, oldest first (`reprocess --all`).
     pub async fn inbound_ids_with_status(&self, status: InboundStatus) -> StoreResult<Vec<i64>> {
         let rows = sqlx::query("SELECT id FROM inbound_messages WHERE status = $1 ORDER BY id")

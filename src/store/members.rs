@@ -349,7 +349,7 @@ pub struct MemberDefaults {
     pub workdays: Workdays,
 }
 
-pub(super) const MEMBER_COLS: &str = "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at, cadence, observer, comments_delivery, mentions_delivery";
+pub(super) const MEMBER_COLS: &str = "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at, cadence, observer, comments_delivery, mentions_delivery, feed_epoch";
 
 /// The one place a member row becomes a [`Member`]; stored values that no longer parse are an error.
 pub(super) fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
@@ -380,6 +380,7 @@ pub(super) fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
         observer: get_bool(r, "observer")?,
         comments: delivery(r, "comments_delivery")?,
         mentions: delivery(r, "mentions_delivery")?,
+        epoch: r.try_get("feed_epoch")?,
     })
 }
 

@@ -281,6 +281,33 @@ impl Store {
 
 impl Store {
     /// Notices queued to `recipient` since `since` (rate limit for explanations to strangers).
+    /// Receipts and notices queued to `recipient` since `since` (replies' own mail, limited
+    /// per hour by `mail.inbound.receipts_per_hour`).
+    pub async fn replies_mail_since(&self, recipient: &str, since: i64) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind IN ('receipt', 'notice') AND created_at >= $2")
+            .bind(recipient)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Outbox rows to `member` whose key starts with `prefix`, queued since `since`.
+    pub async fn mail_with_key_since(
+        &self,
+        member: i64,
+        prefix: &str,
+        since: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM outbox WHERE member_id = $1 AND idem_key LIKE $2 AND created_at >= $3")
+            .bind(member)
+            .bind(format!("{prefix}%"))
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
     pub async fn notices_since(&self, recipient: &str, since: i64) -> StoreResult<i64> {
         Ok(sqlx::query("SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = 'notice' AND created_at >= $2")
             .bind(recipient)

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod confirm;
 pub mod feed;
 pub mod html;
 pub mod limit;
@@ -15,8 +16,11 @@ pub mod log;
 pub mod oidc;
 pub mod openapi;
 pub mod prefs;
+pub mod server;
 pub mod session;
 pub mod unsubscribe;
+
+pub use server::serve;
 
 use std::sync::Arc;
 
@@ -177,6 +181,7 @@ pub fn routes() -> Routes {
     let r = admin::routes(r);
     let r = prefs::routes(r);
     let r = session::routes(r);
+    let r = confirm::routes(r);
     let r = oidc::routes(r);
     let r = log::routes(r);
     let r = feed::routes(r);
@@ -237,10 +242,15 @@ pub fn router(ctx: Ctx) -> Router {
         // Bodies beyond the limit are refused while being read; extractors turn that into a
         // 413 (JSON for the API, a page for forms).
         .layer(DefaultBodyLimit::max(max_body))
-        // A body that trickles in (or stops short of its Content-Length) gets 408 instead of
-        // holding the connection.
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            std::time::Duration::from_secs(body_timeout.max(1)),
+        // A body that trickles in (or stops short of its Content-Length) gets 408 by one
+        // deadline for the whole body instead of holding the connection.
+        .layer(axum::middleware::from_fn_with_state(
+            server::BodyRules {
+                timeout: std::time::Duration::from_secs(body_timeout.max(1)),
+                min_rate: ctx.config.web.min_body_bytes_per_sec,
+                max_bytes: max_body,
+            },
+            server::body_deadline,
         ))
         .layer(axum::middleware::from_fn(head_limits))
         .with_state(WebState { ctx, limiter })
@@ -248,78 +258,6 @@ pub fn router(ctx: Ctx) -> Router {
 
 /// 404: the JSON error for the API and for clients that do not ask for HTML; a page in the
 /// common shell for a browser.
-/// Serves `router` on `listener` until `stop` resolves, then lets the requests in flight
-/// finish (30 s at most) and closes idle connections. Our own accept loop over hyper, because
-/// `axum::serve` has no header read timeout and no connection cap: a client that sends half
-/// a request line (slowloris) is disconnected after `web.header_timeout_secs`, and at most
-/// `web.max_connections` connections are served at once (more wait in the listen queue).
-/// Bodies are bounded by `web.body_timeout_secs` in [`router`].
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    cfg: &crate::config::WebConfig,
-    stop: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
-    use hyper::server::conn::http1;
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    use hyper_util::service::TowerToHyperService;
-
-    let header_timeout = std::time::Duration::from_secs(cfg.header_timeout_secs.max(1));
-    let slots = Arc::new(tokio::sync::Semaphore::new(cfg.max_connections.max(1)));
-    let (close_tx, close_rx) = tokio::sync::watch::channel(false);
-    let mut conns = tokio::task::JoinSet::new();
-    tokio::pin!(stop);
-    loop {
-        let slot = tokio::select! {
-            _ = &mut stop => break,
-            s = slots.clone().acquire_owned() => s?,
-        };
-        let stream = tokio::select! {
-            _ = &mut stop => break,
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a moment, keep serving.
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let svc = TowerToHyperService::new(router.clone());
-        let mut close = close_rx.clone();
-        conns.spawn(async move {
-            let _slot = slot;
-            let mut b = http1::Builder::new();
-            // Room for heads beyond our own limits, so [`head_limits`] answers them with the
-            // JSON error; only beyond these does hyper refuse with an empty 431.
-            b.timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .max_buf_size(HYPER_MAX_HEAD_BYTES)
-                .max_headers(HYPER_MAX_HEADERS);
-            let conn = b
-                .serve_connection(TokioIo::new(stream), svc)
-                .with_upgrades();
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = close.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
-        });
-        while conns.try_join_next().is_some() {}
-    }
-    drop(listener);
-    let _ = close_tx.send(true);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        while conns.join_next().await.is_some() {}
-    })
-    .await;
-    Ok(())
-}
-
 async fn no_route(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
     let wants_html = headers
         .get(header::ACCEPT)
@@ -449,6 +387,11 @@ async fn metrics(State(st): State<WebState>) -> Result<Response, AppError> {
         out,
         "# HELP tidings_replies_quarantined Replies set aside with a reason.\n# TYPE tidings_replies_quarantined gauge\ntidings_replies_quarantined {}",
         count("quarantined")
+    );
+    let _ = writeln!(
+        out,
+        "# HELP tidings_reply_mail_suppressed_total Receipts and notices not sent because their address reached mail.inbound.receipts_per_hour (this process).\n# TYPE tidings_reply_mail_suppressed_total counter\ntidings_reply_mail_suppressed_total {}",
+        ctx.metrics.suppressed_reply_mail_count()
     );
     let _ = writeln!(
         out,

@@ -336,7 +336,7 @@ pub(super) struct OpenLog {
     responses(
         (status = 303, description = "Signed in: see the log."),
         (status = 403, description = "The link is not valid: a page offering a fresh one.", body = String, content_type = "text/html"),
-        (status = 410, description = "The link has expired: a page offering a fresh one.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired, or was ended by `member signout`: a page offering a fresh one.", body = String, content_type = "text/html"),
     ))]
 pub(super) async fn open_log(
     State(st): State<WebState>,

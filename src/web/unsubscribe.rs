@@ -26,17 +26,25 @@ pub(super) fn routes(r: Routes) -> Routes {
 
 /// The member a link names, or why the link cannot act.
 async fn member_of(ctx: &Ctx, token: &str) -> Result<Member, AppError> {
-    let t = LinkToken::verify(token, &ctx.secret, Utc::now().timestamp()).map_err(|e| {
+    let bad = |e: crate::domain::token::TokenError| {
         AppError::new(
             StatusCode::FORBIDDEN,
             "bad_link",
             format!("this unsubscribe link is not valid: {e}"),
         )
-    })?;
-    ctx.store
-        .member_by_id(t.member)
+    };
+    let signed = LinkToken::parse(token).map_err(bad)?;
+    let m = ctx
+        .store
+        .member_by_id(signed.member)
         .await?
-        .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "not_found", "no such member"))
+        .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "not_found", "no such member"))?;
+    // Unlike every other link, a signout does not end this one: an email's one-click
+    // unsubscribe must keep working for as long as the email is read (RFC 8058).
+    signed
+        .check_any_epoch(&ctx.secret, m.epoch, Utc::now().timestamp())
+        .map_err(bad)?;
+    Ok(m)
 }
 
 async fn set_unsubscribed(ctx: &Ctx, m: &Member, on: bool) -> Result<Member, AppError> {
@@ -127,7 +135,7 @@ async fn confirm(State(st): State<WebState>, Path(token): Path<String>) -> Respo
         Err(e) => return bad_link_page(&e),
     };
     let action = format!("/u/{token}");
-    let prefs = st.ctx.prefs_url(m.id, Utc::now());
+    let prefs = st.ctx.prefs_url(&m, Utc::now());
     let body = if m.unsubscribed {
         unsubscribed_page(&m, &action, &prefs)
     } else {
@@ -200,7 +208,7 @@ async fn act(
             );
         }
     };
-    let prefs = st.ctx.prefs_url(m.id, Utc::now());
+    let prefs = st.ctx.prefs_url(&m, Utc::now());
     let page = if resubscribe {
         resubscribed_page(&m, &prefs)
     } else {

@@ -158,6 +158,7 @@ async fn a_sqlite_database_moves_to_postgres_with_its_secret_and_fresh_sequences
     let link = LinkToken {
         member: ann,
         expires: Utc::now().timestamp() + 3600,
+        epoch: 0,
     }
     .encode(&app.ctx.secret);
     let secret = s.setting("server_secret").await.unwrap().unwrap();
@@ -189,7 +190,7 @@ async fn a_sqlite_database_moves_to_postgres_with_its_secret_and_fresh_sequences
         Ok(ann),
         "a reply address sent before the move still works"
     );
-    assert!(LinkToken::verify(&link, &ctx.secret, Utc::now().timestamp()).is_ok());
+    assert!(LinkToken::verify(&link, &ctx.secret, 0, Utc::now().timestamp()).is_ok());
     assert_eq!(
         p.api_token_member(&hash_api_token(&api_token))
             .await

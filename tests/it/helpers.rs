@@ -41,6 +41,8 @@ pub fn test_config(db_url: &str, dir: &std::path::Path) -> Config {
     cfg.mail.maildir.sent = dir.join("sent");
     cfg.mail.maildir.inbox = dir.join("inbox");
     cfg.security.secret = SecretString::new("integration-test-secret-0123456789");
+    // The receiving server the tests stand in for: its Authentication-Results alone count.
+    cfg.mail.inbound.trusted_authserv_id = vec!["mx.example.test".into()];
     cfg
 }
 
@@ -152,6 +154,25 @@ pub fn gmail_reply(from: &str, to: &str, in_reply_to: &str, msg_id: &str, text: 
         "From: Someone <{from}>\r\nTo: {to}\r\nSubject: Re: Your update\r\nMessage-ID: <{msg_id}>\r\nIn-Reply-To: <{in_reply_to}>\r\nReferences: <{in_reply_to}>\r\nDate: Mon, 9 Mar 2026 17:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\nOn Mon, 9 Mar 2026 at 16:30, Tidings <tidings@example.test> wrote:\r\n> Hi,\r\n> What did you get done?\r\n> What's next?\r\n"
     )
     .into_bytes()
+}
+
+/// `raw` as our receiving server (authserv-id `mx.example.test`, trusted in [`test_config`])
+/// delivers it when it vouches for a From at `domain`: an aligned DMARC pass on top.
+pub fn vouched(domain: &str, raw: &[u8]) -> Vec<u8> {
+    let mut v = format!(
+        "Authentication-Results: mx.example.test; spf=pass smtp.mailfrom={domain}; dkim=pass header.d={domain}; dmarc=pass (p=reject) header.from={domain}\r\n"
+    )
+    .into_bytes();
+    v.extend_from_slice(raw);
+    v
+}
+
+/// `raw` with the first `from` replaced by `to` (a message sent again with another
+/// Message-ID).
+pub fn swap(raw: &[u8], from: &str, to: &str) -> Vec<u8> {
+    String::from_utf8_lossy(raw)
+        .replacen(from, to, 1)
+        .into_bytes()
 }
 
 /// Text bodies of a sent email (the text/plain part).

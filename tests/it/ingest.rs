@@ -213,20 +213,54 @@ both!(garbage_is_quarantined_with_its_bytes, |app| {
 });
 
 both!(
-    a_reply_without_token_matches_by_in_reply_to_and_a_fresh_email_by_sender,
+    without_a_token_a_reply_by_in_reply_to_or_a_fresh_email_counts_only_when_the_receiving_server_vouches,
     |app| {
         let (_, mid) = setup(&app).await;
-        let raw = gmail_reply(
+        let t = at("2026-03-09T17:00:00Z");
+        // Matched by its thread, or written fresh to the base address: anybody can write
+        // Ann's From and References, so without our server's word neither is hers.
+        let by_thread = gmail_reply(
             "ann@example.test",
             "someone-else@example.test",
             &mid,
             "irt@mail.test",
             "Matched by thread.",
         );
-        let r = app.deliver("i", &raw, at("2026-03-09T17:00:00Z")).await;
-        assert_eq!(r.accepted, 1, "{r:?}");
+        let r = app.deliver("i", &by_thread, t).await;
+        assert_eq!((r.accepted, r.quarantined), (0, 1), "{r:?}");
         let fresh = b"From: Bob <bob@example.test>\r\nTo: updates@example.test\r\nSubject: my update\r\nMessage-ID: <fresh@mail.test>\r\n\r\nWrote docs all day.\r\n";
-        let r = app.deliver("f", fresh, at("2026-03-09T17:00:00Z")).await;
+        let r = app.deliver("f", fresh, t).await;
+        assert_eq!((r.accepted, r.quarantined), (0, 1), "{r:?}");
+        // A pass written by the sender below a trusted header, or by another server: ignored.
+        let mut lower = b"Authentication-Results: mx.example.test; spf=none\r\n".to_vec();
+        lower.extend(vouched("example.test", &swap(&fresh[..], "<fresh@", "<fresh2@")));
+        let r = app.deliver("f2", &lower, t).await;
+        assert_eq!(r.quarantined, 1, "{r:?}");
+        for who in ["ann", "bob"] {
+            let u = app
+                .ctx
+                .store
+                .update_for(if who == "ann" { 1 } else { 2 }, "2026-03-09".parse().unwrap())
+                .await
+                .unwrap();
+            assert!(u.is_none(), "{who}: {u:?}");
+        }
+        // With our receiving server's aligned DMARC pass on top, both count.
+        let r = app
+            .deliver(
+                "i3",
+                &vouched("example.test", &swap(&by_thread[..], "<irt@", "<irt3@")),
+                t,
+            )
+            .await;
+        assert_eq!(r.accepted, 1, "{r:?}");
+        let r = app
+            .deliver(
+                "f3",
+                &vouched("example.test", &swap(&fresh[..], "<fresh@", "<fresh3@")),
+                t,
+            )
+            .await;
         assert_eq!(r.accepted, 1, "{r:?}");
         let u = app
             .ctx
@@ -597,8 +631,13 @@ both!(
         let m = member_row(&app, "ann@example.test").await;
         assert!(!m.is_away_on("2026-12-14".parse().unwrap()), "{:?}", m.away);
         // Bob's own out-of-office, fresh to the base address, counts for Bob.
+        // (only when our receiving server vouches for it: anybody can write Bob's From).
         let bob = b"From: bob@example.test\r\nTo: updates@example.test\r\nSubject: Automatic reply: back on 2026-03-16\r\nX-Autoreply: yes\r\nMessage-ID: <ooo-b@mail.test>\r\n\r\nThanks for your message.\r\n";
         app.deliver("ooo3", bob, at("2026-03-09T16:00:00Z")).await;
+        let m = member_row(&app, "bob@example.test").await;
+        assert!(!m.is_away_on("2026-03-15".parse().unwrap()), "{:?}", m.away);
+        let bob = vouched("example.test", &swap(&bob[..], "<ooo-b@", "<ooo-b2@"));
+        app.deliver("ooo4", &bob, at("2026-03-09T16:00:00Z")).await;
         let m = member_row(&app, "bob@example.test").await;
         assert!(m.is_away_on("2026-03-15".parse().unwrap()), "{:?}", m.away);
         assert!(!m.is_away_on("2026-03-16".parse().unwrap()), "{:?}", m.away);
@@ -1053,8 +1092,13 @@ both!(
         let reply = format!(
             "From: Bob <bob@example.test>\r\nTo: updates@example.test\r\nSubject: Re: digest\r\nMessage-ID: <b1@mail.test>\r\nIn-Reply-To: <{digest_id}>\r\nReferences: <{digest_id}>\r\nDate: Tue, 10 Mar 2026 08:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAnn: I have the staging credentials, ping me.\r\n\r\nOn Tue, 10 Mar 2026, Tidings wrote:\r\n> Shipped the importer.\r\n"
         );
+        // (vouched for by our receiving server: only then is a stranger's word not at stake).
         let r = app
-            .deliver("b1", reply.as_bytes(), at("2026-03-10T08:00:00Z"))
+            .deliver(
+                "b1",
+                &vouched("example.test", reply.as_bytes()),
+                at("2026-03-10T08:00:00Z"),
+            )
             .await;
         assert_eq!(r.accepted, 0, "{r:?}");
         let bob_update = app

@@ -356,6 +356,7 @@ both!(every_page_passes_axe_core_in_chromium, |app| {
         let t = tidings::domain::token::LinkToken {
             member: ann,
             expires: chrono::Utc::now().timestamp() + 86_400,
+            epoch: 0,
         }
         .encode(&srv.ctx.secret);
         format!("/u/{t}")

@@ -56,7 +56,12 @@ impl Server {
     pub fn link(&self, member: i64, expires: i64) -> String {
         format!(
             "/p/{}",
-            LinkToken { member, expires }.encode(&self.ctx.secret)
+            LinkToken {
+                member,
+                expires,
+                epoch: 0
+            }
+            .encode(&self.ctx.secret)
         )
     }
 
@@ -901,6 +906,7 @@ both!(
             let t = LinkToken {
                 member: id,
                 expires: Utc::now().timestamp() + 86_400,
+                epoch: 0,
             }
             .encode(&srv.ctx.secret);
             format!("/u/{t}")
@@ -1902,7 +1908,7 @@ both!(
         .await
         .unwrap();
         let now = chrono::Utc::now();
-        let prefs = app.ctx.prefs_url(ann, now);
+        let prefs = app.ctx.link_url(ann, 0, now);
         let view = tidings::jobs::compose::digest_view(
             &m,
             "2026-03-10".parse().unwrap(),

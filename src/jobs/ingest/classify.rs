@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::decide::Decision;
-use super::identify::{Identity, identify};
+use super::identify::{Identity, Via, identify};
 use crate::domain::AwayRange;
 use crate::domain::schedule::local_date;
 use crate::jobs::Ctx;
@@ -64,12 +64,19 @@ pub(super) async fn automatic(
         && let Some(from) = &p.from
     {
         // Only a member we can tie to the message, writing from their own address, may be
-        // marked away: a forwarded or forged notice must not silence someone else.
+        // marked away: a forwarded or forged notice must not silence someone else. Tied by
+        // their reply token, or vouched for by our receiving server (anybody can write a
+        // member's From, and References, to the base address).
+        let vouched = p
+            .verdict(&ctx.config.mail.inbound.trusted_authserv_id)
+            .passed();
         let member = match identify(ctx, p, from, now).await? {
-            Identity::Found(m, _) => Some(m),
-            _ => ctx.store.member_by_email(from).await?,
+            Identity::Found(m, _, Via::Token) => Some(m),
+            Identity::Found(m, _, _) if vouched => Some(m),
+            _ if vouched => ctx.store.member_by_email(from).await?,
+            _ => None,
         }
-        .filter(|m| m.owns_address(from));
+        .filter(|m| m.owns_address(from) && p.from_count == 1);
         if let Some(m) = member {
             member_id = Some(m.id);
             let sent = local_date(m.tz, p.date.unwrap_or(now));

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::classify::automatic;
-use super::identify::{Identity, identify};
+use super::identify::{Identity, Via, identify};
 use super::*;
 use crate::config::AttachmentPolicy;
 use crate::domain::command::{Command, parse_command};
@@ -13,6 +13,7 @@ use crate::domain::{AwayRange, EmailAddress, Member, MemberId};
 use crate::jobs::Ctx;
 use crate::jobs::compose::{self, Saved, Thread};
 use crate::jobs::members::{self, Tell};
+use crate::mail::auth::Verdict;
 use crate::mail::parse;
 use crate::store::{
     InboundStatus, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS, MemberChange, StoreError,
@@ -97,10 +98,14 @@ pub(super) fn with_attachments(ctx: &Ctx, mut text: String, attachments: &[Strin
     text
 }
 
+/// Decides on message `inbound` (its stored row). `confirmed`: the member confirmed by a
+/// signed link that this message without a token is theirs ("was this you?").
 pub(super) async fn decide(
     ctx: &Ctx,
+    inbound: i64,
     key: &str,
     raw: &[u8],
+    confirmed: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Decision> {
     let p = match parse::parse(raw) {
@@ -131,10 +136,14 @@ pub(super) async fn decide(
             None,
         ));
     };
-    let (member, date) = match identify(ctx, &p, &from, now).await? {
-        Identity::Found(m, d) => (m, d),
+    let verdict = p.verdict(&ctx.config.mail.inbound.trusted_authserv_id);
+    if let Some(why) = not_one_sender(&p, &from) {
+        return Ok(Decision::quarantined(why, sender, None));
+    }
+    let (member, date, via) = match identify(ctx, &p, &from, now).await? {
+        Identity::Found(m, d, via) => (m, d, via),
         Identity::BadToken(e) => {
-            notify_sender(ctx, key, &p, &from, false, "Your reply could not be matched to an update request: its reply address was changed on the way (it must stay exactly as in the request, updates+…@…). Please use Reply on the latest request email and leave the To address as it is.", now).await?;
+            notify_sender(ctx, key, &verdict, &from, false, "Your reply could not be matched to an update request: its reply address was changed on the way (it must stay exactly as in the request, updates+…@…). Please use Reply on the latest request email and leave the To address as it is.", now).await?;
             return Ok(Decision::quarantined(
                 format!("invalid reply token: {e}"),
                 sender,
@@ -158,8 +167,8 @@ pub(super) async fn decide(
                     None,
                     now,
                 )?;
-                if !p.dmarc_fail && under_notice_limit(ctx, &m.email, now).await? {
-                    ctx.queue(&notice, now).await?;
+                if verdict.passed() && under_notice_limit(ctx, &m.email, now).await? {
+                    tell(ctx, &notice, now).await?;
                 }
                 return Ok(Decision::ignored(
                     "a reply to a digest (not an update; the sender was told)".into(),
@@ -188,7 +197,7 @@ pub(super) async fn decide(
             ));
         }
         Identity::Unmatched => {
-            notify_sender(ctx, key, &p, &from, false, "Your message was not accepted: Tidings only reads replies to its own emails, and this is not one. To send your update, use Reply on today's update request (it comes at your request time); commands such as pause or timezone Europe/Berlin also go in a reply to a request. To reach the people on your team, write to them directly.", now).await?;
+            notify_sender(ctx, key, &verdict, &from, false, "Your message was not accepted: Tidings only reads replies to its own emails, and this is not one. To send your update, use Reply on today's update request (it comes at your request time); commands such as pause or timezone Europe/Berlin also go in a reply to a request. To reach the people on your team, write to them directly.", now).await?;
             return Ok(Decision::quarantined(
                 "no reply token and not a reply to a Tidings email".into(),
                 sender,
@@ -200,7 +209,7 @@ pub(super) async fn decide(
         let why = format!(
             "Your message was not accepted: it came from {from}, and the request it answers was sent to another address. Reply from the address the request was sent to. If {from} is another address of yours, ask your Tidings admin to add it as an alias of your membership (tidings member set YOUR-ADDRESS --alias {from}); replies from it then count as yours."
         );
-        notify_sender(ctx, key, &p, &from, true, &why, now).await?;
+        notify_sender(ctx, key, &verdict, &from, via == Via::Token, &why, now).await?;
         return Ok(Decision::quarantined(
             format!(
                 "sender {from} is not {} (the token's member) or one of their aliases",
@@ -212,9 +221,26 @@ pub(super) async fn decide(
     }
     // No notice here: the From of a message that fails DMARC is probably forged, and telling
     // the forged address would be backscatter.
-    if p.dmarc_fail {
+    if verdict.failed() {
         return Ok(Decision::quarantined(
-            "Authentication-Results reports dmarc=fail".into(),
+            verdict.describe(),
+            sender,
+            Some(member.id),
+        ));
+    }
+    // Without a token, the From is only the sender's word: the receiving server must vouch
+    // for it, or the member confirm it by the link we send them (never the sender).
+    if via != Via::Token && !verdict.passed() && !confirmed {
+        super::confirm::ask(ctx, inbound, &member, &p, now).await?;
+        return Ok(Decision::quarantined(
+            format!(
+                "no reply token (matched by {}), and {}; the member was asked whether it was them",
+                match via {
+                    Via::References => "References",
+                    _ => "the From address",
+                },
+                verdict.describe()
+            ),
             sender,
             Some(member.id),
         ));
@@ -240,7 +266,7 @@ pub(super) async fn decide(
                 None,
                 now,
             )?;
-            ctx.queue(&notice, now).await?;
+            tell(ctx, &notice, now).await?;
             return Ok(Decision::quarantined(
                 format!("\"for {d}\" is in the future (the member's today is {today})"),
                 sender,
@@ -268,7 +294,7 @@ pub(super) async fn decide(
             None,
             now,
         )?;
-        ctx.queue(&notice, now).await?;
+        tell(ctx, &notice, now).await?;
         text = rest_after_first_line(&text);
         // "resolved" alone: nothing more to store.
         if text.trim().is_empty() {
@@ -306,7 +332,7 @@ pub(super) async fn decide(
                     None,
                     now,
                 )?;
-                ctx.queue(&notice, now).await?;
+                tell(ctx, &notice, now).await?;
                 return Ok(Decision::quarantined(msg, sender, Some(member.id)));
             }
         }
@@ -326,7 +352,7 @@ pub(super) async fn decide(
             Some(thread),
             now,
         )?;
-        ctx.queue(&notice, now).await?;
+        tell(ctx, &notice, now).await?;
         return Ok(Decision::quarantined(
             "no new text in the reply".into(),
             sender,
@@ -347,6 +373,53 @@ pub(super) async fn decide(
     )
     .await?;
     Ok(Decision { sender, ..stored })
+}
+
+/// Queues a receipt or notice that a message triggered, unless
+/// `mail.inbound.receipts_per_hour` of them already went to that address within the hour:
+/// however many messages arrive, one address never gets more (counted in `/metrics`).
+pub(super) async fn tell(
+    ctx: &Ctx,
+    email: &crate::store::NewEmail,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let limit = i64::from(ctx.config.mail.inbound.receipts_per_hour);
+    if limit > 0 {
+        let hour_ago = (now - Duration::hours(1)).timestamp();
+        let sent = ctx
+            .store
+            .replies_mail_since(&email.recipient, hour_ago)
+            .await?;
+        if sent >= limit {
+            ctx.metrics.suppressed_reply_mail();
+            tracing::warn!(
+                recipient = %email.recipient,
+                kind = email.kind,
+                limit,
+                "not sent: mail.inbound.receipts_per_hour reached for this address"
+            );
+            return Ok(());
+        }
+    }
+    ctx.queue(email, now).await?;
+    Ok(())
+}
+
+/// Why a message is nobody's, whatever it carries: several From addresses, or a `Sender:`
+/// other than its From (mail sent on someone's behalf is not theirs).
+fn not_one_sender(p: &parse::Inbound, from: &EmailAddress) -> Option<String> {
+    if p.from_count > 1 {
+        return Some(format!(
+            "the From header holds {} addresses; a message from several people is nobody's update",
+            p.from_count
+        ));
+    }
+    match &p.sender {
+        Some(s) if s != from => Some(format!(
+            "Sender: {s} is not the From address {from}; mail sent on someone's behalf is not theirs"
+        )),
+        _ => None,
+    }
 }
 
 /// The text after its first non-empty line (a command's), trimmed.
@@ -402,7 +475,7 @@ pub(super) async fn store_update(
                 None,
                 now,
             )?;
-            ctx.queue(&notice, now).await?;
+            tell(ctx, &notice, now).await?;
             return Ok(Decision::quarantined(
                 format!("the day's update is full: {why}"),
                 Some(member.email.to_string()),
@@ -429,7 +502,7 @@ pub(super) async fn store_update(
         note: &note,
     };
     let receipt = compose::receipt(ctx, member, &format!("receipt:{key}"), saved, now)?;
-    ctx.queue(&receipt, now).await?;
+    tell(ctx, &receipt, now).await?;
     Ok(Decision::accepted(out.id, out.edited, member.id))
 }
 
@@ -457,9 +530,10 @@ async fn comment(
             Some(reader.id),
         ));
     }
-    if p.dmarc_fail {
+    let verdict = p.verdict(&ctx.config.mail.inbound.trusted_authserv_id);
+    if verdict.failed() {
         return Ok(Decision::quarantined(
-            "Authentication-Results reports dmarc=fail".into(),
+            verdict.describe(),
             sender,
             Some(reader.id),
         ));
@@ -544,7 +618,7 @@ async fn comment_at_once(
             update,
             now,
         )?;
-        ctx.queue(&notice, now).await?;
+        tell(ctx, &notice, now).await?;
         ctx.store
             .comment_delivered(id, m.id, now.timestamp())
             .await?;
@@ -658,25 +732,27 @@ async fn under_notice_limit(
 async fn notify_sender(
     ctx: &Ctx,
     key: &str,
-    p: &parse::Inbound,
+    verdict: &Verdict,
     to: &EmailAddress,
     token_ok: bool,
     why: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    // Only a sender who is who they say: a valid token, or DMARC passed (a forged From must
-    // not be answered: backscatter). And only a member, or a sender whose message both carried
-    // a valid token and passed DMARC (a member writing from another address of theirs).
-    if !(token_ok || p.dmarc_pass) || p.dmarc_fail {
+    // Only a sender who is who they say: a valid token, or our receiving server vouches for
+    // the From (a forged From must not be answered: backscatter). And only a member, or a
+    // sender whose message both carried a valid token and was vouched for (a member writing
+    // from another address of theirs).
+    let vouched = verdict.passed();
+    if !(token_ok || vouched) || verdict.failed() {
         return Ok(());
     }
-    if !(token_ok && p.dmarc_pass) && ctx.store.member_by_email(to).await?.is_none() {
+    if !(token_ok && vouched) && ctx.store.member_by_email(to).await?.is_none() {
         return Ok(());
     }
     if !under_notice_limit(ctx, to, now).await? {
         return Ok(());
     }
     let notice = compose::refusal(ctx, to, &format!("notice:{key}"), why, now)?;
-    ctx.queue(&notice, now).await?;
+    tell(ctx, &notice, now).await?;
     Ok(())
 }

@@ -9,9 +9,18 @@ use crate::domain::{EmailAddress, MailKind, Member};
 use crate::jobs::Ctx;
 use crate::mail::parse;
 
+/// How a message was tied to its member: only a reply token is a secret the sender had to
+/// know; References and the base address are for anybody to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Via {
+    Token,
+    References,
+    BaseAddress,
+}
+
 /// Who a message is from and for which day, before the From check.
 pub(super) enum Identity {
-    Found(Member, NaiveDate),
+    Found(Member, NaiveDate, Via),
     /// A reply to a digest entry's "Reply to …" address: the reader the token was signed for,
     /// and the update it answers (`None` when it was deleted since).
     Comment(Member, Option<i64>),
@@ -51,14 +60,14 @@ pub(super) async fn identify(
     if let Some(tag) = tag {
         return Ok(match ReplyToken::verify(&tag, &ctx.secret) {
             Ok(t) => match ctx.store.member_by_id(t.member).await? {
-                Some(m) => Identity::Found(m, t.date),
+                Some(m) => Identity::Found(m, t.date, Via::Token),
                 None => Identity::GoneMember,
             },
             Err(e) => Identity::BadToken(e.to_string()),
         });
     }
     match by_references(ctx, &p.references).await? {
-        Some(Answered::Request(m, d)) => return Ok(Identity::Found(m, d)),
+        Some(Answered::Request(m, d)) => return Ok(Identity::Found(m, d, Via::References)),
         Some(Answered::Digest(m)) => return Ok(Identity::DigestReply(m)),
         None => {}
     }
@@ -66,7 +75,7 @@ pub(super) async fn identify(
         return Ok(match ctx.store.member_by_email(from).await? {
             Some(m) => {
                 let d = local_date(m.tz, now);
-                Identity::Found(m, d)
+                Identity::Found(m, d, Via::BaseAddress)
             }
             None => Identity::Stranger,
         });

@@ -3,8 +3,11 @@
 //! Mail that cannot be used is quarantined with its reason, never silently dropped.
 
 mod classify;
+mod confirm;
 mod decide;
 mod identify;
+
+pub use confirm::{CONFIRM_DAYS, ConfirmError, confirm, confirm_url};
 
 use decide::{decide, store_update, with_attachments};
 
@@ -152,7 +155,7 @@ pub async fn process(
     else {
         return Ok(Outcome::Duplicate);
     };
-    run_pipeline(ctx, id, raw, &id.to_string(), now).await
+    run_pipeline(ctx, id, raw, &id.to_string(), false, now).await
 }
 
 /// Finishes messages whose worker died between storing the raw bytes and recording the
@@ -184,7 +187,7 @@ async fn recover_stale(
             continue;
         }
         tracing::info!(id, "finishing a message a crashed worker had stored");
-        let o = run_pipeline(ctx, id, &row.raw, &id.to_string(), now).await?;
+        let o = run_pipeline(ctx, id, &row.raw, &id.to_string(), false, now).await?;
         report.add(&o);
     }
     Ok(())
@@ -201,7 +204,7 @@ pub async fn reprocess(ctx: &Ctx, id: i64, now: DateTime<Utc>) -> anyhow::Result
         anyhow::bail!("inbound message {id} is being processed by another worker");
     }
     // A fresh key per attempt: the first attempt's notice must not swallow this receipt.
-    run_pipeline(ctx, id, &row.raw, &format!("{id}-r{ts}"), now)
+    run_pipeline(ctx, id, &row.raw, &format!("{id}-r{ts}"), false, now)
         .await
         .map(Some)
 }
@@ -291,9 +294,10 @@ async fn run_pipeline(
     id: i64,
     raw: &[u8],
     key: &str,
+    confirmed: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Outcome> {
-    let d = decide(ctx, key, raw, now).await?;
+    let d = decide(ctx, id, key, raw, confirmed, now).await?;
     ctx.store
         .set_inbound_outcome(
             id,

@@ -34,11 +34,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     .map(ApiJson)
                     .map_err(|e| AppError::invalid(format!("invalid body: {e}")))
             }
-            Err(rej) if body_timed_out(&rej) => Err(AppError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "timeout",
-                "the request body did not arrive within web.body_timeout_secs",
-            )),
             Err(rej) => Err(match rej.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => too_large(),
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(
@@ -51,18 +46,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             }),
         }
     }
-}
-
-/// Whether reading the body failed because it did not arrive in time (`web.body_timeout_secs`).
-pub(super) fn body_timed_out(rej: &(dyn std::error::Error + 'static)) -> bool {
-    let mut e: Option<&(dyn std::error::Error + 'static)> = Some(rej);
-    while let Some(err) = e {
-        if err.is::<tower_http::timeout::TimeoutError>() {
-            return true;
-        }
-        e = err.source();
-    }
-    false
 }
 
 /// Whether any string (or key) in `v` holds a NUL character.

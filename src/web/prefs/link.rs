@@ -90,7 +90,7 @@ async fn queue_fresh_link(ctx: &Ctx, email: &EmailAddress) -> anyhow::Result<()>
         return Ok(());
     };
     let now = Utc::now();
-    let url = ctx.prefs_url(m.id, now);
+    let url = ctx.prefs_url(&m, now);
     let text = format!(
         "You asked for a fresh link to your Tidings preferences. It is valid for {} days:\n\n{url}\n\nIf you did not ask for it, you can ignore this email.\n",
         ctx.config.security.link_ttl_days

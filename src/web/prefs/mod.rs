@@ -43,11 +43,15 @@ pub fn csrf_token(ctx: &Ctx, member: i64, link: &str) -> String {
 }
 
 /// The page for a link that does not work: why, and a form to get a fresh one by email.
-fn bad_link_page(e: &TokenError) -> Response {
+pub(crate) fn bad_link_page(e: &TokenError) -> Response {
     let (status, why) = match e {
         TokenError::Expired => (
             StatusCode::GONE,
             "This preferences link has expired. Links in emails stay valid for a limited time.",
+        ),
+        TokenError::Revoked => (
+            StatusCode::GONE,
+            "This link was ended: you (or your Tidings admin) signed out everywhere, which ends every link from earlier emails.",
         ),
         _ => (
             StatusCode::FORBIDDEN,
@@ -57,8 +61,23 @@ fn bad_link_page(e: &TokenError) -> Response {
     html_response(status, page("Link not valid", link_request_form(why)))
 }
 
-fn verify(ctx: &Ctx, token: &str) -> Result<LinkToken, TokenError> {
-    LinkToken::verify(token, &ctx.secret, Utc::now().timestamp())
+/// The member a link acts for: its one canonical spelling, signed over the member's current
+/// link epoch (`member signout` raises it) and not expired. `Err(None)` when the member is
+/// gone.
+async fn verify(
+    ctx: &Ctx,
+    token: &str,
+) -> Result<Result<crate::domain::Member, TokenError>, AppError> {
+    let signed = match LinkToken::parse(token) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    let Some(m) = ctx.store.member_by_id(signed.member).await? else {
+        return Ok(Err(TokenError::BadSignature));
+    };
+    Ok(signed
+        .check(&ctx.secret, m.epoch, Utc::now().timestamp())
+        .map(|_| m))
 }
 
 /// The preferences page: time zone, request and digest times, workdays, time away, pause and
@@ -71,7 +90,7 @@ fn verify(ctx: &Ctx, token: &str) -> Result<LinkToken, TokenError> {
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
         (status = 403, description = "The link is not valid: a page offering a fresh one.", body = String, content_type = "text/html"),
-        (status = 410, description = "The link has expired: a page offering a fresh one.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired, or was ended by `member signout`: a page offering a fresh one.", body = String, content_type = "text/html"),
     ))]
 async fn show(
     State(st): State<WebState>,
@@ -90,16 +109,7 @@ pub(super) async fn linked_member(
     st: &WebState,
     token: &str,
 ) -> Result<Result<crate::domain::Member, Response>, AppError> {
-    let link = match verify(&st.ctx, token) {
-        Ok(l) => l,
-        Err(e) => return Ok(Err(bad_link_page(&e))),
-    };
-    Ok(st
-        .ctx
-        .store
-        .member_by_id(link.member)
-        .await?
-        .ok_or_else(|| bad_link_page(&TokenError::BadSignature)))
+    Ok(verify(&st.ctx, token).await?.map_err(|e| bad_link_page(&e)))
 }
 
 async fn show_inner(st: &WebState, token: &str, flash: Option<&str>) -> Result<Response, AppError> {
@@ -152,7 +162,7 @@ pub(super) fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
         (status = 303, description = "Saved: see the page again (`?done=…`)."),
         (status = 400, description = "The body is not a form.", body = String, content_type = "text/html"),
         (status = 403, description = "The link or the form token is not valid, or the form was sent from another site.", body = String, content_type = "text/html"),
-        (status = 410, description = "The link has expired: a page offering a fresh one.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired, or was ended by `member signout`: a page offering a fresh one.", body = String, content_type = "text/html"),
         (status = 422, description = "Nothing saved: the page again with every problem beside its field.", body = String, content_type = "text/html"),
     ))]
 async fn submit(
@@ -162,9 +172,10 @@ async fn submit(
     form: Result<Form<PrefsForm>, FormRejection>,
 ) -> Response {
     // The link first: an expired or tampered link never acts, whatever the form says.
-    let link = match verify(&st.ctx, &token) {
-        Ok(l) => l,
-        Err(e) => return bad_link_page(&e),
+    let link = match verify(&st.ctx, &token).await {
+        Ok(Ok(m)) => m,
+        Ok(Err(e)) => return bad_link_page(&e),
+        Err(e) => return error_page(e),
     };
     let form = match form {
         Ok(Form(f)) => f,
@@ -194,14 +205,14 @@ async fn submit(
     let csrf_ok = form.csrf.as_deref().is_some_and(|c| {
         st.ctx
             .secret
-            .verify("csrf", &format!("{}:{token}", link.member), c)
+            .verify("csrf", &format!("{}:{token}", link.id), c)
     });
     if !csrf_ok {
         return forbidden(
             "This form has expired or was not sent from your preferences page. Open your link again.",
         );
     }
-    match submit_inner(&st, &token, link.member, &form).await {
+    match submit_inner(&st, &token, link.id, &form).await {
         Ok(r) => r,
         Err(e) => error_page(e),
     }

@@ -21,7 +21,7 @@ use crate::web::{AppError, WebState};
         (status = 200, description = "The update.", body = String, content_type = "text/html"),
         (status = 403, description = "The link is not valid: a page offering a fresh one.", body = String, content_type = "text/html"),
         (status = 404, description = "No such update, or not one this reader may read.", body = String, content_type = "text/html"),
-        (status = 410, description = "The link has expired: a page offering a fresh one.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired, or was ended by `member signout`: a page offering a fresh one.", body = String, content_type = "text/html"),
     ))]
 pub(super) async fn show_update(
     State(st): State<WebState>,
