@@ -89,16 +89,18 @@ async fn unusable_mail_through_postfix_and_dovecot_is_kept_with_its_reason() {
         "MARK-REPLAY Bob's words on Alice's request.",
     );
     smtp_send(rig, "bob@example.test", &alice_to, &replay).await;
-    // 3. From Alice with her token, but the receiving MTA says DMARC failed: forged From.
+    // 3. From Alice to the base address (no token), with an Authentication-Results that
+    //    claims our receiving server vouched for her: written by the sender, so the server
+    //    removes it and stamps its own (scripts/rig), and it counts for nothing.
     let forged = reply(
         "Alice <alice@example.test>",
-        &alice_to,
-        &alice_mid,
+        "updates@example.test",
+        "<nothing@client.test>",
         "forged",
-        "Authentication-Results: mx.example.test; dmarc=fail (p=reject) header.from=example.test\r\n",
+        "Authentication-Results: mail.example.test; dkim=pass header.d=example.test; dmarc=pass header.from=example.test\r\n",
         "MARK-DMARC I am Alice, trust me.",
     );
-    smtp_send(rig, "mallory@example.test", &alice_to, &forged).await;
+    smtp_send(rig, "mallory@example.test", "updates@example.test", &forged).await;
     // 4. Tampered: the token's date changed, so the signature no longer matches.
     let (body, rest) = alice_to.split_once('@').unwrap();
     let mut parts: Vec<String> = body.split('-').map(str::to_string).collect();
@@ -152,7 +154,7 @@ async fn unusable_mail_through_postfix_and_dovecot_is_kept_with_its_reason() {
             InboundStatus::Quarantined,
             "bob@example.test",
         ),
-        ("MARK-DMARC", InboundStatus::Quarantined, "dmarc=fail"),
+        ("MARK-DMARC", InboundStatus::Quarantined, "no reply token"),
         ("MARK-TAMPER", InboundStatus::Quarantined, "token"),
         (
             "MARK-OOO",
@@ -204,9 +206,9 @@ async fn unusable_mail_through_postfix_and_dovecot_is_kept_with_its_reason() {
     }
     // Bob, a member whose mail carried a valid token, is told why. Dave is no member and
     // Alice's tampered token passed no check: their From may be forged, so they are not
-    // answered (no backscatter); automatic mail gets nothing. (Alice's own address gets the
-    // "empty reply" notice for the unreadable message sent as her to the base address:
-    // member notices go to the member's stored address, never to an unchecked From.)
+    // answered (no backscatter); automatic mail gets nothing. (Alice's own address gets one
+    // "Was this you?" for the messages sent as her to the base address without our server's
+    // word: member notices go to the member's stored address, never to an unchecked From.)
     let notices: Vec<(String, String)> = ctx
         .store
         .list_outbox(false, 100)
@@ -223,9 +225,8 @@ async fn unusable_mail_through_postfix_and_dovecot_is_kept_with_its_reason() {
         .collect();
     assert_eq!(not_accepted, vec!["bob@example.test"], "{notices:?}");
     assert!(
-        notices
-            .iter()
-            .all(|(r, s)| r == "bob@example.test" || s == "Your reply was empty"),
+        notices.iter().all(|(r, s)| r == "bob@example.test"
+            || (r == "alice@example.test" && s.starts_with("Was this you?"))),
         "{notices:?}"
     );
     jobs::send::run(&ctx, at("2026-03-09T18:01:00Z"))
@@ -305,4 +306,162 @@ async fn two_pollers_on_one_imap_mailbox_store_each_reply_once() {
     }
     a.store.close().await;
     b.store.close().await;
+}
+
+/// Forged mail through the rig's Postfix (which stamps `Authentication-Results:
+/// mail.example.test` like a receiving server running OpenDMARC, see scripts/rig): a
+/// member's From written by someone else acts on nothing, on both backends.
+#[tokio::test]
+async fn forged_mail_acts_on_nothing_and_the_same_mail_vouched_for_by_the_server_counts() {
+    let rig = rig::Rig::shared();
+    for db in ["sqlite", "postgres"] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match db {
+            "sqlite" => format!("sqlite://{}", dir.path().join("f.db").display()),
+            _ => rig.fresh_pg_url(),
+        };
+        forged_mail_on(rig, &url, dir.path(), db).await;
+    }
+}
+
+async fn forged_mail_on(rig: &rig::Rig, url: &str, dir: &std::path::Path, db: &str) {
+    // Its own mailbox (frank@) and member (carol), apart from the other tests of this binary.
+    support::imap_clear(rig, "frank").await;
+    support::imap_clear(rig, "carol").await;
+    let ctx = Ctx::build(rig_config(rig, url, dir, "frank"))
+        .await
+        .expect("service builds");
+    add_rig_member(&ctx, "carol", "Carol", "Europe/Berlin").await;
+    for t in ["2026-03-09T00:00:00Z", "2026-03-09T15:30:00Z"] {
+        jobs::plan::run(&ctx, at(t)).await.unwrap();
+        jobs::send::run(&ctx, at(t)).await.unwrap();
+    }
+    let req = wait_for(rig, "carol", "HEADER X-Tidings-Kind request", 1).await;
+    let (token_to, mid) = reply_address(&req.last().unwrap().clone());
+    let base = "frank@example.test";
+    let carol = "Carol <carol@example.test>";
+    // Each: (marker, From, To, extra headers, text). None carries our server's pass.
+    let forged: Vec<(&str, &str, &str, String, &str)> = vec![
+        ("F-PAUSE", carol, base, String::new(), "pause"),
+        ("F-AWAY", carol, base, String::new(), "away until 2027-06-30"),
+        ("F-DIGEST", carol, base, String::new(), "digest off"),
+        ("F-FOR", carol, base, String::new(), "for 2026-03-06\nBackdated words."),
+        ("F-REPLACE", carol, base, String::new(), "replace\nOverwritten."),
+        // Matched by References alone (no token): still only the sender's word.
+        ("F-REFS", carol, base, String::new(), "away until 2027-01-31"),
+        // Several From addresses, and a Sender other than From, even with the real token.
+        (
+            "F-TWO",
+            "carol@example.test, mallory@evil.test",
+            &token_to,
+            String::new(),
+            "Two of us.",
+        ),
+        (
+            "F-SENDER",
+            carol,
+            &token_to,
+            "Sender: mallory@evil.test\r\n".into(),
+            "On her behalf.",
+        ),
+        // A pass written by the sender under our server's id.
+        (
+            "F-SPOOFED-AR",
+            carol,
+            base,
+            "Authentication-Results: mail.example.test; dkim=pass header.d=example.test; dmarc=pass header.from=example.test\r\n".into(),
+            "Trust me.",
+        ),
+        // A stranger with Carol's real token.
+        ("F-STRANGER", "Mallory <mallory@evil.test>", &token_to, String::new(), "Hi."),
+    ];
+    for (marker, from, to, extra, text) in &forged {
+        let irt = if *marker == "F-REFS" {
+            mid.as_str()
+        } else {
+            "<none@client.test>"
+        };
+        let raw = reply(
+            from,
+            to,
+            irt,
+            &format!("{marker}-{db}"),
+            extra,
+            &format!("{text}\n{marker}"),
+        );
+        smtp_send(rig, "mallory@evil.test", to, &raw).await;
+    }
+    wait_for(rig, "frank", "ALL", forged.len()).await;
+    let r = jobs::ingest::poll(&ctx, at("2026-03-09T18:00:00Z"))
+        .await
+        .expect("IMAP poll");
+    assert_eq!(
+        (r.fetched, r.quarantined, r.accepted, r.commands),
+        (forged.len(), forged.len(), 0, 0),
+        "{db}: {r:?}"
+    );
+    for (marker, ..) in &forged {
+        let row = stored_with(&ctx, marker).await;
+        assert_eq!(row.status, "quarantined", "{db} {marker}: {:?}", row.reason);
+    }
+    let email = EmailAddress::parse("carol@example.test").unwrap();
+    let m = ctx.store.member_by_email(&email).await.unwrap().unwrap();
+    assert!(!m.paused && m.away.is_empty(), "{db}: {m:?}");
+    assert_eq!(m.cadence, tidings::domain::Cadence::Daily, "{db}");
+    for d in ["2026-03-06", "2026-03-09"] {
+        let u = ctx
+            .store
+            .update_for(m.id, d.parse().unwrap())
+            .await
+            .unwrap();
+        assert!(u.is_none(), "{db} {d}: {u:?}");
+    }
+    // No receipt to anybody, nothing to the strangers; Carol is asked once (within the
+    // hour) whether the unverified messages were hers.
+    let mail: Vec<(String, String, String)> = ctx
+        .store
+        .list_outbox(false, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind != "request")
+        .map(|r| (r.kind, r.recipient, r.subject))
+        .collect();
+    assert_eq!(mail.len(), 1, "{db}: {mail:?}");
+    assert_eq!(mail[0].1, "carol@example.test", "{db}: {mail:?}");
+    assert!(mail[0].2.starts_with("Was this you?"), "{db}: {mail:?}");
+
+    // The same kind of message, sent by Carol after logging in to the server (the rig's
+    // stand-in for a valid DKIM signature): the server's pass on top, so it counts.
+    let vouched = reply(
+        carol,
+        base,
+        "<none@client.test>",
+        &format!("V-{db}"),
+        "",
+        "Shipped the importer.",
+    );
+    support::smtp_send_as(rig, "carol", base, &vouched).await;
+    wait_for(rig, "frank", "ALL", 1).await;
+    let r = jobs::ingest::poll(&ctx, at("2026-03-09T18:05:00Z"))
+        .await
+        .expect("IMAP poll");
+    assert_eq!((r.fetched, r.accepted), (1, 1), "{db}: {r:?}");
+    let u = ctx
+        .store
+        .update_for(m.id, "2026-03-09".parse().unwrap())
+        .await
+        .unwrap()
+        .expect("the vouched-for update");
+    assert!(u.body.contains("Shipped the importer."), "{db}: {}", u.body);
+    let raw = String::from_utf8_lossy(&stored_with(&ctx, &format!("V-{db}")).await.raw).to_string();
+    let topmost = raw
+        .lines()
+        .find(|l| l.starts_with("Authentication-Results:"))
+        .unwrap_or_default();
+    assert!(
+        topmost.starts_with("Authentication-Results: mail.example.test; dkim=pass"),
+        "{db}: {raw}"
+    );
+    ctx.store.close().await;
 }

@@ -253,6 +253,7 @@ pub struct AdminForm {
 async fn login(
     State(st): State<WebState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     form: Result<Form<AdminForm>, FormRejection>,
 ) -> Response {
     if st.ctx.config.web.admin_token.is_empty() {
@@ -272,19 +273,22 @@ async fn login(
             "The form is larger than web.max_body_bytes allows.",
         );
     }
-    // Wrong guesses count against the admin token's rate limit, which slows down guessing.
+    // Wrong guesses count against the guessing client's address (a bucket of its own), which
+    // slows down guessing without ever locking the admin out from their own address.
+    let key = Key::Failed(st.client_ip(&extensions, &headers));
     if st
-        .limiter
-        .check(Key::Admin, std::time::Instant::now())
+        .failures
+        .exhausted(key, std::time::Instant::now())
         .is_err()
     {
         return login_page(
             StatusCode::TOO_MANY_REQUESTS,
-            Some("Too many attempts: wait a minute and try again."),
+            Some("Too many failed attempts from your address: wait a minute and try again."),
         );
     }
     let given = form.ok().and_then(|Form(f)| f.token).unwrap_or_default();
     if given.is_empty() || !is_admin_token(&st, given.trim()) {
+        let _ = st.failures.check(key, std::time::Instant::now());
         return login_page(
             StatusCode::UNAUTHORIZED,
             Some("That is not the admin token."),

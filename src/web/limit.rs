@@ -1,6 +1,8 @@
-//! Per-token rate limiting for the API: one in-memory token bucket per API token id (the admin
-//! token has its own), refilled continuously at `web.rate_limit_per_minute`. In memory on
-//! purpose: each `serve` instance limits on its own, which is enough to stop a runaway script.
+//! Rate limiting with in-memory token buckets: per API token id (the admin token has its own),
+//! refilled continuously at `web.rate_limit_per_minute`; and per client address, for failed
+//! logins and Bearer guesses and for sign-in requests, so that nobody can drain a bucket that
+//! is not their own. In memory on purpose: each `serve` instance limits on its own, which is
+//! enough to stop a runaway script or a guesser.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,6 +13,10 @@ use std::time::{Duration, Instant};
 pub enum Key {
     Token(i64),
     Admin,
+    /// Failed admin logins and wrong Bearer tokens from one client address.
+    Failed(std::net::IpAddr),
+    /// Sign-in and fresh-link requests from one client address.
+    Signin(std::net::IpAddr),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -37,9 +43,28 @@ impl RateLimiter {
         }
     }
 
+    /// A burst of `burst` requests, refilled at `burst` every `every`.
+    pub fn new(burst: u32, every: Duration) -> Self {
+        RateLimiter {
+            capacity: f64::from(burst),
+            per_sec: f64::from(burst) / every.as_secs_f64().max(1.0),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Takes one request from `key`'s bucket at `now`; `Err(wait)` when it is empty, with how
     /// long until one is available.
     pub fn check(&self, key: Key, now: Instant) -> Result<(), Duration> {
+        self.take(key, now, 1.0)
+    }
+
+    /// Whether `key`'s bucket is empty at `now` (`Err(wait)`), without taking from it: a
+    /// failure is counted only once it happened.
+    pub fn exhausted(&self, key: Key, now: Instant) -> Result<(), Duration> {
+        self.take(key, now, 0.0)
+    }
+
+    fn take(&self, key: Key, now: Instant, cost: f64) -> Result<(), Duration> {
         if self.capacity <= 0.0 {
             return Ok(());
         }
@@ -54,7 +79,7 @@ impl RateLimiter {
         b.tokens = (b.tokens + elapsed * self.per_sec).min(self.capacity);
         b.last = now;
         if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
+            b.tokens -= cost;
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - b.tokens) / self.per_sec))
@@ -82,6 +107,20 @@ mod tests {
             l.check(Key::Token(1), t0 + Duration::from_secs(20))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn each_client_address_has_its_own_bucket_and_a_peek_takes_nothing() {
+        let l = RateLimiter::new(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let a = Key::Failed([127, 0, 0, 2].into());
+        let b = Key::Failed([127, 0, 0, 1].into());
+        assert!(l.exhausted(a, t0).is_ok());
+        assert!(l.check(a, t0).is_ok() && l.check(a, t0).is_ok());
+        assert!(l.exhausted(a, t0).is_err());
+        assert!(l.exhausted(b, t0).is_ok() && l.check(b, t0).is_ok());
+        // Refilled at 2 a minute: one again after 30 s.
+        assert!(l.check(a, t0 + Duration::from_secs(30)).is_ok());
     }
 
     #[test]

@@ -106,11 +106,34 @@ impl IntoResponse for AppError {
     }
 }
 
-/// What every handler gets: the job context and the per-token rate limiter.
+/// What every handler gets: the job context and the rate limiters.
 #[derive(Clone)]
 pub struct WebState {
     pub ctx: Ctx,
+    /// Per API token (and the admin's own use of the admin API).
     pub limiter: Arc<limit::RateLimiter>,
+    /// Failed admin logins and wrong Bearer tokens, per client address.
+    pub failures: Arc<limit::RateLimiter>,
+    /// Sign-in and fresh-link requests, per client address.
+    pub signins: Arc<limit::RateLimiter>,
+}
+
+/// Failed logins or Bearer guesses one client address may make: a burst of this many, then
+/// this many a minute.
+pub const FAILURES_PER_MINUTE: u32 = 10;
+/// Sign-in and fresh-link requests one client address may make: this many, refilled over
+/// ten minutes.
+pub const SIGNINS_PER_10_MINUTES: u32 = 5;
+
+impl WebState {
+    /// The client a request is from (see [`server::client_ip`]).
+    pub fn client_ip(
+        &self,
+        extensions: &axum::http::Extensions,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        server::client_ip(&self.ctx.config.web, extensions.get(), headers)
+    }
 }
 
 /// The router under construction. Routes are added only as utoipa-axum `routes!(handler, …)`,
@@ -253,7 +276,15 @@ pub fn router(ctx: Ctx) -> Router {
             server::body_deadline,
         ))
         .layer(axum::middleware::from_fn(head_limits))
-        .with_state(WebState { ctx, limiter })
+        .with_state(WebState {
+            ctx,
+            limiter,
+            failures: Arc::new(limit::RateLimiter::per_minute(FAILURES_PER_MINUTE)),
+            signins: Arc::new(limit::RateLimiter::new(
+                SIGNINS_PER_10_MINUTES,
+                std::time::Duration::from_secs(600),
+            )),
+        })
 }
 
 /// 404: the JSON error for the API and for clients that do not ask for HTML; a page in the

@@ -148,19 +148,27 @@ pub(super) struct SigninRequest {
 pub(super) async fn signin_send(
     State(st): State<WebState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     form: Result<Form<SigninRequest>, FormRejection>,
 ) -> Response {
     if !super::prefs::same_origin(&headers, &st.ctx.config.web.base_url) {
         return forbidden();
     }
+    if let Err(page) = signin_allowed(&st, &extensions, &headers) {
+        return page;
+    }
     let email = form
         .ok()
         .and_then(|Form(f)| f.email)
         .and_then(|e| EmailAddress::parse(&e).ok());
-    if let Some(e) = &email
-        && let Err(err) = send_link(&st, e).await
-    {
-        tracing::error!(error = %format!("{err:#}"), "cannot queue a sign-in link");
+    // Looked up and sent after the answer, so its timing tells nothing about who is a member.
+    if let Some(e) = email {
+        let st = st.clone();
+        tokio::spawn(async move {
+            if let Err(err) = send_link(&st, &e).await {
+                tracing::error!(error = %format!("{err:#}"), "cannot queue a sign-in link");
+            }
+        });
     }
     message_page(
         StatusCode::OK,
@@ -169,6 +177,55 @@ pub(super) async fn signin_send(
         html! {},
     )
 }
+
+/// Takes one sign-in or fresh-link request from the client address's bucket
+/// ([`super::SIGNINS_PER_10_MINUTES`]), or the 429 page when it is empty.
+pub(super) fn signin_allowed(
+    st: &WebState,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+) -> Result<(), Response> {
+    let key = super::limit::Key::Signin(st.client_ip(extensions, headers));
+    st.signins
+        .check(key, std::time::Instant::now())
+        .map_err(|wait| {
+            message_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                &format!(
+                    "Too many sign-in links were asked for from your address. Try again in {} minutes.",
+                    wait.as_secs() / 60 + 1
+                ),
+                html! {},
+            )
+        })
+}
+
+/// Whether `m` may be sent an email they did not ask for by reply (a sign-in or fresh
+/// link): at most one of `prefix` in `every`, and three of any such in an hour, counted over
+/// the last hour (a sliding window, not a clock-hour bucket).
+pub(super) async fn unsolicited_allowed(
+    ctx: &crate::jobs::Ctx,
+    m: &Member,
+    prefix: &str,
+    every: chrono::Duration,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let s = &ctx.store;
+    if s.mail_with_key_since(m.id, prefix, (now - every).timestamp())
+        .await?
+        > 0
+    {
+        return Ok(false);
+    }
+    let hour = (now - chrono::Duration::hours(1)).timestamp();
+    let recent = s.mail_with_key_since(m.id, "signin:", hour).await?
+        + s.mail_with_key_since(m.id, "link:", hour).await?;
+    Ok(recent < MAX_UNSOLICITED_PER_HOUR)
+}
+
+/// Sign-in and fresh-link emails one member may be sent in an hour, whoever asks.
+pub const MAX_UNSOLICITED_PER_HOUR: i64 = 3;
 
 /// The answer to a form posted from another site: nothing was done.
 pub(super) fn forbidden() -> Response {
@@ -186,11 +243,11 @@ async fn send_link(st: &WebState, email: &EmailAddress) -> anyhow::Result<()> {
         return Ok(());
     };
     let now = Utc::now();
-    // One every 10 minutes per member (the outbox key), so the form cannot flood anyone.
-    let key = format!("signin:{}:{}", m.id, now.timestamp() / 600);
-    if ctx.store.outbox_has_key(&key).await? {
+    // One every 10 minutes per member, so the form cannot flood anyone.
+    if !unsolicited_allowed(ctx, &m, "signin:", chrono::Duration::minutes(10), now).await? {
         return Ok(());
     }
+    let key = format!("signin:{}:{}", m.id, now.timestamp());
     let token = generate_api_token();
     ctx.store
         .add_signin_link(

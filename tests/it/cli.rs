@@ -14,6 +14,10 @@ pub(crate) fn run(dir: &Path, db: &str, args: &[&str]) -> Output {
         .current_dir(dir)
         .env_remove("TIDINGS_CONFIG")
         .env("TIDINGS_DATABASE__URL", db)
+        .env(
+            "TIDINGS_MAIL__INBOUND__TRUSTED_AUTHSERV_ID",
+            "mx.example.test",
+        )
         .env("TIDINGS_LOG", "warn")
         .output()
         .expect("binary runs")
@@ -573,14 +577,15 @@ fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
 
 fn quarantine_cli(db: &str, dir: &Path) {
     // Two messages to the base address (updates@localhost by default) in the inbox Maildir:
-    // one from a stranger who becomes a member later, one that is not mail at all.
+    // one from a stranger who becomes a member later (as delivered by a receiving server
+    // that vouches for her From: `run` trusts `mx.example.test`), one that is not mail at all.
     let inbox = dir.join("var/mail/inbox");
     for sub in ["new", "cur", "tmp"] {
         std::fs::create_dir_all(inbox.join(sub)).unwrap();
     }
     std::fs::write(
         inbox.join("new/1.eml"),
-        "From: Carol <carol@example.com>\r\nTo: updates@localhost\r\nSubject: my update\r\nMessage-ID: <c1@example.com>\r\n\r\nReviewed the API design.\r\n",
+        "Authentication-Results: mx.example.test; dkim=pass header.d=example.com; dmarc=pass header.from=example.com\r\nFrom: Carol <carol@example.com>\r\nTo: updates@localhost\r\nSubject: my update\r\nMessage-ID: <c1@example.com>\r\n\r\nReviewed the API design.\r\n",
     )
     .unwrap();
     std::fs::write(inbox.join("new/2.eml"), b"\x00\x01 garbage \xff").unwrap();

@@ -373,20 +373,21 @@ both!(
             "From: \"O'Brien\" <{SQL_EMAIL}>\r\nTo: updates@example.test\r\nSubject: x' OR '1'='1\r\nMessage-ID: <'; DROP TABLE inbound_messages; --@mail.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nreplace\r\n{SQL_TEXT}\r\n"
         );
         let now = chrono::Utc::now();
-        let r = app.deliver("sql", raw.as_bytes(), now).await;
+        let raw = vouched(SQL_EMAIL.rsplit('@').next().unwrap(), raw.as_bytes());
+        let r = app.deliver("sql", &raw, now).await;
         assert_eq!(r.accepted, 1, "{r:?}");
         let row = app.ctx.store.inbound(1).await.unwrap().unwrap();
         assert_eq!(
             row.message_id,
             "'; DROP TABLE inbound_messages; --@mail.test"
         );
-        assert_eq!(row.raw, raw.as_bytes());
+        assert_eq!(row.raw, &raw[..]);
         assert_eq!(row.sender.as_deref(), Some(SQL_EMAIL));
         let date = tidings::domain::schedule::local_date(m.tz, now);
         let u = app.ctx.store.update_for(m.id, date).await.unwrap().unwrap();
         assert_eq!(u.body, SQL_TEXT);
         // A re-delivery is still recognised by that Message-ID.
-        let r = app.deliver("sql-again", raw.as_bytes(), now).await;
+        let r = app.deliver("sql-again", &raw, now).await;
         assert_eq!(r.duplicates, 1, "{r:?}");
 
         // Every table is still there and holds what it should.

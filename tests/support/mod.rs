@@ -126,6 +126,8 @@ pub fn rig_config(rig: &rig::Rig, db_url: &str, dir: &Path, mailbox: &str) -> Co
     c.mail.maildir.sent = dir.join("unused-sent");
     c.mail.maildir.inbox = dir.join("unused-inbox");
     c.security.secret = SecretString::new("rig-test-secret-0123456789abcdef");
+    // The rig's Postfix stamps Authentication-Results as `mail.example.test` (scripts/rig).
+    c.mail.inbound.trusted_authserv_id = vec!["mail.example.test".into()];
     c
 }
 
@@ -138,6 +140,29 @@ pub async fn smtp_send(rig: &rig::Rig, from: &str, to: &str, raw: &[u8]) {
     let sender = (!from.is_empty()).then(|| from.parse().expect("an envelope sender"));
     let env = lettre::address::Envelope::new(sender, vec![to.parse().expect("a recipient")])
         .expect("an envelope");
+    t.send_raw(&env, raw).await.expect("Postfix accepts it");
+}
+
+/// Sends `raw` through the rig's Postfix after SMTP AUTH as rig user `user`: the rig's
+/// receiving-server stamp then vouches for `user`'s domain (`Authentication-Results:
+/// mail.example.test; dmarc=pass`), as a real server does for a message with a valid DKIM
+/// signature of the From domain.
+pub async fn smtp_send_as(rig: &rig::Rig, user: &str, to: &str, raw: &[u8]) {
+    use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+    let t = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(rig.smtp_port)
+        .credentials(Credentials::new(
+            format!("{user}@example.test"),
+            rig.password(user),
+        ))
+        .authentication(vec![Mechanism::Plain])
+        .build();
+    let from = format!("{user}@example.test");
+    let env = lettre::address::Envelope::new(
+        Some(from.parse().expect("an envelope sender")),
+        vec![to.parse().expect("a recipient")],
+    )
+    .expect("an envelope");
     t.send_raw(&env, raw).await.expect("Postfix accepts it");
 }
 

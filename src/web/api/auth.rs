@@ -53,6 +53,36 @@ pub(super) fn invalid_token() -> AppError {
     )
 }
 
+/// 429 for a client address that made too many failed attempts (wrong tokens, wrong admin
+/// logins): only that address waits, never the owner of the token it was guessing at.
+pub(crate) fn too_many_failures(wait: std::time::Duration) -> AppError {
+    let mut e = AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!(
+            "too many failed attempts from this address; retry in {} s",
+            wait.as_secs() + 1
+        ),
+    );
+    e.retry_after = Some(wait.as_secs() + 1);
+    e
+}
+
+/// Fails with 429 while `parts`' client address has no failed attempts left.
+fn guard(parts: &Parts, st: &WebState) -> Result<Key, AppError> {
+    let key = Key::Failed(st.client_ip(&parts.extensions, &parts.headers));
+    st.failures
+        .exhausted(key, Instant::now())
+        .map_err(too_many_failures)?;
+    Ok(key)
+}
+
+/// Counts a failed attempt against its client address and answers it.
+fn failed(st: &WebState, key: Key, e: AppError) -> AppError {
+    let _ = st.failures.check(key, Instant::now());
+    e
+}
+
 pub(super) fn rate_limit(st: &WebState, key: Key) -> Result<(), AppError> {
     st.limiter.check(key, Instant::now()).map_err(|wait| {
         let mut e = AppError::new(
@@ -74,13 +104,14 @@ impl FromRequestParts<WebState> for MemberAuth {
 
     async fn from_request_parts(parts: &mut Parts, st: &WebState) -> Result<Self, AppError> {
         let token = bearer(parts)?;
+        let failures = guard(parts, st)?;
         // Only the hash is stored, so the lookup is by hash: a database dump reveals no token.
         let (token_id, member_id) = st
             .ctx
             .store
             .api_token_member(&hash_api_token(token))
             .await?
-            .ok_or_else(invalid_token)?;
+            .ok_or_else(|| failed(st, failures, invalid_token()))?;
         rate_limit(st, Key::Token(token_id))?;
         let member = st
             .ctx
@@ -105,10 +136,12 @@ impl FromRequestParts<WebState> for AdminAuth {
             ));
         }
         let token = bearer(parts)?;
+        let failures = guard(parts, st)?;
         // Comparing fixed-length hashes keeps the comparison's timing independent of how much
-        // of the token matched.
+        // of the token matched. A wrong guess counts against the guesser's address, never
+        // against the admin's own bucket.
         if hash_api_token(token) != hash_api_token(admin.expose()) {
-            return Err(invalid_token());
+            return Err(failed(st, failures, invalid_token()));
         }
         rate_limit(st, Key::Admin)?;
         Ok(AdminAuth)

@@ -57,21 +57,34 @@ pub(super) struct LinkRequest {
     responses((status = 200, description = "Check your email (whatever the address).", body = String, content_type = "text/html")))]
 pub(super) async fn send_link(
     State(st): State<WebState>,
+    headers: axum::http::HeaderMap,
+    extensions: axum::http::Extensions,
     form: Result<Form<LinkRequest>, FormRejection>,
 ) -> Response {
+    if !super::same_origin(&headers, &st.ctx.config.web.base_url) {
+        return crate::web::session::forbidden();
+    }
     if let Err(rej) = &form
         && rej.status() == StatusCode::PAYLOAD_TOO_LARGE
     {
         return error_page(crate::web::api::too_large());
     }
+    if let Err(page) = crate::web::session::signin_allowed(&st, &extensions, &headers) {
+        return page;
+    }
     let email = form
         .ok()
         .and_then(|Form(f)| f.email)
         .and_then(|e| EmailAddress::parse(&e).ok());
-    if let Some(e) = &email
-        && let Err(err) = queue_fresh_link(&st.ctx, e).await
-    {
-        tracing::error!(error = %format!("{err:#}"), "cannot queue a fresh preferences link");
+    // Looked up and queued after the answer, so its timing tells nothing about who is a
+    // member; the next send pass delivers it.
+    if let Some(e) = email {
+        let ctx = st.ctx.clone();
+        tokio::spawn(async move {
+            if let Err(err) = queue_fresh_link(&ctx, &e).await {
+                tracing::error!(error = %format!("{err:#}"), "cannot queue a fresh preferences link");
+            }
+        });
     }
     html_response(
         StatusCode::OK,
@@ -95,8 +108,14 @@ async fn queue_fresh_link(ctx: &Ctx, email: &EmailAddress) -> anyhow::Result<()>
         "You asked for a fresh link to your Tidings preferences. It is valid for {} days:\n\n{url}\n\nIf you did not ask for it, you can ignore this email.\n",
         ctx.config.security.link_ttl_days
     );
-    // One per member and hour (the outbox key), so the form cannot be used to flood a member.
-    let key = format!("link:{}:{}", m.id, now.timestamp() / 3600);
+    // One per member and hour (counted over the last hour), so the form cannot be used to
+    // flood a member.
+    if !crate::web::session::unsolicited_allowed(ctx, &m, "link:", chrono::Duration::hours(1), now)
+        .await?
+    {
+        return Ok(());
+    }
+    let key = format!("link:{}:{}", m.id, now.timestamp());
     let notice = crate::jobs::compose::notice(
         ctx,
         &m,
