@@ -186,7 +186,8 @@ fn not_found() -> Response {
     params(("token" = String, Path, description = "The signed feed address from the team log.")),
     responses(
         (status = 200, description = "The feed.", body = String, content_type = "application/atom+xml"),
-        (status = 404, description = "Not a valid feed address, ended by `member signout`, or its member may no longer read it.", body = String, content_type = "text/html"),
+        (status = 404, description = "Not a valid feed address, or its member may no longer read it.", body = String, content_type = "text/html"),
+        (status = 410, description = "Ended by `member signout`.", body = String, content_type = "text/html"),
     ))]
 pub(super) async fn feed(
     State(st): State<WebState>,
@@ -205,11 +206,19 @@ pub(super) async fn feed(
     let Some(m) = ctx.store.member_by_id(member).await? else {
         return Ok(not_found());
     };
-    let epoch = ctx.store.feed_epoch(m.id).await?;
-    if !constant_eq(
-        signature(ctx, member, scope, epoch).as_bytes(),
-        sig.as_bytes(),
-    ) {
+    let epoch = m.epoch;
+    let signed_over =
+        |e: i64| constant_eq(signature(ctx, member, scope, e).as_bytes(), sig.as_bytes());
+    if !signed_over(epoch) {
+        // Signed over an earlier epoch: a real address, ended by `member signout`.
+        if (0..epoch).rev().take(1000).any(signed_over) {
+            return Ok(super::html::message_page(
+                StatusCode::GONE,
+                "Feed ended",
+                "This feed address was ended when its member signed out everywhere. Sign in to the team log for a new one.",
+                maud::html! {},
+            ));
+        }
         return Ok(not_found());
     }
     let (team_id, author) = match scope {

@@ -154,7 +154,7 @@ pub(super) async fn signin_send(
     if !super::prefs::same_origin(&headers, &st.ctx.config.web.base_url) {
         return forbidden();
     }
-    if let Err(page) = signin_allowed(&st, &extensions, &headers) {
+    if let Some(page) = signin_refused(&st, &extensions, &headers) {
         return page;
     }
     let email = form
@@ -179,16 +179,17 @@ pub(super) async fn signin_send(
 }
 
 /// Takes one sign-in or fresh-link request from the client address's bucket
-/// ([`super::SIGNINS_PER_10_MINUTES`]), or the 429 page when it is empty.
-pub(super) fn signin_allowed(
+/// ([`super::SIGNINS_PER_10_MINUTES`]); the 429 page when it is empty.
+pub(super) fn signin_refused(
     st: &WebState,
     extensions: &axum::http::Extensions,
     headers: &HeaderMap,
-) -> Result<(), Response> {
+) -> Option<Response> {
     let key = super::limit::Key::Signin(st.client_ip(extensions, headers));
     st.signins
         .check(key, std::time::Instant::now())
-        .map_err(|wait| {
+        .err()
+        .map(|wait| {
             message_page(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many requests",

@@ -901,6 +901,6 @@ both!(
             &["member", "signout", "ann@example.test"],
         ));
         let r = srv.http.get(srv.url(&team)).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::NOT_FOUND, "ended by signout");
+        assert_eq!(r.status(), StatusCode::GONE, "ended by signout");
     }
 );

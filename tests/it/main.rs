@@ -22,4 +22,5 @@ mod ops;
 mod prefs_webdriver;
 mod security;
 mod store;
+mod trust;
 mod web;

@@ -112,6 +112,9 @@ pub async fn confirm(
     {
         return Err(ConfirmError::Done);
     }
+    // Read as of when it arrived: a message confirmed the next morning counts for the day
+    // it was written, as it would have with a token.
+    let received = DateTime::from_timestamp(row.received_at, 0).unwrap_or(now);
     let key = format!("{inbound}-confirmed");
-    Ok(run_pipeline(ctx, inbound, &row.raw, &key, true, now).await?)
+    Ok(run_pipeline(ctx, inbound, &row.raw, &key, true, received).await?)
 }

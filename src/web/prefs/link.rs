@@ -69,7 +69,7 @@ pub(super) async fn send_link(
     {
         return error_page(crate::web::api::too_large());
     }
-    if let Err(page) = crate::web::session::signin_allowed(&st, &extensions, &headers) {
+    if let Some(page) = crate::web::session::signin_refused(&st, &extensions, &headers) {
         return page;
     }
     let email = form
