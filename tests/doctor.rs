@@ -339,3 +339,61 @@ fn deliverability_problems_are_explained_and_dkim_prints_its_record() {
     };
     assert!(signed, "the test email arrived DKIM-signed");
 }
+
+#[test]
+fn the_trusted_authserv_id_is_reported_unset_unseen_and_seen_on_recent_mail() {
+    let rig = rig::Rig::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let cfg = write_config(dir.path(), &good(rig, db.clone()), rig);
+    migrate(dir.path(), &cfg);
+    let key = "mail.inbound.trusted_authserv_id";
+    let out = stdout(&doctor(dir.path(), &cfg, &[]));
+    assert!(out.contains(&format!("warn  {key}: empty")), "{out}");
+    let env = [(
+        "TIDINGS_MAIL__INBOUND__TRUSTED_AUTHSERV_ID",
+        "mail.example.test",
+    )];
+    let out = stdout(&doctor_env(dir.path(), &cfg, &[], &env));
+    assert!(
+        out.contains(&format!(
+            "ok    {key}: mail.example.test (no mail received yet"
+        )),
+        "{out}"
+    );
+    // Mail stamped by another server only: the id is probably wrong.
+    let store = |raw: &'static str, id: &'static str| {
+        let db = db.clone();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let s = tidings::store::Store::connect(&db, 1).await.unwrap();
+                s.insert_inbound(id, raw.as_bytes(), "imap", 1, 2)
+                    .await
+                    .unwrap();
+                s.close().await;
+            })
+    };
+    store(
+        "Authentication-Results: mx.other.test; dmarc=pass header.from=example.test\r\nFrom: a@example.test\r\n\r\nx\r\n",
+        "d1@x",
+    );
+    let out = stdout(&doctor_env(dir.path(), &cfg, &[], &env));
+    assert!(
+        out.contains(&format!(
+            "warn  {key}: none of the last 1 messages carries Authentication-Results from mail.example.test (seen: mx.other.test)"
+        )),
+        "{out}"
+    );
+    store(
+        "Authentication-Results: mail.example.test; dmarc=pass header.from=example.test\r\nFrom: a@example.test\r\n\r\nx\r\n",
+        "d2@x",
+    );
+    let out = stdout(&doctor_env(dir.path(), &cfg, &[], &env));
+    assert!(
+        out.contains(&format!(
+            "ok    {key}: mail.example.test: seen on 1 of the last 2 messages"
+        )),
+        "{out}"
+    );
+}

@@ -45,6 +45,7 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
                     "run `tidings migrate` (serve also migrates at start-up)",
                 ),
             }
+            inbound_trust(&cfg, &store, &mut r).await;
             store.close().await;
         }
         Ok(Err(e)) => r.fail(
@@ -162,6 +163,84 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
 
 /// Whether `a` and `b` are aligned for DMARC in relaxed mode: the same domain or one a
 /// subdomain of the other (an approximation of "the same organizational domain").
+/// Whether `mail.inbound.trusted_authserv_id` is set, and whether recent mail carries an
+/// `Authentication-Results` of that id (a wrong id silently sends every message without a
+/// token through "Was this you?").
+async fn inbound_trust(cfg: &Config, store: &Store, r: &mut Report) {
+    let key = "mail.inbound.trusted_authserv_id";
+    let trusted = &cfg.mail.inbound.trusted_authserv_id;
+    if trusted.is_empty() {
+        r.warn(
+            key,
+            "empty: mail without a reply token (a fresh email to the base address) is never taken on your mail server's word; each member is asked \"Was this you?\" instead",
+            "set it to the authserv-id your receiving server writes in Authentication-Results (see Security in the README)",
+        );
+        return;
+    }
+    let heads = match store.recent_inbound_heads(50).await {
+        Ok(h) => h,
+        Err(e) => {
+            r.warn(
+                key,
+                &format!("cannot read recent mail: {e}"),
+                "check the database",
+            );
+            return;
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut stamped = 0;
+    for raw in &heads {
+        let Ok(p) = crate::mail::parse::parse(raw) else {
+            continue;
+        };
+        let ids: Vec<String> = p
+            .auth_results
+            .iter()
+            .filter_map(|h| h.split(';').next())
+            .filter_map(|id| id.split_whitespace().next())
+            .map(str::to_string)
+            .collect();
+        if ids
+            .iter()
+            .any(|id| crate::mail::auth::is_trusted(id, trusted))
+        {
+            stamped += 1;
+        }
+        seen.extend(ids);
+    }
+    let list = trusted.join(", ");
+    if heads.is_empty() {
+        r.ok(
+            key,
+            &format!("{list} (no mail received yet to check it against)"),
+        );
+    } else if stamped == 0 {
+        let others: Vec<String> = seen.into_iter().take(5).collect();
+        r.warn(
+            key,
+            &format!(
+                "none of the last {} messages carries Authentication-Results from {list}{}",
+                heads.len(),
+                if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (seen: {})", others.join(", "))
+                }
+            ),
+            "set it to the id your receiving server writes first in Authentication-Results",
+        );
+    } else {
+        r.ok(
+            key,
+            &format!(
+                "{list}: seen on {stamped} of the last {} messages",
+                heads.len()
+            ),
+        );
+    }
+}
+
 fn aligned(a: &str, b: &str) -> bool {
     let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
     a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"))

@@ -126,6 +126,20 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// The first 16 KiB (the headers) of the `limit` most recently stored messages, newest
+    /// first (`tidings doctor` looks at their `Authentication-Results`).
+    pub async fn recent_inbound_heads(&self, limit: i64) -> StoreResult<Vec<Vec<u8>>> {
+        let rows = sqlx::query(
+            "SELECT substr(raw, 1, 16384) FROM inbound_messages ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<Vec<u8>, _>(0)?))
+            .collect()
+    }
+
     /// Ids of the stored messages with `status`, oldest first (`reprocess --all`).
     pub async fn inbound_ids_with_status(&self, status: InboundStatus) -> StoreResult<Vec<i64>> {
         let rows = sqlx::query("SELECT id FROM inbound_messages WHERE status = $1 ORDER BY id")
