@@ -200,9 +200,14 @@ pub(super) async fn feed(
     else {
         return Ok(not_found());
     };
-    let (Ok(member), Some(scope)) = (m.parse::<i64>(), Scope::decode(scope)) else {
+    let (Ok(member), Some(decoded)) = (m.parse::<i64>(), Scope::decode(scope)) else {
         return Ok(not_found());
     };
+    // One spelling per address: `02.` or `+2.` is not member 2's feed.
+    if member.to_string() != m || decoded.encode() != scope {
+        return Ok(not_found());
+    }
+    let scope = decoded;
     let Some(m) = ctx.store.member_by_id(member).await? else {
         return Ok(not_found());
     };

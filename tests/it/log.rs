@@ -898,6 +898,9 @@ both!(
             )),
             team.replace(&team[team.len() - 4..], "0000"),
             "/feeds/nonsense".to_string(),
+            // The same address spelled another way is no address.
+            team.replacen("/feeds/", "/feeds/0", 1),
+            team.replacen("/feeds/", "/feeds/+", 1),
         ] {
             let r = srv.http.get(srv.url(&bad)).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");

@@ -1,23 +1,23 @@
 //! The decision on one parsed message: quarantine it (with its reason, telling a verified
 //! sender why), apply a command, or store the update and queue the receipt.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::classify::automatic;
+use super::commands::command_change;
+use super::comment::comment;
 use super::identify::{Identity, Via, identify};
+use super::notices::{not_one_sender, notify_sender, tell, under_notice_limit};
 use super::*;
 use crate::config::AttachmentPolicy;
 use crate::domain::command::{Command, parse_command};
 use crate::domain::schedule::local_date;
-use crate::domain::{AwayRange, EmailAddress, Member, MemberId};
+use crate::domain::{Member, MemberId};
 use crate::jobs::Ctx;
 use crate::jobs::compose::{self, Saved, Thread};
 use crate::jobs::members::{self, Tell};
-use crate::mail::auth::Verdict;
 use crate::mail::parse;
-use crate::store::{
-    InboundStatus, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS, MemberChange, StoreError,
-};
+use crate::store::{InboundStatus, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS, StoreError};
 
 /// What became of one message: its outcome and what the inbound row records with it.
 #[derive(Debug)]
@@ -61,7 +61,7 @@ impl Decision {
         }
     }
 
-    fn command(result: String, sender: Option<String>, member: MemberId) -> Decision {
+    pub(super) fn command(result: String, sender: Option<String>, member: MemberId) -> Decision {
         Decision {
             status: InboundStatus::Command,
             outcome: Outcome::Command(result),
@@ -245,6 +245,20 @@ pub(super) async fn decide(
             Some(member.id),
         ));
     }
+    as_member(ctx, key, &p, member, date, sender, now).await
+}
+
+/// The rest of the decision on a message that is `member`'s, for `date`: `for DATE`,
+/// `resolved` and other commands, then the update and its receipt.
+async fn as_member(
+    ctx: &Ctx,
+    key: &str,
+    p: &parse::Inbound,
+    member: Member,
+    date: NaiveDate,
+    sender: Option<String>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Decision> {
     let mut text = p.text.trim().to_string();
     let mut replace = false;
     // `for 2026-12-01` on the first line files the rest for that day (the filing rule in the
@@ -375,53 +389,6 @@ pub(super) async fn decide(
     Ok(Decision { sender, ..stored })
 }
 
-/// Queues a receipt or notice that a message triggered, unless
-/// `mail.inbound.receipts_per_hour` of them already went to that address within the hour:
-/// however many messages arrive, one address never gets more (counted in `/metrics`).
-pub(super) async fn tell(
-    ctx: &Ctx,
-    email: &crate::store::NewEmail,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let limit = i64::from(ctx.config.mail.inbound.receipts_per_hour);
-    if limit > 0 {
-        let hour_ago = (now - Duration::hours(1)).timestamp();
-        let sent = ctx
-            .store
-            .replies_mail_since(&email.recipient, hour_ago)
-            .await?;
-        if sent >= limit {
-            ctx.metrics.suppressed_reply_mail();
-            tracing::warn!(
-                recipient = %email.recipient,
-                kind = email.kind,
-                limit,
-                "not sent: mail.inbound.receipts_per_hour reached for this address"
-            );
-            return Ok(());
-        }
-    }
-    ctx.queue(email, now).await?;
-    Ok(())
-}
-
-/// Why a message is nobody's, whatever it carries: several From addresses, or a `Sender:`
-/// other than its From (mail sent on someone's behalf is not theirs).
-fn not_one_sender(p: &parse::Inbound, from: &EmailAddress) -> Option<String> {
-    if p.from_count > 1 {
-        return Some(format!(
-            "the From header holds {} addresses; a message from several people is nobody's update",
-            p.from_count
-        ));
-    }
-    match &p.sender {
-        Some(s) if s != from => Some(format!(
-            "Sender: {s} is not the From address {from}; mail sent on someone's behalf is not theirs"
-        )),
-        _ => None,
-    }
-}
-
 /// The text after its first non-empty line (a command's), trimmed.
 fn rest_after_first_line(text: &str) -> String {
     text.trim_start()
@@ -504,255 +471,4 @@ pub(super) async fn store_update(
     let receipt = compose::receipt(ctx, member, &format!("receipt:{key}"), saved, now)?;
     tell(ctx, &receipt, now).await?;
     Ok(Decision::accepted(out.id, out.edited, member.id))
-}
-
-/// A reply to a digest entry's "Reply to …" address: from the reader the token was signed for
-/// (or an alias), it is stored as a comment on that update — or, when it is only "+1", "👍",
-/// "thanks", …, counted as that reader's reaction. From anyone else, or failing DMARC, it is
-/// quarantined (a forwarded or leaked address is not a way in).
-async fn comment(
-    ctx: &Ctx,
-    key: &str,
-    p: &crate::mail::parse::Inbound,
-    from: &crate::domain::EmailAddress,
-    reader: Member,
-    update: Option<i64>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Decision> {
-    let sender = Some(from.to_string());
-    if !reader.owns_address(from) {
-        return Ok(Decision::quarantined(
-            format!(
-                "a comment token signed for {} came from {from}",
-                reader.email
-            ),
-            sender,
-            Some(reader.id),
-        ));
-    }
-    let verdict = p.verdict(&ctx.config.mail.inbound.trusted_authserv_id);
-    if verdict.failed() {
-        return Ok(Decision::quarantined(
-            verdict.describe(),
-            sender,
-            Some(reader.id),
-        ));
-    }
-    let Some(update) = update else {
-        return Ok(Decision::quarantined(
-            "a comment on an update that no longer exists".into(),
-            sender,
-            Some(reader.id),
-        ));
-    };
-    let text = p.text.trim();
-    if text.is_empty() {
-        return Ok(Decision::quarantined(
-            "an empty comment (no new text above the quote)".into(),
-            sender,
-            Some(reader.id),
-        ));
-    }
-    if let Some(r) = crate::domain::reaction::reaction(text) {
-        let new = ctx
-            .store
-            .add_reaction(update, reader.id, r, now.timestamp())
-            .await?;
-        return Ok(Decision::command(
-            format!(
-                "a reaction {r} on update {update}{}",
-                if new { "" } else { " (counted before)" }
-            ),
-            sender,
-            reader.id,
-        ));
-    }
-    // A message without a Message-ID is keyed by its inbound key, so it is still stored once.
-    let message_id = if p.message_id.is_empty() {
-        format!("tidings-inbound-{key}")
-    } else {
-        p.message_id.clone()
-    };
-    let id = ctx
-        .store
-        .add_comment(update, reader.id, text, &message_id, now.timestamp())
-        .await?;
-    if let Some(id) = id {
-        comment_at_once(ctx, id, update, &reader, text, now).await?;
-    }
-    Ok(Decision::command(
-        match id {
-            Some(id) => format!("comment {id} on update {update}"),
-            None => format!("a comment on update {update}, stored before"),
-        },
-        sender,
-        reader.id,
-    ))
-}
-
-/// Sends comment `id` at once to each member owed it who chose `comments = immediate` (an
-/// email with the comment and their own address to answer it), and marks it delivered to
-/// them so their digest does not carry it again.
-async fn comment_at_once(
-    ctx: &Ctx,
-    id: i64,
-    update: i64,
-    commenter: &Member,
-    text: &str,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    for m in ctx.store.comment_owed_to(id).await? {
-        let Some(m) = ctx.store.member_by_id(m).await? else {
-            continue;
-        };
-        if m.comments != crate::domain::Delivery::Immediate || m.paused || m.unsubscribed {
-            continue;
-        }
-        let notice = compose::at_once(
-            ctx,
-            &m,
-            &format!("comment:{id}:{}", m.id),
-            &format!("{} commented on an update", commenter.name),
-            &format!("{} commented:", commenter.name),
-            text.lines(),
-            update,
-            now,
-        )?;
-        tell(ctx, &notice, now).await?;
-        ctx.store
-            .comment_delivered(id, m.id, now.timestamp())
-            .await?;
-    }
-    Ok(())
-}
-
-/// What a command replied by email changes, and the line that tells the member so; `None`
-/// for "replace", which changes no preference (it replaces the day's update).
-fn command_change(m: &Member, c: Command, now: DateTime<Utc>) -> Option<(MemberChange, String)> {
-    let today = local_date(m.tz, now);
-    let mut ch = MemberChange::default();
-    let msg = match c {
-        Command::Skip => {
-            let mut away = m.away.clone();
-            away.push(AwayRange {
-                from: today,
-                to: today,
-            });
-            ch.away = Some(away);
-            format!("Skipped: no more requests or digests for {today}.")
-        }
-        Command::Pause => {
-            ch.paused = Some(true);
-            "Paused: you will get no requests or digests until you reply \"resume\".".to_string()
-        }
-        Command::Resume => {
-            ch.paused = Some(false);
-            "Welcome back: requests and digests are on again.".to_string()
-        }
-        Command::AwayUntil(d) => {
-            let mut away = m.away.clone();
-            away.push(AwayRange {
-                from: today,
-                to: d.max(today),
-            });
-            ch.away = Some(away);
-            format!("Noted: you are away until {d}. Enjoy!")
-        }
-        Command::DigestAt(t) => {
-            ch.digest_at = Some(t);
-            format!("Your digest now arrives at {t} ({}).", m.tz.name())
-        }
-        Command::Cadence(c) => {
-            ch.cadence = Some(c);
-            match c {
-                crate::domain::Cadence::Off => {
-                    "You will get no more digests; the team log still has every update. Reply \"digest daily\" to have them again.".to_string()
-                }
-                c => format!(
-                    "Your digest now comes {} at {} ({}).",
-                    c.describe(),
-                    m.digest_at,
-                    m.tz.name()
-                ),
-            }
-        }
-        Command::Comments(d) => {
-            ch.comments = Some(d);
-            match d {
-                crate::domain::Delivery::Immediate => {
-                    "Comments on your updates now reach you at once, by email.".to_string()
-                }
-                crate::domain::Delivery::Digest => {
-                    "Comments on your updates now come at the top of your next digest.".to_string()
-                }
-            }
-        }
-        Command::Mentions(d) => {
-            ch.mentions = Some(d);
-            match d {
-                crate::domain::Delivery::Immediate => {
-                    "Updates that mention you now reach you at once, by email.".to_string()
-                }
-                crate::domain::Delivery::Digest => {
-                    "Updates that mention you now come at the top of your next digest.".to_string()
-                }
-            }
-        }
-        Command::RequestAt(t) => {
-            ch.request_at = Some(t);
-            format!("Update requests now arrive at {t} ({}).", m.tz.name())
-        }
-        Command::Timezone(z) => {
-            ch.tz = Some(z);
-            format!("Your time zone is now {}.", z.name())
-        }
-        // These act on the reply's text, not on preferences (`for DATE` and `resolved` are
-        // read before).
-        Command::Replace | Command::For(_) | Command::Resolved => return None,
-    };
-    Some((ch, msg))
-}
-
-/// Tells the sender of an unusable message why, at most 3 times an hour per address — but
-/// only a member (or one of their aliases) whose message passed the token check
-/// (`token_ok`) or DMARC (the topmost `Authentication-Results`). Anyone else may be a forged
-/// `From`, and answering it would make Tidings a spam reflector (backscatter): such mail is
-/// quarantined with its reason and nobody is told.
-/// At most three notices an hour go to one address (a loop of automatic mail, or someone
-/// replying again and again, never floods it).
-async fn under_notice_limit(
-    ctx: &Ctx,
-    to: &EmailAddress,
-    now: DateTime<Utc>,
-) -> anyhow::Result<bool> {
-    let hour_ago = (now - Duration::hours(1)).timestamp();
-    Ok(ctx.store.notices_since(to.as_str(), hour_ago).await? < 3)
-}
-
-async fn notify_sender(
-    ctx: &Ctx,
-    key: &str,
-    verdict: &Verdict,
-    to: &EmailAddress,
-    token_ok: bool,
-    why: &str,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    // Only a sender who is who they say: a valid token, or our receiving server vouches for
-    // the From (a forged From must not be answered: backscatter). And only a member, or a
-    // sender whose message both carried a valid token and was vouched for (a member writing
-    // from another address of theirs).
-    let vouched = verdict.passed();
-    if !(token_ok || vouched) || verdict.failed() {
-        return Ok(());
-    }
-    if !(token_ok && vouched) && ctx.store.member_by_email(to).await?.is_none() {
-        return Ok(());
-    }
-    if !under_notice_limit(ctx, to, now).await? {
-        return Ok(());
-    }
-    let notice = compose::refusal(ctx, to, &format!("notice:{key}"), why, now)?;
-    tell(ctx, &notice, now).await?;
-    Ok(())
 }

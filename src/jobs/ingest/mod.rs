@@ -3,9 +3,12 @@
 //! Mail that cannot be used is quarantined with its reason, never silently dropped.
 
 mod classify;
+mod commands;
+mod comment;
 mod confirm;
 mod decide;
 mod identify;
+mod notices;
 
 pub use confirm::{CONFIRM_DAYS, ConfirmError, confirm, confirm_url};
 
