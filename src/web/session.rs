@@ -144,6 +144,7 @@ pub(super) struct SigninRequest {
     responses(
         (status = 200, description = "Check your email (whatever the address).", body = String, content_type = "text/html"),
         (status = 403, description = "The form was sent from another site.", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many sign-in requests from this client address (5 in 10 minutes).", body = String, content_type = "text/html"),
     ))]
 pub(super) async fn signin_send(
     State(st): State<WebState>,

@@ -54,7 +54,11 @@ pub(super) struct LinkRequest {
 #[utoipa::path(post, path = "/link", tag = "pages",
     request_body(content = Option<String>, content_type = "application/x-www-form-urlencoded",
         description = "A form whose field `email` is read; any other body is answered the same."),
-    responses((status = 200, description = "Check your email (whatever the address).", body = String, content_type = "text/html")))]
+    responses(
+        (status = 200, description = "Check your email (whatever the address).", body = String, content_type = "text/html"),
+        (status = 403, description = "The form was sent from another site.", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many link requests from this client address (5 in 10 minutes, with sign-in).", body = String, content_type = "text/html"),
+    ))]
 pub(super) async fn send_link(
     State(st): State<WebState>,
     headers: axum::http::HeaderMap,
