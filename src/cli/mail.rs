@@ -269,6 +269,8 @@ pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::R
     let from = a.from.as_deref().map(parse_date).transpose()?;
     let to = a.to.as_deref().map(parse_date).transpose()?;
     let member = a.member.as_deref().map(parse_email).transpose()?;
+    let search = crate::domain::search::Search::parse(a.search.as_deref().unwrap_or_default())
+        .map_err(|e| usage(format!("--search: {e}")))?;
     let format = match a.format {
         super::args::ExportFormat::Csv => Format::Csv,
         super::args::ExportFormat::Json => Format::Json,
@@ -298,7 +300,7 @@ pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::R
             member,
             from,
             to,
-            text: a.search.clone(),
+            text: search,
             blockers: a.blockers,
             ..Default::default()
         };

@@ -8,7 +8,9 @@ pub mod mention;
 pub mod reaction;
 pub mod rhythm;
 pub mod schedule;
+pub mod search;
 pub mod sections;
+pub mod text;
 pub mod token;
 mod tz_links;
 

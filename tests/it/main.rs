@@ -14,6 +14,7 @@ mod calendar;
 mod cli;
 mod dbcopy;
 mod flow;
+mod hardening;
 mod ingest;
 mod log;
 mod malformed;
