@@ -214,6 +214,9 @@ pub struct InboundConfig {
     /// What an update says about attachments of the reply: `list` their names, or `omit` them.
     /// Attachments themselves are never stored separately (the raw message is kept).
     pub attachments: AttachmentPolicy,
+    /// The largest message read: a larger one is kept only up to this many bytes and
+    /// quarantined with the reason.
+    pub max_message_bytes: usize,
 }
 
 /// What to do with the attachments of a reply.
@@ -231,6 +234,7 @@ impl Default for InboundConfig {
         InboundConfig {
             bounce_threshold: 3,
             attachments: AttachmentPolicy::List,
+            max_message_bytes: 10 * 1024 * 1024,
         }
     }
 }

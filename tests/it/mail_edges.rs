@@ -1,11 +1,12 @@
 //! Mail at its edges (issue 29), on SQLite and PostgreSQL: the `List-Id` of a team named with
 //! non-ASCII letters and quotes is a valid ASCII phrase in the composed bytes; a member on an
 //! internationalized domain is written to in IDNA A-labels, and a non-ASCII local part is
-//! refused when the member is added (CLI and API).
+//! refused when the member is added (CLI and API); a message over
+//! `mail.inbound.max_message_bytes` is kept up to the cap and quarantined with the reason.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tidings::store::MemberChange;
+use tidings::store::{InboundStatus, MemberChange};
 
 use crate::both;
 use crate::cli::run as cli;
@@ -130,3 +131,78 @@ both!(
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
 );
+
+const CAP: usize = 64 * 1024;
+
+both!(
+    a_message_over_the_size_cap_is_kept_up_to_it_and_quarantined,
+    |app| {
+        let app = TestApp::with(app_db(&app), |c| c.mail.inbound.max_message_bytes = CAP).await;
+        let ann = app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+        let mut raw = b"From: Ann <ann@example.test>\r\nTo: updates@example.test\r\nSubject: big\r\nMessage-ID: <big@mail.test>\r\n\r\n".to_vec();
+        while raw.len() <= 3 * CAP {
+            raw.extend_from_slice(b"Done: a line of a very long update that goes on and on.\r\n");
+        }
+        let size = raw.len();
+        let r = app.deliver("big", &raw, at("2026-03-09T17:00:00Z")).await;
+        assert_eq!((r.quarantined, r.accepted), (1, 0), "{r:?}");
+        let rows = app
+            .ctx
+            .store
+            .inbound_with_status(InboundStatus::Quarantined, 10)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        let row = &rows[0];
+        assert_eq!(row.raw.len(), CAP, "kept up to the cap");
+        assert_eq!(row.raw[..], raw[..CAP]);
+        assert_eq!(
+        row.reason.as_deref(),
+        Some(
+            format!(
+                "message is {size} bytes; at most {CAP} are read (mail.inbound.max_message_bytes)"
+            )
+            .as_str()
+        )
+    );
+        assert_eq!(row.sender.as_deref(), Some("ann@example.test"));
+        assert!(
+            app.ctx
+                .store
+                .update_for(ann, "2026-03-09".parse().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // At the cap, a message is read as any other.
+        let mut ok = b"From: Ann <ann@example.test>\r\nTo: updates@example.test\r\nSubject: small\r\nMessage-ID: <small@mail.test>\r\n\r\nDone: small\r\n".to_vec();
+        ok.resize(CAP, b' ');
+        let r = app.deliver("small", &ok, at("2026-03-09T17:05:00Z")).await;
+        assert_eq!(r.fetched, 1, "{r:?}");
+        let rows = app
+            .ctx
+            .store
+            .inbound_with_status(InboundStatus::Quarantined, 10)
+            .await
+            .unwrap();
+        let over = rows
+            .iter()
+            .filter(|r| {
+                r.reason
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("max_message_bytes")
+            })
+            .count();
+        assert_eq!(over, 1, "only the big one is over the cap");
+    }
+);
+
+/// Which backend `app` runs on (a test that needs its own config makes a second app on it).
+fn app_db(app: &TestApp) -> Db {
+    if app.db_url.starts_with("sqlite") {
+        Db::Sqlite
+    } else {
+        Db::Postgres
+    }
+}
