@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod api;
 pub mod feed;
+pub mod guard;
 pub mod html;
 pub mod limit;
 pub mod log;
@@ -243,6 +244,7 @@ pub fn router(ctx: Ctx) -> Router {
             std::time::Duration::from_secs(body_timeout.max(1)),
         ))
         .layer(axum::middleware::from_fn(head_limits))
+        .layer(axum::middleware::from_fn(guard::security_headers))
         .with_state(WebState { ctx, limiter })
 }
 

@@ -10,11 +10,11 @@ mod helpers;
 
 mod admin;
 mod architecture;
+mod browser;
 mod calendar;
 mod cli;
 mod dbcopy;
 mod flow;
-mod hardening;
 mod hardening;
 mod ingest;
 mod log;
@@ -26,3 +26,4 @@ mod prefs_webdriver;
 mod security;
 mod store;
 mod web;
+mod web_guard;

@@ -54,7 +54,10 @@ pub(super) struct LinkRequest {
 #[utoipa::path(post, path = "/link", tag = "pages",
     request_body(content = Option<String>, content_type = "application/x-www-form-urlencoded",
         description = "A form whose field `email` is read; any other body is answered the same."),
-    responses((status = 200, description = "Check your email (whatever the address).", body = String, content_type = "text/html")))]
+    responses(
+        (status = 200, description = "Check your email (whatever the address).", body = String, content_type = "text/html"),
+        (status = 413, description = "A body larger than 4 KiB (one address is far less).", body = String, content_type = "text/html"),
+    ))]
 pub(super) async fn send_link(
     State(st): State<WebState>,
     form: Result<Form<LinkRequest>, FormRejection>,
