@@ -9,6 +9,7 @@ use support::rig;
 mod helpers;
 
 mod admin;
+mod api_rules;
 mod architecture;
 mod browser;
 mod calendar;
