@@ -104,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
                 let team = format!("team{}", (i as i64 * 7 + k * 13) % teams + 1);
                 let query = LogQuery {
                     team,
-                    text: Some(q.clone()),
+                    text: tidings::domain::search::Search::parse(q)?,
                     limit: 20,
                     ..Default::default()
                 };

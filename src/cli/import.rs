@@ -88,6 +88,7 @@ pub fn parse_csv(data: &[u8]) -> Result<Rows, String> {
         let err = |c: usize, m: String| format!("line {line}, column {}: {m}", COLUMNS[c]);
         let email =
             EmailAddress::parse(cell(0).unwrap_or("")).map_err(|e| err(0, e.to_string()))?;
+        email.deliverable().map_err(|e| err(0, e.to_string()))?;
         if !seen.insert(email.clone()) {
             return Err(err(0, format!("{email} appears twice in the file")));
         }

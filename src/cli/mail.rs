@@ -2,6 +2,7 @@
 //! `inbox quarantine`, and `export` (a team's updates).
 
 use super::*;
+use crate::domain::text::escape_controls;
 
 pub(super) async fn run_due(cfg: Config, now: Option<String>) -> anyhow::Result<()> {
     let now = match now {
@@ -176,8 +177,8 @@ pub(super) async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Resul
                         "{:>6}  {}  {:<32}  {}",
                         r.id,
                         rfc3339(r.received_at),
-                        r.sender.as_deref().unwrap_or("-"),
-                        r.reason.as_deref().unwrap_or("-")
+                        escape_controls(r.sender.as_deref().unwrap_or("-")),
+                        escape_controls(r.reason.as_deref().unwrap_or("-"))
                     );
                 }
                 Ok(())
@@ -192,12 +193,20 @@ pub(super) async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Resul
                     .map_err(store_err)?
                     .filter(|r| r.status == InboundStatus::Quarantined.as_str())
                     .ok_or_else(|| usage(format!("no quarantined message with id {id}")))?;
+                // A stranger's message, for the operator's terminal: its escape sequences
+                // (clear the screen, OSC 52 clipboard writes) are shown, never run.
                 crate::outln!("id:       {}", r.id);
                 crate::outln!("received: {}", rfc3339(r.received_at));
-                crate::outln!("sender:   {}", r.sender.as_deref().unwrap_or("-"));
-                crate::outln!("reason:   {}", r.reason.as_deref().unwrap_or("-"));
+                crate::outln!(
+                    "sender:   {}",
+                    escape_controls(r.sender.as_deref().unwrap_or("-"))
+                );
+                crate::outln!(
+                    "reason:   {}",
+                    escape_controls(r.reason.as_deref().unwrap_or("-"))
+                );
                 crate::outln!();
-                crate::out!("{}", String::from_utf8_lossy(&r.raw));
+                crate::out!("{}", escape_controls(&String::from_utf8_lossy(&r.raw)));
                 Ok(())
             })
             .await
@@ -269,6 +278,8 @@ pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::R
     let from = a.from.as_deref().map(parse_date).transpose()?;
     let to = a.to.as_deref().map(parse_date).transpose()?;
     let member = a.member.as_deref().map(parse_email).transpose()?;
+    let search = crate::domain::search::Search::parse(a.search.as_deref().unwrap_or_default())
+        .map_err(|e| usage(format!("--search: {e}")))?;
     let format = match a.format {
         super::args::ExportFormat::Csv => Format::Csv,
         super::args::ExportFormat::Json => Format::Json,
@@ -298,7 +309,7 @@ pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::R
             member,
             from,
             to,
-            text: a.search.clone(),
+            text: search,
             blockers: a.blockers,
             ..Default::default()
         };
@@ -310,6 +321,11 @@ pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::R
     match &a.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
+        // Text and CSV on a terminal: members' text shows its control characters as escapes
+        // (piped or written to a file, the export is the stored text).
+        None if format != Format::Json && std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            crate::out!("{}", escape_controls(&text))
+        }
         None => crate::out!("{text}"),
     }
     Ok(())

@@ -43,6 +43,7 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
     match cmd {
         MemberCmd::Add { email, opts } => {
             let email = parse_email(&email)?;
+            email.deliverable().map_err(|e| usage(e.to_string()))?;
             if opts.name.is_none() {
                 return Err(usage("--name is required"));
             }

@@ -235,6 +235,9 @@ pub struct InboundConfig {
     /// Receipts and notices that replies may trigger to one address in an hour; beyond it
     /// they are not sent (counted in `/metrics` and logged). 0 = no limit.
     pub receipts_per_hour: u32,
+    /// The largest message read: a larger one is kept only up to this many bytes and
+    /// quarantined with the reason.
+    pub max_message_bytes: usize,
 }
 
 /// A list written as one string (an environment variable) or as a TOML array.
@@ -272,6 +275,7 @@ impl Default for InboundConfig {
             attachments: AttachmentPolicy::List,
             trusted_authserv_id: Vec::new(),
             receipts_per_hour: 20,
+            max_message_bytes: 10 * 1024 * 1024,
         }
     }
 }

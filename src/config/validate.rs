@@ -6,6 +6,10 @@ use std::path::Path;
 
 use super::{Config, ConfigError, Source, Transport};
 
+/// The bounds of `mail.inbound.max_message_bytes`.
+const MIN_MESSAGE_BYTES: usize = 64 * 1024;
+const MAX_MESSAGE_BYTES: usize = 1024 * 1024 * 1024;
+
 impl Config {
     /// Checks every value that types alone cannot; reports all problems together.
     pub fn validate(&self, source: &Source) -> Result<(), ConfigError> {
@@ -187,6 +191,15 @@ impl Config {
         if self.mail.inbound.bounce_threshold == 0 {
             bad("mail.inbound.bounce_threshold", "must be at least 1".into());
         }
+        // Below 64 KiB a long reply with its quoted thread would be cut; above 1 GiB one
+        // message could take the server's memory.
+        let max = self.mail.inbound.max_message_bytes;
+        if !(MIN_MESSAGE_BYTES..=MAX_MESSAGE_BYTES).contains(&max) {
+            bad(
+                "mail.inbound.max_message_bytes",
+                format!("expected {MIN_MESSAGE_BYTES} to {MAX_MESSAGE_BYTES} bytes, got {max}"),
+            );
+        }
         if self.mail.smtp.concurrency == 0 {
             bad("mail.smtp.concurrency", "must be at least 1".into());
         }
@@ -244,5 +257,31 @@ fn is_loopback_host(host: Option<&str>) -> bool {
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback()),
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inbound_size_cap_is_bounded_and_named() {
+        let mut cfg = Config::default();
+        let source = Source::Defaults;
+        let about_it = |cfg: &Config| {
+            cfg.validate(&source)
+                .err()
+                .is_some_and(|e| e.to_string().contains("max_message_bytes"))
+        };
+        assert!(!about_it(&cfg), "the default is valid");
+        for bad in [0, MIN_MESSAGE_BYTES - 1, MAX_MESSAGE_BYTES + 1] {
+            cfg.mail.inbound.max_message_bytes = bad;
+            assert!(about_it(&cfg), "{bad}");
+            let e = cfg.validate(&source).unwrap_err().to_string();
+            assert!(
+                e.contains("mail.inbound.max_message_bytes") && e.contains(&bad.to_string()),
+                "{e}"
+            );
+        }
     }
 }

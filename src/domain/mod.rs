@@ -4,13 +4,19 @@
 pub mod blockers;
 pub mod collate;
 pub mod command;
+mod idn;
+mod list_id;
 pub mod mention;
 pub mod reaction;
 pub mod rhythm;
 pub mod schedule;
+pub mod search;
 pub mod sections;
+pub mod text;
 pub mod token;
 mod tz_links;
+
+pub use list_id::list_id;
 
 use std::fmt;
 
@@ -506,29 +512,6 @@ pub fn parse_team_name(s: &str) -> Result<String, String> {
     Ok(t.to_string())
 }
 
-/// The RFC 2919 `List-Id` of a team's mail: `"Tidings: NAME" <label.tidings.DOMAIN>`, the
-/// label made of the name's letters and digits (lowercased, ASCII), other runs as one `-`
-/// (`Core Team` → `core-team`); `None` (no team) is the list `members`. One list per team, so
-/// people can filter each team's requests and digests.
-pub fn list_id(team: Option<&str>, domain: &str) -> String {
-    let name = team.unwrap_or("members");
-    let mut label = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            label.push(c.to_ascii_lowercase());
-        } else if !label.ends_with('-') {
-            label.push('-');
-        }
-    }
-    let label = label.trim_matches('-');
-    let label = if label.is_empty() { "team" } else { label };
-    let description: String = name
-        .chars()
-        .filter(|c| !matches!(c, '"' | '\\') && !c.is_control())
-        .collect();
-    format!("\"Tidings: {description}\" <{label}.tidings.{domain}>")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,26 +526,6 @@ mod tests {
         let m = Mailbox::parse("bob@example.com").unwrap();
         assert_eq!((m.name, m.address.as_str()), (None, "bob@example.com"));
         assert!(Mailbox::parse("Nobody <>").is_err());
-    }
-
-    #[test]
-    fn list_ids_are_one_per_team_and_valid_dot_atoms() {
-        assert_eq!(
-            list_id(Some("Core Team"), "example.com"),
-            "\"Tidings: Core Team\" <core-team.tidings.example.com>"
-        );
-        assert_eq!(
-            list_id(None, "example.com"),
-            "\"Tidings: members\" <members.tidings.example.com>"
-        );
-        assert_eq!(
-            list_id(Some("\"Ünïcode\" ops!"), "x.test"),
-            "\"Tidings: Ünïcode ops!\" <n-code-ops.tidings.x.test>"
-        );
-        assert_eq!(
-            list_id(Some("ß"), "x.test"),
-            "\"Tidings: ß\" <team.tidings.x.test>"
-        );
     }
 
     #[test]

@@ -43,9 +43,16 @@ fn header(name: &str, value: &str) -> anyhow::Result<HeaderValue> {
     Ok(HeaderValue::new(n, v))
 }
 
+/// An address as it goes into headers and the envelope: the domain in IDNA A-labels. A
+/// non-ASCII local part (refused since, but possibly stored before) goes as it is, and only
+/// to a server that offers SMTPUTF8 (see `smtp.rs`).
+fn smtp_address(addr: &EmailAddress) -> String {
+    addr.to_ascii()
+        .unwrap_or_else(|_| addr.as_str().to_string())
+}
+
 fn mailbox(name: &str, addr: &EmailAddress) -> anyhow::Result<Mailbox> {
-    let a: Address = addr
-        .as_str()
+    let a: Address = smtp_address(addr)
         .parse()
         .with_context(|| format!("address {addr}"))?;
     let name = clean_name(name);
@@ -256,10 +263,10 @@ impl Sender {
             Sender::Smtp(t) => {
                 let env =
                     lettre::address::Envelope::new(
-                        Some(from.as_str().parse().map_err(|e| {
+                        Some(smtp_address(from).parse().map_err(|e| {
                             SendError::Permanent(format!("bad sender {from}: {e}"))
                         })?),
-                        vec![to.as_str().parse().map_err(|e| {
+                        vec![smtp_address(to).parse().map_err(|e| {
                             SendError::Permanent(format!("bad recipient {to}: {e}"))
                         })?],
                     )

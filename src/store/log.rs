@@ -8,12 +8,8 @@ use sqlx::{AssertSqlSafe, Row};
 use super::updates::{TeamUpdate, team_update_from_row};
 use super::{Backend, Store, StoreResult};
 use crate::domain::MemberId;
+use crate::domain::search::{self, Search, Snippet};
 use crate::domain::sections;
-
-/// Marks the start and end of a matched word in a [`LogEntry::snippet`] (control characters no
-/// update holds once read: a renderer escapes the text, then turns these into its own marks).
-pub const MATCH_START: char = '\u{2}';
-pub const MATCH_END: char = '\u{3}';
 
 /// The most entries one page holds.
 pub const MAX_PAGE: i64 = 200;
@@ -28,7 +24,7 @@ pub struct LogQuery {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     /// Words that must all occur (`"a phrase"` in double quotes, `-word` must not); ranked.
-    pub text: Option<String>,
+    pub text: Option<Search>,
     /// Only updates with a blockers section.
     pub blockers: bool,
     /// Where the previous page ended.
@@ -78,8 +74,8 @@ impl Cursor {
 #[derive(Debug, Clone)]
 pub struct LogEntry {
     pub update: TeamUpdate,
-    /// The passages that matched, words marked with [`MATCH_START`] / [`MATCH_END`].
-    pub snippet: Option<String>,
+    /// For a search: the passages that matched, with where the words are.
+    pub snippet: Option<Snippet>,
 }
 
 /// One page of the log and where the next one starts.
@@ -90,54 +86,25 @@ pub struct LogPage {
 }
 
 /// A search as SQLite's FTS5 reads it: every word or `"phrase"` quoted (so no word is read as
-/// an operator), all required, `-word` excluded. `None` when nothing is left to look for.
-pub fn fts5_query(text: &str) -> Option<String> {
-    let (with, without) = terms(text);
-    if with.is_empty() {
+/// an operator), all required, `-word` excluded. `None` when nothing is required.
+pub fn fts5_query(search: &Search) -> Option<String> {
+    if search.required().is_empty() {
         return None;
     }
     let quote = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
     let mut q = format!(
         "({})",
-        with.iter().map(|t| quote(t)).collect::<Vec<_>>().join(" ")
+        search
+            .required()
+            .iter()
+            .map(|t| quote(t))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
-    for t in without {
-        q.push_str(&format!(" NOT {}", quote(&t)));
+    for t in search.excluded() {
+        q.push_str(&format!(" NOT {}", quote(t)));
     }
     Some(q)
-}
-
-/// The words and phrases of a search: those required, those excluded (`-word`).
-pub fn terms(text: &str) -> (Vec<String>, Vec<String>) {
-    let (mut with, mut without) = (Vec::new(), Vec::new());
-    let mut rest = text.trim();
-    while !rest.is_empty() {
-        let (negated, r) = match rest.strip_prefix('-') {
-            Some(r) if !r.starts_with(char::is_whitespace) && !r.is_empty() => (true, r),
-            _ => (false, rest),
-        };
-        let (term, r) = if let Some(r) = r.strip_prefix('"') {
-            match r.find('"') {
-                Some(end) => (&r[..end], &r[end + 1..]),
-                None => (r, ""),
-            }
-        } else {
-            match r.find(char::is_whitespace) {
-                Some(end) => (&r[..end], &r[end..]),
-                None => (r, ""),
-            }
-        };
-        // Only what a tokenizer keeps counts: a term of punctuation alone matches nothing.
-        if term.chars().any(char::is_alphanumeric) {
-            if negated {
-                without.push(term.to_string());
-            } else {
-                with.push(term.to_string());
-            }
-        }
-        rest = r.trim_start();
-    }
-    (with, without)
 }
 
 impl Store {
@@ -200,8 +167,7 @@ impl Store {
         if q.blockers {
             conds.push(r#"u.sections LIKE '%"kind":"blockers"%'"#.to_string());
         }
-        let search = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        if let Some(text) = search {
+        if let Some(text) = &q.text {
             return self.search(q, text, limit, conds, binds).await;
         }
         if let Some(Cursor::Date(d, id)) = q.after {
@@ -248,11 +214,13 @@ impl Store {
     /// the members' index with the words' GIN index for a rarer one), each
     /// is scored (bm25 / `ts_rank`) and sorted here, and only the page's entries are read
     /// whole, with their snippets. A word in a third of a million updates thus costs about the
-    /// same as a rare one, instead of every match in the index being ranked first.
+    /// same as a rare one, instead of every match in the index being ranked first. Snippets
+    /// are made here from the text and the search ([`search::snippet`]), not by the index: its
+    /// marks would be characters in the text, which an update might hold itself.
     async fn search(
         &self,
         q: &LogQuery,
-        text: &str,
+        text: &Search,
         limit: i64,
         mut conds: Vec<String>,
         mut binds: Vec<Bind>,
@@ -262,17 +230,14 @@ impl Store {
             Some(Cursor::Offset(n)) => n,
             _ => 0,
         };
-        let (from, score, order, matched, snippet) = if pg {
-            binds.push(Bind::Text(text.to_string()));
+        let (from, score, order, matched) = if pg {
+            binds.push(Bind::Text(text.text().to_string()));
             let tsq = format!("websearch_to_tsquery('simple', ${})", binds.len());
             (
                 "updates u".to_string(),
                 format!("ts_rank(u.search, {tsq})"),
                 "u.id DESC",
                 format!("u.search @@ {tsq}"),
-                format!(
-                    "ts_headline('simple', u.body, {tsq}, 'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxFragments=2, MinWords=6, MaxWords=18, FragmentDelimiter=\" … \"')"
-                ),
             )
         } else {
             let Some(fts) = fts5_query(text) else {
@@ -285,10 +250,9 @@ impl Store {
                 "-bm25(updates_fts)".to_string(),
                 "updates_fts.rowid DESC",
                 format!("updates_fts MATCH ${}", binds.len()),
-                "snippet(updates_fts, 0, char(2), char(3), ' … ', 18)".to_string(),
             )
         };
-        conds.push(matched.clone());
+        conds.push(matched);
         let sql = format!(
             "SELECT u.id, u.local_date, {score} FROM {from} WHERE {} ORDER BY {order} LIMIT {RANKED}",
             conds.join(" AND ")
@@ -319,21 +283,23 @@ impl Store {
         if page.is_empty() {
             return Ok(LogPage::default());
         }
-        // The page's entries whole, with their snippets (the match condition again: a
-        // snippet needs it).
+        // The page's entries whole, with their snippets.
         let ids = super::id_list(&page);
         let sql = format!(
             "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-                    u.sections, m.name, m.email, m.timezone, {snippet}
-             FROM {from} JOIN members m ON m.id = u.member_id
-             WHERE {matched} AND u.id IN ({ids})"
+                    u.sections, m.name, m.email, m.timezone
+             FROM updates u JOIN members m ON m.id = u.member_id
+             WHERE u.id IN ({ids})"
         );
-        let rows = bound(&sql, &binds).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
         let mut by_id = std::collections::HashMap::with_capacity(rows.len());
         for r in &rows {
+            let update = team_update_from_row(r)?;
             let e = LogEntry {
-                update: team_update_from_row(r)?,
-                snippet: Some(r.try_get(12)?),
+                snippet: Some(search::snippet(&update.update.body, text)),
+                update,
             };
             by_id.insert(e.update.update.id, e);
         }
@@ -375,6 +341,10 @@ enum Bind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fts5_query(text: &str) -> Option<String> {
+        super::fts5_query(&Search::parse(text).ok()??)
+    }
 
     #[test]
     fn a_search_is_quoted_word_by_word_for_fts5() {

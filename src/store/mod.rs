@@ -24,7 +24,7 @@ mod updates;
 pub use blockers::TeamEscalation;
 pub use comments::PendingComment;
 pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
-pub use log::{Cursor, LogEntry, LogPage, LogQuery, MATCH_END, MATCH_START, MAX_PAGE, fts5_query};
+pub use log::{Cursor, LogEntry, LogPage, LogQuery, MAX_PAGE, fts5_query};
 pub use members::{MemberChange, MemberDefaults};
 pub use mentions::PendingMention;
 pub use outbox::{NewEmail, OutboxRow, OutboxState};

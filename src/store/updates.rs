@@ -354,8 +354,9 @@ fn too_big(len: usize) -> StoreError {
     ))
 }
 
-/// Stores an update inside the caller's transaction: the first one of (member, date) is
-/// inserted, a later one is appended (or replaces it when `replace`) with the revision bumped.
+/// Stores an update inside the caller's transaction, without control characters but tab and
+/// line feed (CRLF and CR become LF): the first one of (member, date) is inserted, a later
+/// one is appended (or replaces it when `replace`) with the revision bumped.
 /// Its sections are read from `body` with `questions`; an appended part's sections follow the
 /// ones stored before (each reply is read on its own: "Also fixed X" written later is not
 /// filed under the first reply's last label).
@@ -373,6 +374,9 @@ pub(super) async fn upsert_update_tx(
     replace: bool,
     now: i64,
 ) -> StoreResult<UpsertOutcome> {
+    // Every update is stored through here (email, API, release): control characters other
+    // than tab and line feed (terminal escapes, NUL, stray CRs) are not kept.
+    let body = &*crate::domain::text::without_controls(body);
     if body.len() > MAX_UPDATE_BYTES {
         return Err(too_big(body.len()));
     }

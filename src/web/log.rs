@@ -19,10 +19,11 @@ use super::session::{Viewer, viewer};
 use super::{AppError, Routes, WebState};
 use crate::domain::blockers::workdays_open;
 use crate::domain::schedule::local_date;
+use crate::domain::search::{Search, Snippet};
 use crate::domain::sections;
 use crate::jobs::log::{self, LogError, Reader};
 use crate::render::entry::{self, Budget};
-use crate::store::{Cursor, LogEntry, LogQuery, MATCH_END, MATCH_START};
+use crate::store::{Cursor, LogEntry, LogQuery};
 
 pub(super) fn routes(r: Routes) -> Routes {
     r.add(utoipa_axum::routes!(teams))
@@ -182,12 +183,22 @@ fn date_param(s: Option<&str>) -> Option<NaiveDate> {
         .and_then(crate::domain::parse_strict_date)
 }
 
-/// A search snippet, HTML-escaped, its matched words in `<mark>` (the log pages and the API).
-pub(crate) fn snippet_html(s: &str) -> String {
-    html! { (s) }
-        .into_string()
-        .replace(MATCH_START, "<mark>")
-        .replace(MATCH_END, "</mark>")
+/// A search snippet, HTML-escaped, its matched words in `<mark>` (the log pages and the API):
+/// built from the snippet's positions, one `<mark>` per match, whatever the text holds.
+pub(crate) fn snippet_html(s: &Snippet) -> String {
+    html! {
+        @for (text, marked) in s.pieces() {
+            @if marked { mark { (text) } } @else { (text) }
+        }
+    }
+    .into_string()
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// A day's heading: its date, and "Today" or "Yesterday" in the reader's calendar.
@@ -328,12 +339,26 @@ pub(super) async fn team_page(
         .filter(|e| !e.is_empty())
         .and_then(|e| crate::domain::EmailAddress::parse(e).ok())
         .and_then(|e| people.iter().find(|m| m.owns_address(&e)).map(|m| m.id));
+    let text = match Search::parse(p.q.as_deref().unwrap_or_default()) {
+        Ok(t) => t,
+        Err(e) => {
+            return Ok(message_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Not a valid search",
+                &format!(
+                    "{}: shorten it and search again.",
+                    capitalized(&e.to_string())
+                ),
+                html! { p { a href=(format!("/log/{}", path_segment(&team))) { "The whole log" } } },
+            ));
+        }
+    };
     let q = LogQuery {
         team: team.clone(),
         member: author,
         from: date_param(p.from.as_deref()),
         to: date_param(p.to.as_deref()),
-        text: p.q.clone().filter(|q| !q.trim().is_empty()),
+        text,
         blockers: p.blockers.as_deref() == Some("on"),
         after: p.cursor.as_deref().and_then(Cursor::decode),
         limit: 50,

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api;
 pub mod confirm;
 pub mod feed;
+pub mod guard;
 pub mod html;
 pub mod limit;
 pub mod log;
@@ -276,6 +277,7 @@ pub fn router(ctx: Ctx) -> Router {
             server::body_deadline,
         ))
         .layer(axum::middleware::from_fn(head_limits))
+        .layer(axum::middleware::from_fn(guard::security_headers))
         .with_state(WebState {
             ctx,
             limiter,

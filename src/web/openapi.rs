@@ -188,23 +188,44 @@ fn add_links(op: &mut Value) {
     }
 }
 
-/// Fields an operation requires beyond its body type's own `required` (the type serves
-/// several operations): (operation, fields, what else holds).
-const REQUIRED: &[(&str, &[&str], &str)] = &[(
-    "admin_add_member",
-    &["email", "name", "timezone"],
-    r#"{"properties": {"aliases": {"maxItems": 0}}}"#,
-)];
+/// What an operation's body holds beyond its type's own schema (the type serves several
+/// operations): (operation, fields it requires, what else holds). Fields the server takes
+/// only sent back unchanged are `readOnly` there: a client need not send them, and one that
+/// sends a GET body back as it is may.
+const BODY_RULES: &[(&str, &[&str], &str)] = &[
+    (
+        "admin_add_member",
+        &["email", "name", "timezone"],
+        r#"{"properties": {"aliases": {"maxItems": 0}}}"#,
+    ),
+    (
+        "admin_update_member",
+        &[],
+        r#"{"properties": {"email": {"readOnly": true, "description": "The path's address: may be sent back unchanged."},
+                           "aliases": {"readOnly": true, "description": "Changed with `tidings member set --alias`: may be sent back unchanged."}}}"#,
+    ),
+    (
+        "put_preferences",
+        &[],
+        r#"{"properties": {"email": {"readOnly": true, "description": "The member's address: may be sent back unchanged."},
+                           "aliases": {"readOnly": true, "description": "Set by an admin: may be sent back unchanged."},
+                           "team": {"readOnly": true, "description": "Set by an admin: may be sent back unchanged."},
+                           "teams": {"readOnly": true, "description": "Set by an admin: may be sent back unchanged."},
+                           "observer": {"readOnly": true, "description": "Set by an admin: may be sent back unchanged."}}}"#,
+    ),
+];
 
 fn add_required(op: &mut Value) {
     let id = op["operationId"].as_str().unwrap_or_default().to_string();
-    for (for_op, fields, extra) in REQUIRED {
+    for (for_op, fields, extra) in BODY_RULES {
         if *for_op != id {
             continue;
         }
         let body = &mut op["requestBody"]["content"]["application/json"]["schema"];
         let mut also: Value = serde_json::from_str(extra).unwrap_or_else(|_| json!({}));
-        also["required"] = json!(fields);
+        if !fields.is_empty() {
+            also["required"] = json!(fields);
+        }
         *body = json!({"allOf": [body.clone(), also]});
     }
 }

@@ -28,10 +28,13 @@ pub const SESSION_DAYS: i64 = 30;
 pub const SIGNIN_MINUTES: i64 = 15;
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(utoipa_axum::routes!(signin_form, signin_send))
-        .add(utoipa_axum::routes!(signin_page, signin_use))
-        .add(utoipa_axum::routes!(signout))
-        .add(utoipa_axum::routes!(open_log))
+    r.add(super::guard::small_form(utoipa_axum::routes!(
+        signin_form,
+        signin_send
+    )))
+    .add(utoipa_axum::routes!(signin_page, signin_use))
+    .add(utoipa_axum::routes!(signout))
+    .add(utoipa_axum::routes!(open_log))
 }
 
 /// Who reads the log.
@@ -145,6 +148,7 @@ pub(super) struct SigninRequest {
         (status = 200, description = "Check your email (whatever the address).", body = String, content_type = "text/html"),
         (status = 403, description = "The form was sent from another site.", body = String, content_type = "text/html"),
         (status = 429, description = "Too many sign-in requests from this client address (5 in 10 minutes).", body = String, content_type = "text/html"),
+        (status = 413, description = "A body larger than 4 KiB (one address is far less).", body = String, content_type = "text/html"),
     ))]
 pub(super) async fn signin_send(
     State(st): State<WebState>,

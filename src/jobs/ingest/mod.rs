@@ -150,15 +150,51 @@ pub async fn process(
 ) -> anyhow::Result<Outcome> {
     let ts = now.timestamp();
     let message_id = parse::message_id_of(raw);
+    // A message beyond the cap is kept up to it and read no further.
+    let max = ctx.config.mail.inbound.max_message_bytes;
+    let kept = &raw[..raw.len().min(max)];
     // Nothing else happens before the raw bytes are stored.
     let Some(id) = ctx
         .store
-        .insert_inbound(&message_id, raw, source, ts, ts + LEASE_SECS)
+        .insert_inbound(&message_id, kept, source, ts, ts + LEASE_SECS)
         .await?
     else {
         return Ok(Outcome::Duplicate);
     };
+    if raw.len() > max {
+        return quarantine_oversized(ctx, id, kept, raw.len(), max, now).await;
+    }
     run_pipeline(ctx, id, raw, &id.to_string(), false, now).await
+}
+
+/// Quarantines a message larger than `mail.inbound.max_message_bytes` (stored cut at the cap)
+/// with the reason and its sender, unread otherwise.
+async fn quarantine_oversized(
+    ctx: &Ctx,
+    id: i64,
+    kept: &[u8],
+    size: usize,
+    max: usize,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let reason =
+        format!("message is {size} bytes; at most {max} are read (mail.inbound.max_message_bytes)");
+    let sender = mail_parser::MessageParser::default()
+        .parse_headers(kept)
+        .and_then(|m| m.from()?.first()?.address().map(str::to_lowercase));
+    ctx.store
+        .set_inbound_outcome(
+            id,
+            InboundStatus::Quarantined,
+            Some(&reason),
+            sender.as_deref(),
+            None,
+            None,
+            now.timestamp(),
+        )
+        .await?;
+    tracing::warn!(inbound = id, size, max, "message too large; quarantined");
+    Ok(Outcome::Quarantined(reason))
 }
 
 /// Finishes messages whose worker died between storing the raw bytes and recording the

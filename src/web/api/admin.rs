@@ -77,6 +77,9 @@ pub(super) async fn admin_add_member(
             .as_deref()
             .ok_or_else(|| AppError::invalid("email is required"))?,
     )?;
+    email
+        .deliverable()
+        .map_err(|e| AppError::invalid(format!("email: {e}")))?;
     if patch.name.is_none() || patch.timezone.is_none() {
         return Err(AppError::invalid(
             "name and timezone (an IANA zone such as Europe/Berlin) are required",

@@ -93,9 +93,8 @@ async fn query(
             "limit: from 1 to {MAX_PAGE}, got {limit}"
         )));
     }
-    if p.q.as_deref().is_some_and(|q| q.contains('\0')) {
-        return Err(AppError::invalid("q must not contain NUL"));
-    }
+    let text = crate::domain::search::Search::parse(p.q.as_deref().unwrap_or_default())
+        .map_err(|e| AppError::invalid(format!("q: {e}")))?;
     let member = match &p.member {
         Some(e) => {
             let e = crate::domain::EmailAddress::parse(e)
@@ -118,7 +117,7 @@ async fn query(
         member,
         from,
         to,
-        text: p.q.clone().filter(|q| !q.trim().is_empty()),
+        text,
         blockers: p.blockers.unwrap_or(false),
         after,
         limit,
@@ -210,7 +209,7 @@ fn tagged(
         ("to" = Option<String>, Query, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
             description = "To this local date, included (before `from`: none)."),
         ("member" = Option<String>, Query, format = Email, description = "Only this member's updates (someone not in the team: none)."),
-        ("q" = Option<String>, Query, description = "Search: every word required, \"a phrase\" in double quotes, -word excluded; best match first."),
+        ("q" = Option<String>, Query, max_length = 500, description = "Search: every word required, \"a phrase\" in double quotes, -word excluded; best match first. Control characters are dropped; at most 500 characters, 32 words or phrases and 16 exclusions (beyond: 422 saying which)."),
         ("blockers" = Option<bool>, Query, description = "Only updates with a blockers section."),
         ("cursor" = Option<String>, Query, pattern = r"^(d[0-9]{1,7}\.[0-9]{1,18}|o[0-9]{1,9})$",
             description = "Where the previous page ended: take it from `next`."),
@@ -223,7 +222,7 @@ fn tagged(
                     ("Link" = String, description = "`<next page>; rel=\"next\"` when there is one."))),
         (status = 304, description = "Unchanged since the ETag in `If-None-Match`."),
         (status = 404, description = "No such team among the member's (not_found).", body = crate::web::openapi::ErrorBody),
-        (status = 422, description = "A parameter is not valid: a date that is not YYYY-MM-DD, a cursor this server did not write, `limit` out of range (invalid).", body = crate::web::openapi::ErrorBody),
+        (status = 422, description = "A parameter is not valid: a date that is not YYYY-MM-DD, a cursor this server did not write, `limit` out of range, a search beyond a bound (invalid).", body = crate::web::openapi::ErrorBody),
     ))]
 pub(super) async fn team_log(
     State(st): State<WebState>,
@@ -250,7 +249,7 @@ pub(super) async fn team_log(
                     email: e.update.author_email.clone(),
                 },
                 late: e.update.late(),
-                snippet_html: e.snippet.as_deref().map(snippet_html),
+                snippet_html: e.snippet.as_ref().map(snippet_html),
             })
             .collect(),
         next: next.clone(),
@@ -271,7 +270,7 @@ pub(super) async fn team_log(
         ("to" = Option<String>, Query, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
             description = "To this local date, included (before `from`: none)."),
         ("member" = Option<String>, Query, format = Email, description = "Only this member's updates (someone not in the team: none)."),
-        ("q" = Option<String>, Query, description = "Only updates matching this search."),
+        ("q" = Option<String>, Query, max_length = 500, description = "Only updates matching this search (as for /updates: at most 500 characters, 32 words or phrases, 16 exclusions)."),
         ("blockers" = Option<bool>, Query, description = "Only updates with a blockers section."),
         ("If-None-Match" = Option<String>, Header, description = "An ETag of an earlier answer: 304 when nothing changed."),
     ),

@@ -34,7 +34,9 @@ pub(super) struct NewUpdate {
         example = "Shipped the CSV importer."
     )]
     text: String,
-    /// The member's local date it is for; absent: their today. Not in the future.
+    /// The member's local date it is for; absent: their today. Not in the future: a date
+    /// after the member's own today (in their time zone, which a schema cannot know) is
+    /// refused with 422 `invalid`.
     #[schema(value_type = String, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     #[serde(default, deserialize_with = "not_null")]
     date: Option<String>,
@@ -130,6 +132,7 @@ where
     responses(
         (status = 201, description = "Stored (or replayed).", body = UpdateResponse,
             headers(("Idempotent-Replayed" = String, description = "`true` when this answers an earlier request with the same key."))),
+        (status = 422, description = "A value is not acceptable (invalid): among others a `date` after the member's local today, which the schema cannot state; or the day's update is full (update_full).", body = crate::web::openapi::ErrorBody),
     ))]
 pub(super) async fn post_update(
     State(st): State<WebState>,
@@ -308,14 +311,15 @@ pub struct MemberPatch {
     #[schema(value_type = bool)]
     #[serde(default, deserialize_with = "not_null")]
     pub unsubscribed: Option<bool>,
-    /// Each range's `to` not before its `from`.
+    /// Each range's `to` not before its `from` (a range given backwards is refused with 422
+    /// `invalid`: a schema cannot compare two fields).
     #[schema(value_type = Vec<AwayRange>)]
     #[serde(default, deserialize_with = "not_null")]
     pub away: Option<Vec<AwayRange>>,
-    /// The first team; `null` for none (absent keeps the teams). A member may only send back
-    /// their own.
-    /// `null` (no team) and absent (keep the teams) mean different things, so `null` is kept
-    /// as `Some(Value::Null)` rather than folded into `None` as serde does for an `Option`.
+    /// The first team; `null` for none (absent keeps the teams). Not read when `teams` is
+    /// given: `teams` says every team. A member may only send back their own.
+    // `null` (no team) and absent (keep the teams) mean different things, so `null` is kept
+    // as `Some(Value::Null)` rather than folded into `None` as serde does for an `Option`.
     #[schema(value_type = Option<crate::domain::TeamName>)]
     #[serde(default, deserialize_with = "present")]
     pub team: Option<Value>,
@@ -472,23 +476,16 @@ impl MemberPatch {
                     .collect::<Result<_, _>>()?,
             );
         }
-        match &self.team {
-            None => {}
-            Some(Value::Null) if teams.is_none() => teams = Some(Vec::new()),
-            Some(Value::Null) => {}
-            Some(Value::String(t)) => {
-                let t = api_team_name(t)?;
-                match &mut teams {
-                    Some(list) if list.first() != Some(&t) => {
-                        return Err(AppError::invalid(
-                            "team must be the first of teams when both are given",
-                        ));
-                    }
-                    Some(_) => {}
-                    None => teams = Some(vec![t]),
-                }
-            }
+        let team = match &self.team {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(t)) => Some(Some(api_team_name(t)?)),
             Some(_) => return Err(AppError::invalid("team: expected a string or null")),
+        };
+        // `teams` says which teams when both are given (a GET body sent back holds both);
+        // `team` alone sets one team, or none.
+        if teams.is_none() {
+            teams = team.map(|t| t.into_iter().collect());
         }
         if let Some(cur) = current {
             let read_only = |what: &str| {

@@ -58,6 +58,7 @@ pub(super) struct LinkRequest {
         (status = 200, description = "Check your email (whatever the address).", body = String, content_type = "text/html"),
         (status = 403, description = "The form was sent from another site.", body = String, content_type = "text/html"),
         (status = 429, description = "Too many link requests from this client address (5 in 10 minutes, with sign-in).", body = String, content_type = "text/html"),
+        (status = 413, description = "A body larger than 4 KiB (one address is far less).", body = String, content_type = "text/html"),
     ))]
 pub(super) async fn send_link(
     State(st): State<WebState>,

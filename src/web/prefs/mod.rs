@@ -33,7 +33,10 @@ use crate::jobs::Ctx;
 
 pub(super) fn routes(r: Routes) -> Routes {
     r.add(utoipa_axum::routes!(show, submit))
-        .add(utoipa_axum::routes!(link::link_form, link::send_link))
+        .add(crate::web::guard::small_form(utoipa_axum::routes!(
+            link::link_form,
+            link::send_link
+        )))
         .add(utoipa_axum::routes!(update::show_update))
 }
 

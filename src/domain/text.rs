@@ -1,0 +1,90 @@
+//! Control characters in text that comes from outside: dropped from what is stored (an
+//! update keeps its tabs and line breaks, nothing else), and made visible where a stranger's
+//! text reaches a terminal (an escape sequence there can clear the screen or write the
+//! clipboard).
+
+use std::borrow::Cow;
+
+/// `text` without control characters other than tab and line feed; CRLF and a lone CR become
+/// LF.
+pub fn without_controls(text: &str) -> Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('\n');
+            }
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `text` for a terminal: every control character but line feed and tab written as an
+/// escape (`ESC` → `\x1b`, C1 `CSI` → `\u{9b}`), so nothing in it is run by the terminal.
+/// CRLF line ends are plain line ends.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_keeps_tabs_and_line_breaks_only() {
+        assert_eq!(without_controls("a\tb\nc"), "a\tb\nc");
+        assert_eq!(
+            without_controls("a\r\nb\rc\0d\u{2}e\u{3}\u{1b}[2J\u{7f}\u{9b}f"),
+            "a\nb\ncde[2Jf"
+        );
+        assert!(matches!(without_controls("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_terminal_gets_escapes_not_control_characters() {
+        let raw = "Subject: hi\r\n\r\n\u{1b}[2J\u{1b}]52;c;aGVsbG8=\u{7}\tend\u{9b}31m";
+        let shown = escape_controls(raw);
+        assert_eq!(
+            shown,
+            "Subject: hi\n\n\\x1b[2J\\x1b]52;c;aGVsbG8=\\x07\tend\\u{9b}31m"
+        );
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+        );
+        assert_eq!(escape_controls("a lone\rCR"), "a lone\\x0dCR");
+    }
+}
