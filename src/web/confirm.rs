@@ -85,7 +85,12 @@ pub(super) async fn confirm_page(
         return Ok(done_page());
     }
     let p = crate::mail::parse::parse(&row.raw).unwrap_or_default();
-    let received = crate::domain::rfc3339(row.received_at);
+    let received = chrono::DateTime::from_timestamp(row.received_at, 0)
+        .map(|t| {
+            let local = t.with_timezone(&m.tz);
+            format!("{} ({})", local.format("%H:%M on %a %-d %b %Y"), m.tz.name())
+        })
+        .unwrap_or_default();
     Ok(html_response(
         StatusCode::OK,
         page(
