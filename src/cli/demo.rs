@@ -23,7 +23,8 @@ struct Person {
     tz: &'static str,
     style: Style,
     signature: &'static str,
-    updates: [&'static str; 2],
+    /// One reply a day, Monday to Wednesday.
+    updates: [&'static str; 3],
 }
 
 #[derive(Clone, Copy)]
@@ -44,6 +45,7 @@ const PEOPLE: [Person; 4] = [
         updates: [
             "Done: migrated the billing service to the new queue.\nNext: load-test the consumer with 10x traffic.\nBlockers: none",
             "Done: load test passed at 12k msg/s.\nNext: roll out to 10% of customers.\nBlockers: waiting on the on-call sign-off from SRE.",
+            "Done: SRE signed off; 10% of customers are on the new queue, error rate flat.\nNext: 50% on Monday.\nBlockers: none",
         ],
     },
     Person {
@@ -55,6 +57,7 @@ const PEOPLE: [Person; 4] = [
         updates: [
             "Wrote the spec for team digests v2 and shared it for review.\nTomorrow: interviews with three customers.",
             "Customer interviews done; notes are in the wiki.\nNext: prioritise the top 5 requests with design.",
+            "Top 5 requests ranked with design; the first two go into next sprint.\nNext: write the brief for per-reader digest sections.",
         ],
     },
     Person {
@@ -66,6 +69,7 @@ const PEOPLE: [Person; 4] = [
         updates: [
             "Fixed the DST bug in the calendar export (Lord Howe was off by 30 minutes).\nNext: add tests for Chatham.",
             "Chatham tests added. Reviewing Ana's queue PR next.",
+            "Reviewed Ana's queue PR: two small comments, approved.\nNext: release notes for the calendar fixes.",
         ],
     },
     Person {
@@ -77,6 +81,7 @@ const PEOPLE: [Person; 4] = [
         updates: [
             "Shipped the new onboarding email.\nNext: A/B test the subject line.",
             "A/B test is live, 50/50 split.\nBlocked: analytics dashboard access still pending.",
+            "Drafted the welcome sequence for trial users.\nBlocked: still no access to the analytics dashboard; asked IT again.",
         ],
     },
 ];
@@ -114,7 +119,11 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
     cfg.mail.reply_to = crate::domain::EmailAddress::parse("updates@demo.example")?;
     cfg.mail.maildir.sent = var.join("mail/sent");
     cfg.mail.maildir.inbox = var.join("mail/inbox");
-    cfg.security.secret = crate::config::SecretString::new("demo-secret-not-for-production");
+    // No secret in the config: one is made and stored in the database like any server's, so
+    // `tidings serve` on this database accepts every link the demo wrote.
+    let config_file = dir.join("tidings.toml");
+    std::fs::write(&config_file, demo_config(&cfg))
+        .with_context(|| format!("cannot write {}", config_file.display()))?;
     let ctx = Ctx::build(cfg).await?;
     let result = drive(&ctx, &dir).await;
     ctx.store.close().await;
@@ -184,7 +193,8 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
     let inbox = ctx.config.mail.maildir.inbox.clone();
     crate::mail::outbound::ensure_maildir(&inbox)?;
     let mut answered: HashSet<String> = HashSet::new();
-    let (mut requests, mut replies, mut digests, mut receipts) = (0, 0, 0, 0);
+    let (mut requests, mut digests, mut receipts) = (0, 0, 0);
+    let mut replies = 0;
     let mut now = start;
     let mut failed_parts = 0usize;
     while now <= end {
@@ -223,6 +233,10 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         }
         now += Duration::minutes(15);
     }
+    // The next morning: Ben comments on Ana's update from his digest, Dev resolves his
+    // blocker by replying "resolved"; Ana's Thursday digest opens with the comment.
+    let (comment_digest, resolved) = conversation(ctx, &sent_dir, &inbox, end).await?;
+    // Counted from the files, after the last pass: what the summary says is what was written.
     for entry in std::fs::read_dir(&sent_dir)? {
         let name = entry?.file_name().to_string_lossy().to_string();
         if name.starts_with("request") {
@@ -233,9 +247,8 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
             receipts += 1;
         }
     }
-    // The next morning: Ben comments on Ana's update from his digest, Dev resolves his
-    // blocker by replying "resolved"; Ana's Thursday digest opens with the comment.
-    let (comment_digest, resolved) = conversation(ctx, &sent_dir, &inbox, end).await?;
+    // Every reply the passes read (the conversation's two included) is in the inbox's cur/.
+    let replies = std::fs::read_dir(inbox.join("cur"))?.count().max(replies);
     let mut quoted = 0;
     for entry in std::fs::read_dir(&sent_dir)? {
         let path = entry?.path();
@@ -264,9 +277,8 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
     let outbox = ctx.store.outbox_counts().await?;
     crate::outln!();
     crate::outln!(
-        "Simulated {} to {} (UTC) in 15-minute steps:",
+        "Simulated {} to Thu 2026-12-03 09:00 (UTC) in 15-minute steps:",
         start.format("%a %Y-%m-%d %H:%M"),
-        end.format("%a %Y-%m-%d %H:%M")
     );
     crate::outln!("  update requests written: {requests}");
     crate::outln!(
@@ -337,15 +349,21 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         .member_by_email(&EmailAddress::parse(PEOPLE[0].email)?)
         .await?
     {
+        crate::outln!();
+        crate::outln!("See it in a browser, with every link of its emails working:");
         crate::outln!(
-            "  in a browser:  run `tidings serve` on this database, then open {}/log (signs {} in)",
+            "  tidings --config {} serve",
+            dir.join("tidings.toml").display()
+        );
+        crate::outln!(
+            "  then open {}/log (signs {} in to the team log)",
             ctx.prefs_url(&m, Utc::now()),
             m.name
         );
     }
     crate::outln!(
-        "Try: tidings --config /dev/null member list   (with TIDINGS_DATABASE__URL=sqlite://{}/var/tidings.db)",
-        dir.display()
+        "Try: tidings --config {} member list",
+        dir.join("tidings.toml").display()
     );
     if quoted > 0 {
         anyhow::bail!("{quoted} digest(s) contain quoted history");
@@ -354,6 +372,27 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         anyhow::bail!("{failed_parts} part(s) of the simulated passes failed (printed above)");
     }
     Ok(())
+}
+
+/// The config of the demo's database and Maildirs, as `tidings serve` reads it (absolute
+/// paths, the demo's addresses, the default web address its links point to; no secret: it is
+/// in the database).
+fn demo_config(cfg: &Config) -> String {
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    format!(
+        "# Written by `tidings demo`: serve this demo with `tidings --config THIS-FILE serve`.\n\
+         [database]\nurl = {}\n\n\
+         [web]\nbind = {}\nbase_url = {}\n\n\
+         [mail]\ntransport = \"maildir\"\nfrom = {}\nreply_to = {}\n\n\
+         [mail.maildir]\nsent = {}\ninbox = {}\n",
+        q(&cfg.database.url.0),
+        q(&cfg.web.bind),
+        q(&cfg.web.base_url),
+        q(&cfg.mail.from.to_string()),
+        q(cfg.mail.reply_to.as_str()),
+        q(&cfg.mail.maildir.sent.display().to_string()),
+        q(&cfg.mail.maildir.inbox.display().to_string()),
+    )
 }
 
 /// The third morning of the demo: Ben's comment on Ana's update, sent to the "Reply to Ana"
@@ -466,7 +505,7 @@ async fn conversation(
     }
     Ok((
         ana_digest,
-        "his blocker (\"analytics dashboard access still pending.\") leaves the team's digests"
+        "his blocker (no access to the analytics dashboard) leaves the team's digests"
             .into(),
     ))
 }
@@ -504,8 +543,15 @@ fn reply_to_request(raw: &[u8], n: usize) -> anyhow::Result<Option<Vec<u8>>> {
     let subject = msg.subject().unwrap_or_default().to_string();
     let date = msg.date().map(|d| d.to_rfc822()).unwrap_or_default();
     let body = msg.body_text(0).map(|b| b.to_string()).unwrap_or_default();
-    let day = usize::from(subject.contains("Tue") || subject.contains("Wed"));
-    let update = p.updates[day.min(1)];
+    // Monday's request gets the first reply, Tuesday's the second, later ones the third.
+    let day = if subject.contains("Mon") {
+        0
+    } else if subject.contains("Tue") {
+        1
+    } else {
+        2
+    };
+    let update = p.updates[day];
     let quoted: String = body
         .lines()
         .map(|l| {

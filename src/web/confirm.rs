@@ -88,7 +88,11 @@ pub(super) async fn confirm_page(
     let received = chrono::DateTime::from_timestamp(row.received_at, 0)
         .map(|t| {
             let local = t.with_timezone(&m.tz);
-            format!("{} ({})", local.format("%H:%M on %a %-d %b %Y"), m.tz.name())
+            format!(
+                "{} ({})",
+                local.format("%H:%M on %a %-d %b %Y"),
+                m.tz.name()
+            )
         })
         .unwrap_or_default();
     Ok(html_response(

@@ -405,7 +405,7 @@ fn demo_writes_requests_and_digests_without_quoted_history() {
     );
     // The team log: written as Markdown, its address printed.
     assert!(d.join("team-log.md").exists());
-    assert!(out.contains("/log (signs Ana Lima in)"), "{out}");
+    assert!(out.contains("/log (signs Ana Lima in"), "{out}");
 }
 
 #[test]
@@ -754,5 +754,129 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
+
+/// GETs `path` on `base`, following a redirect once with the cookie it set: the status at
+/// the end.
+async fn open(http: &reqwest::Client, base: &str, path: &str) -> (reqwest::StatusCode, String) {
+    let r = http.get(format!("{base}{path}")).send().await.unwrap();
+    if !r.status().is_redirection() {
+        let s = r.status();
+        return (s, r.text().await.unwrap_or_default());
+    }
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    let r = http
+        .get(format!("{base}{to}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_demo_is_served_by_the_command_it_prints_and_every_link_it_wrote_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("demo");
+    let out = ok(&Command::new(BIN)
+        .args(["demo", "--dir", d.to_str().unwrap()])
+        .output()
+        .unwrap());
+    // The counts printed are the files written.
+    let sent = d.join("var/mail/sent/new");
+    let names: Vec<String> = std::fs::read_dir(&sent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    for (kind, label) in [
+        ("request", "update requests written:"),
+        ("digest", "digests written:"),
+        ("receipt", "receipts written:"),
+    ] {
+        let files = names.iter().filter(|n| n.starts_with(kind)).count();
+        let printed: usize = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{label} is printed:\n{out}"));
+        assert_eq!(printed, files, "{kind}");
+    }
+    // Every day has its own replies: no update text twice in the log.
+    let log = std::fs::read_to_string(d.join("team-log.md")).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for l in log.lines().filter(|l| l.len() > 30 && !l.starts_with('#')) {
+        assert!(seen.insert(l), "written twice in the log: {l}");
+    }
+    // The printed command serves it (on another port here, so tests can run side by side).
+    let config = out
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("tidings --config ")
+                .and_then(|l| l.strip_suffix(" serve"))
+        })
+        .expect("the serve command is printed")
+        .to_string();
+    let printed = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("then open "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the link is printed")
+        .to_string();
+    let port = crate::support::closed_port();
+    let _serve = crate::support::Serve(
+        Command::new(BIN)
+            .args(["--config", &config, "serve"])
+            .env("TIDINGS_WEB__BIND", format!("127.0.0.1:{port}"))
+            .env("TIDINGS_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let path_of = |url: &str| url.trim_start_matches("http://127.0.0.1:8080").to_string();
+    let (s, page) = open(&http, &base, &path_of(&printed)).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{printed}: {page}");
+    assert!(
+        page.contains("Ana Lima") && page.contains("Sign out"),
+        "{page}"
+    );
+    // Every link in every kind of email the demo wrote.
+    let mut kinds = std::collections::BTreeMap::new();
+    for n in &names {
+        let raw = std::fs::read(sent.join(n)).unwrap();
+        let text = crate::support::text_of(&raw);
+        for url in text
+            .split(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '(' || c == ')')
+            .filter(|w| w.starts_with("http://127.0.0.1:8080/"))
+        {
+            let kind = n.split('_').next().unwrap().to_string();
+            let (s, page) = open(&http, &base, &path_of(url)).await;
+            assert_eq!(s, reqwest::StatusCode::OK, "{n}: {url}: {page}");
+            *kinds.entry(kind).or_insert(0) += 1;
+        }
+    }
+    for kind in ["request", "digest", "receipt"] {
+        assert!(kinds.get(kind).is_some_and(|n| *n > 0), "{kinds:?}");
     }
 }
