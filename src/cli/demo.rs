@@ -505,8 +505,7 @@ async fn conversation(
     }
     Ok((
         ana_digest,
-        "his blocker (no access to the analytics dashboard) leaves the team's digests"
-            .into(),
+        "his blocker (no access to the analytics dashboard) leaves the team's digests".into(),
     ))
 }
 

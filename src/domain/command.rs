@@ -91,8 +91,17 @@ pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
         ["request", "at", t] => LocalTime::parse(t)
             .map(Command::RequestAt)
             .map_err(|e| e.to_string()),
-        ["timezone", _] | ["time", "zone", _] => {
-            let z = arg(words.len() - 1);
+        // "timezone New York" too (the suggester answers a city typed with a space), but a
+        // sentence such as "timezone work done" stays text.
+        ["timezone", rest @ ..] | ["time", "zone", rest @ ..]
+            if rest.len() == 1
+                || (rest.len() == 2
+                    && !super::zone::suggest_zones(&rest.join(" "), 1).is_empty()) =>
+        {
+            let z = (words.len() - rest.len()..words.len())
+                .map(arg)
+                .collect::<Vec<_>>()
+                .join(" ");
             parse_tz(&z)
                 .map(Command::Timezone)
                 .map_err(|e| e.to_string())

@@ -15,6 +15,7 @@ pub mod sections;
 pub mod text;
 pub mod token;
 mod tz_links;
+pub mod zone;
 
 pub use list_id::list_id;
 

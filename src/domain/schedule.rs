@@ -50,8 +50,9 @@ pub enum ScheduleError {
         "unknown digest cadence {0:?}: expected daily, weekly (or weekly:mon … weekly:sun) or off"
     )]
     BadCadence(String),
-    /// Not an IANA time-zone name known to chrono-tz.
-    #[error("unknown time zone {0:?}: expected an IANA name such as Europe/Berlin")]
+    /// Not an IANA time-zone name known to chrono-tz, or an abbreviation: the message says
+    /// which zones were probably meant.
+    #[error("{0}")]
     BadZone(String),
 }
 
@@ -307,12 +308,21 @@ pub(crate) fn weekday_from_name(name: &str) -> Result<Weekday, ScheduleError> {
 // Zones
 // ---------------------------------------------------------------------------
 
-/// Parses an IANA zone name (exact spelling, surrounding whitespace allowed).
+pub use super::zone::suggest_zones;
+
+/// Parses an IANA zone name (exact spelling, surrounding whitespace allowed). An
+/// abbreviation (EST, CET, IST, …) is refused even where the zone database has a zone of
+/// that name: it would be a fixed offset without the place's daylight-saving rules. The
+/// error says why and which zones were probably meant (the one suggester of the CLI, the
+/// preferences page, reply commands and the API).
 pub fn parse_tz(s: &str) -> Result<Tz, ScheduleError> {
+    if let Some(why) = super::zone::abbreviation(s) {
+        return Err(ScheduleError::BadZone(why));
+    }
     let tz = s
         .trim()
         .parse::<Tz>()
-        .map_err(|_| ScheduleError::BadZone(s.to_string()))?;
+        .map_err(|_| ScheduleError::BadZone(super::zone::unknown(s)))?;
     Ok(canonical(tz))
 }
 
@@ -341,55 +351,6 @@ pub fn current_zones() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|z| z.name())
         .filter(|n| legacy_target(n).is_none())
-}
-
-/// IANA zones a person probably meant by `query`, best first, at most `limit`: a city or
-/// region typed alone ("berlin", "new york", "auckland" → the zones whose name ends so), a
-/// part of a name ("america/new"), or a misspelling ("Europe/Berln", "Aukland": the zones
-/// within two edits of the name or of its last part). Case and `_`/space do not matter.
-pub fn suggest_zones(query: &str, limit: usize) -> Vec<&'static str> {
-    let norm = |s: &str| s.trim().to_lowercase().replace(' ', "_");
-    let q = norm(query);
-    if q.is_empty() || q.len() > 64 {
-        return Vec::new();
-    }
-    let mut scored: Vec<(usize, &'static str)> = Vec::new();
-    for name in current_zones() {
-        let n = norm(name);
-        let city = n.rsplit('/').next().unwrap_or(&n);
-        let score = if n == q {
-            0
-        } else if city == q {
-            1
-        } else if city.starts_with(&q) || n.starts_with(&q) {
-            2
-        } else if n.contains(&q) {
-            3
-        } else {
-            let d = edit_distance(&q, &n).min(edit_distance(&q, city));
-            if d <= 2 { 3 + d } else { continue }
-        };
-        // Prefer canonical Region/City names over old aliases (US/Pacific, Etc/…).
-        let legacy = !name.contains('/') || name.starts_with("Etc/") || name.starts_with("US/");
-        scored.push((score * 2 + usize::from(legacy), name));
-    }
-    scored.sort();
-    scored.into_iter().take(limit).map(|(_, n)| n).collect()
-}
-
-/// Levenshtein distance, for short names only.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// The local date in `tz` at instant `t`.
@@ -569,13 +530,16 @@ mod tests {
     fn legacy_zone_names_are_read_as_their_current_zone() {
         for (alias, zone) in [
             ("US/Pacific", "America/Los_Angeles"),
-            ("CET", "Europe/Brussels"),
-            ("EST5EDT", "America/New_York"),
             ("Asia/Calcutta", "Asia/Kolkata"),
             ("Europe/Kiev", "Europe/Kyiv"),
             ("America/Buenos_Aires", "America/Argentina/Buenos_Aires"),
         ] {
             assert_eq!(super::parse_tz(alias).unwrap().name(), zone, "{alias}");
+        }
+        // Abbreviations the database also has as zones are refused (see `zone`): CET would
+        // be Europe/Brussels and EST America/Panama, which has no daylight saving.
+        for abbr in ["CET", "EST", "EST5EDT", "MST"] {
+            assert!(super::parse_tz(abbr).is_err(), "{abbr}");
         }
         // Current names, merged locations and UTC stay as written.
         for zone in [
@@ -1103,11 +1067,14 @@ mod tests {
             Ok(Tz::America__Argentina__Buenos_Aires)
         );
         for bad in ["Mars/Olympus", "", "europe/berlin_", "+02:00"] {
-            assert_eq!(parse_tz(bad), Err(ScheduleError::BadZone(bad.to_string())));
+            assert!(
+                matches!(parse_tz(bad), Err(ScheduleError::BadZone(_))),
+                "{bad}"
+            );
         }
         assert_eq!(
-            ScheduleError::BadZone("Mars/Olympus".into()).to_string(),
-            "unknown time zone \"Mars/Olympus\": expected an IANA name such as Europe/Berlin"
+            parse_tz("Mars/Olympus").unwrap_err().to_string(),
+            "\"Mars/Olympus\" is not a time zone: expected an IANA name such as Europe/Berlin (Region/City)"
         );
     }
 

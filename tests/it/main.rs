@@ -29,3 +29,4 @@ mod store;
 mod trust;
 mod web;
 mod web_guard;
+mod zones;

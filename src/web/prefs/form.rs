@@ -117,17 +117,10 @@ fn time_problem(v: &str, what: &str) -> Option<String> {
     }
 }
 
-/// The zone a person meant: an IANA name, else a problem that suggests some.
+/// The zone a person meant: an IANA name, else a problem that suggests some (the one
+/// suggester of `parse_tz`, shared with the CLI, reply commands and the API).
 fn zone_problem(tz: &str) -> Result<chrono_tz::Tz, String> {
-    parse_tz(tz).map_err(|_| {
-        let tz = tz.trim();
-        let ideas = crate::domain::schedule::suggest_zones(tz, 3);
-        if ideas.is_empty() {
-            format!("{tz:?} is not a time zone: type a city such as Berlin or pick a name from the list, such as Europe/Berlin.")
-        } else {
-            format!("{tz:?} is not a time zone name. Did you mean {}?", ideas.join(" or "))
-        }
-    })
+    parse_tz(tz).map_err(|e| e.to_string())
 }
 
 pub(super) fn form_change(
