@@ -54,7 +54,7 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
             }
             let ch = member_change(&opts)?;
             let d = crate::jobs::members::defaults(&cfg);
-            with_store(&cfg, async |s| {
+            let added = with_store(&cfg, async |s| {
                 s.add_member(&email, &ch, &d).await.map_err(store_err)?;
                 let m = s
                     .member_by_email(&email)
@@ -62,9 +62,10 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
                     .map_err(store_err)?
                     .ok_or_else(|| anyhow!("member vanished"))?;
                 crate::outln!("added {}", describe(&m));
-                Ok(())
+                Ok(m)
             })
-            .await
+            .await?;
+            say_what_comes(cfg, &added).await
         }
         MemberCmd::Set {
             email,
@@ -234,4 +235,48 @@ fn describe(m: &crate::domain::Member) -> String {
             format!(" [{}]", flags.join("; "))
         }
     )
+}
+
+/// After `member add`: when the member's first request and digest go out, in their time and
+/// the operator's (this machine's zone), and a warning when they are in no team (nobody reads
+/// their updates, and their digest has no one's).
+async fn say_what_comes(cfg: Config, m: &crate::domain::Member) -> anyhow::Result<()> {
+    use crate::store::DueKind;
+    if m.teams.is_empty() {
+        eprintln!(
+            "warning: {} is in no team, so nobody reads their updates and their digests are empty; add one with `tidings member set {} --team NAME`",
+            m.email, m.email
+        );
+    }
+    let here = iana_time_zone::get_timezone()
+        .ok()
+        .and_then(|z| parse_tz(&z).ok())
+        .unwrap_or(chrono_tz::UTC);
+    let ctx = Ctx::build(cfg).await?;
+    let now = Utc::now();
+    for (kind, label) in [
+        (DueKind::Request, "first request"),
+        (DueKind::Digest, "first digest"),
+    ] {
+        let line = match crate::jobs::plan::upcoming(&ctx, m, kind, now).await? {
+            Some((_, t)) => {
+                let theirs = t.with_timezone(&m.tz);
+                let yours = t.with_timezone(&here);
+                format!(
+                    "{} {} ({} {} here)",
+                    theirs.format("%a %-d %b %H:%M"),
+                    m.tz.name(),
+                    yours.format("%a %-d %b %H:%M"),
+                    here.name()
+                )
+            }
+            None if kind == DueKind::Request && m.observer => {
+                "never (an observer is not asked)".into()
+            }
+            None => "none planned (paused, unsubscribed or turned off)".into(),
+        };
+        crate::outln!("{label}: {line}");
+    }
+    ctx.store.close().await;
+    Ok(())
 }

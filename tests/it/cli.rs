@@ -880,3 +880,70 @@ async fn the_demo_is_served_by_the_command_it_prints_and_every_link_it_wrote_ope
         assert!(kinds.get(kind).is_some_and(|n| *n > 0), "{kinds:?}");
     }
 }
+
+#[test]
+fn member_add_says_when_the_first_mail_goes_out_and_warns_about_no_team() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let o = run(
+        dir.path(),
+        &db,
+        &[
+            "member",
+            "add",
+            "ann@example.com",
+            "--name",
+            "Ann",
+            "--tz",
+            "Asia/Tokyo",
+        ],
+    );
+    let out = ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: ann@example.com is in no team"),
+        "{err}"
+    );
+    assert!(err.contains("--team NAME"), "{err}");
+    for label in ["first request: ", "first digest: "] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("{label} in:\n{out}"));
+        assert!(
+            line.contains(" Asia/Tokyo (") && line.ends_with(" here)"),
+            "{line}"
+        );
+    }
+    assert!(
+        out.contains("16:30 Asia/Tokyo") && out.contains("08:30 Asia/Tokyo"),
+        "{out}"
+    );
+    // In a team: no warning. An observer is never asked.
+    let o = run(
+        dir.path(),
+        &db,
+        &[
+            "member",
+            "add",
+            "bo@example.com",
+            "--name",
+            "Bo",
+            "--tz",
+            "UTC",
+            "--team",
+            "core",
+            "--observer",
+            "true",
+        ],
+    );
+    let out = ok(&o);
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("warning"),
+        "{out}"
+    );
+    assert!(
+        out.contains("first request: never (an observer is not asked)"),
+        "{out}"
+    );
+}
