@@ -108,6 +108,18 @@ impl TestApp {
             .to_string()
     }
 
+    /// The outbox rows of `kind` (request, receipt, notice, …), up to 500.
+    pub async fn queued(&self, kind: &str) -> Vec<tidings::store::OutboxRow> {
+        self.ctx
+            .store
+            .list_outbox(false, 500)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .filter(|r| r.kind == kind)
+            .collect()
+    }
+
     /// Plan and send, as one tick of `serve` at `now`.
     pub async fn tick(&self, now: DateTime<Utc>) {
         tidings::jobs::plan::run(&self.ctx, now)

@@ -371,15 +371,7 @@ mod receipts_to_one_address_stop_at_the_hourly_limit {
                 .await;
             assert_eq!(r.accepted, 1, "{r:?}");
         }
-        let receipts = app
-            .ctx
-            .store
-            .list_outbox(false, 50)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.kind == "receipt")
-            .count();
+        let receipts = app.queued("receipt").await.len();
         assert_eq!(
             receipts, 3,
             "every reply is kept; three receipts in the hour"
@@ -394,15 +386,7 @@ mod receipts_to_one_address_stop_at_the_hourly_limit {
             )
             .await;
         assert_eq!(r.accepted, 1);
-        let receipts = app
-            .ctx
-            .store
-            .list_outbox(false, 50)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.kind == "receipt")
-            .count();
+        let receipts = app.queued("receipt").await.len();
         assert_eq!(receipts, 4);
     }
 }

@@ -856,15 +856,7 @@ both!(an_expired_link_never_acts_and_offers_a_fresh_one, |app| {
     // Queued after the answer (so its timing reveals nothing either).
     let mut notices = Vec::new();
     for _ in 0..100 {
-        notices = app
-            .ctx
-            .store
-            .list_outbox(false, 50)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.kind == "notice")
-            .collect();
+        notices = app.queued("notice").await;
         if !notices.is_empty() {
             break;
         }
