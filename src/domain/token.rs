@@ -301,7 +301,8 @@ impl ConfirmToken {
         Ok((t, sig.to_string()))
     }
 
-    /// Whether `sig` signs this payload over `epoch`, and it has not expired.
+    /// Whether `sig` signs this payload over the member's current `epoch` and it has not
+    /// expired; [`TokenError::Revoked`] when it was signed over an earlier epoch.
     pub fn check(
         &self,
         sig: &str,
@@ -309,7 +310,12 @@ impl ConfirmToken {
         epoch: i64,
         now: i64,
     ) -> Result<(), TokenError> {
-        if !constant_eq(self.sig(secret, epoch).as_bytes(), sig.as_bytes()) {
+        let matches = |e: i64| constant_eq(self.sig(secret, e).as_bytes(), sig.as_bytes());
+        if !matches(epoch) {
+            // Signed over an earlier epoch: a real link, ended by `member signout`.
+            if ((epoch - MAX_EPOCHS_BACK).max(0)..epoch).rev().any(matches) {
+                return Err(TokenError::Revoked);
+            }
             return Err(TokenError::BadSignature);
         }
         if self.expires < now {

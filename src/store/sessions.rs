@@ -130,16 +130,8 @@ impl Store {
             .is_some())
     }
 
-    /// The number `member`'s feed URLs are signed over.
-    pub async fn feed_epoch(&self, member: MemberId) -> StoreResult<i64> {
-        let r = sqlx::query("SELECT feed_epoch FROM members WHERE id = $1")
-            .bind(member)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(r.map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
-    }
-
-    /// Ends every feed URL of `member` (their next ones are signed anew).
+    /// Raises `member`'s epoch: every link, session start and feed URL signed over an earlier
+    /// one stops working (`member signout`).
     pub async fn end_feeds(&self, member: MemberId) -> StoreResult<()> {
         sqlx::query("UPDATE members SET feed_epoch = feed_epoch + 1 WHERE id = $1")
             .bind(member)

@@ -56,14 +56,14 @@ fn signature(ctx: &Ctx, member: i64, scope: Scope, epoch: i64) -> String {
         .sign("feed", &format!("{member}:{}:{epoch}", scope.encode()))
 }
 
-/// The feed URL of `scope` for reader `m` (whose current feed epoch is `epoch`).
-pub fn feed_url(ctx: &Ctx, m: &Member, scope: Scope, epoch: i64) -> String {
+/// The feed URL of `scope` for reader `m`, signed over their current epoch.
+pub fn feed_url(ctx: &Ctx, m: &Member, scope: Scope) -> String {
     format!(
         "{}/feeds/{}.{}.{}",
         ctx.config.web.base_url.trim_end_matches('/'),
         m.id,
         scope.encode(),
-        signature(ctx, m.id, scope, epoch)
+        signature(ctx, m.id, scope, m.epoch)
     )
 }
 

@@ -389,28 +389,23 @@ pub(super) async fn team_page(
     let searching = q.text.is_some();
     // Feeds are signed for a member; the admin reads without one.
     let feeds = match &v {
-        Viewer::Member(m) => {
-            let epoch = st.ctx.store.feed_epoch(m.id).await?;
-            match st.ctx.store.team_id(&team).await? {
-                Some(tid) => {
-                    let team_feed =
-                        super::feed::feed_url(&st.ctx, m, super::feed::Scope::Team(tid), epoch);
-                    let person_feed = author.map(|a| {
-                        super::feed::feed_url(
-                            &st.ctx,
-                            m,
-                            super::feed::Scope::Person {
-                                author: a,
-                                team: tid,
-                            },
-                            epoch,
-                        )
-                    });
-                    Some((team_feed, person_feed))
-                }
-                None => None,
+        Viewer::Member(m) => match st.ctx.store.team_id(&team).await? {
+            Some(tid) => {
+                let team_feed = super::feed::feed_url(&st.ctx, m, super::feed::Scope::Team(tid));
+                let person_feed = author.map(|a| {
+                    super::feed::feed_url(
+                        &st.ctx,
+                        m,
+                        super::feed::Scope::Person {
+                            author: a,
+                            team: tid,
+                        },
+                    )
+                });
+                Some((team_feed, person_feed))
             }
-        }
+            None => None,
+        },
         Viewer::Admin => None,
     };
     // By day for a listing; a search keeps its ranking.

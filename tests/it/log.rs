@@ -828,10 +828,9 @@ both!(
         let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
         let core = app.ctx.store.team_id("core").await.unwrap().unwrap();
         let ops = app.ctx.store.team_id("ops").await.unwrap().unwrap();
-        let epoch = app.ctx.store.feed_epoch(ann).await.unwrap();
         use tidings::web::feed::{Scope, feed_url};
         let path = |url: String| url[url.find("/feeds/").unwrap()..].to_string();
-        let team = path(feed_url(&app.ctx, &m, Scope::Team(core), epoch));
+        let team = path(feed_url(&app.ctx, &m, Scope::Team(core)));
         let r = srv.http.get(srv.url(&team)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         assert!(
@@ -864,7 +863,6 @@ both!(
                 author: bob,
                 team: core,
             },
-            epoch,
         ));
         let f = feedparser(
             &srv.http
@@ -886,7 +884,7 @@ both!(
         );
         // Not Ann's team, someone outside the team, a forged signature: the same 404.
         for bad in [
-            path(feed_url(&app.ctx, &m, Scope::Team(ops), epoch)),
+            path(feed_url(&app.ctx, &m, Scope::Team(ops))),
             path(feed_url(
                 &app.ctx,
                 &m,
@@ -894,7 +892,6 @@ both!(
                     author: cy,
                     team: core,
                 },
-                epoch,
             )),
             team.replace(&team[team.len() - 4..], "0000"),
             "/feeds/nonsense".to_string(),
