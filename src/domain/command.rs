@@ -29,6 +29,54 @@ pub enum Command {
     Resolved,
 }
 
+/// Every command as a member writes it, and what it does: the list the preferences page shows
+/// (`#commands`) and the emails link to.
+pub const HELP: &[(&str, &str)] = &[
+    ("skip", "No update today; you are not reminded."),
+    (
+        "pause",
+        "No requests or digests until you write \"resume\".",
+    ),
+    ("resume", "Requests and digests start again."),
+    (
+        "away until 2026-12-31",
+        "Time away to that day (included): no requests, and you are not listed as missing.",
+    ),
+    (
+        "request at 16:00",
+        "Your update request at that time, your time.",
+    ),
+    ("digest at 07:30", "Your digest at that time, your time."),
+    (
+        "digest weekly friday",
+        "A summary of the week on that day instead of a daily digest (\"digest daily\" to go back, \"digest off\" for none).",
+    ),
+    (
+        "timezone Europe/Berlin",
+        "Your time zone (a city works too: \"timezone New York\").",
+    ),
+    (
+        "comments immediate",
+        "Comments on your updates by email at once (\"comments digest\": in your next digest).",
+    ),
+    (
+        "mentions immediate",
+        "Updates that mention you by email at once (\"mentions digest\": in your next digest).",
+    ),
+    (
+        "resolved",
+        "Your open blocker is resolved; anything below it is the day's update.",
+    ),
+    (
+        "replace",
+        "What follows replaces today's update instead of adding to it.",
+    ),
+    (
+        "for 2026-12-01",
+        "What follows is your update for that day (not a future one).",
+    ),
+];
+
 /// Punctuation a sentence ends with.
 const TRAILING: &[char] = &['.', '!', ',', ';', '?', '…'];
 /// Quotes a command may be copied with.

@@ -165,27 +165,7 @@ const LEAD: usize = 4;
 /// unmarked.
 pub fn snippet(body: &str, search: &Search) -> Snippet {
     let words = words(body);
-    let mut hits: Vec<Range<usize>> = Vec::new(); // word index ranges
-    for term in search.required() {
-        let t: Vec<String> = words_of(term);
-        if t.is_empty() || t.len() > words.len() {
-            continue;
-        }
-        for i in 0..=(words.len() - t.len()) {
-            if words[i..i + t.len()].iter().zip(&t).all(|(w, t)| w.1 == *t) {
-                hits.push(i..i + t.len());
-            }
-        }
-    }
-    hits.sort_by_key(|h| (h.start, h.end));
-    // Overlapping matches (a word and a phrase holding it) as one.
-    let mut merged: Vec<Range<usize>> = Vec::new();
-    for h in hits {
-        match merged.last_mut() {
-            Some(last) if h.start < last.end => last.end = last.end.max(h.end),
-            _ => merged.push(h),
-        }
-    }
+    let merged = matches(&words, search);
     let mut windows: Vec<Range<usize>> = Vec::new();
     for h in &merged {
         if windows.len() == PASSAGES {
@@ -227,6 +207,49 @@ pub fn snippet(body: &str, search: &Search) -> Snippet {
         out.push(" …", false);
     }
     out
+}
+
+/// `text` whole, every match of `search`'s required words marked (the log's entries of a
+/// search: the words found shown where they are).
+pub fn marked(text: &str, search: &Search) -> Snippet {
+    let words = words(text);
+    let mut out = Snippet::default();
+    let mut at = 0;
+    for m in matches(&words, search) {
+        let (ms, me) = (words[m.start].0.start, words[m.end - 1].0.end);
+        out.push(&text[at..ms], false);
+        out.push(&text[ms..me], true);
+        at = me;
+    }
+    out.push(&text[at..], false);
+    out
+}
+
+/// Where `search`'s required words and phrases are among `words`: word index ranges, in
+/// order, overlapping ones (a word and a phrase holding it) as one.
+fn matches(words: &[(Range<usize>, String)], search: &Search) -> Vec<Range<usize>> {
+    let mut hits: Vec<Range<usize>> = Vec::new(); // word index ranges
+    for term in search.required() {
+        let t: Vec<String> = words_of(term);
+        if t.is_empty() || t.len() > words.len() {
+            continue;
+        }
+        for i in 0..=(words.len() - t.len()) {
+            if words[i..i + t.len()].iter().zip(&t).all(|(w, t)| w.1 == *t) {
+                hits.push(i..i + t.len());
+            }
+        }
+    }
+    hits.sort_by_key(|h| (h.start, h.end));
+    // Overlapping matches (a word and a phrase holding it) as one.
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for h in hits {
+        match merged.last_mut() {
+            Some(last) if h.start < last.end => last.end = last.end.max(h.end),
+            _ => merged.push(h),
+        }
+    }
+    merged
 }
 
 /// The words of `text` (runs of letters, digits and combining marks), each with its byte

@@ -74,6 +74,24 @@ impl Store {
         Ok(open)
     }
 
+    /// When each of `updates` had its blocker marked resolved (unix seconds), for those that
+    /// did: the log marks them.
+    pub async fn blocker_resolutions(&self, updates: &[i64]) -> StoreResult<HashMap<i64, i64>> {
+        if updates.is_empty() {
+            return Ok(Default::default());
+        }
+        let ids = super::id_list(updates);
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, blocker_resolved_at FROM updates
+             WHERE id IN ({ids}) AND blocker_resolved_at IS NOT NULL"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
     /// Replaces team `team`'s leads.
     pub async fn set_team_leads(&self, team: &str, leads: &[MemberId]) -> StoreResult<()> {
         let id = self

@@ -6,13 +6,37 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-const CSS: &str = include_str!("../../templates/page.css");
+/// The page CSS: the shared look (`templates/theme.css`: colours, type, pills, dark mode)
+/// then the pages' own rules.
+static CSS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{}\n{}",
+        include_str!("../../templates/theme.css"),
+        include_str!("../../templates/page.css")
+    )
+});
 /// Served at `/favicon.svg` and linked from every page (browsers otherwise ask for a
 /// `/favicon.ico` that does not exist and log an error).
 pub const FAVICON_SVG: &str = include_str!("../../templates/favicon.svg");
 
-/// A whole page: `body` goes inside `<main>` and should start with an `h1`.
+/// What the header of a page shows besides "Tidings": the team the page is about, the
+/// navigation (the current page marked) and, for a signed-in reader, Sign out.
+#[derive(Debug, Default)]
+pub struct Header<'a> {
+    pub team: Option<&'a str>,
+    /// `(href, label, current)`.
+    pub nav: Vec<(String, &'static str, bool)>,
+    pub signout: bool,
+}
+
+/// A whole page without navigation: `body` goes inside `<main>` and should start with an `h1`.
 pub fn page(title: &str, body: Markup) -> Markup {
+    page_with(title, &Header::default(), body)
+}
+
+/// A whole page with its header: "Tidings", the team, the navigation and Sign out above
+/// `<main>`, which holds `body` (starting with an `h1`).
+pub fn page_with(title: &str, header: &Header<'_>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -20,11 +44,31 @@ pub fn page(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
+                meta name="color-scheme" content="light dark";
                 title { (title) " · Tidings" }
                 link rel="icon" href="/favicon.svg" type="image/svg+xml";
-                style { (PreEscaped(CSS)) }
+                style { (PreEscaped(CSS.as_str())) }
             }
-            body { main { (body) } }
+            body {
+                a.skip href="#main" { "Skip to the page" }
+                header.top { div.bar {
+                    span.brand { "Tidings" }
+                    @if let Some(t) = header.team { span.team { (t) } }
+                    @if !header.nav.is_empty() {
+                        nav aria-label="Pages" {
+                            @for (href, label, current) in &header.nav {
+                                a href=(href) aria-current=[current.then_some("page")] { (label) }
+                            }
+                        }
+                    }
+                    @if header.signout {
+                        form method="post" action="/signout" {
+                            button.quiet type="submit" { "Sign out" }
+                        }
+                    }
+                } }
+                main id="main" { (body) }
+            }
         }
     }
 }

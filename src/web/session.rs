@@ -387,6 +387,7 @@ pub(super) async fn signout(
 #[derive(Debug, Deserialize)]
 pub(super) struct OpenLog {
     date: Option<String>,
+    show: Option<String>,
 }
 
 /// From an email's signed link to the team log: a session starts for the link's member and
@@ -395,6 +396,7 @@ pub(super) struct OpenLog {
     params(
         ("token" = String, Path, description = "The signed, expiring link of one member."),
         ("date" = Option<String>, Query, format = Date, description = "A local date to open the log at (YYYY-MM-DD)."),
+        ("show" = Option<String>, Query, description = "`blockers`: open the team's open blockers instead of its updates."),
     ),
     responses(
         (status = 303, description = "Signed in: see the log."),
@@ -410,11 +412,18 @@ pub(super) async fn open_log(
         Ok(m) => m,
         Err(page) => return Ok(page),
     };
+    let q = q.ok().map(|Query(q)| q);
     let date = q
-        .ok()
-        .and_then(|Query(q)| q.date)
-        .and_then(|d| crate::domain::parse_strict_date(&d));
-    start(&st, m.id, &log_home(&m, date)).await
+        .as_ref()
+        .and_then(|q| q.date.as_deref())
+        .and_then(crate::domain::parse_strict_date);
+    let home = match (q.and_then(|q| q.show).as_deref(), m.teams.iter().min()) {
+        (Some("blockers"), Some(team)) => {
+            format!("/log/{}/blockers", super::log::path_segment(team))
+        }
+        _ => log_home(&m, date),
+    };
+    start(&st, m.id, &home).await
 }
 
 /// Where a member lands once signed in: their first team's log (at day `date`, when given),

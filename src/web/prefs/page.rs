@@ -10,7 +10,7 @@ use super::form::{DAYS, Rejected, day_field};
 use crate::domain::{Cadence, Member};
 use crate::jobs::Ctx;
 use crate::web::AppError;
-use crate::web::html::page;
+use crate::web::html::{Header, page_with};
 
 pub(super) fn flash_text(code: &str) -> Option<&'static str> {
     Some(match code {
@@ -124,11 +124,20 @@ pub(super) async fn render(
     let invalid = |id: &str| rejected.for_field(id).map(|_| "true");
     let described = |id: &str| rejected.for_field(id).map(|_| format!("{id}-error"));
     let count = rejected.fields.len();
-    Ok(page(
+    let header = Header {
+        team: None,
+        nav: vec![
+            (format!("/p/{token}/log"), "Team log", false),
+            (format!("/p/{token}"), "Preferences", true),
+        ],
+        signout: false,
+    };
+    Ok(page_with(
         "Your preferences",
+        &header,
         html! {
             h1 { "Your preferences" }
-            p class="muted" { (m.name) " · " (m.email) " · " a href=(format!("/p/{token}/log")) { "Read the team log" } }
+            p class="muted" { (m.name) " · " (m.email) }
             @if let Some(f) = flash.and_then(flash_text) { p class="flash" role="status" { (f) } }
             @if count > 0 {
                 p class="error" role="alert" {
@@ -141,65 +150,78 @@ pub(super) async fn render(
 
             form method="post" action=(action) id="prefs" {
                 input type="hidden" name="csrf" value=(csrf);
-                label for="timezone" { "Time zone (a city such as Berlin works too)" }
-                input type="text" id="timezone" name="timezone" list="zones" value=(tz_value)
-                    size="32" autocomplete="off" required
-                    aria-invalid=[invalid("timezone")] aria-describedby=[described("timezone")];
-                (problem("timezone"))
-                datalist id="zones" {
-                    @for z in crate::domain::schedule::current_zones() { option value=(z) {} }
-                }
-                label for="request_at" { "Update request at (HH:MM, your time)" }
-                input type="text" id="request_at" name="request_at" value=(request_value)
-                    inputmode="numeric" size="5" required
-                    aria-invalid=[invalid("request_at")] aria-describedby=[described("request_at")];
-                (problem("request_at"))
-                label for="digest_at" { "Digest at (HH:MM, your time)" }
-                input type="text" id="digest_at" name="digest_at" value=(digest_value)
-                    inputmode="numeric" size="5" required
-                    aria-invalid=[invalid("digest_at")] aria-describedby=[described("digest_at")];
-                (problem("digest_at"))
-                label for="digest" { "Digest" }
-                select id="digest" name="digest" aria-invalid=[invalid("digest")] aria-describedby=[described("digest")] {
-                    option value="daily" selected[cadence == "daily"] { "Every workday: the new updates" }
-                    option value="weekly" selected[cadence == "weekly"] { "Once a week: a summary of the week" }
-                    option value="off" selected[cadence == "off"] { "Never: I read the team log" }
-                }
-                (problem("digest"))
-                label for="digest_day" { "Weekly digest on" }
-                select id="digest_day" name="digest_day" {
-                    @for (key, label) in DAYS {
-                        option value=(key) selected[weekly_day == key] { (label) }
+                fieldset id="when" {
+                    legend { "When" }
+                    label for="timezone" { "Time zone" }
+                    p.hint id="timezone-hint" { "A zone name such as Europe/Berlin, or a city: Berlin, New York." }
+                    input type="text" id="timezone" name="timezone" list="zones" value=(tz_value)
+                        size="32" autocomplete="off" required
+                        aria-invalid=[invalid("timezone")] aria-describedby=(described("timezone").unwrap_or_else(|| "timezone-hint".to_string()));
+                    (problem("timezone"))
+                    datalist id="zones" {
+                        @for z in crate::domain::schedule::current_zones() { option value=(z) {} }
+                    }
+                    div.request-time {
+                        label for="request_at" { "Update request at (HH:MM, your time)" }
+                        input type="text" id="request_at" name="request_at" value=(request_value)
+                            inputmode="numeric" size="5" required
+                            aria-invalid=[invalid("request_at")] aria-describedby=[described("request_at")];
+                        (problem("request_at"))
+                    }
+                    div.digest-time {
+                        label for="digest_at" { "Digest at (HH:MM, your time)" }
+                        input type="text" id="digest_at" name="digest_at" value=(digest_value)
+                            inputmode="numeric" size="5" required
+                            aria-invalid=[invalid("digest_at")] aria-describedby=[described("digest_at")];
+                        (problem("digest_at"))
+                    }
+                    fieldset id="workdays" aria-describedby=[described("workdays")] {
+                        legend { "Workdays" }
+                        @for (key, label) in DAYS {
+                            label class="inline" {
+                                input type="checkbox" name=(format!("day_{key}")) value="on"
+                                    checked[day_on(key)];
+                                " " (label)
+                            }
+                        }
+                        (problem("workdays"))
                     }
                 }
-                label for="comments" { "Comments on your updates" }
-                select id="comments" name="comments" aria-invalid=[invalid("comments")] aria-describedby=[described("comments")] {
-                    option value="digest" selected[comments == "digest"] { "At the top of my next digest" }
-                    option value="immediate" selected[comments == "immediate"] { "At once, by email" }
-                }
-                (problem("comments"))
-                label for="mentions" { "Updates that mention you" }
-                select id="mentions" name="mentions" aria-invalid=[invalid("mentions")] aria-describedby=[described("mentions")] {
-                    option value="digest" selected[mentions == "digest"] { "At the top of my next digest" }
-                    option value="immediate" selected[mentions == "immediate"] { "At once, by email" }
-                }
-                (problem("mentions"))
-                fieldset id="workdays" aria-describedby=[described("workdays")] {
-                    legend { "Workdays" }
-                    @for (key, label) in DAYS {
-                        label class="inline" {
-                            input type="checkbox" name=(format!("day_{key}")) value="on"
-                                checked[day_on(key)];
-                            " " (label)
+                fieldset id="what" {
+                    legend { "What you get" }
+                    label for="digest" { "Digest" }
+                    select id="digest" name="digest" aria-invalid=[invalid("digest")] aria-describedby=[described("digest")] {
+                        option value="daily" selected[cadence == "daily"] { "Every workday: the new updates" }
+                        option value="weekly" selected[cadence == "weekly"] { "Once a week: a summary of the week" }
+                        option value="off" selected[cadence == "off"] { "Never: I read the team log" }
+                    }
+                    (problem("digest"))
+                    div.weekly-only {
+                        label for="digest_day" { "Weekly digest on" }
+                        select id="digest_day" name="digest_day" {
+                            @for (key, label) in DAYS {
+                                option value=(key) selected[weekly_day == key] { (label) }
+                            }
                         }
                     }
-                    (problem("workdays"))
+                    label for="comments" { "Comments on your updates" }
+                    select id="comments" name="comments" aria-invalid=[invalid("comments")] aria-describedby=[described("comments")] {
+                        option value="digest" selected[comments == "digest"] { "At the top of my next digest" }
+                        option value="immediate" selected[comments == "immediate"] { "At once, by email" }
+                    }
+                    (problem("comments"))
+                    label for="mentions" { "Updates that mention you" }
+                    select id="mentions" name="mentions" aria-invalid=[invalid("mentions")] aria-describedby=[described("mentions")] {
+                        option value="digest" selected[mentions == "digest"] { "At the top of my next digest" }
+                        option value="immediate" selected[mentions == "immediate"] { "At once, by email" }
+                    }
+                    (problem("mentions"))
+                    label.inline {
+                        input type="checkbox" name="paused" id="paused" value="on" checked[paused];
+                        " Pause all requests and digests for now"
+                    }
                 }
-                label {
-                    input type="checkbox" name="paused" id="paused" value="on" checked[paused];
-                    " Pause all requests and digests"
-                }
-                button type="submit" name="action" value="save" id="save" { "Save" }
+                button type="submit" name="action" value="save" id="save" class="primary" { "Save" }
             }
 
             h2 { "Time away" }
@@ -233,18 +255,33 @@ pub(super) async fn render(
                 }
             }
 
-            h2 { "Email" }
+            h2 { "Stop emails" }
             form method="post" action=(action) id="subscription" {
                 input type="hidden" name="csrf" value=(csrf);
                 @if m.unsubscribed {
-                    p { "You are unsubscribed." }
-                    button type="submit" name="action" value="resubscribe" { "Subscribe again" }
+                    p { "You are unsubscribed: Tidings sends you no requests or digests." }
+                    button type="submit" name="action" value="resubscribe" class="primary" { "Subscribe again" }
                 } @else {
-                    p class="muted" { "Stop all requests and digests from Tidings." }
-                    button type="submit" name="action" value="unsubscribe" { "Unsubscribe" }
+                    p class="muted" { "To stop for a while, pause above or add time away. To stop for good:" }
+                    button type="submit" name="action" value="unsubscribe" class="quiet" { "Unsubscribe from all Tidings emails" }
                 }
             }
+            (commands())
             p class="muted" { "This page was reached through a personal link: do not share it." }
         },
     ))
+}
+
+/// Every reply command and what it does (`#commands`: the emails link here).
+fn commands() -> Markup {
+    html! {
+        h2 id="commands" { "Reply commands" }
+        p.muted { "Reply to any Tidings email with one of these alone on the first line:" }
+        dl.commands {
+            @for (c, what) in crate::domain::command::HELP {
+                dt { code { (c) } }
+                dd { (what) }
+            }
+        }
+    }
 }

@@ -55,24 +55,17 @@ async fn show_inner(st: &WebState, token: &str, id: &str) -> Result<Response, Ap
     let u = &t.update;
     let day = u.local_date.format("%A, %-d %B %Y").to_string();
     let title = format!("{}'s update for {day}", t.author_name);
+    let back = format!("/p/{token}/log");
     let body = html! {
+        p.back { a href=(back) { "\u{2190} Back to the team log" } }
         h1 { (title) }
         p.muted {
             @if u.source == "api" { "Posted through the API" } @else { "Written by email" }
+            " · " (t.author_tz)
             @if u.revision > 1 { " · edited (" (u.revision) " versions)" }
         }
-        @for s in &u.sections {
-            @if let Some(h) = s.heading() { h2 { (h) } }
-            @for para in s.text.split("\n\n") {
-                p {
-                    @for (i, line) in para.lines().enumerate() {
-                        @if i > 0 { br; }
-                        (line)
-                    }
-                }
-            }
-        }
-        p { a href=(format!("/p/{token}")) { "Your preferences" } }
+        (crate::web::log::sections_html(&u.sections, None, false))
+        p { a href=(back) { "Read the rest of the team log" } " · " a href=(format!("/p/{token}")) { "Your preferences" } }
     };
     Ok(html_response(StatusCode::OK, page(&title, body)))
 }
