@@ -226,6 +226,7 @@ impl Store {
         mut binds: Vec<Bind>,
     ) -> StoreResult<LogPage> {
         let pg = self.backend == Backend::Postgres;
+        let in_comments = self.comment_matches(text, &conds, &binds).await?;
         let offset = match q.after {
             Some(Cursor::Offset(n)) => n,
             _ => 0,
@@ -266,6 +267,12 @@ impl Store {
                 Err(_) => f64::from(r.try_get::<f32, _>(2)?),
             };
             hits.push((r.try_get(0)?, r.try_get(1)?, score));
+        }
+        // Updates found by their comments only come after those found by their text.
+        for (id, date) in in_comments {
+            if !hits.iter().any(|h| h.0 == id) {
+                hits.push((id, date, f64::MIN));
+            }
         }
         // Best first; ties newest first (dates as YYYY-MM-DD sort as text).
         hits.sort_by(|a, b| {
@@ -314,6 +321,47 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The updates (id, local date) among those `conds` select whose comments hold every
+    /// required word of `text` and none excluded: compared case-insensitively as substrings
+    /// (`LIKE`; SQLite folds ASCII letters only). Comments are few beside updates, so no index.
+    async fn comment_matches(
+        &self,
+        text: &Search,
+        conds: &[String],
+        binds: &[Bind],
+    ) -> StoreResult<Vec<(i64, String)>> {
+        let mut binds = binds.to_vec();
+        let mut conds = conds.to_vec();
+        let like = |t: &str| {
+            let escaped = t
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            Bind::Text(format!("%{escaped}%"))
+        };
+        for (terms, not) in [(text.required(), ""), (text.excluded(), "NOT ")] {
+            for t in terms {
+                binds.push(like(t));
+                conds.push(format!(
+                    "lower(c.body) {not}LIKE ${} ESCAPE '\\'",
+                    binds.len()
+                ));
+            }
+        }
+        let sql = format!(
+            "SELECT DISTINCT u.id, u.local_date FROM comments c JOIN updates u ON u.id = c.update_id
+             WHERE {} ORDER BY u.id DESC LIMIT {RANKED}",
+            conds.join(" AND ")
+        );
+        let rows = bound(&sql, &binds).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+}
+
 /// A search ranks at most this many of a team's newest matches (narrow the dates to reach
 /// older ones).
 pub const RANKED: i64 = 500;
@@ -333,6 +381,7 @@ fn bound<'q>(
     query
 }
 
+#[derive(Clone)]
 enum Bind {
     Text(String),
     Int(i64),

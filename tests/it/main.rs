@@ -23,6 +23,7 @@ mod mail_edges;
 mod malformed;
 mod oidc;
 mod ops;
+mod pages;
 mod prefs_webdriver;
 mod security;
 mod store;

@@ -1443,7 +1443,10 @@ both!(oversized_login_and_link_forms_get_413, |app| {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
-        assert!(r.text().await.unwrap().contains("<main>"), "{path}: a page");
+        assert!(
+            r.text().await.unwrap().contains("<main id=\"main\">"),
+            "{path}: a page"
+        );
     }
 });
 
@@ -1873,11 +1876,23 @@ both!(
             page.contains("<h1>Bob &lt;b&gt;'s update for Monday, 9 March 2026</h1>"),
             "{page}"
         );
+        // Each question's heading, a list written with "- " as a list, and a way back.
         assert!(
-            page.contains("<h2>Done</h2>") && page.contains("- step 30"),
+            page.contains(r#"<span class="q">Done:</span><ul><li>step 1</li>"#)
+                && page.contains("<li>step 30</li></ul>")
+                && !page.contains("- step"),
             "{page}"
         );
-        assert!(page.contains("<h2>Blockers</h2>") && page.contains("waiting on &lt;keys&gt;"));
+        assert!(
+            page.contains(
+                r#"<span class="q">Blockers:</span> <span class="a">waiting on &lt;keys&gt;</span>"#
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!(r#"<a href="{link}/log">"#)),
+            "{page}"
+        );
         // Another team's update, an unknown id and a malformed id: the same 404.
         for id in [cy_update.to_string(), "999999".into(), "x".into()] {
             let r = srv
