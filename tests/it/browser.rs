@@ -277,6 +277,29 @@ impl Browser {
             .collect()
     }
 
+    /// Makes the window `width` CSS pixels wide (a phone below 500: touch, the page's
+    /// viewport rule) and the page see `prefers-color-scheme: dark` or light (Chromium's
+    /// DevTools protocol through chromedriver).
+    pub async fn emulate(&self, width: u32, dark: bool) {
+        let cdp = |cmd: &str, params: Value| {
+            self.cmd(
+                reqwest::Method::POST,
+                "/goog/cdp/execute",
+                Some(json!({"cmd": cmd, "params": params})),
+            )
+        };
+        cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 500}),
+        )
+        .await;
+        cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": if dark { "dark" } else { "light" }}]}),
+        )
+        .await;
+    }
+
     /// Runs `script` in the page and returns what it returns.
     pub async fn js(&self, script: &str) -> Value {
         self.cmd(

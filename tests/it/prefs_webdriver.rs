@@ -134,17 +134,32 @@ both!(every_page_passes_axe_core_in_chromium, |app| {
         "axe-core must see the faults of a bad page: {bad:?}"
     );
     let mut failures = Vec::new();
-    for (name, path) in &pages {
-        b.goto(&srv.url(path)).await;
-        let lang = b.attribute("html", "lang").await;
-        let h1 = b.text("main h1").await;
-        if lang != "en" || h1.is_empty() {
-            failures.push(format!("{name}: lang {lang:?}, h1 {h1:?}"));
-        }
-        for v in b.axe_violations().await {
-            failures.push(format!("{name} ({path}): {v}"));
+    // Each page on a phone and a laptop, light and dark (prefers-color-scheme emulated):
+    // axe-core's rules (colour contrast among them) and no sideways scrolling.
+    for (width, dark) in [(375, false), (375, true), (1280, false), (1280, true)] {
+        b.emulate(width, dark).await;
+        for (name, path) in &pages {
+            let name = format!("{name} at {width} px{}", if dark { ", dark" } else { "" });
+            b.goto(&srv.url(path)).await;
+            let lang = b.attribute("html", "lang").await;
+            let h1 = b.text("main h1").await;
+            if lang != "en" || h1.is_empty() {
+                failures.push(format!("{name}: lang {lang:?}, h1 {h1:?}"));
+            }
+            for v in b.axe_violations().await {
+                failures.push(format!("{name} ({path}): {v}"));
+            }
+            let wide = b
+                .js("return [document.documentElement.scrollWidth, window.innerWidth, matchMedia('(prefers-color-scheme: dark)').matches];")
+                .await;
+            if wide[0].as_i64() > wide[1].as_i64() || wide[2] != dark || wide[1] != width {
+                failures.push(format!(
+                    "{name} ({path}): page width, viewport width, dark: {wide}"
+                ));
+            }
         }
     }
+    b.emulate(1280, false).await;
     // The unsubscribed page (after the button).
     b.goto(&srv.url(&unsub)).await;
     b.click("#unsubscribe").await;
@@ -401,15 +416,79 @@ async fn every_page_scores_100_in_lighthouse_accessibility() {
             vec![r#"--extra-headers={"Authorization": "Bearer admin-token-0123456789"}"#],
         ),
         ("not found", "/no/such/page".to_string(), vec![]),
+        ("sign in", "/signin".to_string(), vec![]),
+    ];
+    // The log's pages, signed in as Bob (his session cookie).
+    let r = srv
+        .http
+        .get(srv.url(&format!("{}/log", srv.fresh_link(bob))))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tidings_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let signed_in = format!(r#"--extra-headers={{"Cookie": "{cookie}"}}"#);
+    let pages: Vec<(&str, String, Vec<&str>)> = pages
+        .into_iter()
+        .chain([
+            (
+                "team log",
+                "/log/core".to_string(),
+                vec![signed_in.as_str()],
+            ),
+            (
+                "team log search",
+                "/log/core?q=importer".to_string(),
+                vec![signed_in.as_str()],
+            ),
+            (
+                "open blockers",
+                "/log/core/blockers".to_string(),
+                vec![signed_in.as_str()],
+            ),
+            ("teams", "/log".to_string(), vec![signed_in.as_str()]),
+        ])
+        .collect();
+    // A phone (375 px) and a laptop (1280 px).
+    let widths: [(&str, Vec<&str>); 2] = [
+        (
+            "375",
+            vec![
+                "--screenEmulation.mobile",
+                "--screenEmulation.width=375",
+                "--screenEmulation.height=812",
+                "--screenEmulation.deviceScaleFactor=2",
+            ],
+        ),
+        (
+            "1280",
+            vec![
+                "--form-factor=desktop",
+                "--screenEmulation.mobile=false",
+                "--screenEmulation.width=1280",
+                "--screenEmulation.height=800",
+                "--screenEmulation.deviceScaleFactor=1",
+            ],
+        ),
     ];
     let mut failures = Vec::new();
     for (name, path, extra) in &pages {
-        let (score, passed, failing) = lighthouse(&srv.url(path), extra).await;
-        eprintln!("lighthouse {name}: score {score:?}, {passed} audits passed");
-        if score != Some(1.0) || passed < 5 || !failing.is_empty() {
-            failures.push(format!(
-                "{name} ({path}): score {score:?}, {passed} passed, failing: {failing:?}"
-            ));
+        for (width, screen) in &widths {
+            let args: Vec<&str> = extra.iter().chain(screen).copied().collect();
+            let (score, passed, failing) = lighthouse(&srv.url(path), &args).await;
+            eprintln!("lighthouse {name} at {width} px: score {score:?}, {passed} audits passed");
+            if score != Some(1.0) || passed < 5 || !failing.is_empty() {
+                failures.push(format!(
+                    "{name} ({path}) at {width} px: score {score:?}, {passed} passed, failing: {failing:?}"
+                ));
+            }
         }
     }
     assert!(failures.is_empty(), "Lighthouse:\n{}", failures.join("\n"));
