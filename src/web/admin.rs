@@ -185,7 +185,7 @@ fn login_page(status: StatusCode, error: Option<&str>) -> Response {
                     label for="token" { "Admin token (" code { "web.admin_token" } ")" }
                     input type="password" id="token" name="token" required size="40" autocomplete="current-password";
                     br;
-                    button type="submit" { "Log in" }
+                    button.primary type="submit" { "Log in" }
                 }
                 p class="muted" { "Scripts can send " code { "Authorization: Bearer TOKEN" } " instead." }
             },

@@ -101,7 +101,7 @@ pub(super) async fn confirm_page(
                 h2 { "Subject: " (p.subject) }
                 pre class="quoted" { (p.text.chars().take(2000).collect::<String>()) }
                 form method="post" {
-                    button type="submit" { "Yes, I sent it: read it as my reply" }
+                    button.primary type="submit" { "Yes, I sent it: read it as my reply" }
                 }
                 p { "If you did not send it, close this page: it stays aside." }
             },

@@ -111,7 +111,7 @@ fn signin_body(st: &WebState, why: &str) -> Markup {
             label for="email" { "Email address" }
             input type="email" id="email" name="email" required size="32" autocomplete="email";
             br;
-            button type="submit" { "Email me a sign-in link" }
+            button.primary type="submit" { "Email me a sign-in link" }
         }
         p { "Every Tidings email also has a link to the team log that signs you in." }
     }
@@ -330,7 +330,7 @@ pub(super) async fn signin_page(
                 h1 { "Sign in to Tidings" }
                 p { "Welcome back, " (name) ". This link works once." }
                 form method="post" {
-                    button type="submit" { "Sign in" }
+                    button.primary type="submit" { "Sign in" }
                 }
             },
         ),

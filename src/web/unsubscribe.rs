@@ -74,7 +74,7 @@ fn confirm_page(m: &Member, action: &str, prefs: &str) -> Markup {
             (what_stops())
             form method="post" action=(action) {
                 input type="hidden" name="action" value="unsubscribe";
-                button type="submit" id="unsubscribe" { "Unsubscribe" }
+                button.primary type="submit" id="unsubscribe" { "Unsubscribe" }
             }
             p class="muted" { "Only want fewer emails? "
                 a href=(prefs) { "Change your days, times or time away" } " instead, or pause for a while." }
@@ -91,7 +91,7 @@ fn unsubscribed_page(m: &Member, action: &str, prefs: &str) -> Markup {
             (what_stops())
             form method="post" action=(action) {
                 input type="hidden" name="action" value="resubscribe";
-                button type="submit" id="resubscribe" { "Subscribe again" }
+                button.primary type="submit" id="resubscribe" { "Subscribe again" }
             }
             p class="muted" { a href=(prefs) { "Your preferences" } }
         },

@@ -25,7 +25,7 @@ pub(super) fn link_request_form(why: &str) -> Markup {
             label for="email" { "Email address" }
             input type="email" id="email" name="email" required size="32";
             br;
-            button type="submit" { "Email me a fresh link" }
+            button.primary type="submit" { "Email me a fresh link" }
         }
     }
 }
