@@ -26,6 +26,7 @@ mod ops;
 mod pages;
 mod prefs_webdriver;
 mod security;
+mod spam;
 mod store;
 mod trust;
 mod web;
