@@ -20,7 +20,7 @@ fn score(eml: &Path) -> (f64, String) {
     let status = text
         .split("\nX-Spam-Status: ")
         .nth(1)
-        .and_then(|s| s.split(" autolearn=").next())
+        .and_then(|s| s.split("autolearn=").next())
         .unwrap_or_else(|| panic!("no X-Spam-Status for {}: {text}", eml.display()))
         .replace(['\n', '\t'], " ");
     let score = status
