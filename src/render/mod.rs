@@ -5,6 +5,7 @@ mod digest;
 pub mod entry;
 pub mod export;
 mod summary;
+pub mod theme;
 
 pub use digest::{
     Carried, CommentNote, DigestEntry, DigestSection, DigestView, EntryParts, Mentioned,

@@ -11,7 +11,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 static CSS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "{}\n{}",
-        include_str!("../../templates/theme.css"),
+        crate::render::theme::THEME_CSS,
         include_str!("../../templates/page.css")
     )
 });
@@ -111,4 +111,20 @@ pub async fn favicon() -> Response {
         FAVICON_SVG,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_pages_css_uses_only_the_themes_names() {
+        for css in [
+            super::CSS.as_str(),
+            include_str!("../../templates/admin.css"),
+        ] {
+            assert_eq!(
+                crate::render::theme::unknown_vars(css),
+                Vec::<String>::new()
+            );
+        }
+    }
 }
