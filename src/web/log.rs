@@ -17,7 +17,7 @@ use super::api::ApiPath;
 use super::html::{html_response, message_page, page};
 use super::session::{Viewer, viewer};
 use super::{AppError, Routes, WebState};
-use crate::domain::blockers::workdays_open;
+use crate::domain::blockers::open_workdays;
 use crate::domain::schedule::local_date;
 use crate::domain::search::{Search, Snippet};
 use crate::domain::sections;
@@ -510,7 +510,7 @@ pub(super) async fn blockers_page(
         .iter()
         .filter_map(|m| {
             let b = blockers.get(&m.id)?;
-            let days = workdays_open(b.since, local_date(m.tz, Utc::now()), m.workdays);
+            let days = open_workdays(b.since, m.tz, m.workdays, Utc::now());
             Some((m, b, days))
         })
         .collect();
