@@ -75,12 +75,14 @@ fn digest_html_kb(size: usize) -> f64 {
                 edited: false,
                 late: false,
                 resolved: false,
+                resolved_on: None,
             }
         })
         .collect();
     let prefs = "https://tidings.example.test/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let view = DigestView {
         reader_name: "Member 0",
+        teams: &[],
         date,
         local_hour: Some(8),
         kind: Default::default(),

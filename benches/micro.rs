@@ -114,10 +114,12 @@ fn team_digest(size: usize) -> DigestView<'static> {
             edited: i % 17 == 0,
             late: false,
             resolved: false,
+            resolved_on: None,
         })
         .collect();
     DigestView {
         reader_name: "Member 0",
+        teams: &[],
         date,
         local_hour: Some(8),
         kind: Default::default(),

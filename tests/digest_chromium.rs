@@ -221,7 +221,8 @@ async fn the_digest_renders_in_chromium_without_overflow_in_light_and_dark_mode(
         );
         let text = r["text"].as_str().unwrap_or_default();
         for want in [
-            "Team digest",
+            "core and infra digest",
+            "You receive this because you are a member of core and infra on Tidings.",
             "Blockers",
             "Benedict Cumberbatch-Featherstonehaugh: waiting on the DNS change",
             "core",

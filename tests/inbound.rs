@@ -226,7 +226,7 @@ async fn unusable_mail_through_postfix_and_dovecot_is_kept_with_its_reason() {
     assert_eq!(not_accepted, vec!["bob@example.test"], "{notices:?}");
     assert!(
         notices.iter().all(|(r, s)| r == "bob@example.test"
-            || (r == "alice@example.test" && s.starts_with("Was this you?"))),
+            || (r == "alice@example.test" && s.starts_with("core · Was this you?"))),
         "{notices:?}"
     );
     jobs::send::run(&ctx, at("2026-03-09T18:01:00Z"))
@@ -429,7 +429,10 @@ async fn forged_mail_on(rig: &rig::Rig, url: &str, dir: &std::path::Path, db: &s
         .collect();
     assert_eq!(mail.len(), 1, "{db}: {mail:?}");
     assert_eq!(mail[0].1, "carol@example.test", "{db}: {mail:?}");
-    assert!(mail[0].2.starts_with("Was this you?"), "{db}: {mail:?}");
+    assert!(
+        mail[0].2.starts_with("core · Was this you?"),
+        "{db}: {mail:?}"
+    );
 
     // The same kind of message, sent by Carol after logging in to the server (the rig's
     // stand-in for a valid DKIM signature): the server's pass on top, so it counts.

@@ -283,10 +283,12 @@ async fn a_digest_holds_exactly_the_unseen_updates_and_a_second_pass_sends_nothi
         text.contains("Carol — Thu 5 Mar (Asia/Tokyo) [late]"),
         "{text}"
     );
+    // His blocker is in the box; his entry says so instead of repeating it.
     assert!(
-        text.contains("Bob — Mon 9 Mar (America/New_York)\n"),
+        text.contains("Bob — Mon 9 Mar (America/New_York) [blocked ↑]\n"),
         "{text}"
     );
+    assert_eq!(text.matches("waiting on DNS").count(), 1, "{text}");
     assert!(
         text.find("BLOCKERS").unwrap() < text.find("Bob — ").unwrap(),
         "{text}"
@@ -313,7 +315,7 @@ async fn a_digest_holds_exactly_the_unseen_updates_and_a_second_pass_sends_nothi
     let row = a.row(&format!("digest:{alice}:2026-03-11")).await.unwrap();
     let text = text_of(delivered(rig, "alice", &row.message_id, 1)[0].as_bytes());
     assert!(
-        text.contains("Bob — Mon 9 Mar (America/New_York) [edited]")
+        text.contains("Bob — Mon 9 Mar (America/New_York) [edited, blocked ↑]")
             && text.contains("Bob again: also fixed the build."),
         "{text}"
     );
@@ -413,7 +415,7 @@ async fn a_digest_is_composed_when_sent_and_a_retry_is_the_same_bytes(pg: bool) 
     let row = a.row(&format!("digest:{grace}:2026-03-11")).await.unwrap();
     let text = text_of(delivered(rig, "grace", &row.message_id, 1)[0].as_bytes());
     assert!(
-        text.contains("Dave — Mon 9 Mar (America/New_York) [edited]")
+        text.contains("Dave — Mon 9 Mar (America/New_York) [edited, blocked ↑]")
             && text.contains("Dave again: the edit."),
         "{text}"
     );
@@ -717,7 +719,7 @@ async fn dkim_signatures_verify_with_an_independent_verifier_after_postfix() {
         let (ok, out) = dkimpy_verifies(wire.as_bytes(), &name, &record);
         assert!(ok, "{alg}: dkimpy says {out}\n{wire}");
         // And a changed body fails, so the check can fail.
-        let tampered = wire.replacen("Just reply", "Just r3ply", 1);
+        let tampered = wire.replacen("Reply to this email", "Reply to th1s email", 1);
         assert_ne!(tampered, wire);
         let (ok, out) = dkimpy_verifies(tampered.as_bytes(), &name, &record);
         assert!(!ok, "{alg}: a changed body must not verify: {out}");

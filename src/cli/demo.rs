@@ -494,13 +494,13 @@ async fn conversation(
             ana_digest.display()
         )
     })?);
-    let comments = text.find("COMMENTS");
-    let comment = text.find("Ben Carter on your update of Tue 1 Dec:");
+    let needs = text.find("NEEDS YOU");
+    let comment = text.find("Ben Carter commented on your update of Tue 1 Dec");
     let first_entry = text.find(" — ");
-    if !(comments < comment && comment < first_entry && text.contains("Great numbers!")) {
+    if !(needs < comment && comment < first_entry && text.contains("Great numbers!")) {
         anyhow::bail!("Ana's Thursday digest does not open with Ben's comment:\n{text}");
     }
-    if text.contains("BLOCKERS") || !text.contains("[blocker resolved]") {
+    if text.contains("BLOCKERS") || !text.contains("[resolved Wed 2 Dec]") {
         anyhow::bail!("Ana's Thursday digest still shows Dev's resolved blocker as open:\n{text}");
     }
     Ok((

@@ -47,12 +47,13 @@ pub(super) async fn preview_digest(
             ctx,
             &m,
             date,
+            now,
             &mut crate::jobs::digest::TeamCache::default(),
         )
         .await?;
         let prefs = ctx.prefs_url(&m, now);
         let mut view = crate::jobs::compose::digest_view(&m, date, now, data, &prefs);
-        view.comment_to = crate::jobs::compose::comment_links(ctx, m.id, &view.sections);
+        view.comment_to = crate::jobs::compose::comment_links(ctx, m.id, &view);
         if html {
             crate::outln!("{}", crate::render::digest_html(&view));
         } else {

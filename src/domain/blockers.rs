@@ -11,7 +11,7 @@
 //! * `resolved` (a reply command, the button on the blockers page, or the API) closes the open
 //!   blocker at once: it marks the update that carries it, which then counts as closing.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::Workdays;
 use super::sections::{self, Section};
@@ -60,6 +60,20 @@ pub fn open_blocker(updates: &[BlockerUpdate]) -> Option<OpenBlocker> {
         }
     }
     open
+}
+
+/// How long a blocker open since `since` has been open at instant `at`, counted on its
+/// author's calendar (their zone `tz` and `workdays`): their workdays from `since` to their own
+/// local date at `at` ([`workdays_open`]). Both ends are the author's dates, so every reader
+/// at the same instant reads the same number — the blockers page, a digest in any zone, a
+/// lead's "Needs you". The one way Tidings counts a blocker's age.
+pub fn open_workdays(
+    since: NaiveDate,
+    tz: chrono_tz::Tz,
+    workdays: Workdays,
+    at: DateTime<Utc>,
+) -> u32 {
+    workdays_open(since, at.with_timezone(&tz).date_naive(), workdays)
 }
 
 /// The workdays from `since` to `today`, `since` not counted: 0 on the day it was written,
@@ -156,5 +170,23 @@ mod tests {
         assert_eq!(workdays_open(d("2026-11-30"), d("2026-12-02"), wd), 2);
         // Friday to Monday: one workday.
         assert_eq!(workdays_open(d("2026-12-04"), d("2026-12-07"), wd), 1);
+    }
+
+    #[test]
+    fn a_blockers_age_is_counted_on_its_authors_calendar_whoever_reads() {
+        let wd = Workdays::default();
+        let la: chrono_tz::Tz = "America/Los_Angeles".parse().unwrap();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // Written Monday 30 Nov in Los Angeles. Wednesday 08:30 in Berlin is still Tuesday
+        // evening there: one workday, not the two a Berlin calendar would count.
+        let since = d("2026-11-30");
+        assert_eq!(open_workdays(since, la, wd, at("2026-12-02T07:30:00Z")), 1);
+        // The same instant gives the same number to the page and to any digest.
+        assert_eq!(
+            open_workdays(since, la, wd, at("2026-12-02T07:30:00Z")),
+            workdays_open(since, d("2026-12-01"), wd)
+        );
+        // Wednesday in Los Angeles: two.
+        assert_eq!(open_workdays(since, la, wd, at("2026-12-02T17:00:00Z")), 2);
     }
 }

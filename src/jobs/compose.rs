@@ -4,20 +4,28 @@
 //! (or, for the test email, the bytes) ready to queue; nothing here writes to the store.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+
+mod queued;
+pub use queued::{Manifest, ManifestSection, SendParts, comment_links, message_of, queued_digest};
 
 use super::Ctx;
 use super::digest::DigestData;
 use crate::domain::sections::Section;
-use crate::domain::{DigestKind, EmailAddress, MailKind, Member, MemberId};
+use crate::domain::{EmailAddress, MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
-use crate::render::{
-    self, Carried, CommentNote, DigestEntry, DigestSection, DigestView, EntryParts, Mentioned,
-    RequestView,
-};
-use crate::store::{NewEmail, OutboxRow, QueuedDigest, Revision};
+use crate::render::{self, DigestView, RequestView};
+use crate::store::{NewEmail, QueuedDigest};
+
+/// Member `m` as a receipt or notice greets them, with their link `prefs_url`.
+fn reader<'a>(m: &'a Member, prefs_url: &'a str) -> render::Reader<'a> {
+    render::Reader {
+        name: &m.name,
+        teams: &m.teams,
+        prefs_url,
+    }
+}
 
 /// The reply a receipt or notice answers: its update's local date and the reply's
 /// Message-ID. Such a mail's `Reply-To` is the member's token address for that date, so a
@@ -60,6 +68,7 @@ pub async fn request(
         .filter(|(_, lines)| !lines.is_empty());
     let view = RequestView {
         member_name: &m.name,
+        teams: &m.teams,
         local_date: date,
         questions: &questions,
         prefs_url: &prefs,
@@ -104,6 +113,7 @@ pub fn digest_view<'a>(
 ) -> DigestView<'a> {
     DigestView {
         reader_name: &m.name,
+        teams: &m.teams,
         date,
         local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
         kind: data.kind,
@@ -157,251 +167,6 @@ pub fn digest(
     })
 }
 
-/// What a queued digest is made of (the outbox row's `manifest`, JSON): everything about the
-/// reader and the day fixed when it was queued, so composing it again gives the same bytes.
-/// The updates are referred to by (id, revision) and read from `update_revisions`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Manifest {
-    /// The reader's name as greeted.
-    pub name: String,
-    /// The reader's local hour when it was queued (the greeting).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hour: Option<u32>,
-    pub list_id: String,
-    /// A weekly or catch-up summary; absent for a daily digest.
-    #[serde(default, skip_serializing_if = "is_daily")]
-    pub kind: DigestKind,
-    pub sections: Vec<ManifestSection>,
-    /// Blockers carried from earlier updates, as they stood when it was queued.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub carried: Vec<Carried>,
-    /// Updates that mentioned the reader, as they stood when it was queued.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mentions: Vec<Mentioned>,
-    /// Comments owed to the reader, as written.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub comments: Vec<CommentNote>,
-    /// The reader's link epoch when it was queued: its preferences link is signed over it,
-    /// so the row composes to the same bytes whenever it is sent.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub epoch: i64,
-}
-
-fn is_zero(n: &i64) -> bool {
-    *n == 0
-}
-
-fn is_daily(k: &DigestKind) -> bool {
-    *k == DigestKind::Daily
-}
-
-/// One team's part of a queued digest.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ManifestSection {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub team: Option<String>,
-    /// `[update id, revision, marks]`, in the digest's order; marks: 1 late, 2 edited, 4 its
-    /// blocker resolved.
-    pub entries: Vec<(i64, i64, u8)>,
-    /// Teammates who had not written, by name as listed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub missing: Vec<String>,
-}
-
-const LATE: u8 = 1;
-const EDITED: u8 = 2;
-const RESOLVED: u8 = 4;
-
-impl Manifest {
-    fn of(v: &DigestView<'_>, list_id: String, epoch: i64) -> Manifest {
-        Manifest {
-            epoch,
-            name: v.reader_name.to_string(),
-            hour: v.local_hour,
-            list_id,
-            kind: v.kind,
-            carried: v.carried.clone(),
-            mentions: v.mentions.clone(),
-            comments: v.comments.clone(),
-            sections: v
-                .sections
-                .iter()
-                .map(|s| ManifestSection {
-                    team: s.team.clone(),
-                    entries: s
-                        .entries
-                        .iter()
-                        .map(|e| {
-                            let marks = if e.late { LATE } else { 0 }
-                                | if e.edited { EDITED } else { 0 }
-                                | if e.resolved { RESOLVED } else { 0 };
-                            (e.update_id, e.revision, marks)
-                        })
-                        .collect(),
-                    missing: s.missing.clone(),
-                })
-                .collect(),
-        }
-    }
-}
-
-/// What the digests of one send pass share: the update revisions they carry (read once) and
-/// each entry rendered once ([`EntryParts`]), whatever the number of readers.
-#[derive(Debug, Default)]
-pub struct SendParts {
-    revisions: HashMap<(i64, i64), Arc<Revision>>,
-    entries: EntryParts,
-}
-
-/// Revisions kept by a [`SendParts`] before it starts over.
-const REVISIONS_KEPT: usize = 50_000;
-
-impl SendParts {
-    /// Reads the revisions that the digests of `manifests` carry and are not at hand yet.
-    pub async fn load(&mut self, ctx: &Ctx, manifests: &[&Manifest]) -> anyhow::Result<()> {
-        if self.revisions.len() > REVISIONS_KEPT {
-            self.revisions.clear();
-        }
-        let mut want: Vec<i64> = manifests
-            .iter()
-            .flat_map(|m| m.sections.iter().flat_map(|s| s.entries.iter()))
-            .filter(|(id, rev, _)| !self.revisions.contains_key(&(*id, *rev)))
-            .map(|(id, _, _)| *id)
-            .collect();
-        want.sort_unstable();
-        want.dedup();
-        for r in ctx.store.revisions(&want).await? {
-            self.revisions
-                .insert((r.update_id, r.revision), Arc::new(r));
-        }
-        Ok(())
-    }
-}
-
-impl Manifest {
-    /// The manifest of outbox row `row`: `None` for an email stored as bytes.
-    pub fn of_row(row: &OutboxRow) -> anyhow::Result<Option<Manifest>> {
-        row.manifest
-            .as_deref()
-            .map(|m| {
-                serde_json::from_str(m).map_err(|e| {
-                    anyhow::anyhow!("outbox row {}: its manifest does not read: {e}", row.id)
-                })
-            })
-            .transpose()
-    }
-}
-
-/// Composes the digest queued as `row` with its `manifest` (whose revisions `parts` holds:
-/// [`SendParts::load`]).
-/// The same row gives the same bytes every time: the Message-ID, Date, subject, greeting and
-/// links are those fixed when it was queued, and each update is shown in the revision it
-/// recorded. An update deleted since (its author removed) is left out.
-pub fn queued_digest(
-    ctx: &Ctx,
-    row: &OutboxRow,
-    manifest: &Manifest,
-    parts: &mut SendParts,
-) -> anyhow::Result<Vec<u8>> {
-    let (Some(member), Some(date)) = (row.member_id, row.local_date.as_deref()) else {
-        anyhow::bail!("outbox row {}: a digest without its reader or date", row.id);
-    };
-    let date: NaiveDate = date
-        .parse()
-        .map_err(|e| anyhow::anyhow!("outbox row {}: date {date:?}: {e}", row.id))?;
-    let queued_at = DateTime::<Utc>::from_timestamp(row.created_at, 0)
-        .ok_or_else(|| anyhow::anyhow!("outbox row {}: no such time {}", row.id, row.created_at))?;
-    let to = EmailAddress::parse(&row.recipient)?;
-    let sections = manifest
-        .sections
-        .iter()
-        .map(|s| DigestSection {
-            team: s.team.clone(),
-            entries: s
-                .entries
-                .iter()
-                .filter_map(|(id, rev, marks)| {
-                    let r = parts.revisions.get(&(*id, *rev))?;
-                    Some(DigestEntry {
-                        update_id: r.update_id,
-                        revision: r.revision,
-                        author_id: r.author_id,
-                        author: r.author_name.clone(),
-                        author_tz: r.author_tz.clone(),
-                        local_date: r.local_date,
-                        sections: r.sections.clone(),
-                        edited: marks & EDITED != 0,
-                        late: marks & LATE != 0,
-                        resolved: marks & RESOLVED != 0,
-                    })
-                })
-                .collect(),
-            missing: s.missing.clone(),
-        })
-        .collect();
-    let prefs = ctx.link_url(member, manifest.epoch, queued_at);
-    let view = DigestView {
-        reader_name: &manifest.name,
-        date,
-        local_hour: manifest.hour,
-        kind: manifest.kind,
-        sections,
-        carried: manifest.carried.clone(),
-        mentions: manifest.mentions.clone(),
-        comments: manifest.comments.clone(),
-        comment_to: HashMap::new(),
-        prefs_url: &prefs,
-    };
-    let mut view = view;
-    view.comment_to = comment_links(ctx, member, &view.sections);
-    let (text, html) = render::digest_parts_with(&view, &mut parts.entries);
-    let unsub = ctx.unsubscribe_url(member, queued_at);
-    outbound::build(&outbound::Outgoing {
-        kind: MailKind::Digest,
-        from: &ctx.config.mail.from,
-        to_name: &manifest.name,
-        to: &to,
-        reply_to: None,
-        subject: &row.subject,
-        message_id: &format!("<{}>", row.message_id),
-        in_reply_to: None,
-        text,
-        html: Some(html),
-        unsubscribe_url: Some(&unsub),
-        list_id: Some(&manifest.list_id),
-        date: row.created_at,
-    })
-}
-
-/// The reader's "Reply to …" address of each entry of `sections` (a comment token for the
-/// reader and the update).
-pub fn comment_links(
-    ctx: &Ctx,
-    reader: MemberId,
-    sections: &[DigestSection],
-) -> HashMap<i64, String> {
-    sections
-        .iter()
-        .flat_map(|s| s.entries.iter())
-        .map(|e| {
-            (
-                e.update_id,
-                ctx.comment_address(reader, e.update_id).to_string(),
-            )
-        })
-        .collect()
-}
-
-/// The bytes of outbox row `row`: its stored body, or for a digest the email composed now.
-pub async fn message_of(ctx: &Ctx, row: &OutboxRow) -> anyhow::Result<Vec<u8>> {
-    let Some(manifest) = Manifest::of_row(row)? else {
-        return Ok(row.body.clone());
-    };
-    let mut parts = SendParts::default();
-    parts.load(ctx, &[&manifest]).await?;
-    queued_digest(ctx, row, &manifest, &mut parts)
-}
-
 /// What a receipt confirms: the update as stored for its day.
 #[derive(Debug, Clone, Copy)]
 pub struct Saved<'a> {
@@ -425,16 +190,19 @@ pub fn receipt(
     saved: Saved<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<NewEmail> {
+    let prefs = ctx.prefs_url(m, now);
     let text = render::receipt_text(
-        &m.name,
+        reader(m, &prefs),
         saved.date,
         saved.sections,
         saved.edited,
         saved.attachments,
         saved.note,
-        &ctx.prefs_url(m, now),
     );
-    let subject = format!("Saved: your update for {}", saved.date.format("%a %-d %b"));
+    let subject = render::team::subject(
+        &m.teams,
+        &format!("Saved: your update for {}", saved.date.format("%a %-d %b")),
+    );
     let thread = Thread {
         date: saved.date,
         in_reply_to: saved.in_reply_to,
@@ -452,7 +220,8 @@ pub fn receipt(
 }
 
 /// A notice to member `m` (a command's result, an empty reply, a fresh preferences link),
-/// with the greeting and preferences link around `text`; idempotent by `key`.
+/// with the greeting and preferences link around `text` and their teams named in the subject
+/// (`Core · {subject}`) and footer; idempotent by `key`.
 pub fn notice(
     ctx: &Ctx,
     m: &Member,
@@ -462,13 +231,14 @@ pub fn notice(
     thread: Option<Thread<'_>>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<NewEmail> {
-    let body = render::notice_text(&m.name, text, &ctx.prefs_url(m, now));
+    let prefs = ctx.prefs_url(m, now);
+    let body = render::notice_text(reader(m, &prefs), text);
     plain(
         ctx,
         MailKind::Notice,
         Recipient::Member(m),
         key,
-        subject,
+        &render::team::subject(&m.teams, subject),
         body,
         thread,
         now,

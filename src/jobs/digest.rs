@@ -3,10 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use super::Ctx;
-use crate::domain::blockers::{OpenBlocker, workdays_open};
+use crate::domain::blockers::{OpenBlocker, open_workdays};
 use crate::domain::{DigestKind, Member, MemberId, collate};
 use crate::render::{Carried, CommentNote, DigestEntry, DigestSection, Mentioned};
 
@@ -95,7 +95,8 @@ impl DigestData {
     }
 }
 
-/// Builds the digest of reader `m` for local date `date` (also used by `preview digest`): a
+/// Builds the digest of reader `m` for local date `date`, as of `now` (also used by `preview
+/// digest`): a
 /// daily digest, or the weekly or catch-up summary their cadence and time away call for
 /// ([`Member::digest_kind`]). A reader in several teams gets one section per team (by name);
 /// an update whose author shares several teams with the reader appears once, in the first of
@@ -104,11 +105,12 @@ pub async fn digest_view_data(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
+    now: DateTime<Utc>,
     teams: &mut TeamCache,
 ) -> anyhow::Result<DigestData> {
     let kind = m.digest_kind(date);
     let snapshot = teams.get(ctx, m, snapshot_date(kind, date)).await?;
-    digest_view_data_in(ctx, m, date, kind, &snapshot).await
+    digest_view_data_in(ctx, m, date, now, kind, &snapshot).await
 }
 
 /// The date from which a teammate's update counts as written for a digest of `kind` (the team
@@ -131,6 +133,7 @@ pub(super) async fn digest_view_data_in(
     ctx: &Ctx,
     m: &Member,
     date: chrono::NaiveDate,
+    now: DateTime<Utc>,
     kind: DigestKind,
     snapshot: &TeamSnapshot,
 ) -> anyhow::Result<DigestData> {
@@ -141,7 +144,6 @@ pub(super) async fn digest_view_data_in(
     let items = ctx.store.digest_items(m.id, since).await?;
     let recent = recent_date(date);
     let teammates: Vec<&Member> = snapshot.members.iter().filter(|t| t.id != m.id).collect();
-    let with_updates = &snapshot.with_updates;
     let teams_of: HashMap<i64, &[String]> = teammates
         .iter()
         .map(|t| (t.id, t.teams.as_slice()))
@@ -181,7 +183,8 @@ pub(super) async fn digest_view_data_in(
             edited: i.edited,
             // Late: a first revision for an older day (an edit is marked edited instead).
             late: !i.edited && i.local_date < recent,
-            resolved: i.resolved,
+            resolved: i.resolved_at.is_some(),
+            resolved_on: i.resolved_at.and_then(|t| local_day(t, &i.author_tz)),
         });
         keys.push((i.update_id, i.revision));
     }
@@ -194,7 +197,31 @@ pub(super) async fn digest_view_data_in(
                 .then_with(|| a.update_id.cmp(&b.update_id))
         });
     }
-    for t in &teammates {
+    list_missing(&mut sections, &teammates, &snapshot.with_updates, recent);
+    let carried = carried_blockers(m, now, &teammates, snapshot, &keys);
+    let (mentions, mention_ids) = mentions_of(ctx, m).await?;
+    let (comments, comment_ids) = comments_for(ctx, m).await?;
+    Ok(DigestData {
+        kind,
+        sections,
+        keys,
+        carried,
+        mentions,
+        mention_ids,
+        comments,
+        comment_ids,
+    })
+}
+
+/// Lists in each section the teammates of its team who have not written (observers, paused,
+/// unsubscribed and away people aside: they were not asked), by name.
+fn list_missing(
+    sections: &mut [DigestSection],
+    teammates: &[&Member],
+    with_updates: &HashSet<MemberId>,
+    recent: chrono::NaiveDate,
+) {
+    for t in teammates {
         // Observers are never asked, so never missing.
         if t.observer
             || t.paused
@@ -214,22 +241,32 @@ pub(super) async fn digest_view_data_in(
             }
         }
     }
-    for sec in &mut sections {
+    for sec in sections.iter_mut() {
         sec.missing.sort_by(|a, b| collate::names(a, b));
     }
-    let carried = carried_blockers(m, date, &teammates, snapshot, &keys);
+}
+
+/// The updates that mention reader `m` and are owed to them ("Needs you"), and their ids.
+async fn mentions_of(ctx: &Ctx, m: &Member) -> anyhow::Result<(Vec<Mentioned>, Vec<i64>)> {
     let pending = ctx.store.pending_mentions(m.id).await?;
-    let mention_ids = pending.iter().map(|p| p.update_id).collect();
+    let ids = pending.iter().map(|p| p.update_id).collect();
     let mentions = pending
         .iter()
         .map(|p| Mentioned {
             who: p.author_name.clone(),
             date: p.local_date,
             lines: Mentioned::lines_of(&p.sections),
+            update_id: p.update_id,
         })
         .collect();
+    Ok((mentions, ids))
+}
+
+/// The comments owed to reader `m` ("Needs you"): who, on which update, when in the reader's
+/// zone, the first lines; and their ids.
+async fn comments_for(ctx: &Ctx, m: &Member) -> anyhow::Result<(Vec<CommentNote>, Vec<i64>)> {
     let owed = ctx.store.pending_comments(m.id).await?;
-    let comment_ids = owed.iter().map(|c| c.comment_id).collect();
+    let ids = owed.iter().map(|c| c.comment_id).collect();
     let comments = owed
         .iter()
         .map(|c| CommentNote {
@@ -251,27 +288,33 @@ pub(super) async fn digest_view_data_in(
                 .take(COMMENT_LINES)
                 .map(str::to_string)
                 .collect(),
+            update_id: c.update_id,
+            at: DateTime::from_timestamp(c.created_at, 0)
+                .map(|t| t.with_timezone(&m.tz).format("%a %-d %b %H:%M").to_string())
+                .unwrap_or_default(),
         })
         .collect();
-    Ok(DigestData {
-        kind,
-        sections,
-        keys,
-        carried,
-        mentions,
-        mention_ids,
-        comments,
-        comment_ids,
-    })
+    Ok((comments, ids))
+}
+
+/// The local day in zone `tz` (an IANA name) of Unix time `t`.
+fn local_day(t: i64, tz: &str) -> Option<chrono::NaiveDate> {
+    let tz: chrono_tz::Tz = tz.parse().ok()?;
+    Some(
+        DateTime::from_timestamp(t, 0)?
+            .with_timezone(&tz)
+            .date_naive(),
+    )
 }
 
 /// The blockers a digest carries: each teammate's blocker still open from an update this
 /// digest does not show ("Still blocked"), and, for a reader who leads a team of the author's,
-/// each one open at least that team's `escalate_after` workdays ("Needs you", even when this
-/// digest shows the update). Oldest first.
+/// each one open at least that team's `escalate_after` workdays at `now` ("Needs you", even
+/// when this digest shows the update; counted as the blockers page counts,
+/// [`open_workdays`]). Oldest first.
 fn carried_blockers(
     reader: &Member,
-    date: chrono::NaiveDate,
+    now: DateTime<Utc>,
     teammates: &[&Member],
     snapshot: &TeamSnapshot,
     keys: &[(i64, i64)],
@@ -285,12 +328,13 @@ fn carried_blockers(
         let Some(b) = snapshot.open.get(&t.id) else {
             continue;
         };
-        let workdays = workdays_open(b.since, date, t.workdays);
-        let needs_you = snapshot.escalations.iter().any(|e| {
+        let workdays = open_workdays(b.since, t.tz, t.workdays, now);
+        let lead_of = snapshot.escalations.iter().find(|e| {
             e.leads.contains(&reader.id)
                 && t.teams.contains(&e.team)
                 && workdays >= e.escalate_after
         });
+        let needs_you = lead_of.is_some();
         if needs_you || !shown.contains(&b.update_id) {
             carried.push(Carried {
                 who: t.name.clone(),
@@ -298,6 +342,8 @@ fn carried_blockers(
                 workdays,
                 lines: b.lines.clone(),
                 needs_you,
+                update_id: b.update_id,
+                team: lead_of.map(|e| e.team.clone()),
             });
         }
     }

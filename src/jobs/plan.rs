@@ -445,7 +445,7 @@ async fn build_due_digests(
                 if !still_wanted(&ctx, &m, fire, now).await? {
                     return Ok(Built::Skipped);
                 }
-                let data = digest_view_data_in(&ctx, &m, fire, kind, &snapshot).await?;
+                let data = digest_view_data_in(&ctx, &m, fire, now, kind, &snapshot).await?;
                 // Nothing new: no digest, unless `schedule.send_empty_digest` asks for one.
                 if data.is_empty() && !ctx.config.schedule.send_empty_digest {
                     return Ok(Built::Empty);

@@ -1,22 +1,29 @@
-//! The digest: a summary line, the blockers first but short (who and the first line, at most
-//! [`BLOCKERS_SHOWN`], each linking to its entry), then one entry per update under its
-//! author's name as a heading (`h3`; teams are `h2`), its answers under their own headings.
+//! The daily digest: the team's name as its heading, who wrote ("3 of 4 wrote") and the
+//! counts, what needs the reader ([`super::needs`]), the blockers first but short (who and
+//! their blocker, at most [`BLOCKERS_SHOWN`], each linking to its entry), then one entry per
+//! update under its author's name as a heading (`h3`; teams are `h2`), its answers under their
+//! own headings ([`super::parts`]). A blocker is shown once: an entry whose blocker is above
+//! carries a "blocked ↑" pill instead of repeating it.
 //! Entries are sorted by the root collation (so `Łukasz` sits with the L names, not after
 //! `Zoë`). A digest whose HTML would pass [`CONDENSE_AT`] bytes is condensed: each entry shows
 //! its first lines and links to the whole update, so Gmail never clips the end of the message
 //! and its preferences link.
 
+use std::collections::{BTreeSet, HashSet};
+
 use chrono::NaiveDate;
 use maud::{PreEscaped, html};
 
-use super::entry::{self, Budget};
-use super::{NL, footer, long_date, page, st};
+use super::needs::{needs_html, needs_text};
+use super::parts::{EntryParts, Shape};
+use super::{NL, first_name, footer, long_date, page, st, team};
 use crate::domain::DigestKind;
 use crate::domain::sections::{self, Section};
 
-/// At most this many blocker lines in the box at the top; the rest are counted and linked.
+/// At most this many blocked updates in the box at the top; the rest are counted, and their
+/// blockers shown in their entries.
 pub const BLOCKERS_SHOWN: usize = 5;
-/// A blocker line in the box is cut to this many characters.
+/// A blocker in the box is cut to this many characters (and links to its whole update).
 const BLOCKER_CHARS: usize = 120;
 /// A digest whose HTML would be longer than this (bytes) is condensed. Gmail clips a message
 /// whose HTML passes about 102 KB, hiding the rest and the footer; 60 KB leaves room for a
@@ -40,8 +47,10 @@ pub struct DigestEntry {
     pub edited: bool,
     /// First seen by this reader after the digest for its day would have carried it.
     pub late: bool,
-    /// Its author marked its blocker resolved: shown as written, marked, out of the box.
+    /// Its author marked its blocker resolved: shown struck through, marked, out of the box.
     pub resolved: bool,
+    /// The author's local day it was marked resolved, when known.
+    pub resolved_on: Option<NaiveDate>,
 }
 
 /// A teammate's blocker still open from an earlier update: carried in the digest ("Still
@@ -57,6 +66,16 @@ pub struct Carried {
     /// The reader leads a team of the author's and it has been open long enough.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub needs_you: bool,
+    /// The update that carries it (0: not known, in a digest queued before this was kept).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub update_id: i64,
+    /// The team the reader leads that makes it theirs ("you lead Core").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// A comment the reader is owed (on their update, or on one they commented on): at the top.
@@ -66,6 +85,12 @@ pub struct CommentNote {
     /// "your update of Mon 30 Nov" or "Ana's update of Mon 30 Nov".
     pub on: String,
     pub lines: Vec<String>,
+    /// The update it comments on: a reply to the reader's address for it is their answer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub update_id: i64,
+    /// When it was written, in the reader's zone ("Tue 1 Dec 09:14"); empty when not known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub at: String,
 }
 
 /// An update that mentions the reader (`@ana`), from any team: under "Needs you".
@@ -76,6 +101,9 @@ pub struct Mentioned {
     pub date: NaiveDate,
     /// The lines that mention someone (or its first lines).
     pub lines: Vec<String>,
+    /// The update: a reply to the reader's address for it is a comment on it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub update_id: i64,
 }
 
 impl Mentioned {
@@ -111,6 +139,8 @@ pub struct DigestSection {
 #[derive(Debug, Clone)]
 pub struct DigestView<'a> {
     pub reader_name: &'a str,
+    /// The reader's teams, named in the subject, heading and footer.
+    pub teams: &'a [String],
     pub date: NaiveDate,
     /// The reader's local hour when the digest is written, for the greeting ("Good morning"
     /// only in the morning); `None` greets without a time of day.
@@ -122,20 +152,33 @@ pub struct DigestView<'a> {
     pub carried: Vec<Carried>,
     /// Updates that mention the reader ("Needs you").
     pub mentions: Vec<Mentioned>,
-    /// Comments on the reader's updates, or on updates they commented on.
+    /// Comments on the reader's updates, or on updates they commented on ("Needs you").
     pub comments: Vec<CommentNote>,
-    /// Per update, the reader's address to comment on it ("Reply to Ana"); an entry without
-    /// one has no such link.
+    /// Per update, the reader's address to comment on it ("Reply to Ana"): under each entry,
+    /// and each mention, blocker and comment of "Needs you"; without one, no such link.
     pub comment_to: std::collections::HashMap<i64, String>,
     /// The reader's own signed link; an entry's "read the rest" is `{prefs_url}/updates/ID`.
     pub prefs_url: &'a str,
 }
 
-/// One line of the blockers box.
+/// One blocked update in the box: its author and blocker lines.
 struct Blocker<'a> {
     author: &'a str,
     update_id: i64,
-    line: String,
+    lines: Vec<String>,
+}
+
+/// Where a daily digest shows its entries' blockers: each once, at the top. Those under
+/// "Needs you" are not in the box again; the box holds at most [`BLOCKERS_SHOWN`]; an entry
+/// whose blocker is in either carries "blocked ↑" instead of repeating it ("hoisted"), the
+/// rest keep theirs.
+struct Top<'a> {
+    boxed: Vec<Blocker<'a>>,
+    /// Blocked updates past the box, shown in their entries.
+    more: usize,
+    hoisted: HashSet<i64>,
+    /// Every blocker line of the digest (the subject's and summary's count).
+    lines: usize,
 }
 
 impl DigestView<'_> {
@@ -144,163 +187,66 @@ impl DigestView<'_> {
         self.sections.iter().flat_map(|s| s.entries.iter())
     }
 
-    /// Every blocker line, in entry order.
-    fn blockers(&self) -> Vec<Blocker<'_>> {
+    /// The open blockers of the entries, in entry order.
+    fn blocked(&self) -> Vec<Blocker<'_>> {
         self.entries()
             .filter(|e| !e.resolved)
-            .flat_map(|e| {
-                sections::blocker_lines(&e.sections)
-                    .into_iter()
-                    .map(|b| Blocker {
-                        author: e.author.as_str(),
-                        update_id: e.update_id,
-                        line: b,
-                    })
+            .filter_map(|e| {
+                let lines = sections::blocker_lines(&e.sections);
+                (!lines.is_empty()).then_some(Blocker {
+                    author: e.author.as_str(),
+                    update_id: e.update_id,
+                    lines,
+                })
             })
             .collect()
     }
 
-    fn missing(&self) -> usize {
-        self.sections.iter().map(|s| s.missing.len()).sum()
+    /// Updates whose open blocker is under "Needs you".
+    pub(super) fn needing(&self) -> HashSet<i64> {
+        self.carried
+            .iter()
+            .filter(|c| c.needs_you && c.update_id != 0)
+            .map(|c| c.update_id)
+            .collect()
+    }
+
+    fn top(&self) -> Top<'_> {
+        let needing = self.needing();
+        let all = self.blocked();
+        let lines = all.iter().map(|b| b.lines.len()).sum();
+        let mut boxed: Vec<Blocker<'_>> = all
+            .into_iter()
+            .filter(|b| !needing.contains(&b.update_id))
+            .collect();
+        let more = boxed.len().saturating_sub(BLOCKERS_SHOWN);
+        boxed.truncate(BLOCKERS_SHOWN);
+        let mut hoisted = needing;
+        hoisted.extend(boxed.iter().map(|b| b.update_id));
+        Top {
+            boxed,
+            more,
+            hoisted,
+            lines,
+        }
     }
 }
 
-/// The first word of a name ("Ana" of "Ana Lima").
-fn first_name(name: &str) -> &str {
-    name.split_whitespace().next().unwrap_or(name)
-}
-
-/// `mailto:` the reader's comment address for entry `e`, with a subject.
-fn comment_mailto(addr: &str, e: &DigestEntry) -> String {
-    let subject = format!(
-        "Re: {}'s update for {}",
-        first_name(&e.author),
-        e.local_date.format("%a %-d %b")
-    );
+/// `mailto:` the reader's comment address `addr`, with `subject`.
+pub(super) fn comment_mailto(addr: &str, subject: &str) -> String {
     let subject: String = url::form_urlencoded::byte_serialize(subject.as_bytes())
         .collect::<String>()
         .replace('+', "%20");
     format!("mailto:{addr}?subject={subject}")
 }
 
-/// "Since Mon 30 Nov (2 workdays)".
-fn open_for(c: &Carried) -> String {
+/// The subject of the mail that comments on entry `e`: `Re: Ana's update for Mon 30 Nov`.
+fn entry_reply_subject(e: &DigestEntry) -> String {
     format!(
-        "since {} ({} workday{})",
-        c.since.format("%a %-d %b"),
-        c.workdays,
-        plural(c.workdays as usize)
+        "Re: {}'s update for {}",
+        first_name(&e.author),
+        e.local_date.format("%a %-d %b")
     )
-}
-
-/// The "Needs you" and "Still blocked" parts of the text: the updates that mention the
-/// reader, and blockers open from earlier updates.
-pub(crate) fn carried_text(v: &DigestView<'_>) -> String {
-    let prefs_url = v.prefs_url;
-    let mut s = String::new();
-    if !v.comments.is_empty() {
-        s.push_str("COMMENTS\n");
-        for c in &v.comments {
-            s.push_str(&format!("  {} on {}:\n", c.who, c.on));
-            for l in &c.lines {
-                s.push_str(&format!("    {l}\n"));
-            }
-        }
-        s.push('\n');
-    }
-    let (yours, others): (Vec<&Carried>, Vec<&Carried>) =
-        v.carried.iter().partition(|c| c.needs_you);
-    if !yours.is_empty() || !v.mentions.is_empty() {
-        s.push_str("NEEDS YOU\n");
-        for m in &v.mentions {
-            s.push_str(&format!(
-                "  @ {} mentioned you ({}): {}\n",
-                m.who,
-                m.date.format("%a %-d %b"),
-                short(&m.lines.join(" / "))
-            ));
-        }
-    }
-    if !yours.is_empty() {
-        for c in &yours {
-            s.push_str(&format!(
-                "  ! {}, blocked {}: {}\n",
-                c.who,
-                open_for(c),
-                short(&c.lines.join("; "))
-            ));
-        }
-        s.push_str(&format!(
-            "  You lead their team. The open blockers: {prefs_url}/log\n\n"
-        ));
-    }
-    if !others.is_empty() {
-        s.push_str("Still blocked, from earlier updates:\n");
-        for c in &others {
-            s.push_str(&format!(
-                "  - {}, since {}: {}\n",
-                c.who,
-                c.since.format("%a %-d %b"),
-                short(&c.lines.join("; "))
-            ));
-        }
-        s.push('\n');
-    }
-    s
-}
-
-/// The same in the HTML part: a box for "Needs you", a short list for "Still blocked".
-pub(crate) fn carried_html(v: &DigestView<'_>) -> String {
-    let prefs_url = v.prefs_url;
-    let (yours, others): (Vec<&Carried>, Vec<&Carried>) =
-        v.carried.iter().partition(|c| c.needs_you);
-    html! {
-        @if !v.comments.is_empty() {
-            p style=(st("p")) { strong { "Comments" } }
-            ul {
-                @for c in &v.comments {
-                    li { strong { (c.who) } " on " (c.on) ": " @for (i, l) in c.lines.iter().enumerate() { @if i > 0 { br; } (l) } }
-                    (NL)
-                }
-            }
-            (NL)
-        }
-        @if !yours.is_empty() || !v.mentions.is_empty() {
-            table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
-                tr { td.blockers style=(st(".blockers")) {
-                    strong { "Needs you" }
-                    @for m in &v.mentions {
-                        (NL)
-                        p.blocker style=(st(".blocker")) {
-                            strong { (m.who) } " mentioned you (" (m.date.format("%a %-d %b")) "): " (short(&m.lines.join(" / ")))
-                        }
-                    }
-                    @for c in &yours {
-                        (NL)
-                        p.blocker style=(st(".blocker")) {
-                            strong { (c.who) } ", blocked " (open_for(c)) ": " (short(&c.lines.join("; ")))
-                        }
-                    }
-                    @if !yours.is_empty() {
-                        (NL)
-                        p.blocker style=(st(".blocker")) { "You lead their team. " a href=(format!("{prefs_url}/log")) { "See the open blockers" } "." }
-                    }
-                } }
-            }
-            (NL)
-        }
-        @if !others.is_empty() {
-            p style=(st("p")) { strong { "Still blocked" } ", from earlier updates:" }
-            ul {
-                @for c in &others {
-                    li { (c.who) ", since " (c.since.format("%a %-d %b")) ": " (short(&c.lines.join("; "))) }
-                    (NL)
-                }
-            }
-            (NL)
-        }
-    }
-    .into_string()
 }
 
 /// The blockers of an update's text: the lines of its blockers section ("Blockers:",
@@ -310,25 +256,18 @@ pub fn blocker_lines(body: &str) -> Vec<String> {
     sections::blockers(body, &[])
 }
 
-/// `Team digest for Tue 10 Mar: 3 updates from 2 people, 1 blocker`.
+/// `Core digest · Tue 10 Mar: 3 updates, 1 blocker`.
 pub fn digest_subject(v: &DigestView<'_>) -> String {
     if v.kind != DigestKind::Daily {
         return super::summary::subject(v);
     }
     let n = v.entries().count();
-    // People, not display names: two members may both be called "Sam".
-    let authors: std::collections::BTreeSet<i64> = v.entries().map(|e| e.author_id).collect();
-    let blockers = v.blockers().len();
+    let blockers = v.top().lines;
     let mut s = format!(
-        "Team digest for {}: {n} update{} from {} {}",
+        "{} · {}: {n} update{}",
+        team::title(v.teams, "digest"),
         v.date.format("%a %-d %b"),
         plural(n),
-        authors.len(),
-        if authors.len() == 1 {
-            "person"
-        } else {
-            "people"
-        }
     );
     if blockers > 0 {
         s.push_str(&format!(", {blockers} blocker{}", plural(blockers)));
@@ -336,19 +275,40 @@ pub fn digest_subject(v: &DigestView<'_>) -> String {
     s
 }
 
-/// `12 updates, 3 blockers, 4 not yet written`: the line under the greeting.
-/// `b` is the number of blockers (the caller has them at hand).
+/// `3 of 4 wrote` for one team: the people with an update of the day (not a late one) among
+/// them and those listed as not having written. People, not names: two may both be "Sam".
+fn wrote(sec: &DigestSection) -> Option<String> {
+    let wrote: BTreeSet<i64> = sec
+        .entries
+        .iter()
+        .filter(|e| !e.late)
+        .map(|e| e.author_id)
+        .collect();
+    let asked = wrote.len() + sec.missing.len();
+    (asked > 0).then(|| format!("{} of {asked} wrote", wrote.len()))
+}
+
+/// `3 of 4 wrote · 3 updates · 1 blocker` (per team for a reader in several:
+/// `core: 2 of 3 wrote · infra: 1 of 1 wrote · …`): the line under the heading.
+/// `b` is the number of blocker lines (the caller has them at hand).
 fn summary(v: &DigestView<'_>, b: usize) -> String {
+    let mut parts: Vec<String> = v
+        .sections
+        .iter()
+        .filter_map(|s| {
+            let w = wrote(s)?;
+            Some(match &s.team {
+                Some(t) => format!("{t}: {w}"),
+                None => w,
+            })
+        })
+        .collect();
     let n = v.entries().count();
-    let m = v.missing();
-    let mut s = format!("{n} update{}", plural(n));
+    parts.push(format!("{n} update{}", plural(n)));
     if b > 0 {
-        s.push_str(&format!(", {b} blocker{}", plural(b)));
+        parts.push(format!("{b} blocker{}", plural(b)));
     }
-    if m > 0 {
-        s.push_str(&format!(", {m} not yet written"));
-    }
-    s
+    parts.join(" · ")
 }
 
 /// The greeting for the reader's local hour.
@@ -361,26 +321,12 @@ pub fn greeting(local_hour: Option<u32>) -> &'static str {
     }
 }
 
-fn plural(n: usize) -> &'static str {
+pub(super) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn entry_marks(e: &DigestEntry) -> Vec<&'static str> {
-    let mut m = Vec::new();
-    if e.late {
-        m.push("late");
-    }
-    if e.edited {
-        m.push("edited");
-    }
-    if e.resolved && !sections::blocker_lines(&e.sections).is_empty() {
-        m.push("blocker resolved");
-    }
-    m
-}
-
 /// A blocker line cut for the box.
-fn short(line: &str) -> String {
+pub(super) fn short(line: &str) -> String {
     if line.chars().count() <= BLOCKER_CHARS {
         return line.to_string();
     }
@@ -392,14 +338,12 @@ fn short(line: &str) -> String {
     format!("{}…", head.trim_end())
 }
 
-/// The room each entry gets: everything the usual budget allows, unless the digest is
-/// condensed.
-fn budget(condensed: bool) -> Budget {
-    if condensed {
-        Budget::CONDENSED
-    } else {
-        Budget::FULL
-    }
+/// A box line's blocker: its lines joined, cut; and whether it was cut.
+fn boxed_line(b: &Blocker<'_>) -> (String, bool) {
+    let whole = b.lines.join("; ");
+    let line = short(&whole);
+    let cut = line != whole;
+    (line, cut)
 }
 
 /// The plain-text alternative, written for terminal clients (not stripped HTML). Condensed
@@ -409,24 +353,30 @@ pub fn digest_text(v: &DigestView<'_>) -> String {
 }
 
 fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> String {
-    let blockers = v.blockers();
+    let top = v.top();
     let mut s = format!(
-        "{} {}, here is what your team wrote.\n{}.\n\n",
+        "{} {}, here is {} for {}.\n{}.\n\n",
         greeting(v.local_hour),
-        v.reader_name,
-        summary(v, blockers.len())
+        first_name(v.reader_name),
+        team::the(v.teams, "digest"),
+        long_date(v.date),
+        summary(v, top.lines)
     );
-    s.push_str(&carried_text(v));
-    if !blockers.is_empty() {
+    s.push_str(&needs_text(v));
+    if !top.boxed.is_empty() {
         s.push_str("BLOCKERS\n");
-        for b in blockers.iter().take(BLOCKERS_SHOWN) {
-            s.push_str(&format!("  ! {}: {}\n", b.author, short(&b.line)));
+        for b in &top.boxed {
+            let (line, cut) = boxed_line(b);
+            s.push_str(&format!("  ! {}: {line}\n", b.author));
+            if cut {
+                s.push_str(&format!(
+                    "    whole: {}/updates/{}\n",
+                    v.prefs_url, b.update_id
+                ));
+            }
         }
-        if blockers.len() > BLOCKERS_SHOWN {
-            s.push_str(&format!(
-                "  and {} more below\n",
-                blockers.len() - BLOCKERS_SHOWN
-            ));
+        if top.more > 0 {
+            s.push_str(&format!("  and {} more below\n", top.more));
         }
         s.push('\n');
     }
@@ -444,7 +394,11 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
             s.push_str("No new updates.\n\n");
         }
         for e in &sec.entries {
-            s.push_str(&parts.text(e, condensed, v.prefs_url));
+            let shape = Shape {
+                hoisted: top.hoisted.contains(&e.update_id),
+                condensed,
+            };
+            s.push_str(&parts.text(e, shape, v.prefs_url));
             if !condensed && let Some(addr) = v.comment_to.get(&e.update_id) {
                 s.push_str(&format!(
                     "Reply to {}: write to {addr}\n\n",
@@ -464,41 +418,44 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         v.prefs_url
     ));
     s.push_str("-- \n");
-    s.push_str(&footer(v.prefs_url));
+    s.push_str(&footer(v.prefs_url, v.teams));
     s
 }
 
 /// The HTML part: one layout table (the page's card), headings a screen reader can jump by
-/// (`h2` per team, `h3` per author), short inline styles, member text escaped by maud. When
-/// it would pass [`CONDENSE_AT`] bytes, each entry shows its first lines only.
+/// (`h1` the team's digest, `h2` per box and team, `h3` per author), short inline styles,
+/// member text escaped by maud. When it would pass [`CONDENSE_AT`] bytes, each entry shows its
+/// first lines only.
 pub fn digest_html(v: &DigestView<'_>) -> String {
     digest_parts(v).1
 }
 
 fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> String {
-    let blockers = v.blockers();
+    let top = v.top();
     // Escaped once for the digest, put into every entry.
     let escaped_prefs = html! { (v.prefs_url) }.into_string();
     let content = html! {
-        h1 style=(st("h1")) { "Team digest" }
+        h1 style=(st("h1")) { (team::title(v.teams, "digest")) }
         (NL)
-        p.muted style=(st(".muted")) { (long_date(v.date)) " · " (summary(v, blockers.len())) }
+        p.muted style=(st(".muted")) { (long_date(v.date)) " · " (summary(v, top.lines)) }
         (NL)
-        (PreEscaped(carried_html(v)))
-        @if !blockers.is_empty() {
+        (PreEscaped(needs_html(v)))
+        @if !top.boxed.is_empty() {
             table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
-                tr { td.blockers style=(st(".blockers")) {
-                    strong { "Blockers" }
-                    @for b in blockers.iter().take(BLOCKERS_SHOWN) {
+                tr { td.blockers id="blockers" style=(st(".blockers")) {
+                    h2.boxhead style=(st(".boxhead")) { "Blockers" }
+                    @for b in &top.boxed {
+                        @let (line, cut) = boxed_line(b);
                         (NL)
                         p.blocker style=(st(".blocker")) {
                             a href=(format!("#u{}", b.update_id)) style=(st(".who")) { (b.author) }
-                            ": " (short(&b.line))
+                            ": " (line)
+                            @if cut { " " a href=(format!("{}/updates/{}", v.prefs_url, b.update_id)) style=(st("a")) { "read it whole" } }
                         }
                     }
-                    @if blockers.len() > BLOCKERS_SHOWN {
+                    @if top.more > 0 {
                         (NL)
-                        p.blocker style=(st(".blocker")) { "and " (blockers.len() - BLOCKERS_SHOWN) " more below" }
+                        p.blocker style=(st(".blocker")) { "and " (top.more) " more below" }
                     }
                 } }
             }
@@ -517,10 +474,11 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
                 p.muted style=(st(".muted")) { "No new updates." }
             }
             @for e in &sec.entries {
-                (PreEscaped(parts.html(e, condensed, &escaped_prefs)))
+                @let shape = Shape { hoisted: top.hoisted.contains(&e.update_id), condensed };
+                (PreEscaped(parts.html(e, shape, &escaped_prefs)))
                 @if !condensed && let Some(addr) = v.comment_to.get(&e.update_id) {
                     p.muted style=(st(".muted")) {
-                        a href=(comment_mailto(addr, e)) style=(st("a")) { "Reply to " (first_name(&e.author)) }
+                        a href=(comment_mailto(addr, &entry_reply_subject(e))) style=(st("a")) { "Reply to " (first_name(&e.author)) }
                     }
                     (NL)
                 }
@@ -533,7 +491,7 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         p.muted style=(st(".muted")) { a href=(format!("{}/log", v.prefs_url)) { "Read the team log" } ": every update of your team, searchable." }
         (NL)
     };
-    page(&digest_subject(v), content, v.prefs_url)
+    page(&digest_subject(v), content, v.prefs_url, v.teams)
 }
 
 /// Both parts of a digest, the HTML rendered once (a digest is condensed in both parts or in
@@ -554,107 +512,6 @@ pub fn digest_parts_with(v: &DigestView<'_>, parts: &mut EntryParts) -> (String,
     } else {
         (text_within(v, true, parts), html_within(v, true, parts))
     }
-}
-
-/// Stands for the reader's own link in a rendered entry: an entry is the same in every
-/// reader's digest but its "read the rest" link, which is the reader's signed link. Random per
-/// process, so no update's text can hold it.
-static READER_LINK: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("tidingsreader{:016x}", rand::random::<u64>()));
-
-/// Most entries an [`EntryParts`] keeps before it starts over (about 4 KB each).
-const PARTS_KEPT: usize = 20_000;
-
-/// An entry's key in [`EntryParts`]: update, revision, late, edited, resolved, condensed.
-type PartKey = (i64, i64, bool, bool, bool, bool);
-
-/// Entries rendered once and shared by the digests of one pass: keyed by update, revision,
-/// the reader's marks (late, edited) and whether the digest is condensed, each held with a
-/// stand-in for the reader's link, which [`EntryParts::html`] and [`EntryParts::text`] put in.
-#[derive(Debug, Default)]
-pub struct EntryParts {
-    kept: std::collections::HashMap<PartKey, (String, String)>,
-}
-
-impl EntryParts {
-    fn rendered(&mut self, e: &DigestEntry, condensed: bool) -> &(String, String) {
-        if self.kept.len() >= PARTS_KEPT {
-            self.kept.clear();
-        }
-        self.kept
-            .entry((
-                e.update_id,
-                e.revision,
-                e.late,
-                e.edited,
-                e.resolved,
-                condensed,
-            ))
-            .or_insert_with(|| {
-                // A condensed digest links once, to the team log, instead of from each entry:
-                // a hundred signed links were a sixth of its size.
-                let url = if condensed {
-                    String::new()
-                } else {
-                    format!("{}/updates/{}", *READER_LINK, e.update_id)
-                };
-                let shown = entry::shown_within(&e.sections, budget(condensed));
-                (entry_html(e, &shown, &url), entry_text(e, &shown, &url))
-            })
-    }
-
-    /// Entry `e` in the HTML part of the digest of the reader whose link, HTML-escaped, is
-    /// `escaped_prefs_url`.
-    fn html(&mut self, e: &DigestEntry, condensed: bool, escaped_prefs_url: &str) -> String {
-        self.rendered(e, condensed)
-            .0
-            .replace(READER_LINK.as_str(), escaped_prefs_url)
-    }
-
-    /// Entry `e` in the text part of the digest of the reader whose link is `prefs_url`.
-    fn text(&mut self, e: &DigestEntry, condensed: bool, prefs_url: &str) -> String {
-        self.rendered(e, condensed)
-            .1
-            .replace(READER_LINK.as_str(), prefs_url)
-    }
-}
-
-/// An entry in the HTML part: the author as a heading (the blockers box links to its id), the
-/// day, zone and marks, then the update as shown.
-fn entry_html(e: &DigestEntry, shown: &entry::Shown, url: &str) -> String {
-    html! {
-        h3 id=(format!("u{}", e.update_id)) style=(st("h3")) { (e.author) }
-        (NL)
-        p.muted style=(st(".meta")) {
-            (e.local_date.format("%a %-d %b")) " · " (e.author_tz)
-            @for m in entry_marks(e) { " " span.tag style=(st(".tag")) { (m) } }
-        }
-        (NL)
-        (entry::html(shown, url))
-    }
-    .into_string()
-}
-
-/// An entry in the text part: author, day, zone and marks underlined, then the update as shown.
-fn entry_text(e: &DigestEntry, shown: &entry::Shown, url: &str) -> String {
-    let marks = entry_marks(e);
-    let marks = if marks.is_empty() {
-        String::new()
-    } else {
-        format!(" [{}]", marks.join(", "))
-    };
-    let head = format!(
-        "{} — {} ({}){}",
-        e.author,
-        e.local_date.format("%a %-d %b"),
-        e.author_tz,
-        marks
-    );
-    // Hyphens, not '=': a quoted-printable text part would write each '=' as "=3D".
-    let mut s = format!("{head}\n{}\n", "-".repeat(head.chars().count().min(72)));
-    s.push_str(&entry::text(shown, url));
-    s.push('\n');
-    s
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ impl Budget {
 pub struct Part {
     pub heading: Option<String>,
     pub lines: Vec<String>,
+    /// A blockers section (struck through once the blocker is resolved).
+    pub blocker: bool,
 }
 
 /// An update as shown: the parts that fit and how many lines were left out (a line cut short
@@ -59,29 +61,35 @@ pub fn shown(sections: &[Section]) -> Shown {
     shown_within(sections, Budget::FULL)
 }
 
-/// The first lines of `sections` within `budget`. A line that does not fit in the characters
-/// left is cut at a space (or whole, if it has none in reach) and ends with "…".
-pub fn shown_within(sections: &[Section], budget: Budget) -> Shown {
-    let mut parts = Vec::new();
-    let (mut lines, mut chars, mut hidden) = (0usize, 0usize, 0usize);
-    for s in sections {
-        let text_lines: Vec<&str> = s.text.lines().collect();
-        if hidden > 0 {
-            hidden += text_lines
-                .iter()
-                .filter(|l| !l.trim().is_empty())
-                .count()
-                .max(1);
-            continue;
-        }
-        let mut part = Part {
-            heading: s.heading().map(str::to_string),
-            lines: Vec::new(),
-        };
-        for (i, l) in text_lines.iter().enumerate() {
+/// How much of one section fits: its first `whole` lines, then maybe one line cut short.
+#[derive(Debug, Clone, Default)]
+struct Allot {
+    whole: usize,
+    cut: Option<String>,
+}
+
+/// Which sections get room first: blockers, then the others, "Done" last — so a long list of
+/// what was done is what a cut shortens, never the one line saying what blocks.
+fn rank(kind: sections::Kind) -> u8 {
+    match kind {
+        sections::Kind::Blockers => 0,
+        sections::Kind::Done => 2,
+        _ => 1,
+    }
+}
+
+/// The room of each section of `sections` within `budget`, given in [`rank`] order. Once a
+/// line does not fit, the sections not yet given room get none.
+fn allot(sections: &[Section], budget: Budget) -> Vec<Allot> {
+    let mut out = vec![Allot::default(); sections.len()];
+    let mut order: Vec<usize> = (0..sections.len()).collect();
+    order.sort_by_key(|&i| rank(sections[i].kind));
+    let (mut lines, mut chars) = (0usize, 0usize);
+    for i in order {
+        for l in sections[i].text.lines() {
             let len = l.chars().count();
             if lines < budget.lines && chars + len <= budget.chars {
-                part.lines.push((*l).to_string());
+                out[i].whole += 1;
                 lines += 1;
                 chars += len;
                 continue;
@@ -89,15 +97,44 @@ pub fn shown_within(sections: &[Section], budget: Budget) -> Shown {
             // Out of room: show what fits of this line when that is worth it.
             let room = budget.chars.saturating_sub(chars);
             if lines < budget.lines && room >= 40 {
-                part.lines.push(cut(l, room));
+                out[i].cut = Some(cut(l, room));
             }
-            hidden += text_lines[i..]
-                .iter()
-                .filter(|l| !l.trim().is_empty())
-                .count();
-            break;
+            return out;
         }
-        parts.push(part);
+    }
+    out
+}
+
+fn non_blank(lines: &[&str]) -> usize {
+    lines.iter().filter(|l| !l.trim().is_empty()).count()
+}
+
+/// The first lines of `sections` within `budget`, in their order, the room given blockers
+/// first and "Done" last ([`rank`]). A line that does not fit in the characters left is cut
+/// at a space (or whole, if it has none in reach) and ends with "…". A section none of whose
+/// answer fits is left out whole: never a heading without its answer.
+pub fn shown_within(sections: &[Section], budget: Budget) -> Shown {
+    let mut parts = Vec::new();
+    let mut hidden = 0usize;
+    for (s, a) in sections.iter().zip(allot(sections, budget)) {
+        let text_lines: Vec<&str> = s.text.lines().collect();
+        let left = non_blank(&text_lines[a.whole..]);
+        let mut lines: Vec<String> = text_lines[..a.whole]
+            .iter()
+            .map(|l| (*l).to_string())
+            .collect();
+        lines.extend(a.cut);
+        let shows = lines.iter().any(|l| !l.trim().is_empty());
+        if !shows && !text_lines.is_empty() {
+            hidden += left.max(1);
+            continue;
+        }
+        hidden += left;
+        parts.push(Part {
+            heading: s.heading().map(str::to_string),
+            lines,
+            blocker: s.kind == sections::Kind::Blockers,
+        });
     }
     Shown {
         parts,
@@ -125,11 +162,20 @@ fn inline(p: &Part) -> bool {
 /// The entry in the text part: each section as [`sections::part_text`] writes it, a blank line
 /// between them; then "N more lines" and the link.
 pub fn text(s: &Shown, read_url: &str) -> String {
+    text_with(s, read_url, None)
+}
+
+/// [`text`], the blockers sections marked `(resolved Wed 2 Dec)` when `resolved` says so.
+pub fn text_with(s: &Shown, read_url: &str, resolved: Option<&str>) -> String {
     let mut out = s
         .parts
         .iter()
         .map(|p| {
-            let lines: Vec<&str> = p.lines.iter().map(String::as_str).collect();
+            let mut lines: Vec<String> = p.lines.clone();
+            if let (true, Some(mark), Some(last)) = (p.blocker, resolved, lines.last_mut()) {
+                last.push_str(&format!(" ({mark})"));
+            }
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
             sections::part_text(p.heading.as_deref(), &lines)
         })
         .collect::<Vec<_>>()
@@ -155,6 +201,11 @@ fn more(s: &Shown) -> String {
 /// The entry in the HTML part: each heading bold, lines with `<br>` (member text escaped by
 /// maud), then "N more lines" as a link (without one when `read_url` is empty).
 pub fn html(s: &Shown, read_url: &str) -> Markup {
+    html_with(s, read_url, false)
+}
+
+/// [`html`], the lines of the blockers sections struck through (`<s>`) when `resolved`.
+pub fn html_with(s: &Shown, read_url: &str, resolved: bool) -> Markup {
     html! {
         @for p in &s.parts {
             // No inline style: these repeat for every answer of every update, and the
@@ -167,7 +218,7 @@ pub fn html(s: &Shown, read_url: &str) -> Markup {
                 }
                 @for (i, line) in p.lines.iter().enumerate() {
                     @if i > 0 { br; (NL) }
-                    (line)
+                    @if resolved && p.blocker { s { (line) } } @else { (line) }
                 }
             }
             (NL)
@@ -208,13 +259,61 @@ mod tests {
         let s = shown(&split(&format!("Done:\n{body}Next: more"), &[]));
         let shown_lines: usize = s.parts.iter().map(|p| p.lines.len()).sum();
         assert_eq!(shown_lines, ENTRY_LINES);
-        // 28 items and the Next line are left out.
+        // The Next line is kept; 29 done items are left out.
         assert_eq!(s.hidden_lines, 29);
         let t = text(&s, "http://127.0.0.1/p/t/updates/7");
-        assert!(t.contains("- item 12\n") && !t.contains("item 13"));
+        assert!(t.contains("- item 11\n") && !t.contains("item 12"), "{t}");
+        assert!(t.contains("Next: more"), "{t}");
         assert!(t.ends_with("29 more lines: read the rest at http://127.0.0.1/p/t/updates/7\n"));
         let h = html(&s, "http://127.0.0.1/p/t/updates/7").into_string();
         assert!(h.contains(r#"href="http://127.0.0.1/p/t/updates/7""#));
+    }
+
+    #[test]
+    fn a_cut_shortens_done_and_never_leaves_a_heading_without_its_answer() {
+        let done: String = (1..=20).map(|i| format!("- item {i}\n")).collect();
+        let s = shown(&split(
+            &format!("Done:\n{done}Next:\n- ship\nBlockers: none"),
+            &[],
+        ));
+        let t = text(&s, "u");
+        assert!(
+            t.contains("Next: - ship") || t.contains("Next:\n- ship"),
+            "{t}"
+        );
+        assert!(
+            t.contains("Blockers: none"),
+            "the answer stays with its heading: {t}"
+        );
+        assert!(
+            t.contains("- item 10\n") && !t.contains("- item 11\n"),
+            "{t}"
+        );
+        // No room left for a section: it goes whole, heading and all.
+        let long: String = (1..=14).map(|i| format!("- blocker {i}\n")).collect();
+        let s = shown(&split(&format!("Done: a\nBlockers:\n{long}"), &[]));
+        assert!(
+            s.parts
+                .iter()
+                .all(|p| p.lines.iter().any(|l| !l.trim().is_empty())),
+            "{s:?}"
+        );
+        assert!(!text(&s, "u").contains("Done"), "{}", text(&s, "u"));
+    }
+
+    #[test]
+    fn a_resolved_blocker_is_struck_through_and_marked() {
+        let s = shown(&split("Done: tests\nBlockers: dashboard access", &[]));
+        let h = html_with(&s, "", true).into_string();
+        assert!(
+            h.contains("<s>dashboard access</s>") && !h.contains("<s>tests"),
+            "{h}"
+        );
+        let t = text_with(&s, "", Some("resolved Wed 2 Dec"));
+        assert!(
+            t.contains("Blockers: dashboard access (resolved Wed 2 Dec)"),
+            "{t}"
+        );
     }
 
     #[test]

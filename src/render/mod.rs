@@ -4,13 +4,20 @@
 mod digest;
 pub mod entry;
 pub mod export;
+mod needs;
+mod parts;
+mod request;
 mod summary;
+pub mod team;
 pub mod theme;
 
 pub use digest::{
-    Carried, CommentNote, DigestEntry, DigestSection, DigestView, EntryParts, Mentioned,
-    blocker_lines, digest_html, digest_parts, digest_parts_with, digest_subject, digest_text,
-    greeting,
+    Carried, CommentNote, DigestEntry, DigestSection, DigestView, Mentioned, blocker_lines,
+    digest_html, digest_parts, digest_parts_with, digest_subject, digest_text, greeting,
+};
+pub use parts::EntryParts;
+pub use request::{
+    PLAN_LINES, RequestView, plan_lines, request_html, request_subject, request_text,
 };
 
 use chrono::NaiveDate;
@@ -18,12 +25,38 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::domain::sections::{self, Section};
 
-const CSS: &str = include_str!("../../templates/email.css");
+/// The emails' CSS: the theme's shared rules (pills) and `templates/email.css`, every
+/// `var(--name)` replaced by the theme's value (mail clients ignore custom properties).
+static CSS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    theme::resolve(&format!(
+        "{}\n{}",
+        theme::shared_rules(),
+        include_str!("../../templates/email.css")
+    ))
+});
 const FOOTER: &str = include_str!("../../templates/footer.txt");
-const REQUEST_INTRO: &str = include_str!("../../templates/request_intro.txt");
 
-pub(crate) fn footer(prefs_url: &str) -> String {
-    FOOTER.replace("{prefs_url}", prefs_url)
+/// The footer of the text part: why the reader gets it (naming their teams) and their link.
+pub(crate) fn footer(prefs_url: &str, teams: &[String]) -> String {
+    FOOTER
+        .replace("{why}", &team::why(teams))
+        .replace("{prefs_url}", prefs_url)
+}
+
+/// The inline style of a pill of `kind` (`blocker`, `resolved`, `late`, `edited`): the
+/// `.pill` rule and its colour's.
+fn pill_style(kind: &str) -> String {
+    format!("{};{}", st(".pill"), st(&format!(".pill-{kind}")))
+}
+
+/// A pill (`span.pill.pill-{kind}`) saying `label`.
+fn pill(kind: &str, label: &str) -> Markup {
+    html! { span class=(format!("pill pill-{kind}")) style=(pill_style(kind)) { (label) } }
+}
+
+/// The first word of a name ("Ana" of "Ana Lima"): what a greeting uses.
+fn first_name(name: &str) -> &str {
+    name.split_whitespace().next().unwrap_or(name)
 }
 
 pub(crate) fn long_date(d: NaiveDate) -> String {
@@ -38,7 +71,8 @@ pub(crate) fn long_date(d: NaiveDate) -> String {
 fn st(selector: &str) -> &'static str {
     static RULES: std::sync::LazyLock<std::collections::HashMap<&'static str, String>> =
         std::sync::LazyLock::new(|| {
-            CSS.lines()
+            CSS.as_str()
+                .lines()
                 .take_while(|l| !l.starts_with("@media"))
                 .filter_map(|l| {
                     let (sel, rest) = l.split_once('{')?;
@@ -83,7 +117,8 @@ pub(crate) fn ascii_only(html: String) -> String {
     out
 }
 
-pub(crate) fn page(title: &str, content: Markup, prefs_url: &str) -> String {
+/// An HTML email: the card holding `content`, and a footer naming the reader's `teams`.
+pub(crate) fn page(title: &str, content: Markup, prefs_url: &str, teams: &[String]) -> String {
     let html = html! {
         (DOCTYPE)
         html lang="en" {
@@ -94,7 +129,7 @@ pub(crate) fn page(title: &str, content: Markup, prefs_url: &str) -> String {
                 meta name="supported-color-schemes" content="light dark";
                 title { (title) }
                 (NL)
-                style { (NL) (PreEscaped(CSS)) }
+                style { (NL) (PreEscaped(CSS.as_str())) }
                 (NL)
             }
             body style=(st("body")) {
@@ -107,7 +142,7 @@ pub(crate) fn page(title: &str, content: Markup, prefs_url: &str) -> String {
                             tr { td.pad style=(st(".pad")) { (NL) (content) (NL) } }
                             (NL)
                             tr { td.footer style=(st(".footer")) {
-                                "You receive this because you are a member of a team on Tidings. "
+                                (team::why(teams)) " "
                                 a href=(prefs_url) style=(st("a")) { "Change your time zone, delivery times, workdays or time away" } "."
                             } }
                         }
@@ -120,116 +155,26 @@ pub(crate) fn page(title: &str, content: Markup, prefs_url: &str) -> String {
     ascii_only(html.into_string())
 }
 
-/// Data of an update request.
-#[derive(Debug, Clone)]
-pub struct RequestView<'a> {
-    pub member_name: &'a str,
-    pub local_date: NaiveDate,
-    pub questions: &'a [String],
+/// Who a receipt or notice greets, and what its footer says: their name, teams and link.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    pub name: &'a str,
+    pub teams: &'a [String],
     pub prefs_url: &'a str,
-    pub reminder: bool,
-    /// The "Next" of the member's previous update, quoted so today's answer can start from it:
-    /// its day and its lines.
-    pub last_plan: Option<(NaiveDate, Vec<String>)>,
-}
-
-/// The most lines of a previous plan a request quotes.
-pub const PLAN_LINES: usize = 5;
-/// A quoted plan line is cut to this many characters.
-const PLAN_CHARS: usize = 200;
-
-/// What a request quotes of a previous update: the lines of its "Next" answers, bullets gone,
-/// at most [`PLAN_LINES`] of [`PLAN_CHARS`] characters; empty when it planned nothing.
-pub fn plan_lines(sections: &[Section]) -> Vec<String> {
-    sections
-        .iter()
-        .filter(|s| s.kind == sections::Kind::Next)
-        .flat_map(|s| s.text.lines())
-        .map(|l| l.trim().trim_start_matches(['-', '*', '•', '+']).trim())
-        .filter(|l| !l.is_empty() && !sections::is_none(l))
-        .take(PLAN_LINES)
-        .map(|l| {
-            if l.chars().count() <= PLAN_CHARS {
-                l.to_string()
-            } else {
-                let head: String = l.chars().take(PLAN_CHARS - 1).collect();
-                format!("{}…", head.trim_end())
-            }
-        })
-        .collect()
-}
-
-/// `Last time (Mon 30 Nov) you planned:`
-fn plan_heading(d: NaiveDate) -> String {
-    format!("Last time ({}) you planned:", d.format("%a %-d %b"))
-}
-
-pub fn request_subject(v: &RequestView<'_>) -> String {
-    let prefix = if v.reminder { "Reminder: " } else { "" };
-    format!(
-        "{prefix}Your update for {}",
-        v.local_date.format("%a %-d %b")
-    )
-}
-
-pub fn request_text(v: &RequestView<'_>) -> String {
-    let mut s = format!("Hi {},\n\n", v.member_name);
-    if v.reminder {
-        s.push_str("We have not heard from you yet today. ");
-    }
-    s.push_str(&format!("Your update for {}:\n\n", long_date(v.local_date)));
-    if let Some((d, lines)) = &v.last_plan {
-        // Quoted ("> "), so a reply that quotes the request never takes it for the answer.
-        s.push_str(&plan_heading(*d));
-        s.push('\n');
-        for l in lines {
-            s.push_str(&format!("> {l}\n"));
-        }
-        s.push('\n');
-    }
-    for q in v.questions {
-        s.push_str(&format!("* {q}\n"));
-    }
-    s.push('\n');
-    s.push_str(REQUEST_INTRO);
-    s.push_str("\n-- \n");
-    s.push_str(&footer(v.prefs_url));
-    s
-}
-
-pub fn request_html(v: &RequestView<'_>) -> String {
-    let content = html! {
-        h1 style=(st("h1")) { "Your update for " (long_date(v.local_date)) }
-        p style=(st("p")) { "Hi " (v.member_name) "," @if v.reminder { " we have not heard from you yet today." } }
-        @if let Some((d, lines)) = &v.last_plan {
-            p.muted style=(st(".muted")) { (plan_heading(*d)) }
-            blockquote style=(st("blockquote")) { @for (i, l) in lines.iter().enumerate() { @if i > 0 { br; } (l) } }
-        }
-        ul { @for q in v.questions { li { strong { (q) } } } }
-        @for para in REQUEST_INTRO.split("\n\n") {
-            @let lines: Vec<&str> = para.lines().collect();
-            @let (prose, commands): (Vec<&str>, Vec<&str>) = lines.iter().partition(|l| !l.starts_with("  "));
-            p.muted style=(st(".muted")) { (prose.join(" ")) }
-            @if !commands.is_empty() {
-                ul.muted style=(st(".muted")) { @for c in &commands { li { code { (c.trim()) } } } }
-            }
-        }
-    };
-    page(&request_subject(v), content, v.prefs_url)
 }
 
 /// The receipt after an accepted reply: exactly what was kept.
 pub fn receipt_text(
-    member_name: &str,
+    r: Reader<'_>,
     date: NaiveDate,
     kept: &[Section],
     edited: bool,
     attachments: &[String],
     note: &str,
-    prefs_url: &str,
 ) -> String {
     let mut s = format!(
-        "Hi {member_name},\n\nThanks! {} update for {} now reads:\n\n",
+        "Hi {},\n\nThanks! {} update for {} now reads:\n\n",
+        first_name(r.name),
         if edited { "Your edited" } else { "Your" },
         long_date(date)
     );
@@ -251,11 +196,30 @@ pub fn receipt_text(
         s.push_str(note);
     }
     s.push_str("\nIf something is missing or too much was kept, reply with \"replace\" on the first line and your full update.\n-- \n");
-    s.push_str(&footer(prefs_url));
+    s.push_str(&footer(r.prefs_url, r.teams));
     s
 }
 
 /// A short notice (command confirmations, why a reply could not be used).
-pub fn notice_text(member_name: &str, message: &str, prefs_url: &str) -> String {
-    format!("Hi {member_name},\n\n{message}\n-- \n{}", footer(prefs_url))
+pub fn notice_text(r: Reader<'_>, message: &str) -> String {
+    format!(
+        "Hi {},\n\n{message}\n-- \n{}",
+        first_name(r.name),
+        footer(r.prefs_url, r.teams)
+    )
+}
+
+#[cfg(test)]
+mod theme_tests {
+    #[test]
+    fn the_email_css_is_the_themes_with_every_value_filled_in() {
+        let raw = include_str!("../../templates/email.css");
+        assert_eq!(super::theme::unknown_vars(raw), Vec::<String>::new());
+        assert!(!super::CSS.contains("var("), "{}", super::CSS.as_str());
+        // The light values inline, the dark ones in the dark block.
+        assert!(super::st("body").contains("background:#f4f5f7"));
+        assert!(super::st(".pill-blocker").contains("background:#fff1f0"));
+        let dark = &super::CSS[super::CSS.find("prefers-color-scheme: dark").unwrap()..];
+        assert!(dark.contains("background: #0d1117 !important"), "{dark}");
+    }
 }

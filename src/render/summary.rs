@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use maud::html;
 
-use super::digest::{DigestEntry, DigestView, carried_html, carried_text, greeting};
-use super::{NL, footer, page, st};
+use super::digest::{DigestEntry, DigestView, greeting};
+use super::needs::{needs_html, needs_text};
+use super::{NL, first_name, footer, page, st, team};
 use crate::domain::DigestKind;
 use crate::domain::collate;
 use crate::domain::sections::{self, Kind, Section};
@@ -50,6 +51,8 @@ struct Person<'a> {
     /// From their latest update.
     next: Vec<String>,
     blockers: Vec<String>,
+    /// Their latest update, whose blocker may be under "Needs you" already.
+    latest: i64,
 }
 
 fn lines_of(kind: DigestKind) -> Lines {
@@ -137,6 +140,7 @@ fn people<'a>(entries: &'a [DigestEntry]) -> Vec<Person<'a>> {
                 .iter()
                 .map(|l| cut(l.trim().trim_start_matches(['-', '*', '•']).trim()))
                 .collect(),
+                latest: latest.update_id,
             })
         })
         .collect();
@@ -190,21 +194,35 @@ fn from(v: &DigestView<'_>) -> NaiveDate {
     v.kind.from().unwrap_or(v.date)
 }
 
-/// `Your week to Fri 4 Dec: 14 updates from 5 people` or `While you were away, Mon 23 Nov –
-/// Mon 30 Nov: …`.
+/// `Core digest · week to Fri 4 Dec: 14 updates from 5 people` or `Core digest · while you
+/// were away, Mon 23 Nov – Mon 30 Nov: …`.
 pub fn subject(v: &DigestView<'_>) -> String {
+    let title = team::title(v.teams, "digest");
     match v.kind {
-        DigestKind::CatchUp { from } => {
-            format!("While you were away, {}: {}", span(from, v.date), counts(v))
-        }
-        _ => format!("Your week to {}: {}", day(v.date), counts(v)),
+        DigestKind::CatchUp { from } => format!(
+            "{title} · while you were away, {}: {}",
+            span(from, v.date),
+            counts(v)
+        ),
+        _ => format!("{title} · week to {}: {}", day(v.date), counts(v)),
     }
 }
 
-fn heading(v: &DigestView<'_>) -> &'static str {
+/// `Core digest · the week` or `Core digest · while you were away`.
+fn heading(v: &DigestView<'_>) -> String {
+    let title = team::title(v.teams, "digest");
     match v.kind {
-        DigestKind::CatchUp { .. } => "While you were away",
-        _ => "Your team's week",
+        DigestKind::CatchUp { .. } => format!("{title} · while you were away"),
+        _ => format!("{title} · the week"),
+    }
+}
+
+/// What a person's part says of their blocker: its lines, or none when "Needs you" shows it.
+fn blocked<'a>(p: &'a Person<'_>, needing: &std::collections::HashSet<i64>) -> &'a [String] {
+    if needing.contains(&p.latest) {
+        &[]
+    } else {
+        &p.blockers
     }
 }
 
@@ -215,18 +233,24 @@ pub fn parts(v: &DigestView<'_>) -> (String, String) {
 
 fn text(v: &DigestView<'_>) -> String {
     let room = lines_of(v.kind);
-    let intro = match v.kind {
-        DigestKind::CatchUp { .. } => "welcome back. While you were away your team wrote",
-        _ => "here is your team's week",
+    let needing = v.needing();
+    let names = team::names(v.teams);
+    let intro = match (v.kind, names.is_empty()) {
+        (DigestKind::CatchUp { .. }, true) => "welcome back. Here is what you missed".to_string(),
+        (DigestKind::CatchUp { .. }, false) => {
+            format!("welcome back. While you were away, {names} wrote")
+        }
+        (_, true) => "here is your week".to_string(),
+        (_, false) => format!("here is the week in {names}"),
     };
     let mut s = format!(
         "{} {}, {intro} ({}).\n{}.\n\n",
         greeting(v.local_hour),
-        v.reader_name,
+        first_name(v.reader_name),
         span(from(v), v.date),
         counts(v)
     );
-    s.push_str(&carried_text(v));
+    s.push_str(&needs_text(v));
     for sec in &v.sections {
         if let Some(team) = &sec.team {
             s.push_str(&format!("## {team}\n\n"));
@@ -260,8 +284,11 @@ fn text(v: &DigestView<'_>) -> String {
             for l in p.next.iter().take(room.next) {
                 s.push_str(&format!("Next: {l}\n"));
             }
-            for l in p.blockers.iter().take(room.blockers) {
+            for l in blocked(&p, &needing).iter().take(room.blockers) {
                 s.push_str(&format!("Blocked: {l}\n"));
+            }
+            if needing.contains(&p.latest) {
+                s.push_str("Blocked: see Needs you, above\n");
             }
             s.push('\n');
         }
@@ -276,19 +303,20 @@ fn text(v: &DigestView<'_>) -> String {
         "Every update whole, day by day: {}/log\n\n-- \n",
         v.prefs_url
     ));
-    s.push_str(&footer(v.prefs_url));
+    s.push_str(&footer(v.prefs_url, v.teams));
     s
 }
 
 fn html(v: &DigestView<'_>) -> String {
     let room = lines_of(v.kind);
     let log = format!("{}/log", v.prefs_url);
+    let needing = v.needing();
     let content = html! {
         h1 style=(st("h1")) { (heading(v)) }
         (NL)
         p.muted style=(st(".muted")) { (span(from(v), v.date)) " · " (counts(v)) }
         (NL)
-        (maud::PreEscaped(carried_html(v)))
+        (maud::PreEscaped(needs_html(v)))
         @for sec in &v.sections {
             @if let Some(team) = &sec.team {
                 h2 style=(st("h2")) { (team) }
@@ -319,8 +347,12 @@ fn html(v: &DigestView<'_>) -> String {
                     p style=(st("p")) { strong { "Next: " } (l) }
                     (NL)
                 }
-                @for l in p.blockers.iter().take(room.blockers) {
+                @for l in blocked(&p, &needing).iter().take(room.blockers) {
                     p.blocker style=(st(".blocker")) { strong { "Blocked: " } (l) }
+                    (NL)
+                }
+                @if needing.contains(&p.latest) {
+                    p.blocker style=(st(".blocker")) { strong { "Blocked: " } a href="#needs" style=(st("a")) { "see Needs you, above" } }
                     (NL)
                 }
             }
@@ -332,7 +364,7 @@ fn html(v: &DigestView<'_>) -> String {
         p.muted style=(st(".muted")) { a href=(log) { "Read every update whole in the team log" } ", day by day." }
         (NL)
     };
-    page(&subject(v), content, v.prefs_url)
+    page(&subject(v), content, v.prefs_url, v.teams)
 }
 
 #[cfg(test)]
@@ -340,6 +372,9 @@ mod tests {
     use super::*;
     use crate::domain::sections::split;
     use crate::render::digest::DigestSection;
+
+    static TEAMS: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec!["Core".to_string()]);
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -357,6 +392,7 @@ mod tests {
             edited: false,
             late: false,
             resolved: false,
+            resolved_on: None,
         }
     }
 
@@ -387,6 +423,7 @@ mod tests {
         entries.push(entry(10, 9, "Ann", "2026-12-03", "Just a plain note."));
         DigestView {
             reader_name: "Ben",
+            teams: &TEAMS,
             date: d("2026-12-04"),
             local_hour: Some(8),
             kind: DigestKind::Weekly {
@@ -410,7 +447,7 @@ mod tests {
         let v = week();
         assert_eq!(
             subject(&v),
-            "Your week to Fri 4 Dec: 5 updates from 3 people, 1 person blocked"
+            "Core digest · week to Fri 4 Dec: 5 updates from 3 people, 1 person blocked"
         );
         let (t, h) = parts(&v);
         // By person in collation order (Łukasz with the L names), each once.
@@ -433,7 +470,12 @@ mod tests {
         assert!(t.contains("  - Thu: Just a plain note."), "{t}");
         assert!(t.contains("Nothing written from: Cy"), "{t}");
         assert!(t.contains("https://t.example/p/abc/log"), "{t}");
-        assert!(h.contains("Your team's week</h1>"), "{h}");
+        assert!(h.contains("Core digest &#xB7; the week</h1>"), "{h}");
+        assert!(
+            t.starts_with("Good morning Ben, here is the week in Core ("),
+            "{t}"
+        );
+        assert!(t.contains("a member of Core on Tidings"), "{t}");
         assert!(h.contains("importer step 2"));
     }
 
@@ -444,7 +486,9 @@ mod tests {
             from: d("2026-11-23"),
         };
         assert!(
-            subject(&v).starts_with("While you were away, Mon 23 Nov – Fri 4 Dec: 5 updates"),
+            subject(&v).starts_with(
+                "Core digest · while you were away, Mon 23 Nov – Fri 4 Dec: 5 updates"
+            ),
             "{}",
             subject(&v)
         );

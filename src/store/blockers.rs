@@ -61,12 +61,22 @@ impl Store {
             .collect())
     }
 
-    /// Marks `member`'s open blocker resolved; returns it, or `None` when none was open.
+    /// Marks `member`'s open blocker resolved now; returns it, or `None` when none was open.
     pub async fn resolve_blocker(&self, member: MemberId) -> StoreResult<Option<OpenBlocker>> {
+        self.resolve_blocker_at(member, now_unix()).await
+    }
+
+    /// [`Store::resolve_blocker`] at Unix time `at`: the instant digests show as the day it
+    /// was resolved ("resolved Wed 2 Dec"), the job's clock rather than the wall's.
+    pub async fn resolve_blocker_at(
+        &self,
+        member: MemberId,
+        at: i64,
+    ) -> StoreResult<Option<OpenBlocker>> {
         let open = self.open_blockers(&[member]).await?.remove(&member);
         if let Some(o) = &open {
             sqlx::query("UPDATE updates SET blocker_resolved_at = $1 WHERE id = $2")
-                .bind(now_unix())
+                .bind(at)
                 .bind(o.update_id)
                 .execute(&self.pool)
                 .await?;

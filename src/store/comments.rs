@@ -16,10 +16,13 @@ pub struct PendingComment {
     /// Who wrote it.
     pub who: String,
     pub body: String,
-    /// The update it answers: its author and day.
+    /// The update it answers: its id, author and day.
+    pub update_id: i64,
     pub update_author: MemberId,
     pub update_author_name: String,
     pub update_date: NaiveDate,
+    /// When it was written (Unix seconds).
+    pub created_at: i64,
 }
 
 impl Store {
@@ -190,7 +193,7 @@ impl Store {
     /// The comments `member`'s next digest owes them, oldest first.
     pub async fn pending_comments(&self, member: MemberId) -> StoreResult<Vec<PendingComment>> {
         let rows = sqlx::query(
-            "SELECT c.id, a.name, c.body, u.member_id, ua.name, u.local_date FROM comment_deliveries d
+            "SELECT c.id, a.name, c.body, u.member_id, ua.name, u.local_date, c.update_id, c.created_at FROM comment_deliveries d
              JOIN comments c ON c.id = d.comment_id JOIN members a ON a.id = c.author_id
              JOIN updates u ON u.id = c.update_id JOIN members ua ON ua.id = u.member_id
              WHERE d.member_id = $1 AND d.delivered_at IS NULL ORDER BY c.id",
@@ -205,11 +208,13 @@ impl Store {
                 comment_id: r.try_get(0)?,
                 who: r.try_get(1)?,
                 body: r.try_get(2)?,
+                update_id: r.try_get(6)?,
                 update_author: r.try_get(3)?,
                 update_author_name: r.try_get(4)?,
                 update_date: d.parse().map_err(|e| {
                     StoreError::Other(anyhow::anyhow!("bad stored date {d:?}: {e}"))
                 })?,
+                created_at: r.try_get(7)?,
             });
         }
         Ok(out)

@@ -108,8 +108,8 @@ pub struct DigestItem {
     pub sections: Vec<Section>,
     /// An earlier revision of this update already reached this reader.
     pub edited: bool,
-    /// Its author marked its blocker resolved.
-    pub resolved: bool,
+    /// When its author marked its blocker resolved (Unix seconds), if they did.
+    pub resolved_at: Option<i64>,
 }
 
 /// One revision of an update as it was written, with its author as they are now.
@@ -259,7 +259,7 @@ impl Store {
                         &r.try_get::<String, _>(7)?,
                     ),
                     edited: super::get_bool(r, "seen_before")?,
-                    resolved: r.try_get::<Option<i64>, _>(10)?.is_some(),
+                    resolved_at: r.try_get::<Option<i64>, _>(10)?,
                 })
             })
             .collect()

@@ -35,6 +35,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     .add(utoipa_axum::routes!(signin_page, signin_use))
     .add(utoipa_axum::routes!(signout))
     .add(utoipa_axum::routes!(open_log))
+    .add(utoipa_axum::routes!(open_blockers))
 }
 
 /// Who reads the log.
@@ -387,7 +388,6 @@ pub(super) async fn signout(
 #[derive(Debug, Deserialize)]
 pub(super) struct OpenLog {
     date: Option<String>,
-    show: Option<String>,
 }
 
 /// From an email's signed link to the team log: a session starts for the link's member and
@@ -396,7 +396,6 @@ pub(super) struct OpenLog {
     params(
         ("token" = String, Path, description = "The signed, expiring link of one member."),
         ("date" = Option<String>, Query, format = Date, description = "A local date to open the log at (YYYY-MM-DD)."),
-        ("show" = Option<String>, Query, description = "`blockers`: open the team's open blockers instead of its updates."),
     ),
     responses(
         (status = 303, description = "Signed in: see the log."),
@@ -412,18 +411,49 @@ pub(super) async fn open_log(
         Ok(m) => m,
         Err(page) => return Ok(page),
     };
-    let q = q.ok().map(|Query(q)| q);
     let date = q
-        .as_ref()
-        .and_then(|q| q.date.as_deref())
-        .and_then(crate::domain::parse_strict_date);
-    let home = match (q.and_then(|q| q.show).as_deref(), m.teams.iter().min()) {
-        (Some("blockers"), Some(team)) => {
-            format!("/log/{}/blockers", super::log::path_segment(team))
-        }
-        _ => log_home(&m, date),
+        .ok()
+        .and_then(|Query(q)| q.date)
+        .and_then(|d| crate::domain::parse_strict_date(&d));
+    start(&st, m.id, &log_home(&m, date)).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct OpenBlockers {
+    team: Option<String>,
+}
+
+/// From a digest's "See the open blockers": a session starts for the link's member and the
+/// answer leads to the open blockers of team `team` (one of theirs), else of their first team.
+#[utoipa::path(get, path = "/p/{token}/blockers", tag = "pages",
+    params(
+        ("token" = String, Path, description = "The signed, expiring link of one member."),
+        ("team" = Option<String>, Query, description = "The team whose blockers to open (one of the member's)."),
+    ),
+    responses(
+        (status = 303, description = "Signed in: see the team's open blockers (or the teams, for a member in none)."),
+        (status = 403, description = "The link is not valid: a page offering a fresh one.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired, or was ended by `member signout`: a page offering a fresh one.", body = String, content_type = "text/html"),
+    ))]
+pub(super) async fn open_blockers(
+    State(st): State<WebState>,
+    Path(token): Path<String>,
+    q: Result<Query<OpenBlockers>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let m = match super::prefs::linked_member(&st, &token).await? {
+        Ok(m) => m,
+        Err(page) => return Ok(page),
     };
-    start(&st, m.id, &home).await
+    let asked = q.ok().and_then(|Query(q)| q.team);
+    let team = asked
+        .as_ref()
+        .filter(|t| m.teams.contains(t))
+        .or_else(|| m.teams.iter().min());
+    let to = match team {
+        Some(t) => format!("/log/{}/blockers", super::log::path_segment(t)),
+        None => "/log".to_string(),
+    };
+    start(&st, m.id, &to).await
 }
 
 /// Where a member lands once signed in: their first team's log (at day `date`, when given),

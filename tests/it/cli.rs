@@ -378,7 +378,10 @@ fn demo_writes_requests_and_digests_without_quoted_history() {
     let weekly: Vec<&String> = sent.iter().filter(|n| n.starts_with("digest_5_")).collect();
     assert_eq!(weekly, ["digest_5_2026-12-02.tidings.eml"], "{sent:?}");
     let raw = std::fs::read_to_string(d.join("var/mail/sent/new").join(weekly[0])).unwrap();
-    assert!(raw.contains("Subject: Your week to Wed 2 Dec: "), "{raw}");
+    assert!(
+        crate::support::subject_of(raw.as_bytes()).starts_with("Demo digest · week to Wed 2 Dec: "),
+        "{raw}"
+    );
     let text = crate::support::text_of(raw.as_bytes());
     assert!(text.contains("Ana Lima — 2 updates"), "{text}");
     assert!(
@@ -396,12 +399,18 @@ fn demo_writes_requests_and_digests_without_quoted_history() {
         .unwrap();
     let text = crate::support::text_of(ana.as_bytes());
     assert!(
-        text.contains("COMMENTS") && text.contains("Great numbers!"),
+        text.contains("NEEDS YOU\n* Ben Carter commented on your update of Tue 1 Dec")
+            && text.contains("Great numbers!"),
+        "{text}"
+    );
+    // Resolved on the demo's Wednesday, in its clock, struck through in the HTML part.
+    assert!(
+        text.contains("[resolved Wed 2 Dec]") && !text.contains("BLOCKERS"),
         "{text}"
     );
     assert!(
-        text.contains("[blocker resolved]") && !text.contains("BLOCKERS"),
-        "{text}"
+        crate::support::html_of(ana.as_bytes()).contains("<s>still no access to the analytics"),
+        "{ana}"
     );
     // The team log: written as Markdown, its address printed.
     assert!(d.join("team-log.md").exists());

@@ -348,10 +348,13 @@ mod reminders {
             "Auto-Submitted: auto-generated",
             "X-Auto-Response-Suppress: DR, RN, NRN",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-            "Subject: Reminder: Your update for Mon 9 Mar",
         ] {
             assert!(raw.contains(h), "{h}\n{raw}");
         }
+        assert_eq!(
+            subject_of(&raw),
+            "Reminder: core stand-up · Mon 9 Mar — reply with your update"
+        );
         let (reply_to, _) = reply_headers(&raw);
         assert!(
             reply_to.starts_with(&format!("updates+m{ann}-20260309-")),
@@ -443,7 +446,12 @@ both!(a_team_can_ask_its_own_questions, |app| {
         core.contains("* What did you get done?") && core.contains("* Anything blocking you?"),
         "{core}"
     );
-    assert!(core.contains("type above the quoted text"), "{core}");
+    assert!(
+        core.contains(
+            "Hi Ann,\n\nReply to this email with your update.\nType above the quoted text"
+        ),
+        "{core}"
+    );
     // Back to the configured questions.
     app.ctx.store.set_team_questions("ops", None).await.unwrap();
     app.tick(at("2026-03-10T15:30:00Z")).await;
@@ -546,6 +554,7 @@ both!(
             &app.ctx,
             &m,
             d("2026-03-10"),
+            at("2026-03-10T07:30:00Z"),
             &mut tidings::jobs::digest::TeamCache::default(),
         )
         .await

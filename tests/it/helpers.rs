@@ -187,6 +187,16 @@ pub fn swap(raw: &[u8], from: &str, to: &str) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The decoded subject of a sent email.
+pub fn subject_of(raw: &str) -> String {
+    crate::support::subject_of(raw.as_bytes())
+}
+
+/// The HTML part of a sent email, decoded.
+pub fn html_of(raw: &str) -> String {
+    crate::support::html_of(raw.as_bytes())
+}
+
 /// Text bodies of a sent email (the text/plain part).
 pub fn text_body(raw: &str) -> String {
     crate::support::text_of(raw.as_bytes())

@@ -407,7 +407,7 @@ both!(
         let digest = text_body(&app.read_sent(&format!("digest_{bob}_2026-03-10.tidings.eml")));
         assert!(
             digest.contains(
-                "NEEDS YOU\n  @ Ann mentioned you (Mon 9 Mar): review with @bob, and @zed"
+                "NEEDS YOU\n* Ann mentioned you (Mon 9 Mar):\n    review with @bob, and @zed"
             ),
             "{digest}"
         );
@@ -1323,6 +1323,7 @@ fn quoted_request_with_a_plan() -> String {
     ];
     let request = tidings::render::request_text(&tidings::render::RequestView {
         member_name: "Ann",
+        teams: &["core".to_string()],
         local_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
         questions: &questions,
         prefs_url: "https://t.example/p/x",

@@ -84,15 +84,22 @@ both!(
             blockers.contains(r#"<a href="/log/core/blockers" aria-current="page">Blockers</a>"#),
             "{blockers}"
         );
-        // An email's link straight to the blockers page.
-        let r = srv
-            .http
-            .get(srv.url(&format!("{}/log?show=blockers", srv.fresh_link(ann))))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(r.headers()["location"], "/log/core/blockers");
+        // A digest's link straight to the blockers page: the team asked for when it is the
+        // member's, else their first.
+        for (query, to) in [
+            ("?team=core", "/log/core/blockers"),
+            ("?team=ops", "/log/core/blockers"),
+            ("", "/log/core/blockers"),
+        ] {
+            let r = srv
+                .http
+                .get(srv.url(&format!("{}/blockers{query}", srv.fresh_link(ann))))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{query}");
+            assert_eq!(r.headers()["location"], to, "{query}");
+        }
     }
 );
 

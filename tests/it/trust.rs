@@ -296,7 +296,10 @@ both!(
         }
         assert_eq!(asks.len(), 1, "{:?}", app.sent());
         let mail = app.read_sent(&asks[0]);
-        assert!(mail.contains("Subject: Was this you?"), "{mail}");
+        assert!(
+            subject_of(&mail).starts_with("core · Was this you?"),
+            "{mail}"
+        );
         assert!(mail.contains("ann@example.test>"), "{mail}");
         let text = text_body(&mail);
         let url = text

@@ -1913,12 +1913,14 @@ both!(
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
-        // Ann's digest carries the first 12 lines of Bob's update and the link to the rest.
+        // Ann's digest carries his blocker (in the box) and the first 12 lines of Bob's update,
+        // and the link to the rest.
         let m = app.ctx.store.member_by_id(ann).await.unwrap().unwrap();
         let data = tidings::jobs::digest::digest_view_data(
             &app.ctx,
             &m,
             "2026-03-10".parse().unwrap(),
+            chrono::Utc::now(),
             &mut tidings::jobs::digest::TeamCache::default(),
         )
         .await
@@ -1937,14 +1939,16 @@ both!(
             text.contains("- step 12\n") && !text.contains("- step 13"),
             "{text}"
         );
+        // Its blocker is in the box, not again in the entry: the 18 steps are what is left.
         assert!(
             text.contains(&format!(
-                "19 more lines: read the rest at {prefs}/updates/{bob_update}"
+                "18 more lines: read the rest at {prefs}/updates/{bob_update}"
             )),
             "{text}"
         );
-        // The blocker past the cut still reaches the blockers box.
         assert!(text.contains("! Bob <b>: waiting on <keys>"), "{text}");
+        assert_eq!(text.matches("waiting on <keys>").count(), 1, "{text}");
+        assert!(text.contains("[blocked ↑]"), "{text}");
     }
 );
 

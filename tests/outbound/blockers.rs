@@ -59,7 +59,17 @@ async fn a_blocker_is_carried_escalated_to_the_lead_once_a_day_and_resolved(pg: 
     let c = digest_text(rig, &a, "carol", carol, "2026-12-02").await;
     assert!(c.contains("NEEDS YOU"), "{c}");
     assert!(
-        c.contains("Ann, blocked since Mon 30 Nov (2 workdays): waiting on the staging database"),
+        c.contains("* Ann has been blocked 2 workdays, since Mon 30 Nov — you lead core:\n    waiting on the staging database\n"),
+        "{c}"
+    );
+    // With the open blockers a click away, and said once: not again under "Still blocked".
+    assert!(
+        c.contains("  See the open blockers: http") && c.contains("/blockers?team=core\n"),
+        "{c}"
+    );
+    assert_eq!(
+        c.matches("waiting on the staging database").count(),
+        1,
         "{c}"
     );
     let carols: Vec<String> = a
@@ -73,7 +83,7 @@ async fn a_blocker_is_carried_escalated_to_the_lead_once_a_day_and_resolved(pg: 
     a.update(ann, "2026-12-02", "Done: docs").await;
     a.tick(at("2026-12-03T07:30:00Z")).await;
     let c = digest_text(rig, &a, "carol", carol, "2026-12-03").await;
-    assert!(c.contains("(3 workdays)"), "{c}");
+    assert!(c.contains("blocked 3 workdays, since Mon 30 Nov"), "{c}");
 
     // Ann resolves it (as a reply command would): gone from Friday's digests.
     let r = a.ctx.store.resolve_blocker(ann).await.unwrap();

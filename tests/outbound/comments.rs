@@ -173,7 +173,7 @@ async fn a_comment_by_reply_reaches_the_author_once_and_reactions_count_once(pg:
     assert_eq!(got.len(), 1);
     let t = text_of(got[0].as_bytes());
     assert!(
-        t.contains("COMMENTS\n  Ben Carter on your update of Mon 30 Nov:\n    Nice work. Can you share the runbook?"),
+        t.contains("NEEDS YOU\n* Ben Carter commented on your update of Mon 30 Nov (Tue 1 Dec 10:05):\n    Nice work. Can you share the runbook?\n  Reply to Ben: write to updates+c"),
         "{t}"
     );
     assert!(

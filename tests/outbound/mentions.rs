@@ -81,7 +81,7 @@ async fn a_mention_reaches_its_person_in_another_team_once_at_their_time(pg: boo
     assert_eq!(got.len(), 1, "delivered once");
     let t = text_of(got[0].as_bytes());
     assert!(
-        t.contains("NEEDS YOU\n  @ Bob mentioned you (Mon 30 Nov): pairing with @dave on the exporter, ask @nobody"),
+        t.contains("NEEDS YOU\n* Bob mentioned you (Mon 30 Nov):\n    pairing with @dave on the exporter, ask @nobody\n  Reply to Bob: write to updates+c"),
         "{t}"
     );
     // Carol, Bob's teammate, reads his update as usual, with nothing that needs her.

@@ -122,8 +122,9 @@ async fn weekly_and_catch_up_digests_go_out_once_across_dst_and_observers_are_ne
     assert_eq!(w.local_date.as_deref(), Some("2026-03-30"));
     assert_eq!(w.created_at, at("2026-03-30T06:30:00Z").timestamp());
     assert!(
-        w.subject
-            .starts_with("Your week to Mon 30 Mar: 5 updates from 1 person, 1 person blocked"),
+        w.subject.starts_with(
+            "core digest · week to Mon 30 Mar: 5 updates from 1 person, 1 person blocked"
+        ),
         "{}",
         w.subject
     );
@@ -165,8 +166,9 @@ async fn weekly_and_catch_up_digests_go_out_once_across_dst_and_observers_are_ne
     assert_eq!(dates, ["2026-03-30", "2026-03-31"], "{dave_digests:?}");
     let c = &dave_digests[0];
     assert!(
-        c.subject
-            .starts_with("While you were away, Mon 23 Mar – Mon 30 Mar: 5 updates from 1 person"),
+        c.subject.starts_with(
+            "core digest · while you were away, Mon 23 Mar – Mon 30 Mar: 5 updates from 1 person"
+        ),
         "{}",
         c.subject
     );
@@ -179,7 +181,7 @@ async fn weekly_and_catch_up_digests_go_out_once_across_dst_and_observers_are_ne
     assert!(
         dave_digests[1]
             .subject
-            .starts_with("Team digest for Tue 31 Mar"),
+            .starts_with("core digest · Tue 31 Mar"),
         "{}",
         dave_digests[1].subject
     );

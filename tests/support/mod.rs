@@ -97,6 +97,19 @@ pub fn text_of(raw: &[u8]) -> String {
     }
 }
 
+/// The decoded Subject of a message (RFC 2047 words and folding undone).
+pub fn subject_of(raw: &[u8]) -> String {
+    parsed(raw).subject().unwrap_or_default().to_string()
+}
+
+/// The HTML part of a message, decoded; empty when it has none.
+pub fn html_of(raw: &[u8]) -> String {
+    parsed(raw)
+        .body_html(0)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
 /// The bare address of a header value such as `Tidings <updates+tok@example.test>`.
 pub fn address_in(value: &str) -> String {
     value

@@ -291,7 +291,11 @@ async fn as_member(
         text = rest_after_first_line(&text);
     }
     if let Some(Ok(Command::Resolved)) = parse_command(&text) {
-        let msg = match ctx.store.resolve_blocker(member.id).await? {
+        let msg = match ctx
+            .store
+            .resolve_blocker_at(member.id, now.timestamp())
+            .await?
+        {
             Some(b) => format!(
                 "Resolved: your blocker since {} (\"{}\"). It leaves your team's digests now.",
                 b.since.format("%a %-d %b"),

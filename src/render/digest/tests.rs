@@ -16,12 +16,17 @@ fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
         edited,
         late,
         resolved: false,
+        resolved_on: None,
     }
 }
+
+/// The reader's teams in these tests.
+static CORE: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| vec!["Core".into()]);
 
 fn view(body: &str) -> DigestView<'static> {
     DigestView {
         reader_name: "Ann",
+        teams: &CORE,
         date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
         local_hour: Some(8),
         kind: Default::default(),
@@ -54,7 +59,10 @@ fn blockers_come_first_and_negatives_are_ignored() {
     assert!(blocker_lines("Blockers: none").is_empty());
     let t = digest_text(&view("Shipped it.\nBlocked by the vendor"));
     assert!(t.find("BLOCKERS").unwrap() < t.find("Shipped it.").unwrap());
-    assert!(t.contains("[edited]") && t.contains("No update yet from: Cy"));
+    // Its blocker is in the box: the entry says so instead of repeating it.
+    assert!(t.contains("[edited, blocked ↑]"), "{t}");
+    assert_eq!(t.matches("Blocked by the vendor").count(), 1, "{t}");
+    assert!(t.contains("No update yet from: Cy"));
     let h = digest_html(&view("Shipped it.\nBlocked by the vendor"));
     assert!(h.find("Blockers").unwrap() < h.find("Shipped it.").unwrap());
 }
@@ -74,6 +82,7 @@ fn every_inline_style_resolves_and_dark_mode_is_declared() {
     );
     let r = request_html(&RequestView {
         member_name: "Ann",
+        teams: &CORE,
         local_date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
         questions: &["Done?".to_string()],
         prefs_url: "http://x/p/1",
@@ -120,7 +129,7 @@ fn the_greeting_follows_the_readers_local_hour() {
 }
 
 #[test]
-fn the_subject_counts_people_not_names() {
+fn who_wrote_counts_people_not_names() {
     let mut v = view("x");
     let sam = |id| {
         let mut e = entry("Sam", "Did things", false, false);
@@ -128,17 +137,17 @@ fn the_subject_counts_people_not_names() {
         e
     };
     v.sections[0].entries = vec![sam(1), sam(2), sam(2)];
-    assert!(
-        digest_subject(&v).ends_with("3 updates from 2 people"),
-        "{}",
-        digest_subject(&v)
-    );
+    assert_eq!(digest_subject(&v), "Core digest · Mon 9 Mar: 3 updates");
+    let t = digest_text(&v);
+    assert!(t.contains("\n2 of 3 wrote · 3 updates.\n"), "{t}");
 }
 
 #[test]
 fn several_teams_get_one_section_each_and_marks_show() {
+    let teams = vec!["core".to_string(), "infra".to_string()];
     let v = DigestView {
         reader_name: "Ann",
+        teams: &teams,
         date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
         local_hour: Some(8),
         kind: Default::default(),
@@ -171,8 +180,12 @@ fn several_teams_get_one_section_each_and_marks_show() {
     assert!(h.contains(">core</h2>") && h.contains(">infra</h2>"), "{h}");
     assert_eq!(
         digest_subject(&v),
-        "Team digest for Mon 9 Mar: 1 update from 1 person"
+        "core and infra digest · Mon 9 Mar: 1 update"
     );
+    // Who wrote, per team: Bob's late update is not of the day.
+    assert!(t.contains("\ninfra: 0 of 1 wrote · 1 update.\n"), "{t}");
+    assert!(h.contains("core and infra digest</h1>"), "{h}");
+    assert!(h.contains("a member of core and infra on Tidings"), "{h}");
 }
 
 /// A team of `size` readers where every teammate wrote `lines` lines, every third a blocker.
@@ -200,11 +213,13 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
                 edited: false,
                 late: false,
                 resolved: false,
+                resolved_on: None,
             }
         })
         .collect();
     DigestView {
         reader_name: "Member 0",
+        teams: &CORE,
         date,
         local_hour: Some(8),
         kind: Default::default(),
@@ -229,10 +244,13 @@ fn authors_are_headings_and_a_summary_line_leads() {
     assert_eq!(h.matches("<h3 ").count(), 3, "{h}");
     assert!(h.contains(r#"<h3 id="u3""#), "{h}");
     assert!(h.contains(r##"<a href="#u3""##), "{h}");
-    assert!(h.contains("3 updates, 1 blocker, 1 not yet written"), "{h}");
+    assert!(
+        h.contains("3 of 4 wrote &#xB7; 3 updates &#xB7; 1 blocker"),
+        "{h}"
+    );
     let t = digest_text(&v);
     assert!(
-        t.contains("\n3 updates, 1 blocker, 1 not yet written.\n"),
+        t.contains("\n3 of 4 wrote · 3 updates · 1 blocker.\n"),
         "{t}"
     );
     // Underlined with hyphens: no '=' for quoted-printable to turn into "=3D".
@@ -300,26 +318,192 @@ fn a_hundred_member_digest_stays_below_gmails_clip_with_its_footer() {
 }
 
 #[test]
-fn a_resolved_blocker_is_marked_and_out_of_the_box() {
+fn a_resolved_blocker_is_struck_through_marked_green_and_out_of_the_box() {
     let mut e = entry(
         "Dev",
-        "Done: tests\nBlockers: dashboard access",
+        "Done: tests\nBlockers: dashboard access, still pending",
         false,
         false,
     );
     e.resolved = true;
+    e.resolved_on = NaiveDate::from_ymd_opt(2026, 3, 11);
     let mut v = view("Done: x");
     v.sections[0].entries = vec![e];
     let t = digest_text(&v);
     assert!(!t.contains("BLOCKERS"), "{t}");
-    assert!(t.contains("[blocker resolved]"), "{t}");
+    assert!(t.contains("[resolved Wed 11 Mar]"), "{t}");
     assert!(
-        t.contains("Blockers: dashboard access"),
-        "shown as written: {t}"
+        t.contains("Blockers: dashboard access, still pending (resolved Wed 11 Mar)"),
+        "shown as written, marked: {t}"
     );
     assert!(
         !digest_subject(&v).contains("blocker"),
         "{}",
         digest_subject(&v)
     );
+    let h = digest_html(&v);
+    assert!(h.contains("<s>dashboard access, still pending</s>"), "{h}");
+    assert!(
+        h.contains(r#"class="pill pill-resolved""#) && h.contains(">resolved Wed 11 Mar</span>"),
+        "{h}"
+    );
+    assert!(
+        !h.contains("class=\"pill pill-late\"") && !h.contains("blocker resolved"),
+        "{h}"
+    );
+}
+
+/// A lead's digest: Bob mentions Ann; Cy's blocker, in today's update, needs her as the lead;
+/// Dee's is an ordinary one; Eve wrote a long update ending with "Blockers: none".
+fn leads_digest() -> DigestView<'static> {
+    let mut v = view("Done: x");
+    let cy = entry(
+        "Cy",
+        "Done: the importer\nBlockers: waiting on the staging database credentials",
+        false,
+        false,
+    );
+    let dee = entry(
+        "Dee",
+        "Done: docs\nBlockers: the build is red on main",
+        false,
+        false,
+    );
+    let long: String = (1..=30).map(|i| format!("- shipped part {i}\n")).collect();
+    let eve = entry(
+        "Eve",
+        &format!("Done:\n{long}Next: more parts\nBlockers: none"),
+        false,
+        false,
+    );
+    v.carried = vec![Carried {
+        who: "Cy".into(),
+        since: NaiveDate::from_ymd_opt(2026, 3, 5).unwrap(),
+        workdays: 2,
+        lines: vec!["waiting on the staging database credentials".into()],
+        needs_you: true,
+        update_id: cy.update_id,
+        team: Some("Core".into()),
+    }];
+    v.mentions = vec![Mentioned {
+        who: "Bob".into(),
+        date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
+        lines: vec!["@ann can you review the exporter?".into()],
+        update_id: 900,
+    }];
+    v.comments = vec![CommentNote {
+        who: "Fay".into(),
+        on: "your update of Fri 6 Mar".into(),
+        lines: vec!["Nice work.".into()],
+        update_id: 901,
+        at: "Sun 8 Mar 18:05".into(),
+    }];
+    v.comment_to = [cy.update_id, dee.update_id, eve.update_id, 900, 901]
+        .into_iter()
+        .map(|id| (id, format!("updates+c1-u{id}-x@example.test")))
+        .collect();
+    v.sections[0].entries = vec![cy, dee, eve];
+    v
+}
+
+#[test]
+fn a_leads_digest_shows_each_blocker_once_and_no_orphan_heading() {
+    let v = leads_digest();
+    let (t, h) = digest_parts(&v);
+    for blocker in [
+        "waiting on the staging database credentials",
+        "the build is red on main",
+    ] {
+        assert_eq!(t.matches(blocker).count(), 1, "{blocker} in\n{t}");
+        assert_eq!(h.matches(blocker).count(), 1, "{blocker} in\n{h}");
+    }
+    // The entries whose blockers are above say so.
+    assert_eq!(t.matches("blocked ↑").count(), 2, "{t}");
+    assert_eq!(h.matches(">blocked &#x2191;</span>").count(), 2, "{h}");
+    // Eve's long update is cut in its Done lines; her "Blockers: none" stays whole.
+    assert!(t.contains("Next: more parts\n\nBlockers: none\n"), "{t}");
+    for (i, l) in t.lines().enumerate() {
+        assert!(
+            !(l.ends_with("Blockers:") || l == "Done:" || l == "Next:")
+                || t.lines().nth(i + 1).is_some_and(|n| !n.trim().is_empty()),
+            "a heading without its answer at line {i}:\n{t}"
+        );
+    }
+    assert!(
+        !h.contains(":</strong></p>") && !h.contains(":</strong>\n</p>"),
+        "{h}"
+    );
+}
+
+#[test]
+fn needs_you_is_a_neutral_box_of_actions_each_saying_why_with_its_link() {
+    let v = leads_digest();
+    let (t, h) = digest_parts(&v);
+    let needs = t
+        .split("NEEDS YOU\n")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap();
+    assert!(
+        needs.contains("* Bob mentioned you (Sun 8 Mar):\n    @ann can you review the exporter?\n  Reply to Bob: write to updates+c1-u900-x@example.test"),
+        "{needs}"
+    );
+    assert!(
+        needs.contains("* Cy has been blocked 2 workdays, since Thu 5 Mar — you lead Core:"),
+        "{needs}"
+    );
+    assert!(
+        needs.contains("  See the open blockers: http://127.0.0.1:8080/p/x/blockers?team=Core"),
+        "{needs}"
+    );
+    assert!(
+        needs.contains("* Fay commented on your update of Fri 6 Mar (Sun 8 Mar 18:05):\n    Nice work.\n  Reply to Fay: write to updates+c1-u901-x@example.test"),
+        "{needs}"
+    );
+    // Neutral, not the red box; the blocker in it carries the red pill; blockers stay red.
+    assert!(h.contains(r#"<td class="needs" id="needs""#), "{h}");
+    assert!(h.contains(r#"class="pill pill-blocker""#), "{h}");
+    assert!(h.contains(r#"<td class="blockers" id="blockers""#), "{h}");
+    assert!(
+        h.contains(r#"href="http://127.0.0.1:8080/p/x/blockers?team=Core""#),
+        "{h}"
+    );
+    assert!(
+        h.contains("mailto:updates+c1-u900-x@example.test?subject=Re%3A%20Bob%27s%20update%20for%20Sun%208%20Mar"),
+        "{h}"
+    );
+    assert!(!h.contains("/p/x/log\">See the open blockers"), "{h}");
+}
+
+#[test]
+fn every_html_part_names_the_team_in_its_heading_and_footer() {
+    let mut v = view("Done: x");
+    for kind in [
+        DigestKind::Daily,
+        DigestKind::Weekly {
+            from: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        },
+        DigestKind::CatchUp {
+            from: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        },
+    ] {
+        v.kind = kind;
+        let (t, h) = digest_parts(&v);
+        let s = digest_subject(&v);
+        assert!(s.starts_with("Core digest · "), "{kind:?}: {s}");
+        assert!(
+            h.contains("<h1 style=") && h.contains(">Core digest"),
+            "{kind:?}: {h}"
+        );
+        assert!(
+            h.contains("You receive this because you are a member of Core on Tidings."),
+            "{kind:?}: {h}"
+        );
+        assert!(
+            t.contains("Core") && t.contains("a member of Core on Tidings"),
+            "{kind:?}: {t}"
+        );
+    }
 }

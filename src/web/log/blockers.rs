@@ -8,8 +8,7 @@ use chrono::Utc;
 use maud::html;
 
 use super::{Current, header, path_segment, readable_team};
-use crate::domain::blockers::workdays_open;
-use crate::domain::schedule::local_date;
+use crate::domain::blockers::open_workdays;
 use crate::web::api::ApiPath;
 use crate::web::html::{html_response, message_page, page_with};
 use crate::web::session::Viewer;
@@ -53,7 +52,7 @@ pub(in crate::web) async fn blockers_page(
         .iter()
         .filter_map(|m| {
             let b = blockers.get(&m.id)?;
-            let days = workdays_open(b.since, local_date(m.tz, Utc::now()), m.workdays);
+            let days = open_workdays(b.since, m.tz, m.workdays, Utc::now());
             Some((m, b, days))
         })
         .collect();

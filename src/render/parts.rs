@@ -1,0 +1,171 @@
+//! One digest entry, rendered once per send pass and shared by every reader's digest: the
+//! author as a heading, their day, zone and pills (late, edited, resolved, "blocked ↑"), then
+//! the update as [`super::entry`] cuts it. Only the reader's own link differs between readers;
+//! it is put in when the entry is taken ([`EntryParts`]).
+
+use maud::html;
+
+use super::digest::DigestEntry;
+use super::entry::{self, Budget};
+use super::{NL, pill, st};
+use crate::domain::sections::{self, Section};
+
+/// Stands for the reader's own link in a rendered entry: an entry is the same in every
+/// reader's digest but its "read the rest" link, which is the reader's signed link. Random per
+/// process, so no update's text can hold it.
+static READER_LINK: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("tidingsreader{:016x}", rand::random::<u64>()));
+
+/// Most entries an [`EntryParts`] keeps before it starts over (about 4 KB each).
+const PARTS_KEPT: usize = 20_000;
+
+/// How one reader's digest shows an entry, besides the update itself: its marks, whether its
+/// blocker is shown above (in "Needs you" or the blockers box), whether the digest is condensed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct Shape {
+    pub hoisted: bool,
+    pub condensed: bool,
+}
+
+/// An entry's key in [`EntryParts`]: update, revision, late, edited, resolved (and when), and
+/// its [`Shape`].
+type PartKey = (i64, i64, bool, bool, bool, Option<chrono::NaiveDate>, Shape);
+
+/// Entries rendered once and shared by the digests of one pass: keyed by update, revision,
+/// the reader's marks and the entry's shape in their digest, each held with a stand-in for the
+/// reader's link, which [`EntryParts::html`] and [`EntryParts::text`] put in.
+#[derive(Debug, Default)]
+pub struct EntryParts {
+    kept: std::collections::HashMap<PartKey, (String, String)>,
+}
+
+impl EntryParts {
+    fn rendered(&mut self, e: &DigestEntry, shape: Shape) -> &(String, String) {
+        if self.kept.len() >= PARTS_KEPT {
+            self.kept.clear();
+        }
+        let key = (
+            e.update_id,
+            e.revision,
+            e.late,
+            e.edited,
+            e.resolved,
+            e.resolved_on,
+            shape,
+        );
+        self.kept.entry(key).or_insert_with(|| {
+            // A condensed digest links once, to the team log, instead of from each entry:
+            // a hundred signed links were a sixth of its size.
+            let url = if shape.condensed {
+                String::new()
+            } else {
+                format!("{}/updates/{}", *READER_LINK, e.update_id)
+            };
+            let budget = if shape.condensed {
+                Budget::CONDENSED
+            } else {
+                Budget::FULL
+            };
+            // A blocker shown above is not repeated: the entry says "blocked ↑" instead.
+            let kept: Vec<Section> = e
+                .sections
+                .iter()
+                .filter(|s| !(shape.hoisted && s.is_blocker()))
+                .cloned()
+                .collect();
+            let shown = entry::shown_within(&kept, budget);
+            (
+                entry_html(e, &shown, &url, shape.hoisted),
+                entry_text(e, &shown, &url, shape.hoisted),
+            )
+        })
+    }
+
+    /// Entry `e` in the HTML part of the digest of the reader whose link, HTML-escaped, is
+    /// `escaped_prefs_url`.
+    pub(super) fn html(
+        &mut self,
+        e: &DigestEntry,
+        shape: Shape,
+        escaped_prefs_url: &str,
+    ) -> String {
+        self.rendered(e, shape)
+            .0
+            .replace(READER_LINK.as_str(), escaped_prefs_url)
+    }
+
+    /// Entry `e` in the text part of the digest of the reader whose link is `prefs_url`.
+    pub(super) fn text(&mut self, e: &DigestEntry, shape: Shape, prefs_url: &str) -> String {
+        self.rendered(e, shape)
+            .1
+            .replace(READER_LINK.as_str(), prefs_url)
+    }
+}
+
+/// The words of a resolved blocker's mark: `resolved Wed 2 Dec` (or `resolved` when the day
+/// is not known); `None` when the entry has no resolved blocker.
+fn resolved_mark(e: &DigestEntry) -> Option<String> {
+    if !e.resolved || sections::blocker_lines(&e.sections).is_empty() {
+        return None;
+    }
+    Some(match e.resolved_on {
+        Some(d) => format!("resolved {}", d.format("%a %-d %b")),
+        None => "resolved".to_string(),
+    })
+}
+
+/// The pills of an entry: (kind, words), kind naming its CSS class `.pill-{kind}`.
+fn marks(e: &DigestEntry, hoisted: bool) -> Vec<(&'static str, String)> {
+    let mut m = Vec::new();
+    if e.late {
+        m.push(("late", "late".to_string()));
+    }
+    if e.edited {
+        m.push(("edited", "edited".to_string()));
+    }
+    if let Some(r) = resolved_mark(e) {
+        m.push(("resolved", r));
+    }
+    if hoisted {
+        m.push(("blocker", "blocked ↑".to_string()));
+    }
+    m
+}
+
+/// An entry in the HTML part: the author as a heading (the blockers box links to its id), the
+/// day, zone and pills, then the update as shown, a resolved blocker struck through.
+fn entry_html(e: &DigestEntry, shown: &entry::Shown, url: &str, hoisted: bool) -> String {
+    html! {
+        h3 id=(format!("u{}", e.update_id)) style=(st("h3")) { (e.author) }
+        (NL)
+        p.muted style=(st(".meta")) {
+            (e.local_date.format("%a %-d %b")) " · " (e.author_tz)
+            @for (kind, words) in marks(e, hoisted) { " " (pill(kind, &words)) }
+        }
+        (NL)
+        (entry::html_with(shown, url, resolved_mark(e).is_some()))
+    }
+    .into_string()
+}
+
+/// An entry in the text part: author, day, zone and marks underlined, then the update as shown.
+fn entry_text(e: &DigestEntry, shown: &entry::Shown, url: &str, hoisted: bool) -> String {
+    let marks: Vec<String> = marks(e, hoisted).into_iter().map(|(_, w)| w).collect();
+    let marks = if marks.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", marks.join(", "))
+    };
+    let head = format!(
+        "{} — {} ({}){}",
+        e.author,
+        e.local_date.format("%a %-d %b"),
+        e.author_tz,
+        marks
+    );
+    // Hyphens, not '=': a quoted-printable text part would write each '=' as "=3D".
+    let mut s = format!("{head}\n{}\n", "-".repeat(head.chars().count().min(72)));
+    s.push_str(&entry::text_with(shown, url, resolved_mark(e).as_deref()));
+    s.push('\n');
+    s
+}
