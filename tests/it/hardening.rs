@@ -105,31 +105,13 @@ async fn seed(app: &TestApp) -> i64 {
     ann
 }
 
-/// A session cookie for `member`, from an email's signed link.
-async fn signed_in(srv: &Server, member: i64) -> String {
-    let r = srv
-        .http
-        .get(srv.url(&format!("{}/log", srv.fresh_link(member))))
-        .send()
-        .await
-        .unwrap();
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("tidings_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_string()
-}
-
 both!(
     search_never_answers_500_on_the_page_the_api_or_the_cli,
     |app| {
         let ann = seed(&app).await;
         let srv = Server::start(&app, |_| {}).await;
         let t = srv.token_for(ann).await;
-        let cookie = signed_in(&srv, ann).await;
+        let cookie = srv.signed_in(ann).await;
         let page = |q: String| {
             let r = srv
                 .http
@@ -353,7 +335,7 @@ both!(
         assert!(old.contains("&lt;/mark&gt;&lt;mark&gt;"), "{old}");
         // The page marks the same way, each word where it is in its update's sections (the
         // sections as parsed when written: one in the first update, two in the second).
-        let cookie = signed_in(&srv, ann).await;
+        let cookie = srv.signed_in(ann).await;
         let page = srv
             .http
             .get(srv.url("/log/core?q=importer"))

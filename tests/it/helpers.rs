@@ -66,10 +66,15 @@ impl TestApp {
 
     /// Adds a member in `tz` with request 16:30 and digest 08:30 on Mon–Fri, in team "core".
     pub async fn member(&self, email: &str, name: &str, tz: &str) -> i64 {
+        self.member_of(email, name, tz, "core").await
+    }
+
+    /// [`TestApp::member`] in team `team`.
+    pub async fn member_of(&self, email: &str, name: &str, tz: &str, team: &str) -> i64 {
         let ch = MemberChange {
             name: Some(name.into()),
             tz: Some(tz.parse().expect("zone")),
-            teams: Some(vec!["core".into()]),
+            teams: Some(vec![team.into()]),
             ..Default::default()
         };
         self.ctx

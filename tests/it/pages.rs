@@ -5,42 +5,7 @@
 use reqwest::StatusCode;
 
 use crate::both;
-use crate::helpers::*;
 use crate::web::Server;
-use tidings::store::MemberChange;
-
-async fn in_team(app: &TestApp, email: &str, name: &str, tz: &str, team: &str) -> i64 {
-    let ch = MemberChange {
-        name: Some(name.into()),
-        tz: Some(tz.parse().unwrap()),
-        teams: Some(vec![team.into()]),
-        ..Default::default()
-    };
-    app.ctx
-        .store
-        .add_member(&addr(email), &ch, &defaults())
-        .await
-        .unwrap()
-}
-
-/// Signs `member` in through an email's link; the session cookie.
-async fn sign_in(srv: &Server, member: i64) -> String {
-    let r = srv
-        .http
-        .get(srv.url(&format!("{}/log", srv.fresh_link(member))))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("tidings_session="))
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_string()
-}
 
 async fn page(srv: &Server, path: &str, cookie: &str) -> String {
     let r = srv
@@ -57,10 +22,13 @@ async fn page(srv: &Server, path: &str, cookie: &str) -> String {
 both!(
     a_new_teams_log_says_who_is_asked_when_and_the_blockers_page_is_empty,
     |app| {
-        let ann = in_team(&app, "ann@example.test", "Ann", "Europe/Berlin", "core").await;
-        in_team(&app, "raj@example.test", "Raj", "Asia/Kolkata", "core").await;
+        let ann = app
+            .member_of("ann@example.test", "Ann", "Europe/Berlin", "core")
+            .await;
+        app.member_of("raj@example.test", "Raj", "Asia/Kolkata", "core")
+            .await;
         let srv = Server::start(&app, |_| {}).await;
-        let cookie = sign_in(&srv, ann).await;
+        let cookie = srv.signed_in(ann).await;
         let log = page(&srv, "/log/core", &cookie).await;
         // The header: Tidings, the team, its pages (this one current) and Sign out.
         assert!(
@@ -106,8 +74,12 @@ both!(
 both!(
     a_search_marks_its_words_where_they_are_finds_comments_and_can_be_cleared,
     |app| {
-        let ann = in_team(&app, "ann@example.test", "Ann", "Europe/Berlin", "core").await;
-        let bob = in_team(&app, "bob@example.test", "Bob", "Europe/Berlin", "core").await;
+        let ann = app
+            .member_of("ann@example.test", "Ann", "Europe/Berlin", "core")
+            .await;
+        let bob = app
+            .member_of("bob@example.test", "Bob", "Europe/Berlin", "core")
+            .await;
         let store = &app.ctx.store;
         let day = "2026-12-01".parse().unwrap();
         let with_word = store
@@ -140,7 +112,7 @@ both!(
             .await
             .unwrap();
         let srv = Server::start(&app, |_| {}).await;
-        let cookie = sign_in(&srv, ann).await;
+        let cookie = srv.signed_in(ann).await;
 
         let hits = page(&srv, "/log/core?q=dashboard", &cookie).await;
         assert!(hits.contains("2 updates match"), "{hits}");
@@ -188,7 +160,9 @@ both!(
 both!(
     the_preferences_page_is_grouped_with_save_first_and_lists_every_command,
     |app| {
-        let ann = in_team(&app, "ann@example.test", "Ann", "Europe/Berlin", "core").await;
+        let ann = app
+            .member_of("ann@example.test", "Ann", "Europe/Berlin", "core")
+            .await;
         let srv = Server::start(&app, |_| {}).await;
         let link = srv.fresh_link(ann);
         let r = srv.http.get(srv.url(&link)).send().await.unwrap();

@@ -419,21 +419,7 @@ async fn every_page_scores_100_in_lighthouse_accessibility() {
         ("sign in", "/signin".to_string(), vec![]),
     ];
     // The log's pages, signed in as Bob (his session cookie).
-    let r = srv
-        .http
-        .get(srv.url(&format!("{}/log", srv.fresh_link(bob))))
-        .send()
-        .await
-        .unwrap();
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("tidings_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_string();
+    let cookie = srv.signed_in(bob).await;
     let signed_in = format!(r#"--extra-headers={{"Cookie": "{cookie}"}}"#);
     let pages: Vec<(&str, String, Vec<&str>)> = pages
         .into_iter()

@@ -69,6 +69,25 @@ impl Server {
         self.link(member, Utc::now().timestamp() + 3600)
     }
 
+    /// A session cookie for `member` (`Cookie` header value), from an email's signed link.
+    pub async fn signed_in(&self, member: i64) -> String {
+        let r = self
+            .http
+            .get(self.url(&format!("{}/log", self.fresh_link(member))))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("tidings_session="))
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_string()
+    }
+
     pub async fn token_for(&self, member: i64) -> String {
         let t = generate_api_token();
         self.ctx

@@ -8,6 +8,7 @@
 //! a fresh link by email, which never reveals whether an address is a member.
 
 mod form;
+mod groups;
 mod link;
 mod page;
 mod update;
