@@ -1,6 +1,8 @@
 //! One sending session of the drain: it takes the next ready email as soon as it is free, hands
-//! it to the transport all but its end, waits at the commit point, ends it, and records what
-//! became of it before it ends another.
+//! it to the transport all but its end, takes a place at the commit point, ends it, and records
+//! what became of it before it ends another. So each session has at most one email accepted
+//! by the server and not yet recorded, and all of them together at most
+//! `mail.smtp.unrecorded_max`.
 
 use std::sync::Arc;
 

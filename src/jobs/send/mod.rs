@@ -115,7 +115,7 @@ pub async fn drain(
         max_attempts: smtp.max_attempts,
         flow: claim::Flow::default(),
         held: claim::Held::default(),
-        unrecorded: Arc::new(tokio::sync::Semaphore::new(1)),
+        unrecorded: Arc::new(tokio::sync::Semaphore::new(smtp.unrecorded_bound())),
     });
     let _heartbeat = claim::Heartbeat::start(&d);
     let (to_compose, rows) = std::sync::mpsc::channel();
