@@ -1,8 +1,9 @@
 //! Draining the outbox as a stream: a claimer keeps a few claimed emails per session waiting
 //! (one heartbeat renews every claim held), composers build them off the async threads, and
 //! each SMTP session takes the next ready email as soon as it is free, so nothing waits for a
-//! batch's slowest. Every email is sent outside any transaction and recorded once its server
-//! answered; transient failures back off exponentially with jitter, permanent ones are final.
+//! batch's slowest. Every email is sent outside any transaction; one recorder writes the
+//! outcomes in group commits. Transient failures back off exponentially with jitter,
+//! permanent ones are final.
 //!
 //! The commit point: the end of an email's data (after which the server has it) goes out
 //! only while fewer than `mail.smtp.unrecorded_max` ended emails wait for their record, so a
@@ -87,8 +88,8 @@ struct Drain {
     max_attempts: u32,
     flow: claim::Flow,
     held: claim::Held,
-    /// Places at the commit point: one is held from before an email's end of data until its
-    /// outcome is recorded.
+    /// Places at the commit point (`mail.smtp.unrecorded_max`): one is held from before an
+    /// email's end of data until its outcome is recorded.
     unrecorded: Arc<tokio::sync::Semaphore>,
 }
 
@@ -118,25 +119,28 @@ pub async fn drain(
         unrecorded: Arc::new(tokio::sync::Semaphore::new(smtp.unrecorded_bound())),
     });
     let _heartbeat = claim::Heartbeat::start(&d);
+    let (recorder, recorded) = record::start(&d);
     let (to_compose, rows) = std::sync::mpsc::channel();
     let (ready_tx, ready_rx) = tokio::sync::mpsc::channel(4 * concurrency);
     let composers = prepare::start(&d, composers(concurrency), rows, ready_tx);
     let queue: lane::Queue = Arc::new(tokio::sync::Mutex::new(ready_rx));
     let lanes: Vec<_> = (0..concurrency)
-        .map(|_| tokio::spawn(lane::run(d.clone(), queue.clone())))
+        .map(|_| tokio::spawn(lane::run(d.clone(), queue.clone(), recorder.clone())))
         .collect();
-    drop(queue);
+    drop((queue, recorder));
     claim::claimer(d.clone(), to_compose, more).await;
-    let mut report = SendReport::default();
     for l in lanes {
-        match l.await {
-            Ok(r) => report.add(r),
-            Err(e) => d.flow.fail(anyhow::anyhow!("a sending task failed: {e}")),
+        if let Err(e) = l.await {
+            d.flow.fail(anyhow::anyhow!("a sending task failed: {e}"));
         }
     }
     for c in composers {
         let _ = c.await;
     }
+    // Every session is done, so the recorder ends once it wrote what it was handed.
+    let report = recorded
+        .await
+        .map_err(|e| anyhow::anyhow!("the recording task failed: {e}"))?;
     match d.flow.take_error() {
         Some(e) => Err(e),
         None => Ok(report),
