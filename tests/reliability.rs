@@ -1050,3 +1050,120 @@ async fn members_imported_while_down_get_todays_request_once_despite_five_kills(
         "claimed mail of the killed workers waited {all_in:?}"
     );
 }
+
+/// An SMTP server on loopback that accepts everything up to the end of the data and then
+/// never answers it (a server that stalls, or a connection lost, after the final `.`).
+/// Returns its port and how many ends of data it read.
+async fn stalling_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let ends = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = ends.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = s.into_split();
+                let mut lines = BufReader::new(r).lines();
+                let _ = w.write_all(b"220 stall.test ESMTP\r\n").await;
+                let mut in_data = false;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let reply: &[u8] = if in_data {
+                        if line != "." {
+                            continue;
+                        }
+                        // The end of the data: counted, never answered.
+                        seen.fetch_add(1, Ordering::SeqCst);
+                        in_data = false;
+                        continue;
+                    } else if line.starts_with("EHLO") {
+                        b"250-stall.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+                    } else if line.starts_with("DATA") {
+                        in_data = true;
+                        b"354 go on\r\n"
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    if w.write_all(reply).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (port, ends)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_stalls_after_the_end_of_data_gets_no_immediate_resend() {
+    use std::sync::atomic::Ordering;
+    use tidings::config::{Config, SecretString, SecretUrl, Security, Transport};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("stall.db").display());
+    let (port, ends) = stalling_server().await;
+    let mut cfg = Config::default();
+    cfg.database.url = SecretUrl(db.clone());
+    cfg.mail.transport = Transport::Smtp;
+    cfg.mail.smtp.port = port;
+    cfg.mail.smtp.security = Security::None;
+    cfg.mail.smtp.timeout_secs = 1;
+    cfg.mail.smtp.lease_secs = 4;
+    cfg.security.secret = SecretString::new(SECRET);
+    let ctx = tidings::jobs::Ctx::build(cfg).await.expect("ctx");
+    let now = Utc::now();
+    let email = tidings::store::NewEmail {
+        idem_key: "notice:stall".into(),
+        kind: "notice",
+        member_id: None,
+        local_date: None,
+        recipient: "reader@example.test".into(),
+        message_id: "stall@example.test".into(),
+        subject: "s".into(),
+        body: b"From: t@example.test\r\nTo: reader@example.test\r\nSubject: s\r\n\r\nhello\r\n"
+            .to_vec(),
+        manifest: None,
+    };
+    ctx.store.enqueue(&email, now.timestamp()).await.unwrap();
+    let first = tidings::jobs::send::run(&ctx, now).await.expect("drain");
+    eprintln!("stalled after the end of data: {first:?}");
+    assert_eq!(
+        (first.sent, first.retried, first.failed, first.unconfirmed),
+        (0, 0, 0, 1),
+        "neither sent nor put back for a retry: it may have been delivered"
+    );
+    assert_eq!(
+        ends.load(Ordering::SeqCst),
+        1,
+        "the end of data went out once"
+    );
+    let (state, error): (String, Option<String>) =
+        sqlx::query_as("SELECT state, last_error FROM outbox WHERE idem_key = 'notice:stall'")
+            .fetch_one(ctx.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(state, "sending", "left to its lease");
+    assert!(
+        error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("may have been delivered"),
+        "{error:?}"
+    );
+    // A pass right after does not send it again: only the lapsed lease would.
+    let again = tidings::jobs::send::run(&ctx, Utc::now())
+        .await
+        .expect("drain");
+    assert_eq!(again, tidings::jobs::send::SendReport::default());
+    assert_eq!(ends.load(Ordering::SeqCst), 1, "no immediate resend");
+    // Once the lease lapsed (4 s), the next pass sends it again, at its next attempt.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let later = tidings::jobs::send::run(&ctx, Utc::now())
+        .await
+        .expect("drain");
+    assert_eq!(later.unconfirmed, 1, "{later:?}");
+    assert_eq!(ends.load(Ordering::SeqCst), 2, "sent again after its lease");
+}

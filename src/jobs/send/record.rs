@@ -33,7 +33,7 @@ pub(super) fn outcome(d: &Drain, row: &OutboxRow, r: Result<(), SendError>) -> O
                 error: e,
             }
         }
-        Err(SendError::Unconfirmed(e)) => {
+        Err(SendError::Unconfirmed(e)) if (row.attempts as u32) < d.max_attempts => {
             tracing::warn!(id = row.id, kind = %row.kind, error = %e, "no answer to the end of data: the email may have been delivered; it is sent again only when its lease lapses");
             Outcome::Unconfirmed {
                 error: format!("may have been delivered: {e}"),
