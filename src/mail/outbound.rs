@@ -149,28 +149,39 @@ const MAX_QP_LINE: usize = 76;
 /// chooser would quoted-print every line over 76 characters and inserts the CRs one at a time,
 /// which for a 100 KB digest cost more than rendering it.
 pub fn part_body(s: &str) -> Body {
-    let lines = || s.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    // 7bit: ASCII without NUL, CR only before LF, no line over 998 characters.
-    let seven_bit = s.bytes().all(|b| b.is_ascii() && b != 0)
-        && lines().all(|l| l.len() <= MAX_7BIT_LINE && !l.contains('\r'));
     let mut out = Vec::with_capacity(s.len() + s.len() / 8 + 64);
-    let mut first = true;
-    for line in lines() {
-        if !std::mem::take(&mut first) {
+    // 7bit: ASCII without NUL, CR only before LF, no line over 998 characters.
+    if s.is_ascii() && memchr::memchr(0, s.as_bytes()).is_none() && seven_bit(s, &mut out) {
+        return Body::dangerous_pre_encoded(out, ContentTransferEncoding::SevenBit);
+    }
+    out.clear();
+    for (i, line) in lines(s).enumerate() {
+        if i > 0 {
             out.extend_from_slice(b"\r\n");
         }
-        if seven_bit {
-            out.extend_from_slice(line.as_bytes());
-        } else {
-            qp_line(line.as_bytes(), &mut out);
-        }
+        qp_line(line.as_bytes(), &mut out);
     }
-    let encoding = if seven_bit {
-        ContentTransferEncoding::SevenBit
-    } else {
-        ContentTransferEncoding::QuotedPrintable
-    };
-    Body::dangerous_pre_encoded(out, encoding)
+    Body::dangerous_pre_encoded(out, ContentTransferEncoding::QuotedPrintable)
+}
+
+/// The lines of `s`, without their LF or CRLF.
+fn lines(s: &str) -> impl Iterator<Item = &str> {
+    s.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
+}
+
+/// Writes the ASCII text `s` to `out` with CRLF line ends; false (and `out` part written) when
+/// a line is too long for 7bit or holds a bare CR.
+fn seven_bit(s: &str, out: &mut Vec<u8>) -> bool {
+    for (i, line) in lines(s).enumerate() {
+        if line.len() > MAX_7BIT_LINE || memchr::memchr(b'\r', line.as_bytes()).is_some() {
+            return false;
+        }
+        if i > 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(line.as_bytes());
+    }
+    true
 }
 
 /// One line as quoted-printable (RFC 2045 6.7): printable ASCII but `=` as is, everything else
@@ -178,6 +189,16 @@ pub fn part_body(s: &str) -> Body {
 /// every encoded line within 76 characters.
 fn qp_line(line: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // Most lines: short, printable, not ending in a space: as they are.
+    if line.len() <= MAX_QP_LINE
+        && line
+            .iter()
+            .all(|&b| matches!(b, 33..=126 | b' ' | b'\t') && b != b'=')
+        && !matches!(line.last(), Some(b' ' | b'\t'))
+    {
+        out.extend_from_slice(line);
+        return;
+    }
     let mut col = 0;
     for (i, &b) in line.iter().enumerate() {
         let last = i + 1 == line.len();
@@ -306,7 +327,7 @@ impl Sender {
             }
             Sender::Smtp(_) => Ok(Prepared {
                 eight_bit: !raw.is_ascii(),
-                bytes: super::smtp::wire::stuffed(&raw),
+                bytes: super::smtp::wire::stuffed(raw),
             }),
             Sender::Maildir(_) => Ok(Prepared {
                 eight_bit: !raw.is_ascii(),

@@ -548,12 +548,16 @@ pub fn digest_parts_with(v: &DigestView<'_>, parts: &mut EntryParts) -> (String,
     if v.kind != DigestKind::Daily {
         return super::summary::parts(v);
     }
-    let full = html_within(v, false, parts);
-    if full.len() <= CONDENSE_AT {
-        (text_within(v, false, parts), full)
-    } else {
-        (text_within(v, true, parts), html_within(v, true, parts))
+    // A digest whose entries alone pass the mark is condensed without being rendered whole
+    // first (a large team's every digest).
+    let link = html! { (v.prefs_url) }.into_string().len();
+    if parts.html_at_least(v, link) <= CONDENSE_AT {
+        let full = html_within(v, false, parts);
+        if full.len() <= CONDENSE_AT {
+            return (text_within(v, false, parts), full);
+        }
     }
+    (text_within(v, true, parts), html_within(v, true, parts))
 }
 
 /// Stands for the reader's own link in a rendered entry: an entry is the same in every
@@ -573,11 +577,25 @@ type PartKey = (i64, i64, bool, bool, bool, bool);
 /// stand-in for the reader's link, which [`EntryParts::html`] and [`EntryParts::text`] put in.
 #[derive(Debug, Default)]
 pub struct EntryParts {
-    kept: std::collections::HashMap<PartKey, (String, String)>,
+    /// HTML, text, and how often the HTML holds the reader's link.
+    kept: std::collections::HashMap<PartKey, (String, String, usize)>,
 }
 
 impl EntryParts {
-    fn rendered(&mut self, e: &DigestEntry, condensed: bool) -> &(String, String) {
+    /// The least the uncondensed HTML part of `v` weighs: its entries, with the reader's
+    /// link (`link` bytes, escaped) in place of the stand-in.
+    fn html_at_least(&mut self, v: &DigestView<'_>, link: usize) -> usize {
+        v.sections
+            .iter()
+            .flat_map(|s| &s.entries)
+            .map(|e| {
+                let (html, _, links) = self.rendered(e, false);
+                html.len() - links * READER_LINK.len() + links * link
+            })
+            .sum()
+    }
+
+    fn rendered(&mut self, e: &DigestEntry, condensed: bool) -> &(String, String, usize) {
         if self.kept.len() >= PARTS_KEPT {
             self.kept.clear();
         }
@@ -599,7 +617,9 @@ impl EntryParts {
                     format!("{}/updates/{}", *READER_LINK, e.update_id)
                 };
                 let shown = entry::shown_within(&e.sections, budget(condensed));
-                (entry_html(e, &shown, &url), entry_text(e, &shown, &url))
+                let html = entry_html(e, &shown, &url);
+                let links = html.matches(READER_LINK.as_str()).count();
+                (html, entry_text(e, &shown, &url), links)
             })
     }
 

@@ -5,12 +5,19 @@
 /// The end of the data, written after [`stuffed`] bytes.
 pub const END: &[u8] = b".\r\n";
 
-/// `raw` dot-stuffed, lines found with memchr rather than byte by byte, ending with CRLF. A
-/// line starts after CRLF only, as lettre's codec has it (our messages are CRLF throughout; a
-/// bare LF is not a line end in SMTP).
-pub fn stuffed(raw: &[u8]) -> Vec<u8> {
+/// `raw` dot-stuffed, ending with CRLF. A message with no line starting with a dot (nearly
+/// every one: our headers never do, and digests rarely) is returned as it is, after one memchr
+/// scan and without a copy. A line starts after CRLF only, as lettre's codec has it (our
+/// messages are CRLF throughout; a bare LF is not a line end in SMTP).
+pub fn stuffed(mut raw: Vec<u8>) -> Vec<u8> {
+    if raw.first() != Some(&b'.') && memchr::memmem::find(&raw, b"\n.").is_none() {
+        if !raw.ends_with(b"\r\n") {
+            raw.extend_from_slice(b"\r\n");
+        }
+        return raw;
+    }
     let mut out = Vec::with_capacity(raw.len() + raw.len() / 512 + 8);
-    let mut rest = raw;
+    let mut rest = raw.as_slice();
     let mut line_start = true;
     loop {
         if line_start && rest.first() == Some(&b'.') {
@@ -39,7 +46,7 @@ mod tests {
     use super::{END, stuffed};
 
     fn data(raw: &[u8]) -> Vec<u8> {
-        let mut d = stuffed(raw);
+        let mut d = stuffed(raw.to_vec());
         d.extend_from_slice(END);
         d
     }
@@ -51,6 +58,9 @@ mod tests {
         // Only after CRLF: a dot inside a line or after a bare LF stays (as lettre's codec).
         assert_eq!(data(b"a.b\n.c"), b"a.b\n.c\r\n.\r\n");
         assert_eq!(data(b""), b"\r\n.\r\n");
+        // Nothing to stuff: the same bytes, CRLF added at the end when missing.
+        assert_eq!(data(b"a\r\nb.c"), b"a\r\nb.c\r\n.\r\n");
+        assert_eq!(data(b"a\r\n"), b"a\r\n.\r\n");
     }
 
     proptest::proptest! {
