@@ -5,7 +5,9 @@
 //!
 //!   cargo bench --bench fanout -- --smtp 127.0.0.1:PORT [--name fanout_smtp] [--members 10000]
 //!       [--team-size 100] [--concurrency 10] [--domain blackhole.test] [--db sqlite|postgres://…]
-//!       [--phases]   (queue everything, then send, and time each phase)
+//!       [--unrecorded-max N]   (mail.smtp.unrecorded_max; 0, the default: one per session)
+//!       [--phases]   (queue everything, then send; times each phase and prints the CPU the
+//!                     sending took per digest, `<name>_send_cpu_ms_per_digest`)
 //!   cargo bench --bench fanout -- --digest-html   (only `digest_html_kb_100`: the HTML of a
 //!       100-member team's digest with 6-line updates; no database, no SMTP)
 //!
@@ -43,6 +45,21 @@ pub fn peak_rss_mb() -> f64 {
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// CPU time (user + system, all threads) this process used so far, in ms, from
+/// `/proc/self/stat` (clock ticks of 10 ms: Linux's USER_HZ is 100).
+fn cpu_ms() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // After the command name in parentheses: state is field 3, utime 14, stime 15.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks * 10.0)
+        })
         .unwrap_or(f64::NAN)
 }
 
@@ -148,6 +165,7 @@ async fn main() -> anyhow::Result<()> {
     cfg.mail.smtp.security = Security::None;
     cfg.mail.smtp.pool_size = concurrency as u32;
     cfg.mail.smtp.concurrency = concurrency;
+    cfg.mail.smtp.unrecorded_max = num(&args, "--unrecorded-max", 0)? as usize;
     cfg.security.secret = SecretString::new("bench-secret-0123456789abcdef");
     let ctx = Ctx::build(cfg).await?;
     let backend = ctx.store.backend();
@@ -210,13 +228,19 @@ async fn main() -> anyhow::Result<()> {
         // Diagnostics: queue everything first, then send, and time each phase.
         let p = tidings::jobs::plan::run(&ctx, now).await?;
         let queued = t.elapsed().as_secs_f64();
+        let cpu = cpu_ms();
         let s = tidings::jobs::send::run(&ctx, now).await?;
+        let cpu = cpu_ms() - cpu;
         let sent = t.elapsed().as_secs_f64() - queued;
         println!(
             "{name}_queue_per_s {:.0} digests/s",
             members as f64 / queued
         );
         println!("{name}_send_per_s {:.0} digests/s", members as f64 / sent);
+        println!(
+            "{name}_send_cpu_ms_per_digest {:.2} ms",
+            cpu / s.sent.max(1) as f64
+        );
         (p, s)
     } else {
         let (p, s) = tidings::app::plan_and_send_logged(&ctx, now, "bench").await;

@@ -86,7 +86,9 @@ impl App {
                 match ingest_logged(&poll_ctx, now, "poll").await {
                     Ok(r) if r.fetched > 0 => {
                         // Receipts go out right away rather than at the next tick.
-                        if let Err(e) = send_logged(&poll_ctx, Utc::now(), "receipts").await {
+                        if let Err(e) =
+                            send_logged(&poll_ctx, Utc::now(), "receipts", || false).await
+                        {
                             tracing::error!(error = %format!("{e:#}"), "sending receipts failed");
                         }
                     }
@@ -294,19 +296,22 @@ pub async fn plan_logged(
     .await
 }
 
-/// The outbox drain in its own span, logging its counts when it sent anything.
+/// The outbox drain in its own span, logging its counts when it sent anything; while `more`
+/// says more is being queued beside it, it waits for more instead of ending.
 pub async fn send_logged(
     ctx: &Ctx,
     now: chrono::DateTime<Utc>,
     why: &str,
+    more: impl Fn() -> bool + Send + 'static,
 ) -> anyhow::Result<jobs::send::SendReport> {
     async {
-        let r = jobs::send::run(ctx, now).await?;
-        if r.sent + r.retried + r.failed > 0 {
+        let r = jobs::send::drain(ctx, now, more).await?;
+        if r.sent + r.retried + r.failed + r.unconfirmed > 0 {
             tracing::info!(
                 sent = r.sent,
                 retried = r.retried,
                 failed = r.failed,
+                unconfirmed = r.unconfirmed,
                 "outbox drained"
             );
         }
@@ -319,7 +324,7 @@ pub async fn send_logged(
 /// Planning and sending at the same time: the outbox drains while the planner is still
 /// queueing, so the first digests of a large fan-out are on the wire long before the last is
 /// rendered. The drain runs as a task of its own, so rendering and SMTP share the runtime's
-/// threads instead of taking turns on one. It ends with one full round after planning
+/// threads instead of taking turns on one. It ends once the outbox is empty after planning
 /// finished, so nothing queued by this pass waits for the next tick.
 pub async fn plan_and_send_logged(
     ctx: &Ctx,
@@ -335,22 +340,10 @@ pub async fn plan_and_send_logged(
         let planning_done = planning_done.clone();
         let why = why.to_string();
         async move {
-            let mut total = jobs::send::SendReport::default();
-            loop {
-                // Read before draining: a round that starts after planning ended sees all it
-                // queued.
-                let last = planning_done.load(Ordering::SeqCst);
-                let r = send_logged(&ctx, now, &why).await?;
-                let idle = r.sent + r.retried + r.failed == 0;
-                total.add(r);
-                if last {
-                    break;
-                }
-                if idle {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-            Ok(total)
+            send_logged(&ctx, now, &why, move || {
+                !planning_done.load(Ordering::SeqCst)
+            })
+            .await
         }
     };
     // Aborted if this pass is dropped (shutdown): an email whose send was cut off keeps its

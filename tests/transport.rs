@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{addr, rig, wait_maildir};
+use support::{addr, maildir_messages, rig, wait_maildir};
 
 use tidings::config::{ImapConfig, SecretString, Security, SmtpConfig};
 use tidings::mail::outbound::{SendError, Sender, smtp_transport};
@@ -36,26 +36,24 @@ fn maildir_holds(rig: &rig::Rig, user: &str, tag: &str) -> bool {
 async fn smtp_sends_with_starttls_and_auth_and_with_implicit_tls() {
     let rig = rig::Rig::shared();
     let s = smtp(rig, rig.smtp_port, Security::Starttls, "dave");
-    let _ = s
-        .send(
-            &addr("dave@example.test"),
-            &addr("erin@example.test"),
-            "k1",
-            &message("erin@example.test", "starttls-1"),
-        )
-        .await
-        .expect("STARTTLS send");
+    s.send(
+        &addr("dave@example.test"),
+        &addr("erin@example.test"),
+        "k1",
+        &message("erin@example.test", "starttls-1"),
+    )
+    .await
+    .expect("STARTTLS send");
     assert!(maildir_holds(rig, "erin", "starttls-1"));
     let s = smtp(rig, rig.smtps_port, Security::Tls, "dave");
-    let _ = s
-        .send(
-            &addr("dave@example.test"),
-            &addr("erin@example.test"),
-            "k2",
-            &message("erin@example.test", "smtps-1"),
-        )
-        .await
-        .expect("TLS send");
+    s.send(
+        &addr("dave@example.test"),
+        &addr("erin@example.test"),
+        "k2",
+        &message("erin@example.test", "smtps-1"),
+    )
+    .await
+    .expect("TLS send");
     assert!(maildir_holds(rig, "erin", "smtps-1"));
     s.test_connection().await.expect("NOOP over TLS");
 }
@@ -132,15 +130,14 @@ async fn imap_idle_wakes_up_when_mail_arrives() {
     });
     tokio::time::sleep(Duration::from_millis(700)).await;
     let s = smtp(rig, rig.smtp_port, Security::None, "dave");
-    let _ = s
-        .send(
-            &addr("dave@example.test"),
-            &addr("carol@example.test"),
-            "k6",
-            &message("carol@example.test", "idle-1"),
-        )
-        .await
-        .unwrap();
+    s.send(
+        &addr("dave@example.test"),
+        &addr("carol@example.test"),
+        "k6",
+        &message("carol@example.test", "idle-1"),
+    )
+    .await
+    .unwrap();
     wait.await.unwrap().expect("IDLE");
     assert!(
         started.elapsed() < Duration::from_secs(15),
@@ -162,15 +159,14 @@ async fn imap_poll_reads_new_mail_once_and_moves_it_to_the_processed_folder() {
     store.migrate().await.unwrap();
     let s = smtp(rig, rig.smtp_port, Security::None, "dave");
     for i in 0..3 {
-        let _ = s
-            .send(
-                &addr("dave@example.test"),
-                &addr("bob@example.test"),
-                "k",
-                &message("bob@example.test", &format!("poll-{i}")),
-            )
-            .await
-            .unwrap();
+        s.send(
+            &addr("dave@example.test"),
+            &addr("bob@example.test"),
+            "k",
+            &message("bob@example.test", &format!("poll-{i}")),
+        )
+        .await
+        .unwrap();
     }
     for i in 0..3 {
         assert!(maildir_holds(rig, "bob", &format!("poll-{i}")));
@@ -216,15 +212,14 @@ async fn a_changed_uidvalidity_makes_the_poller_read_the_mailbox_again() {
     .unwrap();
     store.migrate().await.unwrap();
     let s = smtp(rig, rig.smtp_port, Security::None, "dave");
-    let _ = s
-        .send(
-            &addr("dave@example.test"),
-            &addr("alice@example.test"),
-            "k",
-            &message("alice@example.test", "uidv-1"),
-        )
-        .await
-        .unwrap();
+    s.send(
+        &addr("dave@example.test"),
+        &addr("alice@example.test"),
+        "k",
+        &message("alice@example.test", "uidv-1"),
+    )
+    .await
+    .unwrap();
     assert!(maildir_holds(rig, "alice", "uidv-1"));
     let cfg = ImapConfig {
         processed_folder: String::new(),
@@ -261,46 +256,57 @@ async fn a_changed_uidvalidity_makes_the_poller_read_the_mailbox_again() {
         .unwrap();
 }
 
-/// The commit point: while one accepted email is not yet recorded (its `Accepted` is held),
-/// no other email's data is ended, so a crash can leave at most one email accepted by the
-/// server and unrecorded. The second send waits for the first to be let go.
+/// The two steps of a send, which let the drain place its commit point: a begun email has all
+/// its data at the server but the end, and is not delivered until it is finished; one dropped
+/// unfinished is never delivered (the connection closes without the end of data).
 #[tokio::test]
-async fn a_second_email_is_not_accepted_while_the_first_is_unrecorded() {
+async fn a_begun_email_is_delivered_only_when_finished() {
     let rig = rig::Rig::shared();
     let s = smtp(rig, rig.smtp_port, Security::Starttls, "dave");
-    let first = s
-        .send(
-            &addr("dave@example.test"),
-            &addr("grace@example.test"),
-            "c1",
-            &message("grace@example.test", "commit-1"),
-        )
-        .await
-        .expect("first send");
-    let s2 = s.clone();
-    let second = tokio::spawn(async move {
-        s2.send(
-            &addr("dave@example.test"),
-            &addr("grace@example.test"),
-            "c2",
-            &message("grace@example.test", "commit-2"),
-        )
-        .await
-        .map(drop)
-    });
+    let begin = |tag: &'static str| {
+        let s = s.clone();
+        async move {
+            let msg = s
+                .prepare(message("grace@example.test", tag))
+                .expect("prepared");
+            s.begin(
+                &addr("dave@example.test"),
+                &addr("grace@example.test"),
+                tag,
+                msg,
+            )
+            .await
+            .expect("begun")
+        }
+    };
+    let kept = begin("staged-kept").await;
+    let dropped = begin("staged-dropped").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(
-        !second.is_finished(),
-        "the second email was accepted while the first was unrecorded"
+        wait_maildir_for(rig, "grace", "staged-kept", Duration::from_millis(200)).is_none(),
+        "delivered before the end of its data"
     );
-    drop(first);
-    tokio::time::timeout(Duration::from_secs(20), second)
-        .await
-        .expect("the second send goes on once the first is let go")
-        .expect("task")
-        .expect("second send");
-    assert!(maildir_holds(rig, "grace", "commit-1"));
-    assert!(maildir_holds(rig, "grace", "commit-2"));
+    drop(dropped);
+    kept.finish().await.expect("finished");
+    assert!(maildir_holds(rig, "grace", "staged-kept"));
+    assert!(
+        wait_maildir_for(rig, "grace", "staged-dropped", Duration::from_secs(2)).is_none(),
+        "an email dropped before its end was delivered"
+    );
+}
+
+/// The first message in `user`'s Maildir holding `tag`, waiting at most `wait`.
+fn wait_maildir_for(rig: &rig::Rig, user: &str, tag: &str, wait: Duration) -> Option<String> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let found = maildir_messages(rig, user)
+            .into_iter()
+            .find(|m| m.contains(tag));
+        if found.is_some() || Instant::now() >= deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A loopback TCP relay to the rig's Postfix that keeps every chunk the client wrote, so a test
@@ -353,15 +359,14 @@ async fn mail_rcpt_and_data_are_pipelined_when_the_server_offers_it() {
         .expect("transport"),
     );
     for tag in ["pipelined-1", "pipelined-2"] {
-        let _ = s
-            .send(
-                &addr("dave@example.test"),
-                &addr("bob@example.test"),
-                tag,
-                &message("bob@example.test", tag),
-            )
-            .await
-            .expect("send");
+        s.send(
+            &addr("dave@example.test"),
+            &addr("bob@example.test"),
+            tag,
+            &message("bob@example.test", tag),
+        )
+        .await
+        .expect("send");
     }
     assert!(maildir_holds(rig, "bob", "pipelined-1"));
     assert!(maildir_holds(rig, "bob", "pipelined-2"));

@@ -144,8 +144,7 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
             )
             .await
         {
-            // Nothing to record: the commit point is let go at once.
-            Ok(_accepted) => r.ok("test email", &format!("accepted for {to}")),
+            Ok(()) => r.ok("test email", &format!("accepted for {to}")),
             Err(e) => r.fail("test email", &e.to_string(), "see the smtp check above"),
         }
         ctx.store.close().await;

@@ -304,8 +304,12 @@ pub struct SmtpConfig {
     pub pool_size: u32,
     /// Seconds to connect, and at most for one email's whole SMTP transaction.
     pub timeout_secs: u64,
-    /// How many emails are sent at once from the outbox.
+    /// How many emails are sent at once from the outbox (SMTP sessions).
     pub concurrency: usize,
+    /// At most this many emails are accepted by the server and not yet recorded as sent: the
+    /// most a crash can send twice. 0 = `concurrency` (one per session); 1 = one at a time
+    /// across all sessions (slower).
+    pub unrecorded_max: usize,
     pub max_attempts: u32,
     /// Seconds an outbox claim is held without a heartbeat: a live worker renews its claims
     /// every third of this, so an email a crashed worker had claimed is sent again this long
@@ -442,6 +446,7 @@ impl Default for SmtpConfig {
             pool_size: 4,
             timeout_secs: 30,
             concurrency: 4,
+            unrecorded_max: 0,
             max_attempts: 8,
             lease_secs: 60,
         }
@@ -536,6 +541,16 @@ impl Config {
     }
 }
 
+impl SmtpConfig {
+    /// `unrecorded_max` with 0 read as one per session.
+    pub fn unrecorded_bound(&self) -> usize {
+        match self.unrecorded_max {
+            0 => self.concurrency.max(1),
+            n => n,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,6 +627,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("TIDINGS_WEB__NOPE"), "{e}");
+    }
+
+    #[test]
+    fn unrecorded_max_is_at_most_the_concurrency_and_0_means_one_per_session() {
+        let e = parse("[mail.smtp]\nconcurrency = 4\nunrecorded_max = 5\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("mail.smtp.unrecorded_max (t.toml)")
+                && e.contains("at most mail.smtp.concurrency (4)"),
+            "{e}"
+        );
+        let cfg = parse("[mail.smtp]\nconcurrency = 10\n", &[]).unwrap();
+        assert_eq!(cfg.mail.smtp.unrecorded_bound(), 10, "0: one per session");
+        let cfg = parse("[mail.smtp]\nconcurrency = 10\nunrecorded_max = 1\n", &[]).unwrap();
+        assert_eq!(cfg.mail.smtp.unrecorded_bound(), 1);
     }
 
     #[test]

@@ -203,6 +203,15 @@ impl Config {
         if self.mail.smtp.concurrency == 0 {
             bad("mail.smtp.concurrency", "must be at least 1".into());
         }
+        if self.mail.smtp.unrecorded_max > self.mail.smtp.concurrency {
+            bad(
+                "mail.smtp.unrecorded_max",
+                format!(
+                    "must be at most mail.smtp.concurrency ({}): each session has at most one email accepted and not yet recorded; 0 = one per session, 1 = one for all",
+                    self.mail.smtp.concurrency
+                ),
+            );
+        }
         if self.mail.smtp.pool_size == 0 {
             bad("mail.smtp.pool_size", "must be at least 1".into());
         }

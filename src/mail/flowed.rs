@@ -35,10 +35,20 @@ pub fn wrap(text: &str, width: usize) -> String {
             continue;
         }
         let line = raw.trim_end_matches(' ');
+        // Fits as it is (no more characters than bytes): most lines of a digest.
+        if line.len() <= width {
+            push_stuffed(&mut out, line);
+            continue;
+        }
+        let ascii = line.is_ascii();
         let mut current = String::new();
         let mut current_len = 0usize;
         for (i, word) in line.split(' ').enumerate() {
-            let wlen = word.chars().count();
+            let wlen = if ascii {
+                word.len()
+            } else {
+                word.chars().count()
+            };
             if i > 0 {
                 if current_len + 1 + wlen > width && current_len > 0 {
                     current.push(' ');

@@ -3,7 +3,6 @@
 //! when offered) or from a local Maildir (`new/` → `cur/`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -48,27 +47,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
 
 pub type Session = async_imap::Session<Box<dyn Stream>>;
 
-fn tls_connector(cfg: &ImapConfig) -> anyhow::Result<tokio_rustls::TlsConnector> {
-    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if !cfg.ca_file.is_empty() {
-        let pem = std::fs::read(&cfg.ca_file)
-            .with_context(|| format!("cannot read CA file {}", cfg.ca_file))?;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            roots
-                .add(cert.context("bad certificate in CA file")?)
-                .context("unusable CA certificate")?;
-        }
-    }
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS versions")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
-}
-
 /// Connects and logs in.
 pub async fn connect(cfg: &ImapConfig) -> anyhow::Result<Session> {
     let addr = (cfg.host.as_str(), cfg.port);
@@ -84,10 +62,9 @@ pub async fn connect(cfg: &ImapConfig) -> anyhow::Result<Session> {
     let stream: Box<dyn Stream> = match cfg.security {
         Security::None => Box::new(tcp),
         Security::Tls => {
-            let sn = tokio_rustls::rustls::pki_types::ServerName::try_from(name.clone())
-                .context("bad TLS server name")?;
+            let sn = super::tls::server_name(&name)?;
             Box::new(
-                tls_connector(cfg)?
+                super::tls::connector(&cfg.ca_file)?
                     .connect(sn, tcp)
                     .await
                     .context("IMAP TLS handshake failed")?,

@@ -10,6 +10,7 @@ pub mod ooo;
 pub mod outbound;
 pub mod parse;
 pub mod smtp;
+pub mod tls;
 
 /// A new globally unique Message-ID (with angle brackets) in `domain`.
 pub fn new_message_id(kind: &str, domain: &str) -> String {

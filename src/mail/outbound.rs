@@ -10,7 +10,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 
-pub use super::smtp::{Accepted, SmtpPool, smtp_transport};
+pub use super::smtp::{SmtpPool, smtp_transport};
 use crate::config::{Config, Transport};
 use crate::domain::{EmailAddress, MailKind, clean_name};
 
@@ -149,28 +149,39 @@ const MAX_QP_LINE: usize = 76;
 /// chooser would quoted-print every line over 76 characters and inserts the CRs one at a time,
 /// which for a 100 KB digest cost more than rendering it.
 pub fn part_body(s: &str) -> Body {
-    let lines = || s.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    // 7bit: ASCII without NUL, CR only before LF, no line over 998 characters.
-    let seven_bit = s.bytes().all(|b| b.is_ascii() && b != 0)
-        && lines().all(|l| l.len() <= MAX_7BIT_LINE && !l.contains('\r'));
     let mut out = Vec::with_capacity(s.len() + s.len() / 8 + 64);
-    let mut first = true;
-    for line in lines() {
-        if !std::mem::take(&mut first) {
+    // 7bit: ASCII without NUL, CR only before LF, no line over 998 characters.
+    if s.is_ascii() && memchr::memchr(0, s.as_bytes()).is_none() && seven_bit(s, &mut out) {
+        return Body::dangerous_pre_encoded(out, ContentTransferEncoding::SevenBit);
+    }
+    out.clear();
+    for (i, line) in lines(s).enumerate() {
+        if i > 0 {
             out.extend_from_slice(b"\r\n");
         }
-        if seven_bit {
-            out.extend_from_slice(line.as_bytes());
-        } else {
-            qp_line(line.as_bytes(), &mut out);
-        }
+        qp_line(line.as_bytes(), &mut out);
     }
-    let encoding = if seven_bit {
-        ContentTransferEncoding::SevenBit
-    } else {
-        ContentTransferEncoding::QuotedPrintable
-    };
-    Body::dangerous_pre_encoded(out, encoding)
+    Body::dangerous_pre_encoded(out, ContentTransferEncoding::QuotedPrintable)
+}
+
+/// The lines of `s`, without their LF or CRLF.
+fn lines(s: &str) -> impl Iterator<Item = &str> {
+    s.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
+}
+
+/// Writes the ASCII text `s` to `out` with CRLF line ends; false (and `out` part written) when
+/// a line is too long for 7bit or holds a bare CR.
+fn seven_bit(s: &str, out: &mut Vec<u8>) -> bool {
+    for (i, line) in lines(s).enumerate() {
+        if line.len() > MAX_7BIT_LINE || memchr::memchr(b'\r', line.as_bytes()).is_some() {
+            return false;
+        }
+        if i > 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(line.as_bytes());
+    }
+    true
 }
 
 /// One line as quoted-printable (RFC 2045 6.7): printable ASCII but `=` as is, everything else
@@ -178,6 +189,16 @@ pub fn part_body(s: &str) -> Body {
 /// every encoded line within 76 characters.
 fn qp_line(line: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // Most lines: short, printable, not ending in a space: as they are.
+    if line.len() <= MAX_QP_LINE
+        && line
+            .iter()
+            .all(|&b| matches!(b, 33..=126 | b' ' | b'\t') && b != b'=')
+        && !matches!(line.last(), Some(b' ' | b'\t'))
+    {
+        out.extend_from_slice(line);
+        return;
+    }
     let mut col = 0;
     for (i, &b) in line.iter().enumerate() {
         let last = i + 1 == line.len();
@@ -216,6 +237,10 @@ pub enum SendError {
     /// 5xx: recorded and never retried.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// The end of the data went out and no answer came back (a timeout, a connection cut):
+    /// the server may have taken the message (RFC 1047), so it must not be sent again at once.
+    #[error("unconfirmed (may have been delivered): {0}")]
+    Unconfirmed(String),
 }
 
 /// Where outgoing mail goes.
@@ -223,8 +248,54 @@ pub enum SendError {
 pub enum Sender {
     Smtp(SmtpPool),
     Maildir(PathBuf),
-    /// DKIM-signs each message at send time (`[mail.dkim]`), then hands it to the inner one.
+    /// DKIM-signs each message (`[mail.dkim]`), then hands it to the inner one.
     Signed(super::dkim::Signer, Box<Sender>),
+}
+
+/// A message made ready for its transport by [`Sender::prepare`]: for SMTP the data as it goes
+/// on the wire (DKIM-signed when configured, dot-stuffed), for a Maildir the message itself.
+/// Only the sender that prepared it can send it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    bytes: Vec<u8>,
+    eight_bit: bool,
+}
+
+impl Prepared {
+    /// Bytes on the wire (or in the file).
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+/// A message handed to its transport all but the last step, which [`Staged::finish`] takes:
+/// over SMTP the end of the data, in a Maildir the rename into `new/`. Dropped unfinished,
+/// the message is not delivered.
+#[must_use = "the message goes nowhere until it is finished"]
+pub enum Staged {
+    Smtp(super::smtp::Staged),
+    Maildir {
+        dir: PathBuf,
+        key: String,
+        raw: Vec<u8>,
+    },
+}
+
+impl Staged {
+    /// Delivers: `Ok` once the server (or the file system) has the message.
+    pub async fn finish(self) -> Result<(), SendError> {
+        match self {
+            Staged::Smtp(s) => s.finish().await,
+            // A resend overwrites the file of the same key.
+            Staged::Maildir { dir, key, raw } => {
+                write_maildir(&dir, &key, &raw).map_err(|e| SendError::Transient(format!("{e:#}")))
+            }
+        }
+    }
 }
 
 impl Sender {
@@ -242,44 +313,63 @@ impl Sender {
         })
     }
 
-    /// Delivers raw message bytes to one recipient. Over SMTP the answer holds the commit
-    /// point ([`Accepted`]): drop it once the delivery is recorded.
+    /// The work of sending that needs only the CPU (signing, dot-stuffing), so it can be done
+    /// away from the connections.
+    pub fn prepare(&self, raw: Vec<u8>) -> Result<Prepared, SendError> {
+        match self {
+            Sender::Signed(signer, inner) => {
+                // A message that cannot be signed would fail DMARC at the receiver: retried
+                // (and so seen in `outbox list`) rather than sent unsigned.
+                let signed = signer
+                    .sign(&raw)
+                    .map_err(|e| SendError::Transient(format!("{e:#}")))?;
+                inner.prepare(signed)
+            }
+            Sender::Smtp(_) => Ok(Prepared {
+                eight_bit: !raw.is_ascii(),
+                bytes: super::smtp::wire::stuffed(raw),
+            }),
+            Sender::Maildir(_) => Ok(Prepared {
+                eight_bit: !raw.is_ascii(),
+                bytes: raw,
+            }),
+        }
+    }
+
+    /// Hands `msg` to the transport, all but the last step ([`Staged`]).
+    pub async fn begin(
+        &self,
+        from: &EmailAddress,
+        to: &EmailAddress,
+        key: &str,
+        msg: Prepared,
+    ) -> Result<Staged, SendError> {
+        match self {
+            Sender::Signed(_, inner) => Box::pin(inner.begin(from, to, key, msg)).await,
+            Sender::Smtp(t) => {
+                let env = envelope(from, to)?;
+                t.begin(&env, &msg.bytes, msg.eight_bit)
+                    .await
+                    .map(Staged::Smtp)
+            }
+            Sender::Maildir(dir) => Ok(Staged::Maildir {
+                dir: dir.clone(),
+                key: key.to_string(),
+                raw: msg.bytes,
+            }),
+        }
+    }
+
+    /// Delivers raw message bytes to one recipient, all steps at once.
     pub async fn send(
         &self,
         from: &EmailAddress,
         to: &EmailAddress,
         key: &str,
         raw: &[u8],
-    ) -> Result<Accepted, SendError> {
-        match self {
-            Sender::Signed(signer, inner) => {
-                // A message that cannot be signed would fail DMARC at the receiver: retried
-                // (and so seen in `outbox list`) rather than sent unsigned.
-                let signed = signer
-                    .sign(raw)
-                    .map_err(|e| SendError::Transient(format!("{e:#}")))?;
-                Box::pin(inner.send(from, to, key, &signed)).await
-            }
-            Sender::Smtp(t) => {
-                let env =
-                    lettre::address::Envelope::new(
-                        Some(smtp_address(from).parse().map_err(|e| {
-                            SendError::Permanent(format!("bad sender {from}: {e}"))
-                        })?),
-                        vec![smtp_address(to).parse().map_err(|e| {
-                            SendError::Permanent(format!("bad recipient {to}: {e}"))
-                        })?],
-                    )
-                    .map_err(|e| SendError::Permanent(e.to_string()))?;
-                t.send(&env, raw).await
-            }
-            Sender::Maildir(dir) => {
-                // A resend overwrites the file of the same key: nothing to hold.
-                write_maildir(dir, key, raw)
-                    .map(|()| Accepted::default())
-                    .map_err(|e| SendError::Transient(format!("{e:#}")))
-            }
-        }
+    ) -> Result<(), SendError> {
+        let msg = self.prepare(raw.to_vec())?;
+        self.begin(from, to, key, msg).await?.finish().await
     }
 
     /// Checks that the SMTP server answers (and accepts our credentials).
@@ -290,6 +380,21 @@ impl Sender {
             Sender::Signed(_, inner) => Box::pin(inner.test_connection()).await,
         }
     }
+}
+
+/// The SMTP envelope of one message: the domains in IDNA A-labels.
+fn envelope(
+    from: &EmailAddress,
+    to: &EmailAddress,
+) -> Result<lettre::address::Envelope, SendError> {
+    let from = smtp_address(from)
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("bad sender {from}: {e}")))?;
+    let to = smtp_address(to)
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("bad recipient {to}: {e}")))?;
+    lettre::address::Envelope::new(Some(from), vec![to])
+        .map_err(|e| SendError::Permanent(e.to_string()))
 }
 
 /// Creates `new/`, `cur/` and `tmp/` under `dir`.

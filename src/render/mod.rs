@@ -107,13 +107,15 @@ pub(crate) fn ascii_only(html: String) -> String {
         return html;
     }
     let mut out = String::with_capacity(html.len() + html.len() / 16);
-    for c in html.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            out.push_str(&format!("&#x{:X};", u32::from(c)));
-        }
+    // ASCII runs copied whole; each other character as a reference.
+    let mut rest = html.as_str();
+    while let Some(i) = rest.bytes().position(|b| !b.is_ascii()) {
+        out.push_str(&rest[..i]);
+        let c = rest[i..].chars().next().unwrap_or_default();
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("&#x{:X};", u32::from(c)));
+        rest = &rest[i + c.len_utf8()..];
     }
+    out.push_str(rest);
     out
 }
 

@@ -27,7 +27,7 @@ pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
 pub use log::{Cursor, LogEntry, LogPage, LogQuery, MAX_PAGE, fts5_query};
 pub use members::{MemberChange, MemberDefaults};
 pub use mentions::PendingMention;
-pub use outbox::{NewEmail, OutboxRow, OutboxState};
+pub use outbox::{Claim, NewEmail, OutboxRow, OutboxState, Outcome};
 pub use schedule::{Due, DueKind, NextInstant};
 pub(crate) use schedule::{commit_with_moves, set_reminder_on};
 pub use tokens::ApiTokenRow;

@@ -136,6 +136,78 @@ async fn with_bodies(
     Ok(rows)
 }
 
+/// One claim of an outbox row: its id and the attempt the claim counted. A later claim of the
+/// same row (by another worker, after this one's lease lapsed) has a higher attempt, so the
+/// pair tells whether the row is still ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Claim {
+    pub id: i64,
+    pub attempt: i64,
+}
+
+impl OutboxRow {
+    /// This row's claim, as [`Store::claim_outbox`] returned it.
+    pub fn claim(&self) -> Claim {
+        Claim {
+            id: self.id,
+            attempt: self.attempts,
+        }
+    }
+}
+
+/// What became of a claimed email, as [`Store::record_outcomes`] writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted by the server at `at` (unix seconds).
+    Sent { at: i64 },
+    /// A transient failure: back to pending, tried again at `at`.
+    Retry { at: i64, error: String },
+    /// A permanent failure: never tried again.
+    Failed { error: String },
+    /// The end of the data was sent and no answer came (RFC 1047): it may have been
+    /// delivered. Its claim stands and lapses with its lease; only then is it sent again.
+    Unconfirmed { error: String },
+}
+
+/// Claims bound in one statement (two values each, well under SQLite's 32,766 variables).
+const CLAIMS_PER_STATEMENT: usize = 500;
+
+/// `($first, $first+1), ($first+2, $first+3), …` for `n` (id, attempt) pairs.
+fn pairs(first: usize, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("(${}, ${})", first + 2 * i, first + 2 * i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Marks the emails of `chunk` (index into the caller's list, claim) sent at `at`, in one
+/// statement; returns each index with whether its row was still ours.
+async fn record_sent(
+    tx: &mut sqlx::AnyConnection,
+    at: i64,
+    chunk: &[(usize, &Claim)],
+) -> StoreResult<Vec<(usize, bool)>> {
+    let sql = format!(
+        "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL
+         WHERE state = 'sending' AND (id, attempts) IN (VALUES {}) RETURNING id",
+        pairs(2, chunk.len())
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(at);
+    for (_, c) in chunk {
+        q = q.bind(c.id).bind(c.attempt);
+    }
+    let ids: std::collections::HashSet<i64> = q
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    Ok(chunk
+        .iter()
+        .map(|(i, c)| (*i, ids.contains(&c.id)))
+        .collect())
+}
+
 impl Store {
     /// Queues an email; `None` when one with the same idempotency key exists already.
     /// `now` is the job's clock: the email is due from then on.
@@ -181,22 +253,76 @@ impl Store {
         with_bodies(&self.pool, rows).await
     }
 
-    /// The heartbeat of a live worker: moves the lease of those of `ids` that are still being
-    /// sent under the lease `old` to `new`. Rows already recorded, or claimed again by another
-    /// worker after this one stalled past its lease, are left alone. Returns how many moved.
-    pub async fn renew_leases(&self, ids: &[i64], old: i64, new: i64) -> StoreResult<u64> {
-        if ids.is_empty() {
-            return Ok(0);
+    /// The heartbeat of a live worker: moves the lease of those of `claims` that are still
+    /// being sent under that claim to `until`. Rows already recorded, or claimed again by
+    /// another worker after this one stalled past its lease (a higher attempt), are left
+    /// alone. Returns how many moved.
+    pub async fn renew_claims(&self, claims: &[Claim], until: i64) -> StoreResult<u64> {
+        let mut moved = 0;
+        for chunk in claims.chunks(CLAIMS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE outbox SET lease_until = $1 WHERE state = 'sending' AND (id, attempts) IN (VALUES {})",
+                pairs(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(until);
+            for c in chunk {
+                q = q.bind(c.id).bind(c.attempt);
+            }
+            moved += q.execute(&self.pool).await?.rows_affected();
         }
-        let sql = format!(
-            "UPDATE outbox SET lease_until = $1 WHERE state = 'sending' AND lease_until = $2 AND id IN ({})",
-            super::placeholders(3, ids.len())
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(new).bind(old);
-        for id in ids {
-            q = q.bind(*id);
+        Ok(moved)
+    }
+
+    /// Records what became of claimed emails, all in one transaction (a group commit). Each
+    /// record is guarded by its claim: a row whose lease lapsed and was claimed again (or
+    /// recorded) meanwhile is not overwritten. Returns, for each entry, whether it was still
+    /// ours and is now recorded.
+    pub async fn record_outcomes(&self, done: &[(Claim, Outcome)]) -> StoreResult<Vec<bool>> {
+        let mut tx = self.write_tx().await?;
+        let mut recorded = vec![false; done.len()];
+        // Sent emails, the common case: one statement per time and chunk.
+        let mut sent: std::collections::BTreeMap<i64, Vec<(usize, &Claim)>> = Default::default();
+        for (i, (c, o)) in done.iter().enumerate() {
+            if let Outcome::Sent { at } = o {
+                sent.entry(*at).or_default().push((i, c));
+            }
         }
-        Ok(q.execute(&self.pool).await?.rows_affected())
+        for (at, list) in &sent {
+            for chunk in list.chunks(CLAIMS_PER_STATEMENT) {
+                for (i, ok) in record_sent(&mut tx, *at, chunk).await? {
+                    recorded[i] = ok;
+                }
+            }
+        }
+        for (i, (c, o)) in done.iter().enumerate() {
+            let (sql, at, error) = match o {
+                Outcome::Sent { .. } => continue,
+                Outcome::Retry { at, error } => (
+                    "UPDATE outbox SET state = 'pending', next_attempt_at = $3, lease_until = NULL, last_error = $4 WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+                    Some(*at),
+                    error,
+                ),
+                Outcome::Failed { error } => (
+                    "UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $3 WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+                    None,
+                    error,
+                ),
+                // The claim and its lease stay: it is sent again only once the lease lapses.
+                Outcome::Unconfirmed { error } => (
+                    "UPDATE outbox SET last_error = $3 WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+                    None,
+                    error,
+                ),
+            };
+            let mut q = sqlx::query(sql).bind(c.id).bind(c.attempt);
+            if let Some(at) = at {
+                q = q.bind(at);
+            }
+            let q = q.bind(error.as_str());
+            recorded[i] = q.execute(&mut *tx).await?.rows_affected() == 1;
+        }
+        tx.commit().await?;
+        Ok(recorded)
     }
 
     pub async fn outbox_sent(&self, id: i64, now: i64) -> StoreResult<()> {

@@ -3,7 +3,7 @@
 
 use crate::both;
 use crate::helpers::*;
-use tidings::store::{DueKind, MemberChange, NewEmail, StoreError};
+use tidings::store::{DueKind, MemberChange, NewEmail, Outcome, StoreError};
 
 both!(members_are_added_listed_changed_and_removed, |app| {
     let s = &app.ctx.store;
@@ -147,9 +147,10 @@ both!(
         let now = chrono::Utc::now().timestamp();
         let claimed = s.claim_outbox(now, now, 10, 50).await.unwrap();
         let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+        let claims: Vec<_> = claimed.iter().map(|r| r.claim()).collect();
         assert_eq!(ids.len(), 3);
         // The worker is alive: its heartbeat moves the lease on before it lapses.
-        assert_eq!(s.renew_leases(&ids, now + 10, now + 25).await.unwrap(), 3);
+        assert_eq!(s.renew_claims(&claims, now + 25).await.unwrap(), 3);
         assert!(
             s.claim_outbox(now + 15, now + 15, 10, 50)
                 .await
@@ -157,8 +158,6 @@ both!(
                 .is_empty(),
             "a renewed claim is not taken by another worker"
         );
-        // A renewal under a lease that is no longer ours moves nothing.
-        assert_eq!(s.renew_leases(&ids, now + 10, now + 40).await.unwrap(), 0);
         s.outbox_sent(ids[0], now + 16).await.unwrap();
         // The worker died: its lease lapses and the two unsent rows are claimed again.
         let again = s.claim_outbox(now + 26, now + 26, 10, 50).await.unwrap();
@@ -166,6 +165,20 @@ both!(
             again.iter().map(|r| r.id).collect::<Vec<_>>(),
             ids[1..].to_vec()
         );
+        // The first worker's heartbeat no longer moves them: they are claimed again, under
+        // another attempt (nor the one recorded as sent).
+        assert_eq!(s.renew_claims(&claims, now + 90).await.unwrap(), 0);
+        // Nor can it record them any more: the new claim's records stand.
+        let late = [
+            (claims[1], Outcome::Sent { at: now + 27 }),
+            (
+                again[1].claim(),
+                Outcome::Failed {
+                    error: "550".into(),
+                },
+            ),
+        ];
+        assert_eq!(s.record_outcomes(&late).await.unwrap(), vec![false, true]);
         // Leases are on the wall clock: a pass on a simulated clock in the past still holds
         // its claim for the lease from now.
         assert!(
