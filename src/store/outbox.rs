@@ -108,21 +108,26 @@ pub(super) async fn insert(
     Ok(Some(id))
 }
 
-/// Fills in the bodies of `rows` with one query.
+/// Fills in the bodies of `rows` with one query (none when all are composed when sent).
 async fn with_bodies(
     pool: &sqlx::AnyPool,
     mut rows: Vec<OutboxRow>,
 ) -> StoreResult<Vec<OutboxRow>> {
-    if rows.is_empty() {
+    let stored: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.manifest.is_none())
+        .map(|r| r.id)
+        .collect();
+    if stored.is_empty() {
         return Ok(rows);
     }
     let sql = format!(
         "SELECT outbox_id, body FROM outbox_bodies WHERE outbox_id IN ({})",
-        super::placeholders(1, rows.len())
+        super::placeholders(1, stored.len())
     );
     let mut q = sqlx::query(AssertSqlSafe(sql));
-    for r in &rows {
-        q = q.bind(r.id);
+    for id in stored {
+        q = q.bind(id);
     }
     let mut bodies: std::collections::HashMap<i64, Vec<u8>> = q
         .fetch_all(pool)

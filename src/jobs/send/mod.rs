@@ -124,13 +124,20 @@ pub async fn drain(
     let (ready_tx, ready_rx) = tokio::sync::mpsc::channel(4 * concurrency);
     let composers = prepare::start(&d, composers(concurrency), rows, ready_tx);
     let queue: lane::Queue = Arc::new(tokio::sync::Mutex::new(ready_rx));
-    let lanes: Vec<_> = (0..concurrency)
-        .map(|_| tokio::spawn(lane::run(d.clone(), queue.clone(), recorder.clone())))
+    let mut recorded = Part(recorded);
+    let mut lanes: Vec<_> = (0..concurrency)
+        .map(|_| {
+            Part(tokio::spawn(lane::run(
+                d.clone(),
+                queue.clone(),
+                recorder.clone(),
+            )))
+        })
         .collect();
     drop((queue, recorder));
     claim::claimer(d.clone(), to_compose, more).await;
-    for l in lanes {
-        if let Err(e) = l.await {
+    for l in &mut lanes {
+        if let Err(e) = (&mut l.0).await {
             d.flow.fail(anyhow::anyhow!("a sending task failed: {e}"));
         }
     }
@@ -138,12 +145,22 @@ pub async fn drain(
         let _ = c.await;
     }
     // Every session is done, so the recorder ends once it wrote what it was handed.
-    let report = recorded
+    let report = (&mut recorded.0)
         .await
         .map_err(|e| anyhow::anyhow!("the recording task failed: {e}"))?;
     match d.flow.take_error() {
         Some(e) => Err(e),
         None => Ok(report),
+    }
+}
+
+/// A task of the drain, aborted if the drain is dropped before it ends (a pass cut off): the
+/// emails it held keep their claims and go out once the leases lapse.
+struct Part<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Part<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
