@@ -353,6 +353,16 @@ pub fn current_zones() -> impl Iterator<Item = &'static str> {
         .filter(|n| legacy_target(n).is_none())
 }
 
+/// The local date, in the zone named `tz` (as stored), of unix time `t`: the day a member's
+/// blocker was resolved or an update first written, in its author's calendar. `None` for a
+/// zone or a time that cannot be read.
+pub fn local_date_at(tz: &str, t: i64) -> Option<NaiveDate> {
+    Some(local_date(
+        parse_tz(tz).ok()?,
+        DateTime::from_timestamp(t, 0)?,
+    ))
+}
+
 /// The local date in `tz` at instant `t`.
 ///
 /// Saturates to `NaiveDate::MIN`/`MAX` at the very ends of chrono's range

@@ -184,7 +184,9 @@ pub(super) async fn digest_view_data_in(
             // Late: a first revision for an older day (an edit is marked edited instead).
             late: !i.edited && i.local_date < recent,
             resolved: i.resolved_at.is_some(),
-            resolved_on: i.resolved_at.and_then(|t| local_day(t, &i.author_tz)),
+            resolved_on: i
+                .resolved_at
+                .and_then(|t| crate::domain::schedule::local_date_at(&i.author_tz, t)),
         });
         keys.push((i.update_id, i.revision));
     }
@@ -295,16 +297,6 @@ async fn comments_for(ctx: &Ctx, m: &Member) -> anyhow::Result<(Vec<CommentNote>
         })
         .collect();
     Ok((comments, ids))
-}
-
-/// The local day in zone `tz` (an IANA name) of Unix time `t`.
-fn local_day(t: i64, tz: &str) -> Option<chrono::NaiveDate> {
-    let tz: chrono_tz::Tz = tz.parse().ok()?;
-    Some(
-        DateTime::from_timestamp(t, 0)?
-            .with_timezone(&tz)
-            .date_naive(),
-    )
 }
 
 /// The blockers a digest carries: each teammate's blocker still open from an update this

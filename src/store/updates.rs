@@ -554,13 +554,8 @@ impl TeamUpdate {
     /// Written late: first written on a later local date than the day it is for, in its
     /// author's zone (a reply after midnight to the evening's request included).
     pub fn late(&self) -> bool {
-        let (Ok(tz), Some(at)) = (
-            crate::domain::schedule::parse_tz(&self.author_tz),
-            chrono::DateTime::from_timestamp(self.update.created_at, 0),
-        ) else {
-            return false;
-        };
-        crate::domain::schedule::local_date(tz, at) > self.update.local_date
+        crate::domain::schedule::local_date_at(&self.author_tz, self.update.created_at)
+            .is_some_and(|d| d > self.update.local_date)
     }
 }
 

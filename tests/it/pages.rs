@@ -190,3 +190,46 @@ both!(
         );
     }
 );
+
+both!(
+    a_resolved_blocker_shows_the_day_its_author_resolved_it_in_their_own_calendar,
+    |app| {
+        let raj = app
+            .member_of("raj@example.test", "Raj", "Asia/Kolkata", "core")
+            .await;
+        app.ctx
+            .store
+            .upsert_update(
+                raj,
+                "2026-12-02".parse().unwrap(),
+                "Done: tests\nBlockers: no dashboard access",
+                &[],
+                "api",
+                None,
+                false,
+                1_700_000_000,
+            )
+            .await
+            .unwrap();
+        // 20:00 UTC on Wednesday is 01:30 on Thursday in Kolkata: the digests say Thursday.
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T20:00:00Z")
+            .unwrap()
+            .timestamp();
+        assert!(
+            app.ctx
+                .store
+                .resolve_blocker_at(raj, at)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let srv = Server::start(&app, |_| {}).await;
+        let cookie = srv.signed_in(raj).await;
+        let log = page(&srv, "/log/core", &cookie).await;
+        assert!(
+            log.contains(r#"<span class="pill pill-resolved">resolved Thu 3 Dec</span>"#),
+            "{log}"
+        );
+        assert!(log.contains(r#"class="section blocker resolved""#), "{log}");
+    }
+);

@@ -8,6 +8,7 @@ use chrono::DateTime;
 use maud::{Markup, PreEscaped, html};
 
 use super::path_segment;
+use crate::domain::schedule::local_date_at;
 use crate::domain::search::{self, Search};
 use crate::domain::sections::{self, Section};
 use crate::store::LogEntry;
@@ -132,12 +133,6 @@ pub(crate) fn sections_html(
     }
 }
 
-/// "Wed 2 Dec" of a unix time, in UTC (the resolved mark; a day is enough).
-fn day_of(unix: i64) -> String {
-    DateTime::from_timestamp(unix, 0)
-        .map_or_else(String::new, |t| t.format("%a %-d %b").to_string())
-}
-
 /// One update of the log, with what is around it.
 pub(super) fn entry_html(
     e: &LogEntry,
@@ -158,7 +153,13 @@ pub(super) fn entry_html(
                 @if e.update.late() { span.pill.pill-late { "late" } }
                 @if u.revision > 1 { span.pill.pill-edited { "edited" } }
                 @match (has_blocker, resolved) {
-                    (true, Some(at)) => { span.pill.pill-resolved { "resolved " (day_of(at)) } }
+                    // The day in its author's calendar, as the digests show it.
+                    (true, Some(at)) => {
+                        span.pill.pill-resolved {
+                            "resolved"
+                            @if let Some(d) = local_date_at(&e.update.author_tz, at) { " " (d.format("%a %-d %b")) }
+                        }
+                    }
                     (true, None) => { span.pill.pill-blocker { "blocker" } }
                     _ => {}
                 }
