@@ -160,13 +160,9 @@ fn inline(p: &Part) -> bool {
 }
 
 /// The entry in the text part: each section as [`sections::part_text`] writes it, a blank line
-/// between them; then "N more lines" and the link.
-pub fn text(s: &Shown, read_url: &str) -> String {
-    text_with(s, read_url, None)
-}
-
-/// [`text`], the blockers sections marked `(resolved Wed 2 Dec)` when `resolved` says so.
-pub fn text_with(s: &Shown, read_url: &str, resolved: Option<&str>) -> String {
+/// between them, the blockers sections marked `(resolved Wed 2 Dec)` when `resolved` says so;
+/// then "N more lines" and the link.
+pub fn text(s: &Shown, read_url: &str, resolved: Option<&str>) -> String {
     let mut out = s
         .parts
         .iter()
@@ -199,13 +195,9 @@ fn more(s: &Shown) -> String {
 }
 
 /// The entry in the HTML part: each heading bold, lines with `<br>` (member text escaped by
-/// maud), then "N more lines" as a link (without one when `read_url` is empty).
-pub fn html(s: &Shown, read_url: &str) -> Markup {
-    html_with(s, read_url, false)
-}
-
-/// [`html`], the lines of the blockers sections struck through (`<s>`) when `resolved`.
-pub fn html_with(s: &Shown, read_url: &str, resolved: bool) -> Markup {
+/// maud), the lines of the blockers sections struck through (`<s>`) when `resolved`; then
+/// "N more lines" as a link (without one when `read_url` is empty).
+pub fn html(s: &Shown, read_url: &str, resolved: bool) -> Markup {
     html! {
         @for p in &s.parts {
             // No inline style: these repeat for every answer of every update, and the
@@ -246,10 +238,10 @@ mod tests {
         ));
         assert!(!s.is_cut());
         assert_eq!(
-            text(&s, "u"),
+            text(&s, "u", None),
             "Done: Shipped the importer.\n\nNext: Review PR #42.\n\nBlockers: Waiting on staging credentials.\n"
         );
-        let h = html(&s, "u").into_string();
+        let h = html(&s, "u", false).into_string();
         assert!(h.contains("<strong>Blockers:</strong> Waiting on staging credentials."));
     }
 
@@ -261,11 +253,11 @@ mod tests {
         assert_eq!(shown_lines, ENTRY_LINES);
         // The Next line is kept; 29 done items are left out.
         assert_eq!(s.hidden_lines, 29);
-        let t = text(&s, "http://127.0.0.1/p/t/updates/7");
+        let t = text(&s, "http://127.0.0.1/p/t/updates/7", None);
         assert!(t.contains("- item 11\n") && !t.contains("item 12"), "{t}");
         assert!(t.contains("Next: more"), "{t}");
         assert!(t.ends_with("29 more lines: read the rest at http://127.0.0.1/p/t/updates/7\n"));
-        let h = html(&s, "http://127.0.0.1/p/t/updates/7").into_string();
+        let h = html(&s, "http://127.0.0.1/p/t/updates/7", false).into_string();
         assert!(h.contains(r#"href="http://127.0.0.1/p/t/updates/7""#));
     }
 
@@ -276,7 +268,7 @@ mod tests {
             &format!("Done:\n{done}Next:\n- ship\nBlockers: none"),
             &[],
         ));
-        let t = text(&s, "u");
+        let t = text(&s, "u", None);
         assert!(
             t.contains("Next: - ship") || t.contains("Next:\n- ship"),
             "{t}"
@@ -298,18 +290,22 @@ mod tests {
                 .all(|p| p.lines.iter().any(|l| !l.trim().is_empty())),
             "{s:?}"
         );
-        assert!(!text(&s, "u").contains("Done"), "{}", text(&s, "u"));
+        assert!(
+            !text(&s, "u", None).contains("Done"),
+            "{}",
+            text(&s, "u", None)
+        );
     }
 
     #[test]
     fn a_resolved_blocker_is_struck_through_and_marked() {
         let s = shown(&split("Done: tests\nBlockers: dashboard access", &[]));
-        let h = html_with(&s, "", true).into_string();
+        let h = html(&s, "", true).into_string();
         assert!(
             h.contains("<s>dashboard access</s>") && !h.contains("<s>tests"),
             "{h}"
         );
-        let t = text_with(&s, "", Some("resolved Wed 2 Dec"));
+        let t = text(&s, "", Some("resolved Wed 2 Dec"));
         assert!(
             t.contains("Blockers: dashboard access (resolved Wed 2 Dec)"),
             "{t}"

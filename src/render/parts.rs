@@ -143,7 +143,7 @@ fn entry_html(e: &DigestEntry, shown: &entry::Shown, url: &str, hoisted: bool) -
             @for (kind, words) in marks(e, hoisted) { " " (pill(kind, &words)) }
         }
         (NL)
-        (entry::html_with(shown, url, resolved_mark(e).is_some()))
+        (entry::html(shown, url, resolved_mark(e).is_some()))
     }
     .into_string()
 }
@@ -165,7 +165,7 @@ fn entry_text(e: &DigestEntry, shown: &entry::Shown, url: &str, hoisted: bool) -
     );
     // Hyphens, not '=': a quoted-printable text part would write each '=' as "=3D".
     let mut s = format!("{head}\n{}\n", "-".repeat(head.chars().count().min(72)));
-    s.push_str(&entry::text_with(shown, url, resolved_mark(e).as_deref()));
+    s.push_str(&entry::text(shown, url, resolved_mark(e).as_deref()));
     s.push('\n');
     s
 }
