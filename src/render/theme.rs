@@ -80,44 +80,38 @@ pub fn resolve(css: &str) -> String {
     out
 }
 
+/// Each `var(--name)` of `css`: its byte range and the name.
+fn vars(css: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
+    css.match_indices("var(--").filter_map(|(i, _)| {
+        let end = i + 6 + css[i + 6..].find(')')?;
+        Some((i..end + 1, &css[i + 6..end]))
+    })
+}
+
+/// `line` with each `var(--name)` that `map` (else `light`) names replaced by its value.
 fn replace_vars(
     line: &str,
     map: &HashMap<String, String>,
     light: &HashMap<String, String>,
 ) -> String {
     let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    while let Some(i) = rest.find("var(--") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 6..];
-        match after.find(')') {
-            Some(end) => {
-                let name = &after[..end];
-                match map.get(name).or_else(|| light.get(name)) {
-                    Some(value) => out.push_str(value),
-                    None => out.push_str(&rest[i..i + 6 + end + 1]),
-                }
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str(&rest[i..]);
-                rest = "";
-            }
+    let mut at = 0;
+    for (range, name) in vars(line) {
+        if let Some(value) = map.get(name).or_else(|| light.get(name)) {
+            out.push_str(&line[at..range.start]);
+            out.push_str(value);
+            at = range.end;
         }
     }
-    out.push_str(rest);
+    out.push_str(&line[at..]);
     out
 }
 
 /// Every `var(--name)` of `css` that the theme does not define.
 pub fn unknown_vars(css: &str) -> Vec<String> {
-    let v = &*VALUES;
-    css.match_indices("var(--")
-        .filter_map(|(i, _)| {
-            let after = &css[i + 6..];
-            let name = &after[..after.find(')')?];
-            (!v.light.contains_key(name)).then(|| name.to_string())
-        })
+    vars(css)
+        .filter(|(_, name)| !VALUES.light.contains_key(*name))
+        .map(|(_, name)| name.to_string())
         .collect()
 }
 
