@@ -88,7 +88,8 @@ fn digest_html_kb(size: usize) -> f64 {
                         "Done: reviewed PR #{i} for the billing service\nand fixed two flaky tests in the importer\nNext: pair with the data team on the nightly export\nthen write the migration notes for the release\n{blockers}"
                     ),
                     &[],
-                ),
+                )
+                .into(),
                 edited: false,
                 late: false,
                 resolved: false,

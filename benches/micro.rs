@@ -110,7 +110,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
             sections: tidings::domain::sections::split(&format!(
                 "Done: reviewed PR #{i} for the billing service and fixed two flaky tests in the importer.\nNext: pair with the data team on the nightly export; write the migration notes.{}",
                 if i % 10 == 0 { "\nBlocked: waiting for access to the staging database." } else { "" }
-            ), &[]),
+            ), &[]).into(),
             edited: i % 17 == 0,
             late: false,
             resolved: false,

@@ -2,6 +2,7 @@
 //! not seen in this revision, by team, and who has not written yet.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -12,7 +13,7 @@ use crate::render::{Carried, CommentNote, DigestEntry, DigestSection, Mentioned}
 
 /// The most lines of one comment a digest shows (the team log has it whole).
 const COMMENT_LINES: usize = 12;
-use crate::store::TeamEscalation;
+use crate::store::{DigestKey, TeamEscalation, UpdateContent};
 
 /// The members of one set of teams and which of them wrote recently, as of one pass.
 #[derive(Debug)]
@@ -25,6 +26,49 @@ pub struct TeamSnapshot {
     pub open: HashMap<MemberId, OpenBlocker>,
     /// The teams' leads and when a blocker needs them.
     pub escalations: Vec<TeamEscalation>,
+    /// What the teams' updates say, by update id, read once for every reader of the pass.
+    contents: std::sync::Mutex<HashMap<i64, Arc<UpdateContent>>>,
+}
+
+impl TeamSnapshot {
+    /// What each of `keys` says, in their order (`None`: deleted since), from what this pass
+    /// read before, the rest read now in one query.
+    async fn contents(
+        &self,
+        ctx: &Ctx,
+        keys: &[DigestKey],
+    ) -> anyhow::Result<Vec<Option<Arc<UpdateContent>>>> {
+        let known = |cache: &HashMap<i64, Arc<UpdateContent>>, k: &DigestKey| {
+            cache
+                .get(&k.update_id)
+                .filter(|c| c.revision >= k.revision)
+                .cloned()
+        };
+        let missing: Vec<i64> = {
+            let cache = self.lock();
+            keys.iter()
+                .filter(|k| known(&cache, k).is_none())
+                .map(|k| k.update_id)
+                .collect()
+        };
+        let read = if missing.is_empty() {
+            Vec::new()
+        } else {
+            ctx.store.update_contents(&missing).await?
+        };
+        let mut cache = self.lock();
+        for c in read {
+            cache.insert(c.update_id, Arc::new(c));
+        }
+        Ok(keys.iter().map(|k| known(&cache, k)).collect())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<UpdateContent>>> {
+        // Only whole inserts are made under it: a panic elsewhere leaves it usable.
+        self.contents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Team snapshots shared by the digests of one planning pass: in a fan-out every reader of a
@@ -59,6 +103,7 @@ impl TeamCache {
             with_updates,
             open,
             escalations,
+            contents: Default::default(),
         });
         self.snapshots.insert(key, snap.clone());
         Ok(snap)
@@ -141,7 +186,8 @@ pub(super) async fn digest_view_data_in(
     let since = kind
         .from()
         .map_or(week, |from| (from - Duration::days(1)).min(week));
-    let items = ctx.store.digest_items(m.id, since).await?;
+    let keys_unseen = ctx.store.digest_keys(m.id, since).await?;
+    let contents = snapshot.contents(ctx, &keys_unseen).await?;
     let recent = recent_date(date);
     let teammates: Vec<&Member> = snapshot.members.iter().filter(|t| t.id != m.id).collect();
     let teams_of: HashMap<i64, &[String]> = teammates
@@ -169,9 +215,12 @@ pub(super) async fn digest_view_data_in(
             .position(|t| author_teams.contains(t))
             .unwrap_or(0)
     };
-    let mut keys = Vec::with_capacity(items.len());
-    for i in &items {
+    let mut keys = Vec::with_capacity(keys_unseen.len());
+    for (k, i) in keys_unseen.iter().zip(&contents) {
+        // An update deleted since (its author removed) is left out.
+        let Some(i) = i else { continue };
         let idx = section_of(teams_of.get(&i.author_id).copied().unwrap_or(&[]));
+        let edited = k.seen_before;
         sections[idx].entries.push(DigestEntry {
             update_id: i.update_id,
             revision: i.revision,
@@ -180,9 +229,9 @@ pub(super) async fn digest_view_data_in(
             author_tz: i.author_tz.clone(),
             local_date: i.local_date,
             sections: i.sections.clone(),
-            edited: i.edited,
+            edited,
             // Late: a first revision for an older day (an edit is marked edited instead).
-            late: !i.edited && i.local_date < recent,
+            late: !edited && i.local_date < recent,
             resolved: i.resolved_at.is_some(),
             resolved_on: i
                 .resolved_at

@@ -41,8 +41,8 @@ pub struct DigestEntry {
     pub author: String,
     pub author_tz: String,
     pub local_date: NaiveDate,
-    /// The update as the questions it answers.
-    pub sections: Vec<Section>,
+    /// The update as the questions it answers (shared by every reader's digest of a pass).
+    pub sections: std::sync::Arc<[Section]>,
     /// An earlier revision already reached this reader.
     pub edited: bool,
     /// First seen by this reader after the digest for its day would have carried it.

@@ -388,7 +388,7 @@ mod tests {
             author: name.into(),
             author_tz: "Europe/Berlin".into(),
             local_date: d(date),
-            sections: split(body, &[]),
+            sections: split(body, &[]).into(),
             edited: false,
             late: false,
             resolved: false,

@@ -10,6 +10,7 @@
 
 mod blockers;
 mod comments;
+mod digest_reads;
 mod inbound;
 mod log;
 mod members;
@@ -23,6 +24,7 @@ mod updates;
 
 pub use blockers::TeamEscalation;
 pub use comments::PendingComment;
+pub use digest_reads::{DigestKey, Revision, UpdateContent};
 pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
 pub use log::{Cursor, LogEntry, LogPage, LogQuery, MAX_PAGE, fts5_query};
 pub use members::{MemberChange, MemberDefaults};
@@ -32,8 +34,8 @@ pub use schedule::{Due, DueKind, NextInstant};
 pub(crate) use schedule::{commit_with_moves, set_reminder_on};
 pub use tokens::ApiTokenRow;
 pub use updates::{
-    DigestItem, IDEMPOTENCY_TTL_SECS, Idempotent, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS,
-    QueuedDigest, QueuedRequest, Revision, TeamUpdate, UpdateRow, UpsertOutcome,
+    IDEMPOTENCY_TTL_SECS, Idempotent, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS, QueuedDigest,
+    QueuedRequest, TeamUpdate, UpdateRow, UpsertOutcome,
 };
 
 use std::time::Duration;

@@ -95,74 +95,7 @@ async fn enqueue_digest_on(
     Ok(Some(id))
 }
 
-/// An update as a digest shows it to one reader.
-#[derive(Debug, Clone)]
-pub struct DigestItem {
-    pub update_id: i64,
-    pub revision: i64,
-    pub author_id: MemberId,
-    pub author_name: String,
-    pub author_email: String,
-    pub author_tz: String,
-    pub local_date: NaiveDate,
-    pub sections: Vec<Section>,
-    /// An earlier revision of this update already reached this reader.
-    pub edited: bool,
-    /// When its author marked its blocker resolved (Unix seconds), if they did.
-    pub resolved_at: Option<i64>,
-}
-
-/// One revision of an update as it was written, with its author as they are now.
-#[derive(Debug, Clone)]
-pub struct Revision {
-    pub update_id: i64,
-    pub revision: i64,
-    pub author_id: MemberId,
-    pub author_name: String,
-    pub author_tz: String,
-    pub local_date: NaiveDate,
-    pub sections: Vec<Section>,
-}
-
-/// Updates per query of [`Store::revisions`].
-const REVISIONS_CHUNK: usize = 500;
-
 impl Store {
-    /// Every stored revision of the updates `ids` (those that still exist), with their authors.
-    pub async fn revisions(&self, ids: &[i64]) -> StoreResult<Vec<Revision>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(REVISIONS_CHUNK) {
-            let sql = format!(
-                "SELECT r.update_id, r.revision, m.id, m.name, m.timezone, u.local_date, r.body, r.sections
-                 FROM update_revisions r JOIN updates u ON u.id = r.update_id JOIN members m ON m.id = u.member_id
-                 WHERE r.update_id IN ({})",
-                super::placeholders(1, chunk.len())
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for id in chunk {
-                q = q.bind(id);
-            }
-            for r in q.fetch_all(&self.pool).await? {
-                let d: String = r.try_get(5)?;
-                out.push(Revision {
-                    update_id: r.try_get(0)?,
-                    revision: r.try_get(1)?,
-                    author_id: r.try_get(2)?,
-                    author_name: r.try_get(3)?,
-                    author_tz: r.try_get(4)?,
-                    local_date: NaiveDate::from_str(&d).map_err(|e| {
-                        StoreError::Other(anyhow::anyhow!("stored date {d:?}: {e}"))
-                    })?,
-                    sections: sections::from_stored(
-                        r.try_get::<Option<String>, _>(7)?.as_deref(),
-                        &r.try_get::<String, _>(6)?,
-                    ),
-                });
-            }
-        }
-        Ok(out)
-    }
-
     /// Stores the update of `member` for `date`. A second one the same day is appended (or
     /// replaces the first when `replace`), bumping the revision so digests show it again.
     /// `questions` are those the member was asked (their team's), read as section labels.
@@ -217,52 +150,6 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         r.as_ref().map(update_from_row).transpose()
-    }
-
-    /// Updates of `reader`'s teammates that this reader has not received in their current
-    /// revision, for local dates on or after `since`. Oldest first.
-    pub async fn digest_items(
-        &self,
-        reader: MemberId,
-        since: NaiveDate,
-    ) -> StoreResult<Vec<DigestItem>> {
-        let rows = sqlx::query(
-            "SELECT u.id, u.revision, m.id, m.name, m.email, m.timezone, u.local_date, u.body, u.sections,
-                    EXISTS (SELECT 1 FROM digest_deliveries d WHERE d.reader_id = $1 AND d.update_id = u.id) AS seen_before,
-                    u.blocker_resolved_at
-             FROM updates u JOIN members m ON m.id = u.member_id
-             WHERE u.member_id <> $1 AND u.local_date >= $2
-               AND u.member_id IN (SELECT tm2.member_id FROM team_members tm1
-                                   JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1)
-               AND NOT EXISTS (SELECT 1 FROM digest_deliveries d
-                               WHERE d.reader_id = $1 AND d.update_id = u.id AND d.revision = u.revision)
-             ORDER BY u.local_date, m.name, u.id",
-        )
-        .bind(reader)
-        .bind(since.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let d: String = r.try_get(6)?;
-                Ok(DigestItem {
-                    update_id: r.try_get(0)?,
-                    revision: r.try_get(1)?,
-                    author_id: r.try_get(2)?,
-                    author_name: r.try_get(3)?,
-                    author_email: r.try_get(4)?,
-                    author_tz: r.try_get(5)?,
-                    local_date: NaiveDate::from_str(&d).map_err(|e| StoreError::Other(e.into()))?,
-                    // The text only for an update stored before its sections were.
-                    sections: sections::from_stored(
-                        r.try_get::<Option<String>, _>(8)?.as_deref(),
-                        &r.try_get::<String, _>(7)?,
-                    ),
-                    edited: super::get_bool(r, "seen_before")?,
-                    resolved_at: r.try_get::<Option<i64>, _>(10)?,
-                })
-            })
-            .collect()
     }
 
     /// Queues several digests and moves their readers' planned instants in one transaction.

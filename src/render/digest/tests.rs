@@ -12,7 +12,7 @@ fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
         author: author.into(),
         author_tz: "Asia/Tokyo".into(),
         local_date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
-        sections: sections::split(body, &[]),
+        sections: sections::split(body, &[]).into(),
         edited,
         late,
         resolved: false,
@@ -209,7 +209,7 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
                 author: format!("Member {i}"),
                 author_tz: "Europe/Berlin".into(),
                 local_date: date,
-                sections: sections::split(&body, &[]),
+                sections: sections::split(&body, &[]).into(),
                 edited: false,
                 late: false,
                 resolved: false,
@@ -263,7 +263,8 @@ fn the_blockers_box_is_short_and_says_how_many_more() {
     v.sections[0].entries[2].sections = sections::split(
         &format!("Blockers: {}", "very long blocker ".repeat(20)),
         &[],
-    );
+    )
+    .into();
     let t = digest_text(&v);
     let boxed = t
         .split("BLOCKERS\n")

@@ -1,0 +1,160 @@
+//! What digests read of updates: which teammates' updates a reader has not received (a few
+//! numbers per update, read per reader), and what those updates say (read once per pass and
+//! shared by every reader of a team: [`Store::update_contents`], [`Store::revisions`]).
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::MemberId;
+use crate::domain::sections::{self, Section};
+
+/// An update a reader has not received in its current revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestKey {
+    pub update_id: i64,
+    pub revision: i64,
+    /// An earlier revision of this update already reached this reader.
+    pub seen_before: bool,
+}
+
+/// What an update says in its current revision, with its author as they are now: the same
+/// for every reader, so a pass reads it once.
+#[derive(Debug, Clone)]
+pub struct UpdateContent {
+    pub update_id: i64,
+    pub revision: i64,
+    pub author_id: MemberId,
+    pub author_name: String,
+    pub author_tz: String,
+    pub local_date: NaiveDate,
+    pub sections: Arc<[Section]>,
+    /// When its author marked its blocker resolved (Unix seconds), if they did.
+    pub resolved_at: Option<i64>,
+}
+
+/// One revision of an update as it was written, with its author as they are now.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub update_id: i64,
+    pub revision: i64,
+    pub author_id: MemberId,
+    pub author_name: String,
+    pub author_tz: String,
+    pub local_date: NaiveDate,
+    pub sections: Arc<[Section]>,
+}
+
+/// Updates per query of [`Store::revisions`] and [`Store::update_contents`].
+const CHUNK: usize = 500;
+
+fn date_of(d: &str) -> StoreResult<NaiveDate> {
+    NaiveDate::from_str(d).map_err(|e| StoreError::Other(anyhow::anyhow!("stored date {d:?}: {e}")))
+}
+
+impl Store {
+    /// Updates of `reader`'s teammates that this reader has not received in their current
+    /// revision, for local dates on or after `since`.
+    pub async fn digest_keys(
+        &self,
+        reader: MemberId,
+        since: NaiveDate,
+    ) -> StoreResult<Vec<DigestKey>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.revision,
+                    EXISTS (SELECT 1 FROM digest_deliveries d WHERE d.reader_id = $1 AND d.update_id = u.id) AS seen_before
+             FROM updates u
+             WHERE u.member_id <> $1 AND u.local_date >= $2
+               AND u.member_id IN (SELECT tm2.member_id FROM team_members tm1
+                                   JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1)
+               AND NOT EXISTS (SELECT 1 FROM digest_deliveries d
+                               WHERE d.reader_id = $1 AND d.update_id = u.id AND d.revision = u.revision)
+             ORDER BY u.id",
+        )
+        .bind(reader)
+        .bind(since.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DigestKey {
+                    update_id: r.try_get(0)?,
+                    revision: r.try_get(1)?,
+                    seen_before: super::get_bool(r, "seen_before")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The updates `ids` (those that still exist) as they read now, with their authors.
+    pub async fn update_contents(&self, ids: &[i64]) -> StoreResult<Vec<UpdateContent>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT u.id, u.revision, m.id, m.name, m.timezone, u.local_date, u.body, u.sections,
+                        u.blocker_resolved_at
+                 FROM updates u JOIN members m ON m.id = u.member_id
+                 WHERE u.id IN ({})",
+                super::placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(UpdateContent {
+                    update_id: r.try_get(0)?,
+                    revision: r.try_get(1)?,
+                    author_id: r.try_get(2)?,
+                    author_name: r.try_get(3)?,
+                    author_tz: r.try_get(4)?,
+                    local_date: date_of(&r.try_get::<String, _>(5)?)?,
+                    // The text only for an update stored before its sections were.
+                    sections: sections::from_stored(
+                        r.try_get::<Option<String>, _>(7)?.as_deref(),
+                        &r.try_get::<String, _>(6)?,
+                    )
+                    .into(),
+                    resolved_at: r.try_get::<Option<i64>, _>(8)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every stored revision of the updates `ids` (those that still exist), with their authors.
+    pub async fn revisions(&self, ids: &[i64]) -> StoreResult<Vec<Revision>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT r.update_id, r.revision, m.id, m.name, m.timezone, u.local_date, r.body, r.sections
+                 FROM update_revisions r JOIN updates u ON u.id = r.update_id JOIN members m ON m.id = u.member_id
+                 WHERE r.update_id IN ({})",
+                super::placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(Revision {
+                    update_id: r.try_get(0)?,
+                    revision: r.try_get(1)?,
+                    author_id: r.try_get(2)?,
+                    author_name: r.try_get(3)?,
+                    author_tz: r.try_get(4)?,
+                    local_date: date_of(&r.try_get::<String, _>(5)?)?,
+                    sections: sections::from_stored(
+                        r.try_get::<Option<String>, _>(7)?.as_deref(),
+                        &r.try_get::<String, _>(6)?,
+                    )
+                    .into(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
