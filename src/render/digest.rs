@@ -241,7 +241,7 @@ pub(super) fn comment_mailto(addr: &str, subject: &str) -> String {
 }
 
 /// The subject of the mail that comments on entry `e`: `Re: Ana's update for Mon 30 Nov`.
-fn entry_reply_subject(e: &DigestEntry) -> String {
+pub(super) fn entry_reply_subject(e: &DigestEntry) -> String {
     format!(
         "Re: {}'s update for {}",
         first_name(&e.author),
@@ -394,17 +394,13 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
             s.push_str("No new updates.\n\n");
         }
         for e in &sec.entries {
+            let addr = v.comment_to.get(&e.update_id);
             let shape = Shape {
                 hoisted: top.hoisted.contains(&e.update_id),
                 condensed,
+                reply: !condensed && addr.is_some(),
             };
-            s.push_str(&parts.text(e, shape, v.prefs_url));
-            if !condensed && let Some(addr) = v.comment_to.get(&e.update_id) {
-                s.push_str(&format!(
-                    "Reply to {}: write to {addr}\n\n",
-                    first_name(&e.author)
-                ));
-            }
+            s.push_str(&parts.text(e, shape, v.prefs_url, addr.map_or("", String::as_str)));
         }
         if !sec.missing.is_empty() {
             s.push_str(&format!(
@@ -474,14 +470,10 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
                 p.muted style=(st(".muted")) { "No new updates." }
             }
             @for e in &sec.entries {
-                @let shape = Shape { hoisted: top.hoisted.contains(&e.update_id), condensed };
-                (PreEscaped(parts.html(e, shape, &escaped_prefs)))
-                @if !condensed && let Some(addr) = v.comment_to.get(&e.update_id) {
-                    p.muted style=(st(".muted")) {
-                        a href=(comment_mailto(addr, &entry_reply_subject(e))) style=(st("a")) { "Reply to " (first_name(&e.author)) }
-                    }
-                    (NL)
-                }
+                @let addr = v.comment_to.get(&e.update_id);
+                @let shape = Shape { hoisted: top.hoisted.contains(&e.update_id), condensed, reply: !condensed && addr.is_some() };
+                @let escaped_addr = html! { (addr.map_or("", String::as_str)) }.into_string();
+                (PreEscaped(parts.html(e, shape, &escaped_prefs, &escaped_addr)))
             }
             @if !sec.missing.is_empty() {
                 p.muted style=(st(".muted")) { "No update yet from: " (sec.missing.join(",\n")) }

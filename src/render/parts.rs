@@ -5,16 +5,44 @@
 
 use maud::html;
 
-use super::digest::DigestEntry;
+use super::digest::{DigestEntry, comment_mailto, entry_reply_subject};
 use super::entry::{self, Budget};
-use super::{NL, pill, st};
+use super::{NL, first_name, pill, st};
 use crate::domain::sections::{self, Section};
 
-/// Stands for the reader's own link in a rendered entry: an entry is the same in every
-/// reader's digest but its "read the rest" link, which is the reader's signed link. Random per
-/// process, so no update's text can hold it.
-static READER_LINK: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("tidingsreader{:016x}", rand::random::<u64>()));
+/// Stands for what differs between readers in a rendered entry: its "read the rest" link
+/// (the reader's signed link, [`LINK`]) and its "Reply to" address (the reader's comment
+/// address for the update, [`ADDR`]). Random per process, so no update's text can hold it.
+static STAND_IN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("tidings{:016x}", rand::random::<u64>()));
+
+/// The byte after [`STAND_IN`] that makes it the reader's link.
+const LINK: u8 = b'l';
+/// The byte after [`STAND_IN`] that makes it the reader's comment address.
+const ADDR: u8 = b'm';
+
+fn stand_in(which: u8) -> String {
+    format!("{}{}", *STAND_IN, char::from(which))
+}
+
+/// `template` with every stand-in replaced by `link` or `addr`, in one pass.
+fn fill(template: &str, link: &str, addr: &str) -> String {
+    let mut out = String::with_capacity(template.len() + 2 * link.len());
+    let needle = STAND_IN.as_bytes();
+    let mut rest = template;
+    while let Some(i) = memchr::memmem::find(rest.as_bytes(), needle) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + needle.len()..];
+        match after.as_bytes().first() {
+            Some(&LINK) => out.push_str(link),
+            Some(&ADDR) => out.push_str(addr),
+            _ => {}
+        }
+        rest = after.get(1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
 
 /// Most entries an [`EntryParts`] keeps before it starts over (about 4 KB each).
 const PARTS_KEPT: usize = 20_000;
@@ -25,6 +53,8 @@ const PARTS_KEPT: usize = 20_000;
 pub(super) struct Shape {
     pub hoisted: bool,
     pub condensed: bool,
+    /// Followed by a "Reply to" line with the reader's comment address.
+    pub reply: bool,
 }
 
 /// An entry's key in [`EntryParts`]: update, revision, late, edited, resolved (and when), and
@@ -59,7 +89,7 @@ impl EntryParts {
             let url = if shape.condensed {
                 String::new()
             } else {
-                format!("{}/updates/{}", *READER_LINK, e.update_id)
+                format!("{}/updates/{}", stand_in(LINK), e.update_id)
             };
             let budget = if shape.condensed {
                 Budget::CONDENSED
@@ -74,32 +104,49 @@ impl EntryParts {
                 .cloned()
                 .collect();
             let shown = entry::shown_within(&kept, budget);
-            (
-                entry_html(e, &shown, &url, shape.hoisted),
-                entry_text(e, &shown, &url, shape.hoisted),
-            )
+            // Non-ASCII as references once here, not again in every reader's page.
+            let mut html = super::ascii_only(entry_html(e, &shown, &url, shape.hoisted));
+            let mut text = entry_text(e, &shown, &url, shape.hoisted);
+            if shape.reply {
+                let addr = stand_in(ADDR);
+                html.push_str(&super::ascii_only(reply_html(e, &addr)));
+                text.push_str(&format!(
+                    "Reply to {}: write to {addr}\n\n",
+                    first_name(&e.author)
+                ));
+            }
+            (html, text)
         })
     }
 
-    /// Entry `e` in the HTML part of the digest of the reader whose link, HTML-escaped, is
-    /// `escaped_prefs_url`.
+    /// Entry `e` in the HTML part of the digest of the reader whose link and comment address,
+    /// HTML-escaped, are `escaped_link` and `escaped_addr`.
     pub(super) fn html(
         &mut self,
         e: &DigestEntry,
         shape: Shape,
-        escaped_prefs_url: &str,
+        escaped_link: &str,
+        escaped_addr: &str,
     ) -> String {
-        self.rendered(e, shape)
-            .0
-            .replace(READER_LINK.as_str(), escaped_prefs_url)
+        fill(&self.rendered(e, shape).0, escaped_link, escaped_addr)
     }
 
-    /// Entry `e` in the text part of the digest of the reader whose link is `prefs_url`.
-    pub(super) fn text(&mut self, e: &DigestEntry, shape: Shape, prefs_url: &str) -> String {
-        self.rendered(e, shape)
-            .1
-            .replace(READER_LINK.as_str(), prefs_url)
+    /// Entry `e` in the text part of the digest of the reader whose link and comment address
+    /// are `link` and `addr`.
+    pub(super) fn text(&mut self, e: &DigestEntry, shape: Shape, link: &str, addr: &str) -> String {
+        fill(&self.rendered(e, shape).1, link, addr)
     }
+}
+
+/// The "Reply to Ana" line under an entry, writing to `addr`.
+fn reply_html(e: &DigestEntry, addr: &str) -> String {
+    html! {
+        p.muted style=(st(".muted")) {
+            a href=(comment_mailto(addr, &entry_reply_subject(e))) style=(st("a")) { "Reply to " (first_name(&e.author)) }
+        }
+        (NL)
+    }
+    .into_string()
 }
 
 /// The words of a resolved blocker's mark: `resolved Wed 2 Dec` (or `resolved` when the day
