@@ -16,6 +16,10 @@ use crate::domain::sections::{self, Section};
 static STAND_IN: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("tidings{:016x}", rand::random::<u64>()));
 
+/// The search for [`STAND_IN`], built once.
+static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(STAND_IN.as_bytes()));
+
 /// The byte after [`STAND_IN`] that makes it the reader's link.
 const LINK: u8 = b'l';
 /// The byte after [`STAND_IN`] that makes it the reader's comment address.
@@ -30,7 +34,7 @@ fn fill(template: &str, link: &str, addr: &str) -> String {
     let mut out = String::with_capacity(template.len() + 2 * link.len());
     let needle = STAND_IN.as_bytes();
     let mut rest = template;
-    while let Some(i) = memchr::memmem::find(rest.as_bytes(), needle) {
+    while let Some(i) = FINDER.find(rest.as_bytes()) {
         out.push_str(&rest[..i]);
         let after = &rest[i + needle.len()..];
         match after.as_bytes().first() {
