@@ -7,7 +7,7 @@
 //!   cargo bench --bench micro -- schedule      only those whose name contains "schedule"
 //!
 //! The figures of `scripts/bench` (fan-out, planning, ingest) are separate programs; see the
-//! README's "Benchmarks".
+//! manual's Benchmarks (docs/src/development/benchmarks.md).
 
 #[path = "support/mod.rs"]
 mod support;

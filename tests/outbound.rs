@@ -336,7 +336,7 @@ on_both!(a_digest_is_composed_when_sent_and_a_retry_is_the_same_bytes);
 /// A digest is queued as what it is made of (no bytes stored) and composed when it is sent.
 /// Composed twice, or sent after a 4xx, it is the same message byte for byte, and an edit of an
 /// entry made after it was queued does not change it: the edit reaches the reader in the next
-/// digest, marked edited (the rule in the README).
+/// digest, marked edited (the rule in the manual, docs/src/member/digests.md).
 async fn a_digest_is_composed_when_sent_and_a_retry_is_the_same_bytes(pg: bool) {
     let _serial = SERIAL.lock().await;
     let rig = rig::Rig::shared();

@@ -194,20 +194,28 @@ pub enum QuarantineCmd {
         limit: i64,
     },
     /// Show a quarantined message: its reason and the raw message.
-    Show { id: i64 },
+    Show {
+        /// The message's id, as `quarantine list` shows it.
+        id: i64,
+    },
     /// Store the message's text as MEMBER's update (for DATE, default the member's local date
     /// when it arrived), overriding the checks that failed.
     Release {
+        /// The message's id, as `quarantine list` shows it.
         id: i64,
+        /// The member whose update it becomes.
         #[arg(long, value_name = "EMAIL")]
         member: String,
+        /// The local date of the update (default: the member's local date when it arrived).
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
     },
     /// Run the normal pipeline again (e.g. after adding an alias), on one message or all.
     Reprocess {
+        /// The message's id, as `quarantine list` shows it.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         id: Option<i64>,
+        /// Every quarantined message.
         #[arg(long)]
         all: bool,
     },
@@ -253,12 +261,14 @@ pub struct MemberOpts {
 pub enum MemberCmd {
     /// Add a member.
     Add {
+        /// The member's email address.
         email: String,
         #[command(flatten)]
         opts: MemberOpts,
     },
     /// Change a member's preferences.
     Set {
+        /// The member's email address (or one of their aliases).
         email: String,
         #[command(flatten)]
         opts: MemberOpts,
@@ -276,14 +286,26 @@ pub enum MemberCmd {
         alias: Vec<String>,
     },
     /// Remove a member and their updates.
-    Remove { email: String },
+    Remove {
+        /// The member's email address.
+        email: String,
+    },
     /// Import members from CSV (header: email,name,timezone,request_at,digest_at,workdays,team,digest,observer; any subset with email); all or nothing.
-    Import { file: PathBuf },
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Print a signed preferences link for a member.
-    Link { email: String },
+    Link {
+        /// The member's email address.
+        email: String,
+    },
     /// Sign a member out of the team log everywhere: every session of theirs ends, and so do
     /// their Atom feed addresses.
-    Signout { email: String },
+    Signout {
+        /// The member's email address.
+        email: String,
+    },
     /// List members.
     List {
         /// As a JSON array.
@@ -296,6 +318,7 @@ pub enum MemberCmd {
 pub enum TeamCmd {
     /// Add a team.
     Add {
+        /// The team's name.
         name: String,
         /// A question this team's update requests ask (repeat, in order; default: schedule.questions).
         #[arg(long, value_name = "TEXT")]
@@ -303,6 +326,7 @@ pub enum TeamCmd {
     },
     /// Change a team: its own questions (or back to the configured ones), its leads and when an open blocker goes to them.
     Set {
+        /// The team's name.
         name: String,
         /// A question this team's update requests ask (repeat, in order; replaces the list).
         #[arg(long, value_name = "TEXT")]
@@ -323,11 +347,17 @@ pub enum TeamCmd {
     },
     /// List teams with their member counts.
     List {
+        /// As a JSON array.
         #[arg(long)]
         json: bool,
     },
     /// Add a team holiday (no requests or digests that local date).
-    Holiday { name: String, date: String },
+    Holiday {
+        /// The team's name.
+        name: String,
+        /// The local date, YYYY-MM-DD.
+        date: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

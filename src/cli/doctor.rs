@@ -172,7 +172,7 @@ async fn inbound_trust(cfg: &Config, store: &Store, r: &mut Report) {
         r.warn(
             key,
             "empty: mail without a reply token (a fresh email to the base address) is never taken on your mail server's word; each member is asked \"Was this you?\" instead",
-            "set it to the authserv-id your receiving server writes in Authentication-Results (see Security in the README)",
+            "set it to the authserv-id your receiving server writes in Authentication-Results (see the manual, Running it › Security: docs/src/running/security.md)",
         );
         return;
     }

@@ -9,6 +9,7 @@ pub mod import;
 mod mail;
 mod member;
 mod offline;
+pub mod reference;
 mod team;
 mod token;
 

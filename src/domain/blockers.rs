@@ -2,7 +2,7 @@
 //! open, since when, and for how many of their workdays. Pure logic; the store reads the
 //! updates that have a blockers section, the digest carries what this returns.
 //!
-//! The rule (README, "Blockers carried until resolved"):
+//! The rule (the manual, docs/src/member/sections.md, "Blockers carried until resolved"):
 //! * an update with a blocker (a blockers section that is not "none") opens one, or, while one
 //!   is open, becomes its latest word (its lines replace the old ones; "since" stays);
 //! * an update whose blockers section says there is none — "none", "no blockers", "resolved",

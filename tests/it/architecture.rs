@@ -1,5 +1,6 @@
-//! The dependency chain the README draws, checked on the source itself: every `crate::…` path
-//! in a module under `src/` must name a module that module may depend on.
+//! The dependency chain the manual draws (docs/src/development/architecture.md), checked on
+//! the source itself: every `crate::…` path in a module under `src/` must name a module that
+//! module may depend on.
 //!
 //! ```text
 //! domain ← config ← telemetry
@@ -288,7 +289,7 @@ fn imports_follow_the_chain() {
     }
     assert!(
         problems.is_empty(),
-        "imports against the chain in README.md (Architecture):\n{}",
+        "imports against the chain in docs/src/development/architecture.md:\n{}",
         problems.join("\n")
     );
     // Every module in the chain still exists (a renamed module must be renamed here too).

@@ -1312,7 +1312,8 @@ both!(
 );
 
 // ----------------------------------------------------------------- pre-fill and extraction
-// Here, not beside the extraction: `mail` may not import `render` (README, Architecture).
+// Here, not beside the extraction: `mail` may not import `render` (the manual,
+// docs/src/development/architecture.md).
 
 /// The request as Tidings writes it with a pre-filled plan, quoted by a mail client.
 fn quoted_request_with_a_plan() -> String {

@@ -15,6 +15,7 @@ mod browser;
 mod calendar;
 mod cli;
 mod dbcopy;
+mod docs;
 mod emails;
 mod flow;
 mod hardening;

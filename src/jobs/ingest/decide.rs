@@ -262,7 +262,8 @@ async fn as_member(
     let mut text = p.text.trim().to_string();
     let mut replace = false;
     // `for 2026-12-01` on the first line files the rest for that day (the filing rule in the
-    // README); "replace" or another command may follow on the next line.
+    // manual, docs/src/member/replies.md); "replace" or another command may follow on the next
+    // line.
     let mut date = date;
     if let Some(Ok(Command::For(d))) = parse_command(&text) {
         let today = local_date(member.tz, now);

@@ -5,7 +5,7 @@
 //! text": format detection, MIME decoding (via `mail-parser`), HTML-to-text conversion
 //! with structural quote removal, and the plain-text rules.
 //!
-//! Conventions (the full rationale is in `docs/reply-conventions.md`):
+//! Conventions (the full rationale is in `docs/src/how-it-works/reply-conventions.md`):
 //! - Quoted history is removed wherever it starts: attribution lines ("On … wrote:" in
 //!   many languages, possibly wrapped over several lines), Outlook header blocks
 //!   (≥ 2 localized "From:/Sent:/To:/Subject:" lines), "-----Original Message-----"
