@@ -6,6 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Store, StoreError, StoreResult};
@@ -91,70 +92,75 @@ impl Store {
 
     /// The updates `ids` (those that still exist) as they read now, with their authors.
     pub async fn update_contents(&self, ids: &[i64]) -> StoreResult<Vec<UpdateContent>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
+        let rows = self
+            .by_ids(
                 "SELECT u.id, u.revision, m.id, m.name, m.timezone, u.local_date, u.body, u.sections,
                         u.blocker_resolved_at
                  FROM updates u JOIN members m ON m.id = u.member_id
-                 WHERE u.id IN ({})",
-                super::placeholders(1, chunk.len())
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for id in chunk {
-                q = q.bind(id);
-            }
-            for r in q.fetch_all(&self.pool).await? {
-                out.push(UpdateContent {
-                    update_id: r.try_get(0)?,
-                    revision: r.try_get(1)?,
-                    author_id: r.try_get(2)?,
-                    author_name: r.try_get(3)?,
-                    author_tz: r.try_get(4)?,
-                    local_date: date_of(&r.try_get::<String, _>(5)?)?,
-                    // The text only for an update stored before its sections were.
-                    sections: sections::from_stored(
-                        r.try_get::<Option<String>, _>(7)?.as_deref(),
-                        &r.try_get::<String, _>(6)?,
-                    )
-                    .into(),
+                 WHERE u.id IN",
+                ids,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let w = revision_of(r)?;
+                Ok(UpdateContent {
+                    update_id: w.update_id,
+                    revision: w.revision,
+                    author_id: w.author_id,
+                    author_name: w.author_name,
+                    author_tz: w.author_tz,
+                    local_date: w.local_date,
+                    sections: w.sections,
                     resolved_at: r.try_get::<Option<i64>, _>(8)?,
-                });
-            }
-        }
-        Ok(out)
+                })
+            })
+            .collect()
     }
 
     /// Every stored revision of the updates `ids` (those that still exist), with their authors.
     pub async fn revisions(&self, ids: &[i64]) -> StoreResult<Vec<Revision>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
+        let rows = self
+            .by_ids(
                 "SELECT r.update_id, r.revision, m.id, m.name, m.timezone, u.local_date, r.body, r.sections
                  FROM update_revisions r JOIN updates u ON u.id = r.update_id JOIN members m ON m.id = u.member_id
-                 WHERE r.update_id IN ({})",
-                super::placeholders(1, chunk.len())
-            );
+                 WHERE r.update_id IN",
+                ids,
+            )
+            .await?;
+        rows.iter().map(revision_of).collect()
+    }
+
+    /// The rows of `select`, a query ending in `IN`, for `ids`, [`CHUNK`] ids a query.
+    async fn by_ids(&self, select: &str, ids: &[i64]) -> StoreResult<Vec<AnyRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!("{select} ({})", super::placeholders(1, chunk.len()));
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for id in chunk {
                 q = q.bind(id);
             }
-            for r in q.fetch_all(&self.pool).await? {
-                out.push(Revision {
-                    update_id: r.try_get(0)?,
-                    revision: r.try_get(1)?,
-                    author_id: r.try_get(2)?,
-                    author_name: r.try_get(3)?,
-                    author_tz: r.try_get(4)?,
-                    local_date: date_of(&r.try_get::<String, _>(5)?)?,
-                    sections: sections::from_stored(
-                        r.try_get::<Option<String>, _>(7)?.as_deref(),
-                        &r.try_get::<String, _>(6)?,
-                    )
-                    .into(),
-                });
-            }
+            out.extend(q.fetch_all(&self.pool).await?);
         }
         Ok(out)
     }
+}
+
+/// An update's id, revision, author (id, name, zone), local date, text and sections, in that
+/// order, as written in that revision.
+fn revision_of(r: &AnyRow) -> StoreResult<Revision> {
+    Ok(Revision {
+        update_id: r.try_get(0)?,
+        revision: r.try_get(1)?,
+        author_id: r.try_get(2)?,
+        author_name: r.try_get(3)?,
+        author_tz: r.try_get(4)?,
+        local_date: date_of(&r.try_get::<String, _>(5)?)?,
+        // The text only for an update stored before its sections were.
+        sections: sections::from_stored(
+            r.try_get::<Option<String>, _>(7)?.as_deref(),
+            &r.try_get::<String, _>(6)?,
+        )
+        .into(),
+    })
 }
