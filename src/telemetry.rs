@@ -22,7 +22,7 @@ pub fn init(format: LogFormat, level: &str) {
         builder.json().try_init()
     } else {
         builder
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(colour(std::io::stderr().is_terminal()))
             .try_init()
     };
 }
@@ -69,4 +69,9 @@ impl Metrics {
             self.last_tick_micros.load(Relaxed) as f64 / 1e6,
         )
     }
+}
+
+/// Colours in the logs: on a terminal, unless `NO_COLOR` is set to anything but "" (no-color.org).
+fn colour(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

@@ -17,6 +17,10 @@ pub struct Cli {
     /// Log format (overrides log.format).
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormatArg>,
+    /// No progress bars (they are shown only on a terminal anyway; results and errors are
+    /// printed as always).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -89,6 +93,19 @@ pub enum Command {
     /// Print the HTTP API's OpenAPI 3.1 document (the one `serve` answers at
     /// /api/v1/openapi.json), e.g. to generate a client. Needs no config.
     Openapi,
+    /// Print the completion script for SHELL, e.g. `tidings completions bash >
+    /// ~/.local/share/bash-completion/completions/tidings` (the Debian package installs them).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (tidings.1 and one per command, tidings-member-add.1 …) into DIR.
+    #[command(hide = true)]
+    Man {
+        /// The directory to write them into (created if missing).
+        dir: PathBuf,
+    },
     /// Show an email without sending it.
     Preview {
         #[command(subcommand)]

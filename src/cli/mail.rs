@@ -314,9 +314,14 @@ pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::R
             blockers: a.blockers,
             ..Default::default()
         };
-        log::export(ctx, Reader::Admin, &q, format)
-            .await
-            .map_err(in_team)
+        let bar = super::progress_count(&format!("exporting {}: updates read", a.team));
+        let text = log::export_counted(ctx, Reader::Admin, &q, format, &mut |n| {
+            bar.set_position(n as u64)
+        })
+        .await
+        .map_err(in_team);
+        bar.finish_and_clear();
+        text
     })
     .await?;
     match &a.output {

@@ -98,8 +98,27 @@ async fn member_named(s: &Store, email: &EmailAddress) -> anyhow::Result<crate::
 
 async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&cfg.database.url.0, cfg.database.max_connections).await?;
-    store.migrate().await?;
+    migrate_shown(&store).await?;
     Ok(store)
+}
+
+/// Applies the pending migrations one at a time, each named on a progress bar (on a terminal;
+/// one can take minutes on a large database).
+async fn migrate_shown(store: &Store) -> anyhow::Result<()> {
+    let pending = store.pending_migrations().await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let bar = progress_bar(pending.len() as u64, "migrating");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    for (version, description) in &pending {
+        bar.set_message(format!("migrating: {version} {description}"));
+        store.migrate_to(*version).await?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    // Anything the steps did not cover (there is none when they all ran) is applied here.
+    store.migrate().await
 }
 
 /// Runs `f` with an open store and always closes it (so SQLite checkpoints its WAL and the
@@ -124,7 +143,28 @@ async fn with_ctx<T>(
     r
 }
 
+/// `--quiet`: no progress bars.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A count of things done for a long command whose total is not known beforehand (a spinner
+/// and the count); hidden like [`progress_bar`].
+pub fn progress_count(what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) || !std::io::stdout().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg}: {pos} ({elapsed})")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     // Commands that need no configuration or database.
     match &cli.command {
         Command::Reply {
@@ -148,6 +188,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::outln!("{doc}");
             return Ok(());
         }
+        Command::Completions { shell } => return reference::completions(*shell),
+        Command::Man { dir } => return reference::man_pages(dir),
         Command::Schedule {
             cmd:
                 ScheduleCmd::Next {
@@ -215,6 +257,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reply { .. }
         | Command::Schedule { .. }
         | Command::Openapi
+        | Command::Completions { .. }
+        | Command::Man { .. }
         | Command::Demo { .. }
         | Command::Db { .. } => Ok(()),
     }
@@ -224,7 +268,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// so that scripted output stays clean.
 pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) || !std::io::stdout().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);

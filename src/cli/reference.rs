@@ -1,8 +1,32 @@
-//! The manual's command reference (`docs/src/reference/commands.md`), written from clap's own
-//! description of the command line, so it says what `--help` says. A test compares the file
-//! with what this makes; `TIDINGS_WRITE_DOCS=1 cargo test --lib cli::reference` writes it.
+//! The command line described for readers, from clap's own description of it so that it says
+//! what `--help` says: the manual's command reference (`docs/src/reference/commands.md`; a test
+//! compares the file with what this makes, `TIDINGS_WRITE_DOCS=1 cargo test --lib
+//! cli::reference` writes it), the man pages and the shell completions.
 
-use clap::{Arg, Command};
+use std::path::Path;
+
+use anyhow::Context;
+use clap::{Arg, Command, CommandFactory};
+
+use super::Cli;
+
+/// `tidings completions SHELL`: the completion script on stdout.
+pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "tidings", &mut out);
+    crate::out!("{}", String::from_utf8_lossy(&out));
+    Ok(())
+}
+
+/// `tidings man DIR`: `tidings.1` and a page per command (`tidings-member-add.1`), written
+/// into `dir`.
+pub fn man_pages(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    clap_mangen::generate_to(Cli::command(), dir)
+        .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+    Ok(())
+}
 
 /// The whole reference page for `cli` (the built command: `Cli::command()`).
 pub fn markdown(cli: &Command) -> String {
@@ -192,6 +216,39 @@ mod tests {
             }
         });
         assert!(missing.is_empty(), "not in the reference: {missing:?}");
+    }
+
+    #[test]
+    fn man_pages_come_one_per_command_and_name_their_options() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        man_pages(dir.path()).unwrap_or_else(|e| panic!("man pages: {e:#}"));
+        let page = |name: &str| {
+            std::fs::read_to_string(dir.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        assert!(page("tidings.1").contains(".TH tidings 1"));
+        let add = page("tidings-member-add.1");
+        // roff writes each '-' of an option as "\-".
+        assert!(add.contains(r"\fB\-\-digest\-at\fR \fI<HH:MM>\fR"), "{add}");
+        assert!(
+            !dir.path().join("tidings-man.1").exists(),
+            "the hidden command has no page"
+        );
+    }
+
+    #[test]
+    fn completions_complete_commands_in_every_shell() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tidings", &mut out);
+            let script = String::from_utf8_lossy(&out);
+            for word in ["member", "digest-at", "quarantine"] {
+                assert!(script.contains(word), "{shell:?} completion lacks {word}");
+            }
+        }
     }
 
     fn walk(cmd: &Command, path: &mut Vec<String>, f: &mut dyn FnMut(&[String], &Command)) {

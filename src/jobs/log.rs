@@ -72,6 +72,16 @@ pub async fn page(ctx: &Ctx, reader: Reader<'_>, q: &LogQuery) -> Result<LogPage
 
 /// Every update `q` selects (its cursor and limit aside), oldest first.
 pub async fn all(ctx: &Ctx, reader: Reader<'_>, q: &LogQuery) -> Result<Vec<TeamUpdate>, LogError> {
+    all_counted(ctx, reader, q, &mut |_| {}).await
+}
+
+/// [`all`], telling `read` how many updates were read after each page.
+pub async fn all_counted(
+    ctx: &Ctx,
+    reader: Reader<'_>,
+    q: &LogQuery,
+    read: &mut (dyn FnMut(usize) + Send),
+) -> Result<Vec<TeamUpdate>, LogError> {
     team_for(ctx, reader, &q.team).await?;
     let mut q = LogQuery {
         after: None,
@@ -82,6 +92,7 @@ pub async fn all(ctx: &Ctx, reader: Reader<'_>, q: &LogQuery) -> Result<Vec<Team
     loop {
         let p = ctx.store.team_log(&q).await?;
         out.extend(p.entries.into_iter().map(|e| e.update));
+        read(out.len());
         match p.next {
             Some(c) => q.after = Some(c),
             None => break,
@@ -116,7 +127,19 @@ pub async fn export(
     q: &LogQuery,
     format: Format,
 ) -> Result<String, LogError> {
-    let all = all(ctx, reader, q).await?;
+    export_counted(ctx, reader, q, format, &mut |_| {}).await
+}
+
+/// [`export`], telling `read` how many updates were read after each page (a large team's
+/// export on the command line shows it).
+pub async fn export_counted(
+    ctx: &Ctx,
+    reader: Reader<'_>,
+    q: &LogQuery,
+    format: Format,
+    read: &mut (dyn FnMut(usize) + Send),
+) -> Result<String, LogError> {
+    let all = all_counted(ctx, reader, q, read).await?;
     let rows: Vec<ExportedUpdate> = all.iter().map(exported).collect();
     Ok(export::export(&q.team, &rows, format))
 }

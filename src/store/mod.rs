@@ -186,6 +186,43 @@ impl Store {
         .context("cannot apply the database migrations")
     }
 
+    /// The migrations of this build not yet applied, oldest first: (version, description).
+    pub async fn pending_migrations(&self) -> anyhow::Result<Vec<(i64, String)>> {
+        let migrator = self.migrator();
+        let applied: Vec<i64> =
+            match sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await
+            {
+                Ok(rows) => rows
+                    .iter()
+                    .filter_map(|r| r.try_get::<i64, _>(0).ok())
+                    .collect(),
+                // A new database: no table yet, everything is pending.
+                Err(_) => Vec::new(),
+            };
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .map(|m| (m.version, m.description.to_string()))
+            .collect())
+    }
+
+    /// Applies the migrations of this backend up to and including `version`.
+    pub async fn migrate_to(&self, version: i64) -> anyhow::Result<()> {
+        self.migrator()
+            .run_to(version, &self.pool)
+            .await
+            .with_context(|| format!("cannot apply database migration {version}"))
+    }
+
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        }
+    }
+
     /// Whether every migration of this build is applied.
     pub async fn is_migrated(&self) -> anyhow::Result<bool> {
         let migrator = match self.backend {

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tidings");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_tidings");
 
 pub(crate) fn run(dir: &Path, db: &str, args: &[&str]) -> Output {
     Command::new(BIN)

@@ -125,3 +125,104 @@ fn json_logs_carry_the_job_span_and_counts() {
     assert_eq!(plan["span"]["why"], "run-due", "{plan}");
     assert_eq!(plan["fields"]["requests"], 1, "{plan}");
 }
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`), as an operator at a shell does:
+/// what the terminal showed, control sequences and all.
+fn on_terminal(dir: &std::path::Path, db: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut line = String::from(crate::cli::BIN);
+    for a in args {
+        line.push_str(&format!(" '{a}'"));
+    }
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qefc", &line, "/dev/null"])
+        .current_dir(dir)
+        .env_remove("TIDINGS_CONFIG")
+        .env_remove("NO_COLOR")
+        .env("TIDINGS_DATABASE__URL", db)
+        .env("TIDINGS_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("util-linux script (a pseudo-terminal) is needed: {e}"));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{args:?} on a terminal failed:\n{out}");
+    out
+}
+
+#[test]
+fn on_a_terminal_long_commands_show_progress_and_quiet_or_a_pipe_shows_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = format!("sqlite://{}", d.join("t.db").display());
+    // A new database: its migrations are named as they run.
+    let first = on_terminal(d, &db, &["team", "list"], &[]);
+    assert!(first.contains("migrating: "), "{first}");
+    let csv = d.join("many.csv");
+    std::fs::write(&csv, big_csv(2000, None)).unwrap();
+    let shown = on_terminal(d, &db, &["member", "import", csv.to_str().unwrap()], &[]);
+    assert!(
+        // indicatif draws at most a few times a second: the count, not necessarily the end.
+        shown.contains("importing members [") && shown.contains("/2000 ("),
+        "{shown}"
+    );
+    assert!(shown.contains("imported 2000 members"), "{shown}");
+    let exported = on_terminal(
+        d,
+        &db,
+        &["export", "--team", "team1", "--format", "json"],
+        &[],
+    );
+    assert!(
+        exported.contains("exporting team1: updates read"),
+        "{exported}"
+    );
+    // --quiet: the same commands with their results only.
+    let csv2 = d.join("more.csv");
+    std::fs::write(
+        &csv2,
+        big_csv(10, None).replace("@example.com", "@example.org"),
+    )
+    .unwrap();
+    let quiet = on_terminal(
+        d,
+        &db,
+        &["--quiet", "member", "import", csv2.to_str().unwrap()],
+        &[],
+    );
+    assert!(!quiet.contains("importing members"), "{quiet}");
+    assert!(quiet.contains("imported 10 members"), "{quiet}");
+    let quiet = on_terminal(d, &db, &["-q", "export", "--team", "team1"], &[]);
+    assert!(!quiet.contains("exporting"), "{quiet}");
+    // Piped: nothing but the result (see large_import).
+    let piped = ok(&run(
+        d,
+        &db,
+        &["export", "--team", "team1", "--format", "json"],
+    ));
+    assert!(
+        !piped.contains("exporting") && !piped.contains('\u{1b}'),
+        "{piped}"
+    );
+}
+
+#[test]
+fn no_color_takes_the_colours_out_of_the_logs_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = format!("sqlite://{}", d.join("t.db").display());
+    // sqlx logs each statement at debug: log lines on any command.
+    let log = ("TIDINGS_LOG", "sqlx=debug");
+    let coloured = on_terminal(d, &db, &["-q", "migrate"], &[log]);
+    assert!(
+        coloured.contains("DEBUG") && coloured.contains("\u{1b}["),
+        "{coloured:?}"
+    );
+    let plain = on_terminal(d, &db, &["-q", "migrate"], &[log, ("NO_COLOR", "1")]);
+    assert!(plain.contains("DEBUG sqlx::query"), "{plain:?}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "NO_COLOR left colours: {plain:?}"
+    );
+}
