@@ -94,7 +94,9 @@ fn digest_html_kb(size: usize) -> f64 {
                 late: false,
                 resolved: false,
                 resolved_on: None,
-            }
+                        followed: false,
+            folded: false,
+}
         })
         .collect();
     let prefs = "https://tidings.example.test/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -114,6 +116,7 @@ fn digest_html_kb(size: usize) -> f64 {
             missing: vec![],
         }],
         prefs_url: prefs,
+        needs_only: false,
     };
     digest_parts(&view).1.len() as f64 / 1024.0
 }

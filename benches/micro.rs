@@ -115,7 +115,9 @@ fn team_digest(size: usize) -> DigestView<'static> {
             late: false,
             resolved: false,
             resolved_on: None,
-        })
+                followed: false,
+        folded: false,
+})
         .collect();
     DigestView {
         reader_name: "Member 0",
@@ -133,6 +135,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
             missing: vec![],
         }],
         prefs_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        needs_only: false,
     }
 }
 

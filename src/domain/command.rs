@@ -27,6 +27,49 @@ pub enum Command {
     /// `resolved` / `unblocked` on the first line: the member's open blocker is resolved; any
     /// text after it is the day's update as usual.
     Resolved,
+    /// `follow ana`: that teammate's updates first and whole in the reader's digest. Only a
+    /// teammate's name makes it a command ("Follow up with legal" stays an update).
+    Follow(String),
+    /// `mute ben`: that teammate's updates folded into one line (same rule as `follow`).
+    Mute(String),
+    /// `only blockers and mentions`: a digest only when something needs the reader.
+    NeedsOnly,
+    /// `quiet until friday` (or a date): no digests until that day, then one catch-up.
+    QuietUntil(Until),
+    /// `everything`: the digest as everyone gets it again.
+    Everything,
+}
+
+/// The end of quiet days: a date, or the next such weekday after today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    Date(NaiveDate),
+    Next(chrono::Weekday),
+}
+
+impl Until {
+    /// The date meant, seen from local date `today`.
+    pub fn date_after(self, today: NaiveDate) -> NaiveDate {
+        match self {
+            Until::Date(d) => d,
+            Until::Next(w) => (1..=7)
+                .filter_map(|n| today.checked_add_days(chrono::Days::new(n)))
+                .find(|d| chrono::Datelike::weekday(d) == w)
+                .unwrap_or(today),
+        }
+    }
+}
+
+/// Whether `c` shapes the reader's digest (handled with the reader's teammates at hand).
+pub fn shapes_digest(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::Follow(_)
+            | Command::Mute(_)
+            | Command::NeedsOnly
+            | Command::QuietUntil(_)
+            | Command::Everything
+    )
 }
 
 /// Every command as a member writes it, and what it does: the list the preferences page shows
@@ -66,6 +109,26 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "resolved",
         "Your open blocker is resolved; anything below it is the day's update.",
+    ),
+    (
+        "follow Ana",
+        "Ana's updates come first in your digest, and whole.",
+    ),
+    (
+        "mute Ben",
+        "Ben's updates fold into one line with a link (Ben is not told).",
+    ),
+    (
+        "only blockers and mentions",
+        "A digest only when something needs you, holding just that.",
+    ),
+    (
+        "quiet until friday",
+        "No digests until then (a day or a date), then one catch-up.",
+    ),
+    (
+        "everything",
+        "Your digest as it comes by default again: no one followed or muted, nothing left out.",
     ),
     (
         "replace",
@@ -154,7 +217,33 @@ pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
                 .map(Command::Timezone)
                 .map_err(|e| e.to_string())
         }
+        ["follow", rest @ ..] if (1..=3).contains(&rest.len()) => {
+            Ok(Command::Follow(name_arg(&arg, 1, rest.len())))
+        }
+        ["mute", rest @ ..] if (1..=3).contains(&rest.len()) => {
+            Ok(Command::Mute(name_arg(&arg, 1, rest.len())))
+        }
+        ["only", "blockers", "and", "mentions"] | ["only", "what", "needs", "me"] => {
+            Ok(Command::NeedsOnly)
+        }
+        ["quiet", "until", d] => parse_until(d).map(Command::QuietUntil),
+        ["everything"] => Ok(Command::Everything),
         _ => return None,
+    })
+}
+
+/// Words `from`.. of the line as written (a name keeps its case).
+fn name_arg(arg: &dyn Fn(usize) -> String, from: usize, n: usize) -> String {
+    (from..from + n).map(arg).collect::<Vec<_>>().join(" ")
+}
+
+/// A weekday (`friday`, `fri`) or a date (`2026-12-11`).
+fn parse_until(d: &str) -> Result<Until, String> {
+    if let Ok(date) = NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+        return Ok(Until::Date(date));
+    }
+    d.parse::<chrono::Weekday>().map(Until::Next).map_err(|_| {
+        format!("\"quiet until\" needs a weekday or a date like 2026-12-31, got {d:?}")
     })
 }
 
@@ -280,5 +369,47 @@ mod tests {
         ] {
             assert_eq!(parse_command(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn digest_shaping_commands_are_read_with_their_names_and_days() {
+        use super::Until;
+        assert_eq!(
+            parse_command("follow Ana"),
+            Some(Ok(Command::Follow("Ana".into())))
+        );
+        assert_eq!(
+            parse_command("Mute Ben Carter."),
+            Some(Ok(Command::Mute("Ben Carter".into())))
+        );
+        // Four words or more is a sentence ("Follow up with legal" is kept as an update
+        // later, when "up with legal" names no teammate).
+        assert_eq!(parse_command("follow up on the legal review"), None);
+        assert_eq!(
+            parse_command("Only blockers and mentions"),
+            Some(Ok(Command::NeedsOnly))
+        );
+        assert_eq!(
+            parse_command("quiet until friday"),
+            Some(Ok(Command::QuietUntil(Until::Next(chrono::Weekday::Fri))))
+        );
+        assert_eq!(
+            parse_command("quiet until 2026-12-24"),
+            Some(Ok(Command::QuietUntil(Until::Date(
+                NaiveDate::from_ymd_opt(2026, 12, 24).unwrap()
+            ))))
+        );
+        assert!(matches!(parse_command("quiet until someday"), Some(Err(_))));
+        assert_eq!(parse_command("Everything."), Some(Ok(Command::Everything)));
+        // Friday 11 Dec: "until friday" is the next one, a week on.
+        let fri = NaiveDate::from_ymd_opt(2026, 12, 11).unwrap();
+        assert_eq!(
+            Until::Next(chrono::Weekday::Fri).date_after(fri),
+            NaiveDate::from_ymd_opt(2026, 12, 18).unwrap()
+        );
+        assert_eq!(
+            Until::Next(chrono::Weekday::Mon).date_after(fri),
+            NaiveDate::from_ymd_opt(2026, 12, 14).unwrap()
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod rhythm;
 pub mod schedule;
 pub mod search;
 pub mod sections;
+pub mod shape;
 pub mod text;
 pub mod token;
 mod tz_links;
@@ -271,6 +272,9 @@ pub struct Member {
     /// Raised by `tidings member signout`: every link, session and feed address signed over
     /// an older value stops working.
     pub epoch: i64,
+    /// How they shape their own digest (follow, mute, only what needs them, quiet days);
+    /// boxed: most members keep the default, and a member is passed around a lot.
+    pub shape: Box<shape::DigestShape>,
 }
 
 /// When comments or mentions reach a member.
@@ -322,7 +326,10 @@ impl Member {
     }
     /// Which digest the fire for local date `date` sends ([`rhythm::digest_kind`]).
     pub fn digest_kind(&self, date: NaiveDate) -> DigestKind {
-        rhythm::digest_kind(self.cadence, &self.digest_schedule(), &self.away, date)
+        // Quiet days end in a catch-up as time away does.
+        let mut away = self.away.clone();
+        away.extend(self.shape.quiet_range());
+        rhythm::digest_kind(self.cadence, &self.digest_schedule(), &away, date)
     }
     pub fn is_away_on(&self, d: NaiveDate) -> bool {
         self.away.iter().any(|a| a.contains(d))

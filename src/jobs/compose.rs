@@ -123,6 +123,7 @@ pub fn digest_view<'a>(
         comments: data.comments,
         comment_to: HashMap::new(),
         prefs_url,
+        needs_only: m.shape.needs_only,
     }
 }
 

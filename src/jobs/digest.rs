@@ -236,22 +236,43 @@ pub(super) async fn digest_view_data_in(
             resolved_on: i
                 .resolved_at
                 .and_then(|t| crate::domain::schedule::local_date_at(&i.author_tz, t)),
+            followed: m.shape.follows(i.author_id),
+            folded: m.shape.mutes(i.author_id),
         });
         keys.push((i.update_id, i.revision));
     }
-    // By day, then by name as a reader expects it (root collation: Ł with L), then by id.
+    // Followed people first; then by day, then by name as a reader expects it (root
+    // collation: Ł with L), then by id.
     for sec in &mut sections {
         sec.entries.sort_by(|a, b| {
-            a.local_date
-                .cmp(&b.local_date)
+            b.followed
+                .cmp(&a.followed)
+                .then_with(|| a.local_date.cmp(&b.local_date))
                 .then_with(|| collate::names(&a.author, &b.author))
                 .then_with(|| a.update_id.cmp(&b.update_id))
         });
     }
     list_missing(&mut sections, &teammates, &snapshot.with_updates, recent);
-    let carried = carried_blockers(m, now, &teammates, snapshot, &keys);
+    let mut carried = carried_blockers(m, now, &teammates, snapshot, &keys);
+    // A muted teammate's carried blocker goes, unless it is escalated to the reader as lead.
+    carried.retain(|c| {
+        c.needs_you
+            || !teammates
+                .iter()
+                .any(|t| t.name == c.who && m.shape.mutes(t.id))
+    });
     let (mentions, mention_ids) = mentions_of(ctx, m).await?;
     let (comments, comment_ids) = comments_for(ctx, m).await?;
+    if m.shape.needs_only {
+        // Only what needs the reader: no updates (they stay unseen, for the team log and for
+        // the digest after "everything"), no one listed as missing, no blocker merely carried.
+        for sec in &mut sections {
+            sec.entries.clear();
+            sec.missing.clear();
+        }
+        keys.clear();
+        carried.retain(|c| c.needs_you);
+    }
     Ok(DigestData {
         kind,
         sections,

@@ -10,6 +10,7 @@ pub mod members;
 pub mod mentions;
 pub mod plan;
 pub mod send;
+pub mod shape;
 
 use std::sync::Arc;
 

@@ -442,7 +442,8 @@ async fn build_due_digests(
         move |(m, fire, kind, snapshot)| {
             let ctx = ctx.clone();
             async move {
-                if !still_wanted(&ctx, &m, fire, now).await? {
+                // Quiet days (`quiet until`) hold the reader's digests, not their requests.
+                if m.shape.quiet_on(fire) || !still_wanted(&ctx, &m, fire, now).await? {
                     return Ok(Built::Skipped);
                 }
                 let data = digest_view_data_in(&ctx, &m, fire, now, kind, &snapshot).await?;

@@ -51,6 +51,10 @@ pub struct DigestEntry {
     pub resolved: bool,
     /// The author's local day it was marked resolved, when known.
     pub resolved_on: Option<NaiveDate>,
+    /// The reader follows its author: first, and whole even in a condensed digest.
+    pub followed: bool,
+    /// The reader muted its author: one line with a link, its blocker not boxed.
+    pub folded: bool,
 }
 
 /// A teammate's blocker still open from an earlier update: carried in the digest ("Still
@@ -159,6 +163,8 @@ pub struct DigestView<'a> {
     pub comment_to: std::collections::HashMap<i64, String>,
     /// The reader's own signed link; an entry's "read the rest" is `{prefs_url}/updates/ID`.
     pub prefs_url: &'a str,
+    /// The reader asked for only what needs them (`only blockers and mentions`): no updates.
+    pub needs_only: bool,
 }
 
 /// One blocked update in the box: its author and blocker lines.
@@ -190,7 +196,7 @@ impl DigestView<'_> {
     /// The open blockers of the entries, in entry order.
     fn blocked(&self) -> Vec<Blocker<'_>> {
         self.entries()
-            .filter(|e| !e.resolved)
+            .filter(|e| !e.resolved && !e.folded)
             .filter_map(|e| {
                 let lines = sections::blocker_lines(&e.sections);
                 (!lines.is_empty()).then_some(Blocker {
@@ -261,6 +267,13 @@ pub fn digest_subject(v: &DigestView<'_>) -> String {
     if v.kind != DigestKind::Daily {
         return super::summary::subject(v);
     }
+    if v.needs_only {
+        return format!(
+            "{} · {}: what needs you",
+            team::title(v.teams, "digest"),
+            v.date.format("%a %-d %b")
+        );
+    }
     let n = v.entries().count();
     let blockers = v.top().lines;
     let mut s = format!(
@@ -292,6 +305,10 @@ fn wrote(sec: &DigestSection) -> Option<String> {
 /// `core: 2 of 3 wrote · infra: 1 of 1 wrote · …`): the line under the heading.
 /// `b` is the number of blocker lines (the caller has them at hand).
 fn summary(v: &DigestView<'_>, b: usize) -> String {
+    if v.needs_only {
+        return "Only what needs you, as you asked: reply \"everything\" for the whole digest"
+            .to_string();
+    }
     let mut parts: Vec<String> = v
         .sections
         .iter()
@@ -390,7 +407,7 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         if let Some(team) = &sec.team {
             s.push_str(&format!("## {team}\n\n"));
         }
-        if sec.entries.is_empty() {
+        if sec.entries.is_empty() && !v.needs_only {
             s.push_str("No new updates.\n\n");
         }
         for e in &sec.entries {
@@ -466,7 +483,7 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
                 h2 style=(st("h2")) { (team) }
                 (NL)
             }
-            @if sec.entries.is_empty() && sec.team.is_some() {
+            @if sec.entries.is_empty() && sec.team.is_some() && !v.needs_only {
                 p.muted style=(st(".muted")) { "No new updates." }
             }
             @for e in &sec.entries {

@@ -63,7 +63,7 @@ pub(super) struct Shape {
 
 /// An entry's key in [`EntryParts`]: update, revision, late, edited, resolved (and when), and
 /// its [`Shape`].
-type PartKey = (i64, i64, bool, bool, bool, Option<chrono::NaiveDate>, Shape);
+type PartKey = (i64, i64, u8, Option<chrono::NaiveDate>, Shape);
 
 /// Entries rendered once and shared by the digests of one pass: keyed by update, revision,
 /// the reader's marks and the entry's shape in their digest, each held with a stand-in for the
@@ -78,16 +78,21 @@ impl EntryParts {
         if self.kept.len() >= PARTS_KEPT {
             self.kept.clear();
         }
-        let key = (
-            e.update_id,
-            e.revision,
-            e.late,
-            e.edited,
-            e.resolved,
-            e.resolved_on,
-            shape,
-        );
+        let marks = u8::from(e.late)
+            | u8::from(e.edited) << 1
+            | u8::from(e.resolved) << 2
+            | u8::from(e.followed) << 3
+            | u8::from(e.folded) << 4;
+        let key = (e.update_id, e.revision, marks, e.resolved_on, shape);
+        // A followed author's update is whole even in a condensed digest.
+        let shape = Shape {
+            condensed: shape.condensed && !e.followed,
+            ..shape
+        };
         self.kept.entry(key).or_insert_with(|| {
+            if e.folded {
+                return folded(e);
+            }
             // A condensed digest links once, to the team log, instead of from each entry:
             // a hundred signed links were a sixth of its size.
             let url = if shape.condensed {
@@ -140,6 +145,21 @@ impl EntryParts {
     pub(super) fn text(&mut self, e: &DigestEntry, shape: Shape, link: &str, addr: &str) -> String {
         fill(&self.rendered(e, shape).1, link, addr)
     }
+}
+
+/// A muted author's entry: one line, linking to the update (the reader's link filled in).
+fn folded(e: &DigestEntry) -> (String, String) {
+    let url = format!("{}/updates/{}", stand_in(LINK), e.update_id);
+    let day = e.local_date.format("%a %-d %b");
+    let html = html! {
+        p.muted style=(st(".muted")) {
+            (e.author) " wrote an update for " (day) ". " a href=(url) style=(st("a")) { "Read it" }
+        }
+        (NL)
+    }
+    .into_string();
+    let text = format!("{} wrote an update for {day}: {url}\n\n", e.author);
+    (super::ascii_only(html), text)
 }
 
 /// The "Reply to Ana" line under an entry, writing to `addr`.

@@ -393,6 +393,8 @@ mod tests {
             late: false,
             resolved: false,
             resolved_on: None,
+            followed: false,
+            folded: false,
         }
     }
 
@@ -439,6 +441,7 @@ mod tests {
             comments: Vec::new(),
             comment_to: Default::default(),
             prefs_url: "https://t.example/p/abc",
+            needs_only: false,
         }
     }
 

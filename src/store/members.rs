@@ -65,6 +65,21 @@ impl Store {
         Ok(members.len())
     }
 
+    /// Stores how `member` shapes their digest. Their next digest instant stays: quiet days are
+    /// skipped when they come.
+    pub async fn set_digest_shape(
+        &self,
+        member: MemberId,
+        shape: &crate::domain::shape::DigestShape,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE members SET digest_shape = $1 WHERE id = $2")
+            .bind(shape.to_json())
+            .bind(member)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Applies a change to an existing member and clears their planned instants so the planner
     /// recomputes them at once.
     pub async fn update_member(
@@ -349,7 +364,7 @@ pub struct MemberDefaults {
     pub workdays: Workdays,
 }
 
-pub(super) const MEMBER_COLS: &str = "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at, cadence, observer, comments_delivery, mentions_delivery, feed_epoch";
+pub(super) const MEMBER_COLS: &str = "id, email, name, timezone, request_at, digest_at, workdays, paused, unsubscribed, bounces, created_at, cadence, observer, comments_delivery, mentions_delivery, feed_epoch, digest_shape";
 
 /// The one place a member row becomes a [`Member`]; stored values that no longer parse are an error.
 pub(super) fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
@@ -381,6 +396,11 @@ pub(super) fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
         comments: delivery(r, "comments_delivery")?,
         mentions: delivery(r, "mentions_delivery")?,
         epoch: r.try_get("feed_epoch")?,
+        // Unreadable (written by hand): the default digest rather than none.
+        shape: Box::new(
+            crate::domain::shape::DigestShape::from_json(&r.try_get::<String, _>("digest_shape")?)
+                .unwrap_or_default(),
+        ),
     })
 }
 

@@ -28,6 +28,7 @@ mod ops;
 mod pages;
 mod prefs_webdriver;
 mod security;
+mod shaping;
 mod spam;
 mod store;
 mod trust;

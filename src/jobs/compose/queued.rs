@@ -50,6 +50,9 @@ pub struct Manifest {
     /// so the row composes to the same bytes whenever it is sent.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub epoch: i64,
+    /// The reader asked for only what needs them: no updates, said so at the top.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub needs_only: bool,
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -66,7 +69,7 @@ pub struct ManifestSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
     /// `[update id, revision, marks]`, in the digest's order; marks: 1 late, 2 edited, 4 its
-    /// blocker resolved.
+    /// blocker resolved, 8 its author followed by the reader, 16 muted.
     pub entries: Vec<(i64, i64, u8)>,
     /// Teammates who had not written, by name as listed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -76,11 +79,14 @@ pub struct ManifestSection {
 const LATE: u8 = 1;
 const EDITED: u8 = 2;
 const RESOLVED: u8 = 4;
+const FOLLOWED: u8 = 8;
+const FOLDED: u8 = 16;
 
 impl Manifest {
     pub(super) fn of(v: &DigestView<'_>, list_id: String, epoch: i64) -> Manifest {
         Manifest {
             epoch,
+            needs_only: v.needs_only,
             name: v.reader_name.to_string(),
             teams: v.teams.to_vec(),
             hour: v.local_hour,
@@ -104,7 +110,9 @@ impl Manifest {
                         .map(|e| {
                             let marks = if e.late { LATE } else { 0 }
                                 | if e.edited { EDITED } else { 0 }
-                                | if e.resolved { RESOLVED } else { 0 };
+                                | if e.resolved { RESOLVED } else { 0 }
+                                | if e.followed { FOLLOWED } else { 0 }
+                                | if e.folded { FOLDED } else { 0 };
                             (e.update_id, e.revision, marks)
                         })
                         .collect(),
@@ -205,6 +213,8 @@ pub fn queued_digest(
                         late: marks & LATE != 0,
                         resolved: marks & RESOLVED != 0,
                         resolved_on: resolved_on.get(id).copied(),
+                        followed: marks & FOLLOWED != 0,
+                        folded: marks & FOLDED != 0,
                     })
                 })
                 .collect(),
@@ -224,6 +234,7 @@ pub fn queued_digest(
         comments: manifest.comments.clone(),
         comment_to: HashMap::new(),
         prefs_url: &prefs,
+        needs_only: manifest.needs_only,
     };
     let mut view = view;
     view.comment_to = comment_links(ctx, member, &view);

@@ -92,8 +92,15 @@ pub(super) fn command_change(
             format!("Your time zone is now {}.", z.name())
         }
         // These act on the reply's text, not on preferences (`for DATE` and `resolved` are
-        // read before).
-        Command::Replace | Command::For(_) | Command::Resolved => return None,
+        // read before; the digest's shape is set by `shape::apply`, also before).
+        Command::Replace
+        | Command::For(_)
+        | Command::Resolved
+        | Command::Follow(_)
+        | Command::Mute(_)
+        | Command::NeedsOnly
+        | Command::QuietUntil(_)
+        | Command::Everything => return None,
     };
     Some((ch, msg))
 }

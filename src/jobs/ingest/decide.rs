@@ -8,9 +8,10 @@ use super::commands::command_change;
 use super::comment::comment;
 use super::identify::{Identity, Via, identify};
 use super::notices::{not_one_sender, notify_sender, tell, under_notice_limit};
+use super::shape::{self, Shaped};
 use super::*;
 use crate::config::AttachmentPolicy;
-use crate::domain::command::{Command, parse_command};
+use crate::domain::command::{Command, parse_command, shapes_digest};
 use crate::domain::schedule::local_date;
 use crate::domain::{Member, MemberId};
 use crate::jobs::Ctx;
@@ -324,6 +325,22 @@ async fn as_member(
         match cmd {
             // A second "resolved" line is text.
             Ok(Command::Resolved) => {}
+            // follow, mute, …: a name that is no teammate's leaves the reply an update.
+            Ok(c) if shapes_digest(&c) => {
+                if let Shaped::Told(msg) = shape::apply(ctx, &member, c, now).await? {
+                    let notice = compose::notice(
+                        ctx,
+                        &member,
+                        &format!("receipt:{key}"),
+                        "Done: your digest changed",
+                        &msg,
+                        None,
+                        now,
+                    )?;
+                    tell(ctx, &notice, now).await?;
+                    return Ok(Decision::command(msg, sender, member.id));
+                }
+            }
             Ok(c) => match command_change(&member, c, now) {
                 // "replace": the rest of the reply replaces the day's update.
                 None => {

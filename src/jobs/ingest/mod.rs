@@ -9,6 +9,7 @@ mod confirm;
 mod decide;
 mod identify;
 mod notices;
+mod shape;
 
 pub use confirm::{CONFIRM_DAYS, ConfirmError, confirm, confirm_url};
 

@@ -17,6 +17,8 @@ fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
         late,
         resolved: false,
         resolved_on: None,
+        followed: false,
+        folded: false,
     }
 }
 
@@ -40,6 +42,7 @@ fn view(body: &str) -> DigestView<'static> {
             missing: vec!["Cy".into()],
         }],
         prefs_url: "http://127.0.0.1:8080/p/x",
+        needs_only: false,
     }
 }
 
@@ -168,6 +171,7 @@ fn several_teams_get_one_section_each_and_marks_show() {
             },
         ],
         prefs_url: "http://x/p/1",
+        needs_only: false,
     };
     let t = digest_text(&v);
     assert!(
@@ -214,7 +218,9 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
                 late: false,
                 resolved: false,
                 resolved_on: None,
-            }
+                        followed: false,
+            folded: false,
+}
         })
         .collect();
     DigestView {
@@ -233,6 +239,7 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
             missing: vec!["Nobody Yet".into()],
         }],
         prefs_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        needs_only: false,
     }
 }
 

@@ -8,6 +8,7 @@ mod auth;
 mod json;
 mod log;
 mod me;
+mod shape;
 
 use admin::*;
 pub use auth::{AdminAuth, MemberAuth};
@@ -15,6 +16,7 @@ pub use json::{ApiJson, ApiPath, too_large};
 use log::*;
 pub use me::MemberPatch;
 use me::*;
+use shape::*;
 
 use axum::Json;
 use chrono::NaiveDate;
@@ -27,6 +29,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     r.add(routes!(openapi_json))
         .add(routes!(post_update, list_updates))
         .add(routes!(get_preferences, put_preferences))
+        .add(routes!(get_digest_shape, put_digest_shape))
         .add(routes!(resolve_blocker))
         .add(routes!(latest_digest))
         .add(routes!(team_log))
