@@ -324,3 +324,91 @@ both!(
         assert_eq!(*m.shape, tidings::domain::shape::DigestShape::default());
     }
 );
+
+both!(
+    the_preferences_page_shapes_the_digest_and_says_why_when_it_cannot,
+    |app| {
+        use reqwest::StatusCode;
+        let rea = app
+            .member_of("rea@example.test", "Rea Reader", "Europe/Berlin", "core")
+            .await;
+        let ana = app
+            .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
+            .await;
+        app.member_of("ben@example.test", "Ben Carter", "Europe/Berlin", "core")
+            .await;
+        let srv = crate::web::Server::start(&app, |_| {}).await;
+        let link = srv.fresh_link(rea);
+        let page = srv
+            .http
+            .get(srv.url(&link))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("Your digest") && page.contains("Your teammates: Ana Lima, Ben Carter."),
+            "{page}"
+        );
+        let csrf = crate::web::csrf_of(&page);
+        let post = |form: Vec<(&'static str, String)>| {
+            let (srv, link) = (&srv, &link);
+            async move {
+                srv.http
+                    .post(srv.url(link))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let r = post(vec![
+            ("csrf", csrf.clone()),
+            ("action", "shape".into()),
+            ("follow", "ana".into()),
+            ("mute", "ben@example.test".into()),
+            ("needs_only", "on".into()),
+            ("quiet_until", String::new()),
+        ])
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let m = app.ctx.store.member_by_id(rea).await.unwrap().unwrap();
+        assert!(m.shape.follows(ana) && m.shape.mute.len() == 1 && m.shape.needs_only);
+        let page = srv
+            .http
+            .get(srv.url(&format!("{link}?done=shaped")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("Your digest is shaped as you chose"),
+            "{page}"
+        );
+        assert!(page.contains(r#"name="follow" value="Ana Lima""#), "{page}");
+        assert!(page.contains(r#"name="needs_only" checked"#), "{page}");
+        // A name that is no teammate's: 422, the reason beside the group, what was typed kept.
+        let r = post(vec![
+            ("csrf", csrf.clone()),
+            ("action", "shape".into()),
+            ("follow", "Zed".into()),
+            ("mute", String::new()),
+            ("quiet_until", String::new()),
+        ])
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("&quot;Zed&quot; is not a teammate")
+                || body.contains("\"Zed\" is not a teammate"),
+            "{body}"
+        );
+        assert!(body.contains(r#"name="follow" value="Zed""#), "{body}");
+        let m = app.ctx.store.member_by_id(rea).await.unwrap().unwrap();
+        assert!(m.shape.needs_only, "nothing saved");
+    }
+);

@@ -94,6 +94,18 @@ pub struct PrefsForm {
     pub(super) away_from: Option<String>,
     #[schema(value_type = String, required = false)]
     pub(super) away_to: Option<String>,
+    /// Teammates to follow (names or email addresses, separated by commas).
+    #[schema(value_type = String, required = false)]
+    pub(super) follow: Option<String>,
+    /// Teammates to mute (names or email addresses, separated by commas).
+    #[schema(value_type = String, required = false)]
+    pub(super) mute: Option<String>,
+    /// Present (`on`) when only what needs the member should come.
+    #[schema(value_type = String, required = false)]
+    pub(super) needs_only: Option<String>,
+    /// No digests until this local date (`YYYY-MM-DD`; empty: none).
+    #[schema(value_type = String, required = false)]
+    pub(super) quiet_until: Option<String>,
 }
 
 /// Why an `HH:MM` field is not a time, in words a person can act on.

@@ -11,6 +11,7 @@ mod form;
 mod groups;
 mod link;
 mod page;
+mod shape;
 mod update;
 
 use std::collections::HashMap;
@@ -231,6 +232,21 @@ async fn submit_inner(
     let Some(m) = st.ctx.store.member_by_id(member).await? else {
         return Ok(bad_link_page(&TokenError::BadSignature));
     };
+    if f.action.as_deref() == Some("shape") {
+        return match shape::submit(&st.ctx, &m, f).await? {
+            Ok(done) => Ok(Redirect::to(&format!("/p/{token}?done={done}")).into_response()),
+            Err(rejected) => {
+                let rejected = Rejected {
+                    typed: Some(f),
+                    ..rejected
+                };
+                Ok(html_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    render(&st.ctx, &m, token, None, &rejected).await?,
+                ))
+            }
+        };
+    }
     match form_change(f, &m) {
         Ok((ch, done)) => {
             crate::jobs::members::change(&st.ctx, &m.email, &ch, None, Utc::now()).await?;

@@ -20,6 +20,7 @@ pub(super) fn flash_text(code: &str) -> Option<&'static str> {
         "away-removed" => "Time away removed.",
         "unsubscribed" => "Unsubscribed: you will get no more requests or digests.",
         "resubscribed" => "Welcome back: requests and digests resume.",
+        "shaped" => "Saved. Your digest is shaped as you chose.",
         _ => return None,
     })
 }
@@ -72,6 +73,7 @@ pub(super) async fn render(
     let next_request = crate::jobs::plan::upcoming(ctx, m, DueKind::Request, now)
         .await?
         .map(|(_, t)| t);
+    let shown = super::shape::shown(ctx, m).await?;
     let csrf = csrf_token(ctx, m.id, token);
     let action = format!("/p/{token}");
     let groups = Groups {
@@ -106,6 +108,7 @@ pub(super) async fn render(
             p class="next" { (next_line("request", "next-request", m, next_request, now)) }
 
             (groups.schedule())
+            (groups.shape(&shown))
             (groups.away())
             (groups.stop())
             (commands())
