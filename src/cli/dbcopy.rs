@@ -88,6 +88,7 @@ pub const TABLES: &[Table] = &[
             ("observer", Bool),
             ("comments_delivery", Text),
             ("mentions_delivery", Text),
+            ("digest_shape", Text),
         ],
         order_by: "id",
         serial_id: true,

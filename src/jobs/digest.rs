@@ -254,13 +254,6 @@ pub(super) async fn digest_view_data_in(
     }
     list_missing(&mut sections, &teammates, &snapshot.with_updates, recent);
     let mut carried = carried_blockers(m, now, &teammates, snapshot, &keys);
-    // A muted teammate's carried blocker goes, unless it is escalated to the reader as lead.
-    carried.retain(|c| {
-        c.needs_you
-            || !teammates
-                .iter()
-                .any(|t| t.name == c.who && m.shape.mutes(t.id))
-    });
     let (mentions, mention_ids) = mentions_of(ctx, m).await?;
     let (comments, comment_ids) = comments_for(ctx, m).await?;
     if m.shape.needs_only {
@@ -397,6 +390,10 @@ fn carried_blockers(
                 && workdays >= e.escalate_after
         });
         let needs_you = lead_of.is_some();
+        // A muted teammate's blocker is carried only when it is escalated to the reader.
+        if !needs_you && reader.shape.mutes(t.id) {
+            continue;
+        }
         if needs_you || !shown.contains(&b.update_id) {
             carried.push(Carried {
                 who: t.name.clone(),

@@ -427,7 +427,10 @@ both!(
             // `script` runs the export with a terminal as its stdout.
             let o = std::process::Command::new("script")
                 .args(["-qec"])
-                .arg(format!("{bin} export --team core --format {format}"))
+                // --quiet: no progress spinner, whose own escapes are not the member's text.
+                .arg(format!(
+                    "{bin} --quiet export --team core --format {format}"
+                ))
                 .arg("/dev/null")
                 .current_dir(app.dir.path())
                 .env_remove("TIDINGS_CONFIG")
