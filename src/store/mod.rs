@@ -179,28 +179,17 @@ impl Store {
 
     /// Applies the migrations of this backend (idempotent).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await,
-        }
-        .context("cannot apply the database migrations")
+        self.migrator()
+            .run(&self.pool)
+            .await
+            .context("cannot apply the database migrations")
     }
 
     /// The migrations of this build not yet applied, oldest first: (version, description).
     pub async fn pending_migrations(&self) -> anyhow::Result<Vec<(i64, String)>> {
         let migrator = self.migrator();
-        let applied: Vec<i64> =
-            match sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
-                .fetch_all(&self.pool)
-                .await
-            {
-                Ok(rows) => rows
-                    .iter()
-                    .filter_map(|r| r.try_get::<i64, _>(0).ok())
-                    .collect(),
-                // A new database: no table yet, everything is pending.
-                Err(_) => Vec::new(),
-            };
+        // A new database: no table yet, everything is pending.
+        let applied = self.applied_migrations().await.unwrap_or_default();
         Ok(migrator
             .iter()
             .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
@@ -225,31 +214,30 @@ impl Store {
 
     /// Whether every migration of this build is applied.
     pub async fn is_migrated(&self) -> anyhow::Result<bool> {
-        let migrator = match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        let Some(applied) = self.applied_migrations().await else {
+            return Ok(false);
         };
-        let applied: Vec<i64> =
-            match sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
-                .fetch_all(&self.pool)
-                .await
-            {
-                Ok(rows) => rows
-                    .iter()
-                    .filter_map(|r| r.try_get::<i64, _>(0).ok())
-                    .collect(),
-                Err(_) => return Ok(false),
-            };
-        Ok(migrator.iter().all(|m| applied.contains(&m.version)))
+        Ok(self.migrator().iter().all(|m| applied.contains(&m.version)))
+    }
+
+    /// The versions of the migrations applied successfully; `None` when the database has no
+    /// migrations table (never migrated) or cannot be read.
+    async fn applied_migrations(&self) -> Option<Vec<i64>> {
+        let rows = sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_all(&self.pool)
+            .await
+            .ok()?;
+        Some(
+            rows.iter()
+                .filter_map(|r| r.try_get::<i64, _>(0).ok())
+                .collect(),
+        )
     }
 
     /// Whether the database has applied migrations this build does not know (it was last run
     /// by a newer tidings).
     pub async fn has_unknown_migrations(&self) -> anyhow::Result<bool> {
-        let migrator = match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
-        };
+        let migrator = self.migrator();
         let rows = sqlx::query("SELECT version FROM _sqlx_migrations")
             .fetch_all(&self.pool)
             .await

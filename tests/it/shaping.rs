@@ -339,15 +339,7 @@ both!(
             .await;
         let srv = crate::web::Server::start(&app, |_| {}).await;
         let link = srv.fresh_link(rea);
-        let page = srv
-            .http
-            .get(srv.url(&link))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = srv.get_text(&link).await;
         assert!(
             page.contains("Your digest") && page.contains("Your teammates: Ana Lima, Ben Carter."),
             "{page}"
@@ -376,15 +368,7 @@ both!(
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let m = app.ctx.store.member_by_id(rea).await.unwrap().unwrap();
         assert!(m.shape.follows(ana) && m.shape.mute.len() == 1 && m.shape.needs_only);
-        let page = srv
-            .http
-            .get(srv.url(&format!("{link}?done=shaped")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = srv.get_text(&format!("{link}?done=shaped")).await;
         assert!(
             page.contains("Your digest is shaped as you chose"),
             "{page}"

@@ -65,6 +65,18 @@ impl Server {
         )
     }
 
+    /// The body of a GET of `path` (a page), whatever its status.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub fn fresh_link(&self, member: i64) -> String {
         self.link(member, Utc::now().timestamp() + 3600)
     }

@@ -235,16 +235,7 @@ async fn submit_inner(
     if f.action.as_deref() == Some("shape") {
         return match shape::submit(&st.ctx, &m, f).await? {
             Ok(done) => Ok(Redirect::to(&format!("/p/{token}?done={done}")).into_response()),
-            Err(rejected) => {
-                let rejected = Rejected {
-                    typed: Some(f),
-                    ..rejected
-                };
-                Ok(html_response(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    render(&st.ctx, &m, token, None, &rejected).await?,
-                ))
-            }
+            Err(rejected) => refused(st, &m, token, f, rejected).await,
         };
     }
     match form_change(f, &m) {
@@ -253,15 +244,24 @@ async fn submit_inner(
             // Post/redirect/get: reloading the result page does not submit again.
             Ok(Redirect::to(&format!("/p/{token}?done={done}")).into_response())
         }
-        Err(rejected) => {
-            let rejected = Rejected {
-                typed: Some(f),
-                ..rejected
-            };
-            Ok(html_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render(&st.ctx, &m, token, None, &rejected).await?,
-            ))
-        }
+        Err(rejected) => refused(st, &m, token, f, rejected).await,
     }
+}
+
+/// The page again with what `f` asked for and why it was refused (422, nothing saved).
+async fn refused(
+    st: &WebState,
+    m: &crate::domain::Member,
+    token: &str,
+    f: &PrefsForm,
+    rejected: Rejected<'_>,
+) -> Result<Response, AppError> {
+    let rejected = Rejected {
+        typed: Some(f),
+        ..rejected
+    };
+    Ok(html_response(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        render(&st.ctx, m, token, None, &rejected).await?,
+    ))
 }
