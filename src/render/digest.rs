@@ -57,6 +57,32 @@ pub struct DigestEntry {
     pub folded: bool,
 }
 
+/// The reader's marks on an entry as bits ([`DigestEntry::marks`]): what a queued digest's
+/// manifest stores and what tells one reader's rendering of an entry from another's.
+pub mod mark {
+    pub const LATE: u8 = 1;
+    pub const EDITED: u8 = 2;
+    pub const RESOLVED: u8 = 4;
+    pub const FOLLOWED: u8 = 8;
+    pub const FOLDED: u8 = 16;
+}
+
+impl DigestEntry {
+    /// The entry's marks as [`mark`] bits.
+    pub fn marks(&self) -> u8 {
+        [
+            (self.late, mark::LATE),
+            (self.edited, mark::EDITED),
+            (self.resolved, mark::RESOLVED),
+            (self.followed, mark::FOLLOWED),
+            (self.folded, mark::FOLDED),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |m, (_, bit)| m | bit)
+    }
+}
+
 /// A teammate's blocker still open from an earlier update: carried in the digest ("Still
 /// blocked"), or, for a lead of the team once it has been open long enough, under "Needs you".
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

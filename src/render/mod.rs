@@ -13,7 +13,7 @@ pub mod theme;
 
 pub use digest::{
     Carried, CommentNote, DigestEntry, DigestSection, DigestView, Mentioned, blocker_lines,
-    digest_html, digest_parts, digest_parts_with, digest_subject, digest_text, greeting,
+    digest_html, digest_parts, digest_parts_with, digest_subject, digest_text, greeting, mark,
 };
 pub use parts::EntryParts;
 pub use request::{

@@ -61,8 +61,8 @@ pub(super) struct Shape {
     pub reply: bool,
 }
 
-/// An entry's key in [`EntryParts`]: update, revision, late, edited, resolved (and when), and
-/// its [`Shape`].
+/// An entry's key in [`EntryParts`]: update, revision, the reader's marks
+/// ([`DigestEntry::marks`]), the day its blocker was resolved, and its [`Shape`].
 type PartKey = (i64, i64, u8, Option<chrono::NaiveDate>, Shape);
 
 /// Entries rendered once and shared by the digests of one pass: keyed by update, revision,
@@ -78,12 +78,7 @@ impl EntryParts {
         if self.kept.len() >= PARTS_KEPT {
             self.kept.clear();
         }
-        let marks = u8::from(e.late)
-            | u8::from(e.edited) << 1
-            | u8::from(e.resolved) << 2
-            | u8::from(e.followed) << 3
-            | u8::from(e.folded) << 4;
-        let key = (e.update_id, e.revision, marks, e.resolved_on, shape);
+        let key = (e.update_id, e.revision, e.marks(), e.resolved_on, shape);
         // A followed author's update is whole even in a condensed digest.
         let shape = Shape {
             condensed: shape.condensed && !e.followed,

@@ -76,11 +76,7 @@ pub struct ManifestSection {
     pub missing: Vec<String>,
 }
 
-const LATE: u8 = 1;
-const EDITED: u8 = 2;
-const RESOLVED: u8 = 4;
-const FOLLOWED: u8 = 8;
-const FOLDED: u8 = 16;
+use crate::render::mark::{EDITED, FOLDED, FOLLOWED, LATE, RESOLVED};
 
 impl Manifest {
     pub(super) fn of(v: &DigestView<'_>, list_id: String, epoch: i64) -> Manifest {
@@ -107,14 +103,7 @@ impl Manifest {
                     entries: s
                         .entries
                         .iter()
-                        .map(|e| {
-                            let marks = if e.late { LATE } else { 0 }
-                                | if e.edited { EDITED } else { 0 }
-                                | if e.resolved { RESOLVED } else { 0 }
-                                | if e.followed { FOLLOWED } else { 0 }
-                                | if e.folded { FOLDED } else { 0 };
-                            (e.update_id, e.revision, marks)
-                        })
+                        .map(|e| (e.update_id, e.revision, e.marks()))
                         .collect(),
                     missing: s.missing.clone(),
                 })
