@@ -59,6 +59,26 @@ impl DigestShape {
         .filter(|r| r.from <= r.to)
     }
 
+    /// Quiet days from local date `today` up to `until`, from `previous` (the reader's shape
+    /// before this change): quiet days already begun keep their start, so the catch-up covers
+    /// them all. False (nothing set) when `until` is not after `today`.
+    pub fn set_quiet(
+        &mut self,
+        previous: &DigestShape,
+        today: NaiveDate,
+        until: NaiveDate,
+    ) -> bool {
+        if until <= today {
+            return false;
+        }
+        let from = previous
+            .quiet
+            .filter(|q| q.until > today)
+            .map_or(today, |q| q.from.min(today));
+        self.quiet = Some(Quiet { from, until });
+        true
+    }
+
     pub fn follows(&self, id: MemberId) -> bool {
         self.follow.contains(&id)
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::Ctx;
 use crate::domain::Member;
 use crate::domain::schedule::local_date;
-use crate::domain::shape::{DigestShape, Quiet};
+use crate::domain::shape::DigestShape;
 
 /// Who a name means among a reader's teammates.
 pub enum Found {
@@ -72,7 +72,11 @@ pub struct ShapeSpec {
 
 /// `m`'s shape with teammates as email addresses (one who left the teams is left out).
 pub async fn spec_of(ctx: &Ctx, m: &Member) -> anyhow::Result<ShapeSpec> {
-    let mates = teammates(ctx, m).await?;
+    Ok(spec_from(&m.shape, &teammates(ctx, m).await?))
+}
+
+/// `shape` with the people in it as the email addresses of `mates` (others left out).
+pub fn spec_from(shape: &DigestShape, mates: &[Member]) -> ShapeSpec {
     let emails = |ids: &[i64]| -> Vec<String> {
         mates
             .iter()
@@ -80,23 +84,23 @@ pub async fn spec_of(ctx: &Ctx, m: &Member) -> anyhow::Result<ShapeSpec> {
             .map(|t| t.email.to_string())
             .collect()
     };
-    Ok(ShapeSpec {
-        follow: emails(&m.shape.follow),
-        mute: emails(&m.shape.mute),
-        needs_only: m.shape.needs_only,
-        quiet_until: m.shape.quiet.map(|q| q.until),
-    })
+    ShapeSpec {
+        follow: emails(&shape.follow),
+        mute: emails(&shape.mute),
+        needs_only: shape.needs_only,
+        quiet_until: shape.quiet.map(|q| q.until),
+    }
 }
 
-/// Stores `spec` as `m`'s whole digest shape, as of `now`; `Err` with a reason (nothing
-/// stored) when a name is no teammate's, a person is both followed and muted, or the quiet
+/// Stores `spec` as `m`'s whole digest shape, as of `now`, and gives it back as stored;
+/// `Err` with a reason (nothing stored) when a name is no teammate's, a person is both followed and muted, or the quiet
 /// days' end is not after the reader's today.
 pub async fn set_spec(
     ctx: &Ctx,
     m: &Member,
     spec: &ShapeSpec,
     now: DateTime<Utc>,
-) -> anyhow::Result<Result<DigestShape, String>> {
+) -> anyhow::Result<Result<ShapeSpec, String>> {
     let mates = teammates(ctx, m).await?;
     let mut shape = DigestShape {
         needs_only: spec.needs_only,
@@ -126,21 +130,14 @@ pub async fn set_spec(
     }
     if let Some(until) = spec.quiet_until {
         let today = local_date(m.tz, now);
-        if until <= today {
+        if !shape.set_quiet(&m.shape, today, until) {
             return Ok(Err(format!(
                 "quiet_until must be after today ({today}, your time)"
             )));
         }
-        // Quiet days already begun keep their start (the catch-up covers them all).
-        let from = m
-            .shape
-            .quiet
-            .filter(|q| q.until > today)
-            .map_or(today, |q| q.from.min(today));
-        shape.quiet = Some(Quiet { from, until });
     }
     if shape != *m.shape {
         ctx.store.set_digest_shape(m.id, &shape).await?;
     }
-    Ok(Ok(shape))
+    Ok(Ok(spec_from(&shape, &mates)))
 }

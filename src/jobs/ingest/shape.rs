@@ -8,7 +8,7 @@ use super::super::Ctx;
 use crate::domain::Member;
 use crate::domain::command::Command;
 use crate::domain::schedule::local_date;
-use crate::domain::shape::{DigestShape, Quiet};
+use crate::domain::shape::DigestShape;
 use crate::jobs::shape::{Found, teammate};
 
 /// What a shaping command did.
@@ -57,10 +57,9 @@ pub(super) async fn apply(
         }
         Command::QuietUntil(u) => {
             let until = u.date_after(today);
-            if until <= today {
+            if !shape.set_quiet(&m.shape, today, until) {
                 format!("{until} has passed, so nothing changed: write a later day or date.")
             } else {
-                shape.quiet = Some(Quiet { from: today, until });
                 format!(
                     "No digests until {}: that one catches you up on what you missed.",
                     until.format("%a %-d %b %Y")

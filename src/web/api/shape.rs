@@ -87,15 +87,8 @@ pub(super) async fn put_digest_shape(
         needs_only: body.needs_only,
         quiet_until,
     };
-    set_spec(&st.ctx, &auth.member, &spec, Utc::now())
+    let stored = set_spec(&st.ctx, &auth.member, &spec, Utc::now())
         .await?
         .map_err(AppError::invalid)?;
-    let m = st
-        .ctx
-        .store
-        .member_by_id(auth.member.id)
-        .await
-        .map_err(anyhow::Error::from)?
-        .ok_or_else(|| AppError::invalid("the member is gone"))?;
-    Ok(Json(spec_of(&st.ctx, &m).await?.into()))
+    Ok(Json(stored.into()))
 }

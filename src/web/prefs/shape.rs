@@ -23,7 +23,7 @@ pub(super) struct Shown {
 /// The member's choices as the page shows them.
 pub(super) async fn shown(ctx: &Ctx, m: &Member) -> anyhow::Result<Shown> {
     let mates = crate::jobs::shape::teammates(ctx, m).await?;
-    let spec = crate::jobs::shape::spec_of(ctx, m).await?;
+    let spec = crate::jobs::shape::spec_from(&m.shape, &mates);
     let names = |emails: &[String]| {
         mates
             .iter()
