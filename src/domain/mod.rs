@@ -2,6 +2,8 @@
 //! (next fire instant in a member's zone), reply tokens and signed links. No I/O here.
 
 pub mod blockers;
+pub mod checkin;
+mod checkin_answer;
 pub mod collate;
 pub mod command;
 mod idn;

@@ -1,0 +1,141 @@
+//! Reading a check-in's answers that are not prose: a 1–5 scale (`4`, `4/5`, `4 of 5`,
+//! `★★★★`) and yes or no, and the team aggregate of a scale, shown only when at least
+//! [`MIN_SCALE_ANSWERS`] people answered so that nobody's number can be told apart.
+
+use serde::Serialize;
+
+/// Fewer answers than this and the aggregate is not shown at all.
+pub const MIN_SCALE_ANSWERS: usize = 3;
+
+/// A scale answer, 1 to 5, read from the start of an answer: `4`, `4/5`, `4 / 5`, `4 of 5`,
+/// `4 out of 5`, `★★★★` (or `★★★★☆`), then anything (`4 — a good week`). None for anything
+/// else, including 0 and numbers above 5.
+pub fn parse_scale(answer: &str) -> Option<u8> {
+    let s = answer.trim_start();
+    let stars = s.chars().take_while(|c| matches!(c, '★' | '⭐')).count();
+    if stars > 0 {
+        return u8::try_from(stars).ok().filter(|n| (1..=5).contains(n));
+    }
+    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+    let n: u8 = digits.parse().ok()?;
+    if !(1..=5).contains(&n) {
+        return None;
+    }
+    let rest = s[digits.len()..].trim_start();
+    // "4/5", "4 of 5", "4 out of 5": the scale named must be 5.
+    let of = rest
+        .strip_prefix('/')
+        .or_else(|| rest.strip_prefix("out of"))
+        .or_else(|| rest.strip_prefix("of"));
+    match of {
+        Some(tail) => {
+            let tail = tail.trim_start();
+            let ok = tail.starts_with('5') && !tail[1..].starts_with(|c: char| c.is_ascii_digit());
+            ok.then_some(n)
+        }
+        // "4." "4 -" "4" "4, busy": a number alone, not "45" or "4.5".
+        None => {
+            let next = rest.chars().next();
+            let decimal =
+                rest.starts_with('.') && rest[1..].starts_with(|c: char| c.is_ascii_digit());
+            (!decimal && next.is_none_or(|c| !c.is_ascii_digit())).then_some(n)
+        }
+    }
+}
+
+/// Yes or no, read from the start of an answer (`yes`, `y`, `yep`, `no`, `n`, `nope`, ✅, ❌).
+pub fn parse_yes_no(answer: &str) -> Option<bool> {
+    let first: String = answer
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || matches!(c, '✅' | '❌' | '👍' | '👎'))
+        .collect::<String>()
+        .to_lowercase();
+    match first.as_str() {
+        "yes" | "y" | "yep" | "yeah" | "sure" | "✅" | "👍" => Some(true),
+        "no" | "n" | "nope" | "❌" | "👎" => Some(false),
+        _ => None,
+    }
+}
+
+/// A scale question's answers as the team sees them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScaleSummary {
+    pub answers: usize,
+    /// Mean, to one decimal.
+    pub mean: f64,
+    /// How many answered 1, 2, 3, 4 and 5.
+    pub counts: [usize; 5],
+}
+
+/// The aggregate of `answers`, or None when fewer than [`MIN_SCALE_ANSWERS`] people answered.
+pub fn scale_summary(answers: &[u8]) -> Option<ScaleSummary> {
+    let valid: Vec<u8> = answers
+        .iter()
+        .copied()
+        .filter(|n| (1..=5).contains(n))
+        .collect();
+    if valid.len() < MIN_SCALE_ANSWERS {
+        return None;
+    }
+    let mut counts = [0usize; 5];
+    for n in &valid {
+        counts[usize::from(*n - 1)] += 1;
+    }
+    let sum: f64 = valid.iter().map(|n| f64::from(*n)).sum();
+    let mean = (sum / valid.len() as f64 * 10.0).round() / 10.0;
+    Some(ScaleSummary {
+        answers: valid.len(),
+        mean,
+        counts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_answers_are_read_in_the_forms_people_write() {
+        for (s, want) in [
+            ("4", Some(4)),
+            ("4/5", Some(4)),
+            ("4 / 5", Some(4)),
+            ("3 of 5", Some(3)),
+            ("2 out of 5 — rough week", Some(2)),
+            ("★★★★", Some(4)),
+            ("★★★☆☆", Some(3)),
+            ("5. Great", Some(5)),
+            ("1, busy", Some(1)),
+            ("0", None),
+            ("6", None),
+            ("45", None),
+            ("4.5", None),
+            ("4/10", None),
+            ("four", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_scale(s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn yes_and_no_are_read() {
+        assert_eq!(parse_yes_no("Yes, shipped"), Some(true));
+        assert_eq!(parse_yes_no("nope"), Some(false));
+        assert_eq!(parse_yes_no("✅"), Some(true));
+        assert_eq!(parse_yes_no("maybe"), None);
+        assert_eq!(parse_yes_no("yesterday"), None);
+    }
+
+    #[test]
+    fn the_aggregate_shows_at_three_answers_and_hides_at_two() {
+        assert_eq!(scale_summary(&[4, 5]), None);
+        let s = scale_summary(&[4, 5, 2]).expect("three answers");
+        assert_eq!(s.answers, 3);
+        assert_eq!(s.mean, 3.7);
+        assert_eq!(s.counts, [0, 1, 0, 1, 1]);
+        // Out-of-range values do not count towards the three.
+        assert_eq!(scale_summary(&[4, 5, 0, 9]), None);
+    }
+}
