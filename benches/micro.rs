@@ -160,6 +160,7 @@ fn rendering(c: &mut Criterion) {
                     let subject = digest_subject(&v);
                     build(&Outgoing {
                         kind: MailKind::Digest,
+                        checkin: None,
                         from: &from,
                         to_name: "Member 0",
                         to: &to,

@@ -64,6 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         cmd: TeamCmd,
     },
+    /// Manage a team's check-ins: its daily stand-up and other questions on their own rhythms.
+    Checkin {
+        #[command(subcommand)]
+        cmd: CheckinCmd,
+    },
     /// API tokens.
     Token {
         #[command(subcommand)]
@@ -375,6 +380,84 @@ pub enum TeamCmd {
         /// The local date, YYYY-MM-DD.
         date: String,
     },
+}
+
+/// When a check-in comes: exactly one of --days, --weekly or --monthly (with --every-weeks,
+/// --weekly).
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct CheckinWhen {
+    /// On these weekdays: mon,tue,wed,thu,fri.
+    #[arg(long, value_name = "DAYS", conflicts_with_all = ["weekly", "monthly"])]
+    pub days: Option<String>,
+    /// Once a week on this day (mon … sun).
+    #[arg(long, value_name = "DAY", conflicts_with = "monthly")]
+    pub weekly: Option<String>,
+    /// With --weekly: every N weeks, counted from this week.
+    #[arg(long, value_name = "N", requires = "weekly")]
+    pub every_weeks: Option<u8>,
+    /// Once a month: first-mon (the first Monday), last-fri, last-workday, or a day 1–31.
+    #[arg(long, value_name = "WHICH")]
+    pub monthly: Option<String>,
+    /// The local time, HH:MM (default: each member's own request time).
+    #[arg(long, value_name = "HH:MM")]
+    pub at: Option<String>,
+    /// One zone for everyone (default: each member's own zone).
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Who is asked: all (default), leads, or member addresses separated by commas.
+    #[arg(long, value_name = "WHO")]
+    pub who: Option<String>,
+    /// Where the answers go: digest (the daily digest, under the check-in's name; default) or
+    /// log (only the team log, its feeds and the weekly summary).
+    #[arg(long, value_name = "WHERE")]
+    pub to: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CheckinCmd {
+    /// Add a check-in to a team.
+    Add {
+        /// The team's name.
+        team: String,
+        /// The check-in's name, e.g. "Friday wins".
+        name: String,
+        /// A question (repeat, in order). Prefix a kind: "scale: How was your week?" (1–5,
+        /// shown only as the team's average from 3 answers), "yes-no: …", "blockers: …",
+        /// "done: …", "next: …"; without one, free text.
+        #[arg(long, value_name = "TEXT", required = true)]
+        question: Vec<String>,
+        #[command(flatten)]
+        when: CheckinWhen,
+    },
+    /// Change a check-in: what is given replaces what it had. The daily stand-up's questions
+    /// are the team's (`team set --question`), its time and days each member's own.
+    Set {
+        team: String,
+        name: String,
+        /// A new name.
+        #[arg(long, value_name = "NAME")]
+        rename: Option<String>,
+        /// The questions (repeat; replaces the list).
+        #[arg(long, value_name = "TEXT")]
+        question: Vec<String>,
+        #[command(flatten)]
+        when: CheckinWhen,
+        /// Back to each member's own request time.
+        #[arg(long, conflicts_with = "at")]
+        member_time: bool,
+        /// Back to each member's own zone.
+        #[arg(long, conflicts_with = "tz")]
+        member_zone: bool,
+    },
+    /// List a team's check-ins (all teams' without TEAM).
+    List {
+        team: Option<String>,
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a check-in (never the daily stand-up); its answers stay in the team log.
+    Remove { team: String, name: String },
 }
 
 #[derive(Subcommand, Debug)]

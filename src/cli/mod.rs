@@ -2,6 +2,7 @@
 //! database, so bad input exits 2 and writes nothing.
 
 mod args;
+mod checkin;
 pub mod dbcopy;
 pub mod demo;
 pub mod doctor;
@@ -236,6 +237,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor { send_test } => crate::cli::doctor::run(cfg, send_test).await,
         Command::Member { cmd } => member::run(cfg, cmd).await,
         Command::Team { cmd } => team::run(cfg, cmd).await,
+        Command::Checkin { cmd } => checkin::run(cfg, cmd).await,
         Command::Token { cmd } => token::run(cfg, cmd).await,
         Command::RunDue { now } => mail::run_due(cfg, now).await,
         Command::Preview {

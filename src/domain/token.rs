@@ -51,11 +51,13 @@ impl Secret {
     }
 }
 
-/// A verified reply token: which member answered for which local date.
+/// A verified reply token: which member answered which check-in (0: the daily stand-up) for
+/// which local date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplyToken {
     pub member: MemberId,
     pub date: NaiveDate,
+    pub checkin: i64,
 }
 
 /// Why a token was refused.
@@ -72,30 +74,49 @@ pub enum TokenError {
 }
 
 impl ReplyToken {
-    /// `m<id>-<yyyymmdd>-<16 hex of HMAC>`.
+    /// `m<id>-<yyyymmdd>-<16 hex of HMAC>` for the stand-up (the form every earlier request
+    /// carried), `m<id>-c<check-in>-<yyyymmdd>-<16 hex>` for another check-in.
     pub fn encode(&self, secret: &Secret) -> String {
-        let body = format!("m{}-{}", self.member, self.date.format("%Y%m%d"));
+        let body = self.body(&self.date.format("%Y%m%d").to_string());
         let sig = hex::encode(&secret.mac("reply", &body)[..8]);
         format!("{body}-{sig}")
+    }
+
+    fn body(&self, day: &str) -> String {
+        match self.checkin {
+            0 => format!("m{}-{day}", self.member),
+            c => format!("m{}-c{c}-{day}", self.member),
+        }
     }
 
     /// Parses and verifies a token (case-insensitive).
     pub fn verify(token: &str, secret: &Secret) -> Result<ReplyToken, TokenError> {
         let t = token.trim().to_ascii_lowercase();
-        let mut parts = t.split('-');
-        let (Some(m), Some(d), Some(sig), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
+        let parts: Vec<&str> = t.split('-').collect();
+        let (m, c, d, sig) = match parts.as_slice() {
+            [m, d, sig] => (*m, None, *d, *sig),
+            [m, c, d, sig] => (*m, Some(*c), *d, *sig),
+            _ => return Err(TokenError::Malformed),
         };
         let member: MemberId = m
             .strip_prefix('m')
             .and_then(|s| s.parse().ok())
             .ok_or(TokenError::Malformed)?;
+        let checkin: i64 = match c {
+            None => 0,
+            Some(c) => c
+                .strip_prefix('c')
+                .and_then(|s| s.parse().ok())
+                .filter(|n| *n > 0)
+                .ok_or(TokenError::Malformed)?,
+        };
         let date = NaiveDate::parse_from_str(d, "%Y%m%d").map_err(|_| TokenError::Malformed)?;
-        let want = ReplyToken { member, date };
-        let body = format!("m{member}-{d}");
-        let expected = hex::encode(&secret.mac("reply", &body)[..8]);
+        let want = ReplyToken {
+            member,
+            date,
+            checkin,
+        };
+        let expected = hex::encode(&secret.mac("reply", &want.body(d))[..8]);
         if !constant_eq(expected.as_bytes(), sig.as_bytes()) {
             return Err(TokenError::BadSignature);
         }
@@ -376,6 +397,7 @@ mod tests {
         let t = ReplyToken {
             member: 42,
             date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
+            checkin: 0,
         };
         let s = t.encode(&secret());
         assert_eq!(ReplyToken::verify(&s, &secret()), Ok(t));
@@ -383,10 +405,45 @@ mod tests {
     }
 
     #[test]
+    fn a_checkin_token_names_its_checkin_and_cannot_be_moved_to_another() {
+        let standup = ReplyToken {
+            member: 42,
+            date: NaiveDate::from_ymd_opt(2026, 3, 13).unwrap(),
+            checkin: 0,
+        };
+        let wins = ReplyToken {
+            checkin: 7,
+            ..standup
+        };
+        let s = wins.encode(&secret());
+        assert!(s.starts_with("m42-c7-20260313-"), "{s}");
+        assert_eq!(ReplyToken::verify(&s, &secret()), Ok(wins));
+        // The stand-up's token is the form earlier requests carried.
+        assert!(standup.encode(&secret()).starts_with("m42-20260313-"));
+        // Another check-in's number, or the stand-up's form with the same signature: refused.
+        let moved = s.replacen("-c7-", "-c8-", 1);
+        assert_eq!(
+            ReplyToken::verify(&moved, &secret()),
+            Err(TokenError::BadSignature)
+        );
+        let sig = s.rsplit('-').next().unwrap();
+        let as_standup = format!("m42-20260313-{sig}");
+        assert_eq!(
+            ReplyToken::verify(&as_standup, &secret()),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(
+            ReplyToken::verify("m42-c0-20260313-00", &secret()),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
     fn tampered_reply_tokens_are_refused() {
         let t = ReplyToken {
             member: 42,
             date: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
+            checkin: 0,
         };
         let s = t.encode(&secret());
         let other_member = s.replacen("m42", "m43", 1);

@@ -12,11 +12,12 @@ pub use queued::{Manifest, ManifestSection, SendParts, comment_links, message_of
 
 use super::Ctx;
 use super::digest::DigestData;
+use crate::domain::checkin::{Checkin, CheckinId};
 use crate::domain::sections::Section;
 use crate::domain::{EmailAddress, MailKind, Member, MemberId};
 use crate::mail::{new_message_id, outbound};
 use crate::render::{self, DigestView, RequestView};
-use crate::store::{NewEmail, QueuedDigest};
+use crate::store::{NewEmail, QueuedDigest, STANDUP_NAME};
 
 /// Member `m` as a receipt or notice greets them, with their link `prefs_url`.
 fn reader<'a>(m: &'a Member, prefs_url: &'a str) -> render::Reader<'a> {
@@ -52,23 +53,54 @@ pub async fn request(
     now: DateTime<Utc>,
     reminder: bool,
 ) -> anyhow::Result<NewEmail> {
+    checkin_request(ctx, m, date, now, reminder, None).await
+}
+
+/// The outbox key of check-in `checkin`'s request (or reminder) of member `id` for `date`; the
+/// stand-up's is [`outbox_key`].
+pub fn checkin_key(kind: MailKind, checkin: CheckinId, id: MemberId, date: NaiveDate) -> String {
+    format!("{}:c{checkin}:{id}:{date}", kind.as_str())
+}
+
+/// [`request`] of a check-in: `None` is the stand-up (the team's questions, the previous
+/// plan quoted, every team of the member named); a check-in's request asks its questions,
+/// names it and its team, and its reply token and key carry it.
+pub async fn checkin_request(
+    ctx: &Ctx,
+    m: &Member,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    reminder: bool,
+    checkin: Option<(&Checkin, &str)>,
+) -> anyhow::Result<NewEmail> {
     let kind = if reminder {
         MailKind::Reminder
     } else {
         MailKind::Request
     };
-    let questions = ctx.questions_for(m).await?;
+    let (questions, last_plan) = match checkin {
+        None => {
+            // Pre-fill: the plan of the member's previous update, if it had one.
+            let last_plan = ctx
+                .store
+                .latest_update_before(m.id, date)
+                .await?
+                .map(|u| (u.local_date, render::plan_lines(&u.sections)))
+                .filter(|(_, lines)| !lines.is_empty());
+            (ctx.questions_for(m).await?, last_plan)
+        }
+        Some((c, _)) => (c.questions.iter().map(|q| q.text.clone()).collect(), None),
+    };
     let prefs = ctx.prefs_url(m, now);
-    // Pre-fill: the plan of the member's previous update, if it had one.
-    let last_plan = ctx
-        .store
-        .latest_update_before(m.id, date)
-        .await?
-        .map(|u| (u.local_date, render::plan_lines(&u.sections)))
-        .filter(|(_, lines)| !lines.is_empty());
+    let team_of_checkin: Vec<String> = checkin.map(|(_, t)| t.to_string()).into_iter().collect();
     let view = RequestView {
         member_name: &m.name,
-        teams: &m.teams,
+        teams: if checkin.is_some() {
+            &team_of_checkin
+        } else {
+            &m.teams
+        },
+        what: checkin.map_or("stand-up", |(c, _)| c.name.as_str()),
         local_date: date,
         questions: &questions,
         prefs_url: &prefs,
@@ -77,11 +109,13 @@ pub async fn request(
     };
     let subject = render::request_subject(&view);
     let message_id = new_message_id(kind.as_str(), &ctx.mail_domain());
-    let reply_to = ctx.reply_address(m.id, date);
+    let checkin_id = checkin.map_or(0, |(c, _)| c.id);
+    let reply_to = ctx.answer_address(m.id, date, checkin_id);
     let unsub = ctx.unsubscribe_url(m.id, now);
     let list_id = ctx.list_id(m);
     let raw = outbound::build(&outbound::Outgoing {
         kind,
+        checkin: Some(checkin.map_or(STANDUP_NAME, |(c, _)| c.name.as_str())),
         from: &ctx.config.mail.from,
         to_name: &m.name,
         to: &m.email,
@@ -96,8 +130,12 @@ pub async fn request(
         date: now.timestamp(),
     })?;
     Ok(NewEmail {
-        idem_key: outbox_key(kind, m.id, date),
+        idem_key: match checkin {
+            None => outbox_key(kind, m.id, date),
+            Some((c, _)) => checkin_key(kind, c.id, m.id, date),
+        },
         local_date: Some(date.to_string()),
+        checkin: checkin.map(|(c, _)| c.id),
         ..entry(kind, Some(m.id), &m.email, &message_id, subject, raw)
     })
 }
@@ -296,6 +334,7 @@ pub fn test_email(ctx: &Ctx, to: &EmailAddress, now: DateTime<Utc>) -> anyhow::R
     let message_id = new_message_id(MailKind::Notice.as_str(), &ctx.mail_domain());
     outbound::build(&outbound::Outgoing {
         kind: MailKind::Notice,
+        checkin: None,
         from: &ctx.config.mail.from,
         to_name: "",
         to,
@@ -345,6 +384,7 @@ fn plain(
         .map(|t| format!("<{}>", t.in_reply_to.trim_matches(['<', '>'])));
     let raw = outbound::build(&outbound::Outgoing {
         kind,
+        checkin: None,
         from: &ctx.config.mail.from,
         to_name: name,
         to: address,
@@ -384,5 +424,6 @@ fn entry(
         subject,
         body: raw,
         manifest: None,
+        checkin: None,
     }
 }

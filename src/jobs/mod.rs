@@ -2,6 +2,7 @@
 //! `send::run(&ctx, now)`, `ingest::poll(&ctx, now)` — called alike by the scheduler in `serve`,
 //! by `run-due`, by the demo and by tests.
 
+pub mod checkins;
 pub mod compose;
 pub mod digest;
 pub mod ingest;
@@ -53,9 +54,17 @@ impl Ctx {
 
     /// The sub-addressed reply address that carries the signed token for (member, date).
     pub fn reply_address(&self, member: MemberId, date: NaiveDate) -> EmailAddress {
-        self.config
-            .reply_to()
-            .with_tag(&ReplyToken { member, date }.encode(&self.secret))
+        self.answer_address(member, date, 0)
+    }
+
+    /// The reply address of a request of check-in `checkin` (0: the stand-up).
+    pub fn answer_address(&self, member: MemberId, date: NaiveDate, checkin: i64) -> EmailAddress {
+        let token = ReplyToken {
+            member,
+            date,
+            checkin,
+        };
+        self.config.reply_to().with_tag(&token.encode(&self.secret))
     }
 
     /// The address of a digest entry's "Reply to …" link: a reply to it is `reader`'s comment
@@ -127,6 +136,20 @@ impl Ctx {
             .await?
             .filter(|q| !q.is_empty())
             .unwrap_or_else(|| self.config.schedule.questions.clone()))
+    }
+
+    /// The questions of check-in `checkin` (0: the stand-up, [`Ctx::questions_for`]) as the
+    /// labels a reply is read with. A check-in removed since asks nothing more.
+    pub async fn questions_of(&self, member: &Member, checkin: i64) -> anyhow::Result<Vec<String>> {
+        if checkin == 0 {
+            return self.questions_for(member).await;
+        }
+        Ok(self
+            .store
+            .checkin(checkin)
+            .await?
+            .map(|c| c.questions.into_iter().map(|q| q.text).collect())
+            .unwrap_or_default())
     }
 }
 

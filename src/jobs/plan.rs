@@ -94,6 +94,8 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
             }
         }
     }
+    // The check-ins other than the stand-up: their requests and reminders.
+    super::checkins::run(ctx, now, &mut report).await?;
     loop {
         let due = ctx.store.due(DueKind::Reminder, ts, BATCH).await?;
         let n = due.len();

@@ -33,6 +33,8 @@ pub struct Outgoing<'a> {
     pub list_id: Option<&'a str>,
     /// Unix seconds for the Date header.
     pub date: i64,
+    /// The check-in a request or reminder asks for: `X-Tidings-Checkin`.
+    pub checkin: Option<&'a str>,
 }
 
 fn header(name: &str, value: &str) -> anyhow::Result<HeaderValue> {
@@ -88,6 +90,9 @@ pub fn build(o: &Outgoing<'_>) -> anyhow::Result<Vec<u8>> {
         )?);
     if let Some(id) = o.list_id {
         b = b.raw_header(header("List-Id", id)?);
+    }
+    if let Some(c) = o.checkin {
+        b = b.raw_header(header("X-Tidings-Checkin", c)?);
     }
     if let Some(r) = o.reply_to {
         b = b.reply_to(mailbox(o.from.name(), r)?);
@@ -440,6 +445,7 @@ mod tests {
         let rt = EmailAddress::parse("updates+tok@example.test").unwrap();
         let raw = build(&Outgoing {
             kind: MailKind::Request,
+            checkin: None,
             from: &"Tidings <tidings@example.test>".parse().unwrap(),
             to_name: "Bob\r\nBcc: eve@evil.test",
             to: &to,
@@ -481,6 +487,7 @@ mod tests {
         let to = EmailAddress::parse("bob@example.test").unwrap();
         let raw = build(&Outgoing {
             kind: MailKind::Digest,
+            checkin: None,
             from: &"Tidings <tidings@example.test>".parse().unwrap(),
             to_name: "Bob",
             to: &to,

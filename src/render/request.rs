@@ -17,6 +17,8 @@ pub struct RequestView<'a> {
     pub member_name: &'a str,
     /// The member's teams, named in the subject, heading and footer.
     pub teams: &'a [String],
+    /// What is asked, after the team's name: `stand-up`, or a check-in's name.
+    pub what: &'a str,
     pub local_date: NaiveDate,
     pub questions: &'a [String],
     pub prefs_url: &'a str,
@@ -62,7 +64,7 @@ pub fn request_subject(v: &RequestView<'_>) -> String {
     let prefix = if v.reminder { "Reminder: " } else { "" };
     format!(
         "{prefix}{} · {} — reply with your update",
-        team::title(v.teams, "stand-up"),
+        team::title(v.teams, v.what),
         v.local_date.format("%a %-d %b")
     )
 }
@@ -112,7 +114,7 @@ pub fn request_text(v: &RequestView<'_>) -> String {
     let i = intro(v);
     let mut s = format!(
         "{} · {}\n\nHi {},\n\n",
-        team::title(v.teams, "stand-up"),
+        team::title(v.teams, v.what),
         long_date(v.local_date),
         first_name(v.member_name)
     );
@@ -153,7 +155,7 @@ pub fn request_text(v: &RequestView<'_>) -> String {
 pub fn request_html(v: &RequestView<'_>) -> String {
     let i = intro(v);
     let content = html! {
-        h1 style=(st("h1")) { (team::title(v.teams, "stand-up")) }
+        h1 style=(st("h1")) { (team::title(v.teams, v.what)) }
         p.muted style=(st(".muted")) { (long_date(v.local_date)) }
         (NL)
         p style=(st("p")) { "Hi " (first_name(v.member_name)) "," @if v.reminder { " we have not heard from you yet today." } }
@@ -185,6 +187,7 @@ mod tests {
         let v = RequestView {
             member_name: "Ana Lima",
             teams: &teams,
+            what: "stand-up",
             local_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
             questions: &questions,
             prefs_url: "https://t.example/p/x",

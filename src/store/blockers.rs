@@ -122,6 +122,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        // A check-in for the leads asks the new ones from now on.
+        sqlx::query(
+            "UPDATE checkin_plans SET next_at = NULL, next_date = NULL
+             WHERE checkin_id IN (SELECT id FROM checkins WHERE team_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

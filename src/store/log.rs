@@ -181,7 +181,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-                    u.sections, m.name, m.email, m.timezone
+                    u.sections, m.name, m.email, m.timezone, u.checkin
              FROM updates u JOIN members m ON m.id = u.member_id
              WHERE {} ORDER BY u.local_date DESC, u.id DESC LIMIT {}",
             conds.join(" AND "),
@@ -294,7 +294,7 @@ impl Store {
         let ids = super::id_list(&page);
         let sql = format!(
             "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-                    u.sections, m.name, m.email, m.timezone
+                    u.sections, m.name, m.email, m.timezone, u.checkin
              FROM updates u JOIN members m ON m.id = u.member_id
              WHERE u.id IN ({ids})"
         );

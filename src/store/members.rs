@@ -131,6 +131,13 @@ impl Store {
         .bind(mentions.as_str())
         .execute(&mut *tx)
         .await?;
+        // Their check-ins too: zone, request time, workdays or observer may have changed.
+        sqlx::query(
+            "UPDATE checkin_plans SET next_at = NULL, next_date = NULL WHERE member_id = $1",
+        )
+        .bind(m.id)
+        .execute(&mut *tx)
+        .await?;
         if let Some(away) = &ch.away {
             sqlx::query("DELETE FROM away_ranges WHERE member_id = $1")
                 .bind(m.id)
@@ -492,6 +499,7 @@ pub(super) async fn join_team(tx: &mut Tx<'_>, member: MemberId, team: &str) -> 
         .fetch_one(&mut **tx)
         .await?
         .try_get(0)?;
+    super::checkins::ensure_standup(tx, tid).await?;
     sqlx::query(
         "INSERT INTO team_members (team_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )

@@ -9,6 +9,7 @@
 //! Idempotency is by unique keys (`ON CONFLICT DO NOTHING` + `rows_affected`), never by caching.
 
 mod blockers;
+mod checkins;
 mod comments;
 mod digest_reads;
 mod inbound;
@@ -23,6 +24,7 @@ mod tokens;
 mod updates;
 
 pub use blockers::TeamEscalation;
+pub use checkins::{CheckinDue, STANDUP_NAME};
 pub use comments::PendingComment;
 pub use digest_reads::{DigestKey, Revision, UpdateContent};
 pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
@@ -35,7 +37,7 @@ pub(crate) use schedule::{commit_with_moves, set_reminder_on};
 pub use tokens::ApiTokenRow;
 pub use updates::{
     IDEMPOTENCY_TTL_SECS, Idempotent, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS, QueuedDigest,
-    QueuedRequest, TeamUpdate, UpdateRow, UpsertOutcome,
+    QueuedRequest, TeamUpdate, UpdateKey, UpdateRow, UpsertOutcome,
 };
 
 use std::time::Duration;

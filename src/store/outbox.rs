@@ -22,6 +22,9 @@ pub struct NewEmail {
     /// What an email composed when it is sent (a digest) is made of, instead of its bytes
     /// (see `jobs::compose::Manifest`).
     pub manifest: Option<String>,
+    /// The check-in a request, reminder or receipt is about (`None`: the stand-up, or not a
+    /// request): a reply that finds its way by References is filed under it.
+    pub checkin: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,8 +83,8 @@ pub(super) async fn insert(
     now: i64,
 ) -> StoreResult<Option<i64>> {
     let r = sqlx::query(
-        "INSERT INTO outbox (idem_key, kind, member_id, local_date, recipient, message_id, subject, manifest, state, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, 'pending', 0, $8, $8) ON CONFLICT (idem_key) DO NOTHING RETURNING id",
+        "INSERT INTO outbox (idem_key, kind, member_id, local_date, recipient, message_id, subject, manifest, checkin, state, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, 'pending', 0, $8, $8) ON CONFLICT (idem_key) DO NOTHING RETURNING id",
     )
     .bind(&e.idem_key)
     .bind(e.kind)
@@ -92,6 +95,7 @@ pub(super) async fn insert(
     .bind(&e.subject)
     .bind(now)
     .bind(e.manifest.as_deref())
+    .bind(e.checkin)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(id) = r.map(|r| r.try_get::<i64, _>(0)).transpose()? else {
@@ -400,12 +404,12 @@ impl Store {
     pub async fn outbox_by_message_id(
         &self,
         message_id: &str,
-    ) -> StoreResult<Option<(i64, Option<String>, String)>> {
-        let r = sqlx::query("SELECT member_id, local_date, kind FROM outbox WHERE message_id = $1 AND member_id IS NOT NULL")
+    ) -> StoreResult<Option<(i64, Option<String>, String, Option<i64>)>> {
+        let r = sqlx::query("SELECT member_id, local_date, kind, checkin FROM outbox WHERE message_id = $1 AND member_id IS NOT NULL")
             .bind(message_id)
             .fetch_optional(&self.pool)
             .await?;
-        r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
             .transpose()
     }
 }

@@ -9,22 +9,25 @@ use super::*;
 use crate::domain::MemberId;
 
 impl Store {
+    /// Adds a team with its daily stand-up.
     pub async fn add_team(&self, name: &str) -> StoreResult<i64> {
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query(
-            "INSERT INTO teams (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO teams (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING id",
         )
         .bind(name)
         .bind(now_unix())
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        if r.rows_affected() == 0 {
+        let Some(r) = r else {
             return Err(StoreError::Conflict(format!(
                 "team {name:?} already exists"
             )));
-        }
-        self.team_id(name)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("team {name:?}")))
+        };
+        let id: i64 = r.try_get(0)?;
+        super::checkins::ensure_standup(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Sets the questions a team's update requests ask; `None` goes back to

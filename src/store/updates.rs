@@ -37,6 +37,8 @@ pub struct UpdateRow {
     pub updated_at: i64,
     /// The text read as the questions it answers (stored; see [`crate::domain::sections`]).
     pub sections: Vec<Section>,
+    /// The check-in it answers: 0 for the daily stand-up.
+    pub checkin: i64,
 }
 
 /// A digest ready to queue: the email and the (update, revision) pairs it carries.
@@ -49,6 +51,14 @@ pub struct QueuedDigest {
     pub mentions: Vec<i64>,
     /// Comments carried under "Comments".
     pub comments: Vec<i64>,
+}
+
+/// Which update: a member's answer to one check-in (0: the stand-up) for one local date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UpdateKey {
+    pub member: MemberId,
+    pub date: NaiveDate,
+    pub checkin: i64,
 }
 
 /// An update request ready to queue, with the reminder to plan if it is new.
@@ -96,8 +106,8 @@ async fn enqueue_digest_on(
 }
 
 impl Store {
-    /// Stores the update of `member` for `date`. A second one the same day is appended (or
-    /// replaces the first when `replace`), bumping the revision so digests show it again.
+    /// Stores the stand-up update of `member` for `date`. A second one the same day is appended
+    /// (or replaces the first when `replace`), bumping the revision so digests show it again.
     /// `questions` are those the member was asked (their team's), read as section labels.
     #[allow(clippy::too_many_arguments)]
     pub async fn upsert_update(
@@ -111,25 +121,59 @@ impl Store {
         replace: bool,
         now: i64,
     ) -> StoreResult<UpsertOutcome> {
+        let key = UpdateKey {
+            member,
+            date,
+            checkin: 0,
+        };
+        self.upsert_answer(key, body, questions, source, message_id, replace, now)
+            .await
+    }
+
+    /// [`Store::upsert_update`] for any check-in: the member's answer to check-in
+    /// `key.checkin` (0: the stand-up) for its local date.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upsert_answer(
+        &self,
+        key: UpdateKey,
+        body: &str,
+        questions: &[String],
+        source: &str,
+        message_id: Option<&str>,
+        replace: bool,
+        now: i64,
+    ) -> StoreResult<UpsertOutcome> {
         let mut tx = self.write_tx().await?;
         let out = upsert_update_tx(
-            &mut tx, member, date, body, questions, source, message_id, replace, now,
+            &mut tx, key, body, questions, source, message_id, replace, now,
         )
         .await?;
         tx.commit().await?;
         Ok(out)
     }
 
+    /// The stand-up update of `member` for `date`.
     pub async fn update_for(
         &self,
         member: MemberId,
         date: NaiveDate,
     ) -> StoreResult<Option<UpdateRow>> {
+        self.answer_for(UpdateKey {
+            member,
+            date,
+            checkin: 0,
+        })
+        .await
+    }
+
+    /// The update of `key.member` answering check-in `key.checkin` for `key.date`.
+    pub async fn answer_for(&self, key: UpdateKey) -> StoreResult<Option<UpdateRow>> {
         let r = sqlx::query(
-            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections FROM updates WHERE member_id = $1 AND local_date = $2",
+            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections, checkin FROM updates WHERE member_id = $1 AND local_date = $2 AND checkin = $3",
         )
-        .bind(member)
-        .bind(date.to_string())
+        .bind(key.member)
+        .bind(key.date.to_string())
+        .bind(key.checkin)
         .fetch_optional(&self.pool)
         .await?;
         r.as_ref().map(update_from_row).transpose()
@@ -142,8 +186,8 @@ impl Store {
         date: NaiveDate,
     ) -> StoreResult<Option<UpdateRow>> {
         let r = sqlx::query(
-            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections FROM updates
-             WHERE member_id = $1 AND local_date < $2 ORDER BY local_date DESC LIMIT 1",
+            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections, checkin FROM updates
+             WHERE member_id = $1 AND local_date < $2 AND checkin = 0 ORDER BY local_date DESC LIMIT 1",
         )
         .bind(member)
         .bind(date.to_string())
@@ -252,8 +296,7 @@ fn too_big(len: usize) -> StoreError {
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn upsert_update_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    member: MemberId,
-    date: NaiveDate,
+    key: UpdateKey,
     body: &str,
     questions: &[String],
     source: &str,
@@ -261,6 +304,11 @@ pub(super) async fn upsert_update_tx(
     replace: bool,
     now: i64,
 ) -> StoreResult<UpsertOutcome> {
+    let UpdateKey {
+        member,
+        date,
+        checkin,
+    } = key;
     // Every update is stored through here (email, API, release): control characters other
     // than tab and line feed (terminal escapes, NUL, stray CRs) are not kept.
     let body = &*crate::domain::text::without_controls(body);
@@ -272,11 +320,12 @@ pub(super) async fn upsert_update_tx(
     if let Some(mid) = message_id {
         let done = sqlx::query(
             "SELECT u.id, u.revision FROM updates u JOIN update_revisions r ON r.update_id = u.id
-             WHERE u.member_id = $1 AND u.local_date = $2 AND r.message_id = $3",
+             WHERE u.member_id = $1 AND u.local_date = $2 AND u.checkin = $4 AND r.message_id = $3",
         )
         .bind(member)
         .bind(date.to_string())
         .bind(mid)
+        .bind(checkin)
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(r) = done {
@@ -290,8 +339,8 @@ pub(super) async fn upsert_update_tx(
     }
     let new_sections = sections::split(body, questions);
     let inserted = sqlx::query(
-        "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at, sections)
-         VALUES ($1, $2, $3, $4, 1, $5, $6, $6, $7) ON CONFLICT (member_id, local_date) DO NOTHING RETURNING id",
+        "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at, sections, checkin)
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $6, $7, $8) ON CONFLICT (member_id, local_date, checkin) DO NOTHING RETURNING id",
     )
     .bind(member)
     .bind(date.to_string())
@@ -300,6 +349,7 @@ pub(super) async fn upsert_update_tx(
     .bind(message_id)
     .bind(now)
     .bind(sections::to_json(&new_sections))
+    .bind(checkin)
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(r) = inserted {
@@ -315,10 +365,11 @@ pub(super) async fn upsert_update_tx(
     // changed it meanwhile (two appends at once on PostgreSQL); a few tries at most.
     for _ in 0..5 {
         let cur = sqlx::query(
-            "SELECT revision, body, sections FROM updates WHERE member_id = $1 AND local_date = $2",
+            "SELECT revision, body, sections FROM updates WHERE member_id = $1 AND local_date = $2 AND checkin = $3",
         )
         .bind(member)
         .bind(date.to_string())
+        .bind(checkin)
         .fetch_one(&mut **tx)
         .await?;
         let (revision, old): (i64, String) = (cur.try_get(0)?, cur.try_get(1)?);
@@ -342,7 +393,7 @@ pub(super) async fn upsert_update_tx(
         // Written whole, only if the revision read above is still the stored one.
         let r = sqlx::query(
             "UPDATE updates SET body = $1, sections = $2, revision = revision + 1, message_id = $3, updated_at = $4
-             WHERE member_id = $5 AND local_date = $6 AND revision = $7 RETURNING id, revision",
+             WHERE member_id = $5 AND local_date = $6 AND revision = $7 AND checkin = $8 RETURNING id, revision",
         )
         .bind(&text)
         .bind(sections::to_json(&all_sections))
@@ -351,6 +402,7 @@ pub(super) async fn upsert_update_tx(
         .bind(member)
         .bind(date.to_string())
         .bind(revision)
+        .bind(checkin)
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(r) = r {
@@ -412,6 +464,7 @@ pub(super) fn update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<UpdateRow> {
             r.try_get::<Option<String>, _>(8)?.as_deref(),
             &r.try_get::<String, _>(3)?,
         ),
+        checkin: r.try_get("checkin")?,
     })
 }
 
@@ -507,12 +560,15 @@ impl Store {
         }
 
         // The same append as a second email reply, inside this transaction.
-        let outcome = upsert_update_tx(
-            &mut tx, member, date, body, questions, "api", None, false, now,
-        )
-        .await?;
+        let which = UpdateKey {
+            member,
+            date,
+            checkin: 0,
+        };
+        let outcome =
+            upsert_update_tx(&mut tx, which, body, questions, "api", None, false, now).await?;
         let row = sqlx::query(
-            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections FROM updates WHERE id = $1",
+            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections, checkin FROM updates WHERE id = $1",
         )
         .bind(outcome.id)
         .fetch_one(&mut *tx)
@@ -565,7 +621,7 @@ impl Store {
 /// Updates that member `$1` may read (their own and their teammates'), with the columns of
 /// [`UpdateRow`] and the author's name and email; callers add `AND …` conditions.
 const READABLE: &str = "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-        u.sections, m.name, m.email, m.timezone
+        u.sections, m.name, m.email, m.timezone, u.checkin
  FROM updates u JOIN members m ON m.id = u.member_id
  WHERE (u.member_id = $1 OR u.member_id IN (
         SELECT tm2.member_id FROM team_members tm1

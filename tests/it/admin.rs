@@ -83,6 +83,7 @@ both!(
                     subject: "<script>alert(1)</script> hello".into(),
                     body: b"Subject: x\r\n\r\nx\r\n".to_vec(),
                     manifest: None,
+                    checkin: None,
                 },
                 Utc::now().timestamp(),
             )

@@ -1323,6 +1323,7 @@ fn quoted_request_with_a_plan() -> String {
         "Anything blocking you?".to_string(),
     ];
     let request = tidings::render::request_text(&tidings::render::RequestView {
+        what: "stand-up",
         member_name: "Ann",
         teams: &["core".to_string()],
         local_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),

@@ -134,6 +134,7 @@ fn email(key: &str) -> NewEmail {
         subject: "s".into(),
         body: b"raw".to_vec(),
         manifest: None,
+        checkin: None,
     }
 }
 

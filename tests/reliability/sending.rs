@@ -426,6 +426,7 @@ async fn a_server_that_stalls_after_the_end_of_data_gets_no_immediate_resend() {
         body: b"From: t@example.test\r\nTo: reader@example.test\r\nSubject: s\r\n\r\nhello\r\n"
             .to_vec(),
         manifest: None,
+        checkin: None,
     };
     ctx.store.enqueue(&email, now.timestamp()).await.unwrap();
     let first = tidings::jobs::send::run(&ctx, now).await.expect("drain");

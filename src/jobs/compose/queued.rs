@@ -231,6 +231,7 @@ pub fn queued_digest(
     let unsub = ctx.unsubscribe_url(member, queued_at);
     outbound::build(&outbound::Outgoing {
         kind: MailKind::Digest,
+        checkin: None,
         from: &ctx.config.mail.from,
         to_name: &manifest.name,
         to: &to,

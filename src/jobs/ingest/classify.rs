@@ -71,8 +71,8 @@ pub(super) async fn automatic(
             .verdict(&ctx.config.mail.inbound.trusted_authserv_id)
             .passed();
         let member = match identify(ctx, p, from, now).await? {
-            Identity::Found(m, _, Via::Token) => Some(m),
-            Identity::Found(m, _, _) if vouched => Some(m),
+            Identity::Found(m, _, _, Via::Token) => Some(m),
+            Identity::Found(m, _, _, _) if vouched => Some(m),
             _ if vouched => ctx.store.member_by_email(from).await?,
             _ => None,
         }

@@ -18,7 +18,7 @@ use crate::jobs::Ctx;
 use crate::jobs::compose::{self, Saved, Thread};
 use crate::jobs::members::{self, Tell};
 use crate::mail::parse;
-use crate::store::{InboundStatus, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS, StoreError};
+use crate::store::{InboundStatus, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS, StoreError, UpdateKey};
 
 /// What became of one message: its outcome and what the inbound row records with it.
 #[derive(Debug)]
@@ -141,8 +141,8 @@ pub(super) async fn decide(
     if let Some(why) = not_one_sender(&p, &from) {
         return Ok(Decision::quarantined(why, sender, None));
     }
-    let (member, date, via) = match identify(ctx, &p, &from, now).await? {
-        Identity::Found(m, d, via) => (m, d, via),
+    let (member, date, checkin, via) = match identify(ctx, &p, &from, now).await? {
+        Identity::Found(m, d, c, via) => (m, d, c, via),
         Identity::BadToken(e) => {
             notify_sender(ctx, key, &verdict, &from, false, "Your reply could not be matched to an update request: its reply address was changed on the way (it must stay exactly as in the request, updates+…@…). Please use Reply on the latest request email and leave the To address as it is.", now).await?;
             return Ok(Decision::quarantined(
@@ -246,17 +246,18 @@ pub(super) async fn decide(
             Some(member.id),
         ));
     }
-    as_member(ctx, key, &p, member, date, sender, now).await
+    as_member(ctx, key, &p, member, (date, checkin), sender, now).await
 }
 
-/// The rest of the decision on a message that is `member`'s, for `date`: `for DATE`,
-/// `resolved` and other commands, then the update and its receipt.
+/// The rest of the decision on a message that is `member`'s, for `date` and check-in
+/// `checkin` (0: the stand-up): `for DATE`, `resolved` and other commands, then the update
+/// and its receipt.
 async fn as_member(
     ctx: &Ctx,
     key: &str,
     p: &parse::Inbound,
     member: Member,
-    date: NaiveDate,
+    (date, checkin): (NaiveDate, i64),
     sender: Option<String>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Decision> {
@@ -400,7 +401,7 @@ async fn as_member(
         ctx,
         key,
         &member,
-        date,
+        (date, checkin),
         &text,
         &p.message_id,
         replace,
@@ -419,25 +420,30 @@ fn rest_after_first_line(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Stores (or appends to) a member's update and queues the receipt.
+/// Stores (or appends to) a member's answer to check-in `checkin` (0: the stand-up) for
+/// `date`, and queues the receipt.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn store_update(
     ctx: &Ctx,
     key: &str,
     member: &Member,
-    date: NaiveDate,
+    (date, checkin): (NaiveDate, i64),
     text: &str,
     message_id: &str,
     replace: bool,
     attachments: &[String],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Decision> {
-    let questions = ctx.questions_for(member).await?;
+    let questions = ctx.questions_of(member, checkin).await?;
+    let which = UpdateKey {
+        member: member.id,
+        date,
+        checkin,
+    };
     let out = match ctx
         .store
-        .upsert_update(
-            member.id,
-            date,
+        .upsert_answer(
+            which,
             text,
             &questions,
             "email",
@@ -475,7 +481,7 @@ pub(super) async fn store_update(
     };
     let kept = ctx
         .store
-        .update_for(member.id, date)
+        .answer_for(which)
         .await?
         .map(|u| u.sections)
         .unwrap_or_else(|| crate::domain::sections::split(text, &questions));
@@ -490,7 +496,9 @@ pub(super) async fn store_update(
         in_reply_to: message_id,
         note: &note,
     };
-    let receipt = compose::receipt(ctx, member, &format!("receipt:{key}"), saved, now)?;
+    let mut receipt = compose::receipt(ctx, member, &format!("receipt:{key}"), saved, now)?;
+    // A reply to the receipt is filed under the same check-in.
+    receipt.checkin = (checkin != 0).then_some(checkin);
     tell(ctx, &receipt, now).await?;
     Ok(Decision::accepted(out.id, out.edited, member.id))
 }

@@ -20,7 +20,8 @@ pub(super) enum Via {
 
 /// Who a message is from and for which day, before the From check.
 pub(super) enum Identity {
-    Found(Member, NaiveDate, Via),
+    /// The member, the local date and the check-in (0: the stand-up) answered.
+    Found(Member, NaiveDate, i64, Via),
     /// A reply to a digest entry's "Reply to …" address: the reader the token was signed for,
     /// and the update it answers (`None` when it was deleted since).
     Comment(Member, Option<i64>),
@@ -60,14 +61,14 @@ pub(super) async fn identify(
     if let Some(tag) = tag {
         return Ok(match ReplyToken::verify(&tag, &ctx.secret) {
             Ok(t) => match ctx.store.member_by_id(t.member).await? {
-                Some(m) => Identity::Found(m, t.date, Via::Token),
+                Some(m) => Identity::Found(m, t.date, t.checkin, Via::Token),
                 None => Identity::GoneMember,
             },
             Err(e) => Identity::BadToken(e.to_string()),
         });
     }
     match by_references(ctx, &p.references).await? {
-        Some(Answered::Request(m, d)) => return Ok(Identity::Found(m, d, Via::References)),
+        Some(Answered::Request(m, d, c)) => return Ok(Identity::Found(m, d, c, Via::References)),
         Some(Answered::Digest(m)) => return Ok(Identity::DigestReply(m)),
         None => {}
     }
@@ -75,7 +76,7 @@ pub(super) async fn identify(
         return Ok(match ctx.store.member_by_email(from).await? {
             Some(m) => {
                 let d = local_date(m.tz, now);
-                Identity::Found(m, d, Via::BaseAddress)
+                Identity::Found(m, d, 0, Via::BaseAddress)
             }
             None => Identity::Stranger,
         });
@@ -85,15 +86,15 @@ pub(super) async fn identify(
 
 /// The Tidings email a message answers, the most recent one it references first.
 enum Answered {
-    /// A request, reminder or receipt: its member and local date.
-    Request(Member, NaiveDate),
+    /// A request, reminder or receipt: its member, local date and check-in.
+    Request(Member, NaiveDate, i64),
     /// A digest: its reader.
     Digest(Option<Member>),
 }
 
 async fn by_references(ctx: &Ctx, refs: &[String]) -> anyhow::Result<Option<Answered>> {
     for r in refs.iter().rev() {
-        if let Some((member, date, kind)) = ctx.store.outbox_by_message_id(r).await? {
+        if let Some((member, date, kind, checkin)) = ctx.store.outbox_by_message_id(r).await? {
             if kind == MailKind::Digest.as_str() {
                 return Ok(Some(Answered::Digest(
                     ctx.store.member_by_id(member).await?,
@@ -113,7 +114,7 @@ async fn by_references(ctx: &Ctx, refs: &[String]) -> anyhow::Result<Option<Answ
                 ctx.store.member_by_id(member).await?,
                 date.parse::<NaiveDate>(),
             ) {
-                return Ok(Some(Answered::Request(m, d)));
+                return Ok(Some(Answered::Request(m, d, checkin.unwrap_or(0))));
             }
         }
     }

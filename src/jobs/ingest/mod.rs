@@ -303,7 +303,7 @@ pub async fn release(
         ctx,
         &key,
         member,
-        date,
+        (date, 0),
         &text,
         &message_id,
         false,

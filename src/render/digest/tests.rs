@@ -84,6 +84,7 @@ fn every_inline_style_resolves_and_dark_mode_is_declared() {
         "lines become <br>, not pre-wrap: {h}"
     );
     let r = request_html(&RequestView {
+        what: "stand-up",
         member_name: "Ann",
         teams: &CORE,
         local_date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
