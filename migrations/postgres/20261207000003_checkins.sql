@@ -4,7 +4,7 @@ CREATE TABLE checkins (
     id         BIGSERIAL PRIMARY KEY,
     team_id    BIGINT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
     name       TEXT NOT NULL,
-    standup    INTEGER NOT NULL DEFAULT 0,
+    standup    BOOLEAN NOT NULL DEFAULT FALSE,
     questions  TEXT NOT NULL DEFAULT '[]',
     rhythm     TEXT NOT NULL,
     at         TEXT,
@@ -15,7 +15,7 @@ CREATE TABLE checkins (
     UNIQUE (team_id, name)
 );
 INSERT INTO checkins (team_id, name, standup, rhythm, created_at)
-    SELECT id, 'Daily stand-up', 1, 'workdays', created_at FROM teams;
+    SELECT id, 'Daily stand-up', TRUE, 'workdays', created_at FROM teams;
 
 CREATE TABLE checkin_plans (
     checkin_id    BIGINT NOT NULL REFERENCES checkins (id) ON DELETE CASCADE,

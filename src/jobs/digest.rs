@@ -238,15 +238,18 @@ pub(super) async fn digest_view_data_in(
                 .and_then(|t| crate::domain::schedule::local_date_at(&i.author_tz, t)),
             followed: m.shape.follows(i.author_id),
             folded: m.shape.mutes(i.author_id),
+            checkin: i.checkin.clone(),
         });
         keys.push((i.update_id, i.revision));
     }
-    // Followed people first; then by day, then by name as a reader expects it (root
+    // The stand-up's entries first, then each check-in's under its name; within each,
+    // followed people first; then by day, then by name as a reader expects it (root
     // collation: Ł with L), then by id.
     for sec in &mut sections {
         sec.entries.sort_by(|a, b| {
-            b.followed
-                .cmp(&a.followed)
+            a.checkin
+                .cmp(&b.checkin)
+                .then_with(|| b.followed.cmp(&a.followed))
                 .then_with(|| a.local_date.cmp(&b.local_date))
                 .then_with(|| collate::names(&a.author, &b.author))
                 .then_with(|| a.update_id.cmp(&b.update_id))

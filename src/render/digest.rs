@@ -55,6 +55,9 @@ pub struct DigestEntry {
     pub followed: bool,
     /// The reader muted its author: one line with a link, its blocker not boxed.
     pub folded: bool,
+    /// The check-in it answers, by name (its entries come under that heading, after the
+    /// stand-up's); `None` for the stand-up.
+    pub checkin: Option<std::sync::Arc<str>>,
 }
 
 /// The reader's marks on an entry as bits ([`DigestEntry::marks`]): what a queued digest's
@@ -436,7 +439,10 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         if sec.entries.is_empty() && !v.needs_only {
             s.push_str("No new updates.\n\n");
         }
-        for e in &sec.entries {
+        for (i, e) in sec.entries.iter().enumerate() {
+            if let Some(name) = checkin_heading(&sec.entries, i) {
+                s.push_str(&format!("### {name}\n\n"));
+            }
             let addr = v.comment_to.get(&e.update_id);
             let shape = Shape {
                 hoisted: top.hoisted.contains(&e.update_id),
@@ -459,6 +465,14 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
     s.push_str("-- \n");
     s.push_str(&footer(v.prefs_url, v.teams));
     s
+}
+
+/// The heading above entry `i`: its check-in's name where a check-in's entries begin (the
+/// stand-up's come first and have none).
+fn checkin_heading(entries: &[DigestEntry], i: usize) -> Option<&str> {
+    let name = entries.get(i)?.checkin.as_deref()?;
+    let before = i.checked_sub(1).and_then(|p| entries[p].checkin.as_deref());
+    (before != Some(name)).then_some(name)
 }
 
 /// The HTML part: one layout table (the page's card), headings a screen reader can jump by
@@ -512,7 +526,11 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
             @if sec.entries.is_empty() && sec.team.is_some() && !v.needs_only {
                 p.muted style=(st(".muted")) { "No new updates." }
             }
-            @for e in &sec.entries {
+            @for (i, e) in sec.entries.iter().enumerate() {
+                @if let Some(name) = checkin_heading(&sec.entries, i) {
+                    h2 style=(st("h2")) { (name) }
+                    (NL)
+                }
                 @let addr = v.comment_to.get(&e.update_id);
                 @let shape = Shape { hoisted: top.hoisted.contains(&e.update_id), condensed, reply: !condensed && addr.is_some() };
                 @let escaped_addr = html! { (addr.map_or("", String::as_str)) }.into_string();

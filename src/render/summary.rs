@@ -382,6 +382,7 @@ mod tests {
 
     fn entry(id: i64, author: i64, name: &str, date: &str, body: &str) -> DigestEntry {
         DigestEntry {
+            checkin: None,
             update_id: id,
             revision: 1,
             author_id: author,

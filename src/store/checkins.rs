@@ -68,8 +68,8 @@ fn checkin_from_row(r: &AnyRow) -> StoreResult<Checkin> {
 pub(super) async fn ensure_standup(conn: &mut sqlx::AnyConnection, team: i64) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO checkins (team_id, name, standup, rhythm, created_at)
-         SELECT $1, $2, 1, 'workdays', $3
-         WHERE NOT EXISTS (SELECT 1 FROM checkins WHERE team_id = $1 AND standup = 1)",
+         SELECT $1, $2, TRUE, 'workdays', $3
+         WHERE NOT EXISTS (SELECT 1 FROM checkins WHERE team_id = $1 AND standup = TRUE)",
     )
     .bind(team)
     .bind(STANDUP_NAME)
@@ -124,7 +124,7 @@ impl Store {
         let questions = serde_json::to_string(&c.questions).map_err(|e| bad("questions", e))?;
         let r = sqlx::query(
             "INSERT INTO checkins (team_id, name, standup, questions, rhythm, at, tz, who, goes_to, created_at)
-             VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             VALUES ($1, $2, FALSE, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(c.team_id)
         .bind(c.name.trim())
@@ -180,7 +180,7 @@ impl Store {
     /// Removes a check-in (never the stand-up) and its plans. Its answers stay in the team
     /// log and the exports.
     pub async fn remove_checkin(&self, id: CheckinId) -> StoreResult<()> {
-        let r = sqlx::query("DELETE FROM checkins WHERE id = $1 AND standup = 0")
+        let r = sqlx::query("DELETE FROM checkins WHERE id = $1 AND standup = FALSE")
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -195,7 +195,7 @@ impl Store {
     /// Gives every member of a team with a check-in other than the stand-up a plan row for
     /// it, and drops the rows of members who left. Cheap when there are none.
     pub async fn sync_checkin_plans(&self) -> StoreResult<()> {
-        let any: i64 = sqlx::query("SELECT COUNT(*) FROM checkins WHERE standup = 0")
+        let any: i64 = sqlx::query("SELECT COUNT(*) FROM checkins WHERE standup = FALSE")
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?;
@@ -206,7 +206,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO checkin_plans (checkin_id, member_id)
              SELECT c.id, tm.member_id FROM checkins c JOIN team_members tm ON tm.team_id = c.team_id
-             WHERE c.standup = 0 AND NOT EXISTS (
+             WHERE c.standup = FALSE AND NOT EXISTS (
                 SELECT 1 FROM checkin_plans p WHERE p.checkin_id = c.id AND p.member_id = tm.member_id)",
         )
         .execute(&mut *tx)

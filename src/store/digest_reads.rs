@@ -33,6 +33,8 @@ pub struct UpdateContent {
     pub author_tz: String,
     pub local_date: NaiveDate,
     pub sections: Arc<[Section]>,
+    /// The check-in it answers, by name; `None` for the stand-up.
+    pub checkin: Option<Arc<str>>,
     /// When its author marked its blocker resolved (Unix seconds), if they did.
     pub resolved_at: Option<i64>,
 }
@@ -47,6 +49,8 @@ pub struct Revision {
     pub author_tz: String,
     pub local_date: NaiveDate,
     pub sections: Arc<[Section]>,
+    /// The check-in it answers, by name; `None` for the stand-up.
+    pub checkin: Option<Arc<str>>,
 }
 
 /// Updates per query of [`Store::revisions`] and [`Store::update_contents`].
@@ -73,6 +77,9 @@ impl Store {
                                    JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1)
                AND NOT EXISTS (SELECT 1 FROM digest_deliveries d
                                WHERE d.reader_id = $1 AND d.update_id = u.id AND d.revision = u.revision)
+               AND (u.checkin = 0 OR u.checkin IN (
+                    SELECT c.id FROM checkins c JOIN team_members tm ON tm.team_id = c.team_id
+                    WHERE tm.member_id = $1 AND c.goes_to = 'digest'))
              ORDER BY u.id",
         )
         .bind(reader)
@@ -95,8 +102,9 @@ impl Store {
         let rows = self
             .by_ids(
                 "SELECT u.id, u.revision, m.id, m.name, m.timezone, u.local_date, u.body, u.sections,
-                        u.blocker_resolved_at
+                        u.blocker_resolved_at, c.name
                  FROM updates u JOIN members m ON m.id = u.member_id
+                 LEFT JOIN checkins c ON c.id = u.checkin
                  WHERE u.id IN",
                 ids,
             )
@@ -112,6 +120,7 @@ impl Store {
                     author_tz: w.author_tz,
                     local_date: w.local_date,
                     sections: w.sections,
+                    checkin: w.checkin,
                     resolved_at: r.try_get::<Option<i64>, _>(8)?,
                 })
             })
@@ -122,8 +131,10 @@ impl Store {
     pub async fn revisions(&self, ids: &[i64]) -> StoreResult<Vec<Revision>> {
         let rows = self
             .by_ids(
-                "SELECT r.update_id, r.revision, m.id, m.name, m.timezone, u.local_date, r.body, r.sections
+                "SELECT r.update_id, r.revision, m.id, m.name, m.timezone, u.local_date, r.body, r.sections,
+                        u.blocker_resolved_at, c.name
                  FROM update_revisions r JOIN updates u ON u.id = r.update_id JOIN members m ON m.id = u.member_id
+                 LEFT JOIN checkins c ON c.id = u.checkin
                  WHERE r.update_id IN",
                 ids,
             )
@@ -162,5 +173,6 @@ fn revision_of(r: &AnyRow) -> StoreResult<Revision> {
             &r.try_get::<String, _>(6)?,
         )
         .into(),
+        checkin: r.try_get::<Option<String>, _>(9)?.map(Arc::from),
     })
 }

@@ -258,7 +258,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT DISTINCT u.member_id FROM updates u
-             WHERE u.local_date >= $1 AND u.member_id IN (
+             WHERE u.local_date >= $1 AND u.checkin = 0 AND u.member_id IN (
                 SELECT tm.member_id FROM team_members tm JOIN teams t ON t.id = tm.team_id
                 WHERE t.name IN ({}))",
             super::placeholders(2, teams.len())

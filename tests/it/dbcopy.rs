@@ -153,6 +153,7 @@ async fn a_sqlite_database_moves_to_postgres_with_its_secret_and_fresh_sequences
     let reply_token = ReplyToken {
         member: ann,
         date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+        checkin: 0,
     }
     .encode(&app.ctx.secret);
     let link = LinkToken {

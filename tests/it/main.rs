@@ -13,6 +13,7 @@ mod api_rules;
 mod architecture;
 mod browser;
 mod calendar;
+mod checkins;
 mod cli;
 mod dbcopy;
 mod docs;

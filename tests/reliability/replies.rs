@@ -54,6 +54,7 @@ fn send_replies(rig: &rig::Rig, from_box: &str, to_box: &str, n: i64) {
         let token = ReplyToken {
             member: i,
             date: today,
+            checkin: 0,
         }
         .encode(&secret);
         send_reply(rig, from_box, to_box, i, &token);

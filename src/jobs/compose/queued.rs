@@ -204,6 +204,7 @@ pub fn queued_digest(
                         resolved_on: resolved_on.get(id).copied(),
                         followed: marks & FOLLOWED != 0,
                         folded: marks & FOLDED != 0,
+                        checkin: r.checkin.clone(),
                     })
                 })
                 .collect(),

@@ -5,6 +5,7 @@ fn entry(author: &str, body: &str, edited: bool, late: bool) -> DigestEntry {
     // Each entry its own update: a digest renders an (update, revision) once.
     static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
     DigestEntry {
+        checkin: None,
         update_id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         revision: 1,
         // One member per name in these tests.
@@ -208,6 +209,7 @@ fn team(size: usize, lines: usize) -> DigestView<'static> {
                 body.push_str("Blockers: waiting for access to the staging database since Monday\n");
             }
             DigestEntry {
+                checkin: None,
                 update_id: i as i64,
                 revision: 1,
                 author_id: i as i64,
