@@ -19,6 +19,7 @@ mod dbcopy;
 mod docs;
 mod emails;
 mod flow;
+mod golden;
 mod hardening;
 mod ingest;
 mod log;
