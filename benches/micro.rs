@@ -101,6 +101,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
     let date = NaiveDate::from_ymd_opt(2026, 3, 10).expect("date");
     let entries = (1..size)
         .map(|i| DigestEntry {
+            checkin: None,
             update_id: i as i64,
             revision: 1,
             author_id: i as i64,

@@ -31,7 +31,7 @@ struct Cache(HashMap<CheckinId, Option<Known>>);
 
 impl Cache {
     async fn get(&mut self, ctx: &Ctx, id: CheckinId) -> anyhow::Result<Option<&Known>> {
-        if !self.0.contains_key(&id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(id) {
             let known = match ctx.store.checkin(id).await? {
                 Some(c) => ctx
                     .store
@@ -44,7 +44,7 @@ impl Cache {
                     }),
                 None => None,
             };
-            self.0.insert(id, known);
+            slot.insert(known);
         }
         Ok(self.0.get(&id).and_then(Option::as_ref))
     }
