@@ -179,6 +179,12 @@ pub const TABLES: &[Table] = &[
         serial_id: true,
     },
     Table {
+        name: "checkin_scores",
+        columns: &[("update_id", I64), ("question", I64), ("value", I64)],
+        order_by: "update_id, question",
+        serial_id: false,
+    },
+    Table {
         name: "mentions",
         columns: &[
             ("update_id", I64),

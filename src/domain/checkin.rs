@@ -14,7 +14,9 @@ use super::schedule::{
     LocalTime, SHORT_NAMES, Schedule, ScheduleError, Workdays, local_date, weekday_from_name,
 };
 
-pub use super::checkin_answer::{ScaleSummary, parse_scale, parse_yes_no, scale_summary};
+pub use super::checkin_answer::{
+    ScaleSummary, parse_scale, parse_yes_no, scale_summary, take_scores,
+};
 
 /// A check-in's row id.
 pub type CheckinId = i64;

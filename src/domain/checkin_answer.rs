@@ -43,6 +43,111 @@ pub fn parse_scale(answer: &str) -> Option<u8> {
     }
 }
 
+/// A line that is nothing but a scale answer (`4`, `4/5`, `★★★★`, `4 of 5`): what a reply to a
+/// check-in with one scale question holds without its label.
+fn bare_scale(line: &str) -> Option<u8> {
+    let l = line.trim().trim_end_matches(['.', '!']);
+    let n = parse_scale(l)?;
+    let rest = l
+        .trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '★' | '⭐' | '☆'))
+        .trim()
+        .trim_start_matches(['/', ' '])
+        .trim_start_matches("out of")
+        .trim_start_matches("of")
+        .trim()
+        .trim_start_matches('5');
+    rest.trim().is_empty().then_some(n)
+}
+
+/// A reply to a check-in with its scale answers taken out: each one is counted for the team's
+/// aggregate and never shown with its author's name. Returns the text to keep and the answers
+/// as (question index, 1–5).
+///
+/// A line that starts with a scale answer right under a scale question's label (the question
+/// quoted, as a reply under each question is kept) is that question's answer: the number is
+/// taken, the words after it stay (`4 — a good week` keeps `a good week`), and the label goes
+/// when nothing of the answer is left. When a check-in has exactly one scale question, a line
+/// that is nothing but a scale answer, anywhere, is its answer.
+pub fn take_scores(
+    text: &str,
+    questions: &[super::checkin::Question],
+) -> (String, Vec<(usize, u8)>) {
+    use super::checkin::QuestionKind;
+    let scales: Vec<usize> = questions
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| q.kind == QuestionKind::Scale)
+        .map(|(i, _)| i)
+        .collect();
+    if scales.is_empty() {
+        return (text.to_string(), Vec::new());
+    }
+    let label_of = |line: &str| -> Option<usize> {
+        let l = line
+            .trim()
+            .trim_start_matches('>')
+            .trim()
+            .trim_end_matches(':');
+        questions
+            .iter()
+            .position(|q| q.text.trim_end_matches(':').eq_ignore_ascii_case(l))
+    };
+    let mut found: Vec<(usize, u8)> = Vec::new();
+    let mut kept: Vec<String> = Vec::new();
+    let mut under: Option<(usize, usize)> = None; // (question, index of its label in `kept`)
+    for line in text.lines() {
+        if let Some(q) = label_of(line) {
+            under = Some((q, kept.len()));
+            kept.push(line.to_string());
+            continue;
+        }
+        let answered = |q: usize, f: &Vec<(usize, u8)>| f.iter().any(|(i, _)| *i == q);
+        if let Some((q, label)) = under.filter(|(q, _)| scales.contains(q) && !answered(*q, &found))
+            && let Some(n) = parse_scale(line)
+        {
+            found.push((q, n));
+            let rest = after_scale(line);
+            if rest.is_empty() {
+                // The label alone says nothing: it goes with its number.
+                if label + 1 == kept.len() {
+                    kept.pop();
+                }
+            } else {
+                kept.push(rest.to_string());
+            }
+            continue;
+        }
+        if let [only] = scales.as_slice()
+            && !answered(*only, &found)
+            && let Some(n) = bare_scale(line)
+        {
+            found.push((*only, n));
+            continue;
+        }
+        if !line.trim().is_empty() {
+            under = under.filter(|(q, _)| !scales.contains(q));
+        }
+        kept.push(line.to_string());
+    }
+    (kept.join("\n").trim().to_string(), found)
+}
+
+/// What follows a scale answer at the start of `line`: `4 — a good week` → `a good week`.
+fn after_scale(line: &str) -> &str {
+    let l = line.trim_start();
+    let l = l.trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '★' | '⭐' | '☆'));
+    let l = l.trim_start();
+    let l = l
+        .strip_prefix('/')
+        .or_else(|| l.strip_prefix("out of"))
+        .or_else(|| l.strip_prefix("of"))
+        .map_or(l, |t| t.trim_start().trim_start_matches('5'));
+    l.trim_start_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '-' | '—' | '–' | ',' | '.' | ':' | ';')
+    })
+    .trim_end()
+}
+
 /// Yes or no, read from the start of an answer (`yes`, `y`, `yep`, `no`, `n`, `nope`, ✅, ❌).
 pub fn parse_yes_no(answer: &str) -> Option<bool> {
     let first: String = answer
@@ -117,6 +222,41 @@ mod tests {
         ] {
             assert_eq!(parse_scale(s), want, "{s:?}");
         }
+    }
+
+    #[test]
+    fn scale_answers_are_taken_out_of_the_text() {
+        use crate::domain::checkin::Question;
+        let qs: Vec<Question> = ["What went well?", "scale: How was your week?"]
+            .iter()
+            .map(|q| Question::parse(q).expect("question"))
+            .collect();
+        // One scale question: a bare number anywhere is its answer.
+        let (text, found) = take_scores("Shipped the importer.\n\n4/5", &qs);
+        assert_eq!(
+            (text.as_str(), found),
+            ("Shipped the importer.", vec![(1, 4)])
+        );
+        // Under its label: the number goes, the words stay, the label goes when empty.
+        let (text, found) = take_scores(
+            "What went well?\nThe release.\n\nHow was your week?\n3 — long but good",
+            &qs,
+        );
+        assert_eq!(found, vec![(1, 3)]);
+        assert_eq!(
+            text,
+            "What went well?\nThe release.\n\nHow was your week?\nlong but good"
+        );
+        let (text, found) = take_scores("How was your week?\n★★★★★\nThe demo went well.", &qs);
+        assert_eq!(found, vec![(1, 5)]);
+        assert_eq!(text, "The demo went well.");
+        // Numbers in prose stay prose; only the first answer counts.
+        let (text, found) = take_scores("We fixed 4 bugs.\n2\n5", &qs);
+        assert_eq!(found, vec![(1, 2)]);
+        assert_eq!(text, "We fixed 4 bugs.\n5");
+        // No scale question: nothing is taken.
+        let plain = [Question::parse("What went well?").expect("q")];
+        assert_eq!(take_scores("4", &plain), ("4".to_string(), vec![]));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 pub mod blockers;
 pub mod checkin;
-mod checkin_answer;
+pub mod checkin_answer;
 pub mod collate;
 pub mod command;
 mod idn;

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::Ctx;
 use crate::domain::blockers::{OpenBlocker, open_workdays};
@@ -216,10 +216,15 @@ pub(super) async fn digest_view_data_in(
             .unwrap_or(0)
     };
     let mut keys = Vec::with_capacity(keys_unseen.len());
+    // The check-ins (and days) of the entries, per section: their scale aggregates.
+    let mut asked: std::collections::BTreeSet<(usize, i64, NaiveDate)> = Default::default();
     for (k, i) in keys_unseen.iter().zip(&contents) {
         // An update deleted since (its author removed) is left out.
         let Some(i) = i else { continue };
         let idx = section_of(teams_of.get(&i.author_id).copied().unwrap_or(&[]));
+        if i.checkin_id != 0 {
+            asked.insert((idx, i.checkin_id, i.local_date));
+        }
         let edited = k.seen_before;
         sections[idx].entries.push(DigestEntry {
             update_id: i.update_id,
@@ -254,6 +259,11 @@ pub(super) async fn digest_view_data_in(
                 .then_with(|| collate::names(&a.author, &b.author))
                 .then_with(|| a.update_id.cmp(&b.update_id))
         });
+    }
+    for (idx, checkin, date) in asked {
+        sections[idx]
+            .scales
+            .extend(scale_lines(ctx, checkin, date).await?);
     }
     list_missing(&mut sections, &teammates, &snapshot.with_updates, recent);
     let mut carried = carried_blockers(m, now, &teammates, snapshot, &keys);
@@ -415,4 +425,35 @@ fn carried_blockers(
             .then_with(|| collate::names(&a.who, &b.who))
     });
     carried
+}
+
+/// The team's aggregate of each scale question of check-in `checkin` on `date`.
+async fn scale_lines(
+    ctx: &Ctx,
+    checkin: i64,
+    date: NaiveDate,
+) -> anyhow::Result<Vec<crate::render::ScaleLine>> {
+    let Some(c) = ctx.store.checkin(checkin).await? else {
+        return Ok(Vec::new());
+    };
+    let scores = ctx.store.scores_of(checkin, date).await?;
+    let mut out = Vec::new();
+    for (i, q) in c.questions.iter().enumerate() {
+        if q.kind != crate::domain::checkin::QuestionKind::Scale {
+            continue;
+        }
+        let values: Vec<u8> = scores
+            .iter()
+            .filter(|(qi, _)| *qi == i)
+            .map(|(_, v)| *v)
+            .collect();
+        let summary = crate::domain::checkin::scale_summary(&values);
+        out.push(crate::render::ScaleLine {
+            checkin: c.name.clone(),
+            question: q.text.clone(),
+            answers: values.len(),
+            mean: summary.map(|s| (s.mean * 10.0).round() as u16),
+        });
+    }
+    Ok(out)
 }

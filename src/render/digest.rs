@@ -166,6 +166,48 @@ pub struct DigestSection {
     pub entries: Vec<DigestEntry>,
     /// Teammates with no update (listed, not nagged).
     pub missing: Vec<String>,
+    /// The team's aggregate of each scale question of the check-ins shown, under their
+    /// headings.
+    pub scales: Vec<ScaleLine>,
+}
+
+/// A check-in's scale question as the team answered it: never one person's number, and the
+/// average only from [`crate::domain::checkin_answer::MIN_SCALE_ANSWERS`] answers on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScaleLine {
+    pub checkin: String,
+    pub question: String,
+    pub answers: usize,
+    /// The average in tenths (37: 3.7); `None` while fewer people answered than the
+    /// aggregate needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<u16>,
+}
+
+impl ScaleLine {
+    /// `How was your week? 3.7 of 5 on average, from 4 answers.`
+    pub fn sentence(&self) -> String {
+        match self.mean {
+            Some(m) => format!(
+                "{} {}.{} of 5 on average, from {} answers.",
+                self.question,
+                m / 10,
+                m % 10,
+                self.answers
+            ),
+            None => format!(
+                "{} The team's average shows from {} answers ({} so far).",
+                self.question,
+                crate::domain::checkin_answer::MIN_SCALE_ANSWERS,
+                self.answers
+            ),
+        }
+    }
+}
+
+/// The aggregate lines of check-in `name` in `sec`.
+fn scales_of<'a>(sec: &'a DigestSection, name: &'a str) -> impl Iterator<Item = &'a ScaleLine> {
+    sec.scales.iter().filter(move |l| l.checkin == name)
 }
 
 /// Data of one reader's digest.
@@ -442,6 +484,9 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
         for (i, e) in sec.entries.iter().enumerate() {
             if let Some(name) = checkin_heading(&sec.entries, i) {
                 s.push_str(&format!("### {name}\n\n"));
+                for l in scales_of(sec, name) {
+                    s.push_str(&format!("{}\n\n", l.sentence()));
+                }
             }
             let addr = v.comment_to.get(&e.update_id);
             let shape = Shape {
@@ -530,6 +575,10 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
                 @if let Some(name) = checkin_heading(&sec.entries, i) {
                     h2 style=(st("h2")) { (name) }
                     (NL)
+                    @for l in scales_of(sec, name) {
+                        p.muted style=(st(".muted")) { (l.sentence()) }
+                        (NL)
+                    }
                 }
                 @let addr = v.comment_to.get(&e.update_id);
                 @let shape = Shape { hoisted: top.hoisted.contains(&e.update_id), condensed, reply: !condensed && addr.is_some() };

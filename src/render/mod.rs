@@ -12,8 +12,9 @@ pub mod team;
 pub mod theme;
 
 pub use digest::{
-    Carried, CommentNote, DigestEntry, DigestSection, DigestView, Mentioned, blocker_lines,
-    digest_html, digest_parts, digest_parts_with, digest_subject, digest_text, greeting, mark,
+    Carried, CommentNote, DigestEntry, DigestSection, DigestView, Mentioned, ScaleLine,
+    blocker_lines, digest_html, digest_parts, digest_parts_with, digest_subject, digest_text,
+    greeting, mark,
 };
 pub use parts::EntryParts;
 pub use request::{

@@ -436,6 +436,7 @@ mod tests {
                 team: None,
                 entries,
                 missing: vec!["Cy".into()],
+                scales: vec![],
             }],
             carried: Vec::new(),
             mentions: Vec::new(),

@@ -324,6 +324,50 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps the scale answers taken out of update `update` (question index, 1–5): a later
+    /// answer to the same question replaces the earlier one.
+    pub async fn set_scores(&self, update: i64, scores: &[(usize, u8)]) -> StoreResult<()> {
+        if scores.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write_tx().await?;
+        for (q, v) in scores {
+            sqlx::query(
+                "INSERT INTO checkin_scores (update_id, question, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (update_id, question) DO UPDATE SET value = excluded.value",
+            )
+            .bind(update)
+            .bind(*q as i64)
+            .bind(i64::from(*v))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The scale answers to check-in `checkin` for local date `date`, everyone's, as (question
+    /// index, 1–5): what the team's aggregate is made of.
+    pub async fn scores_of(&self, checkin: i64, date: NaiveDate) -> StoreResult<Vec<(usize, u8)>> {
+        let rows = sqlx::query(
+            "SELECT s.question, s.value FROM checkin_scores s JOIN updates u ON u.id = s.update_id
+             WHERE u.checkin = $1 AND u.local_date = $2 ORDER BY s.question",
+        )
+        .bind(checkin)
+        .bind(date.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let (q, v): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+                Ok((
+                    usize::try_from(q).unwrap_or(usize::MAX),
+                    u8::try_from(v).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
     /// A team's name and leads, by id (`None`: no such team).
     pub async fn team_and_leads(&self, team: i64) -> StoreResult<Option<(String, Vec<MemberId>)>> {
         let Some(r) = sqlx::query("SELECT name FROM teams WHERE id = $1")

@@ -35,6 +35,8 @@ pub struct UpdateContent {
     pub sections: Arc<[Section]>,
     /// The check-in it answers, by name; `None` for the stand-up.
     pub checkin: Option<Arc<str>>,
+    /// The check-in it answers, by id: 0 for the stand-up.
+    pub checkin_id: i64,
     /// When its author marked its blocker resolved (Unix seconds), if they did.
     pub resolved_at: Option<i64>,
 }
@@ -102,7 +104,7 @@ impl Store {
         let rows = self
             .by_ids(
                 "SELECT u.id, u.revision, m.id, m.name, m.timezone, u.local_date, u.body, u.sections,
-                        u.blocker_resolved_at, c.name
+                        u.blocker_resolved_at, c.name, u.checkin
                  FROM updates u JOIN members m ON m.id = u.member_id
                  LEFT JOIN checkins c ON c.id = u.checkin
                  WHERE u.id IN",
@@ -121,6 +123,7 @@ impl Store {
                     local_date: w.local_date,
                     sections: w.sections,
                     checkin: w.checkin,
+                    checkin_id: r.try_get::<i64, _>(10)?,
                     resolved_at: r.try_get::<Option<i64>, _>(8)?,
                 })
             })

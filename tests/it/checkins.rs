@@ -216,6 +216,8 @@ both!(three_checkins_across_both_dst_changes, |app| {
         "{}",
         a_wins.body
     );
+    // Her scale answer is counted, not kept with her name.
+    assert!(!a_wins.body.contains("4/5"), "{}", a_wins.body);
     let a_standup = app
         .ctx
         .store
@@ -255,6 +257,11 @@ both!(three_checkins_across_both_dst_changes, |app| {
     let outage = digest.find("Closed the outage ticket").expect("Ben's wins");
     assert!(
         standup_at < heading && heading < importer.min(outage),
+        "{digest}"
+    );
+    assert!(!digest.contains("4/5"), "{digest}");
+    assert!(
+        digest.contains("How was your week? The team's average shows from 3 answers (1 so far)."),
         "{digest}"
     );
 
@@ -344,3 +351,100 @@ both!(three_checkins_across_both_dst_changes, |app| {
     }
     assert_eq!(app.sent().len(), before, "a replayed instant sent again");
 });
+
+both!(
+    a_scale_shows_as_the_teams_average_from_three_answers,
+    |app| {
+        let rea = app
+            .member_of("rea@example.test", "Rea Reader", "Europe/Berlin", "core")
+            .await;
+        for (who, name) in [
+            ("ana", "Ana Lima"),
+            ("ben", "Ben Carter"),
+            ("cy", "Cy Young"),
+        ] {
+            app.member_of(
+                &format!("{who}@example.test"),
+                name,
+                "Europe/Berlin",
+                "core",
+            )
+            .await;
+        }
+        let team = app
+            .ctx
+            .store
+            .team_id("core")
+            .await
+            .expect("team")
+            .expect("core");
+        let pulse = checkin(
+            team,
+            "Pulse",
+            &["scale: How was your day?", "Anything else?"],
+            "days:mon,tue,wed,thu,fri",
+            "10:00",
+            None,
+        );
+        app.ctx.store.add_checkin(&pulse).await.expect("pulse");
+        // Monday: two answer; Tuesday: three. Each next morning's digest to Rea.
+        for (day, next, answers) in [
+            (
+                "2026-11-16",
+                "2026-11-17",
+                vec![("ana", "4/5"), ("ben", "2")],
+            ),
+            (
+                "2026-11-17",
+                "2026-11-18",
+                vec![
+                    ("ana", "How was your day?\n5 — calm"),
+                    ("ben", "3"),
+                    ("cy", "★★★★"),
+                ],
+            ),
+        ] {
+            app.tick(at(&format!("{day}T09:00:00Z"))).await;
+            for (i, (who, text)) in answers.iter().enumerate() {
+                let request = find(&app, "request", &format!("{who}@"), "Pulse", day);
+                reply(
+                    &app,
+                    &request,
+                    &format!("{who}@example.test"),
+                    &format!("{who}-{day}-{i}"),
+                    text,
+                    &format!("{day}T09:30:00Z"),
+                )
+                .await;
+            }
+            app.tick(at(&format!("{next}T07:30:00Z"))).await;
+        }
+        let monday = text_body(&app.read_sent(&format!("digest_{rea}_2026-11-17.tidings.eml")));
+        assert!(monday.contains("### Pulse"), "{monday}");
+        assert!(
+            monday
+                .contains("How was your day? The team's average shows from 3 answers (2 so far)."),
+            "{monday}"
+        );
+        assert!(
+            !monday.contains("4/5") && !monday.contains("of 5 on average"),
+            "{monday}"
+        );
+        let tuesday = text_body(&app.read_sent(&format!("digest_{rea}_2026-11-18.tidings.eml")));
+        // (5 + 3 + 4) / 3 = 4.0; the words after Ana's number stay, the numbers do not.
+        assert!(
+            tuesday.contains("How was your day? 4.0 of 5 on average, from 3 answers."),
+            "{tuesday}"
+        );
+        assert!(tuesday.contains("calm"), "{tuesday}");
+        assert!(
+            !tuesday.contains("★") && !tuesday.contains("5 — calm"),
+            "{tuesday}"
+        );
+        let html = html_of(&app.read_sent(&format!("digest_{rea}_2026-11-18.tidings.eml")));
+        assert!(
+            html.contains("4.0 of 5 on average, from 3 answers."),
+            "{html}"
+        );
+    }
+);

@@ -133,6 +133,7 @@ async fn a_sqlite_database_moves_to_postgres_with_its_secret_and_fresh_sequences
         "settings",
         "members",
         "teams",
+        "checkins",
         "team_members",
         "member_aliases",
         "away_ranges",

@@ -74,6 +74,9 @@ pub struct ManifestSection {
     /// Teammates who had not written, by name as listed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
+    /// The team's aggregates of the check-ins' scale questions shown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scales: Vec<crate::render::ScaleLine>,
 }
 
 use crate::render::mark::{EDITED, FOLDED, FOLLOWED, LATE, RESOLVED};
@@ -106,6 +109,7 @@ impl Manifest {
                         .map(|e| (e.update_id, e.revision, e.marks()))
                         .collect(),
                     missing: s.missing.clone(),
+                    scales: s.scales.clone(),
                 })
                 .collect(),
         }
@@ -209,6 +213,7 @@ pub fn queued_digest(
                 })
                 .collect(),
             missing: s.missing.clone(),
+            scales: s.scales.clone(),
         })
         .collect();
     let prefs = ctx.link_url(member, manifest.epoch, queued_at);

@@ -435,6 +435,12 @@ pub(super) async fn store_update(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Decision> {
     let questions = ctx.questions_of(member, checkin).await?;
+    // A check-in's scale answers are counted, not shown: taken out of the text here.
+    let (text, scores) = match ctx.store.checkin(checkin).await? {
+        Some(c) if checkin != 0 => crate::domain::checkin::take_scores(text, &c.questions),
+        _ => (text.to_string(), Vec::new()),
+    };
+    let text = text.as_str();
     let which = UpdateKey {
         member: member.id,
         date,
@@ -479,6 +485,7 @@ pub(super) async fn store_update(
         }
         Err(e) => return Err(e.into()),
     };
+    ctx.store.set_scores(out.id, &scores).await?;
     let kept = ctx
         .store
         .answer_for(which)

@@ -17,78 +17,9 @@ use crate::domain::{Cadence, EmailAddress};
 use crate::jobs::Ctx;
 use crate::store::{MemberChange, MemberDefaults};
 
-struct Person {
-    email: &'static str,
-    name: &'static str,
-    tz: &'static str,
-    style: Style,
-    signature: &'static str,
-    /// One reply a day, Monday to Wednesday.
-    updates: [&'static str; 3],
-}
+mod people;
 
-#[derive(Clone, Copy)]
-enum Style {
-    Gmail,
-    Outlook,
-    Iphone,
-    HtmlOnly,
-}
-
-const PEOPLE: [Person; 4] = [
-    Person {
-        email: "ana@demo.example",
-        name: "Ana Lima",
-        tz: "Europe/Berlin",
-        style: Style::Gmail,
-        signature: "-- \nAna Lima\nStaff Engineer, Platform\n+49 30 1234567",
-        updates: [
-            "Done: migrated the billing service to the new queue.\nNext: load-test the consumer with 10x traffic.\nBlockers: none",
-            "Done: load test passed at 12k msg/s.\nNext: roll out to 10% of customers.\nBlockers: waiting on the on-call sign-off from SRE.",
-            "Done: SRE signed off; 10% of customers are on the new queue, error rate flat.\nNext: 50% on Monday.\nBlockers: none",
-        ],
-    },
-    Person {
-        email: "ben@demo.example",
-        name: "Ben Carter",
-        tz: "America/New_York",
-        style: Style::Outlook,
-        signature: "Best regards,\nBen Carter\nProduct Manager | Demo Inc.",
-        updates: [
-            "Wrote the spec for team digests v2 and shared it for review.\nTomorrow: interviews with three customers.",
-            "Customer interviews done; notes are in the wiki.\nNext: prioritise the top 5 requests with design.",
-            "Top 5 requests ranked with design; the first two go into next sprint.\nNext: write the brief for per-reader digest sections.",
-        ],
-    },
-    Person {
-        email: "chiaki@demo.example",
-        name: "Chiaki Sato",
-        tz: "Asia/Tokyo",
-        style: Style::Iphone,
-        signature: "Sent from my iPhone",
-        updates: [
-            "Fixed the DST bug in the calendar export (Lord Howe was off by 30 minutes).\nNext: add tests for Chatham.",
-            "Chatham tests added. Reviewing Ana's queue PR next.",
-            "Reviewed Ana's queue PR: two small comments, approved.\nNext: release notes for the calendar fixes.",
-        ],
-    },
-    Person {
-        email: "dev@demo.example",
-        name: "Dev Patel",
-        tz: "Asia/Kolkata",
-        style: Style::HtmlOnly,
-        signature: "Dev",
-        updates: [
-            "Shipped the new onboarding email.\nNext: A/B test the subject line.",
-            "A/B test is live, 50/50 split.\nBlocked: analytics dashboard access still pending.",
-            "Drafted the welcome sequence for trial users.\nBlocked: still no access to the analytics dashboard; asked IT again.",
-        ],
-    },
-];
-
-/// A stakeholder who reads the team's week and is never asked: an observer with a weekly
-/// digest on Wednesday at 08:30 in London, which comes within the simulated days.
-const OBSERVER: (&str, &str, &str) = ("erin@demo.example", "Erin Okafor", "Europe/London");
+use people::{OBSERVER, PEOPLE, Style, WIN_ANSWERS, WINS};
 
 pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
     let dir = match dir {
@@ -163,6 +94,7 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
             &defaults,
         )
         .await?;
+    add_wins(ctx).await?;
     crate::outln!(
         "Tidings demo: team \"Demo\" with {} members and an observer",
         PEOPLE.len()
@@ -181,6 +113,10 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         erin_name,
         erin_email,
         erin_tz
+    );
+    crate::outln!(
+        "  check-ins:   the daily stand-up, and \"{}\" on Tuesday at 12:00 in each member's zone",
+        WINS.0
     );
     // Monday 00:00 UTC; the clock runs 15 minutes a step until Wednesday 14:00 UTC, so every
     // member gets two days of requests and two digests in their own morning.
@@ -519,6 +455,27 @@ fn style_name(s: Style) -> &'static str {
 }
 
 /// Builds a realistic reply to a request email, or `None` for mail not addressed to a demo member.
+/// The demo team's second check-in ([`WINS`]), next to its daily stand-up.
+async fn add_wins(ctx: &Ctx) -> anyhow::Result<()> {
+    use crate::domain::checkin::{Checkin, GoesTo, Question, Rhythm, Who};
+    let team = ctx.store.team_id("Demo").await?.context("the demo team")?;
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).context("start date")?;
+    let wins = Checkin {
+        id: 0,
+        team_id: team,
+        name: WINS.0.into(),
+        standup: false,
+        questions: vec![Question::parse(WINS.1)?],
+        rhythm: Rhythm::parse("weekly:tue", start)?,
+        at: Some(crate::domain::schedule::LocalTime::parse("12:00")?),
+        tz: None,
+        who: Who::All,
+        goes_to: GoesTo::Digest,
+    };
+    ctx.store.add_checkin(&wins).await?;
+    Ok(())
+}
+
 fn reply_to_request(raw: &[u8], n: usize) -> anyhow::Result<Option<Vec<u8>>> {
     let Some(msg) = MessageParser::default().parse(raw) else {
         return Ok(None);
@@ -550,7 +507,15 @@ fn reply_to_request(raw: &[u8], n: usize) -> anyhow::Result<Option<Vec<u8>>> {
     } else {
         2
     };
-    let update = p.updates[day];
+    // A request of the second check-in gets that person's answer to it.
+    let checkin = msg
+        .header_raw("X-Tidings-Checkin")
+        .map(str::trim)
+        .unwrap_or_default();
+    let update = match PEOPLE.iter().position(|q| q.email == p.email) {
+        Some(i) if checkin == WINS.0 => WIN_ANSWERS[i],
+        _ => p.updates[day],
+    };
     let quoted: String = body
         .lines()
         .map(|l| {
