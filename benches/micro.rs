@@ -134,6 +134,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
             team: None,
             entries,
             missing: vec![],
+            scales: vec![],
         }],
         prefs_url: "http://127.0.0.1:8080/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         needs_only: false,
