@@ -158,6 +158,9 @@ pub struct ExportArgs {
     /// Only updates with a blockers section.
     #[arg(long)]
     pub blockers: bool,
+    /// Only the answers to this check-in (`tidings checkin list`; "Daily stand-up" for the stand-up).
+    #[arg(long, value_name = "NAME")]
+    pub checkin: Option<String>,
     /// Only updates matching this search (words all required, "a phrase", -word excluded);
     /// best match first.
     #[arg(long, value_name = "WORDS")]

@@ -312,6 +312,10 @@ pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::R
             to,
             text: search,
             blockers: a.blockers,
+            checkin: match &a.checkin {
+                Some(name) => Some(checkin_id(ctx, &a.team, name).await?),
+                None => None,
+            },
             ..Default::default()
         };
         let bar = super::progress_count(&format!("exporting {}: updates read", a.team));
@@ -335,4 +339,28 @@ pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::R
         None => crate::out!("{text}"),
     }
     Ok(())
+}
+
+/// The id of team `team`'s check-in `name` (0: the daily stand-up), or a usage error that
+/// lists the team's check-ins.
+async fn checkin_id(ctx: &Ctx, team: &str, name: &str) -> anyhow::Result<i64> {
+    let id = ctx
+        .store
+        .team_id(team)
+        .await?
+        .ok_or_else(|| usage(format!("no team named {team:?}")))?;
+    let all = ctx.store.checkins_of(id).await?;
+    match all
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name.trim()))
+    {
+        Some(c) => Ok(if c.standup { 0 } else { c.id }),
+        None => {
+            let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
+            Err(usage(format!(
+                "--checkin: team {team} has no check-in named {name:?} (it has: {})",
+                names.join(", ")
+            )))
+        }
+    }
 }

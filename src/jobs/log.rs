@@ -117,6 +117,7 @@ pub fn exported(t: &TeamUpdate) -> ExportedUpdate {
         updated_at: crate::domain::rfc3339(u.updated_at),
         sections: u.sections.clone(),
         text: u.body.clone(),
+        checkin: u.checkin_name.clone(),
     }
 }
 

@@ -61,10 +61,13 @@ pub struct ExportedUpdate {
     pub sections: Vec<Section>,
     /// The text as written.
     pub text: String,
+    /// The check-in it answers; absent for the daily stand-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkin: Option<String>,
 }
 
 /// The columns of a CSV export, in order.
-pub const CSV_COLUMNS: [&str; 10] = [
+pub const CSV_COLUMNS: [&str; 11] = [
     "date",
     "author",
     "email",
@@ -75,6 +78,7 @@ pub const CSV_COLUMNS: [&str; 10] = [
     "revision",
     "updated_at",
     "id",
+    "checkin",
 ];
 
 /// `updates` (oldest first) in `format`; `team` titles the Markdown.
@@ -130,6 +134,7 @@ fn csv(updates: &[ExportedUpdate]) -> String {
             u.revision.to_string(),
             u.updated_at.clone(),
             u.id.to_string(),
+            u.checkin.clone().unwrap_or_default(),
         ];
         out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
@@ -159,7 +164,10 @@ fn markdown(team: &str, updates: &[ExportedUpdate]) -> String {
             day = Some(u.date);
             out.push_str(&format!("\n## {}\n", u.date.format("%A %-d %B %Y")));
         }
-        out.push_str(&format!("\n### {}\n\n", u.author));
+        match &u.checkin {
+            Some(c) => out.push_str(&format!("\n### {} · {c}\n\n", u.author)),
+            None => out.push_str(&format!("\n### {}\n\n", u.author)),
+        }
         for s in &u.sections {
             let lines: Vec<String> = s
                 .text
@@ -210,6 +218,7 @@ mod tests {
             updated_at: rfc3339(1_764_806_400),
             sections: sections::split(body, &[]),
             text: body.into(),
+            checkin: None,
         }
     }
 
@@ -226,7 +235,7 @@ mod tests {
         assert_eq!(
             lines.next(),
             Some(
-                "\"date\",\"author\",\"email\",\"done\",\"next\",\"blockers\",\"other\",\"revision\",\"updated_at\",\"id\""
+                "\"date\",\"author\",\"email\",\"done\",\"next\",\"blockers\",\"other\",\"revision\",\"updated_at\",\"id\",\"checkin\""
             )
         );
         let row = lines.next().unwrap();

@@ -27,6 +27,8 @@ pub struct LogQuery {
     pub text: Option<Search>,
     /// Only updates with a blockers section.
     pub blockers: bool,
+    /// Only the answers to this check-in (0: the daily stand-up).
+    pub checkin: Option<i64>,
     /// Where the previous page ended.
     pub after: Option<Cursor>,
     /// Entries per page (1 to [`MAX_PAGE`]).
@@ -167,6 +169,9 @@ impl Store {
         if q.blockers {
             conds.push(r#"u.sections LIKE '%"kind":"blockers"%'"#.to_string());
         }
+        if let Some(c) = q.checkin {
+            conds.push(format!("u.checkin = {}", next(Bind::Int(c), &mut binds)));
+        }
         if let Some(text) = &q.text {
             return self.search(q, text, limit, conds, binds).await;
         }
@@ -181,8 +186,9 @@ impl Store {
         }
         let sql = format!(
             "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-                    u.sections, m.name, m.email, m.timezone, u.checkin
+                    u.sections, m.name, m.email, m.timezone, u.checkin, ck.name AS checkin_name
              FROM updates u JOIN members m ON m.id = u.member_id
+             LEFT JOIN checkins ck ON ck.id = u.checkin
              WHERE {} ORDER BY u.local_date DESC, u.id DESC LIMIT {}",
             conds.join(" AND "),
             limit + 1
@@ -294,8 +300,9 @@ impl Store {
         let ids = super::id_list(&page);
         let sql = format!(
             "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-                    u.sections, m.name, m.email, m.timezone, u.checkin
+                    u.sections, m.name, m.email, m.timezone, u.checkin, ck.name AS checkin_name
              FROM updates u JOIN members m ON m.id = u.member_id
+             LEFT JOIN checkins ck ON ck.id = u.checkin
              WHERE u.id IN ({ids})"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))

@@ -39,6 +39,9 @@ pub struct UpdateRow {
     pub sections: Vec<Section>,
     /// The check-in it answers: 0 for the daily stand-up.
     pub checkin: i64,
+    /// The name of that check-in, where the query read it (the team log, the API, exports);
+    /// `None` for the stand-up.
+    pub checkin_name: Option<String>,
 }
 
 /// A digest ready to queue: the email and the (update, revision) pairs it carries.
@@ -465,6 +468,10 @@ pub(super) fn update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<UpdateRow> {
             &r.try_get::<String, _>(3)?,
         ),
         checkin: r.try_get("checkin")?,
+        checkin_name: r
+            .try_get::<Option<String>, _>("checkin_name")
+            .ok()
+            .flatten(),
     })
 }
 
@@ -621,8 +628,8 @@ impl Store {
 /// Updates that member `$1` may read (their own and their teammates'), with the columns of
 /// [`UpdateRow`] and the author's name and email; callers add `AND …` conditions.
 const READABLE: &str = "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at, u.updated_at,
-        u.sections, m.name, m.email, m.timezone, u.checkin
- FROM updates u JOIN members m ON m.id = u.member_id
+        u.sections, m.name, m.email, m.timezone, u.checkin, ck.name AS checkin_name
+ FROM updates u JOIN members m ON m.id = u.member_id LEFT JOIN checkins ck ON ck.id = u.checkin
  WHERE (u.member_id = $1 OR u.member_id IN (
         SELECT tm2.member_id FROM team_members tm1
         JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1))";

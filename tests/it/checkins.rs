@@ -344,6 +344,72 @@ both!(three_checkins_across_both_dst_changes, |app| {
             .is_some()
     );
 
+    // The team log, the API and the exports carry the check-in and filter by it.
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    let t = srv.token_for(lea).await;
+    let (status, v) = srv
+        .get("/api/v1/teams/core/updates?checkin=friday%20wins", Some(&t))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{v}");
+    let got: Vec<(String, String)> = v["updates"]
+        .as_array()
+        .expect("updates")
+        .iter()
+        .map(|u| {
+            (
+                u["author"]["name"].as_str().unwrap_or_default().to_string(),
+                u["checkin"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 2, "{v}");
+    assert!(got.iter().all(|(_, c)| c == "Friday wins"), "{v}");
+    let (_, v) = srv
+        .get(
+            "/api/v1/teams/core/updates?checkin=Daily%20stand-up",
+            Some(&t),
+        )
+        .await;
+    let standup = v["updates"].as_array().expect("updates");
+    assert!(
+        !standup.is_empty() && standup.iter().all(|u| u.get("checkin").is_none()),
+        "{v}"
+    );
+    let (status, v) = srv
+        .get("/api/v1/teams/core/updates?checkin=wins", Some(&t))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Friday wins"),
+        "{v}"
+    );
+    let r = srv
+        .http
+        .get(srv.url("/api/v1/teams/core/export?format=csv&checkin=Friday%20wins"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let csv = r.text().await.expect("csv");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with("\"checkin\""),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines()
+            .filter(|l| l.ends_with("\"Friday wins\""))
+            .count(),
+        2,
+        "{csv}"
+    );
+
     // Replaying every instant of the walk sends nothing more.
     let before = app.sent().len();
     for now in &seen {

@@ -23,6 +23,7 @@ pub(super) struct LogParams {
     member: Option<String>,
     q: Option<String>,
     blockers: Option<bool>,
+    checkin: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
     format: Option<String>,
@@ -112,6 +113,10 @@ async fn query(
     {
         return Ok(None);
     }
+    let checkin = match p.checkin.as_deref() {
+        Some(name) => Some(checkin_named(st, team, name).await?),
+        None => None,
+    };
     Ok(Some(LogQuery {
         team: team.to_string(),
         member,
@@ -119,9 +124,37 @@ async fn query(
         to,
         text,
         blockers: p.blockers.unwrap_or(false),
+        checkin,
         after,
         limit,
     }))
+}
+
+/// The id of team `team`'s check-in `name` (any case; 0 for the daily stand-up), or a 400
+/// that lists the team's check-ins.
+async fn checkin_named(st: &WebState, team: &str, name: &str) -> Result<i64, AppError> {
+    let Some(id) = st.ctx.store.team_id(team).await? else {
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no team {team}"),
+        ));
+    };
+    let all = st.ctx.store.checkins_of(id).await?;
+    match all
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name.trim()))
+    {
+        Some(c) if c.standup => Ok(0),
+        Some(c) => Ok(c.id),
+        None => {
+            let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
+            Err(AppError::invalid(format!(
+                "checkin: team {team} has no check-in named {name:?} (it has: {})",
+                names.join(", ")
+            )))
+        }
+    }
 }
 
 /// The URL of the page after this one: the same parameters with `cursor`.
@@ -132,6 +165,7 @@ fn next_url(team: &str, p: &LogParams, cursor: Cursor) -> String {
         ("to", p.to.as_deref()),
         ("member", p.member.as_deref()),
         ("q", p.q.as_deref()),
+        ("checkin", p.checkin.as_deref()),
     ] {
         if let Some(v) = v {
             q.append_pair(k, v);
@@ -211,6 +245,7 @@ fn tagged(
         ("member" = Option<String>, Query, format = Email, description = "Only this member's updates (someone not in the team: none)."),
         ("q" = Option<String>, Query, max_length = 500, description = "Search: every word required, \"a phrase\" in double quotes, -word excluded; best match first. Control characters are dropped; at most 500 characters, 32 words or phrases and 16 exclusions (beyond: 422 saying which)."),
         ("blockers" = Option<bool>, Query, description = "Only updates with a blockers section."),
+        ("checkin" = Option<String>, Query, max_length = 60, description = "Only the answers to this check-in, by name (any case; `Daily stand-up` for the stand-up). A name the team has not: 422 listing its check-ins."),
         ("cursor" = Option<String>, Query, pattern = r"^(d[0-9]{1,7}\.[0-9]{1,18}|o[0-9]{1,9})$",
             description = "Where the previous page ended: take it from `next`."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Updates per page (default 50)."),
@@ -222,7 +257,7 @@ fn tagged(
                     ("Link" = String, description = "`<next page>; rel=\"next\"` when there is one."))),
         (status = 304, description = "Unchanged since the ETag in `If-None-Match`."),
         (status = 404, description = "No such team among the member's (not_found).", body = crate::web::openapi::ErrorBody),
-        (status = 422, description = "A parameter is not valid: a date that is not YYYY-MM-DD, a cursor this server did not write, `limit` out of range, a search beyond a bound (invalid).", body = crate::web::openapi::ErrorBody),
+        (status = 422, description = "A parameter is not valid: a date that is not YYYY-MM-DD, a cursor this server did not write, `limit` out of range, a search beyond a bound, a check-in the team does not have (invalid).", body = crate::web::openapi::ErrorBody),
     ))]
 pub(super) async fn team_log(
     State(st): State<WebState>,
@@ -272,6 +307,7 @@ pub(super) async fn team_log(
         ("member" = Option<String>, Query, format = Email, description = "Only this member's updates (someone not in the team: none)."),
         ("q" = Option<String>, Query, max_length = 500, description = "Only updates matching this search (as for /updates: at most 500 characters, 32 words or phrases, 16 exclusions)."),
         ("blockers" = Option<bool>, Query, description = "Only updates with a blockers section."),
+        ("checkin" = Option<String>, Query, max_length = 60, description = "Only the answers to this check-in, by name (any case; `Daily stand-up` for the stand-up). A name the team has not: 422 listing its check-ins."),
         ("If-None-Match" = Option<String>, Header, description = "An ETag of an earlier answer: 304 when nothing changed."),
     ),
     responses(

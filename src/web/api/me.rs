@@ -63,6 +63,9 @@ pub(super) struct UpdateJson {
     /// labels is one untitled section. Each reply or post is read on its own when stored, so
     /// a later one's sections follow the earlier ones'.
     sections: Vec<crate::domain::sections::Section>,
+    /// The check-in it answers (`tidings checkin list`); absent for the daily stand-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkin: Option<String>,
 }
 
 impl From<&UpdateRow> for UpdateJson {
@@ -77,6 +80,7 @@ impl From<&UpdateRow> for UpdateJson {
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
             sections: u.sections.clone(),
+            checkin: u.checkin_name.clone(),
         }
     }
 }

@@ -150,6 +150,7 @@ pub(super) fn entry_html(
             }
             p.meta.muted {
                 (u.local_date.format("%a %-d %b %Y")) " · " (e.update.author_tz)
+                @if let Some(c) = &u.checkin_name { " · " (c) }
                 @if e.update.late() { span.pill.pill-late { "late" } }
                 @if u.revision > 1 { span.pill.pill-edited { "edited" } }
                 @match (has_blocker, resolved) {

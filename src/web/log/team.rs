@@ -32,6 +32,8 @@ pub(in crate::web) struct PageParams {
     member: Option<String>,
     q: Option<String>,
     blockers: Option<String>,
+    /// A check-in's name.
+    checkin: Option<String>,
     cursor: Option<String>,
 }
 
@@ -44,6 +46,7 @@ impl PageParams {
             ("member", self.member.as_deref()),
             ("q", self.q.as_deref()),
             ("blockers", self.blockers.as_deref()),
+            ("checkin", self.checkin.as_deref()),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.filter(|x| !x.is_empty()).map(|v| (k, v)))
@@ -80,6 +83,7 @@ fn not_valid(team: &str, message: &str) -> Response {
         ("member" = Option<String>, Query, description = "Only this member's updates (their address)."),
         ("q" = Option<String>, Query, description = "Search: words, \"a phrase\", -word."),
         ("blockers" = Option<String>, Query, description = "`on`: only updates with blockers."),
+        ("checkin" = Option<String>, Query, description = "Only the answers to this check-in, by name (a name the team has not: nothing)."),
         ("cursor" = Option<String>, Query, description = "Where the previous page ended."),
     ),
     responses(
@@ -126,8 +130,21 @@ pub(in crate::web) async fn team_page(
             return Ok(not_valid(&team, &msg));
         }
     };
+    // The team's check-ins, for the filter; a name it does not have matches nothing.
+    let checkins = match st.ctx.store.team_id(&team).await? {
+        Some(id) => st.ctx.store.checkins_of(id).await?,
+        None => Vec::new(),
+    };
+    let wanted = p.checkin.as_deref().filter(|c| !c.is_empty());
+    let checkin = wanted.map(|name| {
+        checkins
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .map_or(-1, |c| if c.standup { 0 } else { c.id })
+    });
     let q = LogQuery {
         team: team.clone(),
+        checkin,
         member: author,
         from: date_param(p.from.as_deref()),
         to: date_param(p.to.as_deref()),
@@ -149,6 +166,7 @@ pub(in crate::web) async fn team_page(
         q: &q,
         people: &people,
         author,
+        checkins: &checkins,
         page: &page_of,
         around: &around,
     };
@@ -176,6 +194,7 @@ struct View<'a> {
     q: &'a LogQuery,
     people: &'a [Member],
     author: Option<i64>,
+    checkins: &'a [crate::domain::checkin::Checkin],
     page: &'a LogPage,
     around: &'a Around,
 }
@@ -204,6 +223,17 @@ fn search_form(v: &View<'_>) -> Markup {
                     }
                     div { label for="from" { "From" } input type="date" id="from" name="from" value=(p.from.clone().unwrap_or_default()); }
                     div { label for="to" { "To" } input type="date" id="to" name="to" value=(p.to.clone().unwrap_or_default()); }
+                    @if v.checkins.len() > 1 {
+                        div {
+                            label for="checkin" { "Check-in" }
+                            select id="checkin" name="checkin" {
+                                option value="" { "All" }
+                                @for c in v.checkins {
+                                    option value=(c.name) selected[p.checkin.as_deref().is_some_and(|w| w.eq_ignore_ascii_case(&c.name))] { (c.name) }
+                                }
+                            }
+                        }
+                    }
                     div { label.inline { input type="checkbox" name="blockers" value="on" checked[v.q.blockers]; " With blockers only" } }
                 }
             }
