@@ -61,30 +61,6 @@ fn touches_schedule(w: &CheckinWhen) -> bool {
         || w.to.is_some()
 }
 
-/// One line: `Friday wins — every Friday at 15:00 in each member's zone; asks everyone: What
-/// went well? (answers in the daily digest)`.
-pub fn describe(c: &Checkin) -> String {
-    if c.standup {
-        return format!(
-            "{} — each member's workdays at their own request time; asks everyone the team's questions",
-            c.name
-        );
-    }
-    let questions: Vec<String> = c.questions.iter().map(|q| q.to_string()).collect();
-    let to = match c.goes_to {
-        GoesTo::Digest => "answers in the daily digest",
-        GoesTo::Log => "answers in the team log only",
-    };
-    format!(
-        "{} — {} {}; asks {}: {} ({to})",
-        c.name,
-        c.rhythm.describe(),
-        c.describe_time(),
-        c.who.describe(),
-        questions.join(" / ")
-    )
-}
-
 fn to_json(team: &str, c: &Checkin) -> serde_json::Value {
     serde_json::json!({
         "team": team,
@@ -153,7 +129,7 @@ pub(super) async fn run(cfg: Config, cmd: CheckinCmd) -> anyhow::Result<()> {
                 };
                 apply(&mut c, &when)?;
                 s.add_checkin(&c).await.map_err(store_err)?;
-                crate::outln!("{team}: added {}", describe(&c));
+                crate::outln!("{team}: added {}", c.describe());
                 Ok(())
             })
             .await
@@ -200,7 +176,7 @@ pub(super) async fn run(cfg: Config, cmd: CheckinCmd) -> anyhow::Result<()> {
                     c.name = n.to_string();
                 }
                 s.update_checkin(&c).await.map_err(store_err)?;
-                crate::outln!("{team}: {}", describe(&c));
+                crate::outln!("{team}: {}", c.describe());
                 Ok(())
             })
             .await
@@ -231,7 +207,7 @@ pub(super) async fn run(cfg: Config, cmd: CheckinCmd) -> anyhow::Result<()> {
                     crate::outln!("no teams yet: add one with `tidings team add NAME`");
                 } else {
                     for (t, c) in &all {
-                        crate::outln!("{t}: {}", describe(c));
+                        crate::outln!("{t}: {}", c.describe());
                     }
                 }
                 Ok(())

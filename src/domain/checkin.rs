@@ -504,6 +504,31 @@ impl Checkin {
         last
     }
 
+    /// One line: `Friday wins — every Friday at 15:00 in each member's zone; asks everyone: What
+    /// went well? (answers in the daily digest)`.
+    pub fn describe(&self) -> String {
+        let c = self;
+        if c.standup {
+            return format!(
+                "{} — each member's workdays at their own request time; asks everyone the team's questions",
+                c.name
+            );
+        }
+        let questions: Vec<String> = c.questions.iter().map(|q| q.to_string()).collect();
+        let to = match c.goes_to {
+            GoesTo::Digest => "answers in the daily digest",
+            GoesTo::Log => "answers in the team log only",
+        };
+        format!(
+            "{} — {} {}; asks {}: {} ({to})",
+            c.name,
+            c.rhythm.describe(),
+            c.describe_time(),
+            c.who.describe(),
+            questions.join(" / ")
+        )
+    }
+
     /// "at 15:00 in each member's zone", "at 10:00 Europe/Berlin", "at each member's request
     /// time".
     pub fn describe_time(&self) -> String {
