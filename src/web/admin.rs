@@ -1,6 +1,6 @@
-//! The operator's landing page at `/`: teams and members with their next request and digest
-//! (member's local time and UTC), the outbox and the quarantine. Plain HTML (maud, no
-//! JavaScript), behind `web.admin_token`.
+//! The operator's landing page at `/`: teams with their check-ins and members with their next
+//! request and digest (member's local time and UTC), the outbox and the quarantine. Plain HTML
+//! (maud, no JavaScript), behind `web.admin_token`.
 //!
 //! A browser cannot send a bearer header by itself, so `POST /login` takes the admin token once
 //! and sets a session cookie: `<expires>.<HMAC>` signed with the server secret under its own
@@ -24,6 +24,7 @@ use super::limit::Key;
 use super::prefs::same_origin;
 use super::{AppError, Routes, WebState};
 use crate::domain::Member;
+use crate::domain::checkin::Checkin;
 use crate::domain::schedule::local_date;
 use crate::domain::token::{constant_eq, hash_api_token};
 
@@ -400,6 +401,24 @@ async fn member_rows(
     })
 }
 
+/// A team's check-ins, its stand-up first: each one's name in bold, then the rest of its
+/// one-line description (the same words `tidings checkin list` prints).
+fn checkin_list(checkins: &[Checkin]) -> Markup {
+    html! {
+        ul class="checkins" {
+            @for c in checkins {
+                @let line = c.describe();
+                li {
+                    @match line.strip_prefix(c.name.as_str()) {
+                        Some(rest) => { strong { (c.name) } (rest) }
+                        None => { (line) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn dashboard(
     st: &WebState,
     session: Option<&str>,
@@ -411,8 +430,13 @@ async fn dashboard(
     let mut team_sections = Vec::new();
     for (team, _) in &teams {
         let in_team: Vec<&Member> = members.iter().filter(|m| m.teams.contains(team)).collect();
+        let checkins = match store.team_id(team).await? {
+            Some(id) => store.checkins_of(id).await?,
+            None => Vec::new(),
+        };
         team_sections.push((
             team.clone(),
+            checkin_list(&checkins),
             member_rows(st, &in_team, now).await?,
             in_team.len(),
         ));
@@ -471,9 +495,14 @@ async fn dashboard(
             @if members.is_empty() {
                 p { "No members yet: add one with " code { "tidings member add EMAIL --name NAME --tz ZONE --team TEAM" } "." }
             }
-            @for (team, rows, n) in &team_sections {
+            @if !team_sections.is_empty() {
+                p class="muted" { "Under each team, its check-ins (the daily stand-up first). Change them with "
+                    code { "tidings checkin add|set|remove TEAM NAME" } " (see " code { "tidings checkin --help" } ")." }
+            }
+            @for (team, checkins, rows, n) in &team_sections {
                 section class="team" {
                     h3 { (team) span class="muted" { " · " (n) " member" @if *n != 1 { "s" } } }
+                    (checkins)
                     @if *n == 0 { p class="muted" { "No members." } } @else { (rows) }
                 }
             }

@@ -2,12 +2,15 @@
 //! wrong token refused, the right one giving a session cookie (HttpOnly, SameSite=Strict, no
 //! token inside) and a page with each member's next digest in their local time and in UTC,
 //! an outbox row with its error and a quarantined message; the bearer header instead of the
-//! cookie; tampered and expired cookies refused; logout only with the page's form token.
+//! cookie; tampered and expired cookies refused; logout only with the page's form token;
+//! each team's check-ins under its section, the stand-up first, escaped.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE};
 use tidings::config::SecretString;
+use tidings::domain::checkin::{Checkin, GoesTo, Question, Rhythm, Who};
+use tidings::domain::schedule::LocalTime;
 use tidings::domain::token::hash_api_token;
 use tidings::store::NewEmail;
 
@@ -240,3 +243,87 @@ both!(
         assert!(header.contains("; Secure"), "{header}");
     }
 );
+
+/// A check-in of team `team` asking everyone `question` weekly on `day` at 15:00 in each
+/// member's zone, answers in the digest.
+fn weekly_checkin(team: i64, name: &str, question: &str, day: &str) -> Checkin {
+    let anchor: NaiveDate = "2026-03-02".parse().unwrap();
+    Checkin {
+        id: 0,
+        team_id: team,
+        name: name.into(),
+        standup: false,
+        questions: vec![Question::parse(question).unwrap()],
+        rhythm: Rhythm::parse(&format!("weekly:{day}"), anchor).unwrap(),
+        at: Some(LocalTime::parse("15:00").unwrap()),
+        tz: None,
+        who: Who::All,
+        goes_to: GoesTo::Digest,
+    }
+}
+
+/// Text as maud writes it into the page.
+fn escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+both!(the_admin_page_lists_each_teams_checkins, |app| {
+    app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    app.member_of("raj@example.test", "Raj", "Asia/Kolkata", "ops")
+        .await;
+    let core = app.ctx.store.team_id("core").await.unwrap().unwrap();
+    let c = weekly_checkin(core, "Wins & <losses>", "What went <well>?", "fri");
+    app.ctx.store.add_checkin(&c).await.unwrap();
+    let srv = Server::start(&app, |_| {}).await;
+    let (s, body) = get(&srv, None, Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // The name in bold, then the rest of its one-line description, both escaped.
+    let rest = c
+        .describe()
+        .strip_prefix(c.name.as_str())
+        .unwrap()
+        .to_string();
+    assert!(rest.starts_with(" — every Friday at 15:00"), "{rest}");
+    let wins = format!(
+        "<li><strong>Wins &amp; &lt;losses&gt;</strong>{}</li>",
+        escaped(&rest)
+    );
+    assert!(rest.contains("What went <well>?"), "{rest}");
+    assert!(body.contains(&wins), "{wins} in {body}");
+    assert!(
+        !body.contains("<losses>") && !body.contains("<well>"),
+        "{body}"
+    );
+
+    // Each team's section: its stand-up first; the new check-in only under core.
+    let section = |team: &str| {
+        body.split("<section class=\"team\">")
+            .find(|s| s.starts_with(&format!("<h3>{team}<")))
+            .unwrap_or_else(|| panic!("{team}'s section in {body}"))
+            .split("</section>")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let core_html = section("core");
+    let ops_html = section("ops");
+    let standup = "<li><strong>Daily stand-up</strong> — each member's workdays";
+    let (at_standup, at_wins) = (core_html.find(standup), core_html.find(&wins));
+    assert!(
+        at_standup.is_some() && at_standup < at_wins,
+        "stand-up first: {core_html}"
+    );
+    assert!(ops_html.contains(standup), "{ops_html}");
+    assert!(!ops_html.contains("Wins &amp;"), "{ops_html}");
+    // One line says how to change them.
+    assert_eq!(
+        body.matches("tidings checkin add|set|remove TEAM NAME")
+            .count(),
+        1,
+        "{body}"
+    );
+});
