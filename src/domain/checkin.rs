@@ -22,7 +22,7 @@ pub use super::checkin_answer::{
 pub type CheckinId = i64;
 
 /// The kind of answer a question asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum QuestionKind {
     /// What got done (a stand-up's first question).
@@ -72,9 +72,15 @@ impl QuestionKind {
 }
 
 /// One question of a check-in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Question {
     pub kind: QuestionKind,
+    /// 1 to 300 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+    )]
     pub text: String,
 }
 

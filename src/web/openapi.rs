@@ -157,6 +157,22 @@ const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
         "$response.body#/team",
     ),
     (
+        "admin_add_team",
+        "201",
+        "ListCheckins",
+        "admin_list_checkins",
+        "name",
+        "$response.body#/name",
+    ),
+    (
+        "admin_add_team",
+        "201",
+        "AddCheckin",
+        "admin_add_checkin",
+        "name",
+        "$response.body#/name",
+    ),
+    (
         "post_update",
         "201",
         "ListUpdates",

@@ -67,6 +67,26 @@ pub fn too_large() -> AppError {
     )
 }
 
+/// Two path segments (`{name}` and `{checkin}`), rejected like [`ApiPath`].
+pub struct ApiPath2(pub String, pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ApiPath2 {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AppError> {
+        match axum::extract::Path::<(String, String)>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path((a, b))) => Ok(ApiPath2(a, b)),
+            Err(rej) => Err(AppError::invalid(format!(
+                "the path is not valid: {}",
+                rej.body_text()
+            ))),
+        }
+    }
+}
+
 /// A path segment (`{email}`, `{name}`) whose rejection (invalid percent-encoding or UTF-8) is
 /// a JSON [`AppError`], like every other API failure.
 pub struct ApiPath(pub String);

@@ -1,10 +1,11 @@
 //! The JSON API under `/api/v1`: bearer-token authentication (member tokens are stored as
 //! SHA-256 hashes; the admin token comes from `web.admin_token`), per-token rate limits, JSON
 //! bodies whose rejections become [`AppError`]s, and the handlers for updates, preferences,
-//! digests and the admin endpoints (members, teams, holidays).
+//! digests and the admin endpoints (members, teams, holidays, check-ins).
 
 mod admin;
 mod auth;
+mod checkins;
 mod json;
 mod log;
 mod me;
@@ -12,6 +13,7 @@ mod shape;
 
 use admin::*;
 pub use auth::{AdminAuth, MemberAuth};
+use checkins::*;
 pub use json::{ApiJson, ApiPath, too_large};
 use log::*;
 pub use me::MemberPatch;
@@ -42,6 +44,8 @@ pub(super) fn routes(r: Routes) -> Routes {
         ))
         .add(routes!(admin_list_teams, admin_add_team))
         .add(routes!(admin_list_holidays, admin_add_holiday))
+        .add(routes!(admin_list_checkins, admin_add_checkin))
+        .add(routes!(admin_replace_checkin, admin_remove_checkin))
 }
 
 use crate::domain::rfc3339;
