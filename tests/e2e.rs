@@ -225,3 +225,178 @@ async fn one_full_day_through_postfix_and_dovecot() {
     );
     ctx.store.close().await;
 }
+
+/// Check-ins through the rig's Postfix, on both backends: a team with its stand-up (16:30 each
+/// member's own), "Friday wins" (15:00 in each member's zone) and a leads-only monthly question
+/// (first Monday, 10:00 Europe/Berlin) walked across the 2026-03-08 US and 2026-03-29 Europe
+/// changes. What reaches each Maildir through Postfix is exactly the requests the check-ins
+/// define, each once (a resend would be a second file), and replaying the walk sends nothing.
+#[tokio::test]
+async fn checkins_across_both_dst_changes_through_postfix() {
+    use tidings::domain::checkin::{Checkin, GoesTo, Question, Rhythm, Who};
+    use tidings::domain::schedule::LocalTime;
+    let rig = rig::Rig::shared();
+    for backend in ["sqlite", "postgres"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = match backend {
+            "sqlite" => format!("sqlite://{}", dir.path().join("walk.db").display()),
+            _ => rig.fresh_pg_url(),
+        };
+        let ctx = Ctx::build(config(rig, &db, dir.path()))
+            .await
+            .expect("service builds");
+        // A team of its own per backend, named in every subject: the Maildirs are shared.
+        let team = format!("walk-{backend}");
+        let mut ids = Vec::new();
+        for (user, tz) in [
+            ("erin", "Europe/Berlin"),
+            ("frank", "America/New_York"),
+            ("grace", "Europe/Berlin"),
+        ] {
+            let ch = tidings::store::MemberChange {
+                name: Some(user.into()),
+                tz: Some(tz.parse().expect("zone")),
+                teams: Some(vec![team.clone()]),
+                ..Default::default()
+            };
+            let id = ctx
+                .store
+                .add_member(
+                    &support::addr(&format!("{user}@example.test")),
+                    &ch,
+                    &support::member_defaults(),
+                )
+                .await
+                .expect("member");
+            ids.push(id);
+        }
+        ctx.store
+            .set_team_leads(&team, &ids[2..])
+            .await
+            .expect("leads");
+        let team_id = ctx.store.team_id(&team).await.unwrap().expect("team");
+        let new = |name: &str, rhythm: &str, at: &str, tz: Option<&str>, who: Who| Checkin {
+            id: 0,
+            team_id,
+            name: name.into(),
+            standup: false,
+            questions: vec![Question::parse("What went well?").expect("question")],
+            rhythm: Rhythm::parse(rhythm, "2026-03-02".parse().unwrap()).expect("rhythm"),
+            at: Some(LocalTime::parse(at).expect("time")),
+            tz: tz.map(|z| z.parse().expect("zone")),
+            who,
+            goes_to: GoesTo::Digest,
+        };
+        ctx.store
+            .add_checkin(&new("Friday wins", "weekly:fri", "15:00", None, Who::All))
+            .await
+            .unwrap();
+        ctx.store
+            .add_checkin(&new(
+                "Leads",
+                "monthly:first-mon",
+                "10:00",
+                Some("Europe/Berlin"),
+                Who::Leads,
+            ))
+            .await
+            .unwrap();
+        let days = [
+            "2026-03-02",
+            "2026-03-06",
+            "2026-03-09",
+            "2026-03-13",
+            "2026-03-27",
+            "2026-04-03",
+            "2026-04-06",
+        ];
+        let mut instants = Vec::new();
+        for day in days {
+            for i in 0..48 {
+                instants.push(at(&format!("{day}T00:00:00Z")) + chrono::Duration::minutes(30 * i));
+            }
+        }
+        for now in &instants {
+            jobs::plan::run(&ctx, *now).await.expect("plan");
+            jobs::send::run(&ctx, *now).await.expect("send");
+        }
+        // What the check-ins define (see tests/it/checkins.rs for the same walk, reasoned).
+        let mut want: Vec<(String, String, String)> = Vec::new();
+        for day in days {
+            let friday = matches!(
+                day,
+                "2026-03-06" | "2026-03-13" | "2026-03-27" | "2026-04-03"
+            );
+            let summer_eu = day > "2026-03-29";
+            let summer_us = day > "2026-03-08";
+            for user in ["erin", "grace"] {
+                let (s, w) = if summer_eu {
+                    ("14:30", "13:00")
+                } else {
+                    ("15:30", "14:00")
+                };
+                want.push((user.into(), "Daily stand-up".into(), format!("{day}T{s}")));
+                if friday {
+                    want.push((user.into(), "Friday wins".into(), format!("{day}T{w}")));
+                }
+            }
+            let (s, w) = if summer_us {
+                ("20:30", "19:00")
+            } else {
+                ("21:30", "20:00")
+            };
+            want.push((
+                "frank".into(),
+                "Daily stand-up".into(),
+                format!("{day}T{s}"),
+            ));
+            if friday {
+                want.push(("frank".into(), "Friday wins".into(), format!("{day}T{w}")));
+                // Thursday's stand-up, still Thursday evening in New York at 00:00 UTC.
+                want.push((
+                    "frank".into(),
+                    "Daily stand-up".into(),
+                    format!("{day}T00:00"),
+                ));
+            }
+        }
+        want.push(("grace".into(), "Leads".into(), "2026-03-02T09:00".into()));
+        want.push(("grace".into(), "Leads".into(), "2026-04-06T08:00".into()));
+        want.sort();
+        let subject_team = format!("{team} ");
+        let delivered = || {
+            let mut got = Vec::new();
+            for user in ["erin", "frank", "grace"] {
+                for m in support::maildir_messages(rig, user) {
+                    let raw = m.as_bytes();
+                    if header(raw, "X-Tidings-Kind") != "request"
+                        || !support::subject_of(raw).starts_with(&subject_team)
+                    {
+                        continue;
+                    }
+                    let date = chrono::DateTime::parse_from_rfc2822(&header(raw, "Date"))
+                        .expect("a Date")
+                        .with_timezone(&chrono::Utc)
+                        .format("%Y-%m-%dT%H:%M")
+                        .to_string();
+                    got.push((user.to_string(), header(raw, "X-Tidings-Checkin"), date));
+                }
+            }
+            got.sort();
+            got
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while delivered().len() < want.len() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert_eq!(delivered(), want, "{backend}");
+        // Replaying every instant sends nothing more.
+        for now in &instants {
+            jobs::plan::run(&ctx, *now).await.expect("plan");
+            jobs::send::run(&ctx, *now).await.expect("send");
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(delivered(), want, "{backend}: after the replay");
+        ctx.store.close().await;
+    }
+}
