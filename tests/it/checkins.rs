@@ -643,3 +643,105 @@ both!(
         assert_eq!(s, reqwest::StatusCode::UNAUTHORIZED);
     }
 );
+
+/// Reminders, time away and team holidays hold for a check-in as for the stand-up: the
+/// reminder goes to who has not answered, with the check-in's header and name; a member away
+/// is not asked; a team holiday asks no one.
+async fn reminders_away_and_holidays(db: Db) {
+    let app = TestApp::with(db, |c| c.schedule.reminder_after_hours = 3).await;
+    let ana = app
+        .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
+        .await;
+    app.member_of("ben@example.test", "Ben Carter", "Europe/Berlin", "core")
+        .await;
+    let team = app
+        .ctx
+        .store
+        .team_id("core")
+        .await
+        .expect("team")
+        .expect("core");
+    let pulse = checkin(
+        team,
+        "Pulse",
+        &["How is it going?"],
+        "days:mon,tue,wed,thu,fri",
+        "10:00",
+        None,
+    );
+    app.ctx.store.add_checkin(&pulse).await.expect("pulse");
+    let away = tidings::domain::AwayRange {
+        from: d("2026-11-17"),
+        to: d("2026-11-17"),
+    };
+    app.ctx.store.add_away(ana, &away).await.expect("away");
+    app.ctx
+        .store
+        .add_holiday("core", d("2026-11-18"))
+        .await
+        .expect("holiday");
+    for day in ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19"] {
+        app.tick(at(&format!("{day}T09:00:00Z"))).await;
+        if day == "2026-11-16" {
+            let request = find(&app, "request", "ana@", "Pulse", day);
+            reply(
+                &app,
+                &request,
+                "ana@example.test",
+                "ana-pulse",
+                "Good.",
+                "2026-11-16T10:00:00Z",
+            )
+            .await;
+        }
+        app.tick(at(&format!("{day}T12:00:00Z"))).await;
+    }
+    let pulse_of = |kind: &str| -> Vec<(String, String)> {
+        requests(&app, kind)
+            .into_iter()
+            .filter(|(_, c, _)| c == "Pulse")
+            .map(|(to, _, date)| (to, date))
+            .collect()
+    };
+    assert_eq!(
+        pulse_of("request"),
+        [
+            (
+                "ana@example.test".to_string(),
+                "2026-11-16T09:00Z".to_string()
+            ),
+            ("ana@example.test".into(), "2026-11-19T09:00Z".into()),
+            ("ben@example.test".into(), "2026-11-16T09:00Z".into()),
+            ("ben@example.test".into(), "2026-11-17T09:00Z".into()),
+            ("ben@example.test".into(), "2026-11-19T09:00Z".into()),
+        ]
+    );
+    // Ben never answers: reminded each day he was asked, 3 hours later; Ana only on Thursday.
+    assert_eq!(
+        pulse_of("reminder"),
+        [
+            (
+                "ana@example.test".to_string(),
+                "2026-11-19T12:00Z".to_string()
+            ),
+            ("ben@example.test".into(), "2026-11-16T12:00Z".into()),
+            ("ben@example.test".into(), "2026-11-17T12:00Z".into()),
+            ("ben@example.test".into(), "2026-11-19T12:00Z".into()),
+        ]
+    );
+    let reminder = find(&app, "reminder", "ben@", "Pulse", "2026-11-16");
+    assert_eq!(
+        subject_of(&reminder),
+        "Reminder: core Pulse · Mon 16 Nov — reply with your update"
+    );
+}
+
+#[tokio::test]
+async fn reminders_away_and_holidays_hold_for_checkins_sqlite() {
+    reminders_away_and_holidays(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn reminders_away_and_holidays_hold_for_checkins_postgres() {
+    reminders_away_and_holidays(Db::Postgres).await;
+}
