@@ -510,6 +510,24 @@ impl Checkin {
         last
     }
 
+    /// The questions as the labels a reply is read with, each of its kind (done, next and
+    /// blockers sections are the stand-up's; the others are free text).
+    pub fn labels(&self) -> Vec<(super::sections::Kind, String)> {
+        use super::sections::Kind;
+        self.questions
+            .iter()
+            .map(|q| {
+                let kind = match q.kind {
+                    QuestionKind::Done => Kind::Done,
+                    QuestionKind::Next => Kind::Next,
+                    QuestionKind::Blockers => Kind::Blockers,
+                    _ => Kind::Other,
+                };
+                (kind, q.text.clone())
+            })
+            .collect()
+    }
+
     /// One line: `Friday wins — every Friday at 15:00 in each member's zone; asks everyone: What
     /// went well? (answers in the daily digest)`.
     pub fn describe(&self) -> String {

@@ -327,10 +327,19 @@ pub fn label_alone(line: &str) -> Option<String> {
 /// Splits an answer into sections. `questions` are the team's own questions (each read as the
 /// kind its words suggest, else [`Kind::Other`]), recognised as labels beside the built-in ones.
 pub fn split(body: &str, questions: &[String]) -> Vec<Section> {
-    let extra: Vec<(Kind, String)> = questions
+    split_labelled(body, &labels_of(questions))
+}
+
+/// The team's own questions as labels, each of the kind its words suggest.
+pub fn labels_of(questions: &[String]) -> Vec<(Kind, String)> {
+    questions
         .iter()
         .map(|q| (kind_of_question(q), q.clone()))
-        .collect();
+        .collect()
+}
+
+/// [`split`] with labels whose kinds are known (a check-in's questions say theirs).
+pub fn split_labelled(body: &str, extra: &[(Kind, String)]) -> Vec<Section> {
     let mut out: Vec<Section> = Vec::new();
     let mut current = Section {
         kind: Kind::Other,
@@ -338,7 +347,7 @@ pub fn split(body: &str, questions: &[String]) -> Vec<Section> {
         text: String::new(),
     };
     for line in body.lines() {
-        if let Some((kind, label, rest)) = label_of(line, &extra) {
+        if let Some((kind, label, rest)) = label_of(line, extra) {
             if current.label.is_some() || !current.text.trim().is_empty() {
                 out.push(current);
             }

@@ -137,20 +137,6 @@ impl Ctx {
             .filter(|q| !q.is_empty())
             .unwrap_or_else(|| self.config.schedule.questions.clone()))
     }
-
-    /// The questions of check-in `checkin` (0: the stand-up, [`Ctx::questions_for`]) as the
-    /// labels a reply is read with. A check-in removed since asks nothing more.
-    pub async fn questions_of(&self, member: &Member, checkin: i64) -> anyhow::Result<Vec<String>> {
-        if checkin == 0 {
-            return self.questions_for(member).await;
-        }
-        Ok(self
-            .store
-            .checkin(checkin)
-            .await?
-            .map(|c| c.questions.into_iter().map(|q| q.text).collect())
-            .unwrap_or_default())
-    }
 }
 
 async fn load_secret(config: &Config, store: &Store) -> anyhow::Result<Secret> {

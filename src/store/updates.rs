@@ -129,28 +129,28 @@ impl Store {
             date,
             checkin: 0,
         };
-        self.upsert_answer(key, body, questions, source, message_id, replace, now)
+        let labels = sections::labels_of(questions);
+        self.upsert_answer(key, body, &labels, source, message_id, replace, now)
             .await
     }
 
     /// [`Store::upsert_update`] for any check-in: the member's answer to check-in
-    /// `key.checkin` (0: the stand-up) for its local date.
+    /// `key.checkin` (0: the stand-up) for its local date, read with `labels` (its questions
+    /// with their kinds, [`sections::labels_of`] for the team's own).
     #[allow(clippy::too_many_arguments)]
     pub async fn upsert_answer(
         &self,
         key: UpdateKey,
         body: &str,
-        questions: &[String],
+        labels: &[(sections::Kind, String)],
         source: &str,
         message_id: Option<&str>,
         replace: bool,
         now: i64,
     ) -> StoreResult<UpsertOutcome> {
         let mut tx = self.write_tx().await?;
-        let out = upsert_update_tx(
-            &mut tx, key, body, questions, source, message_id, replace, now,
-        )
-        .await?;
+        let out =
+            upsert_update_tx(&mut tx, key, body, labels, source, message_id, replace, now).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -301,7 +301,7 @@ pub(super) async fn upsert_update_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     key: UpdateKey,
     body: &str,
-    questions: &[String],
+    labels: &[(sections::Kind, String)],
     source: &str,
     message_id: Option<&str>,
     replace: bool,
@@ -340,7 +340,7 @@ pub(super) async fn upsert_update_tx(
             });
         }
     }
-    let new_sections = sections::split(body, questions);
+    let new_sections = sections::split_labelled(body, labels);
     let inserted = sqlx::query(
         "INSERT INTO updates (member_id, local_date, body, source, revision, message_id, created_at, updated_at, sections, checkin)
          VALUES ($1, $2, $3, $4, 1, $5, $6, $6, $7, $8) ON CONFLICT (member_id, local_date, checkin) DO NOTHING RETURNING id",
@@ -572,8 +572,17 @@ impl Store {
             date,
             checkin: 0,
         };
-        let outcome =
-            upsert_update_tx(&mut tx, which, body, questions, "api", None, false, now).await?;
+        let outcome = upsert_update_tx(
+            &mut tx,
+            which,
+            body,
+            &sections::labels_of(questions),
+            "api",
+            None,
+            false,
+            now,
+        )
+        .await?;
         let row = sqlx::query(
             "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections, checkin FROM updates WHERE id = $1",
         )

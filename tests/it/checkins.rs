@@ -745,3 +745,66 @@ async fn reminders_away_and_holidays_hold_for_checkins_sqlite() {
 async fn reminders_away_and_holidays_hold_for_checkins_postgres() {
     reminders_away_and_holidays(Db::Postgres).await;
 }
+
+both!(a_checkin_question_of_kind_blockers_is_a_blocker, |app| {
+    let rea = app
+        .member_of("rea@example.test", "Rea Reader", "Europe/Berlin", "core")
+        .await;
+    let ana = app
+        .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
+        .await;
+    let team = app
+        .ctx
+        .store
+        .team_id("core")
+        .await
+        .expect("team")
+        .expect("core");
+    let risks = checkin(
+        team,
+        "Risks",
+        &["What shipped?", "blockers: What could stop the release?"],
+        "weekly:mon",
+        "10:00",
+        None,
+    );
+    let id = app.ctx.store.add_checkin(&risks).await.expect("risks");
+    app.tick(at("2026-11-16T09:00:00Z")).await;
+    let request = find(&app, "request", "ana@", "Risks", "2026-11-16");
+    let text =
+        "What shipped?\nThe importer.\n\nWhat could stop the release?\nThe VPN to the lab is down.";
+    reply(
+        &app,
+        &request,
+        "ana@example.test",
+        "ana-risks",
+        text,
+        "2026-11-16T10:00:00Z",
+    )
+    .await;
+    let key = UpdateKey {
+        member: ana,
+        date: d("2026-11-16"),
+        checkin: id,
+    };
+    let stored = app
+        .ctx
+        .store
+        .answer_for(key)
+        .await
+        .expect("read")
+        .expect("stored");
+    let kinds: Vec<String> = stored
+        .sections
+        .iter()
+        .map(|s| format!("{:?}", s.kind))
+        .collect();
+    assert_eq!(kinds, ["Other", "Blockers"], "{:?}", stored.sections);
+    app.tick(at("2026-11-17T07:30:00Z")).await;
+    let digest = text_body(&app.read_sent(&format!("digest_{rea}_2026-11-17.tidings.eml")));
+    assert!(digest.contains("BLOCKERS"), "{digest}");
+    assert!(
+        digest.contains("Ana Lima: The VPN to the lab is down."),
+        "{digest}"
+    );
+});

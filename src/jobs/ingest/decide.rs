@@ -434,11 +434,21 @@ pub(super) async fn store_update(
     attachments: &[String],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Decision> {
-    let questions = ctx.questions_of(member, checkin).await?;
-    // A check-in's scale answers are counted, not shown: taken out of the text here.
-    let (text, scores) = match ctx.store.checkin(checkin).await? {
-        Some(c) if checkin != 0 => crate::domain::checkin::take_scores(text, &c.questions),
-        _ => (text.to_string(), Vec::new()),
+    // A check-in's questions say their kinds; its scale answers are counted, not shown:
+    // taken out of the text here.
+    let (labels, text, scores) = match ctx.store.checkin(checkin).await? {
+        Some(c) if checkin != 0 => {
+            let (text, scores) = crate::domain::checkin::take_scores(text, &c.questions);
+            (c.labels(), text, scores)
+        }
+        _ => {
+            let questions = ctx.questions_for(member).await?;
+            (
+                crate::domain::sections::labels_of(&questions),
+                text.to_string(),
+                Vec::new(),
+            )
+        }
     };
     let text = text.as_str();
     let which = UpdateKey {
@@ -451,7 +461,7 @@ pub(super) async fn store_update(
         .upsert_answer(
             which,
             text,
-            &questions,
+            &labels,
             "email",
             Some(message_id),
             replace,
@@ -491,7 +501,7 @@ pub(super) async fn store_update(
         .answer_for(which)
         .await?
         .map(|u| u.sections)
-        .unwrap_or_else(|| crate::domain::sections::split(text, &questions));
+        .unwrap_or_else(|| crate::domain::sections::split_labelled(text, &labels));
     // `@ana`: recorded for Ana's next digest ("Needs you"); the receipt says when she reads it.
     let mentioned = crate::jobs::mentions::record(ctx, member, out.id, text, now).await?;
     let note = crate::jobs::mentions::receipt_lines(&mentioned, now);
