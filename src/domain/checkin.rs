@@ -14,9 +14,7 @@ use super::schedule::{
     LocalTime, SHORT_NAMES, Schedule, ScheduleError, Workdays, local_date, weekday_from_name,
 };
 
-pub use super::checkin_answer::{
-    ScaleSummary, parse_scale, parse_yes_no, scale_summary, take_scores,
-};
+pub use super::checkin_answer::{ScaleSummary, parse_scale, scale_summary, take_scores};
 
 /// A check-in's row id.
 pub type CheckinId = i64;

@@ -1,6 +1,6 @@
-//! Reading a check-in's answers that are not prose: a 1–5 scale (`4`, `4/5`, `4 of 5`,
-//! `★★★★`) and yes or no, and the team aggregate of a scale, shown only when at least
-//! [`MIN_SCALE_ANSWERS`] people answered so that nobody's number can be told apart.
+//! Reading a check-in's scale answers (1 to 5: `4`, `4/5`, `4 of 5`, `★★★★`) and the team's
+//! aggregate of them, shown only when at least [`MIN_SCALE_ANSWERS`] people answered so that
+//! nobody's number can be told apart.
 
 use serde::Serialize;
 
@@ -148,21 +148,6 @@ fn after_scale(line: &str) -> &str {
     .trim_end()
 }
 
-/// Yes or no, read from the start of an answer (`yes`, `y`, `yep`, `no`, `n`, `nope`, ✅, ❌).
-pub fn parse_yes_no(answer: &str) -> Option<bool> {
-    let first: String = answer
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || matches!(c, '✅' | '❌' | '👍' | '👎'))
-        .collect::<String>()
-        .to_lowercase();
-    match first.as_str() {
-        "yes" | "y" | "yep" | "yeah" | "sure" | "✅" | "👍" => Some(true),
-        "no" | "n" | "nope" | "❌" | "👎" => Some(false),
-        _ => None,
-    }
-}
-
 /// A scale question's answers as the team sees them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScaleSummary {
@@ -257,15 +242,6 @@ mod tests {
         // No scale question: nothing is taken.
         let plain = [Question::parse("What went well?").expect("q")];
         assert_eq!(take_scores("4", &plain), ("4".to_string(), vec![]));
-    }
-
-    #[test]
-    fn yes_and_no_are_read() {
-        assert_eq!(parse_yes_no("Yes, shipped"), Some(true));
-        assert_eq!(parse_yes_no("nope"), Some(false));
-        assert_eq!(parse_yes_no("✅"), Some(true));
-        assert_eq!(parse_yes_no("maybe"), None);
-        assert_eq!(parse_yes_no("yesterday"), None);
     }
 
     #[test]

@@ -186,7 +186,9 @@ pub(super) async fn digest_view_data_in(
     let since = kind
         .from()
         .map_or(week, |from| (from - Duration::days(1)).min(week));
-    let keys_unseen = ctx.store.digest_keys(m.id, since).await?;
+    // A check-in's answers kept for the log only reach readers in the weekly summary.
+    let weekly = matches!(kind, DigestKind::Weekly { .. });
+    let keys_unseen = ctx.store.digest_keys(m.id, since, weekly).await?;
     let contents = snapshot.contents(ctx, &keys_unseen).await?;
     let recent = recent_date(date);
     let teammates: Vec<&Member> = snapshot.members.iter().filter(|t| t.id != m.id).collect();

@@ -64,13 +64,21 @@ fn date_of(d: &str) -> StoreResult<NaiveDate> {
 
 impl Store {
     /// Updates of `reader`'s teammates that this reader has not received in their current
-    /// revision, for local dates on or after `since`.
+    /// revision, for local dates on or after `since`: the stand-up's and those of the reader's
+    /// teams' check-ins whose answers go to the digest (`with_log`: those that go only to the
+    /// team log and the weekly summary too).
     pub async fn digest_keys(
         &self,
         reader: MemberId,
         since: NaiveDate,
+        with_log: bool,
     ) -> StoreResult<Vec<DigestKey>> {
-        let rows = sqlx::query(
+        let goes_to = if with_log {
+            "c.goes_to IN ('digest', 'log')"
+        } else {
+            "c.goes_to = 'digest'"
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT u.id, u.revision,
                     EXISTS (SELECT 1 FROM digest_deliveries d WHERE d.reader_id = $1 AND d.update_id = u.id) AS seen_before
              FROM updates u
@@ -81,9 +89,9 @@ impl Store {
                                WHERE d.reader_id = $1 AND d.update_id = u.id AND d.revision = u.revision)
                AND (u.checkin = 0 OR u.checkin IN (
                     SELECT c.id FROM checkins c JOIN team_members tm ON tm.team_id = c.team_id
-                    WHERE tm.member_id = $1 AND c.goes_to = 'digest'))
-             ORDER BY u.id",
-        )
+                    WHERE tm.member_id = $1 AND {goes_to}))
+             ORDER BY u.id"
+        )))
         .bind(reader)
         .bind(since.to_string())
         .fetch_all(&self.pool)

@@ -808,3 +808,78 @@ both!(a_checkin_question_of_kind_blockers_is_a_blocker, |app| {
         "{digest}"
     );
 });
+
+both!(
+    answers_kept_for_the_log_reach_only_the_weekly_summary,
+    |app| {
+        let rea = app
+            .member_of("rea@example.test", "Rea Reader", "Europe/Berlin", "core")
+            .await;
+        let wes = app
+            .member_of("wes@example.test", "Wes Weekly", "Europe/Berlin", "core")
+            .await;
+        app.ctx
+            .store
+            .update_member(
+                &addr("wes@example.test"),
+                &tidings::store::MemberChange {
+                    cadence: Some(tidings::domain::Cadence::Weekly(chrono::Weekday::Fri)),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("weekly");
+        let ana = app
+            .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
+            .await;
+        let team = app
+            .ctx
+            .store
+            .team_id("core")
+            .await
+            .expect("team")
+            .expect("core");
+        let mut notes = checkin(
+            team,
+            "Notes",
+            &["Anything to note?"],
+            "weekly:mon",
+            "10:00",
+            None,
+        );
+        notes.goes_to = GoesTo::Log;
+        app.ctx.store.add_checkin(&notes).await.expect("notes");
+        app.tick(at("2026-11-16T09:00:00Z")).await;
+        let request = find(&app, "request", "ana@", "Notes", "2026-11-16");
+        reply(
+            &app,
+            &request,
+            "ana@example.test",
+            "ana-notes",
+            "The lab moves on Thursday.",
+            "2026-11-16T10:00:00Z",
+        )
+        .await;
+        app.ctx
+            .store
+            .upsert_update(
+                ana,
+                d("2026-11-16"),
+                "Done: the importer",
+                &[],
+                "api",
+                None,
+                false,
+                0,
+            )
+            .await
+            .expect("stand-up");
+        app.tick(at("2026-11-17T07:30:00Z")).await;
+        let daily = text_body(&app.read_sent(&format!("digest_{rea}_2026-11-17.tidings.eml")));
+        assert!(daily.contains("the importer"), "{daily}");
+        assert!(!daily.contains("The lab moves"), "{daily}");
+        app.tick(at("2026-11-20T07:30:00Z")).await;
+        let weekly = text_body(&app.read_sent(&format!("digest_{wes}_2026-11-20.tidings.eml")));
+        assert!(weekly.contains("The lab moves on Thursday."), "{weekly}");
+    }
+);
