@@ -209,6 +209,8 @@ pub fn digest(
 /// What a receipt confirms: the update as stored for its day.
 #[derive(Debug, Clone, Copy)]
 pub struct Saved<'a> {
+    /// `update` (the stand-up) or `answer to Friday wins`.
+    pub what: &'a str,
     pub date: NaiveDate,
     /// The whole update as stored now (earlier replies of the day included), as its sections.
     pub sections: &'a [Section],
@@ -232,6 +234,7 @@ pub fn receipt(
     let prefs = ctx.prefs_url(m, now);
     let text = render::receipt_text(
         reader(m, &prefs),
+        saved.what,
         saved.date,
         saved.sections,
         saved.edited,
@@ -240,7 +243,11 @@ pub fn receipt(
     );
     let subject = render::team::subject(
         &m.teams,
-        &format!("Saved: your update for {}", saved.date.format("%a %-d %b")),
+        &format!(
+            "Saved: your {} for {}",
+            saved.what,
+            saved.date.format("%a %-d %b")
+        ),
     );
     let thread = Thread {
         date: saved.date,

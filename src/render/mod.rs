@@ -193,8 +193,10 @@ pub struct Reader<'a> {
 }
 
 /// The receipt after an accepted reply: exactly what was kept.
+/// `what` is `update` for the stand-up, `answer to Friday wins` for another check-in.
 pub fn receipt_text(
     r: Reader<'_>,
+    what: &str,
     date: NaiveDate,
     kept: &[Section],
     edited: bool,
@@ -202,7 +204,7 @@ pub fn receipt_text(
     note: &str,
 ) -> String {
     let mut s = format!(
-        "Hi {},\n\nThanks! {} update for {} now reads:\n\n",
+        "Hi {},\n\nThanks! {} {what} for {} now reads:\n\n",
         first_name(r.name),
         if edited { "Your edited" } else { "Your" },
         long_date(date)

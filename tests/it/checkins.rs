@@ -507,6 +507,30 @@ both!(
             !tuesday.contains("★") && !tuesday.contains("5 — calm"),
             "{tuesday}"
         );
+        // Ana's receipt names the check-in and says where her number goes.
+        let receipt = app
+            .sent()
+            .into_iter()
+            .map(|n| app.read_sent(&n))
+            .find(|raw| {
+                header(raw, "X-Tidings-Kind") == "receipt" && header(raw, "To").contains("ana@")
+            })
+            .expect("Ana's receipt");
+        assert_eq!(
+            subject_of(&receipt),
+            "core · Saved: your answer to Pulse for Mon 16 Nov"
+        );
+        let body = text_body(&receipt);
+        assert!(
+            body.contains("Thanks! Your answer to Pulse for Monday, 16 November 2026 now reads:"),
+            "{body}"
+        );
+        assert!(
+            body.contains(
+                "Your 4 for \u{201c}How was your day?\u{201d} counts towards the team's average"
+            ),
+            "{body}"
+        );
         let html = html_of(&app.read_sent(&format!("digest_{rea}_2026-11-18.tidings.eml")));
         assert!(
             html.contains("4.0 of 5 on average, from 3 answers."),

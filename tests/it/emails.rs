@@ -124,6 +124,7 @@ both!(every_kind_of_email_names_the_team, |app| {
     }
     let sections = tidings::domain::sections::split("Done: the exporter", &[]);
     let saved = Saved {
+        what: "update",
         date,
         sections: &sections,
         edited: false,

@@ -436,12 +436,16 @@ pub(super) async fn store_update(
 ) -> anyhow::Result<Decision> {
     // A check-in's questions say their kinds; its scale answers are counted, not shown:
     // taken out of the text here.
-    let (labels, text, scores) = match ctx.store.checkin(checkin).await? {
-        Some(c) if checkin != 0 => {
+    let asked = match checkin {
+        0 => None,
+        c => ctx.store.checkin(c).await?,
+    };
+    let (labels, text, scores) = match &asked {
+        Some(c) => {
             let (text, scores) = crate::domain::checkin::take_scores(text, &c.questions);
             (c.labels(), text, scores)
         }
-        _ => {
+        None => {
             let questions = ctx.questions_for(member).await?;
             (
                 crate::domain::sections::labels_of(&questions),
@@ -504,8 +508,15 @@ pub(super) async fn store_update(
         .unwrap_or_else(|| crate::domain::sections::split_labelled(text, &labels));
     // `@ana`: recorded for Ana's next digest ("Needs you"); the receipt says when she reads it.
     let mentioned = crate::jobs::mentions::record(ctx, member, out.id, text, now).await?;
-    let note = crate::jobs::mentions::receipt_lines(&mentioned, now);
+    let mut note = crate::jobs::mentions::receipt_lines(&mentioned, now);
+    let what = asked
+        .as_ref()
+        .map_or_else(|| "update".to_string(), |c| format!("answer to {}", c.name));
+    if let Some(c) = &asked {
+        note.push_str(&scores_counted(c, &scores));
+    }
     let saved = Saved {
+        what: &what,
         date,
         sections: &kept,
         edited: out.edited,
@@ -518,4 +529,19 @@ pub(super) async fn store_update(
     receipt.checkin = (checkin != 0).then_some(checkin);
     tell(ctx, &receipt, now).await?;
     Ok(Decision::accepted(out.id, out.edited, member.id))
+}
+
+/// What the receipt says of the scale answers taken out of a reply: counted for the team,
+/// never shown with the member's name.
+fn scores_counted(c: &crate::domain::checkin::Checkin, scores: &[(usize, u8)]) -> String {
+    scores
+        .iter()
+        .filter_map(|(i, v)| {
+            let q = c.questions.get(*i)?;
+            Some(format!(
+                "Your {v} for \u{201c}{}\u{201d} counts towards the team's average, shown once 3 people have answered; it is never shown with your name.\n",
+                q.text
+            ))
+        })
+        .collect()
 }
