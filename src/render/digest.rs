@@ -171,45 +171,6 @@ pub struct DigestSection {
     pub scales: Vec<ScaleLine>,
 }
 
-/// A check-in's scale question as the team answered it: never one person's number, and the
-/// average only from [`crate::domain::checkin_answer::MIN_SCALE_ANSWERS`] answers on.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ScaleLine {
-    pub checkin: String,
-    pub question: String,
-    pub answers: usize,
-    /// The average in tenths (37: 3.7); `None` while fewer people answered than the
-    /// aggregate needs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mean: Option<u16>,
-}
-
-impl ScaleLine {
-    /// `How was your week? 3.7 of 5 on average, from 4 answers.`
-    pub fn sentence(&self) -> String {
-        match self.mean {
-            Some(m) => format!(
-                "{} {}.{} of 5 on average, from {} answers.",
-                self.question,
-                m / 10,
-                m % 10,
-                self.answers
-            ),
-            None => format!(
-                "{} The team's average shows from {} answers ({} so far).",
-                self.question,
-                crate::domain::checkin_answer::MIN_SCALE_ANSWERS,
-                self.answers
-            ),
-        }
-    }
-}
-
-/// The aggregate lines of check-in `name` in `sec`.
-fn scales_of<'a>(sec: &'a DigestSection, name: &'a str) -> impl Iterator<Item = &'a ScaleLine> {
-    sec.scales.iter().filter(move |l| l.checkin == name)
-}
-
 /// Data of one reader's digest.
 #[derive(Debug, Clone)]
 pub struct DigestView<'a> {
@@ -512,14 +473,6 @@ fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
     s
 }
 
-/// The heading above entry `i`: its check-in's name where a check-in's entries begin (the
-/// stand-up's come first and have none).
-fn checkin_heading(entries: &[DigestEntry], i: usize) -> Option<&str> {
-    let name = entries.get(i)?.checkin.as_deref()?;
-    let before = i.checked_sub(1).and_then(|p| entries[p].checkin.as_deref());
-    (before != Some(name)).then_some(name)
-}
-
 /// The HTML part: one layout table (the page's card), headings a screen reader can jump by
 /// (`h1` the team's digest, `h2` per box and team, `h3` per author), short inline styles,
 /// member text escaped by maud. When it would pass [`CONDENSE_AT`] bytes, each entry shows its
@@ -615,6 +568,10 @@ pub fn digest_parts_with(v: &DigestView<'_>, parts: &mut EntryParts) -> (String,
         (text_within(v, true, parts), html_within(v, true, parts))
     }
 }
+
+mod checkins;
+pub use checkins::ScaleLine;
+use checkins::{checkin_heading, scales_of};
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::updates::{TeamUpdate, team_update_from_row};
+use super::team_updates::{TeamUpdate, team_update_from_row};
 use super::{Backend, Store, StoreResult};
 use crate::domain::MemberId;
 use crate::domain::search::{self, Search, Snippet};

@@ -19,6 +19,7 @@ mod mentions;
 mod outbox;
 mod schedule;
 mod sessions;
+mod team_updates;
 mod teams;
 mod tokens;
 mod updates;
@@ -34,10 +35,11 @@ pub use mentions::PendingMention;
 pub use outbox::{Claim, NewEmail, OutboxRow, OutboxState, Outcome};
 pub use schedule::{Due, DueKind, NextInstant};
 pub(crate) use schedule::{commit_with_moves, set_reminder_on};
+pub use team_updates::TeamUpdate;
 pub use tokens::ApiTokenRow;
 pub use updates::{
     IDEMPOTENCY_TTL_SECS, Idempotent, MAX_UPDATE_BYTES, MAX_UPDATE_REVISIONS, QueuedDigest,
-    QueuedRequest, TeamUpdate, UpdateKey, UpdateRow, UpsertOutcome,
+    QueuedRequest, UpdateKey, UpdateRow, UpsertOutcome,
 };
 
 use std::time::Duration;

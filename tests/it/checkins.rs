@@ -16,12 +16,12 @@ use tidings::store::UpdateKey;
 use crate::both;
 use crate::helpers::*;
 
-fn d(s: &str) -> NaiveDate {
+pub(crate) fn d(s: &str) -> NaiveDate {
     s.parse().expect("a date")
 }
 
 /// The sent emails of a kind as (To, X-Tidings-Checkin, Date as RFC 3339 UTC), sorted.
-fn requests(app: &TestApp, kind: &str) -> Vec<(String, String, String)> {
+pub(crate) fn requests(app: &TestApp, kind: &str) -> Vec<(String, String, String)> {
     let mut out: Vec<_> = app
         .sent()
         .into_iter()
@@ -41,12 +41,12 @@ fn requests(app: &TestApp, kind: &str) -> Vec<(String, String, String)> {
     out
 }
 
-fn header(raw: &str, name: &str) -> String {
+pub(crate) fn header(raw: &str, name: &str) -> String {
     crate::support::header(raw.as_bytes(), name)
 }
 
 /// The sent email of `kind` to `to` asking check-in `checkin` on `date` (UTC day of its Date).
-fn find(app: &TestApp, kind: &str, to: &str, checkin: &str, day: &str) -> String {
+pub(crate) fn find(app: &TestApp, kind: &str, to: &str, checkin: &str, day: &str) -> String {
     app.sent()
         .into_iter()
         .map(|n| app.read_sent(&n))
@@ -60,7 +60,14 @@ fn find(app: &TestApp, kind: &str, to: &str, checkin: &str, day: &str) -> String
         .unwrap_or_else(|| panic!("no {kind} {checkin} to {to} on {day}"))
 }
 
-fn checkin(team: i64, name: &str, q: &[&str], rhythm: &str, at: &str, tz: Option<&str>) -> Checkin {
+pub(crate) fn checkin(
+    team: i64,
+    name: &str,
+    q: &[&str],
+    rhythm: &str,
+    at: &str,
+    tz: Option<&str>,
+) -> Checkin {
     Checkin {
         id: 0,
         team_id: team,
@@ -90,7 +97,14 @@ async fn walk(app: &TestApp, days: &[&str], seen: &mut BTreeSet<DateTime<Utc>>) 
     }
 }
 
-async fn reply(app: &TestApp, raw_request: &str, from: &str, n: &str, text: &str, now: &str) {
+pub(crate) async fn reply(
+    app: &TestApp,
+    raw_request: &str,
+    from: &str,
+    n: &str,
+    text: &str,
+    now: &str,
+) {
     let (reply_to, mid) = reply_headers(raw_request);
     let raw = gmail_reply(
         from,
@@ -418,256 +432,6 @@ both!(three_checkins_across_both_dst_changes, |app| {
     assert_eq!(app.sent().len(), before, "a replayed instant sent again");
 });
 
-both!(
-    a_scale_shows_as_the_teams_average_from_three_answers,
-    |app| {
-        let rea = app
-            .member_of("rea@example.test", "Rea Reader", "Europe/Berlin", "core")
-            .await;
-        for (who, name) in [
-            ("ana", "Ana Lima"),
-            ("ben", "Ben Carter"),
-            ("cy", "Cy Young"),
-        ] {
-            app.member_of(
-                &format!("{who}@example.test"),
-                name,
-                "Europe/Berlin",
-                "core",
-            )
-            .await;
-        }
-        let team = app
-            .ctx
-            .store
-            .team_id("core")
-            .await
-            .expect("team")
-            .expect("core");
-        let pulse = checkin(
-            team,
-            "Pulse",
-            &["scale: How was your day?", "Anything else?"],
-            "days:mon,tue,wed,thu,fri",
-            "10:00",
-            None,
-        );
-        app.ctx.store.add_checkin(&pulse).await.expect("pulse");
-        // Monday: two answer; Tuesday: three. Each next morning's digest to Rea.
-        for (day, next, answers) in [
-            (
-                "2026-11-16",
-                "2026-11-17",
-                vec![("ana", "4/5"), ("ben", "2")],
-            ),
-            (
-                "2026-11-17",
-                "2026-11-18",
-                vec![
-                    ("ana", "How was your day?\n5 — calm"),
-                    ("ben", "3"),
-                    ("cy", "★★★★"),
-                ],
-            ),
-        ] {
-            app.tick(at(&format!("{day}T09:00:00Z"))).await;
-            for (i, (who, text)) in answers.iter().enumerate() {
-                let request = find(&app, "request", &format!("{who}@"), "Pulse", day);
-                reply(
-                    &app,
-                    &request,
-                    &format!("{who}@example.test"),
-                    &format!("{who}-{day}-{i}"),
-                    text,
-                    &format!("{day}T09:30:00Z"),
-                )
-                .await;
-            }
-            app.tick(at(&format!("{next}T07:30:00Z"))).await;
-        }
-        let monday = text_body(&app.read_sent(&format!("digest_{rea}_2026-11-17.tidings.eml")));
-        assert!(monday.contains("### Pulse"), "{monday}");
-        assert!(
-            monday
-                .contains("How was your day? The team's average shows from 3 answers (2 so far)."),
-            "{monday}"
-        );
-        assert!(
-            !monday.contains("4/5") && !monday.contains("of 5 on average"),
-            "{monday}"
-        );
-        let tuesday = text_body(&app.read_sent(&format!("digest_{rea}_2026-11-18.tidings.eml")));
-        // (5 + 3 + 4) / 3 = 4.0; the words after Ana's number stay, the numbers do not.
-        assert!(
-            tuesday.contains("How was your day? 4.0 of 5 on average, from 3 answers."),
-            "{tuesday}"
-        );
-        assert!(tuesday.contains("calm"), "{tuesday}");
-        assert!(
-            !tuesday.contains("★") && !tuesday.contains("5 — calm"),
-            "{tuesday}"
-        );
-        // Ana's receipt names the check-in and says where her number goes.
-        let receipt = app
-            .sent()
-            .into_iter()
-            .map(|n| app.read_sent(&n))
-            .find(|raw| {
-                header(raw, "X-Tidings-Kind") == "receipt" && header(raw, "To").contains("ana@")
-            })
-            .expect("Ana's receipt");
-        assert_eq!(
-            subject_of(&receipt),
-            "core · Saved: your answer to Pulse for Mon 16 Nov"
-        );
-        let body = text_body(&receipt);
-        assert!(
-            body.contains("Thanks! Your answer to Pulse for Monday, 16 November 2026 now reads:"),
-            "{body}"
-        );
-        assert!(
-            body.contains(
-                "Your 4 for \u{201c}How was your day?\u{201d} counts towards the team's average"
-            ),
-            "{body}"
-        );
-        let html = html_of(&app.read_sent(&format!("digest_{rea}_2026-11-18.tidings.eml")));
-        assert!(
-            html.contains("4.0 of 5 on average, from 3 answers."),
-            "{html}"
-        );
-    }
-);
-
-both!(
-    the_admin_api_adds_lists_replaces_and_removes_checkins,
-    |app| {
-        use reqwest::Method;
-        use serde_json::json;
-        let ana = app
-            .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
-            .await;
-        let srv = crate::web::Server::start(&app, |_| {}).await;
-        let admin = Some(crate::web::ADMIN);
-        let base = "/api/v1/admin/teams/core/checkins";
-        let wins = json!({"name": "Friday wins", "rhythm": "weekly:fri", "at": "15:00",
-        "questions": [{"kind": "text", "text": "What went well?"}, {"kind": "scale", "text": "How was your week?"}]});
-        let (s, v) = srv.send(Method::POST, base, admin, wins.clone()).await;
-        assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
-        assert_eq!(
-            v["description"],
-            "Friday wins — every Friday at 15:00 in each member's zone; asks everyone: What went well? / scale: How was your week? (answers in the daily digest)"
-        );
-        // The same name again, any case: 409; a zone that is not one: 422 naming it.
-        let (s, _) = srv
-        .send(Method::POST, base, admin, json!({"name": "friday WINS", "rhythm": "weekly:fri", "at": "15:00", "questions": [{"kind": "text", "text": "?"}]}))
-        .await;
-        assert_eq!(s, reqwest::StatusCode::CONFLICT);
-        let (s, v) = srv
-        .send(Method::POST, base, admin, json!({"name": "Leads", "rhythm": "monthly:first-mon", "at": "10:00", "tz": "CET", "questions": [{"kind": "text", "text": "What did you learn?"}]}))
-        .await;
-        assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-        assert!(
-            v["error"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("tz:"),
-            "{v}"
-        );
-        // Listed, the stand-up first.
-        let (s, v) = srv.get(base, admin).await;
-        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
-        let names: Vec<&str> = v
-            .as_array()
-            .expect("list")
-            .iter()
-            .filter_map(|c| c["name"].as_str())
-            .collect();
-        assert_eq!(names, ["Daily stand-up", "Friday wins"]);
-        // Replaced: its members are planned again for the new rhythm.
-        app.tick(at("2026-11-16T00:00:00Z")).await;
-        let id = app
-            .ctx
-            .store
-            .team_id("core")
-            .await
-            .expect("team")
-            .expect("core");
-        let c = app
-            .ctx
-            .store
-            .checkin_named(id, "friday wins")
-            .await
-            .expect("read")
-            .expect("wins");
-        assert!(
-            app.ctx
-                .store
-                .checkin_planned(c.id, ana)
-                .await
-                .expect("plan")
-                .is_some()
-        );
-        let mut thursday = wins.clone();
-        thursday["rhythm"] = json!("weekly:thu");
-        let (s, v) = srv
-            .send(
-                Method::PUT,
-                &format!("{base}/Friday%20wins"),
-                admin,
-                thursday,
-            )
-            .await;
-        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
-        assert_eq!(v["rhythm"], "weekly:thu");
-        assert_eq!(
-            app.ctx
-                .store
-                .checkin_planned(c.id, ana)
-                .await
-                .expect("plan"),
-            None
-        );
-        app.tick(at("2026-11-16T00:05:00Z")).await;
-        let (_, date) = app
-            .ctx
-            .store
-            .checkin_planned(c.id, ana)
-            .await
-            .expect("plan")
-            .expect("planned again");
-        assert_eq!(date, d("2026-11-19"), "the next Thursday");
-        // The stand-up is neither replaced nor removed; a check-in that is not: 404.
-        let (s, _) = srv
-            .send(
-                Method::DELETE,
-                &format!("{base}/Daily%20stand-up"),
-                admin,
-                json!(null),
-            )
-            .await;
-        assert_eq!(s, reqwest::StatusCode::CONFLICT);
-        let (s, _) = srv
-            .send(Method::DELETE, &format!("{base}/nope"), admin, json!(null))
-            .await;
-        assert_eq!(s, reqwest::StatusCode::NOT_FOUND);
-        let (s, _) = srv
-            .send(
-                Method::DELETE,
-                &format!("{base}/Friday%20wins"),
-                admin,
-                json!(null),
-            )
-            .await;
-        assert_eq!(s, reqwest::StatusCode::NO_CONTENT);
-        let (_, v) = srv.get(base, admin).await;
-        assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
-        // Without the admin token: 401.
-        let (s, _) = srv.get(base, None).await;
-        assert_eq!(s, reqwest::StatusCode::UNAUTHORIZED);
-    }
-);
-
 /// Reminders, time away and team holidays hold for a check-in as for the stand-up: the
 /// reminder goes to who has not answered, with the check-in's header and name; a member away
 /// is not asked; a team holiday asks no one.
@@ -769,141 +533,3 @@ async fn reminders_away_and_holidays_hold_for_checkins_sqlite() {
 async fn reminders_away_and_holidays_hold_for_checkins_postgres() {
     reminders_away_and_holidays(Db::Postgres).await;
 }
-
-both!(a_checkin_question_of_kind_blockers_is_a_blocker, |app| {
-    let rea = app
-        .member_of("rea@example.test", "Rea Reader", "Europe/Berlin", "core")
-        .await;
-    let ana = app
-        .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
-        .await;
-    let team = app
-        .ctx
-        .store
-        .team_id("core")
-        .await
-        .expect("team")
-        .expect("core");
-    let risks = checkin(
-        team,
-        "Risks",
-        &["What shipped?", "blockers: What could stop the release?"],
-        "weekly:mon",
-        "10:00",
-        None,
-    );
-    let id = app.ctx.store.add_checkin(&risks).await.expect("risks");
-    app.tick(at("2026-11-16T09:00:00Z")).await;
-    let request = find(&app, "request", "ana@", "Risks", "2026-11-16");
-    let text =
-        "What shipped?\nThe importer.\n\nWhat could stop the release?\nThe VPN to the lab is down.";
-    reply(
-        &app,
-        &request,
-        "ana@example.test",
-        "ana-risks",
-        text,
-        "2026-11-16T10:00:00Z",
-    )
-    .await;
-    let key = UpdateKey {
-        member: ana,
-        date: d("2026-11-16"),
-        checkin: id,
-    };
-    let stored = app
-        .ctx
-        .store
-        .answer_for(key)
-        .await
-        .expect("read")
-        .expect("stored");
-    let kinds: Vec<String> = stored
-        .sections
-        .iter()
-        .map(|s| format!("{:?}", s.kind))
-        .collect();
-    assert_eq!(kinds, ["Other", "Blockers"], "{:?}", stored.sections);
-    app.tick(at("2026-11-17T07:30:00Z")).await;
-    let digest = text_body(&app.read_sent(&format!("digest_{rea}_2026-11-17.tidings.eml")));
-    assert!(digest.contains("BLOCKERS"), "{digest}");
-    assert!(
-        digest.contains("Ana Lima: The VPN to the lab is down."),
-        "{digest}"
-    );
-});
-
-both!(
-    answers_kept_for_the_log_reach_only_the_weekly_summary,
-    |app| {
-        let rea = app
-            .member_of("rea@example.test", "Rea Reader", "Europe/Berlin", "core")
-            .await;
-        let wes = app
-            .member_of("wes@example.test", "Wes Weekly", "Europe/Berlin", "core")
-            .await;
-        app.ctx
-            .store
-            .update_member(
-                &addr("wes@example.test"),
-                &tidings::store::MemberChange {
-                    cadence: Some(tidings::domain::Cadence::Weekly(chrono::Weekday::Fri)),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("weekly");
-        let ana = app
-            .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
-            .await;
-        let team = app
-            .ctx
-            .store
-            .team_id("core")
-            .await
-            .expect("team")
-            .expect("core");
-        let mut notes = checkin(
-            team,
-            "Notes",
-            &["Anything to note?"],
-            "weekly:mon",
-            "10:00",
-            None,
-        );
-        notes.goes_to = GoesTo::Log;
-        app.ctx.store.add_checkin(&notes).await.expect("notes");
-        app.tick(at("2026-11-16T09:00:00Z")).await;
-        let request = find(&app, "request", "ana@", "Notes", "2026-11-16");
-        reply(
-            &app,
-            &request,
-            "ana@example.test",
-            "ana-notes",
-            "The lab moves on Thursday.",
-            "2026-11-16T10:00:00Z",
-        )
-        .await;
-        app.ctx
-            .store
-            .upsert_update(
-                ana,
-                d("2026-11-16"),
-                "Done: the importer",
-                &[],
-                "api",
-                None,
-                false,
-                0,
-            )
-            .await
-            .expect("stand-up");
-        app.tick(at("2026-11-17T07:30:00Z")).await;
-        let daily = text_body(&app.read_sent(&format!("digest_{rea}_2026-11-17.tidings.eml")));
-        assert!(daily.contains("the importer"), "{daily}");
-        assert!(!daily.contains("The lab moves"), "{daily}");
-        app.tick(at("2026-11-20T07:30:00Z")).await;
-        let weekly = text_body(&app.read_sent(&format!("digest_{wes}_2026-11-20.tidings.eml")));
-        assert!(weekly.contains("The lab moves on Thursday."), "{weekly}");
-    }
-);

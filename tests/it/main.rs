@@ -13,6 +13,8 @@ mod api_rules;
 mod architecture;
 mod browser;
 mod calendar;
+mod checkin_admin;
+mod checkin_answers;
 mod checkins;
 mod cli;
 mod dbcopy;

@@ -1,0 +1,136 @@
+//! Check-ins managed through the admin API (#33): added, listed with the stand-up first,
+//! refused when a name is taken or a zone unknown, replaced (and its members planned again),
+//! removed; the stand-up is neither replaced nor removed.
+
+use crate::both;
+use crate::checkins::d;
+use crate::helpers::*;
+
+both!(
+    the_admin_api_adds_lists_replaces_and_removes_checkins,
+    |app| {
+        use reqwest::Method;
+        use serde_json::json;
+        let ana = app
+            .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
+            .await;
+        let srv = crate::web::Server::start(&app, |_| {}).await;
+        let admin = Some(crate::web::ADMIN);
+        let base = "/api/v1/admin/teams/core/checkins";
+        let wins = json!({"name": "Friday wins", "rhythm": "weekly:fri", "at": "15:00",
+        "questions": [{"kind": "text", "text": "What went well?"}, {"kind": "scale", "text": "How was your week?"}]});
+        let (s, v) = srv.send(Method::POST, base, admin, wins.clone()).await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+        assert_eq!(
+            v["description"],
+            "Friday wins — every Friday at 15:00 in each member's zone; asks everyone: What went well? / scale: How was your week? (answers in the daily digest)"
+        );
+        // The same name again, any case: 409; a zone that is not one: 422 naming it.
+        let (s, _) = srv
+        .send(Method::POST, base, admin, json!({"name": "friday WINS", "rhythm": "weekly:fri", "at": "15:00", "questions": [{"kind": "text", "text": "?"}]}))
+        .await;
+        assert_eq!(s, reqwest::StatusCode::CONFLICT);
+        let (s, v) = srv
+        .send(Method::POST, base, admin, json!({"name": "Leads", "rhythm": "monthly:first-mon", "at": "10:00", "tz": "CET", "questions": [{"kind": "text", "text": "What did you learn?"}]}))
+        .await;
+        assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("tz:"),
+            "{v}"
+        );
+        // Listed, the stand-up first.
+        let (s, v) = srv.get(base, admin).await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        let names: Vec<&str> = v
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        assert_eq!(names, ["Daily stand-up", "Friday wins"]);
+        // Replaced: its members are planned again for the new rhythm.
+        app.tick(at("2026-11-16T00:00:00Z")).await;
+        let id = app
+            .ctx
+            .store
+            .team_id("core")
+            .await
+            .expect("team")
+            .expect("core");
+        let c = app
+            .ctx
+            .store
+            .checkin_named(id, "friday wins")
+            .await
+            .expect("read")
+            .expect("wins");
+        assert!(
+            app.ctx
+                .store
+                .checkin_planned(c.id, ana)
+                .await
+                .expect("plan")
+                .is_some()
+        );
+        let mut thursday = wins.clone();
+        thursday["rhythm"] = json!("weekly:thu");
+        let (s, v) = srv
+            .send(
+                Method::PUT,
+                &format!("{base}/Friday%20wins"),
+                admin,
+                thursday,
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        assert_eq!(v["rhythm"], "weekly:thu");
+        assert_eq!(
+            app.ctx
+                .store
+                .checkin_planned(c.id, ana)
+                .await
+                .expect("plan"),
+            None
+        );
+        app.tick(at("2026-11-16T00:05:00Z")).await;
+        let (_, date) = app
+            .ctx
+            .store
+            .checkin_planned(c.id, ana)
+            .await
+            .expect("plan")
+            .expect("planned again");
+        assert_eq!(date, d("2026-11-19"), "the next Thursday");
+        // The stand-up is neither replaced nor removed; a check-in that is not: 404.
+        let (s, _) = srv
+            .send(
+                Method::DELETE,
+                &format!("{base}/Daily%20stand-up"),
+                admin,
+                json!(null),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CONFLICT);
+        let (s, _) = srv
+            .send(Method::DELETE, &format!("{base}/nope"), admin, json!(null))
+            .await;
+        assert_eq!(s, reqwest::StatusCode::NOT_FOUND);
+        let (s, _) = srv
+            .send(
+                Method::DELETE,
+                &format!("{base}/Friday%20wins"),
+                admin,
+                json!(null),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::NO_CONTENT);
+        let (_, v) = srv.get(base, admin).await;
+        assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+        // Without the admin token: 401.
+        let (s, _) = srv.get(base, None).await;
+        assert_eq!(s, reqwest::StatusCode::UNAUTHORIZED);
+    }
+);
