@@ -344,23 +344,13 @@ pub(super) async fn export(cfg: Config, a: super::args::ExportArgs) -> anyhow::R
 /// The id of team `team`'s check-in `name` (0: the daily stand-up), or a usage error that
 /// lists the team's check-ins.
 async fn checkin_id(ctx: &Ctx, team: &str, name: &str) -> anyhow::Result<i64> {
-    let id = ctx
-        .store
-        .team_id(team)
+    ctx.store
+        .checkin_filter(team, name)
         .await?
-        .ok_or_else(|| usage(format!("no team named {team:?}")))?;
-    let all = ctx.store.checkins_of(id).await?;
-    match all
-        .iter()
-        .find(|c| c.name.eq_ignore_ascii_case(name.trim()))
-    {
-        Some(c) => Ok(if c.standup { 0 } else { c.id }),
-        None => {
-            let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
-            Err(usage(format!(
+        .map_err(|names| {
+            usage(format!(
                 "--checkin: team {team} has no check-in named {name:?} (it has: {})",
                 names.join(", ")
-            )))
-        }
-    }
+            ))
+        })
 }

@@ -30,6 +30,18 @@ struct Known {
 struct Cache(HashMap<CheckinId, Option<Known>>);
 
 impl Cache {
+    /// The check-in of a plan row and its member (either gone: `None`).
+    async fn with_member(
+        &mut self,
+        ctx: &Ctx,
+        d: &CheckinDue,
+    ) -> anyhow::Result<Option<(&Known, Member)>> {
+        let Some(m) = ctx.store.member_by_id(d.member).await? else {
+            return Ok(None);
+        };
+        Ok(self.get(ctx, d.checkin).await?.map(|k| (k, m)))
+    }
+
     async fn get(&mut self, ctx: &Ctx, id: CheckinId) -> anyhow::Result<Option<&Known>> {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(id) {
             let known = match ctx.store.checkin(id).await? {
@@ -171,10 +183,7 @@ async fn handle_due(
     now: DateTime<Utc>,
     report: &mut PlanReport,
 ) -> anyhow::Result<()> {
-    let (Some(k), Some(m)) = (
-        cache.get(ctx, d.checkin).await?,
-        ctx.store.member_by_id(d.member).await?,
-    ) else {
+    let Some((k, m)) = cache.with_member(ctx, d).await? else {
         return Ok(());
     };
     let c = &k.checkin;
@@ -231,10 +240,7 @@ async fn handle_reminder(
     now: DateTime<Utc>,
     report: &mut PlanReport,
 ) -> anyhow::Result<()> {
-    if let (Some(k), Some(m)) = (
-        cache.get(ctx, d.checkin).await?,
-        ctx.store.member_by_id(d.member).await?,
-    ) {
+    if let Some((k, m)) = cache.with_member(ctx, d).await? {
         let key = crate::store::UpdateKey {
             member: m.id,
             date: d.date,

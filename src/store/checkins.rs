@@ -112,6 +112,29 @@ impl Store {
             .find(|c| c.name.to_lowercase() == want))
     }
 
+    /// What a filter by check-in `name` (any case) of team `team` selects: `Ok(0)` for the
+    /// daily stand-up, `Ok(id)` for another, `Err(names)` with the team's check-ins when it
+    /// has none of that name (or the team does not exist: no names).
+    pub async fn checkin_filter(
+        &self,
+        team: &str,
+        name: &str,
+    ) -> StoreResult<Result<CheckinId, Vec<String>>> {
+        let Some(id) = self.team_id(team).await? else {
+            return Ok(Err(Vec::new()));
+        };
+        let all = self.checkins_of(id).await?;
+        Ok(
+            match all
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(name.trim()))
+            {
+                Some(c) => Ok(if c.standup { 0 } else { c.id }),
+                None => Err(all.into_iter().map(|c| c.name).collect()),
+            },
+        )
+    }
+
     /// Adds a check-in (not a stand-up: a team has one). Conflict when the team has one of
     /// that name, any case.
     pub async fn add_checkin(&self, c: &Checkin) -> StoreResult<CheckinId> {

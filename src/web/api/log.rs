@@ -130,31 +130,19 @@ async fn query(
     }))
 }
 
-/// The id of team `team`'s check-in `name` (any case; 0 for the daily stand-up), or a 400
+/// The id of team `team`'s check-in `name` (any case; 0 for the daily stand-up), or a 422
 /// that lists the team's check-ins.
 async fn checkin_named(st: &WebState, team: &str, name: &str) -> Result<i64, AppError> {
-    let Some(id) = st.ctx.store.team_id(team).await? else {
-        return Err(AppError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no team {team}"),
-        ));
-    };
-    let all = st.ctx.store.checkins_of(id).await?;
-    match all
-        .iter()
-        .find(|c| c.name.eq_ignore_ascii_case(name.trim()))
-    {
-        Some(c) if c.standup => Ok(0),
-        Some(c) => Ok(c.id),
-        None => {
-            let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
-            Err(AppError::invalid(format!(
+    st.ctx
+        .store
+        .checkin_filter(team, name)
+        .await?
+        .map_err(|names| {
+            AppError::invalid(format!(
                 "checkin: team {team} has no check-in named {name:?} (it has: {})",
                 names.join(", ")
-            )))
-        }
-    }
+            ))
+        })
 }
 
 /// The URL of the page after this one: the same parameters with `cursor`.

@@ -135,13 +135,17 @@ pub(in crate::web) async fn team_page(
         Some(id) => st.ctx.store.checkins_of(id).await?,
         None => Vec::new(),
     };
-    let wanted = p.checkin.as_deref().filter(|c| !c.is_empty());
-    let checkin = wanted.map(|name| {
-        checkins
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
-            .map_or(-1, |c| if c.standup { 0 } else { c.id })
-    });
+    let checkin = match p.checkin.as_deref().filter(|c| !c.is_empty()) {
+        // A name the team has not matches nothing.
+        Some(name) => Some(
+            st.ctx
+                .store
+                .checkin_filter(&team, name)
+                .await?
+                .unwrap_or(-1),
+        ),
+        None => None,
+    };
     let q = LogQuery {
         team: team.clone(),
         checkin,
