@@ -267,3 +267,50 @@ async fn handle_reminder(
         .await?;
     Ok(())
 }
+
+/// The check-ins other than the stand-up that ask `m`, with their team and the next request
+/// each sends them (skipping days away and team holidays; `None`: none is coming, or `m` is
+/// paused or unsubscribed): what the preferences page lists.
+pub async fn upcoming(
+    ctx: &Ctx,
+    m: &Member,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<(String, Checkin, Option<DateTime<Utc>>)>> {
+    let mut out = Vec::new();
+    let mut cache = Cache::default();
+    let mut teams = m.teams.clone();
+    teams.sort();
+    for team in teams {
+        let Some(team_id) = ctx.store.team_id(&team).await? else {
+            continue;
+        };
+        for c in ctx.store.checkins_of(team_id).await? {
+            if c.standup {
+                continue;
+            }
+            let Some(k) = cache.get(ctx, c.id).await? else {
+                continue;
+            };
+            if !asks(k, m) {
+                continue;
+            }
+            let mut next = None;
+            if !m.paused && !m.unsubscribed {
+                let mut cursor = now;
+                // A year of fires is more than any time away or holiday list skips.
+                for _ in 0..60 {
+                    let Some((date, t)) = c.next_after(clock(m), cursor) else {
+                        break;
+                    };
+                    if !m.is_away_on(date) && !ctx.store.is_holiday(m.id, date).await? {
+                        next = Some(t);
+                        break;
+                    }
+                    cursor = t;
+                }
+            }
+            out.push((team.clone(), c, next));
+        }
+    }
+    Ok(out)
+}

@@ -134,3 +134,55 @@ both!(
         assert_eq!(s, reqwest::StatusCode::UNAUTHORIZED);
     }
 );
+
+both!(
+    the_preferences_page_lists_the_checkins_that_ask_the_member,
+    |app| {
+        let ana = app
+            .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
+            .await;
+        let team = app
+            .ctx
+            .store
+            .team_id("core")
+            .await
+            .expect("team")
+            .expect("core");
+        let checkin = |name: &str, rhythm: &str, who| tidings::domain::checkin::Checkin {
+            id: 0,
+            team_id: team,
+            name: name.into(),
+            standup: false,
+            questions: vec![tidings::domain::checkin::Question::parse("Anything?").expect("q")],
+            rhythm: tidings::domain::checkin::Rhythm::parse(rhythm, d("2026-11-16"))
+                .expect("rhythm"),
+            at: Some(tidings::domain::schedule::LocalTime::parse("15:00").expect("time")),
+            tz: None,
+            who,
+            goes_to: tidings::domain::checkin::GoesTo::Digest,
+        };
+        use tidings::domain::checkin::Who;
+        app.ctx
+            .store
+            .add_checkin(&checkin("Friday wins", "weekly:fri", Who::All))
+            .await
+            .expect("wins");
+        app.ctx
+            .store
+            .add_checkin(&checkin("Leads", "monthly:first-mon", Who::Leads))
+            .await
+            .expect("leads");
+        let srv = crate::web::Server::start(&app, |_| {}).await;
+        let page = srv.get_text(&srv.fresh_link(ana)).await;
+        assert!(page.contains("Your team also asks you:"), "{page}");
+        assert!(
+            page.contains(
+                "<strong>Friday wins</strong> (core, every Friday at 15:00 in each member's zone)"
+            ),
+            "{page}"
+        );
+        assert!(page.contains(" — next: "), "{page}");
+        // Ana is not a lead: the leads' question is not hers.
+        assert!(!page.contains("<strong>Leads</strong>"), "{page}");
+    }
+);

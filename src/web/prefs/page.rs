@@ -1,4 +1,5 @@
 //! The preferences page itself: the next request and digest as the planner will send them,
+//! the other check-ins that ask the member and when,
 //! then its groups ([`super::groups`]): the schedule form, time away, stopping emails and the
 //! reply commands.
 
@@ -73,6 +74,7 @@ pub(super) async fn render(
     let next_request = crate::jobs::plan::upcoming(ctx, m, DueKind::Request, now)
         .await?
         .map(|(_, t)| t);
+    let checkins = crate::jobs::checkins::upcoming(ctx, m, now).await?;
     let shown = super::shape::shown(ctx, m).await?;
     let csrf = csrf_token(ctx, m.id, token);
     let action = format!("/p/{token}");
@@ -106,6 +108,9 @@ pub(super) async fn render(
             @if let Some(e) = &rejected.general { p class="error" role="alert" { (e) } }
             p class="next" { (next_line("digest", "next-digest", m, next_digest, now)) }
             p class="next" { (next_line("request", "next-request", m, next_request, now)) }
+            @if !checkins.is_empty() {
+                (checkins_list(m, &checkins))
+            }
 
             (groups.schedule())
             (groups.shape(&shown))
@@ -115,4 +120,36 @@ pub(super) async fn render(
             p class="muted" { "This page was reached through a personal link: do not share it." }
         },
     ))
+}
+
+/// The check-ins other than the stand-up that ask the member: what each asks, of which team,
+/// and when its next request comes in their own time.
+fn checkins_list(
+    m: &Member,
+    list: &[(
+        String,
+        crate::domain::checkin::Checkin,
+        Option<DateTime<Utc>>,
+    )],
+) -> Markup {
+    html! {
+        p class="next" { "Your team also asks you:" }
+        ul class="checkins" {
+            @for (team, c, next) in list {
+                li {
+                    strong { (c.name) } " (" (team) ", " (c.rhythm.describe()) " " (c.describe_time()) ")"
+                    @match next {
+                        Some(t) => {
+                            @let local = t.with_timezone(&m.tz);
+                            " — next: "
+                            time datetime=(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()) {
+                                (local.format("%a %-d %b %H:%M")) " in " (m.tz.name())
+                            }
+                        }
+                        None => { span class="muted" { " — none planned" } }
+                    }
+                }
+            }
+        }
+    }
 }
