@@ -10,6 +10,7 @@ mod json;
 mod log;
 mod me;
 mod shape;
+mod updates;
 
 use admin::*;
 pub use auth::{AdminAuth, MemberAuth};
@@ -19,6 +20,7 @@ use log::*;
 pub use me::MemberPatch;
 use me::*;
 use shape::*;
+use updates::*;
 
 use axum::Json;
 use chrono::NaiveDate;
