@@ -89,6 +89,15 @@ fn asks(k: &Known, m: &Member) -> bool {
     }
 }
 
+/// Whether check-in `c` asks member `m` (by audience, and never an observer).
+pub async fn asks_member(ctx: &Ctx, c: &Checkin, m: &Member) -> anyhow::Result<bool> {
+    let mut cache = Cache::default();
+    Ok(match cache.get(ctx, c.id).await? {
+        Some(k) => asks(k, m),
+        None => false,
+    })
+}
+
 /// The stored form of "no next request": never due, and not NULL (which is "plan me").
 fn never() -> (i64, NaiveDate) {
     (

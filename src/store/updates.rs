@@ -171,9 +171,9 @@ impl Store {
 
     /// The update of `key.member` answering check-in `key.checkin` for `key.date`.
     pub async fn answer_for(&self, key: UpdateKey) -> StoreResult<Option<UpdateRow>> {
-        let r = sqlx::query(
-            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections, checkin FROM updates WHERE member_id = $1 AND local_date = $2 AND checkin = $3",
-        )
+        let r = sqlx::query(AssertSqlSafe(format!(
+            "{ONE_UPDATE} WHERE u.member_id = $1 AND u.local_date = $2 AND u.checkin = $3"
+        )))
         .bind(key.member)
         .bind(key.date.to_string())
         .bind(key.checkin)
@@ -188,10 +188,10 @@ impl Store {
         member: MemberId,
         date: NaiveDate,
     ) -> StoreResult<Option<UpdateRow>> {
-        let r = sqlx::query(
-            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections, checkin FROM updates
-             WHERE member_id = $1 AND local_date < $2 AND checkin = 0 ORDER BY local_date DESC LIMIT 1",
-        )
+        let r = sqlx::query(AssertSqlSafe(format!(
+            "{ONE_UPDATE} WHERE u.member_id = $1 AND u.local_date < $2 AND u.checkin = 0
+             ORDER BY u.local_date DESC LIMIT 1"
+        )))
         .bind(member)
         .bind(date.to_string())
         .fetch_optional(&self.pool)
@@ -449,6 +449,12 @@ async fn record_revision(
     Ok(())
 }
 
+/// The columns of [`UpdateRow`] with its check-in's name; callers add `WHERE …`.
+const ONE_UPDATE: &str =
+    "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at,
+        u.updated_at, u.sections, u.checkin, ck.name AS checkin_name
+ FROM updates u LEFT JOIN checkins ck ON ck.id = u.checkin";
+
 /// An `updates` row selected with the columns of [`UpdateRow`] first, in order (`sections`
 /// ninth).
 pub(super) fn update_from_row(r: &sqlx::any::AnyRow) -> StoreResult<UpdateRow> {
@@ -488,8 +494,9 @@ pub enum Idempotent {
 }
 
 impl Store {
-    /// Stores an update of `member` for `date` (appended to an existing one, as a second email
-    /// reply would be) under the idempotency key `(token_id, key)`.
+    /// Stores the update `which` (a member's answer to a check-in for a date; appended to an
+    /// existing one, as a second email reply would be) under the idempotency key
+    /// `(token_id, key)`, read with `labels`.
     ///
     /// The key row and the update are written in one transaction, so a crash between them
     /// cannot leave an update without its key (a retry would append twice) or a key without its
@@ -501,10 +508,9 @@ impl Store {
         &self,
         token_id: i64,
         key: &str,
-        member: MemberId,
-        date: NaiveDate,
+        which: UpdateKey,
         body: &str,
-        questions: &[String],
+        labels: &[(sections::Kind, String)],
         now: i64,
         respond: impl FnOnce(&UpdateRow, UpsertOutcome) -> String,
     ) -> StoreResult<Idempotent> {
@@ -548,28 +554,12 @@ impl Store {
         }
 
         // The same append as a second email reply, inside this transaction.
-        let which = UpdateKey {
-            member,
-            date,
-            checkin: 0,
-        };
-        let outcome = upsert_update_tx(
-            &mut tx,
-            which,
-            body,
-            &sections::labels_of(questions),
-            "api",
-            None,
-            false,
-            now,
-        )
-        .await?;
-        let row = sqlx::query(
-            "SELECT id, member_id, local_date, body, source, revision, created_at, updated_at, sections, checkin FROM updates WHERE id = $1",
-        )
-        .bind(outcome.id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let outcome =
+            upsert_update_tx(&mut tx, which, body, labels, "api", None, false, now).await?;
+        let row = sqlx::query(AssertSqlSafe(format!("{ONE_UPDATE} WHERE u.id = $1")))
+            .bind(outcome.id)
+            .fetch_one(&mut *tx)
+            .await?;
         let update = update_from_row(&row)?;
         let response = respond(&update, outcome);
         sqlx::query("UPDATE api_idempotency SET response = $1 WHERE token_id = $2 AND key = $3")

@@ -186,3 +186,121 @@ both!(
         assert!(!page.contains("<strong>Leads</strong>"), "{page}");
     }
 );
+
+both!(a_member_answers_a_checkin_through_the_api, |app| {
+    use reqwest::Method;
+    use serde_json::json;
+    use tidings::domain::checkin::{Checkin, GoesTo, Question, Rhythm, Who};
+    let ana = app
+        .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
+        .await;
+    let team = app
+        .ctx
+        .store
+        .team_id("core")
+        .await
+        .expect("team")
+        .expect("core");
+    let new = |name: &str, who| Checkin {
+        id: 0,
+        team_id: team,
+        name: name.into(),
+        standup: false,
+        questions: vec![
+            Question::parse("What went well?").expect("q"),
+            Question::parse("scale: How was your week?").expect("q"),
+        ],
+        rhythm: Rhythm::parse("weekly:fri", d("2026-11-16")).expect("rhythm"),
+        at: Some(tidings::domain::schedule::LocalTime::parse("15:00").expect("time")),
+        tz: None,
+        who,
+        goes_to: GoesTo::Digest,
+    };
+    let wins = app
+        .ctx
+        .store
+        .add_checkin(&new("Friday wins", Who::All))
+        .await
+        .expect("wins");
+    app.ctx
+        .store
+        .add_checkin(&new("Leads", Who::Leads))
+        .await
+        .expect("leads");
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    let t = srv.token_for(ana).await;
+    let (s, v) = srv
+        .send(
+            Method::POST,
+            "/api/v1/updates",
+            Some(&t),
+            json!({"text": "The importer shipped.\n4/5", "checkin": "friday wins"}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+    assert_eq!(v["update"]["checkin"], "Friday wins", "{v}");
+    let date: chrono::NaiveDate = v["update"]["date"]
+        .as_str()
+        .expect("date")
+        .parse()
+        .expect("a date");
+    let key = tidings::store::UpdateKey {
+        member: ana,
+        date,
+        checkin: wins,
+    };
+    let stored = app
+        .ctx
+        .store
+        .answer_for(key)
+        .await
+        .expect("read")
+        .expect("filed under the check-in");
+    assert_eq!(stored.body, "The importer shipped.");
+    assert!(
+        app.ctx
+            .store
+            .update_for(ana, date)
+            .await
+            .expect("read")
+            .is_none(),
+        "not the stand-up"
+    );
+    assert_eq!(
+        app.ctx.store.scores_of(wins, date).await.expect("scores"),
+        vec![(1, 4)]
+    );
+    // A check-in that does not ask Ana, and one no team of hers has: 422 saying so.
+    let (s, v) = srv
+        .send(
+            Method::POST,
+            "/api/v1/updates",
+            Some(&t),
+            json!({"text": "x", "checkin": "Leads"}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not ask you"),
+        "{v}"
+    );
+    let (s, v) = srv
+        .send(
+            Method::POST,
+            "/api/v1/updates",
+            Some(&t),
+            json!({"text": "x", "checkin": "Nope"}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Friday wins"),
+        "{v}"
+    );
+});

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::*;
 use crate::domain::schedule::local_date;
 use crate::store::Idempotent;
-use crate::store::UpdateRow;
+use crate::store::{UpdateKey, UpdateRow};
 use crate::web::{AppError, WebState};
 
 /// A new update.
@@ -33,6 +33,11 @@ pub(super) struct NewUpdate {
     #[schema(value_type = String, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     #[serde(default, deserialize_with = "not_null")]
     date: Option<String>,
+    /// The check-in it answers, by name (any case; one of the member's teams'); absent: the
+    /// daily stand-up. A check-in that does not ask the member (a leads' question): 422.
+    #[schema(max_length = 60)]
+    #[serde(default, deserialize_with = "not_null")]
+    checkin: Option<String>,
 }
 
 /// One update.
@@ -129,7 +134,7 @@ where
     responses(
         (status = 201, description = "Stored (or replayed).", body = UpdateResponse,
             headers(("Idempotent-Replayed" = String, description = "`true` when this answers an earlier request with the same key."))),
-        (status = 422, description = "A value is not acceptable (invalid): among others a `date` after the member's local today, which the schema cannot state; or the day's update is full (update_full).", body = crate::web::openapi::ErrorBody),
+        (status = 422, description = "A value is not acceptable (invalid): among others a `date` after the member's local today, which the schema cannot state, or a `checkin` none of the member's teams has or that does not ask them; or the day's update is full (update_full).", body = crate::web::openapi::ErrorBody),
     ))]
 pub(super) async fn post_update(
     State(st): State<WebState>,
@@ -167,22 +172,21 @@ pub(super) async fn post_update(
         }
     };
     let ts = now.timestamp();
-    let questions = st.ctx.questions_for(m).await?;
+    let (checkin, labels, text, scores) = answering(&st, m, body.checkin.as_deref(), text).await?;
+    let text = text.as_str();
+    let which = UpdateKey {
+        member: m.id,
+        date,
+        checkin,
+    };
     let (body, replayed) = match key {
         Some(k) => {
             let r = st
                 .ctx
                 .store
-                .post_update_idempotent(
-                    auth.token_id,
-                    &k,
-                    m.id,
-                    date,
-                    text,
-                    &questions,
-                    ts,
-                    |u, _| update_body(u),
-                )
+                .post_update_idempotent(auth.token_id, &k, which, text, &labels, ts, |u, _| {
+                    update_body(u)
+                })
                 .await?;
             match r {
                 Idempotent::Fresh(b) => (b, false),
@@ -192,12 +196,12 @@ pub(super) async fn post_update(
         None => {
             st.ctx
                 .store
-                .upsert_update(m.id, date, text, &questions, "api", None, false, ts)
+                .upsert_answer(which, text, &labels, "api", None, false, ts)
                 .await?;
             let u = st
                 .ctx
                 .store
-                .update_for(m.id, date)
+                .answer_for(which)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("the update just stored is missing"))?;
             (update_body(&u), false)
@@ -205,8 +209,9 @@ pub(super) async fn post_update(
     };
     // `@ana`: recorded for her next digest, once per update and person (a replay finds them
     // recorded).
-    if !replayed && let Some(u) = st.ctx.store.update_for(m.id, date).await? {
+    if !replayed && let Some(u) = st.ctx.store.answer_for(which).await? {
         crate::jobs::mentions::record(&st.ctx, m, u.id, text, now).await?;
+        st.ctx.store.set_scores(u.id, &scores).await?;
     }
     let mut resp = (
         StatusCode::CREATED,
@@ -219,6 +224,62 @@ pub(super) async fn post_update(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(resp)
+}
+
+/// What a post answers: the check-in (0: the stand-up), its questions as labels, and the text
+/// with any scale answers taken out (counted, never shown with a name), as a reply would be.
+async fn answering(
+    st: &WebState,
+    m: &crate::domain::Member,
+    name: Option<&str>,
+    text: &str,
+) -> Result<
+    (
+        i64,
+        Vec<(crate::domain::sections::Kind, String)>,
+        String,
+        Vec<(usize, u8)>,
+    ),
+    AppError,
+> {
+    let standup = |questions: Vec<String>| {
+        (
+            0,
+            crate::domain::sections::labels_of(&questions),
+            text.to_string(),
+            Vec::new(),
+        )
+    };
+    let Some(name) = name else {
+        return Ok(standup(st.ctx.questions_for(m).await?));
+    };
+    let mut known = Vec::new();
+    for team in &m.teams {
+        match st.ctx.store.checkin_filter(team, name).await? {
+            Ok(0) => return Ok(standup(st.ctx.questions_for(m).await?)),
+            Ok(id) => {
+                let Some(c) = st.ctx.store.checkin(id).await? else {
+                    continue;
+                };
+                if !crate::jobs::checkins::asks_member(&st.ctx, &c, m).await? {
+                    return Err(AppError::invalid(format!(
+                        "checkin: {} does not ask you (it asks {})",
+                        c.name,
+                        c.who.describe()
+                    )));
+                }
+                let (text, scores) = crate::domain::checkin::take_scores(text, &c.questions);
+                return Ok((c.id, c.labels(), text, scores));
+            }
+            Err(names) => known.extend(names),
+        }
+    }
+    known.sort();
+    known.dedup();
+    Err(AppError::invalid(format!(
+        "checkin: none of your teams has a check-in named {name:?} (they have: {})",
+        known.join(", ")
+    )))
 }
 
 /// `{"update": …}` as stored for an idempotent replay.
