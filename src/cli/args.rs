@@ -432,8 +432,9 @@ pub enum CheckinCmd {
         #[command(flatten)]
         when: CheckinWhen,
     },
-    /// Change a check-in: what is given replaces what it had. The daily stand-up's questions
-    /// are the team's (`team set --question`), its time and days each member's own.
+    /// Change a check-in: what is given replaces what it had. The daily stand-up is not
+    /// changed here: its questions are the team's (`team set --question`), its time and days
+    /// each member's own.
     Set {
         team: String,
         name: String,

@@ -148,9 +148,14 @@ pub(super) async fn run(cfg: Config, cmd: CheckinCmd) -> anyhow::Result<()> {
             with_store(&cfg, async |s| {
                 let mut c = checkin_of(s, &team, &name).await?;
                 if c.standup {
-                    if touches_schedule(&when) || member_time || member_zone || !questions.is_empty() {
+                    if touches_schedule(&when)
+                        || member_time
+                        || member_zone
+                        || !questions.is_empty()
+                        || rename.is_some()
+                    {
                         return Err(usage(format!(
-                            "{}: the daily stand-up asks the team's questions (`tidings team set {team} --question …`) on each member's own workdays and request time (their preferences)",
+                            "{}: the daily stand-up keeps its name and asks the team's questions (`tidings team set {team} --question …`) on each member's own workdays and request time (their preferences)",
                             c.name
                         )));
                     }
