@@ -76,6 +76,14 @@ INSERT INTO updates_new (id, member_id, local_date, body, source, revision, mess
     SELECT id, member_id, local_date, body, source, revision, message_id,
            created_at, updated_at, sections, blocker_resolved_at, 0
     FROM updates;
+-- AUTOINCREMENT goes on from the old table's highest id ever given, not the highest left: an
+-- update deleted since keeps its id unused (a digest's comment address names update ids).
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'updates_new', seq FROM sqlite_sequence WHERE name = 'updates'
+    AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'updates_new');
+UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'updates')
+    WHERE name = 'updates_new'
+    AND seq < (SELECT seq FROM sqlite_sequence WHERE name = 'updates');
 DROP TABLE updates;
 ALTER TABLE updates_new RENAME TO updates;
 CREATE INDEX updates_updated ON updates (updated_at);

@@ -15,6 +15,7 @@ mod browser;
 mod calendar;
 mod checkin_admin;
 mod checkin_answers;
+mod checkin_migration;
 mod checkins;
 mod cli;
 mod dbcopy;
