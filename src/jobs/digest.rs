@@ -429,8 +429,9 @@ fn carried_blockers(
     carried
 }
 
-/// The team's aggregate of each scale question of check-in `checkin` on `date`.
-async fn scale_lines(
+/// The team's aggregate of each scale question of check-in `checkin` on `date` (the digest
+/// and the team log show it).
+pub(crate) async fn scale_lines(
     ctx: &Ctx,
     checkin: i64,
     date: NaiveDate,

@@ -127,6 +127,30 @@ both!(
             html.contains("4.0 of 5 on average, from 3 answers."),
             "{html}"
         );
+        // The team log shows the same averages under each day, and no one's number.
+        let srv = crate::web::Server::start(&app, |_| {}).await;
+        let cookie = srv.signed_in(rea).await;
+        let log = srv
+            .http
+            .get(srv.url("/log/core"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("the log")
+            .text()
+            .await
+            .expect("its text");
+        assert!(
+            log.contains("Pulse: How was your day? 4.0 of 5 on average, from 3 answers."),
+            "{log}"
+        );
+        assert!(
+            log.contains(
+                "Pulse: How was your day? The team's average shows from 3 answers (2 so far)."
+            ),
+            "{log}"
+        );
+        assert!(!log.contains("4/5") && !log.contains("★"), "{log}");
     }
 );
 

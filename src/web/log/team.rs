@@ -276,6 +276,22 @@ async fn results(st: &WebState, viewer: &Viewer, v: &View<'_>) -> Result<Markup,
                 .push(e);
         }
     }
+    // Under each day, the team's average of its check-ins' scale questions (never one
+    // person's number).
+    let mut scales: BTreeMap<NaiveDate, Vec<crate::render::ScaleLine>> = BTreeMap::new();
+    for (day, es) in &days {
+        let mut asked: Vec<i64> = es
+            .iter()
+            .map(|e| e.update.update.checkin)
+            .filter(|c| *c != 0)
+            .collect();
+        asked.sort_unstable();
+        asked.dedup();
+        for c in asked {
+            let lines = crate::jobs::digest::scale_lines(&st.ctx, c, day.0).await?;
+            scales.entry(day.0).or_default().extend(lines);
+        }
+    }
     let search = v.q.text.as_ref();
     Ok(html! {
         @if filtered {
@@ -295,6 +311,9 @@ async fn results(st: &WebState, viewer: &Viewer, v: &View<'_>) -> Result<Markup,
         } @else {
             @for (day, es) in &days {
                 h2 { (day_heading(day.0, today)) }
+                @for l in scales.get(&day.0).into_iter().flatten() {
+                    p.muted.scale { (l.checkin) ": " (l.sentence()) }
+                }
                 @for e in es { (entry_html(e, v.team, v.around, None)) }
             }
         }
