@@ -101,6 +101,17 @@ pub(super) struct NewCheckin {
     to: Option<GoesToJson>,
 }
 
+/// The patterns the document states for [`NewCheckin`] (and [`Question`]'s text), checked here
+/// as written there: the server takes nothing the document says it refuses.
+const NAME_PATTERN: &str = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$";
+const RHYTHM_PATTERN: &str = r"^(days:(mon|tue|wed|thu|fri|sat|sun)(,(mon|tue|wed|thu|fri|sat|sun))*|weekly:(mon|tue|wed|thu|fri|sat|sun)(:([1-9]|[1-4][0-9]|5[0-2])(:[0-9]{4}-[0-9]{2}-[0-9]{2})?)?|monthly:(first-(mon|tue|wed|thu|fri|sat|sun)|last-(mon|tue|wed|thu|fri|sat|sun)|last-workday|[1-9]|[12][0-9]|3[01]))$";
+const AT_PATTERN: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9]$";
+
+/// Whether `s` matches `pattern` (one of the consts above, valid by the test below).
+fn matches(pattern: &str, s: &str) -> bool {
+    regex::Regex::new(pattern).is_ok_and(|r| r.is_match(s))
+}
+
 fn invalid(what: &str, e: impl std::fmt::Display) -> AppError {
     AppError::invalid(format!("{what}: {e}"))
 }
@@ -111,21 +122,39 @@ fn not_found(msg: String) -> AppError {
 
 /// The check-in `n` describes, for team `team_id` (`id` 0: a new one).
 fn checkin_of(n: &NewCheckin, team_id: i64, id: i64) -> Result<Checkin, AppError> {
-    let name = n.name.trim();
-    if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
+    let name = n.name.as_str();
+    if !matches(NAME_PATTERN, name)
+        || name.chars().count() > 60
+        || name.chars().any(char::is_control)
+    {
         return Err(AppError::invalid(
-            "name: 1 to 60 characters, no control characters",
+            "name: 1 to 60 characters, no control characters, no spaces around it",
         ));
+    }
+    if !matches(RHYTHM_PATTERN, &n.rhythm) {
+        return Err(invalid(
+            "rhythm",
+            crate::domain::checkin::CheckinError::BadRhythm(n.rhythm.clone()),
+        ));
+    }
+    if !matches(AT_PATTERN, &n.at) {
+        return Err(AppError::invalid("at: HH:MM, 00:00 to 23:59"));
+    }
+    if n.who.as_deref().is_some_and(|w| w.chars().count() > 2000) {
+        return Err(AppError::invalid("who: at most 2000 characters"));
     }
     if n.questions.is_empty() || n.questions.len() > 10 {
         return Err(AppError::invalid("questions: 1 to 10"));
     }
     let mut questions = Vec::with_capacity(n.questions.len());
     for q in &n.questions {
-        let text = q.text.trim();
-        if text.is_empty() || text.chars().count() > 300 || text.chars().any(char::is_control) {
+        let text = q.text.as_str();
+        if !matches(NAME_PATTERN, text)
+            || text.chars().count() > 300
+            || text.chars().any(char::is_control)
+        {
             return Err(AppError::invalid(
-                "questions: each 1 to 300 characters, no control characters",
+                "questions: each 1 to 300 characters, no control characters, no spaces around it",
             ));
         }
         questions.push(Question {
@@ -282,4 +311,31 @@ pub(super) async fn admin_remove_checkin(
     }
     st.ctx.store.remove_checkin(c.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document states the very patterns the handler checks.
+    #[test]
+    fn the_documents_patterns_are_the_ones_checked() {
+        let doc = crate::web::openapi::document();
+        let schemas = &doc["components"]["schemas"];
+        let new = &schemas["NewCheckin"]["properties"];
+        assert_eq!(new["name"]["pattern"], NAME_PATTERN);
+        assert_eq!(new["rhythm"]["pattern"], RHYTHM_PATTERN);
+        assert_eq!(new["at"]["pattern"], AT_PATTERN);
+        assert_eq!(
+            schemas["Question"]["properties"]["text"]["pattern"],
+            NAME_PATTERN
+        );
+        for p in [NAME_PATTERN, RHYTHM_PATTERN, AT_PATTERN] {
+            assert!(regex::Regex::new(p).is_ok(), "{p}");
+        }
+        assert!(matches(RHYTHM_PATTERN, "weekly:fri:2:2026-12-07"));
+        assert!(!matches(RHYTHM_PATTERN, "weekly:Friday"));
+        assert!(!matches(NAME_PATTERN, " Wins"));
+        assert!(!matches(AT_PATTERN, "7:30"));
+    }
 }

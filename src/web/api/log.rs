@@ -113,8 +113,15 @@ async fn query(
     {
         return Ok(None);
     }
+    // A check-in the team does not have matches nothing, as an author outside it does.
     let checkin = match p.checkin.as_deref() {
-        Some(name) => Some(checkin_named(st, team, name).await?),
+        Some(name) if name.chars().count() > 60 => {
+            return Err(AppError::invalid("checkin: at most 60 characters"));
+        }
+        Some(name) => match st.ctx.store.checkin_filter(team, name).await? {
+            Ok(id) => Some(id),
+            Err(_) => return Ok(None),
+        },
         None => None,
     };
     Ok(Some(LogQuery {
@@ -128,21 +135,6 @@ async fn query(
         after,
         limit,
     }))
-}
-
-/// The id of team `team`'s check-in `name` (any case; 0 for the daily stand-up), or a 422
-/// that lists the team's check-ins.
-async fn checkin_named(st: &WebState, team: &str, name: &str) -> Result<i64, AppError> {
-    st.ctx
-        .store
-        .checkin_filter(team, name)
-        .await?
-        .map_err(|names| {
-            AppError::invalid(format!(
-                "checkin: team {team} has no check-in named {name:?} (it has: {})",
-                names.join(", ")
-            ))
-        })
 }
 
 /// The URL of the page after this one: the same parameters with `cursor`.
@@ -233,7 +225,7 @@ fn tagged(
         ("member" = Option<String>, Query, format = Email, description = "Only this member's updates (someone not in the team: none)."),
         ("q" = Option<String>, Query, max_length = 500, description = "Search: every word required, \"a phrase\" in double quotes, -word excluded; best match first. Control characters are dropped; at most 500 characters, 32 words or phrases and 16 exclusions (beyond: 422 saying which)."),
         ("blockers" = Option<bool>, Query, description = "Only updates with a blockers section."),
-        ("checkin" = Option<String>, Query, max_length = 60, description = "Only the answers to this check-in, by name (any case; `Daily stand-up` for the stand-up). A name the team has not: 422 listing its check-ins."),
+        ("checkin" = Option<String>, Query, max_length = 60, description = "Only the answers to this check-in, by name (any case; `Daily stand-up` for the stand-up). A name the team has not: none."),
         ("cursor" = Option<String>, Query, pattern = r"^(d[0-9]{1,7}\.[0-9]{1,18}|o[0-9]{1,9})$",
             description = "Where the previous page ended: take it from `next`."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Updates per page (default 50)."),
@@ -245,7 +237,7 @@ fn tagged(
                     ("Link" = String, description = "`<next page>; rel=\"next\"` when there is one."))),
         (status = 304, description = "Unchanged since the ETag in `If-None-Match`."),
         (status = 404, description = "No such team among the member's (not_found).", body = crate::web::openapi::ErrorBody),
-        (status = 422, description = "A parameter is not valid: a date that is not YYYY-MM-DD, a cursor this server did not write, `limit` out of range, a search beyond a bound, a check-in the team does not have (invalid).", body = crate::web::openapi::ErrorBody),
+        (status = 422, description = "A parameter is not valid: a date that is not YYYY-MM-DD, a cursor this server did not write, `limit` out of range, a search beyond a bound, a `checkin` longer than 60 characters (invalid).", body = crate::web::openapi::ErrorBody),
     ))]
 pub(super) async fn team_log(
     State(st): State<WebState>,
@@ -295,7 +287,7 @@ pub(super) async fn team_log(
         ("member" = Option<String>, Query, format = Email, description = "Only this member's updates (someone not in the team: none)."),
         ("q" = Option<String>, Query, max_length = 500, description = "Only updates matching this search (as for /updates: at most 500 characters, 32 words or phrases, 16 exclusions)."),
         ("blockers" = Option<bool>, Query, description = "Only updates with a blockers section."),
-        ("checkin" = Option<String>, Query, max_length = 60, description = "Only the answers to this check-in, by name (any case; `Daily stand-up` for the stand-up). A name the team has not: 422 listing its check-ins."),
+        ("checkin" = Option<String>, Query, max_length = 60, description = "Only the answers to this check-in, by name (any case; `Daily stand-up` for the stand-up). A name the team has not: none."),
         ("If-None-Match" = Option<String>, Header, description = "An ETag of an earlier answer: 304 when nothing changed."),
     ),
     responses(
