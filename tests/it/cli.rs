@@ -383,7 +383,8 @@ fn demo_writes_requests_and_digests_without_quoted_history() {
         "{raw}"
     );
     let text = crate::support::text_of(raw.as_bytes());
-    assert!(text.contains("Ana Lima — 2 updates"), "{text}");
+    // Her two stand-ups and her answer to the demo's second check-in, Tuesday wins.
+    assert!(text.contains("Ana Lima — 3 updates"), "{text}");
     assert!(
         out.contains("weekly digest: ") && out.contains("digest_5_2026-12-02"),
         "{out}"
