@@ -106,6 +106,7 @@ fn digest_html_kb(size: usize) -> f64 {
         date,
         local_hour: Some(8),
         kind: Default::default(),
+        own: None,
         carried: Vec::new(),
         mentions: Vec::new(),
         comments: Vec::new(),

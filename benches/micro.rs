@@ -126,6 +126,7 @@ fn team_digest(size: usize) -> DigestView<'static> {
         date,
         local_hour: Some(8),
         kind: Default::default(),
+        own: None,
         carried: Vec::new(),
         mentions: Vec::new(),
         comments: Vec::new(),

@@ -410,8 +410,9 @@ pub struct CheckinWhen {
     /// Who is asked: all (default), leads, or member addresses separated by commas.
     #[arg(long, value_name = "WHO")]
     pub who: Option<String>,
-    /// Where the answers go: digest (the daily digest, under the check-in's name; default) or
-    /// log (only the team log, its feeds and the weekly summary).
+    /// Where the answers go: digest (the daily digest, under the check-in's name; default),
+    /// own (a digest of its own at each reader's digest time) or log (only the team log, its
+    /// feeds and the weekly summary).
     #[arg(long, value_name = "WHERE")]
     pub to: Option<String>,
 }

@@ -169,7 +169,7 @@ pub enum CheckinError {
         "invalid audience {0:?}: expected all, leads or a comma-separated list of member addresses"
     )]
     BadWho(String),
-    #[error("invalid destination {0:?}: expected digest or log")]
+    #[error("invalid destination {0:?}: expected digest, own or log")]
     BadGoesTo(String),
     #[error("{0}")]
     Schedule(#[from] ScheduleError),
@@ -402,6 +402,9 @@ pub enum GoesTo {
     /// The readers' daily digest, under the check-in's heading.
     #[default]
     Digest,
+    /// A digest of its own: at each reader's digest time, one email with only this
+    /// check-in's answers they have not read (not in the daily digest).
+    Own,
     /// Only the team log, its feeds and the weekly summary.
     Log,
 }
@@ -410,6 +413,7 @@ impl GoesTo {
     pub fn parse(s: &str) -> Result<Self, CheckinError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "digest" => Ok(GoesTo::Digest),
+            "own" => Ok(GoesTo::Own),
             "log" => Ok(GoesTo::Log),
             _ => Err(CheckinError::BadGoesTo(s.trim().to_string())),
         }
@@ -418,6 +422,7 @@ impl GoesTo {
     pub fn as_str(self) -> &'static str {
         match self {
             GoesTo::Digest => "digest",
+            GoesTo::Own => "own",
             GoesTo::Log => "log",
         }
     }
@@ -539,6 +544,7 @@ impl Checkin {
         let questions: Vec<String> = c.questions.iter().map(|q| q.to_string()).collect();
         let to = match c.goes_to {
             GoesTo::Digest => "answers in the daily digest",
+            GoesTo::Own => "answers in a digest of its own",
             GoesTo::Log => "answers in the team log only",
         };
         format!(

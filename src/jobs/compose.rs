@@ -155,6 +155,7 @@ pub fn digest_view<'a>(
         date,
         local_hour: Some(chrono::Timelike::hour(&now.with_timezone(&m.tz))),
         kind: data.kind,
+        own: data.own.map(|o| o.name),
         sections: data.sections,
         carried: data.carried,
         mentions: data.mentions,
@@ -169,7 +170,8 @@ pub fn digest_view<'a>(
 /// of, not as bytes: its outbox row holds a [`Manifest`] and its ledger (`digest_deliveries`)
 /// the update revisions it carries (recorded when it is queued, so each reaches the reader
 /// once). [`queued_digest`] composes the email when the row is sent. Its Message-ID, Date and
-/// subject are fixed now.
+/// subject are fixed now. A check-in's digest of its own names only its team, and its key
+/// and row carry the check-in.
 pub fn digest(
     ctx: &Ctx,
     m: &Member,
@@ -181,15 +183,25 @@ pub fn digest(
     let items = data.keys.clone();
     let mentions = data.mention_ids.clone();
     let comments = data.comment_ids.clone();
-    let view = digest_view(m, date, now, data, &prefs);
+    let own = data.own.clone();
+    let own_team: Option<Vec<String>> = own.as_ref().map(|o| vec![o.team.clone()]);
+    let mut view = digest_view(m, date, now, data, &prefs);
+    if let Some(t) = &own_team {
+        view.teams = t;
+    }
     let subject = render::digest_subject(&view);
     let manifest = Manifest::of(&view, ctx.list_id(m), m.epoch);
     let message_id = new_message_id("digest", &ctx.mail_domain());
+    let idem_key = match &own {
+        Some(o) => checkin_key(MailKind::Digest, o.checkin, m.id, date),
+        None => outbox_key(MailKind::Digest, m.id, date),
+    };
     Ok(QueuedDigest {
         email: NewEmail {
-            idem_key: outbox_key(MailKind::Digest, m.id, date),
+            idem_key,
             local_date: Some(date.to_string()),
             manifest: Some(serde_json::to_string(&manifest)?),
+            checkin: own.map(|o| o.checkin),
             ..entry(
                 MailKind::Digest,
                 Some(m.id),

@@ -13,7 +13,7 @@ use crate::render::{Carried, CommentNote, DigestEntry, DigestSection, Mentioned}
 
 /// The most lines of one comment a digest shows (the team log has it whole).
 const COMMENT_LINES: usize = 12;
-use crate::store::{DigestKey, TeamEscalation, UpdateContent};
+use crate::store::{DigestKey, DigestScope, TeamEscalation, UpdateContent};
 
 /// The members of one set of teams and which of them wrote recently, as of one pass.
 #[derive(Debug)]
@@ -26,6 +26,8 @@ pub struct TeamSnapshot {
     pub open: HashMap<MemberId, OpenBlocker>,
     /// The teams' leads and when a blocker needs them.
     pub escalations: Vec<TeamEscalation>,
+    /// The teams' check-ins with a digest of their own.
+    pub own: Vec<OwnDigest>,
     /// What the teams' updates say, by update id, read once for every reader of the pass.
     contents: std::sync::Mutex<HashMap<i64, Arc<UpdateContent>>>,
 }
@@ -98,11 +100,23 @@ impl TeamCache {
         let ids: Vec<MemberId> = members.iter().map(|m| m.id).collect();
         let open = ctx.store.open_blockers(&ids).await?;
         let escalations = ctx.store.team_escalations(&m.teams).await?;
+        let own = ctx
+            .store
+            .own_digest_checkins(&m.teams)
+            .await?
+            .into_iter()
+            .map(|(c, team)| OwnDigest {
+                checkin: c.id,
+                name: c.name,
+                team,
+            })
+            .collect();
         let snap = std::sync::Arc::new(TeamSnapshot {
             members,
             with_updates,
             open,
             escalations,
+            own,
             contents: Default::default(),
         });
         self.snapshots.insert(key, snap.clone());
@@ -110,11 +124,21 @@ impl TeamCache {
     }
 }
 
+/// A check-in whose answers go to a digest of their own, and its team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnDigest {
+    pub checkin: crate::domain::checkin::CheckinId,
+    pub name: String,
+    pub team: String,
+}
+
 /// What one reader's digest holds: its sections and the (update, revision) pairs it carries.
 #[derive(Debug, Clone)]
 pub struct DigestData {
     /// Daily, or a weekly or catch-up summary.
     pub kind: DigestKind,
+    /// The check-in whose digest of its own this is; `None`: the reader's digest.
+    pub own: Option<OwnDigest>,
     pub sections: Vec<DigestSection>,
     /// Recorded in `digest_deliveries` when the digest is queued, so each reaches the reader once.
     pub keys: Vec<(i64, i64)>,
@@ -182,20 +206,15 @@ pub(super) async fn digest_view_data_in(
     kind: DigestKind,
     snapshot: &TeamSnapshot,
 ) -> anyhow::Result<DigestData> {
-    let week = date - Duration::days(7);
-    let since = kind
-        .from()
-        .map_or(week, |from| (from - Duration::days(1)).min(week));
     // A check-in's answers kept for the log only reach readers in the weekly summary.
     let weekly = matches!(kind, DigestKind::Weekly { .. });
-    let keys_unseen = ctx.store.digest_keys(m.id, since, weekly).await?;
-    let contents = snapshot.contents(ctx, &keys_unseen).await?;
+    let scope = DigestScope::Main { with_log: weekly };
+    let keys_unseen = ctx
+        .store
+        .digest_keys(m.id, since_of(kind, date), scope)
+        .await?;
     let recent = recent_date(date);
     let teammates: Vec<&Member> = snapshot.members.iter().filter(|t| t.id != m.id).collect();
-    let teams_of: HashMap<i64, &[String]> = teammates
-        .iter()
-        .map(|t| (t.id, t.teams.as_slice()))
-        .collect();
     let several = m.teams.len() > 1;
     let mut sections: Vec<DigestSection> = if several {
         m.teams
@@ -208,6 +227,61 @@ pub(super) async fn digest_view_data_in(
     } else {
         vec![DigestSection::default()]
     };
+    let mut keys = fill(ctx, m, snapshot, &keys_unseen, recent, &mut sections).await?;
+    list_missing(&mut sections, &teammates, &snapshot.with_updates, recent);
+    let mut carried = carried_blockers(m, now, &teammates, snapshot, &keys);
+    let (mentions, mention_ids) = mentions_of(ctx, m).await?;
+    let (comments, comment_ids) = comments_for(ctx, m).await?;
+    if m.shape.needs_only {
+        // Only what needs the reader: no updates (they stay unseen, for the team log and for
+        // the digest after "everything"), no one listed as missing, no blocker merely carried.
+        for sec in &mut sections {
+            sec.entries.clear();
+            sec.missing.clear();
+        }
+        keys.clear();
+        carried.retain(|c| c.needs_you);
+    }
+    Ok(DigestData {
+        kind,
+        own: None,
+        sections,
+        keys,
+        carried,
+        mentions,
+        mention_ids,
+        comments,
+        comment_ids,
+    })
+}
+
+/// The first local date a digest of `kind` for `date` reads updates from: the last seven
+/// days, or for a summary the day before it starts if that is earlier.
+fn since_of(kind: DigestKind, date: NaiveDate) -> NaiveDate {
+    let week = date - Duration::days(7);
+    kind.from()
+        .map_or(week, |from| (from - Duration::days(1)).min(week))
+}
+
+/// Puts the updates of `keys_unseen` (those still there) into `sections` (one per team of
+/// the reader, or one), in the order a digest shows them, with each check-in's scale
+/// aggregates; returns the (update, revision) pairs they carry.
+async fn fill(
+    ctx: &Ctx,
+    m: &Member,
+    snapshot: &TeamSnapshot,
+    keys_unseen: &[DigestKey],
+    recent: NaiveDate,
+    sections: &mut [DigestSection],
+) -> anyhow::Result<Vec<(i64, i64)>> {
+    let contents = snapshot.contents(ctx, keys_unseen).await?;
+    let teams_of: HashMap<i64, &[String]> = snapshot
+        .members
+        .iter()
+        .filter(|t| t.id != m.id)
+        .map(|t| (t.id, t.teams.as_slice()))
+        .collect();
+    let several = sections.len() > 1;
     let section_of = |author_teams: &[String]| -> usize {
         if !several {
             return 0;
@@ -252,7 +326,7 @@ pub(super) async fn digest_view_data_in(
     // The stand-up's entries first, then each check-in's under its name; within each,
     // followed people first; then by day, then by name as a reader expects it (root
     // collation: Ł with L), then by id.
-    for sec in &mut sections {
+    for sec in sections.iter_mut() {
         sec.entries.sort_by(|a, b| {
             a.checkin
                 .cmp(&b.checkin)
@@ -267,30 +341,55 @@ pub(super) async fn digest_view_data_in(
             .scales
             .extend(scale_lines(ctx, checkin, date).await?);
     }
-    list_missing(&mut sections, &teammates, &snapshot.with_updates, recent);
-    let mut carried = carried_blockers(m, now, &teammates, snapshot, &keys);
-    let (mentions, mention_ids) = mentions_of(ctx, m).await?;
-    let (comments, comment_ids) = comments_for(ctx, m).await?;
+    Ok(keys)
+}
+
+/// The digests of their own that reader `m` is owed at their digest instant for `date`: one
+/// per check-in of their teams that has one and answers they have not read, over the days
+/// their digest of `kind` covers. Each shows the answers whole (never marked late: such a
+/// check-in is not daily), with its scale aggregates; none for a reader who asked for only
+/// what needs them.
+pub(super) async fn own_digests(
+    ctx: &Ctx,
+    m: &Member,
+    date: NaiveDate,
+    kind: DigestKind,
+    snapshot: &TeamSnapshot,
+) -> anyhow::Result<Vec<DigestData>> {
+    let mut out = Vec::new();
     if m.shape.needs_only {
-        // Only what needs the reader: no updates (they stay unseen, for the team log and for
-        // the digest after "everything"), no one listed as missing, no blocker merely carried.
-        for sec in &mut sections {
-            sec.entries.clear();
-            sec.missing.clear();
-        }
-        keys.clear();
-        carried.retain(|c| c.needs_you);
+        return Ok(out);
     }
-    Ok(DigestData {
-        kind,
-        sections,
-        keys,
-        carried,
-        mentions,
-        mention_ids,
-        comments,
-        comment_ids,
-    })
+    for own in &snapshot.own {
+        let scope = DigestScope::Own(own.checkin);
+        let unseen = ctx
+            .store
+            .digest_keys(m.id, since_of(kind, date), scope)
+            .await?;
+        if unseen.is_empty() {
+            continue;
+        }
+        let mut sections = vec![DigestSection::default()];
+        let keys = fill(ctx, m, snapshot, &unseen, recent_date(date), &mut sections).await?;
+        if keys.is_empty() {
+            continue;
+        }
+        for e in &mut sections[0].entries {
+            e.late = false;
+        }
+        out.push(DigestData {
+            kind: DigestKind::Daily,
+            own: Some(own.clone()),
+            sections,
+            keys,
+            carried: Vec::new(),
+            mentions: Vec::new(),
+            mention_ids: Vec::new(),
+            comments: Vec::new(),
+            comment_ids: Vec::new(),
+        });
+    }
+    Ok(out)
 }
 
 /// Lists in each section the teammates of its team who have not written (observers, paused,

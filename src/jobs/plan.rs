@@ -14,7 +14,7 @@ use futures::StreamExt;
 
 use super::Ctx;
 use super::compose::{self, outbox_key};
-use super::digest::{TeamCache, digest_view_data_in, snapshot_date};
+use super::digest::{TeamCache, digest_view_data_in, own_digests, snapshot_date};
 use crate::domain::schedule::local_date;
 use crate::domain::{MailKind, Member};
 use crate::store::{Due, DueKind, NextInstant, QueuedDigest, QueuedRequest};
@@ -449,12 +449,19 @@ async fn build_due_digests(
                     return Ok(Built::Skipped);
                 }
                 let data = digest_view_data_in(&ctx, &m, fire, now, kind, &snapshot).await?;
+                let mut queued = Vec::new();
                 // Nothing new: no digest, unless `schedule.send_empty_digest` asks for one.
-                if data.is_empty() && !ctx.config.schedule.send_empty_digest {
+                if !data.is_empty() || ctx.config.schedule.send_empty_digest {
+                    queued.push(compose::digest(&ctx, &m, fire, now, data)?);
+                }
+                // The check-ins with a digest of their own: each only when it has answers.
+                for own in own_digests(&ctx, &m, fire, kind, &snapshot).await? {
+                    queued.push(compose::digest(&ctx, &m, fire, now, own)?);
+                }
+                if queued.is_empty() {
                     return Ok(Built::Empty);
                 }
-                let q = compose::digest(&ctx, &m, fire, now, data)?;
-                Ok(Built::Digest(Box::new(q)))
+                Ok(Built::Digests(queued))
             }
         },
     )
@@ -462,7 +469,7 @@ async fn build_due_digests(
     let mut digests = Vec::with_capacity(built.len());
     for b in built {
         match b? {
-            Built::Digest(q) => digests.push(*q),
+            Built::Digests(q) => digests.extend(q),
             Built::Empty => report.empty_digests += 1,
             Built::Skipped => report.skipped += 1,
         }
@@ -472,7 +479,8 @@ async fn build_due_digests(
 
 /// What became of one reader's passed digest instant.
 enum Built {
-    Digest(Box<QueuedDigest>),
+    /// The reader's digest and their check-ins' digests of their own, those with something.
+    Digests(Vec<QueuedDigest>),
     Empty,
     Skipped,
 }

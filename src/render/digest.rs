@@ -9,7 +9,7 @@
 //! its first lines and links to the whole update, so Gmail never clips the end of the message
 //! and its preferences link.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use maud::{PreEscaped, html};
@@ -183,6 +183,9 @@ pub struct DigestView<'a> {
     pub local_hour: Option<u32>,
     /// Daily (each update whole) or a weekly or catch-up summary ([`super::summary`]).
     pub kind: DigestKind,
+    /// The check-in whose digest of its own this is (its answers alone, its team in `teams`);
+    /// `None`: the reader's digest.
+    pub own: Option<String>,
     pub sections: Vec<DigestSection>,
     /// Blockers still open from earlier updates ("Still blocked", "Needs you").
     pub carried: Vec<Carried>,
@@ -294,72 +297,6 @@ pub fn blocker_lines(body: &str) -> Vec<String> {
     sections::blockers(body, &[])
 }
 
-/// `Core digest · Tue 10 Mar: 3 updates, 1 blocker`.
-pub fn digest_subject(v: &DigestView<'_>) -> String {
-    if v.kind != DigestKind::Daily {
-        return super::summary::subject(v);
-    }
-    if v.needs_only {
-        return format!(
-            "{} · {}: what needs you",
-            team::title(v.teams, "digest"),
-            v.date.format("%a %-d %b")
-        );
-    }
-    let n = v.entries().count();
-    let blockers = v.top().lines;
-    let mut s = format!(
-        "{} · {}: {n} update{}",
-        team::title(v.teams, "digest"),
-        v.date.format("%a %-d %b"),
-        plural(n),
-    );
-    if blockers > 0 {
-        s.push_str(&format!(", {blockers} blocker{}", plural(blockers)));
-    }
-    s
-}
-
-/// `3 of 4 wrote` for one team: the people with an update of the day (not a late one) among
-/// them and those listed as not having written. People, not names: two may both be "Sam".
-fn wrote(sec: &DigestSection) -> Option<String> {
-    let wrote: BTreeSet<i64> = sec
-        .entries
-        .iter()
-        .filter(|e| !e.late)
-        .map(|e| e.author_id)
-        .collect();
-    let asked = wrote.len() + sec.missing.len();
-    (asked > 0).then(|| format!("{} of {asked} wrote", wrote.len()))
-}
-
-/// `3 of 4 wrote · 3 updates · 1 blocker` (per team for a reader in several:
-/// `core: 2 of 3 wrote · infra: 1 of 1 wrote · …`): the line under the heading.
-/// `b` is the number of blocker lines (the caller has them at hand).
-fn summary(v: &DigestView<'_>, b: usize) -> String {
-    if v.needs_only {
-        return "Only what needs you, as you asked: reply \"everything\" for the whole digest"
-            .to_string();
-    }
-    let mut parts: Vec<String> = v
-        .sections
-        .iter()
-        .filter_map(|s| {
-            let w = wrote(s)?;
-            Some(match &s.team {
-                Some(t) => format!("{t}: {w}"),
-                None => w,
-            })
-        })
-        .collect();
-    let n = v.entries().count();
-    parts.push(format!("{n} update{}", plural(n)));
-    if b > 0 {
-        parts.push(format!("{b} blocker{}", plural(b)));
-    }
-    parts.join(" · ")
-}
-
 /// The greeting for the reader's local hour.
 pub fn greeting(local_hour: Option<u32>) -> &'static str {
     match local_hour {
@@ -403,11 +340,14 @@ pub fn digest_text(v: &DigestView<'_>) -> String {
 
 fn text_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> String {
     let top = v.top();
+    let what = match &v.own {
+        Some(_) => format!("here are the new answers to {}", title(v)),
+        None => format!("here is {}", team::the(v.teams, "digest")),
+    };
     let mut s = format!(
-        "{} {}, here is {} for {}.\n{}.\n\n",
+        "{} {}, {what} for {}.\n{}.\n\n",
         greeting(v.local_hour),
         first_name(v.reader_name),
-        team::the(v.teams, "digest"),
         long_date(v.date),
         summary(v, top.lines)
     );
@@ -486,7 +426,7 @@ fn html_within(v: &DigestView<'_>, condensed: bool, parts: &mut EntryParts) -> S
     // Escaped once for the digest, put into every entry.
     let escaped_prefs = html! { (v.prefs_url) }.into_string();
     let content = html! {
-        h1 style=(st("h1")) { (team::title(v.teams, "digest")) }
+        h1 style=(st("h1")) { (title(v)) }
         (NL)
         p.muted style=(st(".muted")) { (long_date(v.date)) " · " (summary(v, top.lines)) }
         (NL)
@@ -570,8 +510,11 @@ pub fn digest_parts_with(v: &DigestView<'_>, parts: &mut EntryParts) -> (String,
 }
 
 mod checkins;
+mod heading;
 pub use checkins::ScaleLine;
 use checkins::{checkin_heading, scales_of};
+pub use heading::digest_subject;
+use heading::{summary, title};
 
 #[cfg(test)]
 mod tests;

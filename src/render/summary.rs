@@ -429,6 +429,7 @@ mod tests {
             teams: &TEAMS,
             date: d("2026-12-04"),
             local_hour: Some(8),
+            own: None,
             kind: DigestKind::Weekly {
                 from: d("2026-11-27"),
             },

@@ -91,6 +91,32 @@ impl Store {
         rows.iter().map(checkin_from_row).collect()
     }
 
+    /// The check-ins of the named teams whose answers go to a digest of their own, with their
+    /// team's name, by team name then in the order they were added.
+    pub async fn own_digest_checkins(
+        &self,
+        teams: &[String],
+    ) -> StoreResult<Vec<(Checkin, String)>> {
+        if teams.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cols: Vec<String> = CHECKIN_COLS.split(", ").map(|c| format!("c.{c}")).collect();
+        let sql = format!(
+            "SELECT {}, t.name AS team_name FROM checkins c JOIN teams t ON t.id = c.team_id
+             WHERE c.goes_to = 'own' AND t.name IN ({}) ORDER BY t.name, c.id",
+            cols.join(", "),
+            super::placeholders(1, teams.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for t in teams {
+            q = q.bind(t);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((checkin_from_row(r)?, r.try_get("team_name")?)))
+            .collect()
+    }
+
     /// One check-in by id.
     pub async fn checkin(&self, id: CheckinId) -> StoreResult<Option<Checkin>> {
         let r = sqlx::query(AssertSqlSafe(format!(

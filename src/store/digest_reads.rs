@@ -13,6 +13,15 @@ use super::{Store, StoreError, StoreResult};
 use crate::domain::MemberId;
 use crate::domain::sections::{self, Section};
 
+/// Which of a reader's digests: the daily digest (the stand-up's answers and those of the
+/// check-ins that go to it; `with_log`, for a weekly summary: those kept for the log too), or
+/// the digest of its own of one check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestScope {
+    Main { with_log: bool },
+    Own(crate::domain::checkin::CheckinId),
+}
+
 /// An update a reader has not received in its current revision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DigestKey {
@@ -64,19 +73,24 @@ fn date_of(d: &str) -> StoreResult<NaiveDate> {
 
 impl Store {
     /// Updates of `reader`'s teammates that this reader has not received in their current
-    /// revision, for local dates on or after `since`: the stand-up's and those of the reader's
-    /// teams' check-ins whose answers go to the digest (`with_log`: those that go only to the
-    /// team log and the weekly summary too).
+    /// revision, for local dates on or after `since`, of the digest `scope` names.
     pub async fn digest_keys(
         &self,
         reader: MemberId,
         since: NaiveDate,
-        with_log: bool,
+        scope: DigestScope,
     ) -> StoreResult<Vec<DigestKey>> {
-        let goes_to = if with_log {
-            "c.goes_to IN ('digest', 'log')"
-        } else {
-            "c.goes_to = 'digest'"
+        let which = match scope {
+            DigestScope::Main { with_log: true } => "(u.checkin = 0 OR u.checkin IN (
+                    SELECT c.id FROM checkins c JOIN team_members tm ON tm.team_id = c.team_id
+                    WHERE tm.member_id = $1 AND c.goes_to IN ('digest', 'log')))"
+                .to_string(),
+            DigestScope::Main { with_log: false } => "(u.checkin = 0 OR u.checkin IN (
+                    SELECT c.id FROM checkins c JOIN team_members tm ON tm.team_id = c.team_id
+                    WHERE tm.member_id = $1 AND c.goes_to = 'digest'))"
+                .to_string(),
+            // An id, not text from outside.
+            DigestScope::Own(c) => format!("u.checkin = {c}"),
         };
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT u.id, u.revision,
@@ -87,9 +101,7 @@ impl Store {
                                    JOIN team_members tm2 ON tm1.team_id = tm2.team_id WHERE tm1.member_id = $1)
                AND NOT EXISTS (SELECT 1 FROM digest_deliveries d
                                WHERE d.reader_id = $1 AND d.update_id = u.id AND d.revision = u.revision)
-               AND (u.checkin = 0 OR u.checkin IN (
-                    SELECT c.id FROM checkins c JOIN team_members tm ON tm.team_id = c.team_id
-                    WHERE tm.member_id = $1 AND {goes_to}))
+               AND {which}
              ORDER BY u.id"
         )))
         .bind(reader)

@@ -27,7 +27,7 @@ mod updates;
 pub use blockers::TeamEscalation;
 pub use checkins::{CheckinDue, STANDUP_NAME};
 pub use comments::PendingComment;
-pub use digest_reads::{DigestKey, Revision, UpdateContent};
+pub use digest_reads::{DigestKey, DigestScope, Revision, UpdateContent};
 pub use inbound::{InboundRow, InboundStatus, QuarantineItem};
 pub use log::{Cursor, LogEntry, LogPage, LogQuery, MAX_PAGE, fts5_query};
 pub use members::{MemberChange, MemberDefaults};

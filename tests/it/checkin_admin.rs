@@ -77,6 +77,7 @@ both!(
         );
         let mut thursday = wins.clone();
         thursday["rhythm"] = json!("weekly:thu");
+        thursday["to"] = json!("own");
         let (s, v) = srv
             .send(
                 Method::PUT,
@@ -87,6 +88,13 @@ both!(
             .await;
         assert_eq!(s, reqwest::StatusCode::OK, "{v}");
         assert_eq!(v["rhythm"], "weekly:thu");
+        assert_eq!(v["to"], "own");
+        assert!(
+            v["description"]
+                .as_str()
+                .is_some_and(|d| d.ends_with("(answers in a digest of its own)")),
+            "{v}"
+        );
         assert_eq!(
             app.ctx
                 .store

@@ -84,6 +84,26 @@ impl TestApp {
             .expect("member added")
     }
 
+    /// The id of team `name`, which must exist.
+    pub async fn team(&self, name: &str) -> i64 {
+        self.ctx
+            .store
+            .team_id(name)
+            .await
+            .expect("read teams")
+            .unwrap_or_else(|| panic!("no team {name}"))
+    }
+
+    /// Stores `text` as `member`'s stand-up update for `date`, as the API does.
+    pub async fn standup(&self, member: i64, date: &str, text: &str) {
+        let date = date.parse().expect("a date");
+        self.ctx
+            .store
+            .upsert_update(member, date, text, &[], "api", None, false, 0)
+            .await
+            .expect("stand-up stored");
+    }
+
     pub fn sent_dir(&self) -> PathBuf {
         self.ctx.config.mail.maildir.sent.join("new")
     }

@@ -53,6 +53,9 @@ pub struct Manifest {
     /// The reader asked for only what needs them: no updates, said so at the top.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub needs_only: bool,
+    /// The check-in whose digest of its own this is, by name; absent for the reader's digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own: Option<String>,
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -86,6 +89,7 @@ impl Manifest {
         Manifest {
             epoch,
             needs_only: v.needs_only,
+            own: v.own.clone(),
             name: v.reader_name.to_string(),
             teams: v.teams.to_vec(),
             hour: v.local_hour,
@@ -223,6 +227,7 @@ pub fn queued_digest(
         date,
         local_hour: manifest.hour,
         kind: manifest.kind,
+        own: manifest.own.clone(),
         sections,
         carried: manifest.carried.clone(),
         mentions: manifest.mentions.clone(),
@@ -237,7 +242,7 @@ pub fn queued_digest(
     let unsub = ctx.unsubscribe_url(member, queued_at);
     outbound::build(&outbound::Outgoing {
         kind: MailKind::Digest,
-        checkin: None,
+        checkin: manifest.own.as_deref(),
         from: &ctx.config.mail.from,
         to_name: &manifest.name,
         to: &to,

@@ -21,6 +21,8 @@ use crate::web::{AppError, WebState};
 pub(super) enum GoesToJson {
     /// The readers' daily digest, under the check-in's name.
     Digest,
+    /// A digest of its own, at each reader's digest time, with only this check-in's answers.
+    Own,
     /// Only the team log, its feeds and exports.
     Log,
 }
@@ -58,6 +60,7 @@ impl From<&Checkin> for CheckinJson {
             who: c.who.to_string(),
             to: match c.goes_to {
                 GoesTo::Digest => GoesToJson::Digest,
+                GoesTo::Own => GoesToJson::Own,
                 GoesTo::Log => GoesToJson::Log,
             },
             description: c.describe(),
@@ -183,6 +186,7 @@ fn checkin_of(n: &NewCheckin, team_id: i64, id: i64) -> Result<Checkin, AppError
         },
         goes_to: match n.to {
             Some(GoesToJson::Log) => GoesTo::Log,
+            Some(GoesToJson::Own) => GoesTo::Own,
             _ => GoesTo::Digest,
         },
     })
