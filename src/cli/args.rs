@@ -234,6 +234,10 @@ pub enum QuarantineCmd {
         /// The local date of the update (default: the member's local date when it arrived).
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
+        /// File it as the member's answer to this check-in of one of their teams (default:
+        /// the daily stand-up).
+        #[arg(long, value_name = "NAME")]
+        checkin: Option<String>,
     },
     /// Run the normal pipeline again (e.g. after adding an alias), on one message or all.
     Reprocess {

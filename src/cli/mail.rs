@@ -212,13 +212,19 @@ pub(super) async fn quarantine(cfg: Config, cmd: QuarantineCmd) -> anyhow::Resul
             })
             .await
         }
-        QuarantineCmd::Release { id, member, date } => {
+        QuarantineCmd::Release {
+            id,
+            member,
+            date,
+            checkin,
+        } => {
             let email = parse_email(&member)?;
             let date = date.as_deref().map(parse_date).transpose()?;
             with_ctx(cfg, async |ctx| {
                 let m = member_named(&ctx.store, &email).await?;
                 use crate::jobs::ingest::ReleaseError;
-                match crate::jobs::ingest::release(ctx, id, &m, date, Utc::now()).await {
+                let to = (date, checkin.as_deref());
+                match crate::jobs::ingest::release(ctx, id, &m, to, Utc::now()).await {
                     Ok((update, date)) => {
                         crate::outln!(
                             "{id}: released as update {update} of {} for {date}",

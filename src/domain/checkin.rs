@@ -501,16 +501,7 @@ impl Checkin {
         since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Option<(NaiveDate, DateTime<Utc>)> {
-        let mut cursor = since;
-        let mut last = None;
-        while let Some((d, t)) = self.next_after(m, cursor) {
-            if t > now {
-                break;
-            }
-            last = Some((d, t));
-            cursor = t;
-        }
-        last
+        super::schedule::last_fire_between(|t| self.next_after(m, t), since, now)
     }
 
     /// The questions as the labels a reply is read with, each of its kind (done, next and

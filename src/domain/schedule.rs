@@ -363,6 +363,25 @@ pub fn local_date_at(tz: &str, t: i64) -> Option<NaiveDate> {
     ))
 }
 
+/// The latest fire after `from` and at or before `now` of a rule whose next fire after an
+/// instant is `next_after` (a member's schedule, a check-in for one member).
+pub fn last_fire_between(
+    next_after: impl Fn(DateTime<Utc>) -> Option<(NaiveDate, DateTime<Utc>)>,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<(NaiveDate, DateTime<Utc>)> {
+    let mut cursor = from;
+    let mut last = None;
+    while let Some((date, t)) = next_after(cursor) {
+        if t > now {
+            break;
+        }
+        last = Some((date, t));
+        cursor = t;
+    }
+    last
+}
+
 /// The local date in `tz` at instant `t`.
 ///
 /// Saturates to `NaiveDate::MIN`/`MAX` at the very ends of chrono's range

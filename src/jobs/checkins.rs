@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::Ctx;
 use super::compose;
-use super::plan::{NEVER_AT, PlanReport};
+use super::plan::{PlanReport, first_kept, never};
 use crate::domain::checkin::{Checkin, CheckinId, MemberClock, Who};
 use crate::domain::schedule::local_date;
 use crate::domain::{MailKind, Member, MemberId};
@@ -96,14 +96,6 @@ pub async fn asks_member(ctx: &Ctx, c: &Checkin, m: &Member) -> anyhow::Result<b
         Some(k) => asks(k, m),
         None => false,
     })
-}
-
-/// The stored form of "no next request": never due, and not NULL (which is "plan me").
-fn never() -> (i64, NaiveDate) {
-    (
-        NEVER_AT,
-        NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX),
-    )
 }
 
 /// The local date of `k` for `m` at `now` (in the check-in's zone, else the member's).
@@ -303,21 +295,13 @@ pub async fn upcoming(
             if !asks(k, m) {
                 continue;
             }
-            let mut next = None;
-            if !m.paused && !m.unsubscribed {
-                let mut cursor = now;
-                // A year of fires is more than any time away or holiday list skips.
-                for _ in 0..60 {
-                    let Some((date, t)) = c.next_after(clock(m), cursor) else {
-                        break;
-                    };
-                    if !m.is_away_on(date) && !ctx.store.is_holiday(m.id, date).await? {
-                        next = Some(t);
-                        break;
-                    }
-                    cursor = t;
-                }
-            }
+            let next = if m.paused || m.unsubscribed {
+                None
+            } else {
+                first_kept(ctx, m, now, |t| c.next_after(clock(m), t))
+                    .await?
+                    .map(|(_, t)| t)
+            };
             out.push((team.clone(), c, next));
         }
     }

@@ -9,11 +9,14 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use super::Ctx;
 use crate::domain::blockers::{OpenBlocker, open_workdays};
 use crate::domain::{DigestKind, Member, MemberId, collate};
-use crate::render::{Carried, CommentNote, DigestEntry, DigestSection, Mentioned};
+use crate::render::{Carried, CommentNote, DigestEntry, DigestSection, Mentioned, ScaleLine};
 
 /// The most lines of one comment a digest shows (the team log has it whole).
 const COMMENT_LINES: usize = 12;
 use crate::store::{DigestKey, DigestScope, TeamEscalation, UpdateContent};
+
+/// Scale aggregates by (check-in, day).
+type ScaleCache = HashMap<(i64, NaiveDate), Arc<[ScaleLine]>>;
 
 /// The members of one set of teams and which of them wrote recently, as of one pass.
 #[derive(Debug)]
@@ -30,6 +33,8 @@ pub struct TeamSnapshot {
     pub own: Vec<OwnDigest>,
     /// What the teams' updates say, by update id, read once for every reader of the pass.
     contents: std::sync::Mutex<HashMap<i64, Arc<UpdateContent>>>,
+    /// The teams' scale aggregates by check-in and day, read once for every reader.
+    scales: std::sync::Mutex<ScaleCache>,
 }
 
 impl TeamSnapshot {
@@ -63,6 +68,31 @@ impl TeamSnapshot {
             cache.insert(c.update_id, Arc::new(c));
         }
         Ok(keys.iter().map(|k| known(&cache, k)).collect())
+    }
+
+    /// [`scale_lines`] of check-in `checkin` on `date`, read once per pass.
+    async fn scales(
+        &self,
+        ctx: &Ctx,
+        checkin: i64,
+        date: NaiveDate,
+    ) -> anyhow::Result<Arc<[ScaleLine]>> {
+        let known = |s: &Self| {
+            s.scales
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&(checkin, date))
+                .cloned()
+        };
+        if let Some(lines) = known(self) {
+            return Ok(lines);
+        }
+        let lines: Arc<[ScaleLine]> = scale_lines(ctx, checkin, date).await?.into();
+        self.scales
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((checkin, date), lines.clone());
+        Ok(lines)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<UpdateContent>>> {
@@ -118,6 +148,7 @@ impl TeamCache {
             escalations,
             own,
             contents: Default::default(),
+            scales: Default::default(),
         });
         self.snapshots.insert(key, snap.clone());
         Ok(snap)
@@ -339,7 +370,7 @@ async fn fill(
     for (idx, checkin, date) in asked {
         sections[idx]
             .scales
-            .extend(scale_lines(ctx, checkin, date).await?);
+            .extend(snapshot.scales(ctx, checkin, date).await?.iter().cloned());
     }
     Ok(keys)
 }

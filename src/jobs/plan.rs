@@ -188,17 +188,7 @@ pub async fn upcoming(
         }
     }
     let s = schedule_of(m, kind);
-    // A year of fires is more than any away range or holiday list skips.
-    for _ in 0..370 {
-        let Some((date, t)) = s.next_after(cursor) else {
-            return Ok(None);
-        };
-        if !m.is_away_on(date) && !ctx.store.is_holiday(m.id, date).await? {
-            return Ok(Some((date, t)));
-        }
-        cursor = t;
-    }
-    Ok(None)
+    first_kept(ctx, m, cursor, |t| s.next_after(t)).await
 }
 
 /// The instant stored for a schedule that never fires (an observer's requests, a digest
@@ -206,16 +196,19 @@ pub async fn upcoming(
 /// pass.
 pub const NEVER_AT: i64 = i64::MAX;
 
-/// The next fire of `s` after `now` as stored: its instant and local date, or [`NEVER_AT`]
-/// (dated 9999-12-31) when it has none.
+/// The next fire of `s` after `now` as stored: its instant and local date, or [`never`] when
+/// it has none.
 fn next_fire(s: &crate::domain::Schedule, now: DateTime<Utc>) -> (i64, chrono::NaiveDate) {
-    match s.next_after(now) {
-        Some((d, t)) => (t.timestamp(), d),
-        None => (
-            NEVER_AT,
-            chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(chrono::NaiveDate::MAX),
-        ),
-    }
+    s.next_after(now)
+        .map_or_else(never, |(d, t)| (t.timestamp(), d))
+}
+
+/// The stored form of "no next fire": [`NEVER_AT`], dated 9999-12-31.
+pub(super) fn never() -> (i64, chrono::NaiveDate) {
+    (
+        NEVER_AT,
+        chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(chrono::NaiveDate::MAX),
+    )
 }
 
 /// The latest fire of `s` after `from` and at or before `now`.
@@ -224,16 +217,28 @@ fn last_fire_in(
     from: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Option<(chrono::NaiveDate, DateTime<Utc>)> {
-    let mut cursor = from;
-    let mut last = None;
-    while let Some((date, t)) = s.next_after(cursor) {
-        if t > now {
-            break;
+    crate::domain::schedule::last_fire_between(|t| s.next_after(t), from, now)
+}
+
+/// The first fire after `cursor` of a rule whose next fire after an instant is `next_after`,
+/// on a day `m` is not away and not a holiday of their teams; a year of fires at most (more
+/// than any time away or holiday list skips).
+pub(super) async fn first_kept(
+    ctx: &Ctx,
+    m: &Member,
+    mut cursor: DateTime<Utc>,
+    next_after: impl Fn(DateTime<Utc>) -> Option<(chrono::NaiveDate, DateTime<Utc>)>,
+) -> anyhow::Result<Option<(chrono::NaiveDate, DateTime<Utc>)>> {
+    for _ in 0..370 {
+        let Some((date, t)) = next_after(cursor) else {
+            return Ok(None);
+        };
+        if !m.is_away_on(date) && !ctx.store.is_holiday(m.id, date).await? {
+            return Ok(Some((date, t)));
         }
-        last = Some((date, t));
         cursor = t;
     }
-    last
+    Ok(None)
 }
 
 /// The mail a planned instant sends.

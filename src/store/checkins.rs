@@ -242,29 +242,36 @@ impl Store {
     }
 
     /// Gives every member of a team with a check-in other than the stand-up a plan row for
-    /// it, and drops the rows of members who left. Cheap when there are none.
+    /// it, and drops the rows of members who left. Cheap when nothing changed: one read, and
+    /// no write transaction (each planning pass calls it).
     pub async fn sync_checkin_plans(&self) -> StoreResult<()> {
-        let any: i64 = sqlx::query("SELECT COUNT(*) FROM checkins WHERE standup = FALSE")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        if any == 0 {
+        // A member of a check-in's team without a plan row for it.
+        const MISSING: &str = "FROM checkins c JOIN team_members tm ON tm.team_id = c.team_id
+             WHERE c.standup = FALSE AND NOT EXISTS (
+                SELECT 1 FROM checkin_plans p WHERE p.checkin_id = c.id AND p.member_id = tm.member_id)";
+        // A plan row whose member is no longer in the check-in's team.
+        const ORPHAN: &str = "NOT EXISTS (
+                SELECT 1 FROM checkins c JOIN team_members tm ON tm.team_id = c.team_id
+                WHERE c.id = checkin_plans.checkin_id AND tm.member_id = checkin_plans.member_id)";
+        let stale: i64 = sqlx::query(AssertSqlSafe(format!(
+            "SELECT CAST(CASE WHEN EXISTS (SELECT 1 {MISSING})
+                    OR EXISTS (SELECT 1 FROM checkin_plans WHERE {ORPHAN}) THEN 1 ELSE 0 END AS BIGINT)"
+        )))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        if stale == 0 {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO checkin_plans (checkin_id, member_id)
-             SELECT c.id, tm.member_id FROM checkins c JOIN team_members tm ON tm.team_id = c.team_id
-             WHERE c.standup = FALSE AND NOT EXISTS (
-                SELECT 1 FROM checkin_plans p WHERE p.checkin_id = c.id AND p.member_id = tm.member_id)",
-        )
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO checkin_plans (checkin_id, member_id) SELECT c.id, tm.member_id {MISSING}"
+        )))
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "DELETE FROM checkin_plans WHERE NOT EXISTS (
-                SELECT 1 FROM checkins c JOIN team_members tm ON tm.team_id = c.team_id
-                WHERE c.id = checkin_plans.checkin_id AND tm.member_id = checkin_plans.member_id)",
-        )
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM checkin_plans WHERE {ORPHAN}"
+        )))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -3,7 +3,7 @@
 //! removed; the stand-up is neither replaced nor removed.
 
 use crate::both;
-use crate::checkins::d;
+use crate::checkins::{checkin, d};
 use crate::helpers::*;
 
 both!(
@@ -149,25 +149,10 @@ both!(
         let ana = app
             .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
             .await;
-        let team = app
-            .ctx
-            .store
-            .team_id("core")
-            .await
-            .expect("team")
-            .expect("core");
+        let team = app.team("core").await;
         let checkin = |name: &str, rhythm: &str, who| tidings::domain::checkin::Checkin {
-            id: 0,
-            team_id: team,
-            name: name.into(),
-            standup: false,
-            questions: vec![tidings::domain::checkin::Question::parse("Anything?").expect("q")],
-            rhythm: tidings::domain::checkin::Rhythm::parse(rhythm, d("2026-11-16"))
-                .expect("rhythm"),
-            at: Some(tidings::domain::schedule::LocalTime::parse("15:00").expect("time")),
-            tz: None,
             who,
-            goes_to: tidings::domain::checkin::GoesTo::Digest,
+            ..checkin(team, name, &["Anything?"], rhythm, "15:00", None)
         };
         use tidings::domain::checkin::Who;
         app.ctx
@@ -198,31 +183,15 @@ both!(
 both!(a_member_answers_a_checkin_through_the_api, |app| {
     use reqwest::Method;
     use serde_json::json;
-    use tidings::domain::checkin::{Checkin, GoesTo, Question, Rhythm, Who};
+    use tidings::domain::checkin::{Checkin, Who};
     let ana = app
         .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
         .await;
-    let team = app
-        .ctx
-        .store
-        .team_id("core")
-        .await
-        .expect("team")
-        .expect("core");
+    let team = app.team("core").await;
+    let questions = ["What went well?", "scale: How was your week?"];
     let new = |name: &str, who| Checkin {
-        id: 0,
-        team_id: team,
-        name: name.into(),
-        standup: false,
-        questions: vec![
-            Question::parse("What went well?").expect("q"),
-            Question::parse("scale: How was your week?").expect("q"),
-        ],
-        rhythm: Rhythm::parse("weekly:fri", d("2026-11-16")).expect("rhythm"),
-        at: Some(tidings::domain::schedule::LocalTime::parse("15:00").expect("time")),
-        tz: None,
         who,
-        goes_to: GoesTo::Digest,
+        ..checkin(team, name, &questions, "weekly:fri", "15:00", None)
     };
     let wins = app
         .ctx

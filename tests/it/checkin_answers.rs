@@ -291,3 +291,82 @@ both!(
         assert!(weekly.contains("The lab moves on Thursday."), "{weekly}");
     }
 );
+
+both!(
+    an_operator_releases_a_quarantined_message_as_an_answer_to_a_checkin,
+    |app| {
+        let ana = app
+            .member_of("ana@example.test", "Ana Lima", "Europe/Berlin", "core")
+            .await;
+        let team = app.team("core").await;
+        let pulse = checkin(
+            team,
+            "Pulse",
+            &["scale: How was your day?", "Anything else?"],
+            "days:mon,tue,wed,thu,fri",
+            "10:00",
+            None,
+        );
+        let pulse_id = app.ctx.store.add_checkin(&pulse).await.expect("pulse");
+        // Sent from an address that is not hers: quarantined.
+        let raw = b"From: ana.lima@home.test\r\nTo: updates@example.test\r\nSubject: Pulse\r\nMessage-ID: <pulse-home@home.test>\r\n\r\n4\r\n\r\nThe lab moved.\r\n";
+        app.deliver("home", raw, at("2026-11-16T12:00:00Z")).await;
+        let q = app
+            .ctx
+            .store
+            .inbound_with_status(tidings::store::InboundStatus::Quarantined, 10)
+            .await
+            .expect("quarantine");
+        assert_eq!(q.len(), 1);
+        let m = app
+            .ctx
+            .store
+            .member_by_id(ana)
+            .await
+            .expect("read")
+            .expect("Ana");
+        let now = at("2026-11-16T13:00:00Z");
+        // A check-in her teams do not have: refused, naming those they have.
+        let e = tidings::jobs::ingest::release(&app.ctx, q[0].id, &m, (None, Some("wins")), now)
+            .await
+            .expect_err("no such check-in");
+        assert_eq!(
+            e.to_string(),
+            "none of ana@example.test's teams has a check-in named \"wins\" (they have: Daily stand-up, Pulse)"
+        );
+        let (_, date) =
+            tidings::jobs::ingest::release(&app.ctx, q[0].id, &m, (None, Some("pulse")), now)
+                .await
+                .expect("released");
+        assert_eq!(date, d("2026-11-16"));
+        let stored = app
+            .ctx
+            .store
+            .answer_for(UpdateKey {
+                member: ana,
+                date,
+                checkin: pulse_id,
+            })
+            .await
+            .expect("read")
+            .expect("filed under Pulse");
+        // Her number is counted, not kept in the text; nothing went to the stand-up.
+        assert_eq!(stored.body.trim(), "The lab moved.");
+        assert_eq!(
+            app.ctx
+                .store
+                .scores_of(pulse_id, date)
+                .await
+                .expect("scores"),
+            [(0, 4)]
+        );
+        assert!(
+            app.ctx
+                .store
+                .update_for(ana, date)
+                .await
+                .expect("read")
+                .is_none()
+        );
+    }
+);

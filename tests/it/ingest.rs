@@ -703,7 +703,7 @@ both!(
             &app.ctx,
             q[0].id,
             &bob,
-            None,
+            (None, None),
             at("2026-03-09T18:00:00Z"),
         )
         .await
@@ -717,7 +717,7 @@ both!(
                 &app.ctx,
                 q[0].id,
                 &bob,
-                None,
+                (None, None),
                 at("2026-03-09T18:00:00Z")
             )
             .await

@@ -258,20 +258,28 @@ pub enum ReleaseError {
     NotQuarantined(i64, String),
     #[error("inbound message {0} has no text to store")]
     Empty(i64),
+    #[error("none of {0}'s teams has a check-in named {1:?} (they have: {2})")]
+    NoCheckin(String, String, String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 
 /// Stores the text of a quarantined message as `member`'s update for `date` (default: the
-/// member's local date when the message arrived): an operator's decision that overrides the
-/// sender and token checks for this one message, so it names the member explicitly.
+/// member's local date when the message arrived), or their answer to the check-in named
+/// `checkin` of one of their teams (default: the daily stand-up): an operator's decision that
+/// overrides the sender and token checks for this one message, so it names the member
+/// explicitly.
 pub async fn release(
     ctx: &Ctx,
     id: i64,
     member: &Member,
-    date: Option<NaiveDate>,
+    (date, checkin): (Option<NaiveDate>, Option<&str>),
     now: DateTime<Utc>,
 ) -> Result<(i64, NaiveDate), ReleaseError> {
+    let checkin = match checkin {
+        None => 0,
+        Some(name) => checkin_of(ctx, member, name).await?,
+    };
     let row = ctx
         .store
         .inbound(id)
@@ -303,7 +311,7 @@ pub async fn release(
         ctx,
         &key,
         member,
-        (date, 0),
+        (date, checkin),
         &text,
         &message_id,
         false,
@@ -327,6 +335,29 @@ pub async fn release(
         Outcome::Accepted { update_id, .. } => Ok((update_id, date)),
         _ => Err(ReleaseError::Empty(id)),
     }
+}
+
+/// The check-in named `name` (any case) of one of `m`'s teams: 0 for the daily stand-up.
+async fn checkin_of(ctx: &Ctx, m: &Member, name: &str) -> Result<i64, ReleaseError> {
+    let mut known = Vec::new();
+    for team in &m.teams {
+        match ctx
+            .store
+            .checkin_filter(team, name)
+            .await
+            .map_err(anyhow::Error::from)?
+        {
+            Ok(id) => return Ok(id),
+            Err(names) => known.extend(names),
+        }
+    }
+    known.sort();
+    known.dedup();
+    Err(ReleaseError::NoCheckin(
+        m.email.to_string(),
+        name.to_string(),
+        known.join(", "),
+    ))
 }
 
 async fn run_pipeline(
