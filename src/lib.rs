@@ -41,6 +41,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod fetch;
 pub mod jobs;
 pub mod mail;
 pub mod render;

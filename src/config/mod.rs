@@ -4,6 +4,7 @@
 //! Every problem is reported with its key and where it came from, all at once.
 
 mod dkim_key;
+mod fetch;
 mod load;
 mod validate;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use chrono_tz::Tz;
 
 use crate::domain::{EmailAddress, LocalTime, Mailbox, Workdays};
+pub use fetch::FetchConfig;
 
 /// A secret string: serialises and prints as `**hidden**` when set.
 #[derive(Clone, Default, Deserialize, PartialEq)]
@@ -60,6 +62,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub schedule: ScheduleConfig,
     pub security: SecurityConfig,
+    pub fetch: FetchConfig,
     pub log: LogConfig,
 }
 

@@ -28,6 +28,19 @@ impl Config {
                 ),
             );
         }
+        if self.fetch.timeout_secs == 0
+            || self.fetch.max_bytes == 0
+            || self.fetch.refresh_minutes == 0
+        {
+            let key = if self.fetch.timeout_secs == 0 {
+                "fetch.timeout_secs"
+            } else if self.fetch.max_bytes == 0 {
+                "fetch.max_bytes"
+            } else {
+                "fetch.refresh_minutes"
+            };
+            bad(key, "must be at least 1".into());
+        }
         if self.mail.smtp.lease_secs <= self.mail.smtp.timeout_secs {
             bad(
                 "mail.smtp.lease_secs",
@@ -272,6 +285,28 @@ fn is_loopback_host(host: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fetch_limit_of_zero_is_named() {
+        let source = Source::Defaults;
+        for key in ["timeout_secs", "max_bytes", "refresh_minutes"] {
+            let mut cfg = Config::default();
+            match key {
+                "timeout_secs" => cfg.fetch.timeout_secs = 0,
+                "max_bytes" => cfg.fetch.max_bytes = 0,
+                _ => cfg.fetch.refresh_minutes = 0,
+            }
+            let e = cfg
+                .validate(&source)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                e.contains(&format!("fetch.{key}")) && e.contains("at least 1"),
+                "{e}"
+            );
+        }
+    }
 
     #[test]
     fn the_inbound_size_cap_is_bounded_and_named() {

@@ -23,6 +23,7 @@ mod cli;
 mod dbcopy;
 mod docs;
 mod emails;
+mod fetch;
 mod flow;
 mod golden;
 mod hardening;

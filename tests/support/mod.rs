@@ -7,6 +7,7 @@
 //! `#[path = "../support/mod.rs"] mod support;`), then `use support::rig;`.
 #![allow(dead_code)]
 
+pub mod radicale;
 pub mod rig;
 
 use std::path::Path;

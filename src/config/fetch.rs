@@ -1,0 +1,33 @@
+//! `[fetch]`: how Tidings reads addresses people give it (calendars): the one fetcher's
+//! limits and its rule against private addresses (SSRF).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    /// Allow loopback, private (RFC 1918, unique-local), link-local and carrier-grade NAT
+    /// addresses: for a calendar server on the LAN. Cloud metadata addresses stay refused.
+    pub allow_private: bool,
+    /// Allow plain `http://` addresses (default: https only; `webcal://` is read as https).
+    pub allow_http: bool,
+    /// The most bytes one response may have.
+    pub max_bytes: u64,
+    /// The most seconds one fetch may take, connecting and reading included.
+    pub timeout_secs: u64,
+    /// Each address is read at most once per this many minutes, whatever the number of
+    /// members who gave it.
+    pub refresh_minutes: u64,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            allow_private: false,
+            allow_http: false,
+            max_bytes: 5_000_000,
+            timeout_secs: 20,
+            refresh_minutes: 60,
+        }
+    }
+}
