@@ -313,6 +313,17 @@ pub enum MemberCmd {
         /// Add another address the member may reply from.
         #[arg(long, value_name = "EMAIL")]
         alias: Vec<String>,
+        /// Add a private calendar address (https://, or webcal://): its time off counts as
+        /// time away (repeat). A secret: never shown whole.
+        #[arg(long, value_name = "URL")]
+        calendar: Vec<String>,
+        /// Add a holiday calendar for this member (their region's; repeat): each of its
+        /// events is a day off.
+        #[arg(long, value_name = "URL")]
+        holiday_calendar: Vec<String>,
+        /// Remove every calendar of the member (before any --calendar given with it).
+        #[arg(long)]
+        no_calendars: bool,
     },
     /// Remove a member and their updates.
     Remove {
@@ -353,7 +364,7 @@ pub enum TeamCmd {
         #[arg(long, value_name = "TEXT")]
         question: Vec<String>,
     },
-    /// Change a team: its own questions (or back to the configured ones), its leads and when an open blocker goes to them.
+    /// Change a team: its own questions (or back to the configured ones), its leads and when an open blocker goes to them, its holiday calendars.
     Set {
         /// The team's name.
         name: String,
@@ -373,6 +384,13 @@ pub enum TeamCmd {
         /// After how many of its author's workdays an open blocker needs the leads (default 2).
         #[arg(long, value_name = "N")]
         escalate_after: Option<u32>,
+        /// Add a holiday calendar address (https:// or webcal://; repeat): each of its events
+        /// is a day off for every member of the team.
+        #[arg(long, value_name = "URL")]
+        holiday_calendar: Vec<String>,
+        /// Remove the team's holiday calendars (before any --holiday-calendar given with it).
+        #[arg(long)]
+        no_holiday_calendars: bool,
     },
     /// List teams with their member counts.
     List {

@@ -74,8 +74,14 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
             unsubscribed,
             away,
             alias,
+            calendar,
+            holiday_calendar,
+            no_calendars,
         } => {
             let email = parse_email(&email)?;
+            let personal = super::calendar::addresses(&cfg, "--calendar", &calendar)?;
+            let holidays =
+                super::calendar::addresses(&cfg, "--holiday-calendar", &holiday_calendar)?;
             let mut ch = member_change(&opts)?;
             ch.paused = paused;
             ch.unsubscribed = unsubscribed;
@@ -113,6 +119,7 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
                     .map_err(store_err)?
                     .ok_or_else(|| anyhow!("member vanished"))?;
                 crate::outln!("updated {}", describe(&m));
+                super::calendar::set_member(s, m.id, no_calendars, &personal, &holidays).await?;
                 Ok(())
             })
             .await

@@ -2,6 +2,7 @@
 //! database, so bad input exits 2 and writes nothing.
 
 mod args;
+mod calendar;
 mod checkin;
 pub mod dbcopy;
 pub mod demo;

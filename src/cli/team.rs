@@ -26,8 +26,12 @@ pub(super) async fn run(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
             lead,
             no_leads,
             escalate_after,
+            holiday_calendar,
+            no_holiday_calendars,
         } => {
             let name = parse_team_name(&name).map_err(usage)?;
+            let holidays =
+                super::calendar::addresses(&cfg, "--holiday-calendar", &holiday_calendar)?;
             let questions = parse_questions(&question)?;
             let leads = lead
                 .iter()
@@ -38,9 +42,11 @@ pub(super) async fn run(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
                 && leads.is_empty()
                 && !no_leads
                 && escalate_after.is_none()
+                && holidays.is_empty()
+                && !no_holiday_calendars
             {
                 return Err(usage(
-                    "nothing to change: give --question, --default-questions, --lead, --no-leads or --escalate-after",
+                    "nothing to change: give --question, --default-questions, --lead, --no-leads, --escalate-after, --holiday-calendar or --no-holiday-calendars",
                 ));
             }
             if escalate_after.is_some_and(|n| n > 365) {
@@ -84,6 +90,7 @@ pub(super) async fn run(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
                         if n == 1 { "" } else { "s" }
                     );
                 }
+                super::calendar::set_team(s, &name, no_holiday_calendars, &holidays).await?;
                 Ok(())
             })
             .await

@@ -260,6 +260,9 @@ pub struct Member {
     /// Hard bounces counted for this address since it last resumed.
     pub bounces: i64,
     pub away: Vec<AwayRange>,
+    /// Days away read from their own calendars (#34): as typed time away, but not theirs to
+    /// edit here (they ignore an event instead).
+    pub calendar_away: Vec<AwayRange>,
     pub teams: Vec<String>,
     pub aliases: Vec<EmailAddress>,
     pub created_at: i64,
@@ -330,11 +333,15 @@ impl Member {
     pub fn digest_kind(&self, date: NaiveDate) -> DigestKind {
         // Quiet days end in a catch-up as time away does.
         let mut away = self.away.clone();
+        away.extend(self.calendar_away.iter().copied());
         away.extend(self.shape.quiet_range());
         rhythm::digest_kind(self.cadence, &self.digest_schedule(), &away, date)
     }
     pub fn is_away_on(&self, d: NaiveDate) -> bool {
-        self.away.iter().any(|a| a.contains(d))
+        self.away
+            .iter()
+            .chain(&self.calendar_away)
+            .any(|a| a.contains(d))
     }
     /// Whether mail of any kind may be sent to this member on local date `d`.
     pub fn receives_on(&self, d: NaiveDate) -> bool {

@@ -346,10 +346,12 @@ impl Store {
                 away.entry(r.try_get(0)?).or_default().push(AwayRange { from, to });
             }
         }
+        let mut calendar_away = self.calendar_away_of(&list).await?;
         for m in &mut members {
             m.teams = teams.remove(&m.id).unwrap_or_default();
             m.aliases = aliases.remove(&m.id).unwrap_or_default();
             m.away = away.remove(&m.id).unwrap_or_default();
+            m.calendar_away = calendar_away.remove(&m.id).unwrap_or_default();
         }
         Ok(members)
     }
@@ -395,6 +397,7 @@ pub(super) fn member_from_row(r: &AnyRow) -> StoreResult<Member> {
         unsubscribed: get_bool(r, "unsubscribed")?,
         bounces: r.try_get("bounces")?,
         away: Vec::new(),
+        calendar_away: Vec::new(),
         teams: Vec::new(),
         aliases: Vec::new(),
         created_at: r.try_get("created_at")?,

@@ -9,6 +9,7 @@
 //! Idempotency is by unique keys (`ON CONFLICT DO NOTHING` + `rows_affected`), never by caching.
 
 mod blockers;
+pub mod calendars;
 mod checkins;
 mod comments;
 mod digest_reads;

@@ -45,7 +45,7 @@ enum Val {
     I64(Option<i64>),
     Text(Option<String>),
     Bool(bool),
-    Bytes(Vec<u8>),
+    Bytes(Option<Vec<u8>>),
 }
 
 fn read(r: &AnyRow, col: &str, ty: Ty) -> anyhow::Result<Val> {
@@ -60,7 +60,8 @@ fn read(r: &AnyRow, col: &str, ty: Ty) -> anyhow::Result<Val> {
             Ok(b) => b,
             Err(_) => r.try_get::<i64, _>(col).with_context(ctx)? != 0,
         }),
-        Bytes => Val::Bytes(r.try_get::<Vec<u8>, _>(col).with_context(ctx)?),
+        Bytes => Val::Bytes(Some(r.try_get::<Vec<u8>, _>(col).with_context(ctx)?)),
+        OptBytes => Val::Bytes(r.try_get::<Option<Vec<u8>>, _>(col).with_context(ctx)?),
     })
 }
 

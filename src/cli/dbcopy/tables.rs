@@ -11,6 +11,7 @@ pub enum Ty {
     Bool,
     /// BLOB on SQLite, BYTEA on PostgreSQL.
     Bytes,
+    OptBytes,
 }
 
 /// One table to copy.
@@ -338,6 +339,64 @@ pub const TABLES: &[Table] = &[
         name: "mailbox_state",
         columns: &[("mailbox", Text), ("uidvalidity", I64), ("last_uid", I64)],
         order_by: "mailbox",
+        serial_id: false,
+    },
+    Table {
+        name: "calendar_sources",
+        columns: &[
+            ("id", I64),
+            ("url", Text),
+            ("etag", OptText),
+            ("last_modified", OptText),
+            ("body", OptBytes),
+            ("body_hash", OptText),
+            ("fetched_at", OptI64),
+            ("tried_at", OptI64),
+            ("error", OptText),
+            ("failing_since", OptI64),
+        ],
+        order_by: "id",
+        serial_id: true,
+    },
+    Table {
+        name: "member_calendars",
+        columns: &[
+            ("member_id", I64),
+            ("source_id", I64),
+            ("kind", Text),
+            ("created_at", I64),
+        ],
+        order_by: "member_id, source_id",
+        serial_id: false,
+    },
+    Table {
+        name: "team_calendars",
+        columns: &[("team_id", I64), ("source_id", I64), ("created_at", I64)],
+        order_by: "team_id, source_id",
+        serial_id: false,
+    },
+    Table {
+        name: "calendar_days",
+        columns: &[
+            ("member_id", I64),
+            ("day", Text),
+            ("kind", Text),
+            ("uid", Text),
+            ("summary", Text),
+        ],
+        order_by: "member_id, day, kind, uid",
+        serial_id: false,
+    },
+    Table {
+        name: "calendar_state",
+        columns: &[("member_id", I64), ("fingerprint", Text)],
+        order_by: "member_id",
+        serial_id: false,
+    },
+    Table {
+        name: "calendar_ignored",
+        columns: &[("member_id", I64), ("uid", Text), ("summary", Text)],
+        order_by: "member_id, uid",
         serial_id: false,
     },
 ];

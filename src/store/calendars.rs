@@ -1,0 +1,548 @@
+//! Calendars (#34): the addresses members and teams gave (each stored once, read at most once
+//! per refresh interval, its last good copy kept), and the days read from them per member.
+//! An address is a secret: [`CalendarLink::shown`] is all any page or command shows of it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::*;
+use crate::domain::{AwayRange, MemberId};
+
+/// Which rule a calendar is read by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CalendarKind {
+    /// A member's own calendar: time off by the away rule.
+    Personal,
+    /// A holiday calendar (a team's, or a member's regional one): every event a day off.
+    Holidays,
+}
+
+impl CalendarKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CalendarKind::Personal => "personal",
+            CalendarKind::Holidays => "holidays",
+        }
+    }
+    fn parse(s: &str) -> CalendarKind {
+        if s == "holidays" {
+            CalendarKind::Holidays
+        } else {
+            CalendarKind::Personal
+        }
+    }
+}
+
+/// A calendar as a page shows it: never its whole address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarLink {
+    pub source_id: i64,
+    pub kind: CalendarKind,
+    /// `calendar.google.com …c7f2.ics`: the host and the last characters.
+    pub shown: String,
+    /// When it was last read (or found unchanged).
+    pub fetched_at: Option<i64>,
+    /// Why the last read failed, and since when reads fail.
+    pub error: Option<String>,
+    pub failing_since: Option<i64>,
+}
+
+/// A source due for a read.
+#[derive(Debug, Clone)]
+pub struct DueSource {
+    pub id: i64,
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// One day read from a member's calendars.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CalendarDay {
+    pub day: NaiveDate,
+    pub kind: CalendarKind,
+    pub uid: String,
+    pub summary: String,
+}
+
+/// `calendar.google.com …cdef`: what may be shown of address `url` — its host and the last
+/// four characters of its path before a `/basic.ics` or `.ics` ending (Google's addresses all
+/// end in `/basic.ics`; the characters before it tell two of them apart).
+pub fn shown(url: &str) -> String {
+    let parsed = url::Url::parse(url).ok();
+    let host = parsed
+        .as_ref()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let path = parsed
+        .as_ref()
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
+    let stem = path.strip_suffix(".ics").unwrap_or(&path);
+    let stem = stem
+        .strip_suffix("/basic")
+        .unwrap_or(stem)
+        .trim_end_matches('/');
+    let chars: Vec<char> = stem.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("{host} …{tail}")
+}
+
+/// Days as inclusive ranges of consecutive dates.
+pub fn ranges_of(days: impl IntoIterator<Item = NaiveDate>) -> Vec<AwayRange> {
+    let mut out: Vec<AwayRange> = Vec::new();
+    let mut sorted: Vec<NaiveDate> = days.into_iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    for d in sorted {
+        match out.last_mut() {
+            Some(r) if r.to.succ_opt() == Some(d) => r.to = d,
+            _ => out.push(AwayRange { from: d, to: d }),
+        }
+    }
+    out
+}
+
+impl Store {
+    /// The id of the source for `url` (an address already normalised), made when new.
+    async fn source_id(conn: &mut sqlx::AnyConnection, url: &str) -> StoreResult<i64> {
+        sqlx::query("INSERT INTO calendar_sources (url) VALUES ($1) ON CONFLICT (url) DO NOTHING")
+            .bind(url)
+            .execute(&mut *conn)
+            .await?;
+        Ok(
+            sqlx::query("SELECT id FROM calendar_sources WHERE url = $1")
+                .bind(url)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    /// Gives `member` the calendar at `url` (read by `kind`'s rule); true when it is new.
+    pub async fn add_member_calendar(
+        &self,
+        member: MemberId,
+        url: &str,
+        kind: CalendarKind,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let id = Self::source_id(&mut tx, url).await?;
+        let r = sqlx::query(
+            "INSERT INTO member_calendars (member_id, source_id, kind, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (member_id, source_id) DO NOTHING",
+        )
+        .bind(member)
+        .bind(id)
+        .bind(kind.as_str())
+        .bind(now_unix())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Takes every calendar of `member` away (`calendar off`), and the days read from them.
+    pub async fn remove_member_calendars(&self, member: MemberId) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        for sql in [
+            "DELETE FROM member_calendars WHERE member_id = $1",
+            "DELETE FROM calendar_days WHERE member_id = $1",
+            "DELETE FROM calendar_state WHERE member_id = $1",
+        ] {
+            sqlx::query(sql).bind(member).execute(&mut *tx).await?;
+        }
+        drop_unused_sources(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives team `team` the holiday calendar at `url`; true when it is new.
+    pub async fn add_team_calendar(&self, team: i64, url: &str) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let id = Self::source_id(&mut tx, url).await?;
+        let r = sqlx::query(
+            "INSERT INTO team_calendars (team_id, source_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (team_id, source_id) DO NOTHING",
+        )
+        .bind(team)
+        .bind(id)
+        .bind(now_unix())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Takes every holiday calendar of team `team` away.
+    pub async fn remove_team_calendars(&self, team: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM team_calendars WHERE team_id = $1")
+            .bind(team)
+            .execute(&mut *tx)
+            .await?;
+        drop_unused_sources(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The calendars of `member` (their own and regional ones), as shown.
+    pub async fn member_calendars(&self, member: MemberId) -> StoreResult<Vec<CalendarLink>> {
+        self.links(
+            "SELECT s.id, mc.kind, s.url, s.fetched_at, s.error, s.failing_since
+             FROM member_calendars mc JOIN calendar_sources s ON s.id = mc.source_id
+             WHERE mc.member_id = $1 ORDER BY mc.created_at, s.id",
+            member,
+        )
+        .await
+    }
+
+    /// The holiday calendars of team `team`, as shown.
+    pub async fn team_calendars(&self, team: i64) -> StoreResult<Vec<CalendarLink>> {
+        self.links(
+            "SELECT s.id, 'holidays', s.url, s.fetched_at, s.error, s.failing_since
+             FROM team_calendars tc JOIN calendar_sources s ON s.id = tc.source_id
+             WHERE tc.team_id = $1 ORDER BY tc.created_at, s.id",
+            team,
+        )
+        .await
+    }
+
+    async fn links(&self, sql: &'static str, id: i64) -> StoreResult<Vec<CalendarLink>> {
+        let rows = sqlx::query(sql).bind(id).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let url: String = r.try_get(2)?;
+                let kind: String = r.try_get(1)?;
+                Ok(CalendarLink {
+                    source_id: r.try_get(0)?,
+                    kind: CalendarKind::parse(&kind),
+                    shown: shown(&url),
+                    fetched_at: r.try_get(3)?,
+                    error: r.try_get(4)?,
+                    failing_since: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Sources not tried since `before` (Unix seconds), oldest first.
+    pub async fn due_sources(&self, before: i64, limit: i64) -> StoreResult<Vec<DueSource>> {
+        let rows = sqlx::query(
+            "SELECT id, url, etag, last_modified FROM calendar_sources
+             WHERE tried_at IS NULL OR tried_at <= $1 ORDER BY tried_at IS NOT NULL, tried_at, id LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DueSource {
+                    id: r.try_get(0)?,
+                    url: r.try_get(1)?,
+                    etag: r.try_get(2)?,
+                    last_modified: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a read of source `id`: a new body (with its validators and hash), `None` for
+    /// "unchanged" (304), or the error (the last good copy stays).
+    pub async fn record_read(
+        &self,
+        id: i64,
+        read: Result<Option<SourceBody<'_>>, &str>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let q = match read {
+            Ok(Some(b)) => sqlx::query(
+                "UPDATE calendar_sources SET body = $1, body_hash = $2, etag = $3, last_modified = $4,
+                 fetched_at = $5, tried_at = $5, error = NULL, failing_since = NULL WHERE id = $6",
+            )
+            .bind(b.bytes.to_vec())
+            .bind(b.hash.to_string())
+            .bind(b.etag.map(str::to_string))
+            .bind(b.last_modified.map(str::to_string))
+            .bind(now)
+            .bind(id),
+            Ok(None) => sqlx::query(
+                "UPDATE calendar_sources SET fetched_at = $1, tried_at = $1, error = NULL, failing_since = NULL
+                 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(id),
+            Err(e) => sqlx::query(
+                "UPDATE calendar_sources SET tried_at = $1, error = $2,
+                 failing_since = COALESCE(failing_since, $1) WHERE id = $3",
+            )
+            .bind(now)
+            .bind(e.to_string())
+            .bind(id),
+        };
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Every member with a calendar of their own or of a team of theirs: the sources each
+    /// reads (source id, rule, hash of its last good body; none yet: not listed).
+    pub async fn calendar_readers(
+        &self,
+    ) -> StoreResult<BTreeMap<MemberId, Vec<(i64, CalendarKind, String)>>> {
+        let rows = sqlx::query(
+            "SELECT mc.member_id, s.id, mc.kind, s.body_hash FROM member_calendars mc
+               JOIN calendar_sources s ON s.id = mc.source_id WHERE s.body_hash IS NOT NULL
+             UNION
+             SELECT tm.member_id, s.id, 'holidays', s.body_hash FROM team_calendars tc
+               JOIN team_members tm ON tm.team_id = tc.team_id
+               JOIN calendar_sources s ON s.id = tc.source_id WHERE s.body_hash IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: BTreeMap<MemberId, Vec<(i64, CalendarKind, String)>> = BTreeMap::new();
+        for r in &rows {
+            let kind: String = r.try_get(2)?;
+            out.entry(r.try_get(0)?).or_default().push((
+                r.try_get(1)?,
+                CalendarKind::parse(&kind),
+                r.try_get(3)?,
+            ));
+        }
+        for v in out.values_mut() {
+            v.sort();
+        }
+        Ok(out)
+    }
+
+    /// The last good bodies of sources `ids`.
+    pub async fn source_bodies(&self, ids: &[i64]) -> StoreResult<HashMap<i64, Vec<u8>>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, body FROM calendar_sources WHERE body IS NOT NULL AND id IN ({})",
+            id_list(ids)
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// What `member`'s days were last computed from.
+    pub async fn calendar_fingerprint(&self, member: MemberId) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query("SELECT fingerprint FROM calendar_state WHERE member_id = $1")
+                .bind(member)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+        )
+    }
+
+    /// Replaces the days read for `member` and what they were computed from; true when the
+    /// days changed.
+    pub async fn set_calendar_days(
+        &self,
+        member: MemberId,
+        fingerprint: &str,
+        days: &[CalendarDay],
+    ) -> StoreResult<bool> {
+        let before = self.calendar_days(member).await?;
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM calendar_days WHERE member_id = $1")
+            .bind(member)
+            .execute(&mut *tx)
+            .await?;
+        for d in days {
+            sqlx::query(
+                "INSERT INTO calendar_days (member_id, day, kind, uid, summary) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (member_id, day, kind, uid) DO NOTHING",
+            )
+            .bind(member)
+            .bind(d.day.to_string())
+            .bind(d.kind.as_str())
+            .bind(&d.uid)
+            .bind(&d.summary)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO calendar_state (member_id, fingerprint) VALUES ($1, $2)
+             ON CONFLICT (member_id) DO UPDATE SET fingerprint = excluded.fingerprint",
+        )
+        .bind(member)
+        .bind(fingerprint)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut after = days.to_vec();
+        after.sort();
+        after.dedup();
+        Ok(before != after)
+    }
+
+    /// The days read for `member`, by day.
+    pub async fn calendar_days(&self, member: MemberId) -> StoreResult<Vec<CalendarDay>> {
+        let rows = sqlx::query(
+            "SELECT day, kind, uid, summary FROM calendar_days WHERE member_id = $1
+             ORDER BY day, kind, uid",
+        )
+        .bind(member)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let day: String = r.try_get(0)?;
+            let kind: String = r.try_get(1)?;
+            let Ok(day) = day.parse() else { continue };
+            out.push(CalendarDay {
+                day,
+                kind: CalendarKind::parse(&kind),
+                uid: r.try_get(2)?,
+                summary: r.try_get(3)?,
+            });
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Ignores event `uid` of `member`'s calendars from now on (its days go at once).
+    pub async fn ignore_event(
+        &self,
+        member: MemberId,
+        uid: &str,
+        summary: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO calendar_ignored (member_id, uid, summary) VALUES ($1, $2, $3)
+             ON CONFLICT (member_id, uid) DO NOTHING",
+        )
+        .bind(member)
+        .bind(uid)
+        .bind(summary)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM calendar_days WHERE member_id = $1 AND uid = $2")
+            .bind(member)
+            .bind(uid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts event `uid` again.
+    pub async fn unignore_event(&self, member: MemberId, uid: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM calendar_ignored WHERE member_id = $1 AND uid = $2")
+            .bind(member)
+            .bind(uid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The events `member` ignores: (uid, summary), by summary.
+    pub async fn ignored_events(&self, member: MemberId) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT uid, summary FROM calendar_ignored WHERE member_id = $1 ORDER BY summary, uid",
+        )
+        .bind(member)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// The members' days away read from their own calendars, as ranges, by member.
+    pub(super) async fn calendar_away_of(
+        &self,
+        list: &str,
+    ) -> StoreResult<HashMap<MemberId, Vec<AwayRange>>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT DISTINCT member_id, day FROM calendar_days
+             WHERE kind = 'personal' AND member_id IN ({list})"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut days: HashMap<MemberId, Vec<NaiveDate>> = HashMap::new();
+        for r in &rows {
+            let day: String = r.try_get(1)?;
+            if let Ok(d) = day.parse() {
+                days.entry(r.try_get(0)?).or_default().push(d);
+            }
+        }
+        Ok(days.into_iter().map(|(m, d)| (m, ranges_of(d))).collect())
+    }
+}
+
+/// A new body of a source, as [`Store::record_read`] stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceBody<'a> {
+    pub bytes: &'a [u8],
+    pub hash: &'a str,
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+}
+
+/// Forgets sources no member or team reads any more (their address is a secret: not kept).
+async fn drop_unused_sources(conn: &mut sqlx::AnyConnection) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM calendar_sources WHERE id NOT IN (SELECT source_id FROM member_calendars)
+         AND id NOT IN (SELECT source_id FROM team_calendars)",
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_shown_as_its_host_and_last_characters() {
+        assert_eq!(
+            shown(
+                "https://calendar.google.com/calendar/ical/x%40gmail.com/private-0123456789abcdef/basic.ics"
+            ),
+            "calendar.google.com …cdef"
+        );
+        assert_eq!(
+            shown("https://outlook.office365.com/owa/calendar/abc/9f8e7d6c/calendar.ics"),
+            "outlook.office365.com …ndar"
+        );
+        assert_eq!(shown("not an address"), " …");
+    }
+
+    #[test]
+    fn consecutive_days_make_one_range() {
+        let d = |s: &str| s.parse::<NaiveDate>().expect("date");
+        let r = ranges_of([
+            d("2026-12-24"),
+            d("2026-12-22"),
+            d("2026-12-23"),
+            d("2027-01-02"),
+        ]);
+        assert_eq!(
+            r,
+            [
+                AwayRange {
+                    from: d("2026-12-22"),
+                    to: d("2026-12-24")
+                },
+                AwayRange {
+                    from: d("2027-01-02"),
+                    to: d("2027-01-02")
+                },
+            ]
+        );
+    }
+}
