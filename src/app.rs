@@ -17,6 +17,10 @@ use tracing::Instrument;
 use crate::config::{Config, Transport};
 use crate::jobs::{self, Ctx};
 
+/// How often `serve` runs the calendar job (each address is still read at most once per
+/// `fetch.refresh_minutes`; members' days are computed again only when something changed).
+const CALENDAR_EVERY: Duration = Duration::from_secs(300);
+
 pub struct App {
     pub ctx: Ctx,
     listener: TcpListener,
@@ -118,6 +122,22 @@ impl App {
             }
         });
 
+        // Calendars on their own timer: the planner reads what was last read and never
+        // waits on the network.
+        let cal_ctx = ctx.clone();
+        let mut cal_stop = stop_rx.clone();
+        let calendars = tokio::spawn(async move {
+            loop {
+                if let Err(e) = calendars_logged(&cal_ctx, Utc::now(), "timer").await {
+                    tracing::error!(error = %format!("{e:#}"), "reading calendars failed; will retry");
+                }
+                tokio::select! {
+                    _ = cal_stop.changed() => break,
+                    _ = tokio::time::sleep(CALENDAR_EVERY) => {}
+                }
+            }
+        });
+
         let router = crate::web::router(ctx.clone());
         tracing::info!(addr = %listener.local_addr()?, "tidings is serving");
         let mut web_stop = stop_rx.clone();
@@ -135,6 +155,7 @@ impl App {
         let _ = sched.shutdown().await;
         let _ = worker.await;
         let _ = poller.await;
+        let _ = calendars.await;
         server
             .await
             .context("web server task")?
@@ -163,6 +184,8 @@ pub async fn pass(ctx: &Ctx, why: &str) {
 pub struct PassReport {
     /// `None` when the pass did not read the inbox (`serve` polls it on its own).
     pub inbound: Option<anyhow::Result<jobs::ingest::IngestReport>>,
+    /// `None` when the pass did not read calendars (`serve` reads them on its own timer).
+    pub calendars: Option<anyhow::Result<jobs::calendars::CalendarReport>>,
     pub plan: anyhow::Result<jobs::plan::PlanReport>,
     pub send: anyhow::Result<jobs::send::SendReport>,
 }
@@ -196,6 +219,13 @@ impl PassReport {
                 part: "reading replies",
                 error: format!("{e:#}"),
                 hint: hint.into(),
+            });
+        }
+        if let Some(Err(e)) = &self.calendars {
+            out.push(PartFailure {
+                part: "reading calendars",
+                error: format!("{e:#}"),
+                hint: "check database.url (`tidings doctor`); a calendar that cannot be fetched is not a failure of the pass: its last good copy is used and the member's page says why".into(),
             });
         }
         if let Err(e) = &self.plan {
@@ -236,7 +266,7 @@ impl PassReport {
 
     /// How many parts ran in this pass.
     pub fn parts(&self) -> usize {
-        2 + usize::from(self.inbound.is_some())
+        2 + usize::from(self.inbound.is_some()) + usize::from(self.calendars.is_some())
     }
 
     /// True when nothing could be done: every part failed, or queueing and sending both
@@ -248,7 +278,7 @@ impl PassReport {
     }
 }
 
-/// One pass: read new replies (when `inbound`), then queue what is due while sending the
+/// One pass: read new replies and calendars (when `inbound`), then queue what is due while sending the
 /// outbox. Every part runs whatever became of the ones before it; `run-due`, `serve` and
 /// the demo all go through here.
 pub async fn run_pass(
@@ -257,17 +287,45 @@ pub async fn run_pass(
     why: &str,
     inbound: bool,
 ) -> PassReport {
-    let inbound = if inbound {
-        Some(ingest_logged(ctx, now, why).await)
+    let (inbound, calendars) = if inbound {
+        (
+            Some(ingest_logged(ctx, now, why).await),
+            Some(calendars_logged(ctx, now, why).await),
+        )
     } else {
-        None
+        (None, None)
     };
     let (plan, send) = plan_and_send_logged(ctx, now, why).await;
     PassReport {
         inbound,
+        calendars,
         plan,
         send,
     }
+}
+
+/// The calendar job in its own span, logging its counts when it did anything.
+pub async fn calendars_logged(
+    ctx: &Ctx,
+    now: chrono::DateTime<Utc>,
+    why: &str,
+) -> anyhow::Result<jobs::calendars::CalendarReport> {
+    async {
+        let r = jobs::calendars::run(ctx, now).await?;
+        if r.read + r.unchanged + r.failed + r.computed > 0 {
+            tracing::info!(
+                read = r.read,
+                unchanged = r.unchanged,
+                failed = r.failed,
+                computed = r.computed,
+                changed = r.changed,
+                "calendars"
+            );
+        }
+        Ok(r)
+    }
+    .instrument(tracing::info_span!("calendars", why))
+    .await
 }
 
 /// The planning job in its own span, logging its counts when it did anything. Shared by

@@ -48,7 +48,8 @@ pub(super) fn describe(links: &[CalendarLink]) -> Vec<String> {
 }
 
 /// `member set`'s calendar options for member `id`: `--no-calendars` first, then each
-/// `--calendar` and `--holiday-calendar` added; prints what the member has after.
+/// `--calendar` and `--holiday-calendar` added; prints the member's calendars after (also
+/// when no calendar option was given and they have some).
 pub(super) async fn set_member(
     s: &Store,
     id: i64,
@@ -56,9 +57,7 @@ pub(super) async fn set_member(
     personal: &[String],
     holidays: &[String],
 ) -> anyhow::Result<()> {
-    if !none && personal.is_empty() && holidays.is_empty() {
-        return Ok(());
-    }
+    let asked = none || !personal.is_empty() || !holidays.is_empty();
     if none {
         s.remove_member_calendars(id).await.map_err(store_err)?;
     }
@@ -73,7 +72,7 @@ pub(super) async fn set_member(
         }
     }
     let links = s.member_calendars(id).await.map_err(store_err)?;
-    if links.is_empty() {
+    if links.is_empty() && asked {
         crate::outln!("no calendars");
     }
     for line in describe(&links) {

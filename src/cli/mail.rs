@@ -111,6 +111,14 @@ fn run_due_summary(now: DateTime<Utc>, pass: &crate::app::PassReport) -> String 
         ),
         _ => "inbound failed".to_string(),
     };
+    let calendars = match &pass.calendars {
+        Some(Ok(c)) => format!(
+            "calendars read {}, unchanged {}, failing {}",
+            c.read, c.unchanged, c.failed
+        ),
+        Some(Err(_)) => "calendars failed".to_string(),
+        None => String::new(),
+    };
     let plan = match &pass.plan {
         Ok(p) => format!(
             "planned {}, requests {}, reminders {}, digests {}, skipped {}",
@@ -126,7 +134,7 @@ fn run_due_summary(now: DateTime<Utc>, pass: &crate::app::PassReport) -> String 
         Err(_) => "sending failed".to_string(),
     };
     format!(
-        "run-due {}: {inbound}; {plan}; {send}",
+        "run-due {}: {inbound}; {calendars}; {plan}; {send}",
         now.format("%Y-%m-%dT%H:%M:%SZ")
     )
 }

@@ -1,5 +1,6 @@
 //! `[fetch]`: how Tidings reads addresses people give it (calendars): the one fetcher's
-//! limits and its rule against private addresses (SSRF).
+//! limits and its rule against private addresses (SSRF). `[calendars]`: how calendars are
+//! read once fetched.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,25 @@ impl Default for FetchConfig {
             max_bytes: 5_000_000,
             timeout_secs: 20,
             refresh_minutes: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarsConfig {
+    /// Words for time off in event titles (any case, whole words or phrases); empty: the
+    /// built-in list in several languages ([`crate::domain::calendar::DEFAULT_AWAY_WORDS`]).
+    pub away_words: Vec<String>,
+}
+
+impl CalendarsConfig {
+    /// The words in force.
+    pub fn away_words(&self) -> crate::domain::calendar::AwayWords {
+        if self.away_words.is_empty() {
+            crate::domain::calendar::AwayWords::default()
+        } else {
+            crate::domain::calendar::AwayWords::new(&self.away_words)
         }
     }
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use chrono_tz::Tz;
 
 use crate::domain::{EmailAddress, LocalTime, Mailbox, Workdays};
-pub use fetch::FetchConfig;
+pub use fetch::{CalendarsConfig, FetchConfig};
 
 /// A secret string: serialises and prints as `**hidden**` when set.
 #[derive(Clone, Default, Deserialize, PartialEq)]
@@ -63,6 +63,7 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub security: SecurityConfig,
     pub fetch: FetchConfig,
+    pub calendars: CalendarsConfig,
     pub log: LogConfig,
 }
 

@@ -2,6 +2,7 @@
 //! (next fire instant in a member's zone), reply tokens and signed links. No I/O here.
 
 pub mod blockers;
+pub mod calendar;
 pub mod checkin;
 pub mod checkin_answer;
 pub mod collate;

@@ -8,32 +8,8 @@ use chrono::NaiveDate;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::*;
+pub use crate::domain::calendar::CalendarKind;
 use crate::domain::{AwayRange, MemberId};
-
-/// Which rule a calendar is read by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CalendarKind {
-    /// A member's own calendar: time off by the away rule.
-    Personal,
-    /// A holiday calendar (a team's, or a member's regional one): every event a day off.
-    Holidays,
-}
-
-impl CalendarKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CalendarKind::Personal => "personal",
-            CalendarKind::Holidays => "holidays",
-        }
-    }
-    fn parse(s: &str) -> CalendarKind {
-        if s == "holidays" {
-            CalendarKind::Holidays
-        } else {
-            CalendarKind::Personal
-        }
-    }
-}
 
 /// A calendar as a page shows it: never its whole address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -331,6 +307,14 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
+    }
+
+    /// The members with days computed (or an empty computation recorded).
+    pub async fn calendar_state_members(&self) -> StoreResult<Vec<MemberId>> {
+        let rows = sqlx::query("SELECT member_id FROM calendar_state WHERE fingerprint <> ''")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
     /// What `member`'s days were last computed from.

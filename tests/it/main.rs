@@ -13,6 +13,8 @@ mod api_rules;
 mod architecture;
 mod browser;
 mod calendar;
+mod calendar_cli;
+mod calendar_sync;
 mod checkin_admin;
 mod checkin_answers;
 mod checkin_cli;

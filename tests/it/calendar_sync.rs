@@ -1,0 +1,300 @@
+//! Time off read from the calendars people keep (#34), against a real CalDAV server
+//! (Radicale on 127.0.0.1, events PUT through CalDAV, Tidings reading the collection's ICS
+//! export): an all-day vacation, a weekly "OOO Fridays" with one exception, a multi-day trip
+//! written with a Windows zone name; the requests follow it across the 2026-03-08 US DST
+//! change; an event moved in Radicale moves the days at the next refresh; a failing read
+//! keeps the last good copy; a team's holiday calendar gives every member the day off.
+
+use chrono::{Duration, NaiveDate};
+use tidings::store::calendars::CalendarKind;
+
+use crate::helpers::*;
+use crate::support::radicale::Radicale;
+
+const USER: &str = "ann";
+const CAL: &str = "work";
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().expect("a date")
+}
+
+/// US Eastern time as a VTIMEZONE block named `tzid` (Google writes the IANA name, Outlook
+/// "Eastern Standard Time"); a CalDAV server wants one for every TZID it is given.
+fn eastern(tzid: &str) -> String {
+    format!(
+        "BEGIN:VTIMEZONE\r\nTZID:{tzid}\r\nBEGIN:STANDARD\r\nDTSTART:16011104T020000\r\nRRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:16010311T020000\r\nRRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"
+    )
+}
+
+/// One event in a calendar, with the VTIMEZONE its TZID needs (`zone`: none for dates).
+fn vevent_in(zone: Option<&str>, uid: &str, lines: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tidings tests//EN\r\n{}BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260301T000000Z\r\n{lines}END:VEVENT\r\nEND:VCALENDAR\r\n",
+        zone.map(eastern).unwrap_or_default()
+    )
+}
+
+fn vevent(uid: &str, lines: &str) -> String {
+    vevent_in(None, uid, lines)
+}
+
+async fn app_with_fetch(db: Db) -> TestApp {
+    TestApp::with(db, |c| {
+        c.fetch.allow_private = true;
+        c.fetch.allow_http = true;
+    })
+    .await
+}
+
+/// The request dates Ann got, as local dates in New York.
+fn requests_to(app: &TestApp, who: i64) -> Vec<String> {
+    let mut v: Vec<String> = app
+        .sent_of(&format!("request_{who}_"))
+        .into_iter()
+        .map(|n| {
+            n.trim_start_matches(&format!("request_{who}_"))
+                .trim_end_matches(".tidings.eml")
+                .to_string()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Ticks every half hour from `from` to `to` (UTC), as `serve` would, reading calendars first
+/// as `run-due` does.
+async fn walk(app: &TestApp, from: &str, to: &str) {
+    let (mut now, end) = (at(from), at(to));
+    while now <= end {
+        tidings::jobs::calendars::run(&app.ctx, now)
+            .await
+            .expect("calendars");
+        app.tick(now).await;
+        now += Duration::minutes(30);
+    }
+}
+
+async fn calendar_time_off_is_time_away(db: Db) {
+    let cal = Radicale::start();
+    cal.create_calendar(USER, CAL).await;
+    // Monday 9 March: a day of vacation (all-day, DTEND exclusive).
+    cal.put_event(
+        USER,
+        CAL,
+        "vac-1",
+        &vevent(
+            "vac-1",
+            "SUMMARY:Vacation\r\nDTSTART;VALUE=DATE:20260310\r\nDTEND;VALUE=DATE:20260311\r\n",
+        ),
+    )
+    .await;
+    // Out of office every Friday 09:00–17:00 New York time, except 13 March.
+    cal.put_event(USER, CAL, "ooo-fri", &vevent_in(
+        Some("America/New_York"),
+        "ooo-fri",
+        "SUMMARY:OOO Fridays\r\nDTSTART;TZID=America/New_York:20260306T090000\r\nDTEND;TZID=America/New_York:20260306T170000\r\nRRULE:FREQ=WEEKLY;BYDAY=FR\r\nEXDATE;TZID=America/New_York:20260313T090000\r\n",
+    ))
+    .await;
+    // A trip, written as Outlook writes zones, marked out of office.
+    cal.put_event(USER, CAL, "trip", &vevent_in(
+        Some("Eastern Standard Time"),
+        "trip",
+        "SUMMARY:Customer visit\r\nX-MICROSOFT-CDO-BUSYSTATUS:OOF\r\nDTSTART;TZID=Eastern Standard Time:20260317T070000\r\nDTEND;TZID=Eastern Standard Time:20260318T200000\r\n",
+    ))
+    .await;
+    // A free (transparent) "holiday party" never counts.
+    cal.put_event(USER, CAL, "party", &vevent(
+        "party",
+        "SUMMARY:Holiday party\r\nTRANSP:TRANSPARENT\r\nDTSTART;VALUE=DATE:20260311\r\nDTEND;VALUE=DATE:20260312\r\n",
+    ))
+    .await;
+
+    let app = app_with_fetch(db).await;
+    let ann = app
+        .member("ann@example.test", "Ann Avery", "America/New_York")
+        .await;
+    let url = cal.export_url(USER, CAL);
+    assert!(
+        app.ctx
+            .store
+            .add_member_calendar(ann, &url, CalendarKind::Personal)
+            .await
+            .expect("calendar added")
+    );
+    // Read once, before the week starts (Sunday 8 March, after the change to EDT).
+    let r = tidings::jobs::calendars::run(&app.ctx, at("2026-03-08T12:00:00Z"))
+        .await
+        .expect("calendars");
+    assert_eq!(
+        (r.read, r.failed, r.computed, r.changed),
+        (1, 0, 1, 1),
+        "{r:?}"
+    );
+    let away: Vec<String> = app
+        .ctx
+        .store
+        .calendar_days(ann)
+        .await
+        .expect("days")
+        .into_iter()
+        .filter(|x| x.day <= d("2026-03-20"))
+        .map(|x| format!("{} {}", x.day, x.summary))
+        .collect();
+    assert_eq!(
+        away,
+        [
+            "2026-03-06 OOO Fridays",
+            "2026-03-10 Vacation",
+            "2026-03-17 Customer visit",
+            "2026-03-18 Customer visit",
+            "2026-03-20 OOO Fridays",
+        ]
+    );
+    // Ann's requests at 16:30 New York (20:30 UTC in EDT): none on the 10th, one on Friday
+    // the 13th (the exception), none on the 17th, 18th and 20th.
+    walk(&app, "2026-03-09T00:00:00Z", "2026-03-21T03:00:00Z").await;
+    assert_eq!(
+        requests_to(&app, ann),
+        [
+            "2026-03-09",
+            "2026-03-11",
+            "2026-03-12",
+            "2026-03-13",
+            "2026-03-16",
+            "2026-03-19"
+        ]
+    );
+    // Replaying the instants sends nothing more.
+    walk(&app, "2026-03-19T20:00:00Z", "2026-03-19T21:00:00Z").await;
+    assert_eq!(requests_to(&app, ann).len(), 6);
+
+    // The vacation moves to Tuesday the 24th in Radicale: read at the next refresh, not
+    // before (each address at most once per fetch.refresh_minutes).
+    cal.put_event(
+        USER,
+        CAL,
+        "vac-1",
+        &vevent(
+            "vac-1",
+            "SUMMARY:Vacation\r\nDTSTART;VALUE=DATE:20260324\r\nDTEND;VALUE=DATE:20260325\r\n",
+        ),
+    )
+    .await;
+    let soon = at("2026-03-21T03:10:00Z");
+    let r = tidings::jobs::calendars::run(&app.ctx, soon)
+        .await
+        .expect("calendars");
+    assert_eq!(
+        r.read + r.unchanged + r.failed,
+        0,
+        "read again within the hour: {r:?}"
+    );
+    let later = soon + Duration::minutes(61);
+    let r = tidings::jobs::calendars::run(&app.ctx, later)
+        .await
+        .expect("calendars");
+    assert_eq!((r.read, r.changed), (1, 1), "{r:?}");
+    let m = app
+        .ctx
+        .store
+        .member_by_id(ann)
+        .await
+        .expect("read")
+        .expect("Ann");
+    assert!(m.is_away_on(d("2026-03-24")) && !m.is_away_on(d("2026-03-10")));
+
+    // The calendar goes away on the server: the read fails, the last good copy stays, and
+    // the member's calendars say why (never the address).
+    cal.delete_event(USER, CAL, "vac-1").await;
+    drop(cal);
+    let r = tidings::jobs::calendars::run(&app.ctx, later + Duration::minutes(61))
+        .await
+        .expect("calendars");
+    assert_eq!(r.failed, 1, "{r:?}");
+    let m = app
+        .ctx
+        .store
+        .member_by_id(ann)
+        .await
+        .expect("read")
+        .expect("Ann");
+    assert!(
+        m.is_away_on(d("2026-03-24")),
+        "the last good copy still counts"
+    );
+    let links = app.ctx.store.member_calendars(ann).await.expect("links");
+    assert_eq!(links.len(), 1);
+    let error = links[0].error.clone().unwrap_or_default();
+    assert!(error.starts_with("cannot connect to 127.0.0.1"), "{error}");
+    assert!(!error.contains("/ann/work"), "{error}");
+    assert!(links[0].failing_since.is_some());
+    assert!(!links[0].shown.contains("/ann/work"), "{}", links[0].shown);
+}
+
+#[tokio::test]
+async fn calendar_time_off_is_time_away_on_sqlite() {
+    calendar_time_off_is_time_away(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn calendar_time_off_is_time_away_on_postgres() {
+    calendar_time_off_is_time_away(Db::Postgres).await;
+}
+
+async fn a_teams_holiday_calendar_is_a_day_off_for_everyone(db: Db) {
+    let cal = Radicale::start();
+    cal.create_calendar("holidays", "de-by").await;
+    // As Google's "Holidays in Germany" writes them: free all-day events.
+    cal.put_event("holidays", "de-by", "epiphany", &vevent(
+        "epiphany",
+        "SUMMARY:Epiphany (Bavaria)\r\nTRANSP:TRANSPARENT\r\nDTSTART;VALUE=DATE:20260106\r\nDTEND;VALUE=DATE:20260107\r\n",
+    ))
+    .await;
+    let app = app_with_fetch(db).await;
+    let ben = app
+        .member("ben@example.test", "Ben Berg", "Europe/Berlin")
+        .await;
+    let cy = app
+        .member("cy@example.test", "Cy Chen", "Europe/Berlin")
+        .await;
+    let team = app.team("core").await;
+    app.ctx
+        .store
+        .add_team_calendar(team, &cal.export_url("holidays", "de-by"))
+        .await
+        .expect("team calendar");
+    walk(&app, "2026-01-05T00:00:00Z", "2026-01-07T23:30:00Z").await;
+    for who in [ben, cy] {
+        assert_eq!(
+            requests_to(&app, who),
+            ["2026-01-05", "2026-01-07"],
+            "no request on the holiday"
+        );
+    }
+    // The team's calendar taken away: the day off goes with it.
+    app.ctx
+        .store
+        .remove_team_calendars(team)
+        .await
+        .expect("removed");
+    tidings::jobs::calendars::run(&app.ctx, at("2026-01-08T00:00:00Z"))
+        .await
+        .expect("calendars");
+    assert!(
+        !app.ctx
+            .store
+            .is_holiday(ben, d("2026-01-06"))
+            .await
+            .expect("read")
+    );
+}
+
+#[tokio::test]
+async fn a_teams_holiday_calendar_is_a_day_off_on_sqlite() {
+    a_teams_holiday_calendar_is_a_day_off_for_everyone(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_teams_holiday_calendar_is_a_day_off_on_postgres() {
+    a_teams_holiday_calendar_is_a_day_off_for_everyone(Db::Postgres).await;
+}
