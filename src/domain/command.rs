@@ -38,6 +38,10 @@ pub enum Command {
     QuietUntil(Until),
     /// `everything`: the digest as everyone gets it again.
     Everything,
+    /// `calendar https://…` (or `webcal://…`): read that private calendar for time away.
+    Calendar(String),
+    /// `calendar off`: no calendars any more.
+    CalendarOff,
 }
 
 /// The end of quiet days: a date, or the next such weekday after today.
@@ -129,6 +133,10 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "everything",
         "Your digest as it comes by default again: no one followed or muted, nothing left out.",
+    ),
+    (
+        "calendar https://…/basic.ics",
+        "Your private calendar address: its time off counts as time away (\"calendar off\" to stop).",
     ),
     (
         "replace",
@@ -228,6 +236,11 @@ pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
         }
         ["quiet", "until", d] => parse_until(d).map(Command::QuietUntil),
         ["everything"] => Ok(Command::Everything),
+        ["calendar", "off"] | ["calendars", "off"] => Ok(Command::CalendarOff),
+        // Only an address makes it a command ("calendar review done" stays an update).
+        ["calendar", a] if a.contains("://") => Ok(Command::Calendar(
+            arg(1).trim_matches(['<', '>']).to_string(),
+        )),
         _ => return None,
     })
 }
@@ -335,6 +348,17 @@ mod tests {
             );
         }
         assert_eq!(parse_command("\"pause\""), Some(Ok(Command::Pause)));
+        assert_eq!(
+            parse_command("calendar <webcal://p01-caldav.icloud.com/published/2/AbC>\n\nthanks"),
+            Some(Ok(Command::Calendar(
+                "webcal://p01-caldav.icloud.com/published/2/AbC".into()
+            )))
+        );
+        assert_eq!(
+            parse_command("Calendar off."),
+            Some(Ok(Command::CalendarOff))
+        );
+        assert_eq!(parse_command("calendar review done"), None);
         assert_eq!(parse_command("skip."), Some(Ok(Command::Skip)));
         assert_eq!(
             parse_command("digest at 07:30."),

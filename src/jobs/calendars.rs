@@ -172,37 +172,9 @@ async fn compute_days(
 ) -> anyhow::Result<()> {
     let readers = ctx.store.calendar_readers().await?;
     for (member, sources) in &readers {
-        let Some(m) = ctx.store.member_by_id(*member).await? else {
-            continue;
-        };
-        let ignored = ctx.store.ignored_events(m.id).await?;
-        let today = local_date(m.tz, now);
-        let fp = fingerprint(&m, today, sources, &ignored);
-        if ctx.store.calendar_fingerprint(m.id).await?.as_deref() == Some(fp.as_str()) {
-            continue;
-        }
-        let ids: Vec<i64> = sources.iter().map(|(id, _, _)| *id).collect();
-        let bodies = ctx.store.source_bodies(&ids).await?;
-        let ignored_uids: std::collections::BTreeSet<String> =
-            ignored.iter().map(|(u, _)| u.clone()).collect();
-        let window = (
-            today - Duration::days(BACK_DAYS),
-            today + Duration::days(AHEAD_DAYS),
-        );
-        let mut days: Vec<CalendarDay> = Vec::new();
-        for (id, kind, _) in sources {
-            let Some(body) = bodies.get(id) else { continue };
-            match days_of(ctx, &m, body, *kind, &ignored_uids, window) {
-                Ok(found) => days.extend(found),
-                // The stored copy was checked when read: only a new rule could fail here.
-                Err(e) => {
-                    tracing::warn!(calendar = id, member = m.id, error = %e, "a stored calendar could not be read")
-                }
-            }
-        }
-        report.computed += 1;
-        if ctx.store.set_calendar_days(m.id, &fp, &days).await? {
-            report.changed += 1;
+        if let Some(changed) = compute_member(ctx, *member, sources, now).await? {
+            report.computed += 1;
+            report.changed += usize::from(changed);
         }
     }
     // Members whose last calendar went (a team's holiday calendar removed): no days left.
@@ -212,6 +184,120 @@ async fn compute_days(
         }
     }
     Ok(())
+}
+
+/// Computes `member`'s days from `sources` when their inputs changed since the last time:
+/// `None` when nothing changed (or the member is gone), else whether the days changed.
+async fn compute_member(
+    ctx: &Ctx,
+    member: crate::domain::MemberId,
+    sources: &[(i64, CalendarKind, String)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<bool>> {
+    let Some(m) = ctx.store.member_by_id(member).await? else {
+        return Ok(None);
+    };
+    let ignored = ctx.store.ignored_events(m.id).await?;
+    let today = local_date(m.tz, now);
+    let fp = fingerprint(&m, today, sources, &ignored);
+    if ctx.store.calendar_fingerprint(m.id).await?.as_deref() == Some(fp.as_str()) {
+        return Ok(None);
+    }
+    let ids: Vec<i64> = sources.iter().map(|(id, _, _)| *id).collect();
+    let bodies = ctx.store.source_bodies(&ids).await?;
+    let ignored_uids: std::collections::BTreeSet<String> =
+        ignored.iter().map(|(u, _)| u.clone()).collect();
+    let window = (
+        today - Duration::days(BACK_DAYS),
+        today + Duration::days(AHEAD_DAYS),
+    );
+    let mut days: Vec<CalendarDay> = Vec::new();
+    for (id, kind, _) in sources {
+        let Some(body) = bodies.get(id) else { continue };
+        match days_of(ctx, &m, body, *kind, &ignored_uids, window) {
+            Ok(found) => days.extend(found),
+            // The stored copy was checked when read: only a new rule could fail here.
+            Err(e) => {
+                tracing::warn!(calendar = id, member = m.id, error = %e, "a stored calendar could not be read")
+            }
+        }
+    }
+    Ok(Some(ctx.store.set_calendar_days(m.id, &fp, &days).await?))
+}
+
+/// Reads `member`'s calendars that were never read, now, and computes their days: what a
+/// `calendar` command and the preferences page do, so the member is told what was read.
+pub async fn refresh_member(
+    ctx: &Ctx,
+    member: crate::domain::MemberId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let unread = ctx.store.unread_sources_of(member).await?;
+    if !unread.is_empty() {
+        let f = Fetcher::new(&ctx.config.fetch)?;
+        let mut report = CalendarReport::default();
+        for d in unread {
+            let got = read_one(&f, &d).await;
+            record(ctx, &d, got, now, &mut report).await?;
+        }
+    }
+    if let Some(sources) = ctx.store.calendar_readers().await?.get(&member) {
+        compute_member(ctx, member, sources, now).await?;
+    }
+    Ok(())
+}
+
+/// What a member is told was read: `away Mon 22 Dec – Fri 2 Jan (Vacation)` per stretch of
+/// time away from today on (at most `max`), and the calendars that could not be read.
+pub async fn summary(
+    ctx: &Ctx,
+    m: &Member,
+    now: DateTime<Utc>,
+    max: usize,
+) -> anyhow::Result<Vec<String>> {
+    use crate::domain::calendar::{AwayDay, AwayReport};
+    let today = local_date(m.tz, now);
+    let days = ctx.store.calendar_days(m.id).await?;
+    let report = AwayReport {
+        days: days
+            .into_iter()
+            .filter(|d| d.kind == CalendarKind::Personal && d.day >= today)
+            .map(|d| AwayDay {
+                date: d.day,
+                uid: d.uid,
+                summary: d.summary,
+            })
+            .collect(),
+        problems: Vec::new(),
+    };
+    let fmt = |d: NaiveDate| d.format("%a %-d %b").to_string();
+    let mut out: Vec<String> = report
+        .spans()
+        .into_iter()
+        .take(max)
+        .map(|s| {
+            let when = if s.first == s.last {
+                fmt(s.first)
+            } else {
+                format!("{} – {}", fmt(s.first), fmt(s.last))
+            };
+            let what: String = crate::render::team::one_line(&s.summary)
+                .chars()
+                .take(60)
+                .collect();
+            if what.is_empty() {
+                format!("away {when}")
+            } else {
+                format!("away {when} ({what})")
+            }
+        })
+        .collect();
+    for l in ctx.store.member_calendars(m.id).await? {
+        if let Some(e) = &l.error {
+            out.push(format!("{} could not be read: {e}", l.shown));
+        }
+    }
+    Ok(out)
 }
 
 /// The days one calendar body gives member `m` by `kind`'s rule.

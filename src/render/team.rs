@@ -60,7 +60,7 @@ pub fn why(teams: &[String]) -> String {
 }
 
 /// `s` on one line: control characters (CR, LF, tab, …) become spaces, runs of spaces one.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()

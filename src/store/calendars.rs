@@ -204,6 +204,28 @@ impl Store {
             .collect()
     }
 
+    /// The sources of `member`'s own calendars never tried yet.
+    pub async fn unread_sources_of(&self, member: MemberId) -> StoreResult<Vec<DueSource>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.url, s.etag, s.last_modified FROM calendar_sources s
+             JOIN member_calendars mc ON mc.source_id = s.id
+             WHERE mc.member_id = $1 AND s.tried_at IS NULL ORDER BY s.id",
+        )
+        .bind(member)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DueSource {
+                    id: r.try_get(0)?,
+                    url: r.try_get(1)?,
+                    etag: r.try_get(2)?,
+                    last_modified: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
     /// Sources not tried since `before` (Unix seconds), oldest first.
     pub async fn due_sources(&self, before: i64, limit: i64) -> StoreResult<Vec<DueSource>> {
         let rows = sqlx::query(

@@ -298,3 +298,122 @@ async fn a_teams_holiday_calendar_is_a_day_off_on_sqlite() {
 async fn a_teams_holiday_calendar_is_a_day_off_on_postgres() {
     a_teams_holiday_calendar_is_a_day_off_for_everyone(Db::Postgres).await;
 }
+
+/// The receipts and notices sent to `addr`, as text, oldest first.
+fn notes_to(app: &TestApp, addr: &str) -> Vec<String> {
+    let mut found: Vec<(u64, String)> = app
+        .sent()
+        .into_iter()
+        .filter(|n| n.starts_with("notice_") || n.starts_with("receipt_"))
+        .filter_map(|n| {
+            let raw = app.read_sent(&n);
+            let to = raw.lines().find(|l| l.starts_with("To:"))?.to_string();
+            let id = n.split(['_', '.']).nth(1)?.parse().ok()?;
+            to.contains(addr)
+                .then(|| (id, format!("{}\n{}", subject_of(&raw), text_body(&raw))))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, t)| t).collect()
+}
+
+async fn say(app: &TestApp, n: usize, words: &str, now: chrono::DateTime<chrono::Utc>) {
+    let raw = gmail_reply(
+        "ann@example.test",
+        "updates@example.test",
+        "request@example.test",
+        &format!("ann-cal-{n}@client.test"),
+        words,
+    );
+    let r = app
+        .deliver(
+            &format!("ann-cal-{n}.eml"),
+            &vouched("example.test", &raw),
+            now,
+        )
+        .await;
+    assert_eq!(r.quarantined, 0, "{words}: {r:?}");
+    tidings::jobs::send::run(&app.ctx, now).await.expect("send");
+}
+
+async fn the_calendar_reply_command(db: Db) {
+    let cal = Radicale::start();
+    cal.create_calendar(USER, CAL).await;
+    cal.put_event(
+        USER,
+        CAL,
+        "vac-2",
+        &vevent(
+            "vac-2",
+            "SUMMARY:Vacation\r\nDTSTART;VALUE=DATE:20261222\r\nDTEND;VALUE=DATE:20270102\r\n",
+        ),
+    )
+    .await;
+    let app = app_with_fetch(db).await;
+    let ann = app
+        .member("ann@example.test", "Ann Avery", "America/New_York")
+        .await;
+    let url = cal.export_url(USER, CAL);
+    let secret_path = format!("/{USER}/{CAL}/");
+    // Pasted as a mail client shows it, in angle brackets.
+    let now = at("2026-12-07T15:00:00Z");
+    say(&app, 1, &format!("calendar <{url}>"), now).await;
+    let note = notes_to(&app, "ann@example.test").pop().expect("a receipt");
+    assert!(note.starts_with("core · Done: your calendar is added"), "{note}");
+    assert!(
+        note.contains("From your calendar:\n- away Tue 22 Dec – Fri 1 Jan (Vacation)"),
+        "{note}"
+    );
+    assert!(!note.contains(&secret_path), "{note}");
+    let m = app
+        .ctx
+        .store
+        .member_by_id(ann)
+        .await
+        .expect("read")
+        .expect("Ann");
+    assert!(m.is_away_on(d("2026-12-24")) && !m.is_away_on(d("2027-01-04")));
+    // An address Tidings cannot read: told why, nothing added.
+    say(&app, 2, "calendar ftp://example.org/cal.ics", now).await;
+    let note = notes_to(&app, "ann@example.test").pop().expect("a receipt");
+    assert!(note.starts_with("core · Your calendar was not added"), "{note}");
+    assert_eq!(
+        app.ctx
+            .store
+            .member_calendars(ann)
+            .await
+            .expect("links")
+            .len(),
+        1
+    );
+    // "calendar off": no calendars, no days from them.
+    say(&app, 3, "calendar off", now).await;
+    let note = notes_to(&app, "ann@example.test").pop().expect("a receipt");
+    assert!(note.starts_with("core · Done: your calendars are off"), "{note}");
+    let m = app
+        .ctx
+        .store
+        .member_by_id(ann)
+        .await
+        .expect("read")
+        .expect("Ann");
+    assert!(!m.is_away_on(d("2026-12-24")));
+    assert!(
+        app.ctx
+            .store
+            .member_calendars(ann)
+            .await
+            .expect("links")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_calendar_reply_command_on_sqlite() {
+    the_calendar_reply_command(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_calendar_reply_command_on_postgres() {
+    the_calendar_reply_command(Db::Postgres).await;
+}

@@ -100,7 +100,9 @@ pub(super) fn command_change(
         | Command::Mute(_)
         | Command::NeedsOnly
         | Command::QuietUntil(_)
-        | Command::Everything => return None,
+        | Command::Everything
+        | Command::Calendar(_)
+        | Command::CalendarOff => return None,
     };
     Some((ch, msg))
 }

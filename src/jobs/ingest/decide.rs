@@ -342,6 +342,20 @@ async fn as_member(
                     return Ok(Decision::command(msg, sender, member.id));
                 }
             }
+            Ok(c @ (Command::Calendar(_) | Command::CalendarOff)) => {
+                let (subject, msg) = super::calendar::apply(ctx, &member, c, now).await?;
+                let notice = compose::notice(
+                    ctx,
+                    &member,
+                    &format!("receipt:{key}"),
+                    subject,
+                    &msg,
+                    None,
+                    now,
+                )?;
+                tell(ctx, &notice, now).await?;
+                return Ok(Decision::command(msg, sender, member.id));
+            }
             Ok(c) => match command_change(&member, c, now) {
                 // "replace": the rest of the reply replaces the day's update.
                 None => {
