@@ -46,6 +46,7 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
                 ),
             }
             inbound_trust(&cfg, &store, &mut r).await;
+            calendars(&store, &mut r).await;
             store.close().await;
         }
         Ok(Err(e)) => r.fail(
@@ -160,8 +161,43 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether `a` and `b` are aligned for DMARC in relaxed mode: the same domain or one a
-/// subdomain of the other (an approximation of "the same organizational domain").
+/// Calendar addresses whose last read failed (a warning: their last good copy is used).
+async fn calendars(store: &Store, r: &mut Report) {
+    let states = match store.calendar_states().await {
+        Ok(s) => s,
+        Err(e) => return r.fail("calendars", &e.to_string(), "run `tidings migrate`"),
+    };
+    let count = |k: &str| states.iter().find(|(s, _)| *s == k).map_or(0, |(_, n)| *n);
+    let total: i64 = states.iter().map(|(_, n)| n).sum();
+    let failing = store.failing_calendars().await.unwrap_or_default();
+    if failing.is_empty() {
+        return r.ok(
+            "calendars",
+            &format!(
+                "{} read, {} not read yet, none failing",
+                count("ok"),
+                count("unread")
+            ),
+        );
+    }
+    let list: Vec<String> = failing
+        .iter()
+        .map(|l| {
+            format!(
+                "{} since {}: {}",
+                l.shown,
+                crate::domain::rfc3339(l.failing_since.unwrap_or_default()),
+                l.error.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    r.warn(
+        "calendars",
+        &format!("{} of {total} cannot be read ({}); their last good copy is used", failing.len(), list.join("; ")),
+        "ask the member to copy their calendar's private address again (reply \"calendar URL\"), or set fetch.allow_private = true for a server on your LAN",
+    );
+}
+
 /// Whether `mail.inbound.trusted_authserv_id` is set, and whether recent mail carries an
 /// `Authentication-Results` of that id (a wrong id silently sends every message without a
 /// token through "Was this you?").
@@ -240,6 +276,8 @@ async fn inbound_trust(cfg: &Config, store: &Store, r: &mut Report) {
     }
 }
 
+/// Whether `a` and `b` are aligned for DMARC in relaxed mode: the same domain or one a
+/// subdomain of the other (an approximation of "the same organizational domain").
 fn aligned(a: &str, b: &str) -> bool {
     let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
     a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"))

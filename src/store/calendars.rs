@@ -188,20 +188,34 @@ impl Store {
 
     async fn links(&self, sql: &'static str, id: i64) -> StoreResult<Vec<CalendarLink>> {
         let rows = sqlx::query(sql).bind(id).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                let url: String = r.try_get(2)?;
-                let kind: String = r.try_get(1)?;
-                Ok(CalendarLink {
-                    source_id: r.try_get(0)?,
-                    kind: CalendarKind::parse(&kind),
-                    shown: shown(&url),
-                    fetched_at: r.try_get(3)?,
-                    error: r.try_get(4)?,
-                    failing_since: r.try_get(5)?,
-                })
-            })
-            .collect()
+        rows.iter().map(link_of).collect()
+    }
+
+    /// Calendar addresses by state: `ok` (last read good), `failing` (the last read failed:
+    /// the last good copy is used), `unread` (never read yet).
+    pub async fn calendar_states(&self) -> StoreResult<Vec<(&'static str, i64)>> {
+        let r = sqlx::query(
+            "SELECT
+               COALESCE(SUM(CASE WHEN error IS NULL AND fetched_at IS NOT NULL THEN 1 ELSE 0 END), 0),
+               COALESCE(SUM(CASE WHEN error IS NOT NULL THEN 1 ELSE 0 END), 0),
+               COALESCE(SUM(CASE WHEN error IS NULL AND fetched_at IS NULL THEN 1 ELSE 0 END), 0)
+             FROM calendar_sources",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n = |i: usize| -> StoreResult<i64> { Ok(r.try_get::<i64, _>(i)?) };
+        Ok(vec![("ok", n(0)?), ("failing", n(1)?), ("unread", n(2)?)])
+    }
+
+    /// Every calendar address whose last read failed, as shown, oldest failure first.
+    pub async fn failing_calendars(&self) -> StoreResult<Vec<CalendarLink>> {
+        let rows = sqlx::query(
+            "SELECT s.id, 'personal', s.url, s.fetched_at, s.error, s.failing_since
+             FROM calendar_sources s WHERE s.error IS NOT NULL ORDER BY s.failing_since, s.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(link_of).collect()
     }
 
     /// The sources of `member`'s own calendars never tried yet.
@@ -487,6 +501,20 @@ impl Store {
         }
         Ok(days.into_iter().map(|(m, d)| (m, ranges_of(d))).collect())
     }
+}
+
+/// A calendar row (id, kind, url, fetched_at, error, failing_since) as shown.
+fn link_of(r: &sqlx::any::AnyRow) -> StoreResult<CalendarLink> {
+    let url: String = r.try_get(2)?;
+    let kind: String = r.try_get(1)?;
+    Ok(CalendarLink {
+        source_id: r.try_get(0)?,
+        kind: CalendarKind::parse(&kind),
+        shown: shown(&url),
+        fetched_at: r.try_get(3)?,
+        error: r.try_get(4)?,
+        failing_since: r.try_get(5)?,
+    })
 }
 
 /// A new body of a source, as [`Store::record_read`] stores it.

@@ -336,7 +336,8 @@ async fn healthz(State(st): State<WebState>) -> Result<Json<Status>, AppError> {
     }))
 }
 
-/// Prometheus metrics: mail by kind and state, replies by status, outbox depth, tick durations.
+/// Prometheus metrics: mail by kind and state, replies by status, outbox depth, calendars by
+/// state, tick durations.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses(
         (status = 200, description = "Prometheus text format.", body = String, content_type = "text/plain"),
@@ -426,6 +427,13 @@ async fn metrics(State(st): State<WebState>) -> Result<Response, AppError> {
         "# HELP tidings_reply_mail_suppressed_total Receipts and notices not sent because their address reached mail.inbound.receipts_per_hour (this process).\n# TYPE tidings_reply_mail_suppressed_total counter\ntidings_reply_mail_suppressed_total {}",
         ctx.metrics.suppressed_reply_mail_count()
     );
+    let _ = writeln!(
+        out,
+        "# HELP tidings_calendars Calendar addresses by state (ok, failing: the last read failed and the last good copy is used, unread).\n# TYPE tidings_calendars gauge"
+    );
+    for (state, n) in ctx.store.calendar_states().await? {
+        let _ = writeln!(out, "tidings_calendars{{state=\"{state}\"}} {n}");
+    }
     let _ = writeln!(
         out,
         "# HELP tidings_tick_seconds Planning and sending passes of this process.\n# TYPE tidings_tick_seconds summary\ntidings_tick_seconds_sum {tick_total}\ntidings_tick_seconds_count {ticks}"

@@ -79,6 +79,32 @@ fn calendars_are_given_shown_masked_and_taken_away() {
         out.contains("core: holiday calendar: example.org …e-by"),
         "{out}"
     );
+    // An address the fetcher refuses (loopback, by default): run-due records why, doctor
+    // warns with it, never with the address's path.
+    ok(&run(
+        p,
+        &db,
+        &[
+            "member",
+            "set",
+            "a@example.com",
+            "--calendar",
+            "https://127.0.0.1:9/private-cal.ics",
+        ],
+    ));
+    let due = ok(&run(p, &db, &["run-due", "--now", "2026-12-07T12:00:00Z"]));
+    // (No address of these tests is reachable: all three fail, each with its reason.)
+    assert!(
+        due.contains("calendars read 0, unchanged 0, failing 3"),
+        "{due}"
+    );
+    let doctor = String::from_utf8_lossy(&run(p, &db, &["doctor"]).stdout).to_string();
+    assert!(
+        doctor.contains("warn  calendars: 3 of 3 cannot be read (")
+            && doctor.contains("127.0.0.1 …-cal since 2026-12-07T12:00:00Z: 127.0.0.1 is a loopback, private or link-local address"),
+        "{doctor}"
+    );
+    assert!(!doctor.contains("private-cal"), "{doctor}");
     let out = ok(&run(
         p,
         &db,

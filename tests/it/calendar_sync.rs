@@ -229,6 +229,14 @@ async fn calendar_time_off_is_time_away(db: Db) {
     assert!(!error.contains("/ann/work"), "{error}");
     assert!(links[0].failing_since.is_some());
     assert!(!links[0].shown.contains("/ann/work"), "{}", links[0].shown);
+    // Counted for monitoring.
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    let metrics = srv.get_text("/metrics").await;
+    assert!(
+        metrics.contains("tidings_calendars{state=\"failing\"} 1")
+            && metrics.contains("tidings_calendars{state=\"ok\"} 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -359,7 +367,10 @@ async fn the_calendar_reply_command(db: Db) {
     let now = at("2026-12-07T15:00:00Z");
     say(&app, 1, &format!("calendar <{url}>"), now).await;
     let note = notes_to(&app, "ann@example.test").pop().expect("a receipt");
-    assert!(note.starts_with("core · Done: your calendar is added"), "{note}");
+    assert!(
+        note.starts_with("core · Done: your calendar is added"),
+        "{note}"
+    );
     assert!(
         note.contains("From your calendar:\n- away Tue 22 Dec – Fri 1 Jan (Vacation)"),
         "{note}"
@@ -376,7 +387,10 @@ async fn the_calendar_reply_command(db: Db) {
     // An address Tidings cannot read: told why, nothing added.
     say(&app, 2, "calendar ftp://example.org/cal.ics", now).await;
     let note = notes_to(&app, "ann@example.test").pop().expect("a receipt");
-    assert!(note.starts_with("core · Your calendar was not added"), "{note}");
+    assert!(
+        note.starts_with("core · Your calendar was not added"),
+        "{note}"
+    );
     assert_eq!(
         app.ctx
             .store
@@ -389,7 +403,10 @@ async fn the_calendar_reply_command(db: Db) {
     // "calendar off": no calendars, no days from them.
     say(&app, 3, "calendar off", now).await;
     let note = notes_to(&app, "ann@example.test").pop().expect("a receipt");
-    assert!(note.starts_with("core · Done: your calendars are off"), "{note}");
+    assert!(
+        note.starts_with("core · Done: your calendars are off"),
+        "{note}"
+    );
     let m = app
         .ctx
         .store
