@@ -241,8 +241,14 @@ pub async fn refresh_member(
             record(ctx, &d, got, now, &mut report).await?;
         }
     }
-    if let Some(sources) = ctx.store.calendar_readers().await?.get(&member) {
-        compute_member(ctx, member, sources, now).await?;
+    match ctx.store.calendar_readers().await?.get(&member) {
+        Some(sources) => {
+            compute_member(ctx, member, sources, now).await?;
+        }
+        // Their last calendar went: no days from calendars any more.
+        None => {
+            ctx.store.set_calendar_days(member, "", &[]).await?;
+        }
     }
     Ok(())
 }

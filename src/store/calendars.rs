@@ -135,6 +135,20 @@ impl Store {
         Ok(())
     }
 
+    /// Takes calendar `source` of `member` away (the days read from it go at the next
+    /// computation, which `jobs::calendars::refresh_member` runs at once).
+    pub async fn remove_member_calendar(&self, member: MemberId, source: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM member_calendars WHERE member_id = $1 AND source_id = $2")
+            .bind(member)
+            .bind(source)
+            .execute(&mut *tx)
+            .await?;
+        drop_unused_sources(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Gives team `team` the holiday calendar at `url`; true when it is new.
     pub async fn add_team_calendar(&self, team: i64, url: &str) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
@@ -454,17 +468,21 @@ impl Store {
             .bind(uid)
             .execute(&mut *tx)
             .await?;
+        forget_state(&mut tx, member).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Counts event `uid` again.
     pub async fn unignore_event(&self, member: MemberId, uid: &str) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM calendar_ignored WHERE member_id = $1 AND uid = $2")
             .bind(member)
             .bind(uid)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        forget_state(&mut tx, member).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -524,6 +542,16 @@ pub struct SourceBody<'a> {
     pub hash: &'a str,
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
+}
+
+/// Forgets what `member`'s days were computed from, so the next computation runs whatever
+/// the inputs (the days were changed by hand: an event ignored or counted again).
+async fn forget_state(conn: &mut sqlx::AnyConnection, member: MemberId) -> StoreResult<()> {
+    sqlx::query("DELETE FROM calendar_state WHERE member_id = $1")
+        .bind(member)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Forgets sources no member or team reads any more (their address is a secret: not kept).

@@ -434,3 +434,145 @@ async fn the_calendar_reply_command_on_sqlite() {
 async fn the_calendar_reply_command_on_postgres() {
     the_calendar_reply_command(Db::Postgres).await;
 }
+
+async fn the_preferences_page_shows_and_changes_calendars(db: Db) {
+    let cal = Radicale::start();
+    cal.create_calendar(USER, CAL).await;
+    cal.put_event(
+        USER,
+        CAL,
+        "vac-3",
+        &vevent(
+            "vac-3",
+            "SUMMARY:Vacation\r\nDTSTART;VALUE=DATE:20261222\r\nDTEND;VALUE=DATE:20270102\r\n",
+        ),
+    )
+    .await;
+    let app = app_with_fetch(db).await;
+    let ann = app
+        .member("ann@example.test", "Ann Avery", "America/New_York")
+        .await;
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    let link = srv.fresh_link(ann);
+    let page = srv.get_text(&link).await;
+    assert!(
+        page.contains("id=\"calendars\"") && page.contains("No calendar given."),
+        "{page}"
+    );
+    // Posts the form and follows its redirect, as a browser does.
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (http, url, base) = (srv.http.clone(), srv.url(&link), srv.url(""));
+        async move {
+            let r = http.post(url).form(&fields).send().await.expect("posted");
+            if r.status() != reqwest::StatusCode::SEE_OTHER {
+                return (r.status(), r.text().await.unwrap_or_default());
+            }
+            let to = r
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let r = http
+                .get(format!("{}{to}", base.trim_end_matches('/')))
+                .send()
+                .await
+                .expect("redirected");
+            (r.status(), r.text().await.unwrap_or_default())
+        }
+    };
+    let csrf = crate::web::csrf_of(&page);
+    // Not an address: 422, the field says why, nothing added.
+    let (status, body) = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "calendar-add".into()),
+        ("calendar_url", "ftp://example.org/x.ics".into()),
+    ])
+    .await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("id=\"calendar_url-error\""), "{body}");
+    // Added: read at once; the page shows its host and last characters, never the path,
+    // and the time away read from it.
+    let url = cal.export_url(USER, CAL);
+    let (status, page) = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "calendar-add".into()),
+        ("calendar_url", url.clone()),
+    ])
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+    assert!(page.contains("Calendar added and read"), "{page}");
+    assert!(
+        page.contains("<code>127.0.0.1 …work</code> — read "),
+        "{page}"
+    );
+    assert!(!page.contains(&url), "{page}");
+    assert!(
+        page.contains("away Tue 22 Dec – Fri 1 Jan (Vacation)"),
+        "{page}"
+    );
+    let m = app
+        .ctx
+        .store
+        .member_by_id(ann)
+        .await
+        .expect("read")
+        .expect("Ann");
+    assert!(m.is_away_on(d("2026-12-28")));
+    // Ignored: the days go at once; counted again: back.
+    let (_, page) = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "event-ignore:vac-3".into()),
+    ])
+    .await;
+    assert!(
+        page.contains("That event no longer counts") && page.contains("Ignored events:"),
+        "{page}"
+    );
+    let m = app
+        .ctx
+        .store
+        .member_by_id(ann)
+        .await
+        .expect("read")
+        .expect("Ann");
+    assert!(!m.is_away_on(d("2026-12-28")));
+    let (_, page) = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "event-count:vac-3".into()),
+    ])
+    .await;
+    assert!(
+        page.contains("away Tue 22 Dec – Fri 1 Jan (Vacation)"),
+        "{page}"
+    );
+    // Removed: no calendar, no days from it.
+    let id = app.ctx.store.member_calendars(ann).await.expect("links")[0].source_id;
+    let (_, page) = post(vec![
+        ("csrf", csrf),
+        ("action", format!("calendar-remove:{id}")),
+    ])
+    .await;
+    assert!(
+        page.contains("Calendar removed.") && page.contains("No calendar given."),
+        "{page}"
+    );
+    let m = app
+        .ctx
+        .store
+        .member_by_id(ann)
+        .await
+        .expect("read")
+        .expect("Ann");
+    assert!(!m.is_away_on(d("2026-12-28")));
+}
+
+#[tokio::test]
+async fn the_preferences_page_shows_and_changes_calendars_on_sqlite() {
+    the_preferences_page_shows_and_changes_calendars(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_preferences_page_shows_and_changes_calendars_on_postgres() {
+    the_preferences_page_shows_and_changes_calendars(Db::Postgres).await;
+}

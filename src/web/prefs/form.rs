@@ -106,6 +106,9 @@ pub struct PrefsForm {
     /// No digests until this local date (`YYYY-MM-DD`; empty: none).
     #[schema(value_type = String, required = false)]
     pub(super) quiet_until: Option<String>,
+    /// A private calendar address to add (`https://` or `webcal://`).
+    #[schema(value_type = String, required = false)]
+    pub(super) calendar_url: Option<String>,
 }
 
 /// Why an `HH:MM` field is not a time, in words a person can act on.

@@ -7,6 +7,7 @@
 //! header names another site. An expired or tampered link never acts: it gets a page offering
 //! a fresh link by email, which never reveals whether an address is a member.
 
+mod calendar;
 mod form;
 mod groups;
 mod link;
@@ -232,6 +233,17 @@ async fn submit_inner(
     let Some(m) = st.ctx.store.member_by_id(member).await? else {
         return Ok(bad_link_page(&TokenError::BadSignature));
     };
+    if f.action
+        .as_deref()
+        .is_some_and(|a| a.starts_with("calendar") || a.starts_with("event-"))
+    {
+        return match calendar::submit(&st.ctx, &m, f).await? {
+            Ok(done) => {
+                Ok(Redirect::to(&format!("/p/{token}?done={done}#calendars")).into_response())
+            }
+            Err(rejected) => refused(st, &m, token, f, rejected).await,
+        };
+    }
     if f.action.as_deref() == Some("shape") {
         return match shape::submit(&st.ctx, &m, f).await? {
             Ok(done) => Ok(Redirect::to(&format!("/p/{token}?done={done}")).into_response()),

@@ -22,6 +22,10 @@ pub(super) fn flash_text(code: &str) -> Option<&'static str> {
         "unsubscribed" => "Unsubscribed: you will get no more requests or digests.",
         "resubscribed" => "Welcome back: requests and digests resume.",
         "shaped" => "Saved. Your digest is shaped as you chose.",
+        "calendar-added" => "Calendar added and read: what it says is below.",
+        "calendar-removed" => "Calendar removed.",
+        "event-ignored" => "That event no longer counts as time away.",
+        "event-counted" => "That event counts again (from the next read of your calendar).",
         _ => return None,
     })
 }
@@ -76,6 +80,7 @@ pub(super) async fn render(
         .map(|(_, t)| t);
     let checkins = crate::jobs::checkins::upcoming(ctx, m, now).await?;
     let shown = super::shape::shown(ctx, m).await?;
+    let calendars = super::calendar::Shown::read(ctx, m, now).await?;
     let csrf = csrf_token(ctx, m.id, token);
     let action = format!("/p/{token}");
     let groups = Groups {
@@ -115,6 +120,7 @@ pub(super) async fn render(
             (groups.schedule())
             (groups.shape(&shown))
             (groups.away())
+            (super::calendar::section(&groups, &calendars))
             (groups.stop())
             (commands())
             p class="muted" { "This page was reached through a personal link: do not share it." }
