@@ -90,7 +90,8 @@ pub(super) fn section(g: &Groups<'_>, s: &Shown) -> Markup {
             input type="hidden" name="csrf" value=(g.csrf);
             p class="muted" {
                 "Give Tidings your calendar's private address (iCal / .ics) and its time off counts as time away. "
-                a href="#commands" { "Where to find it" } " is in the manual's Calendars page."
+                "Google: Settings → your calendar → Integrate calendar → Secret address in iCal format. "
+                "Outlook: Settings → Calendar → Shared calendars → Publish a calendar → ICS."
             }
             label for="calendar_url" { "Private calendar address" }
             input type="url" id="calendar_url" name="calendar_url" value=(typed)
