@@ -241,6 +241,16 @@ pub async fn refresh_member(
             record(ctx, &d, got, now, &mut report).await?;
         }
     }
+    recompute_member(ctx, member, now).await
+}
+
+/// Computes `member`'s days again from what was last read (no network): after their
+/// calendars changed.
+pub async fn recompute_member(
+    ctx: &Ctx,
+    member: crate::domain::MemberId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     match ctx.store.calendar_readers().await?.get(&member) {
         Some(sources) => {
             compute_member(ctx, member, sources, now).await?;

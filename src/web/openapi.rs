@@ -227,7 +227,8 @@ const BODY_RULES: &[(&str, &[&str], &str)] = &[
                            "aliases": {"readOnly": true, "description": "Set by an admin: may be sent back unchanged."},
                            "team": {"readOnly": true, "description": "Set by an admin: may be sent back unchanged."},
                            "teams": {"readOnly": true, "description": "Set by an admin: may be sent back unchanged."},
-                           "observer": {"readOnly": true, "description": "Set by an admin: may be sent back unchanged."}}}"#,
+                           "observer": {"readOnly": true, "description": "Set by an admin: may be sent back unchanged."},
+                           "calendar_away": {"readOnly": true, "description": "Read from the member's calendars: may be sent back unchanged."}}}"#,
     ),
 ];
 

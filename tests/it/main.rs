@@ -13,6 +13,7 @@ mod api_rules;
 mod architecture;
 mod browser;
 mod calendar;
+mod calendar_api;
 mod calendar_cli;
 mod calendar_sync;
 mod checkin_admin;

@@ -89,7 +89,18 @@ pub(super) async fn admin_add_member(
         return Err(AppError::invalid("aliases cannot be set here"));
     }
     let ch = patch.to_change(None, true)?;
+    // Checked before the member is added: a new member has no calendar to keep.
+    for (i, c) in patch.calendars.iter().flatten().enumerate() {
+        if c.id.is_some() {
+            return Err(AppError::invalid(format!(
+                "calendars[{i}].id: a new member has no calendars yet"
+            )));
+        }
+        crate::fetch::normalise(&c.address, st.ctx.config.fetch.allow_http)
+            .map_err(|e| AppError::invalid(format!("calendars[{i}].address: {e}")))?;
+    }
     let m = crate::jobs::members::add(&st.ctx, &email, &ch, Utc::now()).await?;
+    calendars(&st, &m, &patch).await?;
     Ok((StatusCode::CREATED, Json(MemberView::from(&m))))
 }
 
@@ -112,7 +123,21 @@ pub(super) async fn admin_update_member(
     let m = member_or_404(&st, &path_email(&email)?).await?;
     let ch = patch.to_change(Some(&m), true)?;
     let m = apply_change(&st, &m, &ch).await?;
+    calendars(&st, &m, &patch).await?;
     Ok(Json(MemberView::from(&m)))
+}
+
+/// The member's calendars as `patch.calendars` says (see `PUT /api/v1/me/preferences`).
+async fn calendars(
+    st: &WebState,
+    m: &crate::domain::Member,
+    patch: &MemberPatch,
+) -> Result<(), AppError> {
+    if let Some(items) = &patch.calendars {
+        super::me_calendars::apply(&st.ctx, m.id, items).await?;
+        crate::jobs::calendars::recompute_member(&st.ctx, m.id, Utc::now()).await?;
+    }
+    Ok(())
 }
 
 /// Remove a member (their updates go with them).

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use super::*;
 use crate::domain::schedule::parse_tz;
 use crate::domain::{
-    AwayRange, Cadence, Delivery, EmailAddress, LocalTime, Member, MemberView, Workdays,
-    clean_name, parse_team_name,
+    AwayRange, Cadence, Delivery, EmailAddress, LocalTime, Member, Workdays, clean_name,
+    parse_team_name,
 };
 use crate::store::MemberChange;
 use crate::web::{AppError, WebState};
@@ -94,6 +94,14 @@ pub struct MemberPatch {
     #[schema(value_type = String, pattern = r"^(digest|immediate)$", example = "immediate")]
     #[serde(default, deserialize_with = "not_null")]
     pub mentions: Option<String>,
+    /// The member's calendars (`PUT /api/v1/me/preferences` only): items with an `id` keep
+    /// that calendar, items without one add their `address`, calendars left out are removed.
+    #[serde(default, deserialize_with = "not_null")]
+    pub calendars: Option<Vec<super::me_calendars::CalendarItem>>,
+    /// Read-only (time away read from the calendars): may be sent back unchanged.
+    #[schema(value_type = Vec<super::me_calendars::CalendarAway>)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub calendar_away: Option<Value>,
 }
 
 /// The weekday names the API takes and writes.
@@ -283,29 +291,43 @@ pub(super) async fn apply_change(
     Ok(crate::jobs::members::change(&st.ctx, &m.email, ch, None, Utc::now()).await?)
 }
 
-/// The member's own preferences (the shape of `member list --json`).
+/// The member's own preferences (the shape of `member list --json`), with their calendars.
 #[utoipa::path(get, path = "/api/v1/me/preferences", tag = "me",
     security(("memberToken" = [])),
-    responses((status = 200, description = "The member.", body = MemberView)))]
-pub(super) async fn get_preferences(auth: MemberAuth) -> Json<MemberView> {
-    Json(MemberView::from(&auth.member))
+    responses((status = 200, description = "The member.", body = super::me_calendars::Preferences)))]
+pub(super) async fn get_preferences(
+    State(st): State<WebState>,
+    auth: MemberAuth,
+) -> Result<Json<super::me_calendars::Preferences>, AppError> {
+    Ok(Json(
+        super::me_calendars::Preferences::of(&st.ctx, &auth.member).await?,
+    ))
 }
 
 /// Change the member's own preferences: any fields of Member (absent ones keep their value);
 /// the next request and digest are planned again at once. `email`, `aliases` and
-/// `team`/`teams` may be sent back unchanged, not changed.
+/// `team`/`teams` may be sent back unchanged, not changed. `calendars` as written by GET
+/// (ids kept, new addresses added without an id, the rest removed); a new address is read
+/// by the calendar job within minutes.
 #[utoipa::path(put, path = "/api/v1/me/preferences", tag = "me",
     security(("memberToken" = [])),
     request_body = MemberPatch,
-    responses((status = 200, description = "The member as changed.", body = MemberView)))]
+    responses((status = 200, description = "The member as changed.", body = super::me_calendars::Preferences)))]
 pub(super) async fn put_preferences(
     State(st): State<WebState>,
     auth: MemberAuth,
     ApiJson(patch): ApiJson<MemberPatch>,
-) -> Result<Json<MemberView>, AppError> {
+) -> Result<Json<super::me_calendars::Preferences>, AppError> {
     let ch = patch.to_change(Some(&auth.member), false)?;
     let m = apply_change(&st, &auth.member, &ch).await?;
-    Ok(Json(MemberView::from(&m)))
+    if let Some(items) = &patch.calendars {
+        super::me_calendars::apply(&st.ctx, m.id, items).await?;
+        crate::jobs::calendars::recompute_member(&st.ctx, m.id, Utc::now()).await?;
+    }
+    let m = st.ctx.store.member_by_id(m.id).await?.unwrap_or(m);
+    Ok(Json(
+        super::me_calendars::Preferences::of(&st.ctx, &m).await?,
+    ))
 }
 
 // ---------------------------------------------------------------------------------- digests

@@ -9,6 +9,7 @@ mod checkins;
 mod json;
 mod log;
 mod me;
+mod me_calendars;
 mod shape;
 mod updates;
 
