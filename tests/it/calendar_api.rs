@@ -7,7 +7,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::both;
-use crate::helpers::*;
 use crate::web::Server;
 
 const SECRET: &str = "private-0123456789abcdef";
