@@ -166,6 +166,39 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
+    /// Takes sources `gone` away from team `team` and gives it the calendars at `add`, in one
+    /// transaction.
+    pub async fn set_team_calendars(
+        &self,
+        team: i64,
+        gone: &[i64],
+        add: &[String],
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        for id in gone {
+            sqlx::query("DELETE FROM team_calendars WHERE team_id = $1 AND source_id = $2")
+                .bind(team)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for url in add {
+            let id = Self::source_id(&mut tx, url).await?;
+            sqlx::query(
+                "INSERT INTO team_calendars (team_id, source_id, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (team_id, source_id) DO NOTHING",
+            )
+            .bind(team)
+            .bind(id)
+            .bind(now_unix())
+            .execute(&mut *tx)
+            .await?;
+        }
+        drop_unused_sources(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Takes every holiday calendar of team `team` away.
     pub async fn remove_team_calendars(&self, team: i64) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;

@@ -100,3 +100,45 @@ both!(calendars_in_the_preferences_api, |app| {
         "calendar_away read-only"
     );
 });
+
+both!(a_teams_holiday_calendars_through_the_admin_api, |app| {
+    app.member("ann@example.test", "Ann", "Europe/Berlin").await;
+    let srv = Server::start(&app, |_| {}).await;
+    let admin = Some(crate::web::ADMIN);
+    let path = "/api/v1/admin/teams/core/calendars";
+    let (s, v) = srv.get(path, admin).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"team": "core", "calendars": []}));
+    let url = "webcal://calendar.google.com/calendar/ical/en.german%23holiday%40group.v.calendar.google.com/public/basic.ics";
+    let (s, v) = srv
+        .send(
+            Method::PUT,
+            path,
+            admin,
+            json!({"calendars": [{"address": url}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["calendars"][0]["kind"], "holidays");
+    assert_eq!(v["calendars"][0]["address"], "calendar.google.com …blic");
+    // Sent back as it is: kept; a stranger's id: 422; no team: 404; no token: 401.
+    let (s, again) = srv.send(Method::PUT, path, admin, v.clone()).await;
+    assert_eq!((s, &again), (StatusCode::OK, &v));
+    let (s, e) = srv
+        .send(
+            Method::PUT,
+            path,
+            admin,
+            json!({"calendars": [{"id": 999, "address": "x"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (s, _) = srv.get("/api/v1/admin/teams/nope/calendars", admin).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = srv.get(path, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = srv
+        .send(Method::PUT, path, admin, json!({"calendars": []}))
+        .await;
+    assert_eq!((s, v["calendars"].clone()), (StatusCode::OK, json!([])));
+});

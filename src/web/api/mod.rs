@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`: bearer-token authentication (member tokens are stored as
 //! SHA-256 hashes; the admin token comes from `web.admin_token`), per-token rate limits, JSON
 //! bodies whose rejections become [`AppError`]s, and the handlers for updates, preferences,
-//! digests and the admin endpoints (members, teams, holidays, check-ins).
+//! digests and the admin endpoints (members, teams, holidays, holiday calendars, check-ins).
 
 mod admin;
 mod auth;
@@ -11,6 +11,7 @@ mod log;
 mod me;
 mod me_calendars;
 mod shape;
+mod team_calendars;
 mod updates;
 
 use admin::*;
@@ -21,6 +22,7 @@ use log::*;
 pub use me::MemberPatch;
 use me::*;
 use shape::*;
+use team_calendars::*;
 use updates::*;
 
 use axum::Json;
@@ -47,6 +49,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         ))
         .add(routes!(admin_list_teams, admin_add_team))
         .add(routes!(admin_list_holidays, admin_add_holiday))
+        .add(routes!(admin_team_calendars, admin_set_team_calendars))
         .add(routes!(admin_list_checkins, admin_add_checkin))
         .add(routes!(admin_replace_checkin, admin_remove_checkin))
 }

@@ -1,0 +1,121 @@
+//! A team's holiday calendars through the admin API (#34): listed as host and last
+//! characters with ids (never the whole address), replaced by sending the list back (items
+//! with an `id` kept, items without one added, the rest removed). Every event of a holiday
+//! calendar is a day off for every member of the team.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::me_calendars::CalendarItem;
+use super::*;
+use crate::domain::rfc3339;
+use crate::fetch::normalise;
+use crate::web::{AppError, WebState};
+
+/// A team's holiday calendars.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TeamCalendars {
+    /// Read-only: may be sent back unchanged.
+    #[schema(value_type = crate::domain::TeamName)]
+    #[serde(default)]
+    team: String,
+    calendars: Vec<CalendarItem>,
+}
+
+async fn team_id(st: &WebState, name: &str) -> Result<i64, AppError> {
+    st.ctx.store.team_id(name).await?.ok_or_else(|| {
+        AppError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no team named {name}"),
+        )
+    })
+}
+
+async fn listed(st: &WebState, name: &str, id: i64) -> Result<TeamCalendars, AppError> {
+    let calendars = st
+        .ctx
+        .store
+        .team_calendars(id)
+        .await?
+        .into_iter()
+        .map(|l| CalendarItem {
+            id: Some(l.source_id),
+            address: l.shown,
+            kind: "holidays".into(),
+            read_at: l.fetched_at.map(rfc3339),
+            error: l.error,
+            failing_since: l.failing_since.map(rfc3339),
+        })
+        .collect();
+    Ok(TeamCalendars {
+        team: name.to_string(),
+        calendars,
+    })
+}
+
+/// A team's holiday calendars.
+#[utoipa::path(get, path = "/api/v1/admin/teams/{name}/calendars", tag = "admin",
+    security(("adminToken" = [])),
+    params(("name" = crate::domain::TeamName, Path, description = "The team.")),
+    responses(
+        (status = 200, description = "Its holiday calendars, as shown (never the whole address).", body = TeamCalendars),
+        (status = 404, description = "No team with that name (not_found).", body = crate::web::openapi::ErrorBody),
+    ))]
+pub(super) async fn admin_team_calendars(
+    State(st): State<WebState>,
+    _: AdminAuth,
+    ApiPath(name): ApiPath,
+) -> Result<Json<TeamCalendars>, AppError> {
+    let id = team_id(&st, &name).await?;
+    Ok(Json(listed(&st, &name, id).await?))
+}
+
+/// Set a team's holiday calendars: items with an `id` are kept, items without one add their
+/// `address` (`https://` or `webcal://`; read by the calendar job within minutes), the rest
+/// are removed.
+#[utoipa::path(put, path = "/api/v1/admin/teams/{name}/calendars", tag = "admin",
+    security(("adminToken" = [])),
+    params(("name" = crate::domain::TeamName, Path, description = "The team.")),
+    request_body = TeamCalendars,
+    responses(
+        (status = 200, description = "The team's holiday calendars now.", body = TeamCalendars),
+        (status = 404, description = "No team with that name (not_found).", body = crate::web::openapi::ErrorBody),
+        (status = 422, description = "An address that cannot be read, or an id that is not one of the team's calendars (invalid), naming the item.", body = crate::web::openapi::ErrorBody),
+    ))]
+pub(super) async fn admin_set_team_calendars(
+    State(st): State<WebState>,
+    _: AdminAuth,
+    ApiPath(name): ApiPath,
+    ApiJson(body): ApiJson<TeamCalendars>,
+) -> Result<Json<TeamCalendars>, AppError> {
+    let id = team_id(&st, &name).await?;
+    let have = st.ctx.store.team_calendars(id).await?;
+    let mut keep = Vec::new();
+    let mut add = Vec::new();
+    for (i, item) in body.calendars.iter().enumerate() {
+        match item.id {
+            Some(c) if have.iter().any(|l| l.source_id == c) => keep.push(c),
+            Some(c) => {
+                return Err(AppError::invalid(format!(
+                    "calendars[{i}].id: {c} is not one of the team's calendars"
+                )));
+            }
+            None => add.push(
+                normalise(&item.address, st.ctx.config.fetch.allow_http)
+                    .map_err(|e| AppError::invalid(format!("calendars[{i}].address: {e}")))?
+                    .to_string(),
+            ),
+        }
+    }
+    let gone: Vec<i64> = have
+        .iter()
+        .map(|l| l.source_id)
+        .filter(|c| !keep.contains(c))
+        .collect();
+    st.ctx.store.set_team_calendars(id, &gone, &add).await?;
+    Ok(Json(listed(&st, &name, id).await?))
+}
