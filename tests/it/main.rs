@@ -14,6 +14,7 @@ mod architecture;
 mod browser;
 mod calendar;
 mod calendar_cli;
+mod calendar_rrule_prop;
 mod calendar_sync;
 mod checkin_admin;
 mod checkin_answers;
