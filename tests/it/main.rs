@@ -15,6 +15,7 @@ mod browser;
 mod calendar;
 mod calendar_api;
 mod calendar_cli;
+mod calendar_rrule_prop;
 mod calendar_sync;
 mod checkin_admin;
 mod checkin_answers;

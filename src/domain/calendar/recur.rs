@@ -82,17 +82,33 @@ pub(crate) fn expand_walls(
 }
 
 /// Cleans an RRULE value (prefix, whitespace as in `BYDAY=MO, TU`, empty parts, case) and
-/// splits off its UNTIL.
+/// splits off its UNTIL. BYDAY ordinals (`1MO`) are dropped unless FREQ is MONTHLY or
+/// YEARLY, as dateutil does: RFC 5545 forbids them there, and the `rrule` crate would
+/// otherwise ignore such a BYDAY and give every day of the week.
 fn split_until(rule: &str) -> Result<(String, Option<String>), String> {
     let rule: String = rule.chars().filter(|c| !c.is_whitespace()).collect();
     let rule = rule.to_ascii_uppercase();
     let rule = rule.strip_prefix("RRULE:").unwrap_or(&rule);
+    let ordinals = rule
+        .split(';')
+        .any(|p| p == "FREQ=MONTHLY" || p == "FREQ=YEARLY");
     let mut until = None;
     let mut kept = Vec::new();
     for part in rule.split(';').filter(|p| !p.is_empty()) {
-        match part.strip_prefix("UNTIL=") {
-            Some(u) => until = Some(u.to_string()),
-            None => kept.push(part),
+        if let Some(u) = part.strip_prefix("UNTIL=") {
+            until = Some(u.to_string());
+        } else if let Some(days) = part.strip_prefix("BYDAY=").filter(|_| !ordinals) {
+            let mut plain: Vec<&str> = Vec::new();
+            for day in days.split(',') {
+                let day =
+                    day.trim_start_matches(|c: char| c == '+' || c == '-' || c.is_ascii_digit());
+                if !plain.contains(&day) {
+                    plain.push(day);
+                }
+            }
+            kept.push(format!("BYDAY={}", plain.join(",")));
+        } else {
+            kept.push(part.to_string());
         }
     }
     if kept.is_empty() {

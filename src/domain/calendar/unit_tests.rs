@@ -140,6 +140,25 @@ fn expand_rrule_dates_basics() {
 }
 
 #[test]
+fn byday_ordinals_outside_monthly_and_yearly_are_read_as_plain_weekdays() {
+    // RFC 5545 forbids `1MO` with DAILY or WEEKLY; dateutil reads it as MO. The `rrule` crate
+    // alone gave every day of the week (found against dateutil: tests/it/calendar_rrule_prop.rs).
+    let ny = chrono_tz::America::New_York;
+    let (from, to) = (d("2026-01-01"), d("2026-12-31"));
+    let got = |rule: &str| expand_rrule_dates(dt("2026-01-05 09:00"), ny, rule, &[], from, to);
+    let mondays = vec![d("2026-01-05"), d("2026-01-12"), d("2026-01-19")];
+    assert_eq!(got("FREQ=WEEKLY;BYDAY=1MO;COUNT=3").unwrap(), mondays);
+    assert_eq!(
+        got("FREQ=DAILY;BYDAY=-1MO,+2MO,MO;COUNT=3").unwrap(),
+        mondays
+    );
+    assert_eq!(
+        got("FREQ=MONTHLY;BYDAY=2MO;COUNT=2").unwrap(),
+        vec![d("2026-01-12"), d("2026-02-09")]
+    );
+}
+
+#[test]
 fn tzids_resolve_to_iana_zones() {
     let mut zones = zones::Zones::new(Tz::UTC, &[], d("2026-01-01"), d("2026-12-31"));
     for (tzid, want) in [
