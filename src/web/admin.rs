@@ -456,6 +456,10 @@ async fn dashboard(
     };
     let latest = store.list_outbox(false, LATEST).await?;
     let quarantine = store.quarantine_summary(LATEST).await?;
+    let calendars = calendars_section(
+        &store.calendar_states().await?,
+        &store.failing_calendars().await?,
+    );
     let outbox_table = |rows: &[crate::store::OutboxRow], id: &str| {
         html! {
             div class="scroll" {
@@ -551,6 +555,42 @@ async fn dashboard(
                 }
                 }
             }
+
+            (calendars)
         },
     ))
+}
+
+/// Calendar addresses by state, and each that cannot be read: its host and last characters
+/// (never the address), since when, why.
+fn calendars_section(
+    states: &[(&'static str, i64)],
+    failing: &[crate::store::calendars::CalendarLink],
+) -> Markup {
+    html! {
+        h2 { "Calendars" }
+        p id="calendar-counts" {
+            @for (i, (s, n)) in states.iter().enumerate() {
+                @if i > 0 { " · " }
+                span class=(format!("count state-{s}")) { (s) ": " (n) }
+            }
+        }
+        @if !failing.is_empty() {
+            p class="muted" { "These cannot be read; their last good copy is still used. Also " code { "tidings doctor" } "." }
+            div class="scroll" {
+            table id="calendars-failing" {
+                thead { tr { th { "Calendar" } th { "Failing since" } th { "Why" } } }
+                tbody {
+                    @for l in failing {
+                        tr {
+                            td { code { (l.shown) } }
+                            td { (utc(l.failing_since.unwrap_or_default())) }
+                            td { span class="err" { (l.error.as_deref().unwrap_or("—")) } }
+                        }
+                    }
+                }
+            }
+            }
+        }
+    }
 }

@@ -118,3 +118,91 @@ fn calendars_are_given_shown_masked_and_taken_away() {
     ));
     assert!(out.contains("core: no holiday calendars"), "{out}");
 }
+
+/// Serves `body` as 200 to every connection on a 127.0.0.1 port, from a thread: its port.
+fn serve_once_per_connection(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten().take(8) {
+            let mut s = stream;
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/calendar\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn a_calendar_address_never_reaches_the_logs_even_at_trace_level() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = dir.path();
+    let db = format!("sqlite://{}", p.join("t.db").display());
+    let port = serve_once_per_connection(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:v\r\nSUMMARY:Vacation\r\nDTSTART;VALUE=DATE:20261222\r\nDTEND;VALUE=DATE:20261224\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    ok(&run(p, &db, &["team", "add", "core"]));
+    ok(&run(
+        p,
+        &db,
+        &[
+            "member",
+            "add",
+            "a@example.com",
+            "--name",
+            "A",
+            "--tz",
+            "UTC",
+            "--team",
+            "core",
+        ],
+    ));
+    let cmd = || {
+        let mut c = std::process::Command::new(crate::cli::BIN);
+        c.current_dir(p)
+            .env_remove("TIDINGS_CONFIG")
+            .env("TIDINGS_DATABASE__URL", &db)
+            .env("TIDINGS_FETCH__ALLOW_PRIVATE", "true")
+            .env("TIDINGS_FETCH__ALLOW_HTTP", "true");
+        c
+    };
+    for (i, url) in [
+        format!("http://127.0.0.1:{port}/{SECRET}-good/basic.ics"),
+        format!("http://127.0.0.1:1/{SECRET}-refused/basic.ics"),
+        format!("http://127.0.0.1:{port}/{SECRET}-again?token={SECRET}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let o = cmd()
+            .args(["member", "set", "a@example.com", "--calendar", url])
+            .output()
+            .expect("runs");
+        assert!(
+            o.status.success(),
+            "{i}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = cmd()
+        .env("TIDINGS_LOG", "trace")
+        .args(["run-due", "--now", "2026-12-07T12:00:00Z"])
+        .output()
+        .expect("runs");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(
+        out.contains("calendars read 2, unchanged 0, failing 1"),
+        "{out}\n{err}"
+    );
+    assert!(err.lines().count() > 20, "trace logging is on: {err}");
+    assert!(!err.contains(SECRET) && !out.contains(SECRET), "{err}");
+}

@@ -231,6 +231,24 @@ async fn calendar_time_off_is_time_away(db: Db) {
     assert!(!links[0].shown.contains("/ann/work"), "{}", links[0].shown);
     // Counted for monitoring.
     let srv = crate::web::Server::start(&app, |_| {}).await;
+    // On the admin page, as its host and last characters, since when and why.
+    let admin = srv
+        .http
+        .get(srv.url("/"))
+        .header("authorization", format!("Bearer {}", crate::web::ADMIN))
+        .send()
+        .await
+        .expect("admin page")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        admin.contains("<table id=\"calendars-failing\">")
+            && admin.contains("<code>127.0.0.1 …work</code>")
+            && admin.contains("cannot connect to 127.0.0.1"),
+        "{admin}"
+    );
+    assert!(!admin.contains("/ann/work"), "{admin}");
     let metrics = srv.get_text("/metrics").await;
     assert!(
         metrics.contains("tidings_calendars{state=\"failing\"} 1")
