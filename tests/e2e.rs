@@ -400,3 +400,203 @@ async fn checkins_across_both_dst_changes_through_postfix() {
         ctx.store.close().await;
     }
 }
+
+/// One all-day or timed event as a calendar file (a VTIMEZONE for US Eastern when `eastern`).
+fn calendar_event(uid: &str, lines: &str, eastern: bool) -> String {
+    let tz = if eastern {
+        "BEGIN:VTIMEZONE\r\nTZID:America/New_York\r\nBEGIN:STANDARD\r\nDTSTART:16011104T020000\r\nRRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:16010311T020000\r\nRRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"
+    } else {
+        ""
+    };
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tidings e2e//EN\r\n{tz}BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260301T000000Z\r\n{lines}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+/// Calendars through real servers (#34): Frank's own calendar and the team's holiday
+/// calendar on a real CalDAV server (Radicale), read over HTTP; the requests and digests
+/// that Postfix delivers follow them across the 2026-03-08 US DST change — no request on a
+/// day of vacation, an out-of-office Friday or the holiday, one on the Friday excepted from
+/// the series, and a catch-up digest after the vacation.
+#[tokio::test]
+async fn calendars_through_radicale_and_postfix_across_the_us_dst_change() {
+    let rig = rig::Rig::shared();
+    let cal = support::radicale::Radicale::start();
+    cal.create_calendar("frank", "personal").await;
+    cal.put_event(
+        "frank",
+        "personal",
+        "vac",
+        &calendar_event(
+            "vac",
+            "SUMMARY:Vacation\r\nDTSTART;VALUE=DATE:20260310\r\nDTEND;VALUE=DATE:20260312\r\n",
+            false,
+        ),
+    )
+    .await;
+    cal.put_event("frank", "personal", "ooo", &calendar_event(
+        "ooo",
+        "SUMMARY:OOO Fridays\r\nDTSTART;TZID=America/New_York:20260306T090000\r\nDTEND;TZID=America/New_York:20260306T170000\r\nRRULE:FREQ=WEEKLY;BYDAY=FR\r\nEXDATE;TZID=America/New_York:20260313T090000\r\n",
+        true,
+    ))
+    .await;
+    cal.create_calendar("team", "holidays").await;
+    cal.put_event("team", "holidays", "h", &calendar_event(
+        "h",
+        "SUMMARY:Founders' day\r\nTRANSP:TRANSPARENT\r\nDTSTART;VALUE=DATE:20260316\r\nDTEND;VALUE=DATE:20260317\r\n",
+        false,
+    ))
+    .await;
+    for backend in ["sqlite", "postgres"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = match backend {
+            "sqlite" => format!("sqlite://{}", dir.path().join("cal.db").display()),
+            _ => rig.fresh_pg_url(),
+        };
+        let mut cfg = config(rig, &db, dir.path());
+        cfg.fetch.allow_private = true;
+        cfg.fetch.allow_http = true;
+        let ctx = Ctx::build(cfg).await.expect("service builds");
+        let team = format!("cal-{backend}");
+        let mut ids = Vec::new();
+        for (user, tz) in [("erin", "Europe/Berlin"), ("frank", "America/New_York")] {
+            let ch = tidings::store::MemberChange {
+                name: Some(user.into()),
+                tz: Some(tz.parse().expect("zone")),
+                teams: Some(vec![team.clone()]),
+                ..Default::default()
+            };
+            ids.push(
+                ctx.store
+                    .add_member(
+                        &support::addr(&format!("{user}@example.test")),
+                        &ch,
+                        &support::member_defaults(),
+                    )
+                    .await
+                    .expect("member"),
+            );
+        }
+        use tidings::store::calendars::CalendarKind;
+        ctx.store
+            .add_member_calendar(
+                ids[1],
+                &cal.export_url("frank", "personal"),
+                CalendarKind::Personal,
+            )
+            .await
+            .expect("Frank's calendar");
+        let team_id = ctx.store.team_id(&team).await.unwrap().expect("team");
+        ctx.store
+            .add_team_calendar(team_id, &cal.export_url("team", "holidays"))
+            .await
+            .expect("the team's holidays");
+        let walk = |from: &'static str, to: &'static str| {
+            let ctx = ctx.clone();
+            async move {
+                let (mut now, end) = (at(from), at(to));
+                while now <= end {
+                    jobs::calendars::run(&ctx, now).await.expect("calendars");
+                    jobs::plan::run(&ctx, now).await.expect("plan");
+                    jobs::send::run(&ctx, now).await.expect("send");
+                    now += chrono::Duration::minutes(30);
+                }
+            }
+        };
+        walk("2026-03-05T00:00:00Z", "2026-03-09T23:30:00Z").await;
+        // Erin's update of Monday: Frank reads it after his vacation.
+        ctx.store
+            .upsert_update(
+                ids[0],
+                "2026-03-09".parse().unwrap(),
+                "Done: the importer",
+                &[],
+                "api",
+                None,
+                false,
+                0,
+            )
+            .await
+            .expect("update");
+        walk("2026-03-10T00:00:00Z", "2026-03-16T23:30:00Z").await;
+        let subject_team = format!("{team} ");
+        let delivered = |kind: &str| {
+            let mut got = Vec::new();
+            for user in ["erin", "frank"] {
+                for m in support::maildir_messages(rig, user) {
+                    let raw = m.as_bytes();
+                    if header(raw, "X-Tidings-Kind") != kind
+                        || !support::subject_of(raw).starts_with(&subject_team)
+                    {
+                        continue;
+                    }
+                    let date = chrono::DateTime::parse_from_rfc2822(&header(raw, "Date"))
+                        .expect("a Date")
+                        .with_timezone(&chrono::Utc)
+                        .format("%Y-%m-%dT%H:%M")
+                        .to_string();
+                    got.push((user.to_string(), date, support::subject_of(raw)));
+                }
+            }
+            got.sort();
+            got
+        };
+        let mut want: Vec<(String, String)> = [
+            "2026-03-05T15:30",
+            "2026-03-06T15:30",
+            "2026-03-09T15:30",
+            "2026-03-10T15:30",
+            "2026-03-11T15:30",
+            "2026-03-12T15:30",
+            "2026-03-13T15:30",
+        ]
+        .iter()
+        .map(|d| ("erin".to_string(), d.to_string()))
+        .chain(
+            [
+                // Wednesday's, still Wednesday evening in New York when the walk starts.
+                "2026-03-05T00:00",
+                "2026-03-05T21:30",
+                "2026-03-09T20:30",
+                "2026-03-12T20:30",
+                "2026-03-13T20:30",
+            ]
+            .iter()
+            .map(|d| ("frank".to_string(), d.to_string())),
+        )
+        .collect();
+        want.sort();
+        let requests = || -> Vec<(String, String)> {
+            delivered("request")
+                .into_iter()
+                .map(|(u, d, _)| (u, d))
+                .collect()
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while requests().len() < want.len() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert_eq!(requests(), want, "{backend}");
+        // Frank's digests: none while away, a catch-up the morning after.
+        let digests: Vec<(String, String)> = delivered("digest")
+            .into_iter()
+            .filter(|(u, _, _)| u == "frank")
+            .map(|(_, d, s)| (d, s))
+            .collect();
+        assert!(
+            !digests
+                .iter()
+                .any(|(d, _)| d.starts_with("2026-03-10") || d.starts_with("2026-03-11")),
+            "{backend}: {digests:?}"
+        );
+        let after = digests
+            .iter()
+            .find(|(d, _)| d.starts_with("2026-03-12"))
+            .unwrap_or_else(|| panic!("{backend}: no digest on the 12th: {digests:?}"));
+        assert!(
+            after.1.contains("while you were away"),
+            "{backend}: {after:?}"
+        );
+        ctx.store.close().await;
+    }
+}
