@@ -9,6 +9,7 @@
 //! Idempotency is by unique keys (`ON CONFLICT DO NOTHING` + `rows_affected`), never by caching.
 
 mod blockers;
+mod calendar_days;
 pub mod calendars;
 mod checkins;
 mod comments;
@@ -26,6 +27,7 @@ mod tokens;
 mod updates;
 
 pub use blockers::TeamEscalation;
+pub use calendar_days::ranges_of;
 pub use checkins::{CheckinDue, STANDUP_NAME};
 pub use comments::PendingComment;
 pub use digest_reads::{DigestKey, DigestScope, Revision, UpdateContent};
