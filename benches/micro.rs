@@ -1,7 +1,9 @@
 //! Criterion micro-benchmarks of the pure hot paths, for `cargo bench`: reply extraction (one
 //! reply of each kind from the labelled corpus layout, plus the whole corpus when it is there),
-//! schedule computation (next fire instant in zones with and without DST, on a gap day), and
-//! digest rendering (text, HTML and the complete multipart message of a 100-member team).
+//! schedule computation (next fire instant in zones with and without DST, on a gap day),
+//! digest rendering (text, HTML and the complete multipart message of a 100-member team), and
+//! calendars (each fixture of tests/fixtures/calendars read into one member's away days over
+//! the calendar job's window of about 13 months).
 //!
 //!   cargo bench --bench micro                  all of them
 //!   cargo bench --bench micro -- schedule      only those whose name contains "schedule"
@@ -186,5 +188,54 @@ fn rendering(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, extraction, schedule, rendering);
+/// One member's away days from each calendar fixture, over the job's window (a week back,
+/// 400 days ahead), as `jobs::calendars` computes them.
+fn calendars(c: &mut Criterion) {
+    use tidings::domain::calendar::{AwayQuery, AwayWords, CalendarKind, away_days};
+    let mut g = c.benchmark_group("calendar");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/calendars");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ics"))
+        .collect();
+    files.sort();
+    let words = AwayWords::default();
+    let ignore = std::collections::BTreeSet::new();
+    let from = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+    let to = NaiveDate::from_ymd_opt(2027, 2, 5).unwrap_or_default();
+    let q = AwayQuery {
+        tz: parse_tz("Europe/Berlin").expect("zone"),
+        request_at: chrono::NaiveTime::from_hms_opt(16, 30, 0).unwrap_or_default(),
+        digest_at: chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default(),
+        words: &words,
+        ignore_uids: &ignore,
+        from,
+        to,
+    };
+    for f in files {
+        let Ok(bytes) = std::fs::read(&f) else {
+            continue;
+        };
+        let name = f
+            .file_stem()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let kind = if name.contains("holidays") {
+            CalendarKind::Holidays
+        } else {
+            CalendarKind::Personal
+        };
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_function(format!("away_days_{name}"), |b| {
+            b.iter(|| away_days(black_box(&bytes), kind, black_box(&q)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, extraction, schedule, rendering, calendars);
 criterion_main!(benches);

@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::*;
-pub use crate::domain::calendar::CalendarKind;
 use crate::domain::MemberId;
+pub use crate::domain::calendar::CalendarKind;
 
 /// A calendar as a page shows it: never its whole address.
 #[derive(Debug, Clone, PartialEq, Eq)]

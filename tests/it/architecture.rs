@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! domain ← config ← telemetry
-//!                 ← store / render / mail ← jobs ← web ← app ← cli
+//!                 ← store / render / mail / fetch ← jobs ← web ← app ← cli
 //! ```
 //!
 //! Paths are read from the text (comments and string literals removed), so `use crate::{a, b::c}`
@@ -22,9 +22,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("store", &["domain", "config"]),
     ("render", &["domain", "config"]),
     ("mail", &["domain", "config"]),
+    ("fetch", &["domain", "config"]),
     (
         "jobs",
-        &["domain", "config", "telemetry", "store", "render", "mail"],
+        &[
+            "domain",
+            "config",
+            "telemetry",
+            "store",
+            "render",
+            "mail",
+            "fetch",
+        ],
     ),
     (
         "web",
@@ -35,6 +44,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "store",
             "render",
             "mail",
+            "fetch",
             "jobs",
         ],
     ),
@@ -47,6 +57,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "store",
             "render",
             "mail",
+            "fetch",
             "jobs",
             "web",
         ],
@@ -60,6 +71,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "store",
             "render",
             "mail",
+            "fetch",
             "jobs",
             "web",
             "app",
