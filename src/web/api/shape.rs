@@ -81,6 +81,15 @@ pub(super) async fn put_digest_shape(
             })
         })
         .transpose()?;
+    // The document says each is an address: a blank one is refused, not skipped (the
+    // preferences page's comma-separated fields skip blanks; a JSON list has none to skip).
+    for (field, names) in [("follow", &body.follow), ("mute", &body.mute)] {
+        if let Some(i) = names.iter().position(|n| n.trim().is_empty()) {
+            return Err(AppError::invalid(format!(
+                "{field}[{i}]: empty; name a teammate by email address"
+            )));
+        }
+    }
     let spec = ShapeSpec {
         follow: body.follow,
         mute: body.mute,
