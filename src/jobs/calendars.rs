@@ -170,7 +170,7 @@ async fn compute_days(
     now: DateTime<Utc>,
     report: &mut CalendarReport,
 ) -> anyhow::Result<()> {
-    let readers = ctx.store.calendar_readers().await?;
+    let readers = ctx.store.calendar_readers(None).await?;
     for (member, sources) in &readers {
         if let Some(changed) = compute_member(ctx, *member, sources, now).await? {
             report.computed += 1;
@@ -251,7 +251,7 @@ pub async fn recompute_member(
     member: crate::domain::MemberId,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    match ctx.store.calendar_readers().await?.get(&member) {
+    match ctx.store.calendar_readers(Some(member)).await?.get(&member) {
         Some(sources) => {
             compute_member(ctx, member, sources, now).await?;
         }
@@ -263,6 +263,32 @@ pub async fn recompute_member(
     Ok(())
 }
 
+/// The stretches of days read by `kind`'s rule from `m`'s calendars, from today on, each
+/// with its event: what the receipt, the preferences page and the API show.
+pub async fn spans(
+    ctx: &Ctx,
+    m: &Member,
+    now: DateTime<Utc>,
+    kind: CalendarKind,
+) -> anyhow::Result<Vec<crate::domain::calendar::AwaySpan>> {
+    use crate::domain::calendar::{AwayDay, AwayReport};
+    let today = local_date(m.tz, now);
+    let days = ctx.store.calendar_days(m.id).await?;
+    Ok(AwayReport {
+        days: days
+            .into_iter()
+            .filter(|d| d.kind == kind && d.day >= today)
+            .map(|d| AwayDay {
+                date: d.day,
+                uid: d.uid,
+                summary: d.summary,
+            })
+            .collect(),
+        problems: Vec::new(),
+    }
+    .spans())
+}
+
 /// What a member is told was read: `away Mon 22 Dec – Fri 2 Jan (Vacation)` per stretch of
 /// time away from today on (at most `max`), and the calendars that could not be read.
 pub async fn summary(
@@ -271,40 +297,19 @@ pub async fn summary(
     now: DateTime<Utc>,
     max: usize,
 ) -> anyhow::Result<Vec<String>> {
-    use crate::domain::calendar::{AwayDay, AwayReport};
-    let today = local_date(m.tz, now);
-    let days = ctx.store.calendar_days(m.id).await?;
-    let report = AwayReport {
-        days: days
-            .into_iter()
-            .filter(|d| d.kind == CalendarKind::Personal && d.day >= today)
-            .map(|d| AwayDay {
-                date: d.day,
-                uid: d.uid,
-                summary: d.summary,
-            })
-            .collect(),
-        problems: Vec::new(),
-    };
-    let fmt = |d: NaiveDate| d.format("%a %-d %b").to_string();
-    let mut out: Vec<String> = report
-        .spans()
+    let mut out: Vec<String> = spans(ctx, m, now, CalendarKind::Personal)
+        .await?
         .into_iter()
         .take(max)
         .map(|s| {
-            let when = if s.first == s.last {
-                fmt(s.first)
-            } else {
-                format!("{} – {}", fmt(s.first), fmt(s.last))
-            };
             let what: String = crate::render::team::one_line(&s.summary)
                 .chars()
                 .take(60)
                 .collect();
             if what.is_empty() {
-                format!("away {when}")
+                format!("away {}", s.when())
             } else {
-                format!("away {when} ({what})")
+                format!("away {} ({what})", s.when())
             }
         })
         .collect();

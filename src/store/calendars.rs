@@ -260,16 +260,7 @@ impl Store {
         .bind(member)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DueSource {
-                    id: r.try_get(0)?,
-                    url: r.try_get(1)?,
-                    etag: r.try_get(2)?,
-                    last_modified: r.try_get(3)?,
-                })
-            })
-            .collect()
+        rows.iter().map(due_source_of).collect()
     }
 
     /// Sources not tried since `before` (Unix seconds), oldest first.
@@ -282,16 +273,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DueSource {
-                    id: r.try_get(0)?,
-                    url: r.try_get(1)?,
-                    etag: r.try_get(2)?,
-                    last_modified: r.try_get(3)?,
-                })
-            })
-            .collect()
+        rows.iter().map(due_source_of).collect()
     }
 
     /// Records a read of source `id`: a new body (with its validators and hash), `None` for
@@ -333,17 +315,27 @@ impl Store {
 
     /// Every member with a calendar of their own or of a team of theirs: the sources each
     /// reads (source id, rule, hash of its last good body; none yet: not listed).
+    /// `only`: that member alone (a page or command computing one member's days).
     pub async fn calendar_readers(
         &self,
+        only: Option<MemberId>,
     ) -> StoreResult<BTreeMap<MemberId, Vec<(i64, CalendarKind, String)>>> {
-        let rows = sqlx::query(
+        // An id, not text from outside.
+        let (mine, theirs) = match only {
+            Some(m) => (
+                format!(" AND mc.member_id = {m}"),
+                format!(" AND tm.member_id = {m}"),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT mc.member_id, s.id, mc.kind, s.body_hash FROM member_calendars mc
-               JOIN calendar_sources s ON s.id = mc.source_id WHERE s.body_hash IS NOT NULL
+               JOIN calendar_sources s ON s.id = mc.source_id WHERE s.body_hash IS NOT NULL{mine}
              UNION
              SELECT tm.member_id, s.id, 'holidays', s.body_hash FROM team_calendars tc
                JOIN team_members tm ON tm.team_id = tc.team_id
-               JOIN calendar_sources s ON s.id = tc.source_id WHERE s.body_hash IS NOT NULL",
-        )
+               JOIN calendar_sources s ON s.id = tc.source_id WHERE s.body_hash IS NOT NULL{theirs}"
+        )))
         .fetch_all(&self.pool)
         .await?;
         let mut out: BTreeMap<MemberId, Vec<(i64, CalendarKind, String)>> = BTreeMap::new();
@@ -376,6 +368,16 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     }
+}
+
+/// A source row (id, url, etag, last_modified) to read.
+fn due_source_of(r: &sqlx::any::AnyRow) -> StoreResult<DueSource> {
+    Ok(DueSource {
+        id: r.try_get(0)?,
+        url: r.try_get(1)?,
+        etag: r.try_get(2)?,
+        last_modified: r.try_get(3)?,
+    })
 }
 
 /// A calendar row (id, kind, url, fetched_at, error, failing_since) as shown.

@@ -305,7 +305,10 @@ both!(
             (json!({"quiet_until": "2020-01-01"}), "after today"),
             (json!({"quiet_until": "soon"}), "not a date"),
             // Found by Schemathesis: a blank address was skipped and answered 200.
-            (json!({"follow": [""], "quiet_until": null}), "follow[0]: empty"),
+            (
+                json!({"follow": [""], "quiet_until": null}),
+                "follow[0]: empty",
+            ),
             (json!({"mute": ["ana@example.test", " "]}), "mute[1]: empty"),
         ] {
             let (s, v) = srv

@@ -127,6 +127,18 @@ pub struct AwaySpan {
     pub summary: String,
 }
 
+impl AwaySpan {
+    /// `Tue 22 Dec – Fri 1 Jan`, or `Tue 22 Dec` for one day.
+    pub fn when(&self) -> String {
+        let f = |d: NaiveDate| d.format("%a %-d %b").to_string();
+        if self.first == self.last {
+            f(self.first)
+        } else {
+            format!("{} – {}", f(self.first), f(self.last))
+        }
+    }
+}
+
 /// What a calendar says about a member's window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AwayReport {

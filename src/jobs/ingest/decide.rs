@@ -7,7 +7,7 @@ use super::classify::automatic;
 use super::commands::command_change;
 use super::comment::comment;
 use super::identify::{Identity, Via, identify};
-use super::notices::{not_one_sender, notify_sender, tell, under_notice_limit};
+use super::notices::{not_one_sender, notify_sender, tell, tell_member, under_notice_limit};
 use super::shape::{self, Shaped};
 use super::*;
 use crate::config::AttachmentPolicy;
@@ -329,31 +329,13 @@ async fn as_member(
             // follow, mute, …: a name that is no teammate's leaves the reply an update.
             Ok(c) if shapes_digest(&c) => {
                 if let Shaped::Told(msg) = shape::apply(ctx, &member, c, now).await? {
-                    let notice = compose::notice(
-                        ctx,
-                        &member,
-                        &format!("receipt:{key}"),
-                        "Done: your digest changed",
-                        &msg,
-                        None,
-                        now,
-                    )?;
-                    tell(ctx, &notice, now).await?;
+                    tell_member(ctx, &member, key, "Done: your digest changed", &msg, now).await?;
                     return Ok(Decision::command(msg, sender, member.id));
                 }
             }
             Ok(c @ (Command::Calendar(_) | Command::CalendarOff)) => {
                 let (subject, msg) = super::calendar::apply(ctx, &member, c, now).await?;
-                let notice = compose::notice(
-                    ctx,
-                    &member,
-                    &format!("receipt:{key}"),
-                    subject,
-                    &msg,
-                    None,
-                    now,
-                )?;
-                tell(ctx, &notice, now).await?;
+                tell_member(ctx, &member, key, subject, &msg, now).await?;
                 return Ok(Decision::command(msg, sender, member.id));
             }
             Ok(c) => match command_change(&member, c, now) {
@@ -374,16 +356,15 @@ async fn as_member(
             },
             Err(e) => {
                 let msg = format!("That looked like a command, but: {e}");
-                let notice = compose::notice(
+                tell_member(
                     ctx,
                     &member,
-                    &format!("receipt:{key}"),
+                    key,
                     "Your command was not understood",
                     &msg,
-                    None,
                     now,
-                )?;
-                tell(ctx, &notice, now).await?;
+                )
+                .await?;
                 return Ok(Decision::quarantined(msg, sender, Some(member.id)));
             }
         }

@@ -39,6 +39,28 @@ pub(super) async fn tell(
     Ok(())
 }
 
+/// Tells `member` what their command did (or why it was refused): the receipt keyed by the
+/// inbound message `key`, sent through [`tell`].
+pub(super) async fn tell_member(
+    ctx: &Ctx,
+    member: &crate::domain::Member,
+    key: &str,
+    subject: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let notice = compose::notice(
+        ctx,
+        member,
+        &format!("receipt:{key}"),
+        subject,
+        text,
+        None,
+        now,
+    )?;
+    tell(ctx, &notice, now).await
+}
+
 /// Why a message is nobody's, whatever it carries: several From addresses, or a `Sender:`
 /// other than its From (mail sent on someone's behalf is not theirs).
 pub(super) fn not_one_sender(p: &parse::Inbound, from: &EmailAddress) -> Option<String> {

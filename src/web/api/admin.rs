@@ -90,14 +90,13 @@ pub(super) async fn admin_add_member(
     }
     let ch = patch.to_change(None, true)?;
     // Checked before the member is added: a new member has no calendar to keep.
-    for (i, c) in patch.calendars.iter().flatten().enumerate() {
-        if c.id.is_some() {
-            return Err(AppError::invalid(format!(
-                "calendars[{i}].id: a new member has no calendars yet"
-            )));
-        }
-        crate::fetch::normalise(&c.address, st.ctx.config.fetch.allow_http)
-            .map_err(|e| AppError::invalid(format!("calendars[{i}].address: {e}")))?;
+    if let Some(items) = &patch.calendars {
+        super::me_calendars::plan(
+            items,
+            &[],
+            st.ctx.config.fetch.allow_http,
+            "the new member's",
+        )?;
     }
     let m = crate::jobs::members::add(&st.ctx, &email, &ch, Utc::now()).await?;
     calendars(&st, &m, &patch).await?;

@@ -80,25 +80,13 @@ impl Preferences {
                 failing_since: l.failing_since.map(rfc3339),
             })
             .collect();
-        let today = crate::domain::schedule::local_date(m.tz, chrono::Utc::now());
-        let days = ctx.store.calendar_days(m.id).await?;
-        let report = crate::domain::calendar::AwayReport {
-            days: days
-                .into_iter()
-                .filter(|d| d.kind == CalendarKind::Personal && d.day >= today)
-                .map(|d| crate::domain::calendar::AwayDay {
-                    date: d.day,
-                    uid: d.uid,
-                    summary: d.summary,
-                })
-                .collect(),
-            problems: Vec::new(),
-        };
+        let away =
+            crate::jobs::calendars::spans(ctx, m, chrono::Utc::now(), CalendarKind::Personal)
+                .await?;
         Ok(Preferences {
             member: MemberView::from(m),
             calendars,
-            calendar_away: report
-                .spans()
+            calendar_away: away
                 .into_iter()
                 .map(|s| CalendarAway {
                     from: s.first,
@@ -110,9 +98,18 @@ impl Preferences {
     }
 }
 
-/// Makes `member`'s calendars what `items` says; every item checked before anything changes.
-pub async fn apply(ctx: &Ctx, member: MemberId, items: &[CalendarItem]) -> Result<(), AppError> {
-    let have = ctx.store.member_calendars(member).await?;
+/// An address to add, as the fetcher reads it, and its rule.
+pub(super) type NewCalendar = (String, CalendarKind);
+
+/// What a list of calendars sent back asks for, every item checked before anything changes:
+/// the ids to keep (each one of `have`, else 422 naming it as not one of `whose` calendars)
+/// and the addresses to add with their kind.
+pub(super) fn plan(
+    items: &[CalendarItem],
+    have: &[i64],
+    allow_http: bool,
+    whose: &str,
+) -> Result<(Vec<i64>, Vec<NewCalendar>), AppError> {
     let mut keep = Vec::new();
     let mut add = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -126,25 +123,34 @@ pub async fn apply(ctx: &Ctx, member: MemberId, items: &[CalendarItem]) -> Resul
             }
         };
         match item.id {
-            Some(id) if have.iter().any(|l| l.source_id == id) => keep.push(id),
+            Some(id) if have.contains(&id) => keep.push(id),
             Some(id) => {
                 return Err(AppError::invalid(format!(
-                    "calendars[{i}].id: {id} is not one of your calendars"
+                    "calendars[{i}].id: {id} is not one of {whose} calendars"
                 )));
             }
             None => {
-                let url = normalise(&item.address, ctx.config.fetch.allow_http)
+                let url = normalise(&item.address, allow_http)
                     .map_err(|e| AppError::invalid(format!("calendars[{i}].address: {e}")))?;
                 add.push((url.to_string(), kind));
             }
         }
     }
-    for l in &have {
-        if !keep.contains(&l.source_id) {
-            ctx.store
-                .remove_member_calendar(member, l.source_id)
-                .await?;
-        }
+    Ok((keep, add))
+}
+
+/// Makes `member`'s calendars what `items` says; every item checked before anything changes.
+pub async fn apply(ctx: &Ctx, member: MemberId, items: &[CalendarItem]) -> Result<(), AppError> {
+    let have: Vec<i64> = ctx
+        .store
+        .member_calendars(member)
+        .await?
+        .iter()
+        .map(|l| l.source_id)
+        .collect();
+    let (keep, add) = plan(items, &have, ctx.config.fetch.allow_http, "your")?;
+    for id in have.iter().filter(|id| !keep.contains(id)) {
+        ctx.store.remove_member_calendar(member, *id).await?;
     }
     for (url, kind) in &add {
         ctx.store.add_member_calendar(member, url, *kind).await?;

@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 use super::me_calendars::CalendarItem;
 use super::*;
 use crate::domain::rfc3339;
-use crate::fetch::normalise;
 use crate::web::{AppError, WebState};
 
 /// A team's holiday calendars.
@@ -93,29 +92,23 @@ pub(super) async fn admin_set_team_calendars(
     ApiJson(body): ApiJson<TeamCalendars>,
 ) -> Result<Json<TeamCalendars>, AppError> {
     let id = team_id(&st, &name).await?;
-    let have = st.ctx.store.team_calendars(id).await?;
-    let mut keep = Vec::new();
-    let mut add = Vec::new();
-    for (i, item) in body.calendars.iter().enumerate() {
-        match item.id {
-            Some(c) if have.iter().any(|l| l.source_id == c) => keep.push(c),
-            Some(c) => {
-                return Err(AppError::invalid(format!(
-                    "calendars[{i}].id: {c} is not one of the team's calendars"
-                )));
-            }
-            None => add.push(
-                normalise(&item.address, st.ctx.config.fetch.allow_http)
-                    .map_err(|e| AppError::invalid(format!("calendars[{i}].address: {e}")))?
-                    .to_string(),
-            ),
-        }
-    }
-    let gone: Vec<i64> = have
+    let have: Vec<i64> = st
+        .ctx
+        .store
+        .team_calendars(id)
+        .await?
         .iter()
         .map(|l| l.source_id)
-        .filter(|c| !keep.contains(c))
         .collect();
+    let (keep, add) = super::me_calendars::plan(
+        &body.calendars,
+        &have,
+        st.ctx.config.fetch.allow_http,
+        "the team's",
+    )?;
+    // A team's calendars are holiday calendars, whatever kind an item says.
+    let add: Vec<String> = add.into_iter().map(|(url, _)| url).collect();
+    let gone: Vec<i64> = have.into_iter().filter(|c| !keep.contains(c)).collect();
     st.ctx.store.set_team_calendars(id, &gone, &add).await?;
     Ok(Json(listed(&st, &name, id).await?))
 }

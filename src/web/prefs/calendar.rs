@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use super::form::{PrefsForm, Rejected};
 use super::groups::Groups;
 use crate::domain::Member;
-use crate::domain::calendar::{AwayDay, AwayReport, AwaySpan};
+use crate::domain::calendar::AwaySpan;
 use crate::fetch::normalise;
 use crate::jobs::Ctx;
 use crate::store::calendars::{CalendarKind, CalendarLink};
@@ -30,38 +30,13 @@ const SHOWN: usize = 12;
 
 impl Shown {
     pub(super) async fn read(ctx: &Ctx, m: &Member, now: DateTime<Utc>) -> Result<Shown, AppError> {
-        let today = crate::domain::schedule::local_date(m.tz, now);
-        let days = ctx.store.calendar_days(m.id).await?;
-        let spans_of = |kind: CalendarKind| {
-            AwayReport {
-                days: days
-                    .iter()
-                    .filter(|d| d.kind == kind && d.day >= today)
-                    .map(|d| AwayDay {
-                        date: d.day,
-                        uid: d.uid.clone(),
-                        summary: d.summary.clone(),
-                    })
-                    .collect(),
-                problems: Vec::new(),
-            }
-            .spans()
-        };
+        use crate::jobs::calendars::spans;
         Ok(Shown {
             links: ctx.store.member_calendars(m.id).await?,
-            spans: spans_of(CalendarKind::Personal),
-            holidays: spans_of(CalendarKind::Holidays),
+            spans: spans(ctx, m, now, CalendarKind::Personal).await?,
+            holidays: spans(ctx, m, now, CalendarKind::Holidays).await?,
             ignored: ctx.store.ignored_events(m.id).await?,
         })
-    }
-}
-
-fn when(s: &AwaySpan) -> String {
-    let f = |d: chrono::NaiveDate| d.format("%a %-d %b").to_string();
-    if s.first == s.last {
-        f(s.first)
-    } else {
-        format!("{} – {}", f(s.first), f(s.last))
     }
 }
 
@@ -120,12 +95,12 @@ pub(super) fn section(g: &Groups<'_>, s: &Shown) -> Markup {
                 ul class="away" {
                     @for sp in s.spans.iter().take(SHOWN) {
                         li {
-                            "away " (when(sp))
+                            "away " (sp.when())
                             @if !sp.summary.is_empty() { " (" (sp.summary) ")" }
                             " "
                             button type="submit" class="link" name="action"
                                 value=(format!("event-ignore:{}", sp.uid))
-                                aria-label=(format!("Ignore {} {}", sp.summary, when(sp))) { "ignore this event" }
+                                aria-label=(format!("Ignore {} {}", sp.summary, sp.when())) { "ignore this event" }
                         }
                     }
                 }
@@ -134,7 +109,7 @@ pub(super) fn section(g: &Groups<'_>, s: &Shown) -> Markup {
             }
             @if !s.holidays.is_empty() {
                 p { "Days off from holiday calendars: "
-                    (s.holidays.iter().take(SHOWN).map(|h| format!("{} ({})", when(h), h.summary)).collect::<Vec<_>>().join("; "))
+                    (s.holidays.iter().take(SHOWN).map(|h| format!("{} ({})", h.when(), h.summary)).collect::<Vec<_>>().join("; "))
                 }
             }
             @if !s.ignored.is_empty() {
