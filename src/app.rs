@@ -122,7 +122,7 @@ impl App {
             }
         });
 
-        // Calendars on their own timer: the planner reads what was last read and never
+        // Calendars and activity feeds on their own timer: the planner reads what was last read and never
         // waits on the network.
         let cal_ctx = ctx.clone();
         let mut cal_stop = stop_rx.clone();
@@ -130,6 +130,9 @@ impl App {
             loop {
                 if let Err(e) = calendars_logged(&cal_ctx, Utc::now(), "timer").await {
                     tracing::error!(error = %format!("{e:#}"), "reading calendars failed; will retry");
+                }
+                if let Err(e) = activity_logged(&cal_ctx, Utc::now(), "timer").await {
+                    tracing::error!(error = %format!("{e:#}"), "reading activity feeds failed; will retry");
                 }
                 tokio::select! {
                     _ = cal_stop.changed() => break,
@@ -186,6 +189,8 @@ pub struct PassReport {
     pub inbound: Option<anyhow::Result<jobs::ingest::IngestReport>>,
     /// `None` when the pass did not read calendars (`serve` reads them on its own timer).
     pub calendars: Option<anyhow::Result<jobs::calendars::CalendarReport>>,
+    /// `None` when the pass did not read activity feeds (`serve` reads them on its own timer).
+    pub activity: Option<anyhow::Result<jobs::activity::ActivityReport>>,
     pub plan: anyhow::Result<jobs::plan::PlanReport>,
     pub send: anyhow::Result<jobs::send::SendReport>,
 }
@@ -228,6 +233,13 @@ impl PassReport {
                 hint: "check database.url (`tidings doctor`); a calendar that cannot be fetched is not a failure of the pass: its last good copy is used and the member's page says why".into(),
             });
         }
+        if let Some(Err(e)) = &self.activity {
+            out.push(PartFailure {
+                part: "reading activity feeds",
+                error: format!("{e:#}"),
+                hint: "check database.url (`tidings doctor`); a feed that cannot be fetched is not a failure of the pass: the request goes out without a draft from it and the member's page says why".into(),
+            });
+        }
         if let Err(e) = &self.plan {
             out.push(PartFailure {
                 part: "queueing",
@@ -266,7 +278,9 @@ impl PassReport {
 
     /// How many parts ran in this pass.
     pub fn parts(&self) -> usize {
-        2 + usize::from(self.inbound.is_some()) + usize::from(self.calendars.is_some())
+        2 + usize::from(self.inbound.is_some())
+            + usize::from(self.calendars.is_some())
+            + usize::from(self.activity.is_some())
     }
 
     /// True when nothing could be done: every part failed, or queueing and sending both
@@ -278,8 +292,8 @@ impl PassReport {
     }
 }
 
-/// One pass: read new replies and calendars (when `inbound`), then queue what is due while sending the
-/// outbox. Every part runs whatever became of the ones before it; `run-due`, `serve` and
+/// One pass: read new replies, calendars and activity feeds (when `inbound`), then queue what
+/// is due while sending the outbox. Every part runs whatever became of the ones before it; `run-due`, `serve` and
 /// the demo all go through here.
 pub async fn run_pass(
     ctx: &Ctx,
@@ -287,21 +301,45 @@ pub async fn run_pass(
     why: &str,
     inbound: bool,
 ) -> PassReport {
-    let (inbound, calendars) = if inbound {
+    let (inbound, calendars, activity) = if inbound {
         (
             Some(ingest_logged(ctx, now, why).await),
             Some(calendars_logged(ctx, now, why).await),
+            Some(activity_logged(ctx, now, why).await),
         )
     } else {
-        (None, None)
+        (None, None, None)
     };
     let (plan, send) = plan_and_send_logged(ctx, now, why).await;
     PassReport {
         inbound,
         calendars,
+        activity,
         plan,
         send,
     }
+}
+
+/// The activity feed job in its own span, logging its counts when it did anything.
+pub async fn activity_logged(
+    ctx: &Ctx,
+    now: chrono::DateTime<Utc>,
+    why: &str,
+) -> anyhow::Result<jobs::activity::ActivityReport> {
+    async {
+        let r = jobs::activity::run(ctx, now).await?;
+        if r.read + r.unchanged + r.failed > 0 {
+            tracing::info!(
+                read = r.read,
+                unchanged = r.unchanged,
+                failed = r.failed,
+                "activity feeds"
+            );
+        }
+        Ok(r)
+    }
+    .instrument(tracing::info_span!("activity", why))
+    .await
 }
 
 /// The calendar job in its own span, logging its counts when it did anything.

@@ -324,6 +324,8 @@ pub enum MemberCmd {
         /// Remove every calendar of the member (before any --calendar given with it).
         #[arg(long)]
         no_calendars: bool,
+        #[command(flatten)]
+        activity: super::activity::ActivityOpts,
     },
     /// Remove a member and their updates.
     Remove {

@@ -47,6 +47,7 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
             }
             inbound_trust(&cfg, &store, &mut r).await;
             calendars(&store, &mut r).await;
+            activity_feeds(&store, &mut r).await;
             store.close().await;
         }
         Ok(Err(e)) => r.fail(
@@ -195,6 +196,48 @@ async fn calendars(store: &Store, r: &mut Report) {
         "calendars",
         &format!("{} of {total} cannot be read ({}); their last good copy is used", failing.len(), list.join("; ")),
         "ask the member to copy their calendar's private address again (reply \"calendar URL\"), or set fetch.allow_private = true for a server on your LAN",
+    );
+}
+
+/// Activity feeds whose last read failed (a warning: those members' requests go out without
+/// a draft from them). Named by member id and host only: the address is the member's secret.
+async fn activity_feeds(store: &Store, r: &mut Report) {
+    let states = match store.activity_feed_states().await {
+        Ok(s) => s,
+        Err(e) => return r.fail("activity feeds", &e.to_string(), "run `tidings migrate`"),
+    };
+    let count = |k: &str| states.iter().find(|(s, _)| *s == k).map_or(0, |(_, n)| *n);
+    let total: i64 = states.iter().map(|(_, n)| n).sum();
+    let failing = store.failing_activity_feeds().await.unwrap_or_default();
+    if failing.is_empty() {
+        return r.ok(
+            "activity feeds",
+            &format!(
+                "{} read, {} not read yet, none failing",
+                count("ok"),
+                count("unread")
+            ),
+        );
+    }
+    let list: Vec<String> = failing
+        .iter()
+        .map(|(member, l)| {
+            format!(
+                "member {member}'s {} since {}: {}",
+                l.shown,
+                crate::domain::rfc3339(l.failing_since.unwrap_or_default()),
+                l.error.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    r.warn(
+        "activity feeds",
+        &format!(
+            "{} of {total} cannot be read ({}); those requests go out without a draft from them",
+            failing.len(),
+            list.join("; ")
+        ),
+        "the member sees why on their preferences page and may give the address again (reply \"activity URL\"); set fetch.allow_private = true for a forge on your LAN",
     );
 }
 

@@ -119,6 +119,14 @@ fn run_due_summary(now: DateTime<Utc>, pass: &crate::app::PassReport) -> String 
         Some(Err(_)) => "calendars failed".to_string(),
         None => String::new(),
     };
+    let activity = match &pass.activity {
+        Some(Ok(a)) => format!(
+            "; feeds read {}, unchanged {}, failing {}",
+            a.read, a.unchanged, a.failed
+        ),
+        Some(Err(_)) => "; feeds failed".to_string(),
+        None => String::new(),
+    };
     let plan = match &pass.plan {
         Ok(p) => format!(
             "planned {}, requests {}, reminders {}, digests {}, skipped {}",
@@ -134,7 +142,7 @@ fn run_due_summary(now: DateTime<Utc>, pass: &crate::app::PassReport) -> String 
         Err(_) => "sending failed".to_string(),
     };
     format!(
-        "run-due {}: {inbound}; {calendars}; {plan}; {send}",
+        "run-due {}: {inbound}; {calendars}{activity}; {plan}; {send}",
         now.format("%Y-%m-%dT%H:%M:%SZ")
     )
 }

@@ -77,8 +77,10 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
             calendar,
             holiday_calendar,
             no_calendars,
+            activity,
         } => {
             let email = parse_email(&email)?;
+            let feeds = super::activity::addresses(&cfg, &activity)?;
             let personal = super::calendar::addresses(&cfg, "--calendar", &calendar)?;
             let holidays =
                 super::calendar::addresses(&cfg, "--holiday-calendar", &holiday_calendar)?;
@@ -120,6 +122,7 @@ pub(super) async fn run(cfg: Config, cmd: MemberCmd) -> anyhow::Result<()> {
                     .ok_or_else(|| anyhow!("member vanished"))?;
                 crate::outln!("updated {}", describe(&m));
                 super::calendar::set_member(s, m.id, no_calendars, &personal, &holidays).await?;
+                super::activity::set_member(s, m.id, &activity, &feeds).await?;
                 Ok(())
             })
             .await

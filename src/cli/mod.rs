@@ -1,6 +1,7 @@
 //! The command line (clap derive). Each command parses all of its input before touching the
 //! database, so bad input exits 2 and writes nothing.
 
+mod activity;
 mod args;
 mod calendar;
 mod checkin;

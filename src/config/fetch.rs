@@ -1,6 +1,6 @@
-//! `[fetch]`: how Tidings reads addresses people give it (calendars): the one fetcher's
-//! limits and its rule against private addresses (SSRF). `[calendars]`: how calendars are
-//! read once fetched.
+//! `[fetch]`: how Tidings reads addresses people give it (calendars, activity feeds): the one
+//! fetcher's limits and its rule against private addresses (SSRF). `[calendars]`: how
+//! calendars are read once fetched. `[activity]`: which feed entries are automated.
 
 use serde::{Deserialize, Serialize};
 
@@ -49,5 +49,31 @@ impl CalendarsConfig {
         } else {
             crate::domain::calendar::AwayWords::new(&self.away_words)
         }
+    }
+}
+
+/// `[activity]`: which entries of members' activity feeds never reach a draft.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActivityConfig {
+    /// Authors whose entries are automated (any case, part of the name); empty: the built-in
+    /// list ([`crate::domain::activity::noise::DEFAULT_BOT_AUTHORS`]).
+    pub bot_authors: Vec<String>,
+    /// Title fragments that mark an automated entry (any case); empty: the built-in list
+    /// ([`crate::domain::activity::noise::DEFAULT_BOT_TITLES`]).
+    pub bot_titles: Vec<String>,
+}
+
+impl ActivityConfig {
+    /// The rules in force: each list given replaces its built-in one.
+    pub fn rules(&self) -> crate::domain::activity::noise::NoiseRules {
+        let mut r = crate::domain::activity::noise::NoiseRules::defaults();
+        if !self.bot_authors.is_empty() {
+            r.authors = self.bot_authors.clone();
+        }
+        if !self.bot_titles.is_empty() {
+            r.titles = self.bot_titles.clone();
+        }
+        r
     }
 }

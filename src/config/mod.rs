@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use chrono_tz::Tz;
 
 use crate::domain::{EmailAddress, LocalTime, Mailbox, Workdays};
-pub use fetch::{CalendarsConfig, FetchConfig};
+pub use fetch::{ActivityConfig, CalendarsConfig, FetchConfig};
 
 /// A secret string: serialises and prints as `**hidden**` when set.
 #[derive(Clone, Default, Deserialize, PartialEq)]
@@ -64,6 +64,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub fetch: FetchConfig,
     pub calendars: CalendarsConfig,
+    pub activity: ActivityConfig,
     pub log: LogConfig,
 }
 

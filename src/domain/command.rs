@@ -42,6 +42,13 @@ pub enum Command {
     Calendar(String),
     /// `calendar off`: no calendars any more.
     CalendarOff,
+    /// `activity https://…`: read that feed of the member's own activity for drafts.
+    Activity(String),
+    /// `activity off`: no activity feeds (and no drafts) any more.
+    ActivityOff,
+    /// `activity mute tidings/docs` (a repository or project) or `activity mute push` (a kind
+    /// of entry): left out of the member's drafts; `activity unmute …` takes it back.
+    ActivityMute(String, bool),
 }
 
 /// The end of quiet days: a date, or the next such weekday after today.
@@ -137,6 +144,18 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "calendar https://…/basic.ics",
         "Your private calendar address: its time off counts as time away (\"calendar off\" to stop).",
+    ),
+    (
+        "activity https://github.com/you.atom",
+        "A feed of your own activity: your request drafts your Done from it (\"activity off\" to stop).",
+    ),
+    (
+        "keep",
+        "On the first line of your reply: the drafted lines are your Done (\"keep 1 3\" for some).",
+    ),
+    (
+        "activity mute tidings/docs",
+        "That repository (or a kind of entry: \"activity mute push\") is left out of your drafts.",
     ),
     (
         "replace",
@@ -241,6 +260,13 @@ pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
         ["calendar", a] if a.contains("://") => Ok(Command::Calendar(
             arg(1).trim_matches(['<', '>']).to_string(),
         )),
+        ["activity", "off"] => Ok(Command::ActivityOff),
+        ["activity", a] if a.contains("://") => Ok(Command::Activity(
+            arg(1).trim_matches(['<', '>']).to_string(),
+        )),
+        ["activity", verb @ ("mute" | "unmute"), rest @ ..] if (1..=3).contains(&rest.len()) => Ok(
+            Command::ActivityMute(name_arg(&arg, 2, rest.len()), *verb == "mute"),
+        ),
         _ => return None,
     })
 }
@@ -359,6 +385,25 @@ mod tests {
             Some(Ok(Command::CalendarOff))
         );
         assert_eq!(parse_command("calendar review done"), None);
+        assert_eq!(
+            parse_command("activity <https://github.com/ana-lima.atom>"),
+            Some(Ok(Command::Activity(
+                "https://github.com/ana-lima.atom".into()
+            )))
+        );
+        assert_eq!(
+            parse_command("Activity off."),
+            Some(Ok(Command::ActivityOff))
+        );
+        assert_eq!(
+            parse_command("activity mute tidings/Docs"),
+            Some(Ok(Command::ActivityMute("tidings/Docs".into(), true)))
+        );
+        assert_eq!(
+            parse_command("activity unmute pull request"),
+            Some(Ok(Command::ActivityMute("pull request".into(), false)))
+        );
+        assert_eq!(parse_command("activity was slow today"), None);
         assert_eq!(parse_command("skip."), Some(Ok(Command::Skip)));
         assert_eq!(
             parse_command("digest at 07:30."),

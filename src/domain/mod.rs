@@ -1,6 +1,7 @@
 //! Pure domain types and rules: email addresses, members and their preferences, schedules
 //! (next fire instant in a member's zone), reply tokens and signed links. No I/O here.
 
+pub mod activity;
 pub mod blockers;
 pub mod calendar;
 pub mod checkin;

@@ -68,6 +68,9 @@ pub enum ScheduleError {
 pub struct LocalTime(u16);
 
 impl LocalTime {
+    /// `00:00`: the start of a day.
+    pub const MIDNIGHT: LocalTime = LocalTime(0);
+
     /// Parses `H:MM` or `HH:MM` (surrounding whitespace allowed).
     pub fn parse(s: &str) -> Result<Self, ScheduleError> {
         let bad = || ScheduleError::BadTime(s.to_string());

@@ -58,8 +58,61 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A line that ends in a link written `title <https://…>` (how a kept draft line is
+/// stored, and how anyone may write one in plain text): the text before the title (a bullet,
+/// kept as text), the title and the address. `None` for any other line, a title left empty,
+/// or an address that is not `http(s)://` with no space or `<>` in it.
+pub fn line_link(line: &str) -> Option<(&str, &str, &str)> {
+    let t = line.trim_end();
+    let body = t.strip_suffix('>')?;
+    let open = body.rfind(" <")?;
+    let url = &body[open + 2..];
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if !(lower.starts_with("https://") || lower.starts_with("http://"))
+        || url.len() <= 8
+        || url.contains(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+    {
+        return None;
+    }
+    let head = &body[..open];
+    let bullet_end = head.len() - head.trim_start().len();
+    let rest = &head[bullet_end..];
+    let bullet_len = ["- ", "* ", "• ", "+ "]
+        .iter()
+        .find(|b| rest.starts_with(**b))
+        .map_or(0, |b| b.len());
+    let title = rest[bullet_len..].trim();
+    if title.is_empty() || ["-", "*", "•", "+"].contains(&title) {
+        return None;
+    }
+    Some((&head[..bullet_end + bullet_len], title, url))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_line_ending_in_an_address_in_angle_brackets_is_a_link() {
+        assert_eq!(
+            super::line_link("- opened pull request #212 <https://github.com/t/t/pull/212>"),
+            Some((
+                "- ",
+                "opened pull request #212",
+                "https://github.com/t/t/pull/212"
+            ))
+        );
+        assert_eq!(
+            super::line_link("Shipped it <http://x.test/a>  "),
+            Some(("", "Shipped it", "http://x.test/a"))
+        );
+        assert_eq!(super::line_link("a <b@c.d>"), None);
+        assert_eq!(super::line_link("<https://x.test/a>"), None);
+        assert_eq!(super::line_link("- <https://x.test/a>"), None);
+        assert_eq!(super::line_link("x <javascript:alert(1)>"), None);
+        assert_eq!(super::line_link("x <https://a b>"), None);
+        assert_eq!(super::line_link("x <https://>"), None);
+        assert_eq!(super::line_link("plain text"), None);
+    }
+
     use super::*;
 
     #[test]

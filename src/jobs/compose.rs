@@ -92,6 +92,11 @@ pub async fn checkin_request(
         Some((c, _)) => (c.questions.iter().map(|q| q.text.clone()).collect(), None),
     };
     let prefs = ctx.prefs_url(m, now);
+    // The draft from the member's activity feeds (#35): the stand-up's request only.
+    let draft = match checkin {
+        None => super::activity::draft_for_request(ctx, m, date).await?,
+        Some(_) => None,
+    };
     let team_of_checkin: Vec<String> = checkin.map(|(_, t)| t.to_string()).into_iter().collect();
     let view = RequestView {
         member_name: &m.name,
@@ -106,6 +111,11 @@ pub async fn checkin_request(
         prefs_url: &prefs,
         reminder,
         last_plan,
+        draft: draft.as_ref().map(|(since, d)| render::draft::DraftView {
+            since: super::activity::since_label(m, *since),
+            draft: d,
+            url: format!("{prefs}/draft"),
+        }),
     };
     let subject = render::request_subject(&view);
     let message_id = new_message_id(kind.as_str(), &ctx.mail_domain());

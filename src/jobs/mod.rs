@@ -2,6 +2,7 @@
 //! `send::run(&ctx, now)`, `ingest::poll(&ctx, now)` — called alike by the scheduler in `serve`,
 //! by `run-due`, by the demo and by tests.
 
+pub mod activity;
 pub mod calendars;
 pub mod checkins;
 pub mod compose;

@@ -210,7 +210,7 @@ pub fn html(s: &Shown, read_url: &str, resolved: bool) -> Markup {
                 }
                 @for (i, line) in p.lines.iter().enumerate() {
                     @if i > 0 { br; (NL) }
-                    @if resolved && p.blocker { s { (line) } } @else { (line) }
+                    @if resolved && p.blocker { s { (line) } } @else { (super::linked(line)) }
                 }
             }
             (NL)

@@ -2,6 +2,7 @@
 //! escaped). CSS and copy live in `templates/` and are embedded at compile time.
 
 mod digest;
+pub mod draft;
 pub mod entry;
 pub mod export;
 mod needs;
@@ -56,6 +57,15 @@ fn pill(kind: &str, label: &str) -> Markup {
 }
 
 /// The first word of a name ("Ana" of "Ana Lima"): what a greeting uses.
+/// A line of member text as HTML: a line ending in `title <https://…>` (a kept draft line)
+/// shows its title as a link; any other line is text.
+pub fn linked(line: &str) -> Markup {
+    match crate::domain::text::line_link(line) {
+        Some((bullet, title, url)) => html! { (bullet) a href=(url) { (title) } },
+        None => html! { (line) },
+    }
+}
+
 fn first_name(name: &str) -> &str {
     name.split_whitespace().next().unwrap_or(name)
 }

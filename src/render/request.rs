@@ -26,6 +26,8 @@ pub struct RequestView<'a> {
     /// The "Next" of the member's previous update, quoted so today's answer can start from it:
     /// its day and its lines.
     pub last_plan: Option<(NaiveDate, Vec<String>)>,
+    /// What the member's own activity feeds say they did: a draft of their Done (#35).
+    pub draft: Option<super::draft::DraftView<'a>>,
 }
 
 /// The most lines of a previous plan a request quotes.
@@ -137,6 +139,10 @@ pub fn request_text(v: &RequestView<'_>) -> String {
         }
         s.push('\n');
     }
+    if let Some(d) = &v.draft {
+        s.push_str(&super::draft::text(d));
+        s.push('\n');
+    }
     for q in v.questions {
         s.push_str(&format!("* {q}\n"));
     }
@@ -166,6 +172,7 @@ pub fn request_html(v: &RequestView<'_>) -> String {
             p.muted style=(st(".muted")) { (plan_heading(*d)) }
             blockquote style=(st("blockquote")) { @for (n, l) in lines.iter().enumerate() { @if n > 0 { br; } (l) } }
         }
+        @if let Some(d) = &v.draft { (super::draft::html(d)) }
         ul { @for q in v.questions { li { strong { (q) } } } }
         (NL)
         p.muted style=(st(".muted")) {
@@ -193,6 +200,7 @@ mod tests {
             prefs_url: "https://t.example/p/x",
             reminder: false,
             last_plan: None,
+            draft: None,
         };
         assert_eq!(
             request_subject(&v),

@@ -8,6 +8,7 @@
 //!
 //! Idempotency is by unique keys (`ON CONFLICT DO NOTHING` + `rows_affected`), never by caching.
 
+pub mod activity;
 mod blockers;
 mod calendar_days;
 pub mod calendars;

@@ -436,6 +436,13 @@ async fn metrics(State(st): State<WebState>) -> Result<Response, AppError> {
     }
     let _ = writeln!(
         out,
+        "# HELP tidings_activity_feeds Activity feed addresses by state (ok, failing: no draft from it until it reads again, unread).\n# TYPE tidings_activity_feeds gauge"
+    );
+    for (state, n) in ctx.store.activity_feed_states().await? {
+        let _ = writeln!(out, "tidings_activity_feeds{{state=\"{state}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
         "# HELP tidings_tick_seconds Planning and sending passes of this process.\n# TYPE tidings_tick_seconds summary\ntidings_tick_seconds_sum {tick_total}\ntidings_tick_seconds_count {ticks}"
     );
     let _ = writeln!(

@@ -210,6 +210,11 @@ fn add_links(op: &mut Value) {
 /// sends a GET body back as it is may.
 const BODY_RULES: &[(&str, &[&str], &str)] = &[
     (
+        "post_update",
+        &[],
+        r#"{"anyOf": [{"required": ["text"]}, {"required": ["keep_draft"], "properties": {"keep_draft": {"const": true}}}]}"#,
+    ),
+    (
         "admin_add_member",
         &["email", "name", "timezone"],
         r#"{"properties": {"aliases": {"maxItems": 0}}}"#,

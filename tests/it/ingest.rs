@@ -1337,6 +1337,7 @@ fn quoted_request_with_a_plan() -> String {
                 "Done: review PR #42".to_string(),
             ],
         )),
+        draft: None,
     });
     assert!(
         request.contains("Last time (Mon 9 Mar) you planned:\n> Roll out the importer to 10%\n")
@@ -1393,5 +1394,105 @@ fn a_pre_filled_plan_quoted_in_a_reply_is_never_the_answer() {
     assert_eq!(
         tidings::mail::extract::reply_text(&bottom),
         "Shipped the importer."
+    );
+}
+
+/// The request as Tidings writes it with a draft from the GitHub fixture feed (#35), quoted
+/// by a mail client; and the draft's lines.
+fn quoted_request_with_a_draft() -> (String, Vec<String>) {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/feeds/github.atom"
+    ))
+    .expect("fixture");
+    let entries = tidings::domain::activity::read(&bytes).expect("a feed");
+    let since = "2026-11-30T00:00:00Z".parse().expect("instant");
+    let rules = tidings::domain::activity::NoiseRules::defaults();
+    let draft = tidings::domain::activity::draft(&entries, since, &[], &rules, 12);
+    assert!(draft.lines.len() >= 3, "{draft:?}");
+    let titles = draft.lines.iter().map(|l| l.title.clone()).collect();
+    let questions = [
+        "What did you get done?".to_string(),
+        "What's next?".to_string(),
+    ];
+    let request = tidings::render::request_text(&tidings::render::RequestView {
+        what: "stand-up",
+        member_name: "Ana Lima",
+        teams: &["core".to_string()],
+        local_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        questions: &questions,
+        prefs_url: "https://t.example/p/x",
+        reminder: false,
+        last_plan: None,
+        draft: Some(tidings::render::draft::DraftView {
+            since: "Mon 30 Nov".into(),
+            draft: &draft,
+            url: "https://t.example/p/x/draft".into(),
+        }),
+    });
+    assert!(
+        request.contains("From your activity since Mon 30 Nov:\n> tidings/"),
+        "{request}"
+    );
+    let quoted = request
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                ">".to_string()
+            } else {
+                format!("> {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (quoted, titles)
+}
+
+#[test]
+fn a_draft_quoted_in_a_reply_is_never_the_answer() {
+    let (quoted, titles) = quoted_request_with_a_draft();
+    let attribution = "On Tue, 1 Dec 2026 at 16:30, Tidings <updates@example.test> wrote:";
+    let none_of_the_draft = |text: &str| {
+        for t in &titles {
+            assert!(!text.contains(t.as_str()), "{t:?} kept:\n{text}");
+        }
+        for h in ["From your activity", "keep", "github.com"] {
+            assert!(!text.contains(h), "{h:?} kept:\n{text}");
+        }
+    };
+    // Top-posted.
+    let top = format!("Paired with Bea on the importer.\n\n{attribution}\n{quoted}\n");
+    let text = tidings::mail::extract::reply_text(&top);
+    assert_eq!(text, "Paired with Bea on the importer.");
+    // Interleaved: an answer under the draft's first line and under each question.
+    let mut inter = format!("{attribution}\n");
+    let mut answered = false;
+    for l in quoted.lines() {
+        inter.push_str(l);
+        inter.push('\n');
+        // Set off by blank lines, as mutt users write (a line right under a long quoted
+        // line without one reads as that line wrapped by a client).
+        if !answered && l.starts_with("> > 1. ") {
+            inter.push_str("\nThat one took all day.\n\n");
+            answered = true;
+        } else if l.contains("What's next?") {
+            inter.push_str("The release.\n");
+        }
+    }
+    assert!(answered, "{quoted}");
+    let text = tidings::mail::extract::reply_text(&inter);
+    none_of_the_draft(&text);
+    assert!(text.starts_with("That one took all day."), "{text}");
+    assert!(text.contains("What's next?\nThe release."), "{text}");
+    // Bottom-posted.
+    let bottom = format!("{attribution}\n{quoted}\n\nShipped the importer.\n");
+    let text = tidings::mail::extract::reply_text(&bottom);
+    none_of_the_draft(&text);
+    assert_eq!(text, "Shipped the importer.");
+    // "keep" on top stays the first line, for ingest to read.
+    let keep = format!("keep 1 3\nAlso paired with Bea.\n\n{attribution}\n{quoted}\n");
+    assert_eq!(
+        tidings::mail::extract::reply_text(&keep),
+        "keep 1 3\nAlso paired with Bea."
     );
 }

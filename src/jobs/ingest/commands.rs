@@ -102,7 +102,10 @@ pub(super) fn command_change(
         | Command::QuietUntil(_)
         | Command::Everything
         | Command::Calendar(_)
-        | Command::CalendarOff => return None,
+        | Command::CalendarOff
+        | Command::Activity(_)
+        | Command::ActivityOff
+        | Command::ActivityMute(..) => return None,
     };
     Some((ch, msg))
 }

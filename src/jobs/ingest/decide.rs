@@ -338,6 +338,11 @@ async fn as_member(
                 tell_member(ctx, &member, key, subject, &msg, now).await?;
                 return Ok(Decision::command(msg, sender, member.id));
             }
+            Ok(c @ (Command::Activity(_) | Command::ActivityOff | Command::ActivityMute(..))) => {
+                let (subject, msg) = super::activity::apply(ctx, &member, c, now).await?;
+                tell_member(ctx, &member, key, subject, &msg, now).await?;
+                return Ok(Decision::command(msg, sender, member.id));
+            }
             Ok(c) => match command_change(&member, c, now) {
                 // "replace": the rest of the reply replaces the day's update.
                 None => {
@@ -365,6 +370,22 @@ async fn as_member(
                     now,
                 )
                 .await?;
+                return Ok(Decision::quarantined(msg, sender, Some(member.id)));
+            }
+        }
+    }
+    // `keep` / `keep 1 3` on the first line: the day's draft as the Done section (#35); a
+    // check-in's request carries no draft, so there it is text.
+    let mut kept_note = String::new();
+    if checkin == 0 {
+        match super::activity::keep(ctx, &member, date, &text).await? {
+            super::activity::Kept::No => {}
+            super::activity::Kept::Yes { text: t, note } => {
+                text = t;
+                kept_note = note;
+            }
+            super::activity::Kept::Refused(msg) => {
+                tell_member(ctx, &member, key, "Your draft was not kept", &msg, now).await?;
                 return Ok(Decision::quarantined(msg, sender, Some(member.id)));
             }
         }
@@ -400,7 +421,7 @@ async fn as_member(
         &text,
         &p.message_id,
         replace,
-        &p.attachments,
+        (&p.attachments, &kept_note),
         now,
     )
     .await?;
@@ -426,7 +447,7 @@ pub(super) async fn store_update(
     text: &str,
     message_id: &str,
     replace: bool,
-    attachments: &[String],
+    (attachments, kept_note): (&[String], &str),
     now: DateTime<Utc>,
 ) -> anyhow::Result<Decision> {
     // A check-in's questions say their kinds; its scale answers are counted, not shown:
@@ -503,7 +524,8 @@ pub(super) async fn store_update(
         .unwrap_or_else(|| crate::domain::sections::split_labelled(text, &labels));
     // `@ana`: recorded for Ana's next digest ("Needs you"); the receipt says when she reads it.
     let mentioned = crate::jobs::mentions::record(ctx, member, out.id, text, now).await?;
-    let mut note = crate::jobs::mentions::receipt_lines(&mentioned, now);
+    let mut note = kept_note.to_string();
+    note.push_str(&crate::jobs::mentions::receipt_lines(&mentioned, now));
     let what = asked
         .as_ref()
         .map_or_else(|| "update".to_string(), |c| format!("answer to {}", c.name));

@@ -2,6 +2,7 @@
 //! verify the token, check the sender, apply commands or store the update, and send a receipt.
 //! Mail that cannot be used is quarantined with its reason, never silently dropped.
 
+mod activity;
 mod calendar;
 mod classify;
 mod commands;
@@ -316,7 +317,7 @@ pub async fn release(
         &text,
         &message_id,
         false,
-        &attachments,
+        (&attachments, ""),
         now,
     )
     .await?;

@@ -98,6 +98,7 @@ fn every_inline_style_resolves_and_dark_mode_is_declared() {
             NaiveDate::from_ymd_opt(2026, 3, 6).unwrap(),
             vec!["roll out <b>10%</b>".to_string()],
         )),
+        draft: None,
     });
     assert!(r.contains("Last time (Fri 6 Mar) you planned:"), "{r}");
     assert!(

@@ -98,6 +98,17 @@ pub(super) async fn admin_add_member(
             "the new member's",
         )?;
     }
+    if let Some(items) = &patch.activity_feeds {
+        super::me_activity::plan(
+            items,
+            &[],
+            st.ctx.config.fetch.allow_http,
+            "the new member's",
+        )?;
+    }
+    if let Some(mutes) = &patch.activity_mutes {
+        super::me_activity::check_mutes(mutes)?;
+    }
     let m = crate::jobs::members::add(&st.ctx, &email, &ch, Utc::now()).await?;
     calendars(&st, &m, &patch).await?;
     Ok((StatusCode::CREATED, Json(MemberView::from(&m))))
@@ -121,6 +132,13 @@ pub(super) async fn admin_update_member(
 ) -> Result<Json<MemberView>, AppError> {
     let m = member_or_404(&st, &path_email(&email)?).await?;
     let ch = patch.to_change(Some(&m), true)?;
+    super::me_activity::check(
+        &st.ctx,
+        m.id,
+        patch.activity_feeds.as_deref(),
+        patch.activity_mutes.as_deref(),
+    )
+    .await?;
     let m = apply_change(&st, &m, &ch).await?;
     calendars(&st, &m, &patch).await?;
     Ok(Json(MemberView::from(&m)))
@@ -136,6 +154,13 @@ async fn calendars(
         super::me_calendars::apply(&st.ctx, m.id, items).await?;
         crate::jobs::calendars::recompute_member(&st.ctx, m.id, Utc::now()).await?;
     }
+    super::me_activity::apply(
+        &st.ctx,
+        m.id,
+        patch.activity_feeds.as_deref(),
+        patch.activity_mutes.as_deref(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -102,6 +102,16 @@ pub struct MemberPatch {
     #[schema(value_type = Vec<super::me_calendars::CalendarAway>)]
     #[serde(default, deserialize_with = "not_null")]
     pub calendar_away: Option<Value>,
+    /// Feeds of the member's own activity (Atom, RSS or JSON Feed), as `calendars`: items with
+    /// an `id` keep that feed, items without one add their `address`, feeds left out are
+    /// removed.
+    #[serde(default, deserialize_with = "not_null")]
+    pub activity_feeds: Option<Vec<super::me_activity::FeedItem>>,
+    /// Repositories, projects (`tidings/docs`) or kinds of entry (`push`) left out of the
+    /// member's drafts: the whole list.
+    #[schema(value_type = Vec<String>)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub activity_mutes: Option<Vec<String>>,
 }
 
 /// The weekday names the API takes and writes.
@@ -319,11 +329,25 @@ pub(super) async fn put_preferences(
     ApiJson(patch): ApiJson<MemberPatch>,
 ) -> Result<Json<super::me_calendars::Preferences>, AppError> {
     let ch = patch.to_change(Some(&auth.member), false)?;
+    super::me_activity::check(
+        &st.ctx,
+        auth.member.id,
+        patch.activity_feeds.as_deref(),
+        patch.activity_mutes.as_deref(),
+    )
+    .await?;
     let m = apply_change(&st, &auth.member, &ch).await?;
     if let Some(items) = &patch.calendars {
         super::me_calendars::apply(&st.ctx, m.id, items).await?;
         crate::jobs::calendars::recompute_member(&st.ctx, m.id, Utc::now()).await?;
     }
+    super::me_activity::apply(
+        &st.ctx,
+        m.id,
+        patch.activity_feeds.as_deref(),
+        patch.activity_mutes.as_deref(),
+    )
+    .await?;
     let m = st.ctx.store.member_by_id(m.id).await?.unwrap_or(m);
     Ok(Json(
         super::me_calendars::Preferences::of(&st.ctx, &m).await?,

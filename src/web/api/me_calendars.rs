@@ -62,6 +62,10 @@ pub struct Preferences {
     pub calendars: Vec<CalendarItem>,
     /// Time away read from their calendars, from today on (it counts as `away` does).
     pub calendar_away: Vec<CalendarAway>,
+    /// Feeds of the member's own activity, which their requests draft their Done from.
+    pub activity_feeds: Vec<super::me_activity::FeedItem>,
+    /// Repositories, projects or kinds of entry left out of their drafts.
+    pub activity_mutes: Vec<String>,
 }
 
 impl Preferences {
@@ -84,6 +88,8 @@ impl Preferences {
             crate::jobs::calendars::spans(ctx, m, chrono::Utc::now(), CalendarKind::Personal)
                 .await?;
         Ok(Preferences {
+            activity_feeds: super::me_activity::feeds_of(ctx, m.id).await?,
+            activity_mutes: ctx.store.activity_mutes(m.id).await?,
             member: MemberView::from(m),
             calendars,
             calendar_away: away

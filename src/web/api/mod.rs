@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`: bearer-token authentication (member tokens are stored as
 //! SHA-256 hashes; the admin token comes from `web.admin_token`), per-token rate limits, JSON
 //! bodies whose rejections become [`AppError`]s, and the handlers for updates, preferences,
-//! digests and the admin endpoints (members, teams, holidays, holiday calendars, check-ins).
+//! drafts, digests and the admin endpoints (members, teams, holidays, holiday calendars, check-ins).
 
 mod admin;
 mod auth;
@@ -9,6 +9,7 @@ mod checkins;
 mod json;
 mod log;
 mod me;
+mod me_activity;
 mod me_calendars;
 mod shape;
 mod team_calendars;
@@ -21,6 +22,8 @@ pub use json::{ApiJson, ApiPath, too_large};
 use log::*;
 pub use me::MemberPatch;
 use me::*;
+pub use me_activity::draft_json;
+use me_activity::*;
 use shape::*;
 use team_calendars::*;
 use updates::*;
@@ -36,6 +39,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     r.add(routes!(openapi_json))
         .add(routes!(post_update, list_updates))
         .add(routes!(get_preferences, put_preferences))
+        .add(routes!(get_draft))
         .add(routes!(get_digest_shape, put_digest_shape))
         .add(routes!(resolve_blocker))
         .add(routes!(latest_digest))

@@ -20,13 +20,22 @@ use crate::web::{AppError, WebState};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewUpdate {
-    /// What was done, what is next, what blocks: not blank, no NUL characters.
+    /// What was done, what is next, what blocks: not blank, no NUL characters. Required
+    /// unless `keep_draft` is true (then what follows the kept lines).
     #[schema(
+        value_type = String,
         min_length = 1,
         pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
         example = "Shipped the CSV importer."
     )]
-    text: String,
+    #[serde(default, deserialize_with = "not_null")]
+    text: Option<String>,
+    /// True: the lines of the member's draft that the day's request showed (`GET
+    /// /api/v1/me/draft`, its first `in_request` lines) become the Done section, with their
+    /// links, before `text`. Like replying "keep". Stand-up only; no draft: 422.
+    #[schema(value_type = bool)]
+    #[serde(default, deserialize_with = "not_null")]
+    keep_draft: Option<bool>,
     /// The member's local date it is for; absent: their today. Not in the future: a date
     /// after the member's own today (in their time zone, which a schema cannot know) is
     /// refused with 422 `invalid`.
@@ -144,9 +153,12 @@ pub(super) async fn post_update(
 ) -> Result<Response, AppError> {
     let now = Utc::now();
     let m = &auth.member;
-    let text = body.text.trim();
-    if text.is_empty() {
-        return Err(AppError::invalid("text must not be empty"));
+    let keep = body.keep_draft == Some(true);
+    let text = body.text.as_deref().unwrap_or_default().trim();
+    if text.is_empty() && !keep {
+        return Err(AppError::invalid(
+            "text must not be empty (or send \"keep_draft\": true)",
+        ));
     }
     let today = local_date(m.tz, now);
     let date = match &body.date {
@@ -173,6 +185,21 @@ pub(super) async fn post_update(
     };
     let ts = now.timestamp();
     let (checkin, labels, text, scores) = answering(&st, m, body.checkin.as_deref(), text).await?;
+    let text = match keep {
+        false => text,
+        true if checkin != 0 => {
+            return Err(AppError::invalid(
+                "keep_draft: a check-in's answer has no draft (the stand-up's has)",
+            ));
+        }
+        true => {
+            let k = crate::domain::activity::Keep::All;
+            match crate::jobs::activity::kept_text(&st.ctx, m, date, &k, &text).await? {
+                Ok((t, _)) => t,
+                Err(why) => return Err(AppError::invalid(format!("keep_draft: {why}"))),
+            }
+        }
+    };
     let text = text.as_str();
     let which = UpdateKey {
         member: m.id,

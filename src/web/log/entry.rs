@@ -62,7 +62,7 @@ fn line_html(line: &str, search: Option<&Search>) -> Markup {
             let marked = search::marked(line, s);
             PreEscaped(super::snippet_html(&marked))
         }
-        None => html! { (line) },
+        None => crate::render::linked(line),
     }
 }
 

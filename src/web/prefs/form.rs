@@ -109,6 +109,12 @@ pub struct PrefsForm {
     /// A private calendar address to add (`https://` or `webcal://`).
     #[schema(value_type = String, required = false)]
     pub(super) calendar_url: Option<String>,
+    /// A feed of the member's own activity to add (`https://`).
+    #[schema(value_type = String, required = false)]
+    pub(super) activity_url: Option<String>,
+    /// A repository, project or kind of entry to leave out of the member's drafts.
+    #[schema(value_type = String, required = false)]
+    pub(super) activity_mute: Option<String>,
 }
 
 /// Why an `HH:MM` field is not a time, in words a person can act on.

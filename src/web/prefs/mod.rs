@@ -7,6 +7,7 @@
 //! header names another site. An expired or tampered link never acts: it gets a page offering
 //! a fresh link by email, which never reveals whether an address is a member.
 
+mod activity;
 mod calendar;
 mod form;
 mod groups;
@@ -41,6 +42,7 @@ pub(super) fn routes(r: Routes) -> Routes {
             link::send_link
         )))
         .add(utoipa_axum::routes!(update::show_update))
+        .add(utoipa_axum::routes!(activity::draft_page))
 }
 
 /// The form token of the page for `member` reached through `link`.
@@ -240,6 +242,17 @@ async fn submit_inner(
         return match calendar::submit(&st.ctx, &m, f).await? {
             Ok(done) => {
                 Ok(Redirect::to(&format!("/p/{token}?done={done}#calendars")).into_response())
+            }
+            Err(rejected) => refused(st, &m, token, f, rejected).await,
+        };
+    }
+    if f.action
+        .as_deref()
+        .is_some_and(|a| a.starts_with("activity-"))
+    {
+        return match activity::submit(&st.ctx, &m, f).await? {
+            Ok(done) => {
+                Ok(Redirect::to(&format!("/p/{token}?done={done}#activity")).into_response())
             }
             Err(rejected) => refused(st, &m, token, f, rejected).await,
         };

@@ -26,6 +26,10 @@ pub(super) fn flash_text(code: &str) -> Option<&'static str> {
         "calendar-removed" => "Calendar removed.",
         "event-ignored" => "That event no longer counts as time away.",
         "event-counted" => "That event counts again (from the next read of your calendar).",
+        "activity-added" => "Feed added and read: your next request drafts your Done from it.",
+        "activity-removed" => "Feed removed.",
+        "activity-muted" => "Muted: left out of your drafts from now on.",
+        "activity-unmuted" => "Unmuted: back in your drafts.",
         _ => return None,
     })
 }
@@ -81,6 +85,7 @@ pub(super) async fn render(
     let checkins = crate::jobs::checkins::upcoming(ctx, m, now).await?;
     let shown = super::shape::shown(ctx, m).await?;
     let calendars = super::calendar::Shown::read(ctx, m, now).await?;
+    let activity = super::activity::Shown::read(ctx, m).await?;
     let csrf = csrf_token(ctx, m.id, token);
     let action = format!("/p/{token}");
     let groups = Groups {
@@ -121,6 +126,7 @@ pub(super) async fn render(
             (groups.shape(&shown))
             (groups.away())
             (super::calendar::section(&groups, &calendars))
+            (super::activity::section(&groups, &activity, token))
             (groups.stop())
             (commands())
             p class="muted" { "This page was reached through a personal link: do not share it." }
