@@ -27,6 +27,20 @@ pub fn heading(since: &str) -> String {
 /// What to reply, under the draft.
 pub const KEEP_RULE: &str = "Reply \"keep\" on the first line to make these lines your Done (\"keep 1 3\" keeps some), then write anything else below it. Nothing here is shown to anyone unless you keep it.";
 
+/// The heading of the lines a feed names no project for, when other groups have one.
+pub const OTHER: &str = "Other";
+
+/// Each group's heading: its project; [`OTHER`] for the lines without one, unless every line
+/// is without one (then none).
+fn headed(d: &Draft) -> Vec<(Option<&str>, Vec<&activity::DraftLine>)> {
+    let groups = activity::groups(d);
+    let any = groups.iter().any(|(p, _)| p.is_some());
+    groups
+        .into_iter()
+        .map(|(p, lines)| (p.or(any.then_some(OTHER)), lines))
+        .collect()
+}
+
 /// `1. opened pull request #212 <https://…>`
 fn line_text(l: &activity::DraftLine) -> String {
     match &l.link {
@@ -39,7 +53,7 @@ fn line_text(l: &activity::DraftLine) -> String {
 pub fn text(v: &DraftView<'_>) -> String {
     let mut s = heading(&v.since);
     s.push('\n');
-    for (project, lines) in activity::groups(v.draft) {
+    for (project, lines) in headed(v.draft) {
         if let Some(p) = project {
             s.push_str(&format!("> {p}\n"));
         }
@@ -61,7 +75,7 @@ pub fn html(v: &DraftView<'_>) -> Markup {
     html! {
         p.muted style=(st(".muted")) { (heading(&v.since)) }
         blockquote style=(st("blockquote")) {
-            @for (i, (project, lines)) in activity::groups(v.draft).into_iter().enumerate() {
+            @for (i, (project, lines)) in headed(v.draft).into_iter().enumerate() {
                 @if i > 0 { br; }
                 @if let Some(p) = project { strong { (p) } br; }
                 @for (j, l) in lines.iter().enumerate() {

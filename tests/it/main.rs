@@ -8,6 +8,7 @@ use support::rig;
 
 mod helpers;
 
+mod activity;
 mod admin;
 mod api_rules;
 mod architecture;

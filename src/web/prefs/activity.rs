@@ -219,7 +219,7 @@ async fn draft_markup(ctx: &Ctx, m: &Member, token: &str) -> Result<Markup, AppE
                 Some(s) => {
                     p class="muted" { (crate::render::draft::heading(s)) }
                     @for (project, lines) in groups(&draft) {
-                        @if let Some(p) = project { h2 { (p) } }
+                        h2 { (project.unwrap_or(crate::render::draft::OTHER)) }
                         ol {
                             @for l in lines {
                                 li value=(l.n) {

@@ -1,0 +1,359 @@
+//! Activity drafts (#35), on both backends, with the feeds served by a real HTTP server on
+//! loopback (ETag and 304) in the exact formats GitHub, GitLab, Forgejo, Jira and JSON Feed
+//! write (`tests/fixtures/feeds/`, each naming its source): the request quotes the draft;
+//! a top-posted `keep` stores its lines as Done with their links, and the digest and the log
+//! show them as links; `keep 2` keeps one line; a reply that quotes the draft without `keep`
+//! stores none of it; feeds that are malformed, a login page, oversized, slow, answering 500
+//! or redirecting to a metadata address give no draft, the request still goes out, and the
+//! member's page says why; the reply commands; nothing of a feed reaches another member.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tidings::domain::sections::Kind;
+
+use crate::helpers::*;
+
+/// Conditional GETs the server answered 304.
+type Revalidated = Arc<AtomicUsize>;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/feeds/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+async fn feed(
+    State(hits): State<Revalidated>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let etag = format!("\"{name}-v1\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        hits.fetch_add(1, Ordering::SeqCst);
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let kind = match name.rsplit('.').next() {
+        Some("json") => "application/feed+json",
+        Some("rss") => "application/rss+xml",
+        Some("html") => "text/html",
+        _ => "application/atom+xml",
+    };
+    (
+        [
+            (header::ETAG, etag),
+            (header::CONTENT_TYPE, kind.to_string()),
+        ],
+        fixture(&name),
+    )
+        .into_response()
+}
+
+/// The feed server on 127.0.0.1: its base URL and its count of 304s.
+async fn feeds() -> (String, Revalidated) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let hits = Revalidated::default();
+    let app = Router::new()
+        .route("/f/{name}", get(feed))
+        .route(
+            "/broken/500",
+            get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+        )
+        .route("/broken/big", get(|| async { "x".repeat(300_000) }))
+        .route(
+            "/broken/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/broken/metadata",
+            get(|| async {
+                (
+                    StatusCode::FOUND,
+                    [(header::LOCATION, "http://169.254.169.254/latest/meta-data/")],
+                )
+            }),
+        )
+        .with_state(hits.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://127.0.0.1:{port}"), hits)
+}
+
+async fn app_with_feeds(db: Db) -> TestApp {
+    TestApp::with(db, |c| {
+        // The feed server is on loopback: allowed here, as for a forge on the LAN.
+        c.fetch.allow_private = true;
+        c.fetch.allow_http = true;
+        c.fetch.timeout_secs = 2;
+        c.fetch.max_bytes = 200_000;
+    })
+    .await
+}
+
+/// The one request `who` got for `date`.
+fn request_of(app: &TestApp, who: i64, date: &str) -> String {
+    let name = format!("request_{who}_{date}.tidings.eml");
+    assert!(app.sent().contains(&name), "no {name} in {:?}", app.sent());
+    app.read_sent(&name)
+}
+
+/// A reply from `from` to the request `raw` with `words` on top and the whole request
+/// quoted below (`quote`), or the plain Gmail shape of the helpers.
+async fn answer(app: &TestApp, raw: &str, from: &str, n: &str, words: &str, now: &str) {
+    let (reply_to, mid) = reply_headers(raw);
+    let quoted: String = text_body(raw)
+        .lines()
+        .map(|l| format!("> {l}\r\n"))
+        .collect();
+    let msg = format!(
+        "From: {from}\r\nTo: {reply_to}\r\nSubject: Re: stand-up\r\nMessage-ID: <{n}@client.test>\r\nIn-Reply-To: {mid}\r\nReferences: {mid}\r\nDate: Tue, 1 Dec 2026 17:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{words}\r\n\r\nOn Tue, 1 Dec 2026 at 16:30, Tidings <updates@example.test> wrote:\r\n{quoted}"
+    );
+    let r = app
+        .deliver(
+            &format!("{n}.eml"),
+            &vouched("example.test", msg.as_bytes()),
+            at(now),
+        )
+        .await;
+    assert_eq!((r.accepted, r.quarantined), (1, 0), "{n}: {r:?}");
+}
+
+async fn done_of(app: &TestApp, who: i64, date: &str) -> Vec<(Kind, String)> {
+    app.ctx
+        .store
+        .update_for(who, date.parse().expect("date"))
+        .await
+        .expect("read")
+        .unwrap_or_else(|| panic!("no update of {who} for {date}"))
+        .sections
+        .into_iter()
+        .map(|s| (s.kind, s.text))
+        .collect()
+}
+
+const PR: &str = "https://github.com/tidings/tidings/pull/212";
+
+async fn drafts_in_requests_and_keep(db: Db) {
+    let app = app_with_feeds(db).await;
+    let (base, revalidated) = feeds().await;
+    let ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
+    let ben = app.member("ben@example.test", "Ben Carter", "UTC").await;
+    let cy = app.member("cy@example.test", "Cy Park", "UTC").await;
+    let dee = app.member("dee@example.test", "Dee Roy", "UTC").await;
+    for who in [ana, ben, cy] {
+        for f in ["github.atom", "feed.json"] {
+            app.ctx
+                .store
+                .add_activity_feed(who, &format!("{base}/f/{f}"))
+                .await
+                .expect("feed");
+        }
+    }
+    // Read before the requests (as run-due does), then Tuesday 1 Dec at 16:30 UTC.
+    let r = tidings::jobs::activity::run(&app.ctx, at("2026-12-01T16:00:00Z"))
+        .await
+        .expect("feeds read");
+    assert_eq!((r.read, r.failed), (6, 0), "{r:?}");
+    app.tick(at("2026-12-01T16:30:00Z")).await;
+
+    let raw = request_of(&app, ana, "2026-12-01");
+    let text = text_body(&raw);
+    assert!(
+        text.contains("From your activity since Mon 30 Nov:\n> tidings/docs\n> 1. Reviewed the onboarding guide with Bea <"),
+        "{text}"
+    );
+    assert!(
+        text.contains("> tidings/tidings\n> 3. pushed to main <"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "> 4. opened pull request #212: Stream the outbox <{PR}>"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("> Other\n> 7. Paired with Bea"), "{text}");
+    assert!(text.contains("Reply \"keep\" on the first line"), "{text}");
+    // Before Mon 30 Nov, and the dependency bump, are left out.
+    assert!(!text.contains("Bump serde"), "{text}");
+    let html = html_of(&raw);
+    assert!(html.contains(&format!("<a href=\"{PR}\"")), "{html}");
+    // Dee has no feed: no draft.
+    assert!(!text_body(&request_of(&app, dee, "2026-12-01")).contains("From your activity"));
+
+    // Ana keeps it all and adds a line; Ben keeps line 2; Cy quotes the draft without keep.
+    answer(
+        &app,
+        &raw,
+        "ana@example.test",
+        "a1",
+        "keep\nAlso paired with Dee on the importer.",
+        "2026-12-01T17:00:00Z",
+    )
+    .await;
+    let ben_raw = request_of(&app, ben, "2026-12-01");
+    answer(
+        &app,
+        &ben_raw,
+        "ben@example.test",
+        "b1",
+        "keep 2",
+        "2026-12-01T17:00:00Z",
+    )
+    .await;
+    let cy_raw = request_of(&app, cy, "2026-12-01");
+    answer(
+        &app,
+        &cy_raw,
+        "cy@example.test",
+        "c1",
+        "Worked on the importer all day.",
+        "2026-12-01T17:00:00Z",
+    )
+    .await;
+
+    let ana_done = done_of(&app, ana, "2026-12-01").await;
+    assert_eq!(ana_done.len(), 1, "{ana_done:?}");
+    assert_eq!(ana_done[0].0, Kind::Done);
+    assert!(
+        ana_done[0].1.contains(&format!(
+            "\n- tidings/tidings: opened pull request #212: Stream the outbox <{PR}>\n"
+        )),
+        "{ana_done:?}"
+    );
+    assert!(
+        ana_done[0]
+            .1
+            .ends_with("Also paired with Dee on the importer."),
+        "{ana_done:?}"
+    );
+    let ben_done = done_of(&app, ben, "2026-12-01").await;
+    assert_eq!(
+        ben_done,
+        vec![(
+            Kind::Done,
+            "- tidings/docs: pushed to main <https://github.com/tidings/docs/compare/a41c0d9f3e...e27b5c8d10>".to_string()
+        )],
+        "line 2 alone"
+    );
+    let cy_done = done_of(&app, cy, "2026-12-01").await;
+    assert_eq!(
+        cy_done,
+        vec![(Kind::Other, "Worked on the importer all day.".to_string())]
+    );
+    tidings::jobs::send::run(&app.ctx, at("2026-12-01T17:01:00Z"))
+        .await
+        .expect("send");
+    let receipt = app
+        .sent_of(&format!("receipt_"))
+        .into_iter()
+        .map(|n| app.read_sent(&n))
+        .find(|r| r.contains("ben@example.test"))
+        .expect("Ben's receipt");
+    assert!(
+        text_body(&receipt).contains("Kept from your draft: line 2, as your Done."),
+        "{}",
+        text_body(&receipt)
+    );
+
+    // Wednesday's digest for Dee: the kept lines as links; nothing Cy did not keep.
+    app.tick(at("2026-12-02T08:30:00Z")).await;
+    let digest = app.read_sent(&format!("digest_{dee}_2026-12-02.tidings.eml"));
+    let html = html_of(&digest);
+    assert!(
+        html.contains(&format!(
+            "<a href=\"{PR}\">tidings/tidings: opened pull request #212: Stream the outbox</a>"
+        )),
+        "{html}"
+    );
+    // Ana's alone: Ben kept another line, Cy none.
+    assert_eq!(
+        text_body(&digest).matches("Stream the outbox").count(),
+        1,
+        "{}",
+        text_body(&digest)
+    );
+    assert!(text_body(&digest).contains("Worked on the importer all day."));
+    assert!(text_body(&digest).contains(&format!("<{PR}>")));
+
+    // The next read after the refresh interval: every feed answers 304.
+    let r = tidings::jobs::activity::run(&app.ctx, at("2026-12-01T18:00:00Z"))
+        .await
+        .expect("feeds read");
+    assert_eq!((r.unchanged, r.read), (6, 0), "{r:?}");
+    assert_eq!(revalidated.load(Ordering::SeqCst), 6);
+}
+
+#[tokio::test]
+async fn drafts_in_requests_and_keep_sqlite() {
+    drafts_in_requests_and_keep(Db::Sqlite).await
+}
+
+#[tokio::test]
+async fn drafts_in_requests_and_keep_postgres() {
+    drafts_in_requests_and_keep(Db::Postgres).await
+}
+
+async fn broken_feeds_give_no_draft(db: Db) {
+    let app = app_with_feeds(db).await;
+    let (base, _) = feeds().await;
+    let cases = [
+        ("/f/malformed.xml", "not a feed"),
+        ("/f/login.html", "not a feed"),
+        ("/broken/big", "larger than 200000 bytes"),
+        ("/broken/slow", "no answer within 2 s"),
+        ("/broken/500", "the server answered 500"),
+        ("/broken/metadata", "169.254.169.254"),
+    ];
+    let mut members = Vec::new();
+    for (i, (path, _)) in cases.iter().enumerate() {
+        let who = app
+            .member(&format!("m{i}@example.test"), &format!("M{i}"), "UTC")
+            .await;
+        app.ctx
+            .store
+            .add_activity_feed(who, &format!("{base}{path}"))
+            .await
+            .expect("feed");
+        members.push(who);
+    }
+    let r = tidings::jobs::activity::run(&app.ctx, at("2026-12-01T16:00:00Z"))
+        .await
+        .expect("the job itself does not fail");
+    assert_eq!(r.failed, cases.len(), "{r:?}");
+    app.tick(at("2026-12-01T16:30:00Z")).await;
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    for (who, (path, why)) in members.iter().zip(cases) {
+        let text = text_body(&request_of(&app, *who, "2026-12-01"));
+        assert!(!text.contains("From your activity"), "{path}: {text}");
+        let page = srv.get_text(&srv.fresh_link(*who)).await;
+        assert!(page.contains("could not be read since"), "{path}: {page}");
+        assert!(page.contains(why), "{path}: wants {why:?} in\n{page}");
+        assert!(!page.contains(path), "{path}: the address is shown whole");
+    }
+}
+
+#[tokio::test]
+async fn broken_feeds_give_no_draft_sqlite() {
+    broken_feeds_give_no_draft(Db::Sqlite).await
+}
+
+#[tokio::test]
+async fn broken_feeds_give_no_draft_postgres() {
+    broken_feeds_give_no_draft(Db::Postgres).await
+}
