@@ -17,6 +17,7 @@ use crate::domain::{Cadence, EmailAddress};
 use crate::jobs::Ctx;
 use crate::store::{MemberChange, MemberDefaults};
 
+mod activity;
 mod people;
 
 use people::{OBSERVER, PEOPLE, Style, WIN_ANSWERS, WINS};
@@ -55,6 +56,9 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
     let config_file = dir.join("tidings.toml");
     std::fs::write(&config_file, demo_config(&cfg))
         .with_context(|| format!("cannot write {}", config_file.display()))?;
+    // Ana's activity feed is served on 127.0.0.1 while the demo runs (not in tidings.toml).
+    cfg.fetch.allow_private = true;
+    cfg.fetch.allow_http = true;
     let ctx = Ctx::build(cfg).await?;
     let result = drive(&ctx, &dir).await;
     ctx.store.close().await;
@@ -95,6 +99,13 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         )
         .await?;
     add_wins(ctx).await?;
+    let feed = activity::serve().await?;
+    let ana = ctx
+        .store
+        .member_by_email(&EmailAddress::parse(PEOPLE[0].email)?)
+        .await?
+        .context("Ana is in the demo")?;
+    ctx.store.add_activity_feed(ana.id, &feed.url).await?;
     crate::outln!(
         "Tidings demo: team \"Demo\" with {} members and an observer",
         PEOPLE.len()
@@ -169,6 +180,9 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         }
         now += Duration::minutes(15);
     }
+    drop(feed);
+    // The feed's server is gone, and `serve` on tidings.toml may not read loopback.
+    ctx.store.remove_activity_feeds(ana.id).await?;
     // The next morning: Ben comments on Ana's update from his digest, Dev resolves his
     // blocker by replying "resolved"; Ana's Thursday digest opens with the comment.
     let (comment_digest, resolved) = conversation(ctx, &sent_dir, &inbox, end).await?;
@@ -247,6 +261,11 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         comment_digest.display()
     );
     crate::outln!("  blocker:       Dev Patel replied \"resolved\": {resolved}");
+    crate::outln!(
+        "  draft:         {}'s Monday request drafted her Done from her activity feed and she replied \"keep\": {}",
+        ana.name,
+        activity::kept(ctx, ana.id, &sent_dir).await?
+    );
     // The observer's weekly digest, sent by the same planner on Wednesday 08:30 London.
     let weekly = std::fs::read_dir(&sent_dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))

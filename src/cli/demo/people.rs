@@ -6,7 +6,7 @@ pub(super) struct Person {
     pub tz: &'static str,
     pub style: Style,
     pub signature: &'static str,
-    /// One reply a day, Monday to Wednesday.
+    /// One reply a day, Monday to Wednesday (`keep` keeps the request's draft as the Done).
     pub updates: [&'static str; 3],
 }
 
@@ -26,7 +26,8 @@ pub(super) const PEOPLE: [Person; 4] = [
         style: Style::Gmail,
         signature: "-- \nAna Lima\nStaff Engineer, Platform\n+49 30 1234567",
         updates: [
-            "Done: migrated the billing service to the new queue.\nNext: load-test the consumer with 10x traffic.\nBlockers: none",
+            // Monday's request carries a draft from Ana's activity feed (`ana.json`): she keeps it.
+            "keep\nNext: load-test the consumer with 10x traffic.\nBlockers: none",
             "Done: load test passed at 12k msg/s.\nNext: roll out to 10% of customers.\nBlockers: waiting on the on-call sign-off from SRE.",
             "Done: SRE signed off; 10% of customers are on the new queue, error rate flat.\nNext: 50% on Monday.\nBlockers: none",
         ],

@@ -19,8 +19,10 @@ use super::Entry;
 ///
 /// `[bot]` is how GitHub and Forgejo name app accounts (`dependabot[bot]`,
 /// `github-actions[bot]`, `renovate[bot]`); the others are the usual self-named CI and
-/// dependency bots. Substrings can hit people: "jenkins" also matches a human "Sam Jenkins";
-/// a member who is hit can clear or narrow the list.
+/// dependency bots. No bare surname-like word ("jenkins" would also match a human "Sam
+/// Jenkins", and a member's own feed names them as the author of every entry): Jenkins and
+/// Snyk post as `jenkins-bot` / `snyk-bot`. An operator changes the list with
+/// `activity.bot_authors`.
 pub const DEFAULT_BOT_AUTHORS: &[&str] = &[
     "[bot]",
     "dependabot",
@@ -29,8 +31,8 @@ pub const DEFAULT_BOT_AUTHORS: &[&str] = &[
     "gitlab-ci",
     "forgejo-actions",
     "gitea-actions",
-    "jenkins",
-    "snyk",
+    "jenkins-bot",
+    "snyk-bot",
     "greenkeeper",
     "pre-commit-ci",
     "mergify",
