@@ -7,92 +7,10 @@
 //! or redirecting to a metadata address give no draft, the request still goes out, and the
 //! member's page says why; the reply commands; nothing of a feed reaches another member.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tidings::domain::sections::Kind;
 
 use crate::helpers::*;
-
-/// Conditional GETs the server answered 304.
-type Revalidated = Arc<AtomicUsize>;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/feeds/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-async fn feed(
-    State(hits): State<Revalidated>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let etag = format!("\"{name}-v1\"");
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
-    {
-        hits.fetch_add(1, Ordering::SeqCst);
-        return StatusCode::NOT_MODIFIED.into_response();
-    }
-    let kind = match name.rsplit('.').next() {
-        Some("json") => "application/feed+json",
-        Some("rss") => "application/rss+xml",
-        Some("html") => "text/html",
-        _ => "application/atom+xml",
-    };
-    (
-        [
-            (header::ETAG, etag),
-            (header::CONTENT_TYPE, kind.to_string()),
-        ],
-        fixture(&name),
-    )
-        .into_response()
-}
-
-/// The feed server on 127.0.0.1: its base URL and its count of 304s.
-async fn feeds() -> (String, Revalidated) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let hits = Revalidated::default();
-    let app = Router::new()
-        .route("/f/{name}", get(feed))
-        .route(
-            "/broken/500",
-            get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
-        )
-        .route("/broken/big", get(|| async { "x".repeat(300_000) }))
-        .route(
-            "/broken/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_secs(30)).await;
-                "late"
-            }),
-        )
-        .route(
-            "/broken/metadata",
-            get(|| async {
-                (
-                    StatusCode::FOUND,
-                    [(header::LOCATION, "http://169.254.169.254/latest/meta-data/")],
-                )
-            }),
-        )
-        .with_state(hits.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://127.0.0.1:{port}"), hits)
-}
+use crate::support::feeds;
 
 async fn app_with_feeds(db: Db) -> TestApp {
     TestApp::with(db, |c| {
@@ -150,7 +68,8 @@ const PR: &str = "https://github.com/tidings/tidings/pull/212";
 
 async fn drafts_in_requests_and_keep(db: Db) {
     let app = app_with_feeds(db).await;
-    let (base, revalidated) = feeds().await;
+    let feeds = feeds::serve().await;
+    let base = feeds.base.clone();
     let ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
     let ben = app.member("ben@example.test", "Ben Carter", "UTC").await;
     let cy = app.member("cy@example.test", "Cy Park", "UTC").await;
@@ -260,7 +179,7 @@ async fn drafts_in_requests_and_keep(db: Db) {
         .await
         .expect("send");
     let receipt = app
-        .sent_of(&format!("receipt_"))
+        .sent_of("receipt_")
         .into_iter()
         .map(|n| app.read_sent(&n))
         .find(|r| r.contains("ben@example.test"))
@@ -296,7 +215,7 @@ async fn drafts_in_requests_and_keep(db: Db) {
         .await
         .expect("feeds read");
     assert_eq!((r.unchanged, r.read), (6, 0), "{r:?}");
-    assert_eq!(revalidated.load(Ordering::SeqCst), 6);
+    assert_eq!(feeds.revalidated(), 6);
 }
 
 #[tokio::test]
@@ -311,7 +230,7 @@ async fn drafts_in_requests_and_keep_postgres() {
 
 async fn broken_feeds_give_no_draft(db: Db) {
     let app = app_with_feeds(db).await;
-    let (base, _) = feeds().await;
+    let base = feeds::serve().await.base;
     let cases = [
         ("/f/malformed.xml", "not a feed"),
         ("/f/login.html", "not a feed"),
@@ -391,7 +310,7 @@ async fn command(app: &TestApp, n: &str, words: &str, now: &str) -> String {
 
 async fn reply_commands(db: Db) {
     let app = app_with_feeds(db).await;
-    let (base, _) = feeds().await;
+    let base = feeds::serve().await.base;
     let ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
     let said = command(
         &app,
@@ -470,7 +389,7 @@ async fn through_the_api(db: Db) {
     use reqwest::{Method, StatusCode};
     use serde_json::json;
     let app = app_with_feeds(db).await;
-    let (base, _) = feeds().await;
+    let base = feeds::serve().await.base;
     let ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
     let ben = app.member("ben@example.test", "Ben Carter", "UTC").await;
     let srv = crate::web::Server::start(&app, |_| {}).await;

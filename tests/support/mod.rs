@@ -7,6 +7,7 @@
 //! `#[path = "../support/mod.rs"] mod support;`), then `use support::rig;`.
 #![allow(dead_code)]
 
+pub mod feeds;
 pub mod radicale;
 pub mod rig;
 
