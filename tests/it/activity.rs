@@ -216,6 +216,26 @@ async fn drafts_in_requests_and_keep(db: Db) {
         .expect("feeds read");
     assert_eq!((r.unchanged, r.read), (6, 0), "{r:?}");
     assert_eq!(feeds.revalidated(), 6);
+    // The team log shows the kept titles as links too (the server reads feeds on its own
+    // timer, at today's date: after the reads above).
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    let cookie = srv.signed_in(dee).await;
+    let log = srv
+        .http
+        .get(srv.url("/log/core"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("the log")
+        .text()
+        .await
+        .expect("its text");
+    assert!(
+        log.contains(&format!(
+            "<a href=\"{PR}\">tidings/tidings: opened pull request #212: Stream the outbox</a>"
+        )),
+        "{log}"
+    );
 }
 
 #[tokio::test]
@@ -591,4 +611,67 @@ fn feeds_from_the_command_line() {
     ));
     assert!(out.contains("no activity feeds"), "{out}");
     assert!(!out.contains("muted in drafts"), "{out}");
+}
+
+#[test]
+fn a_feed_address_never_reaches_the_logs_even_at_trace_level() {
+    use crate::cli::{ok, run};
+    const SECRET: &str = "glft-0123456789abcdef";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = dir.path();
+    let db = format!("sqlite://{}", p.join("t.db").display());
+    let port =
+        crate::calendar_cli::serve_once_per_connection(include_str!("../fixtures/feeds/feed.json"));
+    ok(&run(p, &db, &["team", "add", "core"]));
+    ok(&run(
+        p,
+        &db,
+        &[
+            "member",
+            "add",
+            "a@example.com",
+            "--name",
+            "A",
+            "--tz",
+            "UTC",
+            "--team",
+            "core",
+        ],
+    ));
+    let cmd = || {
+        let mut c = std::process::Command::new(crate::cli::BIN);
+        c.current_dir(p)
+            .env_remove("TIDINGS_CONFIG")
+            .env("TIDINGS_DATABASE__URL", &db)
+            .env("TIDINGS_FETCH__ALLOW_PRIVATE", "true")
+            .env("TIDINGS_FETCH__ALLOW_HTTP", "true");
+        c
+    };
+    for url in [
+        format!("http://127.0.0.1:{port}/a.atom?feed_token={SECRET}"),
+        format!("http://127.0.0.1:1/{SECRET}/a.atom"),
+        format!("http://127.0.0.1:{port}/{SECRET}/feed.json"),
+    ] {
+        let o = cmd()
+            .args(["member", "set", "a@example.com", "--activity-feed", &url])
+            .output()
+            .expect("runs");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && !out.contains(SECRET), "{out}");
+    }
+    let o = cmd()
+        .env("TIDINGS_LOG", "trace")
+        .args(["run-due", "--now", "2026-12-01T12:00:00Z"])
+        .output()
+        .expect("runs");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(
+        out.contains("feeds read 2, unchanged 0, failing 1"),
+        "{out}\n{err}"
+    );
+    assert!(err.lines().count() > 20, "trace logging is on: {err}");
+    assert!(!err.contains(SECRET) && !out.contains(SECRET), "{err}");
 }

@@ -120,7 +120,7 @@ fn calendars_are_given_shown_masked_and_taken_away() {
 }
 
 /// Serves `body` as 200 to every connection on a 127.0.0.1 port, from a thread: its port.
-fn serve_once_per_connection(body: &'static str) -> u16 {
+pub(crate) fn serve_once_per_connection(body: &'static str) -> u16 {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
