@@ -674,4 +674,11 @@ fn a_feed_address_never_reaches_the_logs_even_at_trace_level() {
     );
     assert!(err.lines().count() > 20, "trace logging is on: {err}");
     assert!(!err.contains(SECRET) && !out.contains(SECRET), "{err}");
+    // doctor warns about the one that fails, by member and host, never its address.
+    let doctor = String::from_utf8_lossy(&run(p, &db, &["doctor"]).stdout).to_string();
+    assert!(
+        doctor.contains("warn  activity feeds: 1 of 3 cannot be read (member 1's 127.0.0.1 …f/a.atom since 2026-12-01T12:00:00Z: cannot connect to 127.0.0.1)"),
+        "{doctor}"
+    );
+    assert!(!doctor.contains(SECRET), "{doctor}");
 }

@@ -208,11 +208,13 @@ async fn draft_markup(ctx: &Ctx, m: &Member, token: &str) -> Result<Markup, AppE
         .as_deref()
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|t| crate::jobs::activity::since_label(m, t.with_timezone(&Utc)));
+    let day = chrono::NaiveDate::parse_from_str(&d.date, "%Y-%m-%d")
+        .map_or_else(|_| d.date.clone(), |t| t.format("%a %-d %b").to_string());
     Ok(page_with(
         "Your draft",
         &header,
         html! {
-            h1 { "Your draft for " (d.date) }
+            h1 { "Your draft for " (day) }
             @match &since {
                 None => p { "You have no activity feed: add one on " a href=(format!("/p/{token}#activity")) { "your preferences page" } "." },
                 Some(s) if draft.lines.is_empty() => p { "Nothing in your activity since " (s) "." },
@@ -233,7 +235,12 @@ async fn draft_markup(ctx: &Ctx, m: &Member, token: &str) -> Result<Markup, AppE
                     }
                     @if draft.more > 0 { p class="muted" { "And " (draft.more) " older entries." } }
                     p { (crate::render::draft::KEEP_RULE) }
-                    p class="muted" { "Your request shows the first " (d.in_request) " lines; \"keep\" keeps those, \"keep 14\" any line here." }
+                    @if draft.lines.len() > d.in_request {
+                        p class="muted" {
+                            "Your request shows lines 1 to " (d.in_request) ": \"keep\" keeps those; \"keep "
+                            (d.in_request + 1) "\" (or any number here) keeps a line of this page too."
+                        }
+                    }
                 }
             }
         },
