@@ -3,7 +3,8 @@
 //! schedule computation (next fire instant in zones with and without DST, on a gap day),
 //! digest rendering (text, HTML and the complete multipart message of a 100-member team), and
 //! calendars (each fixture of tests/fixtures/calendars read into one member's away days over
-//! the calendar job's window of about 13 months).
+//! the calendar job's window of about 13 months), and activity feeds (each fixture of
+//! tests/fixtures/feeds read into entries, and the draft of all of them together).
 //!
 //!   cargo bench --bench micro                  all of them
 //!   cargo bench --bench micro -- schedule      only those whose name contains "schedule"
@@ -237,5 +238,42 @@ fn calendars(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, extraction, schedule, rendering, calendars);
+/// Each feed fixture read into entries (as the feed job does on a new copy), and one draft
+/// from the entries of all of them (as a request does).
+fn activity(c: &mut Criterion) {
+    use tidings::domain::activity::{NoiseRules, draft, read};
+    let mut g = c.benchmark_group("activity");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/feeds");
+    let mut all = Vec::new();
+    for name in [
+        "github.atom",
+        "gitlab.atom",
+        "forgejo.rss",
+        "jira.atom",
+        "feed.json",
+    ] {
+        let Ok(bytes) = std::fs::read(format!("{dir}/{name}")) else {
+            continue;
+        };
+        all.extend(read(&bytes).unwrap_or_default());
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_function(format!("read_{name}"), |b| {
+            b.iter(|| read(black_box(&bytes)))
+        });
+    }
+    let rules = NoiseRules::defaults();
+    let since = "2026-11-26T00:00:00Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap_or_default();
+    let mutes = vec!["star".to_string()];
+    g.throughput(Throughput::Elements(all.len() as u64));
+    g.bench_function("draft_of_all_fixtures", |b| {
+        b.iter(|| draft(black_box(&all), since, &mutes, &rules, 100))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches, extraction, schedule, rendering, calendars, activity
+);
 criterion_main!(benches);

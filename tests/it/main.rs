@@ -9,6 +9,7 @@ use support::rig;
 mod helpers;
 
 mod activity;
+mod activity_api;
 mod admin;
 mod api_rules;
 mod architecture;
