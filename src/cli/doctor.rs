@@ -162,83 +162,84 @@ pub async fn run(cfg: Config, send_test: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Calendar addresses whose last read failed (a warning: their last good copy is used).
-async fn calendars(store: &Store, r: &mut Report) {
-    let states = match store.calendar_states().await {
+/// Addresses the fetcher reads (calendars, activity feeds), as doctor reports them: counts by
+/// state, and each whose last read failed as "WHO since WHEN: WHY" (never the address).
+struct Fetched<'a> {
+    check: &'a str,
+    states: Result<Vec<(&'static str, i64)>, crate::store::StoreError>,
+    failing: Vec<String>,
+    /// What a failure means, after "N of M cannot be read (…); ".
+    meaning: &'a str,
+    hint: &'a str,
+}
+
+fn report_fetched(f: Fetched<'_>, r: &mut Report) {
+    let states = match f.states {
         Ok(s) => s,
-        Err(e) => return r.fail("calendars", &e.to_string(), "run `tidings migrate`"),
+        Err(e) => return r.fail(f.check, &e.to_string(), "run `tidings migrate`"),
     };
     let count = |k: &str| states.iter().find(|(s, _)| *s == k).map_or(0, |(_, n)| *n);
     let total: i64 = states.iter().map(|(_, n)| n).sum();
-    let failing = store.failing_calendars().await.unwrap_or_default();
-    if failing.is_empty() {
-        return r.ok(
-            "calendars",
-            &format!(
-                "{} read, {} not read yet, none failing",
-                count("ok"),
-                count("unread")
-            ),
+    if f.failing.is_empty() {
+        let counts = format!(
+            "{} read, {} not read yet, none failing",
+            count("ok"),
+            count("unread")
         );
+        return r.ok(f.check, &counts);
     }
-    let list: Vec<String> = failing
-        .iter()
-        .map(|l| {
-            format!(
-                "{} since {}: {}",
-                l.shown,
-                crate::domain::rfc3339(l.failing_since.unwrap_or_default()),
-                l.error.as_deref().unwrap_or_default()
-            )
-        })
-        .collect();
-    r.warn(
-        "calendars",
-        &format!("{} of {total} cannot be read ({}); their last good copy is used", failing.len(), list.join("; ")),
-        "ask the member to copy their calendar's private address again (reply \"calendar URL\"), or set fetch.allow_private = true for a server on your LAN",
+    let what = format!(
+        "{} of {total} cannot be read ({}); {}",
+        f.failing.len(),
+        f.failing.join("; "),
+        f.meaning
     );
+    r.warn(f.check, &what, f.hint);
+}
+
+/// "github.com …a.atom since 2026-12-01T12:00:00Z: why".
+fn failing_line(shown: &str, since: Option<i64>, error: Option<&str>) -> String {
+    format!(
+        "{shown} since {}: {}",
+        crate::domain::rfc3339(since.unwrap_or_default()),
+        error.unwrap_or_default()
+    )
+}
+
+/// Calendar addresses whose last read failed (a warning: their last good copy is used).
+async fn calendars(store: &Store, r: &mut Report) {
+    let failing = store.failing_calendars().await.unwrap_or_default();
+    let f = Fetched {
+        check: "calendars",
+        states: store.calendar_states().await,
+        failing: failing
+            .iter()
+            .map(|l| failing_line(&l.shown, l.failing_since, l.error.as_deref()))
+            .collect(),
+        meaning: "their last good copy is used",
+        hint: "ask the member to copy their calendar's private address again (reply \"calendar URL\"), or set fetch.allow_private = true for a server on your LAN",
+    };
+    report_fetched(f, r);
 }
 
 /// Activity feeds whose last read failed (a warning: those members' requests go out without
 /// a draft from them). Named by member id and host only: the address is the member's secret.
 async fn activity_feeds(store: &Store, r: &mut Report) {
-    let states = match store.activity_feed_states().await {
-        Ok(s) => s,
-        Err(e) => return r.fail("activity feeds", &e.to_string(), "run `tidings migrate`"),
-    };
-    let count = |k: &str| states.iter().find(|(s, _)| *s == k).map_or(0, |(_, n)| *n);
-    let total: i64 = states.iter().map(|(_, n)| n).sum();
     let failing = store.failing_activity_feeds().await.unwrap_or_default();
-    if failing.is_empty() {
-        return r.ok(
-            "activity feeds",
-            &format!(
-                "{} read, {} not read yet, none failing",
-                count("ok"),
-                count("unread")
-            ),
-        );
-    }
-    let list: Vec<String> = failing
-        .iter()
-        .map(|(member, l)| {
-            format!(
-                "member {member}'s {} since {}: {}",
-                l.shown,
-                crate::domain::rfc3339(l.failing_since.unwrap_or_default()),
-                l.error.as_deref().unwrap_or_default()
-            )
-        })
-        .collect();
-    r.warn(
-        "activity feeds",
-        &format!(
-            "{} of {total} cannot be read ({}); those requests go out without a draft from them",
-            failing.len(),
-            list.join("; ")
-        ),
-        "the member sees why on their preferences page and may give the address again (reply \"activity URL\"); set fetch.allow_private = true for a forge on your LAN",
-    );
+    let f = Fetched {
+        check: "activity feeds",
+        states: store.activity_feed_states().await,
+        failing: failing
+            .iter()
+            .map(|(m, l)| {
+                let line = failing_line(&l.shown, l.failing_since, l.error.as_deref());
+                format!("member {m}'s {line}")
+            })
+            .collect(),
+        meaning: "those requests go out without a draft from them",
+        hint: "the member sees why on their preferences page and may give the address again (reply \"activity URL\"); set fetch.allow_private = true for a forge on your LAN",
+    };
+    report_fetched(f, r);
 }
 
 /// Whether `mail.inbound.trusted_authserv_id` is set, and whether recent mail carries an

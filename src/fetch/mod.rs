@@ -94,6 +94,14 @@ fn host_of(url: &Url) -> String {
     url.host_str().unwrap_or("?").to_string()
 }
 
+/// The host of a stored address, all a log line may name of it ("" when it does not parse).
+pub fn host(address: &str) -> String {
+    Url::parse(address)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// Resolves names and drops every address the guard refuses; a name left with none fails
 /// with the refusal (reqwest never connects to a literal IP through this: those are checked
 /// in [`Fetcher::get`] before each hop).

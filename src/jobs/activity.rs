@@ -148,10 +148,7 @@ async fn record(
             report.unchanged += 1;
         }
         Err(e) => {
-            let host = url::Url::parse(&d.url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default();
+            let host = crate::fetch::host(&d.url);
             tracing::warn!(feed = d.id, %host, error = %e, "an activity feed could not be read; no draft from it until it can");
             ctx.store
                 .record_feed_read(d.id, Err(&e.to_string()), now)

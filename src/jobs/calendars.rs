@@ -127,10 +127,7 @@ async fn record(
             report.unchanged += 1;
         }
         Err(e) => {
-            let host = url::Url::parse(&d.url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default();
+            let host = crate::fetch::host(&d.url);
             tracing::warn!(calendar = d.id, %host, error = %e, "a calendar could not be read; its last good copy is used");
             ctx.store
                 .record_read(d.id, Err(&e.to_string()), now)

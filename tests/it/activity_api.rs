@@ -260,22 +260,7 @@ fn feeds_from_the_command_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let p = dir.path();
     let db = format!("sqlite://{}", p.join("t.db").display());
-    ok(&run(p, &db, &["team", "add", "core"]));
-    ok(&run(
-        p,
-        &db,
-        &[
-            "member",
-            "add",
-            "a@example.com",
-            "--name",
-            "A",
-            "--tz",
-            "UTC",
-            "--team",
-            "core",
-        ],
-    ));
+    crate::cli::team_with_a(p, &db);
     let url = "https://gitlab.example.com/a.atom?feed_token=glft-s3cr3t";
     let out = ok(&run(
         p,
@@ -326,38 +311,15 @@ fn feeds_from_the_command_line() {
 
 #[test]
 fn a_feed_address_never_reaches_the_logs_even_at_trace_level() {
-    use crate::cli::{ok, run};
+    use crate::cli::run;
     const SECRET: &str = "glft-0123456789abcdef";
     let dir = tempfile::tempdir().expect("temp dir");
     let p = dir.path();
     let db = format!("sqlite://{}", p.join("t.db").display());
     let port =
         crate::calendar_cli::serve_once_per_connection(include_str!("../fixtures/feeds/feed.json"));
-    ok(&run(p, &db, &["team", "add", "core"]));
-    ok(&run(
-        p,
-        &db,
-        &[
-            "member",
-            "add",
-            "a@example.com",
-            "--name",
-            "A",
-            "--tz",
-            "UTC",
-            "--team",
-            "core",
-        ],
-    ));
-    let cmd = || {
-        let mut c = std::process::Command::new(crate::cli::BIN);
-        c.current_dir(p)
-            .env_remove("TIDINGS_CONFIG")
-            .env("TIDINGS_DATABASE__URL", &db)
-            .env("TIDINGS_FETCH__ALLOW_PRIVATE", "true")
-            .env("TIDINGS_FETCH__ALLOW_HTTP", "true");
-        c
-    };
+    crate::cli::team_with_a(p, &db);
+    let cmd = || crate::cli::fetching(p, &db);
     for url in [
         format!("http://127.0.0.1:{port}/a.atom?feed_token={SECRET}"),
         format!("http://127.0.0.1:1/{SECRET}/a.atom"),

@@ -11,22 +11,7 @@ fn calendars_are_given_shown_masked_and_taken_away() {
     let dir = tempfile::tempdir().expect("temp dir");
     let p = dir.path();
     let db = format!("sqlite://{}", p.join("t.db").display());
-    ok(&run(p, &db, &["team", "add", "core"]));
-    ok(&run(
-        p,
-        &db,
-        &[
-            "member",
-            "add",
-            "a@example.com",
-            "--name",
-            "A",
-            "--tz",
-            "UTC",
-            "--team",
-            "core",
-        ],
-    ));
+    crate::cli::team_with_a(p, &db);
     let url =
         format!("webcal://calendar.google.com/calendar/ical/a%40example.com/{SECRET}/basic.ics");
     let out = ok(&run(
@@ -147,31 +132,8 @@ fn a_calendar_address_never_reaches_the_logs_even_at_trace_level() {
     let port = serve_once_per_connection(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:v\r\nSUMMARY:Vacation\r\nDTSTART;VALUE=DATE:20261222\r\nDTEND;VALUE=DATE:20261224\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
     );
-    ok(&run(p, &db, &["team", "add", "core"]));
-    ok(&run(
-        p,
-        &db,
-        &[
-            "member",
-            "add",
-            "a@example.com",
-            "--name",
-            "A",
-            "--tz",
-            "UTC",
-            "--team",
-            "core",
-        ],
-    ));
-    let cmd = || {
-        let mut c = std::process::Command::new(crate::cli::BIN);
-        c.current_dir(p)
-            .env_remove("TIDINGS_CONFIG")
-            .env("TIDINGS_DATABASE__URL", &db)
-            .env("TIDINGS_FETCH__ALLOW_PRIVATE", "true")
-            .env("TIDINGS_FETCH__ALLOW_HTTP", "true");
-        c
-    };
+    crate::cli::team_with_a(p, &db);
+    let cmd = || crate::cli::fetching(p, &db);
     for (i, url) in [
         format!("http://127.0.0.1:{port}/{SECRET}-good/basic.ics"),
         format!("http://127.0.0.1:1/{SECRET}-refused/basic.ics"),

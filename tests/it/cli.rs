@@ -23,6 +23,38 @@ pub(crate) fn run(dir: &Path, db: &str, args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
+/// The binary on database `db` in `dir`, allowed to fetch from loopback over http (a test's
+/// own calendar or feed server): for runs whose logs a test reads.
+pub(crate) fn fetching(dir: &Path, db: &str) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir)
+        .env_remove("TIDINGS_CONFIG")
+        .env("TIDINGS_DATABASE__URL", db)
+        .env("TIDINGS_FETCH__ALLOW_PRIVATE", "true")
+        .env("TIDINGS_FETCH__ALLOW_HTTP", "true");
+    c
+}
+
+/// Team `core` with member `a@example.com` (A, UTC) on database `db`.
+pub(crate) fn team_with_a(dir: &Path, db: &str) {
+    ok(&run(dir, db, &["team", "add", "core"]));
+    ok(&run(
+        dir,
+        db,
+        &[
+            "member",
+            "add",
+            "a@example.com",
+            "--name",
+            "A",
+            "--tz",
+            "UTC",
+            "--team",
+            "core",
+        ],
+    ));
+}
+
 pub(crate) fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
