@@ -149,17 +149,7 @@ impl Store {
 
     /// Feeds by state: `ok`, `failing` (the last good copy is used), `unread`.
     pub async fn activity_feed_states(&self) -> StoreResult<Vec<(&'static str, i64)>> {
-        let r = sqlx::query(
-            "SELECT
-               COALESCE(SUM(CASE WHEN error IS NULL AND fetched_at IS NOT NULL THEN 1 ELSE 0 END), 0),
-               COALESCE(SUM(CASE WHEN error IS NOT NULL THEN 1 ELSE 0 END), 0),
-               COALESCE(SUM(CASE WHEN error IS NULL AND fetched_at IS NULL THEN 1 ELSE 0 END), 0)
-             FROM activity_feeds",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let n = |i: usize| -> StoreResult<i64> { Ok(r.try_get::<i64, _>(i)?) };
-        Ok(vec![("ok", n(0)?), ("failing", n(1)?), ("unread", n(2)?)])
+        self.fetched_states(super::fetched::Fetched::Feeds).await
     }
 
     /// Feeds not tried since `before` (Unix seconds), oldest first; `only`: that member's.
@@ -190,31 +180,25 @@ impl Store {
         read: Result<Option<FeedBody<'_>>, &str>,
         now: i64,
     ) -> StoreResult<()> {
-        let q = match read {
-            Ok(Some(b)) => sqlx::query(
-                "UPDATE activity_feeds SET entries = $1, etag = $2, last_modified = $3,
-                 fetched_at = $4, tried_at = $4, error = NULL, failing_since = NULL WHERE id = $5",
-            )
-            .bind(serde_json::to_string(b.entries).map_err(|e| StoreError::Other(anyhow::anyhow!(e)))?)
-            .bind(b.etag.map(str::to_string))
-            .bind(b.last_modified.map(str::to_string))
-            .bind(now)
-            .bind(id),
-            Ok(None) => sqlx::query(
-                "UPDATE activity_feeds SET fetched_at = $1, tried_at = $1, error = NULL, failing_since = NULL
-                 WHERE id = $2",
-            )
-            .bind(now)
-            .bind(id),
-            Err(e) => sqlx::query(
-                "UPDATE activity_feeds SET tried_at = $1, error = $2,
-                 failing_since = COALESCE(failing_since, $1) WHERE id = $3",
-            )
-            .bind(now)
-            .bind(e.to_string())
-            .bind(id),
+        use super::fetched::Fetched::Feeds;
+        let b = match read {
+            Ok(Some(b)) => b,
+            Ok(None) => return self.record_no_copy(Feeds, id, Ok(()), now).await,
+            Err(e) => return self.record_no_copy(Feeds, id, Err(e), now).await,
         };
-        q.execute(&self.pool).await?;
+        let entries =
+            serde_json::to_string(b.entries).map_err(|e| StoreError::Other(anyhow::anyhow!(e)))?;
+        sqlx::query(
+            "UPDATE activity_feeds SET entries = $1, etag = $2, last_modified = $3,
+             fetched_at = $4, tried_at = $4, error = NULL, failing_since = NULL WHERE id = $5",
+        )
+        .bind(entries)
+        .bind(b.etag.map(str::to_string))
+        .bind(b.last_modified.map(str::to_string))
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -226,17 +226,8 @@ impl Store {
     /// Calendar addresses by state: `ok` (last read good), `failing` (the last read failed:
     /// the last good copy is used), `unread` (never read yet).
     pub async fn calendar_states(&self) -> StoreResult<Vec<(&'static str, i64)>> {
-        let r = sqlx::query(
-            "SELECT
-               COALESCE(SUM(CASE WHEN error IS NULL AND fetched_at IS NOT NULL THEN 1 ELSE 0 END), 0),
-               COALESCE(SUM(CASE WHEN error IS NOT NULL THEN 1 ELSE 0 END), 0),
-               COALESCE(SUM(CASE WHEN error IS NULL AND fetched_at IS NULL THEN 1 ELSE 0 END), 0)
-             FROM calendar_sources",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let n = |i: usize| -> StoreResult<i64> { Ok(r.try_get::<i64, _>(i)?) };
-        Ok(vec![("ok", n(0)?), ("failing", n(1)?), ("unread", n(2)?)])
+        self.fetched_states(super::fetched::Fetched::Calendars)
+            .await
     }
 
     /// Every calendar address whose last read failed, as shown, oldest failure first.
@@ -284,32 +275,24 @@ impl Store {
         read: Result<Option<SourceBody<'_>>, &str>,
         now: i64,
     ) -> StoreResult<()> {
-        let q = match read {
-            Ok(Some(b)) => sqlx::query(
-                "UPDATE calendar_sources SET body = $1, body_hash = $2, etag = $3, last_modified = $4,
-                 fetched_at = $5, tried_at = $5, error = NULL, failing_since = NULL WHERE id = $6",
-            )
-            .bind(b.bytes.to_vec())
-            .bind(b.hash.to_string())
-            .bind(b.etag.map(str::to_string))
-            .bind(b.last_modified.map(str::to_string))
-            .bind(now)
-            .bind(id),
-            Ok(None) => sqlx::query(
-                "UPDATE calendar_sources SET fetched_at = $1, tried_at = $1, error = NULL, failing_since = NULL
-                 WHERE id = $2",
-            )
-            .bind(now)
-            .bind(id),
-            Err(e) => sqlx::query(
-                "UPDATE calendar_sources SET tried_at = $1, error = $2,
-                 failing_since = COALESCE(failing_since, $1) WHERE id = $3",
-            )
-            .bind(now)
-            .bind(e.to_string())
-            .bind(id),
+        use super::fetched::Fetched::Calendars;
+        let b = match read {
+            Ok(Some(b)) => b,
+            Ok(None) => return self.record_no_copy(Calendars, id, Ok(()), now).await,
+            Err(e) => return self.record_no_copy(Calendars, id, Err(e), now).await,
         };
-        q.execute(&self.pool).await?;
+        sqlx::query(
+            "UPDATE calendar_sources SET body = $1, body_hash = $2, etag = $3, last_modified = $4,
+             fetched_at = $5, tried_at = $5, error = NULL, failing_since = NULL WHERE id = $6",
+        )
+        .bind(b.bytes.to_vec())
+        .bind(b.hash.to_string())
+        .bind(b.etag.map(str::to_string))
+        .bind(b.last_modified.map(str::to_string))
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

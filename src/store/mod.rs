@@ -15,6 +15,7 @@ pub mod calendars;
 mod checkins;
 mod comments;
 mod digest_reads;
+mod fetched;
 mod inbound;
 mod log;
 mod members;
