@@ -111,8 +111,7 @@ async fn read_one(f: &Fetcher, d: &DueFeed) -> Result<Option<ReadCopy>, FetchErr
             etag,
             last_modified,
         } => {
-            let entries = activity::read(&bytes)
-                .map_err(|e| FetchError::Other(format!("not a feed: {e}")))?;
+            let entries = activity::read(&bytes).map_err(|e| FetchError::Other(e.to_string()))?;
             Ok(Some(ReadCopy {
                 entries,
                 etag,

@@ -10,6 +10,9 @@
 //! logout form carries a token signed for the session, so another site can neither use the
 //! session nor end it.
 
+#[path = "admin_sources.rs"]
+mod sources;
+
 use axum::Form;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
@@ -327,7 +330,7 @@ async fn logout(
     see_root(set_cookie(&st, "", 0))
 }
 
-fn utc(ts: i64) -> String {
+pub(super) fn utc(ts: i64) -> String {
     DateTime::from_timestamp(ts, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| ts.to_string())
@@ -456,10 +459,30 @@ async fn dashboard(
     };
     let latest = store.list_outbox(false, LATEST).await?;
     let quarantine = store.quarantine_summary(LATEST).await?;
-    let calendars = calendars_section(
-        &store.calendar_states().await?,
-        &store.failing_calendars().await?,
-    );
+    let calendars = sources::section(&sources::Fetched {
+        title: "Calendars",
+        id: "calendar",
+        meaning: "their last good copy is still used",
+        states: store.calendar_states().await?,
+        failing: store
+            .failing_calendars()
+            .await?
+            .into_iter()
+            .map(|l| (l.shown, l.failing_since, l.error))
+            .collect(),
+    });
+    let feeds = sources::section(&sources::Fetched {
+        title: "Activity feeds",
+        id: "feed",
+        meaning: "those members' requests go out without a draft from them",
+        states: store.activity_feed_states().await?,
+        failing: store
+            .failing_activity_feeds()
+            .await?
+            .into_iter()
+            .map(|(m, l)| (format!("member {m}: {}", l.shown), l.failing_since, l.error))
+            .collect(),
+    });
     let outbox_table = |rows: &[crate::store::OutboxRow], id: &str| {
         html! {
             div class="scroll" {
@@ -557,40 +580,7 @@ async fn dashboard(
             }
 
             (calendars)
+            (feeds)
         },
     ))
-}
-
-/// Calendar addresses by state, and each that cannot be read: its host and last characters
-/// (never the address), since when, why.
-fn calendars_section(
-    states: &[(&'static str, i64)],
-    failing: &[crate::store::calendars::CalendarLink],
-) -> Markup {
-    html! {
-        h2 { "Calendars" }
-        p id="calendar-counts" {
-            @for (i, (s, n)) in states.iter().enumerate() {
-                @if i > 0 { " · " }
-                span class=(format!("count state-{s}")) { (s) ": " (n) }
-            }
-        }
-        @if !failing.is_empty() {
-            p class="muted" { "These cannot be read; their last good copy is still used. Also " code { "tidings doctor" } "." }
-            div class="scroll" {
-            table id="calendars-failing" {
-                thead { tr { th { "Calendar" } th { "Failing since" } th { "Why" } } }
-                tbody {
-                    @for l in failing {
-                        tr {
-                            td { code { (l.shown) } }
-                            td { (utc(l.failing_since.unwrap_or_default())) }
-                            td { span class="err" { (l.error.as_deref().unwrap_or("—")) } }
-                        }
-                    }
-                }
-            }
-            }
-        }
-    }
 }

@@ -286,6 +286,26 @@ async fn broken_feeds_give_no_draft(db: Db) {
         assert!(page.contains(why), "{path}: wants {why:?} in\n{page}");
         assert!(!page.contains(path), "{path}: the address is shown whole");
     }
+    // The admin page and the metrics count them, and list each by host and last characters.
+    let admin = srv
+        .http
+        .get(srv.url("/"))
+        .header("authorization", format!("Bearer {}", crate::web::ADMIN))
+        .send()
+        .await
+        .expect("admin page")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(admin.contains("<table id=\"feeds-failing\">"), "{admin}");
+    assert!(admin.contains("…oken/500</code>"), "{admin}");
+    assert!(!admin.contains("not a feed: not a feed"), "{admin}");
+    assert!(!admin.contains("/broken/500"), "{admin}");
+    let metrics = srv.get_text("/metrics").await;
+    assert!(
+        metrics.contains("tidings_activity_feeds{state=\"failing\"} 6"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

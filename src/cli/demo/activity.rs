@@ -8,9 +8,6 @@
 use std::path::Path;
 
 use anyhow::Context;
-use axum::Router;
-use axum::http::header;
-use axum::routing::get;
 
 const FEED: &str = include_str!("ana.json");
 
@@ -26,18 +23,28 @@ impl Drop for FeedServer {
     }
 }
 
-/// Serves [`FEED`] on a free port of 127.0.0.1.
+/// Serves [`FEED`] on a free port of 127.0.0.1: every request gets it (HTTP/1.1, then the
+/// connection closes). Not a route of Tidings' own server: a stand-in for a forge.
 pub(super) async fn serve() -> anyhow::Result<FeedServer> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("cannot bind 127.0.0.1 for the demo's activity feed")?;
     let port = listener.local_addr()?.port();
-    let app = Router::new().route(
-        "/ana.json",
-        get(|| async { ([(header::CONTENT_TYPE, "application/feed+json")], FEED) }),
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/feed+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{FEED}",
+        FEED.len()
     );
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
     });
     Ok(FeedServer {
         url: format!("http://127.0.0.1:{port}/ana.json"),
