@@ -192,7 +192,7 @@ pub async fn draft_now(
     m: &Member,
     date: NaiveDate,
 ) -> anyhow::Result<Option<(DateTime<Utc>, Draft)>> {
-    if ctx.store.activity_feeds(m.id).await?.is_empty() {
+    if !ctx.store.has_activity_feeds(m.id).await? {
         return Ok(None);
     }
     let since = since(ctx, m, date).await?;
@@ -212,6 +212,10 @@ pub async fn draft_for_request(
     m: &Member,
     date: NaiveDate,
 ) -> anyhow::Result<Option<(DateTime<Utc>, Draft)>> {
+    // Most members have no feed: one lookup, and nothing more.
+    if !ctx.store.has_activity_feeds(m.id).await? {
+        return Ok(None);
+    }
     let stored = match ctx.store.draft_for(m.id, date).await? {
         Some(s) => Some(s),
         None => match draft_now(ctx, m, date).await? {

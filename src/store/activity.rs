@@ -123,6 +123,17 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
+    /// Whether `member` gave any feed (one indexed lookup: every request asks).
+    pub async fn has_activity_feeds(&self, member: MemberId) -> StoreResult<bool> {
+        Ok(
+            sqlx::query("SELECT 1 FROM activity_feeds WHERE member_id = $1 LIMIT 1")
+                .bind(member)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
     /// `member`'s feeds as shown, in the order given.
     pub async fn activity_feeds(&self, member: MemberId) -> StoreResult<Vec<FeedLink>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

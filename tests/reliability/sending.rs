@@ -103,10 +103,13 @@ async fn killed_five_times(unrecorded_max: usize) -> Crashes {
 }
 
 /// The wait for a killed worker's claims (one lease, then the next tick), plus the start-up of
-/// a debug build and the sending of what was never claimed (under 10 s here).
+/// a debug build and the sending of what was never claimed: up to about 1,800 digests, which
+/// at `unrecorded_max = 1` (one commit point for all sessions) took 12 s on this 2-core machine
+/// while other test binaries ran (18.1 s in all, 2026-12-08). The bound is there to catch a
+/// claim left to wait for more than its lease, not to time the sender (`scripts/bench` does).
 fn within_lease_and_tick(c: &Crashes) {
     assert!(
-        c.all_in < LEASE + TICK + Duration::from_secs(10),
+        c.all_in < LEASE + TICK + Duration::from_secs(30),
         "the killed workers' claims waited {:?}",
         c.all_in
     );
