@@ -195,14 +195,42 @@ pub async fn draft_now(
     if !ctx.store.has_activity_feeds(m.id).await? {
         return Ok(None);
     }
+    make_draft(ctx, m, date).await.map(Some)
+}
+
+/// [`draft_now`] for a member known to have feeds.
+async fn make_draft(
+    ctx: &Ctx,
+    m: &Member,
+    date: NaiveDate,
+) -> anyhow::Result<(DateTime<Utc>, Draft)> {
     let since = since(ctx, m, date).await?;
     let entries = ctx.store.activity_entries(m.id).await?;
     let mutes = ctx.store.activity_mutes(m.id).await?;
     let rules = ctx.config.activity.rules();
-    Ok(Some((
+    Ok((
         since,
         activity::draft(&entries, since, &mutes, &rules, STORED_LINES),
-    )))
+    ))
+}
+
+/// A draft as stored for a day, or made as of now.
+#[derive(Debug, Clone)]
+pub struct DayDraft {
+    /// Where it starts: the member's previous update, or their previous workday.
+    pub since: DateTime<Utc>,
+    pub draft: Draft,
+    /// Whether it is the one the day's request showed (stored), else made now.
+    pub sent: bool,
+}
+
+/// A draft as stored (its start in Unix seconds), with its start as an instant.
+fn stored((since, draft): (i64, Draft)) -> Option<DayDraft> {
+    DateTime::from_timestamp(since, 0).map(|since| DayDraft {
+        since,
+        draft,
+        sent: true,
+    })
 }
 
 /// The draft `m`'s request for `date` shows: the one stored for that day (a reminder shows
@@ -216,32 +244,39 @@ pub async fn draft_for_request(
     if !ctx.store.has_activity_feeds(m.id).await? {
         return Ok(None);
     }
-    let stored = match ctx.store.draft_for(m.id, date).await? {
-        Some(s) => Some(s),
-        None => match draft_now(ctx, m, date).await? {
-            Some((since, d)) if !d.lines.is_empty() => Some(
-                ctx.store
-                    .save_draft(m.id, date, since.timestamp(), &d)
-                    .await?,
-            ),
-            _ => None,
-        },
+    let kept = match ctx.store.draft_for(m.id, date).await? {
+        Some(s) => s,
+        None => {
+            let (since, d) = make_draft(ctx, m, date).await?;
+            if d.lines.is_empty() {
+                return Ok(None);
+            }
+            ctx.store
+                .save_draft(m.id, date, since.timestamp(), &d)
+                .await?
+        }
     };
-    Ok(stored
-        .filter(|(_, d)| !d.lines.is_empty())
-        .and_then(|(s, d)| DateTime::from_timestamp(s, 0).map(|t| (t, d))))
+    Ok(stored(kept)
+        .filter(|d| !d.draft.lines.is_empty())
+        .map(|d| (d.since, d.draft)))
 }
 
 /// The draft `keep` keeps for `m`'s day `date`: the one their request showed, else (an
-/// update through the API, a request not sent yet) the one as of now.
+/// update through the API, a request not sent yet) the one as of now; `None` without feeds.
 pub async fn draft_to_keep(
     ctx: &Ctx,
     m: &Member,
     date: NaiveDate,
-) -> anyhow::Result<Option<(DateTime<Utc>, Draft)>> {
+) -> anyhow::Result<Option<DayDraft>> {
     match ctx.store.draft_for(m.id, date).await? {
-        Some((s, d)) => Ok(DateTime::from_timestamp(s, 0).map(|t| (t, d))),
-        None => draft_now(ctx, m, date).await,
+        Some(s) => Ok(stored(s)),
+        None => Ok(draft_now(ctx, m, date)
+            .await?
+            .map(|(since, draft)| DayDraft {
+                since,
+                draft,
+                sent: false,
+            })),
     }
 }
 
@@ -260,7 +295,7 @@ pub async fn kept_text(
     k: &Keep,
     rest: &str,
 ) -> anyhow::Result<Result<(String, String), String>> {
-    let Some((_, full)) = draft_to_keep(ctx, m, date).await? else {
+    let Some(DayDraft { draft: full, .. }) = draft_to_keep(ctx, m, date).await? else {
         return Ok(Err(format!(
             "there is no draft for {date} to keep: add a feed of your own activity on your preferences page, or reply \"activity https://…\""
         )));

@@ -31,8 +31,8 @@ pub const KEEP_RULE: &str = "Reply \"keep\" on the first line to make these line
 pub const OTHER: &str = "Other";
 
 /// Each group's heading: its project; [`OTHER`] for the lines without one, unless every line
-/// is without one (then none).
-fn headed(d: &Draft) -> Vec<(Option<&str>, Vec<&activity::DraftLine>)> {
+/// is without one (then none). The request and the member's draft page both show these.
+pub fn headed(d: &Draft) -> Vec<(Option<&str>, Vec<&activity::DraftLine>)> {
     let groups = activity::groups(d);
     let any = groups.iter().any(|(p, _)| p.is_some());
     groups

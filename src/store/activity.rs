@@ -145,6 +145,22 @@ impl Store {
         rows.iter().map(feed_link).collect()
     }
 
+    /// `member`'s feed at `url` (an address as normalised when it was added), as shown.
+    pub async fn activity_feed(
+        &self,
+        member: MemberId,
+        url: &str,
+    ) -> StoreResult<Option<FeedLink>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LINK_COLUMNS} FROM activity_feeds WHERE member_id = $1 AND url = $2"
+        )))
+        .bind(member)
+        .bind(url)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(feed_link).transpose()
+    }
+
     /// Every feed whose last read failed, as shown, with its member; oldest failure first.
     pub async fn failing_activity_feeds(&self) -> StoreResult<Vec<(MemberId, FeedLink)>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -242,6 +242,35 @@ async fn through_the_api(db: Db) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["update"]["sections"][0]["kind"], "done", "{v}");
     assert_eq!(v["update"]["text"], kept.0, "{v}");
+    // The member's draft page shows today's stored draft whole, grouped and numbered as the
+    // request does; another member's page shows none of it.
+    let today = chrono::Utc::now().date_naive();
+    app.ctx
+        .store
+        .save_draft(ana, today, since.timestamp(), &draft)
+        .await
+        .expect("saved");
+    let page = srv
+        .get_text(&format!("{}/draft", srv.fresh_link(ana)))
+        .await;
+    assert!(
+        page.contains(&format!("Your draft for {}", today.format("%a %-d %b"))),
+        "{page}"
+    );
+    assert!(
+        page.contains("From your activity since Mon 30 Nov:"),
+        "{page}"
+    );
+    assert!(page.contains("<h2>tidings/tidings</h2>"), "{page}");
+    assert!(
+        page.contains("<a href=\"https://github.com/tidings/tidings/pull/212\">opened pull request #212: Stream the outbox</a>"),
+        "{page}"
+    );
+    let theirs = srv
+        .get_text(&format!("{}/draft", srv.fresh_link(ben)))
+        .await;
+    assert!(theirs.contains("You have no activity feed"), "{theirs}");
+    assert!(!theirs.contains("Stream the outbox"), "{theirs}");
 }
 
 #[tokio::test]

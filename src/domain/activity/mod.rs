@@ -5,8 +5,8 @@
 //! (`https://github.com/USER.atom`), GitLab (the user activity Atom with a `feed_token`),
 //! Forgejo/Gitea (`https://HOST/USER.rss`), Jira activity streams, or any RSS 0.9x–2.0, Atom or
 //! JSON Feed document. Before the member's update request, the caller reads them with [`read`]
-//! (or only [`check`]s a fresh copy, so that an error page served with status 200 does not
-//! replace the last good one), then builds a [`draft::Draft`]: numbered lines grouped by
+//! (an error page served with status 200 is an error, so it never replaces the last good
+//! copy), then builds a [`draft::Draft`]: numbered lines grouped by
 //! project, the member's replies `keep` or `keep 1 3 4` picking which of them become their
 //! "Done" section ([`draft::parse_keep`], [`draft::kept`], [`draft::done_line`]). Automated
 //! entries (bots, dependency bumps) are left out by default ([`noise`]); a member may mute a
@@ -103,12 +103,6 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, FeedError> {
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse(e.at));
     Ok(entries)
-}
-
-/// Same check as `read`, without keeping the entries (used to refuse a 200 error page so the
-/// last good copy stays).
-pub fn check(bytes: &[u8]) -> Result<(), FeedError> {
-    read(bytes).map(|_| ())
 }
 
 /// The member-readable reason why `bytes` failed to parse.

@@ -66,8 +66,8 @@ async fn add(
     };
     ctx.store.add_activity_feed(m.id, &url).await?;
     crate::jobs::activity::refresh_member(ctx, m.id, now).await?;
-    let feeds = ctx.store.activity_feeds(m.id).await?;
-    let this = feeds.iter().find(|f| f.shown == shown(&url));
+    // This feed's own state: two feeds may look alike as shown.
+    let this = ctx.store.activity_feed(m.id, &url).await?;
     let mut text = format!(
         "Your activity feed {} is added: each request drafts your Done from it, and a reply \"keep\" keeps the draft. Nothing from it is shown to anyone unless you keep it.",
         shown(&url)

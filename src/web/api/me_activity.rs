@@ -207,14 +207,12 @@ pub struct DraftJson {
 }
 
 /// The draft of member `m` for their day as of now.
-pub async fn draft_json(ctx: &Ctx, m: &Member) -> Result<DraftJson, AppError> {
+async fn draft_json(ctx: &Ctx, m: &Member) -> Result<DraftJson, AppError> {
     let today = local_date(m.tz, Utc::now());
-    let sent = ctx.store.draft_for(m.id, today).await?.is_some();
     let found = crate::jobs::activity::draft_to_keep(ctx, m, today).await?;
-    let (since, draft) = match found {
-        Some((s, d)) => (Some(s.timestamp()), d),
-        None => (None, crate::domain::activity::Draft::default()),
-    };
+    let since = found.as_ref().map(|d| d.since.timestamp());
+    let sent = found.as_ref().is_some_and(|d| d.sent);
+    let draft = found.map(|d| d.draft).unwrap_or_default();
     let in_request = crate::jobs::activity::email_part(&draft).lines.len();
     Ok(DraftJson {
         date: today.to_string(),

@@ -22,7 +22,6 @@ pub use json::{ApiJson, ApiPath, too_large};
 use log::*;
 pub use me::MemberPatch;
 use me::*;
-pub use me_activity::draft_json;
 use me_activity::*;
 use shape::*;
 use team_calendars::*;

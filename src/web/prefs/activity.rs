@@ -12,9 +12,9 @@ use maud::{Markup, html};
 use super::form::{PrefsForm, Rejected};
 use super::groups::Groups;
 use crate::domain::Member;
-use crate::domain::activity::groups;
 use crate::fetch::normalise;
 use crate::jobs::Ctx;
+use crate::render::draft::headed;
 use crate::store::activity::FeedLink;
 use crate::web::html::{Header, page_with};
 use crate::web::{AppError, WebState};
@@ -181,7 +181,13 @@ pub(super) async fn draft_page(State(st): State<WebState>, Path(token): Path<Str
 }
 
 async fn draft_markup(ctx: &Ctx, m: &Member, token: &str) -> Result<Markup, AppError> {
-    let d = crate::web::api::draft_json(ctx, m).await?;
+    let today = crate::domain::schedule::local_date(m.tz, Utc::now());
+    let found = crate::jobs::activity::draft_to_keep(ctx, m, today).await?;
+    let since = found
+        .as_ref()
+        .map(|d| crate::jobs::activity::since_label(m, d.since));
+    let draft = found.map(|d| d.draft).unwrap_or_default();
+    let in_request = crate::jobs::activity::email_part(&draft).lines.len();
     let header = Header {
         team: None,
         nav: vec![
@@ -190,26 +196,7 @@ async fn draft_markup(ctx: &Ctx, m: &Member, token: &str) -> Result<Markup, AppE
         ],
         signout: false,
     };
-    let draft = crate::domain::activity::Draft {
-        lines: d
-            .lines
-            .into_iter()
-            .map(|l| crate::domain::activity::DraftLine {
-                n: l.n,
-                project: l.project,
-                title: l.title,
-                link: l.link,
-            })
-            .collect(),
-        more: d.more,
-    };
-    let since = d
-        .since
-        .as_deref()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| crate::jobs::activity::since_label(m, t.with_timezone(&Utc)));
-    let day = chrono::NaiveDate::parse_from_str(&d.date, "%Y-%m-%d")
-        .map_or_else(|_| d.date.clone(), |t| t.format("%a %-d %b").to_string());
+    let day = today.format("%a %-d %b");
     Ok(page_with(
         "Your draft",
         &header,
@@ -220,8 +207,8 @@ async fn draft_markup(ctx: &Ctx, m: &Member, token: &str) -> Result<Markup, AppE
                 Some(s) if draft.lines.is_empty() => p { "Nothing in your activity since " (s) "." },
                 Some(s) => {
                     p class="muted" { (crate::render::draft::heading(s)) }
-                    @for (project, lines) in groups(&draft) {
-                        h2 { (project.unwrap_or(crate::render::draft::OTHER)) }
+                    @for (project, lines) in headed(&draft) {
+                        @if let Some(p) = project { h2 { (p) } }
                         ol {
                             @for l in lines {
                                 li value=(l.n) {
@@ -235,10 +222,10 @@ async fn draft_markup(ctx: &Ctx, m: &Member, token: &str) -> Result<Markup, AppE
                     }
                     @if draft.more > 0 { p class="muted" { "And " (draft.more) " older entries." } }
                     p { (crate::render::draft::KEEP_RULE) }
-                    @if draft.lines.len() > d.in_request {
+                    @if draft.lines.len() > in_request {
                         p class="muted" {
-                            "Your request shows lines 1 to " (d.in_request) ": \"keep\" keeps those; \"keep "
-                            (d.in_request + 1) "\" (or any number here) keeps a line of this page too."
+                            "Your request shows lines 1 to " (in_request) ": \"keep\" keeps those; \"keep "
+                            (in_request + 1) "\" (or any number here) keeps a line of this page too."
                         }
                     }
                 }
