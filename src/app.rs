@@ -193,6 +193,8 @@ pub struct PassReport {
     pub activity: Option<anyhow::Result<jobs::activity::ActivityReport>>,
     pub plan: anyhow::Result<jobs::plan::PlanReport>,
     pub send: anyhow::Result<jobs::send::SendReport>,
+    /// Webhook deliveries, after the emails.
+    pub hooks: anyhow::Result<jobs::hooks::HookReport>,
 }
 
 /// One part of a pass that did not do its work.
@@ -240,6 +242,13 @@ impl PassReport {
                 hint: "check database.url (`tidings doctor`); a feed that cannot be fetched is not a failure of the pass: the request goes out without a draft from it and the member's page says why".into(),
             });
         }
+        if let Err(e) = &self.hooks {
+            out.push(PartFailure {
+                part: "delivering webhooks",
+                error: format!("{e:#}"),
+                hint: "check database.url (`tidings doctor`); a receiver that fails is not a failure of the pass: its deliveries are retried and `tidings webhook list` says why".into(),
+            });
+        }
         if let Err(e) = &self.plan {
             out.push(PartFailure {
                 part: "queueing",
@@ -278,7 +287,7 @@ impl PassReport {
 
     /// How many parts ran in this pass.
     pub fn parts(&self) -> usize {
-        2 + usize::from(self.inbound.is_some())
+        3 + usize::from(self.inbound.is_some())
             + usize::from(self.calendars.is_some())
             + usize::from(self.activity.is_some())
     }
@@ -311,13 +320,38 @@ pub async fn run_pass(
         (None, None, None)
     };
     let (plan, send) = plan_and_send_logged(ctx, now, why).await;
+    let hooks = hooks_logged(ctx, now, why).await;
     PassReport {
         inbound,
         calendars,
         activity,
         plan,
         send,
+        hooks,
     }
+}
+
+/// The webhook deliveries in their own span, logging their counts when there were any.
+pub async fn hooks_logged(
+    ctx: &Ctx,
+    now: chrono::DateTime<Utc>,
+    why: &str,
+) -> anyhow::Result<jobs::hooks::HookReport> {
+    async {
+        let r = jobs::hooks::run(ctx, now).await?;
+        if r.sent + r.retried + r.failed > 0 {
+            tracing::info!(
+                sent = r.sent,
+                retried = r.retried,
+                failed = r.failed,
+                paused = r.paused,
+                "webhooks delivered"
+            );
+        }
+        Ok(r)
+    }
+    .instrument(tracing::info_span!("webhooks", why))
+    .await
 }
 
 /// The activity feed job in its own span, logging its counts when it did anything.

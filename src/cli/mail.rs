@@ -141,8 +141,16 @@ fn run_due_summary(now: DateTime<Utc>, pass: &crate::app::PassReport) -> String 
         ),
         Err(_) => "sending failed".to_string(),
     };
+    let hooks = match &pass.hooks {
+        Ok(h) if h.sent + h.retried + h.failed == 0 => String::new(),
+        Ok(h) => format!(
+            "; webhooks sent {}, retried {}, failed {}",
+            h.sent, h.retried, h.failed
+        ),
+        Err(_) => "; webhooks failed".to_string(),
+    };
     format!(
-        "run-due {}: {inbound}; {calendars}{activity}; {plan}; {send}",
+        "run-due {}: {inbound}; {calendars}{activity}; {plan}; {send}{hooks}",
         now.format("%Y-%m-%dT%H:%M:%SZ")
     )
 }

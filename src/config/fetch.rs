@@ -1,6 +1,8 @@
 //! `[fetch]`: how Tidings reads addresses people give it (calendars, activity feeds): the one
 //! fetcher's limits and its rule against private addresses (SSRF). `[calendars]`: how
 //! calendars are read once fetched. `[activity]`: which feed entries are automated.
+//! `[webhooks]`: how signed webhook deliveries are retried (they go through the same fetcher's
+//! client rules: no private addresses, a timeout).
 
 use serde::{Deserialize, Serialize};
 
@@ -75,5 +77,26 @@ impl ActivityConfig {
             r.titles = self.bot_titles.clone();
         }
         r
+    }
+}
+
+/// `[webhooks]`: retrying signed webhook deliveries (`tidings webhook add`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Attempts of one delivery before it is given up as failed (the Standard Webhooks
+    /// schedule: at once, 5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h).
+    pub max_attempts: u32,
+    /// An endpoint whose deliveries have all failed for this many hours is paused until the
+    /// admin resumes it (`tidings webhook resume ID`); its deliveries wait meanwhile.
+    pub pause_after_hours: u32,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            max_attempts: 8,
+            pause_after_hours: 24,
+        }
     }
 }

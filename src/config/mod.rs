@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use chrono_tz::Tz;
 
 use crate::domain::{EmailAddress, LocalTime, Mailbox, Workdays};
-pub use fetch::{ActivityConfig, CalendarsConfig, FetchConfig};
+pub use fetch::{ActivityConfig, CalendarsConfig, FetchConfig, WebhooksConfig};
 
 /// A secret string: serialises and prints as `**hidden**` when set.
 #[derive(Clone, Default, Deserialize, PartialEq)]
@@ -65,6 +65,7 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub calendars: CalendarsConfig,
     pub activity: ActivityConfig,
+    pub webhooks: WebhooksConfig,
     pub log: LogConfig,
 }
 

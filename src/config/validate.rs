@@ -41,6 +41,14 @@ impl Config {
             };
             bad(key, "must be at least 1".into());
         }
+        if self.webhooks.max_attempts == 0 || self.webhooks.pause_after_hours == 0 {
+            let key = if self.webhooks.max_attempts == 0 {
+                "webhooks.max_attempts"
+            } else {
+                "webhooks.pause_after_hours"
+            };
+            bad(key, "must be at least 1".into());
+        }
         if self.mail.smtp.lease_secs <= self.mail.smtp.timeout_secs {
             bad(
                 "mail.smtp.lease_secs",

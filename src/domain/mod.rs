@@ -18,6 +18,7 @@ pub mod search;
 pub mod sections;
 pub mod shape;
 pub mod text;
+pub mod webhook;
 pub mod token;
 mod tz_links;
 pub mod zone;

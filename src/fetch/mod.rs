@@ -216,6 +216,45 @@ impl Fetcher {
         Err(FetchError::TooManyRedirects)
     }
 
+    /// POSTs `body` as JSON to `url` with `headers` (a webhook delivery): the same scheme and
+    /// address rules as [`Fetcher::get`] and its timeout; a redirect is not followed (it is an
+    /// error, as every answer but 2xx is). Returns the status.
+    pub async fn post_json(
+        &self,
+        url: &Url,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<u16, FetchError> {
+        self.check_hop(url)?;
+        let mut req = self
+            .client
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        let mut resp = req.send().await.map_err(|e| self.error_of(url, e))?;
+        let status = resp.status();
+        // The answer's body is not needed: up to 64 KB of it is read (and dropped) so the
+        // connection can be reused, without trusting its size or waiting long for it.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            let mut read = 0usize;
+            while let Ok(Some(chunk)) = resp.chunk().await {
+                read += chunk.len();
+                if read > 65_536 {
+                    break;
+                }
+            }
+        })
+        .await;
+        if status.is_success() {
+            Ok(status.as_u16())
+        } else {
+            Err(FetchError::Status(status.as_u16()))
+        }
+    }
+
     /// A hop's scheme, and its host when it is an IP literal (a name is checked when it is
     /// resolved).
     fn check_hop(&self, url: &Url) -> Result<(), FetchError> {

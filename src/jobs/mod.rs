@@ -7,6 +7,7 @@ pub mod calendars;
 pub mod checkins;
 pub mod compose;
 pub mod digest;
+pub mod hooks;
 pub mod ingest;
 pub mod log;
 pub mod members;
@@ -41,7 +42,9 @@ impl Ctx {
     /// Opens the database, applies migrations, loads (or creates once) the server secret and
     /// sets up the outgoing transport.
     pub async fn build(config: Config) -> anyhow::Result<Ctx> {
-        let store = Store::connect(&config.database.url.0, config.database.max_connections).await?;
+        let store = Store::connect(&config.database.url.0, config.database.max_connections)
+            .await?
+            .with_web_base(&config.web.base_url);
         store.migrate().await?;
         let secret = load_secret(&config, &store).await?;
         let sender = Sender::from_config(&config)?;

@@ -73,14 +73,18 @@ impl Store {
         member: MemberId,
         at: i64,
     ) -> StoreResult<Option<OpenBlocker>> {
-        let open = self.open_blockers(&[member]).await?.remove(&member);
+        let mut tx = self.write_tx().await?;
+        let open = super::events::open_blocker_on(&mut tx, member).await?;
         if let Some(o) = &open {
             sqlx::query("UPDATE updates SET blocker_resolved_at = $1 WHERE id = $2")
                 .bind(at)
                 .bind(o.update_id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
+                .await?;
+            super::events::blocker_resolved(&mut tx, self.web_base.as_deref(), member, o, at)
                 .await?;
         }
+        tx.commit().await?;
         Ok(open)
     }
 

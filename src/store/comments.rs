@@ -77,6 +77,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let u = sqlx::query("SELECT member_id, checkin FROM updates WHERE id = $1")
+            .bind(update)
+            .fetch_one(&mut *tx)
+            .await?;
+        let on = (update, u.try_get(0)?, u.try_get(1)?);
+        let base = self.web_base.as_deref();
+        super::events::comment_created(&mut tx, base, on, (id, author, body), now).await?;
         tx.commit().await?;
         Ok(Some(id))
     }
@@ -122,6 +129,7 @@ impl Store {
         reaction: &str,
         now: i64,
     ) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query(
             "INSERT INTO reactions (update_id, member_id, reaction, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
@@ -130,9 +138,15 @@ impl Store {
         .bind(member)
         .bind(reaction)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(r.rows_affected() > 0)
+        let added = r.rows_affected() > 0;
+        if added {
+            let base = self.web_base.as_deref();
+            super::events::reaction_added(&mut tx, base, update, (member, reaction), now).await?;
+        }
+        tx.commit().await?;
+        Ok(added)
     }
 
     /// The reactions on `updates`: per update, each reaction with the names of who reacted so,

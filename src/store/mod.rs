@@ -15,6 +15,7 @@ pub mod calendars;
 mod checkins;
 mod comments;
 mod digest_reads;
+mod events;
 mod fetched;
 mod inbound;
 mod log;
@@ -27,6 +28,7 @@ mod team_updates;
 mod teams;
 mod tokens;
 mod updates;
+pub mod webhooks;
 
 pub use blockers::TeamEscalation;
 pub use calendar_days::ranges_of;
@@ -87,6 +89,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// `web.base_url`, for the links in webhook payloads (`None`: payloads carry no links).
+    web_base: Option<std::sync::Arc<str>>,
 }
 
 pub fn now_unix() -> i64 {
@@ -164,7 +168,17 @@ impl Store {
                 crate::domain::redact_url(&url)
             )
         })?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            web_base: None,
+        })
+    }
+
+    /// This store with `base` (`web.base_url`) as the root of the links webhook payloads carry.
+    pub fn with_web_base(mut self, base: &str) -> Store {
+        self.web_base = Some(base.trim_end_matches('/').into());
+        self
     }
 
     pub fn backend(&self) -> Backend {

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::events;
 use super::outbox::{NewEmail, insert};
 use super::{NextInstant, Store, StoreError, StoreResult};
 use crate::domain::MemberId;
@@ -150,7 +151,14 @@ impl Store {
     ) -> StoreResult<UpsertOutcome> {
         let mut tx = self.write_tx().await?;
         let out =
-            upsert_update_tx(&mut tx, key, body, labels, source, message_id, replace, now).await?;
+            upsert_update_tx(
+            &mut tx,
+            self.web_base.as_deref(),
+            key,
+            (body, labels, source, message_id, replace),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -295,9 +303,35 @@ fn too_big(len: usize) -> StoreError {
 /// ones stored before (each reply is read on its own: "Also fixed X" written later is not
 /// filed under the first reply's last label).
 /// Shared by [`Store::upsert_update`] and the idempotent API post, which must write the update
-/// and its idempotency key in one transaction.
-#[allow(clippy::too_many_arguments)]
+/// and its idempotency key in one transaction. The webhook events it makes are queued in the
+/// same transaction (links rooted at `web_base`).
 pub(super) async fn upsert_update_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    web_base: Option<&str>,
+    key: UpdateKey,
+    (body, labels, source, message_id, replace): (
+        &str,
+        &[(sections::Kind, String)],
+        &str,
+        Option<&str>,
+        bool,
+    ),
+    now: i64,
+) -> StoreResult<UpsertOutcome> {
+    let hooks = events::hooks_for(tx, key.member, key.checkin).await?;
+    if hooks.is_empty() {
+        return store_update_tx(tx, key, body, labels, source, message_id, replace, now).await;
+    }
+    let date = key.date.to_string();
+    let before = events::before_update(tx, &hooks, key.member, &date, key.checkin).await?;
+    let out = store_update_tx(tx, key, body, labels, source, message_id, replace, now).await?;
+    let done = (out.id, out.revision);
+    events::after_update(tx, (&hooks, web_base), key.member, done, before, now).await?;
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn store_update_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     key: UpdateKey,
     body: &str,
@@ -450,7 +484,7 @@ async fn record_revision(
 }
 
 /// The columns of [`UpdateRow`] with its check-in's name; callers add `WHERE …`.
-const ONE_UPDATE: &str =
+pub(super) const ONE_UPDATE: &str =
     "SELECT u.id, u.member_id, u.local_date, u.body, u.source, u.revision, u.created_at,
         u.updated_at, u.sections, u.checkin, ck.name AS checkin_name
  FROM updates u LEFT JOIN checkins ck ON ck.id = u.checkin";
@@ -555,7 +589,14 @@ impl Store {
 
         // The same append as a second email reply, inside this transaction.
         let outcome =
-            upsert_update_tx(&mut tx, which, body, labels, "api", None, false, now).await?;
+            upsert_update_tx(
+            &mut tx,
+            self.web_base.as_deref(),
+            which,
+            (body, labels, "api", None, false),
+            now,
+        )
+        .await?;
         let row = sqlx::query(AssertSqlSafe(format!("{ONE_UPDATE} WHERE u.id = $1")))
             .bind(outcome.id)
             .fetch_one(&mut *tx)
