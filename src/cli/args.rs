@@ -69,6 +69,13 @@ pub enum Command {
         #[command(subcommand)]
         cmd: CheckinCmd,
     },
+    /// Signed webhooks: updates, blockers, comments and reactions POSTed as they happen to an
+    /// address, signed by the Standard Webhooks specification (any of its receiver libraries
+    /// verifies them). Delivered by `serve` and `run-due`.
+    Webhook {
+        #[command(subcommand)]
+        cmd: WebhookCmd,
+    },
     /// API tokens.
     Token {
         #[command(subcommand)]
@@ -487,6 +494,36 @@ pub enum CheckinCmd {
     },
     /// Remove a check-in (never the daily stand-up); its answers stay in the team log.
     Remove { team: String, name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhookCmd {
+    /// Add an endpoint; prints its signing secret (whsec_…) once. A receiver on loopback or
+    /// the LAN needs fetch.allow_private, a plain http:// address fetch.allow_http.
+    Add {
+        /// The https:// address events are POSTed to.
+        url: String,
+        /// Only this team's events (default: every team's).
+        #[arg(long, value_name = "TEAM")]
+        team: Option<String>,
+        /// The events, comma separated (default: all): update.created, update.revised,
+        /// blocker.opened, blocker.resolved, comment.created, reaction.added.
+        #[arg(long, value_name = "LIST")]
+        events: Option<String>,
+    },
+    /// List the endpoints: team, events, state, deliveries waiting and failed (never a secret;
+    /// an address as its host and the end of its path).
+    List {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an endpoint and its deliveries.
+    Remove { id: i64 },
+    /// Send the endpoint a `ping` now (a paused one too) and say what its receiver answered.
+    Test { id: i64 },
+    /// Resume a paused endpoint: what waited for it is delivered at the next pass.
+    Resume { id: i64 },
 }
 
 #[derive(Subcommand, Debug)]

@@ -15,6 +15,7 @@ mod offline;
 pub mod reference;
 mod team;
 mod token;
+mod webhook;
 
 pub use args::*;
 
@@ -100,7 +101,9 @@ async fn member_named(s: &Store, email: &EmailAddress) -> anyhow::Result<crate::
 }
 
 async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(&cfg.database.url.0, cfg.database.max_connections).await?;
+    let store = Store::connect(&cfg.database.url.0, cfg.database.max_connections)
+        .await?
+        .with_web_base(&cfg.web.base_url);
     migrate_shown(&store).await?;
     Ok(store)
 }
@@ -241,6 +244,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Team { cmd } => team::run(cfg, cmd).await,
         Command::Checkin { cmd } => checkin::run(cfg, cmd).await,
         Command::Token { cmd } => token::run(cfg, cmd).await,
+        Command::Webhook { cmd } => webhook::run(cfg, cmd).await,
         Command::RunDue { now } => mail::run_due(cfg, now).await,
         Command::Preview {
             cmd:

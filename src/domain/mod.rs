@@ -18,9 +18,9 @@ pub mod search;
 pub mod sections;
 pub mod shape;
 pub mod text;
-pub mod webhook;
 pub mod token;
 mod tz_links;
+pub mod webhook;
 pub mod zone;
 
 pub use list_id::list_id;

@@ -255,6 +255,12 @@ impl Fetcher {
         }
     }
 
+    /// Whether `url` may be fetched as far as can be told without DNS: its scheme, and its
+    /// host when that is an IP literal (a name is checked when it is resolved).
+    pub fn check_address(&self, url: &Url) -> Result<(), FetchError> {
+        self.check_hop(url)
+    }
+
     /// A hop's scheme, and its host when it is an IP literal (a name is checked when it is
     /// resolved).
     fn check_hop(&self, url: &Url) -> Result<(), FetchError> {

@@ -17,7 +17,7 @@ use crate::store::webhooks::{Delivery, HookOutcome};
 
 /// Deliveries claimed at once.
 const BATCH: i64 = 16;
-/// Deliveries in flight at once.
+/// Endpoints served at once.
 const IN_FLIGHT: usize = 4;
 
 /// What one run did.
@@ -63,23 +63,37 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<HookReport> {
             Some(f) => f,
             None => fetcher.insert(Fetcher::new(&ctx.config.fetch)?),
         };
-        let done: Vec<(Delivery, HookOutcome)> = futures::stream::iter(claimed)
-            .map(|d| async move {
-                let o = attempt(ctx, f, &d, now).await;
-                (d, o)
+        // One endpoint's deliveries go one after the other, in the order they were queued;
+        // several endpoints are served at once.
+        let mut by_hook: std::collections::BTreeMap<i64, Vec<Delivery>> = Default::default();
+        for d in claimed {
+            by_hook.entry(d.webhook_id).or_default().push(d);
+        }
+        let done: Vec<anyhow::Result<HookReport>> = futures::stream::iter(by_hook.into_values())
+            .map(|list| async move {
+                let mut r = HookReport::default();
+                for d in &list {
+                    let o = attempt(ctx, f, d, now).await;
+                    let paused = record(ctx, d, &o, now).await?;
+                    r.count(&o, paused);
+                }
+                Ok(r)
             })
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
-        for (d, o) in &done {
-            let paused = record(ctx, d, o, now).await?;
-            report.count(o, paused);
+        for r in done {
+            let r = r?;
+            report.sent += r.sent;
+            report.retried += r.retried;
+            report.failed += r.failed;
+            report.paused += r.paused;
         }
     }
 }
 
-/// Sends delivery `id` (a queued ping) now, whatever its time and even to a paused endpoint;
-/// `None` when it was not waiting.
+/// Sends delivery `id` (a queued ping) now, whatever its time and even to a paused endpoint,
+/// once; `None` when it was not waiting.
 pub async fn send_one(
     ctx: &Ctx,
     id: i64,
@@ -95,7 +109,11 @@ pub async fn send_one(
         return Ok(None);
     };
     let f = Fetcher::new(&ctx.config.fetch)?;
-    let o = attempt(ctx, &f, &d, now).await;
+    // A test is answered now: a ping that fails is not tried again later.
+    let o = match attempt(ctx, &f, &d, now).await {
+        HookOutcome::Retry { error, .. } => HookOutcome::Failed { error },
+        o => o,
+    };
     record(ctx, &d, &o, now).await?;
     Ok(Some(o))
 }

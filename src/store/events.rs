@@ -133,7 +133,11 @@ async fn teams_of(
 /// Where the team log shows an update: `{base}/log/{team}?from=D&to=D#u{id}`.
 fn log_url(base: Option<&str>, team: Option<&String>, date: &str, id: i64) -> Option<String> {
     let mut url = url::Url::parse(base?).ok()?;
-    url.path_segments_mut().ok()?.pop_if_empty().push("log").push(team?);
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .push("log")
+        .push(team?);
     url.query_pairs_mut()
         .append_pair("from", date)
         .append_pair("to", date);
@@ -361,11 +365,20 @@ mod tests {
     fn a_log_link_names_the_team_day_and_update() {
         let team = "Core team".to_string();
         assert_eq!(
-            log_url(Some("https://t.example.org/base"), Some(&team), "2026-03-09", 12).as_deref(),
+            log_url(
+                Some("https://t.example.org/base"),
+                Some(&team),
+                "2026-03-09",
+                12
+            )
+            .as_deref(),
             Some("https://t.example.org/base/log/Core%20team?from=2026-03-09&to=2026-03-09#u12")
         );
         assert_eq!(log_url(None, Some(&team), "2026-03-09", 12), None);
-        assert_eq!(log_url(Some("https://t.example.org"), None, "2026-03-09", 12), None);
+        assert_eq!(
+            log_url(Some("https://t.example.org"), None, "2026-03-09", 12),
+            None
+        );
         assert!(asked("update.created,blocker.opened", "blocker.opened"));
         assert!(!asked("update.created", "update"));
     }

@@ -150,8 +150,7 @@ impl Store {
         now: i64,
     ) -> StoreResult<UpsertOutcome> {
         let mut tx = self.write_tx().await?;
-        let out =
-            upsert_update_tx(
+        let out = upsert_update_tx(
             &mut tx,
             self.web_base.as_deref(),
             key,
@@ -588,8 +587,7 @@ impl Store {
         }
 
         // The same append as a second email reply, inside this transaction.
-        let outcome =
-            upsert_update_tx(
+        let outcome = upsert_update_tx(
             &mut tx,
             self.web_base.as_deref(),
             which,

@@ -339,7 +339,11 @@ impl Store {
         only_failed: bool,
         limit: i64,
     ) -> StoreResult<Vec<DeliveryRow>> {
-        let filter = if only_failed { "state = 'failed'" } else { "$2 = 0" };
+        let filter = if only_failed {
+            "state = 'failed'"
+        } else {
+            "$2 = 0"
+        };
         self.deliveries_where(filter, limit, 0).await
     }
 

@@ -48,4 +48,5 @@ mod store;
 mod trust;
 mod web;
 mod web_guard;
+mod webhooks;
 mod zones;
