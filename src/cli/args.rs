@@ -616,9 +616,9 @@ pub enum PreviewCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum OutboxCmd {
-    /// List outgoing mail, newest first.
+    /// List outgoing mail, newest first, then webhook deliveries (event, endpoint, webhook-id).
     List {
-        /// Only permanently failed mail.
+        /// Only permanently failed mail and deliveries.
         #[arg(long)]
         failed: bool,
         #[arg(long, default_value_t = 50)]

@@ -97,6 +97,27 @@ pub(super) async fn outbox_list(cfg: Config, failed: bool, limit: i64) -> anyhow
                     .unwrap_or_default()
             );
         }
+        let hooks = s.list_deliveries(failed, limit).await.map_err(store_err)?;
+        if !hooks.is_empty() {
+            crate::outln!("webhook deliveries:");
+        }
+        for d in hooks {
+            let when =
+                DateTime::from_timestamp(d.sent_at.unwrap_or(d.created_at), 0).unwrap_or_default();
+            crate::outln!(
+                "{:>6}  {:<8} {:<17} webhook {:<4} {}  {}  attempts={}{}",
+                d.id,
+                d.state,
+                d.event,
+                d.webhook_id,
+                d.msg_id,
+                when.format("%Y-%m-%d %H:%M:%SZ"),
+                d.attempts,
+                d.last_error
+                    .map(|e| format!("  error: {e}"))
+                    .unwrap_or_default()
+            );
+        }
         Ok(())
     })
     .await

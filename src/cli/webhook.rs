@@ -32,16 +32,7 @@ fn to_json(h: &Webhook) -> serde_json::Value {
     })
 }
 
-/// `ok`, `failing` or `paused`.
-pub fn state(h: &Webhook) -> &'static str {
-    if h.paused_at.is_some() {
-        "paused"
-    } else if h.failing_since.is_some() {
-        "failing"
-    } else {
-        "ok"
-    }
-}
+use crate::store::webhooks::state_of as state;
 
 /// The address `url` checked as deliveries will be: scheme, no credentials, no refused IP.
 fn checked(cfg: &Config, url: &str) -> anyhow::Result<String> {

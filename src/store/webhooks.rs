@@ -66,6 +66,17 @@ pub struct DeliveryRow {
     pub sent_at: Option<i64>,
 }
 
+/// `ok`, `failing` (its last delivery failed) or `paused`.
+pub fn state_of(h: &Webhook) -> &'static str {
+    if h.paused_at.is_some() {
+        "paused"
+    } else if h.failing_since.is_some() {
+        "failing"
+    } else {
+        "ok"
+    }
+}
+
 const HOOK_COLS: &str = "w.id, t.name, w.url, w.events, w.created_at, w.last_success_at, w.failing_since, w.last_error, w.paused_at, w.pause_reason,
     (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state IN ('pending', 'sending')),
     (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'failed')

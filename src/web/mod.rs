@@ -443,6 +443,25 @@ async fn metrics(State(st): State<WebState>) -> Result<Response, AppError> {
     }
     let _ = writeln!(
         out,
+        "# HELP tidings_webhook_deliveries Webhook deliveries by state (pending, sending, sent, failed).\n# TYPE tidings_webhook_deliveries gauge"
+    );
+    for (state, n) in ctx.store.delivery_counts().await? {
+        let _ = writeln!(out, "tidings_webhook_deliveries{{state=\"{state}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP tidings_webhooks Webhook endpoints by state (ok, failing, paused: failing for webhooks.pause_after_hours, waiting for `tidings webhook resume`).\n# TYPE tidings_webhooks gauge"
+    );
+    let hooks = ctx.store.webhooks().await?;
+    for state in ["ok", "failing", "paused"] {
+        let n = hooks
+            .iter()
+            .filter(|h| crate::store::webhooks::state_of(h) == state)
+            .count();
+        let _ = writeln!(out, "tidings_webhooks{{state=\"{state}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
         "# HELP tidings_tick_seconds Planning and sending passes of this process.\n# TYPE tidings_tick_seconds summary\ntidings_tick_seconds_sum {tick_total}\ntidings_tick_seconds_count {ticks}"
     );
     let _ = writeln!(
