@@ -295,6 +295,17 @@ fn too_big(len: usize) -> StoreError {
     ))
 }
 
+/// What an update says and where it came from: its text, the labels its sections are read
+/// with, its source (`email`, `api`), the message it came in (`None` by API), and whether it
+/// replaces the day's text instead of being appended to it.
+pub(super) type UpdateText<'a> = (
+    &'a str,
+    &'a [(sections::Kind, String)],
+    &'a str,
+    Option<&'a str>,
+    bool,
+);
+
 /// Stores an update inside the caller's transaction, without control characters but tab and
 /// line feed (CRLF and CR become LF): the first one of (member, date) is inserted, a later
 /// one is appended (or replaces it when `replace`) with the revision bumped.
@@ -308,13 +319,7 @@ pub(super) async fn upsert_update_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     web_base: Option<&str>,
     key: UpdateKey,
-    (body, labels, source, message_id, replace): (
-        &str,
-        &[(sections::Kind, String)],
-        &str,
-        Option<&str>,
-        bool,
-    ),
+    (body, labels, source, message_id, replace): UpdateText<'_>,
     now: i64,
 ) -> StoreResult<UpsertOutcome> {
     let hooks = events::hooks_for(tx, key.member, key.checkin).await?;

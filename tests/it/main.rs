@@ -48,5 +48,6 @@ mod store;
 mod trust;
 mod web;
 mod web_guard;
+mod webhook_cli;
 mod webhooks;
 mod zones;
