@@ -16,6 +16,7 @@ pub mod limit;
 pub mod log;
 pub mod oidc;
 pub mod openapi;
+mod openapi_webhooks;
 pub mod prefs;
 pub mod server;
 pub mod session;

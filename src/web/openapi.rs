@@ -40,7 +40,7 @@ pub struct ErrorDetail {
         (name = "updates", description = "A member's updates"),
         (name = "me", description = "A member's own preferences and digests"),
         (name = "log", description = "The team log: a team's updates by page, searched, exported"),
-        (name = "admin", description = "Members, teams and holidays (the admin token)"),
+        (name = "admin", description = "Members, teams, holidays, check-ins and webhooks (the admin token)"),
         (name = "pages", description = "HTML pages: admin, preferences, unsubscribe"),
         (name = "ops", description = "Health, metrics and this document"),
     )
@@ -91,6 +91,7 @@ fn finish(api: utoipa::openapi::OpenApi) -> Value {
         add_common(op);
         split_summary(op);
     }
+    super::openapi_webhooks::add(&mut doc);
     doc
 }
 
@@ -108,6 +109,30 @@ fn operations(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
 /// (and Schemathesis' stateful phase) can walk create → read → update → delete: (operation,
 /// status, link name, target operation, parameter, where its value is in the answer).
 const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "admin_add_webhook",
+        "201",
+        "TestWebhook",
+        "admin_test_webhook",
+        "id",
+        "$response.body#/webhook/id",
+    ),
+    (
+        "admin_add_webhook",
+        "201",
+        "ResumeWebhook",
+        "admin_resume_webhook",
+        "id",
+        "$response.body#/webhook/id",
+    ),
+    (
+        "admin_add_webhook",
+        "201",
+        "RemoveWebhook",
+        "admin_remove_webhook",
+        "id",
+        "$response.body#/webhook/id",
+    ),
     (
         "admin_add_member",
         "201",

@@ -12,7 +12,7 @@ use tidings::jobs::hooks::{self, HookReport};
 use tidings::store::webhooks::HookOutcome;
 
 use crate::helpers::*;
-use crate::support::webhooks::{Receiver, Verified};
+use crate::support::webhooks::{Receiver, Verified, schema_check};
 
 /// `name_sqlite` and `name_postgres` tests of `async fn name(db: Db)`.
 macro_rules! both_dbs {
@@ -189,6 +189,11 @@ async fn every_event_once_and_verified(db: Db) {
     for d in &v {
         assert!(d.ok, "{d:?}");
         assert!(d.tampered_refused && d.replay_refused, "{d:?}");
+    }
+    // Each body is what the OpenAPI document's `webhooks` section says it is.
+    let payloads: Vec<Value> = v.iter().filter_map(|d| d.payload.clone()).collect();
+    for line in schema_check(tidings::web::openapi::document(), &payloads) {
+        assert!(line.starts_with("ok "), "{line}");
     }
     let ids: std::collections::HashSet<_> = v.iter().map(|d| d.id.clone()).collect();
     assert_eq!(ids.len(), 7, "one webhook-id per event");

@@ -39,7 +39,7 @@ for line in sys.stdin:
     out = {"id": headers.get("webhook-id"), "status": rec["status"]}
     try:
         payload = wh.verify(body, headers)
-        out.update(ok=True, type=payload.get("type"), data=payload.get("data"))
+        out.update(ok=True, type=payload.get("type"), data=payload.get("data"), payload=payload)
     except Exception as e:  # noqa: BLE001 - reported, not raised
         out.update(ok=False, error=f"{type(e).__name__}: {e}")
     tampered = bytearray(body)

@@ -34,6 +34,8 @@ pub struct Verified {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub data: Option<serde_json::Value>,
+    /// The whole body, parsed.
+    pub payload: Option<serde_json::Value>,
     pub error: Option<String>,
     pub tampered_refused: bool,
     pub replay_refused: bool,
@@ -113,4 +115,34 @@ impl Drop for Receiver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// What `jsonschema_rs` says of each of `payloads` against the `webhooks` section of the OpenAPI
+/// document `doc`: "ok TYPE" or "bad TYPE: why", one per payload.
+pub fn schema_check(doc: &serde_json::Value, payloads: &[serde_json::Value]) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, doc.to_string()).expect("document written");
+    let mut p = Command::new(PY)
+        .arg(script("webhook_schema.py"))
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{PY}: {e} (run scripts/rig install)"));
+    {
+        let mut stdin = p.stdin.take().expect("stdin");
+        for v in payloads {
+            writeln!(stdin, "{v}").expect("write");
+        }
+    }
+    let out = p.wait_with_output().expect("validator");
+    assert!(
+        out.status.success(),
+        "the schema check failed (jsonschema_rs missing?)"
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }

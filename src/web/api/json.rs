@@ -107,3 +107,24 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ApiPath {
         }
     }
 }
+
+/// A numeric path segment (`{id}`); anything else is a 404, as an id that names nothing is.
+pub struct ApiPathId(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ApiPathId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AppError> {
+        let ApiPath(s) = ApiPath::from_request_parts(parts, state).await?;
+        s.parse().map(ApiPathId).map_err(|_| {
+            AppError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no webhook {s:?}"),
+            )
+        })
+    }
+}

@@ -101,7 +101,7 @@ pub struct MemberPatch {
     /// Read-only (time away read from the calendars): may be sent back unchanged.
     #[schema(value_type = Vec<super::me_calendars::CalendarAway>)]
     #[serde(default, deserialize_with = "not_null")]
-    pub calendar_away: Option<Value>,
+    pub calendar_away: Option<Vec<super::me_calendars::CalendarAway>>,
     /// Feeds of the member's own activity (Atom, RSS or JSON Feed), as `calendars`: items with
     /// an `id` keep that feed, items without one add their `address`, feeds left out are
     /// removed.

@@ -44,7 +44,8 @@ fn personal() -> String {
 }
 
 /// A stretch of time away read from the member's own calendars.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CalendarAway {
     #[schema(value_type = String, format = Date)]
     pub from: chrono::NaiveDate,

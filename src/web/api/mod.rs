@@ -1,7 +1,8 @@
 //! The JSON API under `/api/v1`: bearer-token authentication (member tokens are stored as
 //! SHA-256 hashes; the admin token comes from `web.admin_token`), per-token rate limits, JSON
 //! bodies whose rejections become [`AppError`]s, and the handlers for updates, preferences,
-//! drafts, digests and the admin endpoints (members, teams, holidays, holiday calendars, check-ins).
+//! drafts, digests and the admin endpoints (members, teams, holidays, holiday calendars,
+//! check-ins, webhooks).
 
 mod admin;
 mod auth;
@@ -14,11 +15,12 @@ mod me_calendars;
 mod shape;
 mod team_calendars;
 mod updates;
+mod webhooks;
 
 use admin::*;
 pub use auth::{AdminAuth, MemberAuth};
 use checkins::*;
-pub use json::{ApiJson, ApiPath, too_large};
+pub use json::{ApiJson, ApiPath, ApiPathId, too_large};
 use log::*;
 pub use me::MemberPatch;
 use me::*;
@@ -26,6 +28,7 @@ use me_activity::*;
 use shape::*;
 use team_calendars::*;
 use updates::*;
+use webhooks::*;
 
 use axum::Json;
 use chrono::NaiveDate;
@@ -55,6 +58,10 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(routes!(admin_team_calendars, admin_set_team_calendars))
         .add(routes!(admin_list_checkins, admin_add_checkin))
         .add(routes!(admin_replace_checkin, admin_remove_checkin))
+        .add(routes!(admin_list_webhooks, admin_add_webhook))
+        .add(routes!(admin_remove_webhook))
+        .add(routes!(admin_test_webhook))
+        .add(routes!(admin_resume_webhook))
 }
 
 use crate::domain::rfc3339;
