@@ -413,3 +413,109 @@ async fn a_loopback_receiver_is_refused_without_allow_private(db: Db) {
     );
 }
 both_dbs!(a_loopback_receiver_is_refused_without_allow_private);
+
+async fn the_admin_api_adds_tests_resumes_and_removes(db: Db) {
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+    let app = hook_app(db).await;
+    let _ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
+    let rx = Receiver::start(0, 500);
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    let admin = Some(crate::web::ADMIN);
+    let base = "/api/v1/admin/webhooks";
+    // Refused: a scheme, an unknown event, an unknown team; a member's token.
+    let (s, v) = srv
+        .send(
+            Method::POST,
+            base,
+            admin,
+            json!({"url": "ftp://example.org/x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = srv
+        .send(
+            Method::POST,
+            base,
+            admin,
+            json!({"url": rx.url, "events": ["update.deleted"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = srv
+        .send(
+            Method::POST,
+            base,
+            admin,
+            json!({"url": rx.url, "team": "nope"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let member = srv.token_for(_ana).await;
+    let (s, _) = srv.get(base, Some(&member)).await;
+    assert!(
+        s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN,
+        "{s}"
+    );
+
+    let (s, v) = srv
+        .send(
+            Method::POST,
+            base,
+            admin,
+            json!({"url": rx.url, "team": "core", "events": ["update.created"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let secret = v["secret"].as_str().expect("the secret").to_string();
+    let id = v["webhook"]["id"].as_i64().expect("id");
+    assert_eq!(v["webhook"]["address"], "127.0.0.1 …/tidings");
+    assert_eq!(v["webhook"]["state"], "ok");
+    let (s, v) = srv.get(base, admin).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !v.to_string().contains(&secret) && !v.to_string().contains("/hooks/tidings"),
+        "{v}"
+    );
+    assert_eq!(v[0]["events"], json!(["update.created"]));
+
+    let (s, v) = srv
+        .send(Method::POST, &format!("{base}/{id}/test"), admin, json!({}))
+        .await;
+    assert_eq!(
+        (s, v["delivered"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{v}"
+    );
+    let got = rx.verified(&secret);
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].ok && got[0].kind.as_deref() == Some("ping"),
+        "{:?}",
+        got[0]
+    );
+    let (s, v) = srv
+        .send(
+            Method::POST,
+            &format!("{base}/{id}/resume"),
+            admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, &v["state"]), (StatusCode::OK, &json!("ok")), "{v}");
+    let (s, _) = srv
+        .send(Method::POST, &format!("{base}/999/test"), admin, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = srv
+        .send(Method::DELETE, &format!("{base}/{id}"), admin, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = srv
+        .send(Method::DELETE, &format!("{base}/{id}"), admin, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = srv.get(base, admin).await;
+    assert_eq!(v, json!([]));
+}
+both_dbs!(the_admin_api_adds_tests_resumes_and_removes);
