@@ -483,6 +483,7 @@ async fn dashboard(
             .map(|(m, l)| (format!("member {m}: {}", l.shown), l.failing_since, l.error))
             .collect(),
     });
+    let webhooks = sources::webhooks(&store.webhooks().await?);
     let outbox_table = |rows: &[crate::store::OutboxRow], id: &str| {
         html! {
             div class="scroll" {
@@ -581,6 +582,7 @@ async fn dashboard(
 
             (calendars)
             (feeds)
+            (webhooks)
         },
     ))
 }

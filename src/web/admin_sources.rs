@@ -1,5 +1,6 @@
-//! The admin page's sections of fetched addresses (calendars, activity feeds): counts by
-//! state and each address that cannot be read, shown as its host and last characters only.
+//! The admin page's sections of addresses Tidings reaches out to (calendars, activity feeds,
+//! webhook endpoints): counts by state and each address that cannot be reached, shown as its
+//! host and last characters only.
 
 use maud::{Markup, html};
 
@@ -39,6 +40,39 @@ pub(super) fn section(f: &Fetched) -> Markup {
                             td { code { (shown) } }
                             td { (utc(since.unwrap_or_default())) }
                             td { span class="err" { (error.as_deref().unwrap_or("—")) } }
+                        }
+                    }
+                }
+            }
+            }
+        }
+    }
+}
+
+/// The webhook endpoints: each with its team, events, state and why, deliveries waiting and
+/// failed (never its secret or whole address).
+pub(super) fn webhooks(hooks: &[crate::store::webhooks::Webhook]) -> Markup {
+    use crate::store::webhooks::state_of;
+    html! {
+        h2 { "Webhooks" }
+        @if hooks.is_empty() {
+            p class="muted" { "None. Add one with " code { "tidings webhook add URL" } " (see the manual's Chat and webhooks)." }
+        } @else {
+            p class="muted" { "A paused endpoint gets nothing until " code { "tidings webhook resume ID" } "; "
+                code { "tidings webhook test ID" } " sends it a signed ping." }
+            div class="scroll" {
+            table id="webhooks" {
+                thead { tr { th { "Id" } th { "Address" } th { "Team" } th { "Events" } th { "State" } th { "Waiting / failed" } th { "Why" } } }
+                tbody {
+                    @for h in hooks {
+                        tr class=(format!("state-{}", state_of(h))) {
+                            td { (h.id) }
+                            td { code { (crate::store::activity::shown(&h.url)) } }
+                            td { (h.team.as_deref().unwrap_or("every team")) }
+                            td { (h.events.join(", ")) }
+                            td { (state_of(h)) @if let Some(t) = h.paused_at.or(h.failing_since) { " since " (utc(t)) } }
+                            td { (h.waiting) " / " (h.failed) }
+                            td { span class="err" { (h.pause_reason.as_deref().or(h.last_error.as_deref()).unwrap_or("—")) } }
                         }
                     }
                 }

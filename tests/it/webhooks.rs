@@ -351,6 +351,25 @@ async fn paused_after_a_day_of_failures_then_tested_and_resumed(db: Db) {
         "{hook:?}"
     );
     assert_eq!(hook.waiting, 1, "the delivery waits while paused: {hook:?}");
+    // The admin page and the metrics say so, and why, without the address's path.
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    let admin = srv
+        .http
+        .get(srv.url("/"))
+        .header("authorization", format!("Bearer {}", crate::web::ADMIN))
+        .send()
+        .await
+        .expect("admin page")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(admin.contains("<table id=\"webhooks\">"), "{admin}");
+    assert!(admin.contains("<tr class=\"state-paused\">"), "{admin}");
+    assert!(admin.contains("failing for a day: the server answered 503"), "{admin}");
+    assert!(!admin.contains("/hooks/tidings"), "{admin}");
+    let metrics = srv.get_text("/metrics").await;
+    assert!(metrics.contains("tidings_webhooks{state=\"paused\"} 1"), "{metrics}");
+    assert!(metrics.contains("tidings_webhook_deliveries{state=\"pending\"} 1"), "{metrics}");
     // Nothing is attempted while paused, however long.
     let before = rx.raw().len();
     app.standup(ana, "2026-03-12", "Done: more").await;
