@@ -445,12 +445,15 @@ pub fn part_text(heading: Option<&str>, lines: &[&str]) -> String {
     }
 }
 
-/// The blocker lines of stored sections: the lines of its blockers sections that are not
-/// "none" (bullets trimmed).
+/// The blocker lines of stored sections: the lines of the last blockers section that are not
+/// "none" (bullets trimmed). The last is the update's latest word: a reply later the same day
+/// saying "Blockers: resolved" closes what the morning's reply opened, as the next day's
+/// would; one saying "Blockers: the VPN" replaces it.
 pub fn blocker_lines(sections: &[Section]) -> Vec<String> {
     sections
         .iter()
-        .filter(|s| s.is_blocker())
+        .rfind(|s| s.kind == Kind::Blockers)
+        .into_iter()
         .flat_map(|s| {
             s.text
                 .lines()
@@ -503,94 +506,5 @@ pub fn blockers(body: &str, questions: &[String]) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_blockers_in_a_dozen_languages() {
-        for (answer, none) in [
-            ("none", true),
-            ("None.", true),
-            ("nothing", true),
-            ("n/a", true),
-            ("N/A", true),
-            ("no", true),
-            ("Nope!", true),
-            ("-", true),
-            ("—", true),
-            ("none so far", true),
-            ("Nothing at the moment.", true),
-            ("No blockers", true),
-            ("keine.", true),
-            ("Keine", true),
-            ("nichts", true),
-            ("rien", true),
-            ("aucun", true),
-            ("nada", true),
-            ("ninguno", true),
-            ("nenhum", true),
-            ("Brak", true),
-            ("geen", true),
-            ("nessuno", true),
-            ("нет", true),
-            ("なし", true),
-            ("特になし", true),
-            (
-                "none of the reviewers are around until Monday, so the PR is stuck.",
-                false,
-            ),
-            ("waiting on staging credentials", false),
-            ("no access to the staging database", false),
-            ("Nothing works on staging since the upgrade", false),
-        ] {
-            assert_eq!(is_none(answer), none, "{answer:?}");
-        }
-    }
-
-    #[test]
-    fn blockers_come_only_from_the_blockers_section() {
-        let body = "Done: unblocked the deploy pipeline.\nBlockers: none of the reviewers are around until Monday, so the PR is stuck.";
-        assert_eq!(
-            blockers(body, &[]),
-            vec!["none of the reviewers are around until Monday, so the PR is stuck."]
-        );
-        assert!(blockers("Done: x\nNext: y\nBlocker: keine.", &[]).is_empty());
-        assert!(blockers("Fertig: A\nBlockers: Brak", &[]).is_empty());
-        assert!(blockers("I was blocked yesterday but it's fine now.", &[]).is_empty());
-        assert_eq!(
-            blockers("Shipped it.\nBlocked by the vendor", &[]),
-            vec!["Blocked by the vendor"]
-        );
-        assert_eq!(
-            blockers(
-                "Done: a\nBlockers:\n- waiting on API keys\n- VPN down\n\nNext: b",
-                &[]
-            ),
-            vec!["waiting on API keys", "VPN down"]
-        );
-    }
-
-    #[test]
-    fn labels_and_questions_start_sections() {
-        let s = split(
-            "What did you get done?\nShipped the CSV importer.\nWhat's next?\nReview PR #42.\nAnything blocking you?\nWaiting on staging credentials.",
-            &[],
-        );
-        let kinds: Vec<Kind> = s.iter().map(|s| s.kind).collect();
-        assert_eq!(kinds, [Kind::Done, Kind::Next, Kind::Blockers]);
-        assert_eq!(s[2].text, "Waiting on staging credentials.");
-        let s = split("Fertig: Migration\nNächstes: Tests\nBlocker: keine", &[]);
-        assert_eq!(
-            s.iter().map(|s| s.kind).collect::<Vec<_>>(),
-            [Kind::Done, Kind::Next, Kind::Blockers]
-        );
-        // A team's own question is a label too.
-        let q = vec!["Which customer did you talk to?".to_string()];
-        let s = split("Which customer did you talk to?\nACME", &q);
-        assert_eq!((s[0].kind, s[0].text.as_str()), (Kind::Done, "ACME"));
-        // No labels: one untitled section; a time is not a label.
-        let s = split("Met at 10:30 with the team.\nAll fine.", &[]);
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].label, None);
-    }
-}
+#[path = "sections_tests.rs"]
+mod tests;

@@ -365,11 +365,20 @@ async fn paused_after_a_day_of_failures_then_tested_and_resumed(db: Db) {
         .unwrap_or_default();
     assert!(admin.contains("<table id=\"webhooks\">"), "{admin}");
     assert!(admin.contains("<tr class=\"state-paused\">"), "{admin}");
-    assert!(admin.contains("failing for a day: the server answered 503"), "{admin}");
+    assert!(
+        admin.contains("failing for a day: the server answered 503"),
+        "{admin}"
+    );
     assert!(!admin.contains("/hooks/tidings"), "{admin}");
     let metrics = srv.get_text("/metrics").await;
-    assert!(metrics.contains("tidings_webhooks{state=\"paused\"} 1"), "{metrics}");
-    assert!(metrics.contains("tidings_webhook_deliveries{state=\"pending\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("tidings_webhooks{state=\"paused\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tidings_webhook_deliveries{state=\"pending\"} 1"),
+        "{metrics}"
+    );
     // Nothing is attempted while paused, however long.
     let before = rx.raw().len();
     app.standup(ana, "2026-03-12", "Done: more").await;
