@@ -72,9 +72,18 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<HookReport> {
         let done: Vec<anyhow::Result<HookReport>> = futures::stream::iter(by_hook.into_values())
             .map(|list| async move {
                 let mut r = HookReport::default();
+                let mut failing = false;
                 for d in &list {
+                    // An endpoint that just failed is not tried again in this run: a dead
+                    // receiver costs one timeout per pass, not one per waiting delivery.
+                    if failing {
+                        let at = now.timestamp() + backoff_secs(1);
+                        ctx.store.release_delivery(d, at).await?;
+                        continue;
+                    }
                     let o = attempt(ctx, f, d, now).await;
                     let paused = record(ctx, d, &o, now).await?;
+                    failing = !matches!(o, HookOutcome::Sent { .. });
                     r.count(&o, paused);
                 }
                 Ok(r)

@@ -1,6 +1,7 @@
 //! Email views: pure functions from view data to text and HTML (maud, so member text is always
 //! escaped). CSS and copy live in `templates/` and are embedded at compile time.
 
+pub mod chat;
 mod digest;
 pub mod draft;
 pub mod entry;

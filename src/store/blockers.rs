@@ -11,6 +11,23 @@ use crate::domain::MemberId;
 use crate::domain::blockers::{BlockerUpdate, OpenBlocker, open_blocker};
 use crate::domain::sections;
 
+/// An `updates` row (id, local_date, body, sections, blocker_resolved_at) as the blocker rule
+/// reads it.
+pub(super) fn blocker_update(r: &sqlx::any::AnyRow) -> StoreResult<BlockerUpdate> {
+    let d: String = r.try_get("local_date")?;
+    let body: String = r.try_get("body")?;
+    let stored: Option<String> = r.try_get("sections")?;
+    let resolved: Option<i64> = r.try_get("blocker_resolved_at")?;
+    Ok(BlockerUpdate {
+        update_id: r.try_get("id")?,
+        local_date: d
+            .parse()
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("bad stored date {d:?}: {e}")))?,
+        sections: sections::from_stored(stored.as_deref(), &body),
+        resolved: resolved.is_some(),
+    })
+}
+
 /// A team's leads, and after how many workdays an open blocker needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamEscalation {
@@ -39,21 +56,10 @@ impl Store {
         .await?;
         let mut by_member: HashMap<MemberId, Vec<BlockerUpdate>> = HashMap::new();
         for r in &rows {
-            let d: String = r.try_get(2)?;
-            let body: String = r.try_get(3)?;
-            let stored: Option<String> = r.try_get(4)?;
-            let resolved: Option<i64> = r.try_get(5)?;
             by_member
-                .entry(r.try_get(0)?)
+                .entry(r.try_get("member_id")?)
                 .or_default()
-                .push(BlockerUpdate {
-                    update_id: r.try_get(1)?,
-                    local_date: d.parse().map_err(|e| {
-                        StoreError::Other(anyhow::anyhow!("bad stored date {d:?}: {e}"))
-                    })?,
-                    sections: sections::from_stored(stored.as_deref(), &body),
-                    resolved: resolved.is_some(),
-                });
+                .push(blocker_update(r)?);
         }
         Ok(by_member
             .into_iter()

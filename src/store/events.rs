@@ -10,9 +10,9 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::updates::{ONE_UPDATE, update_from_row};
 use super::{StoreResult, id_list};
-use crate::domain::blockers::{BlockerUpdate, OpenBlocker, open_blocker};
+use crate::domain::MemberId;
+use crate::domain::blockers::{OpenBlocker, open_blocker};
 use crate::domain::webhook::{envelope, new_message_id};
-use crate::domain::{MemberId, sections};
 
 /// The endpoints that hear about one member's doings: (id, the events each asked for).
 #[derive(Debug, Default)]
@@ -184,20 +184,10 @@ pub(super) async fn open_blocker_on(
     )))
     .fetch_all(&mut *conn)
     .await?;
-    let mut ups = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let d: String = r.try_get(1)?;
-        let body: String = r.try_get(2)?;
-        let stored: Option<String> = r.try_get(3)?;
-        let resolved: Option<i64> = r.try_get(4)?;
-        let Ok(local_date) = d.parse() else { continue };
-        ups.push(BlockerUpdate {
-            update_id: r.try_get(0)?,
-            local_date,
-            sections: sections::from_stored(stored.as_deref(), &body),
-            resolved: resolved.is_some(),
-        });
-    }
+    let ups = rows
+        .iter()
+        .map(super::blockers::blocker_update)
+        .collect::<StoreResult<Vec<_>>>()?;
     Ok(open_blocker(&ups))
 }
 

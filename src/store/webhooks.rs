@@ -276,6 +276,21 @@ impl Store {
         Ok(out)
     }
 
+    /// Gives back a claimed delivery that was not attempted (its endpoint just failed in
+    /// this run): pending again from `at`, the claim's attempt not counted.
+    pub async fn release_delivery(&self, d: &Delivery, at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'pending', attempts = attempts - 1, lease_until = NULL, next_attempt_at = $3
+             WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+        )
+        .bind(d.id)
+        .bind(d.attempt)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Records what became of delivery `d` (guarded by its claim: a delivery claimed again
     /// meanwhile is left alone), and its endpoint's health: a success clears its failing
     /// state; a failure starts it, and pauses the endpoint once it has been failing since

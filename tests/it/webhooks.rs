@@ -407,7 +407,18 @@ async fn paused_after_a_day_of_failures_then_tested_and_resumed(db: Db) {
             .expect("resume")
     );
     let r = hooks::run(&app.ctx, t).await.expect("run");
-    assert_eq!(r.retried, 2, "both waiting deliveries tried again: {r:?}");
+    assert_eq!(
+        r.retried, 1,
+        "tried again, and the next one not after it failed: {r:?}"
+    );
+    let hook = app
+        .ctx
+        .store
+        .webhook(id)
+        .await
+        .expect("read")
+        .expect("hook");
+    assert_eq!((hook.waiting, hook.failed), (2, 1), "{hook:?}");
 }
 both_dbs!(paused_after_a_day_of_failures_then_tested_and_resumed);
 
