@@ -195,6 +195,8 @@ pub struct PassReport {
     pub send: anyhow::Result<jobs::send::SendReport>,
     /// Webhook deliveries, after the emails.
     pub hooks: anyhow::Result<jobs::hooks::HookReport>,
+    /// Chat rooms' summaries queued and posted.
+    pub chat: anyhow::Result<jobs::chat::ChatReport>,
 }
 
 /// One part of a pass that did not do its work.
@@ -242,6 +244,13 @@ impl PassReport {
                 hint: "check database.url (`tidings doctor`); a feed that cannot be fetched is not a failure of the pass: the request goes out without a draft from it and the member's page says why".into(),
             });
         }
+        if let Err(e) = &self.chat {
+            out.push(PartFailure {
+                part: "posting to chat rooms",
+                error: format!("{e:#}"),
+                hint: "check database.url (`tidings doctor`); a room that fails is not a failure of the pass: its posts are retried and `tidings team chat list` says why".into(),
+            });
+        }
         if let Err(e) = &self.hooks {
             out.push(PartFailure {
                 part: "delivering webhooks",
@@ -287,7 +296,7 @@ impl PassReport {
 
     /// How many parts ran in this pass.
     pub fn parts(&self) -> usize {
-        3 + usize::from(self.inbound.is_some())
+        4 + usize::from(self.inbound.is_some())
             + usize::from(self.calendars.is_some())
             + usize::from(self.activity.is_some())
     }
@@ -321,6 +330,7 @@ pub async fn run_pass(
     };
     let (plan, send) = plan_and_send_logged(ctx, now, why).await;
     let hooks = hooks_logged(ctx, now, why).await;
+    let chat = chat_logged(ctx, now, why).await;
     PassReport {
         inbound,
         calendars,
@@ -328,7 +338,31 @@ pub async fn run_pass(
         plan,
         send,
         hooks,
+        chat,
     }
+}
+
+/// The chat rooms' summaries in their own span, logging their counts when there were any.
+pub async fn chat_logged(
+    ctx: &Ctx,
+    now: chrono::DateTime<Utc>,
+    why: &str,
+) -> anyhow::Result<jobs::chat::ChatReport> {
+    async {
+        let r = jobs::chat::run(ctx, now).await?;
+        if r.queued + r.sent + r.retried + r.failed > 0 {
+            tracing::info!(
+                queued = r.queued,
+                sent = r.sent,
+                retried = r.retried,
+                failed = r.failed,
+                "chat rooms"
+            );
+        }
+        Ok(r)
+    }
+    .instrument(tracing::info_span!("chat", why))
+    .await
 }
 
 /// The webhook deliveries in their own span, logging their counts when there were any.

@@ -414,6 +414,43 @@ pub enum TeamCmd {
         /// The local date, YYYY-MM-DD.
         date: String,
     },
+    /// The chat rooms the team's daily summary is posted to (Slack, Mattermost, Discord,
+    /// Microsoft Teams, Google Chat, Matrix). A room's members read what is posted.
+    Chat {
+        #[command(subcommand)]
+        cmd: ChatCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ChatCmd {
+    /// Post team TEAM's summary to a room at one local time on its days.
+    Add {
+        team: String,
+        /// slack, mattermost, discord, teams, google-chat or matrix.
+        kind: String,
+        /// The room's incoming webhook address (Matrix: the homeserver's base address).
+        url: String,
+        /// The local time, HH:MM.
+        #[arg(long, value_name = "HH:MM")]
+        at: String,
+        /// The room's IANA zone.
+        #[arg(long, value_name = "ZONE")]
+        tz: String,
+        /// The days it is posted on (default mon-fri).
+        #[arg(long, value_name = "DAYS", default_value = "mon-fri")]
+        days: String,
+        /// Matrix: the room id (!abc:example.org).
+        #[arg(long, value_name = "ROOM")]
+        room: Option<String>,
+        /// Matrix: a file holding the bot's access token (kept in the database, never shown).
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<std::path::PathBuf>,
+    },
+    /// List the rooms: team, platform, time, state (never an address whole or a token).
+    List,
+    /// Stop posting to a room.
+    Remove { id: i64 },
 }
 
 /// When a check-in comes: exactly one of --days, --weekly or --monthly (with --every-weeks,

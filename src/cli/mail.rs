@@ -170,8 +170,16 @@ fn run_due_summary(now: DateTime<Utc>, pass: &crate::app::PassReport) -> String 
         ),
         Err(_) => "; webhooks failed".to_string(),
     };
+    let chat = match &pass.chat {
+        Ok(c) if c.queued + c.sent + c.retried + c.failed == 0 => String::new(),
+        Ok(c) => format!(
+            "; chat rooms {}, posts sent {}, retried {}, failed {}",
+            c.queued, c.sent, c.retried, c.failed
+        ),
+        Err(_) => "; chat failed".to_string(),
+    };
     format!(
-        "run-due {}: {inbound}; {calendars}{activity}; {plan}; {send}{hooks}",
+        "run-due {}: {inbound}; {calendars}{activity}; {plan}; {send}{hooks}{chat}",
         now.format("%Y-%m-%dT%H:%M:%SZ")
     )
 }

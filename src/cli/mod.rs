@@ -4,6 +4,7 @@
 mod activity;
 mod args;
 mod calendar;
+mod chat;
 mod checkin;
 pub mod dbcopy;
 pub mod demo;

@@ -146,6 +146,7 @@ pub(super) async fn run(cfg: Config, cmd: TeamCmd) -> anyhow::Result<()> {
             })
             .await
         }
+        TeamCmd::Chat { cmd } => super::chat::run(cfg, cmd).await,
     }
 }
 

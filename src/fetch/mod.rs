@@ -225,10 +225,22 @@ impl Fetcher {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<u16, FetchError> {
+        self.send_json(reqwest::Method::POST, url, headers, body)
+            .await
+    }
+
+    /// [`Fetcher::post_json`] with another method (Matrix sends a message with PUT).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<u16, FetchError> {
         self.check_hop(url)?;
         let mut req = self
             .client
-            .post(url.clone())
+            .request(method, url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         for (name, value) in headers {

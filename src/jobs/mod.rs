@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod calendars;
+pub mod chat;
 pub mod checkins;
 pub mod compose;
 pub mod digest;

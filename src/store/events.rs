@@ -132,17 +132,7 @@ async fn teams_of(
 
 /// Where the team log shows an update: `{base}/log/{team}?from=D&to=D#u{id}`.
 fn log_url(base: Option<&str>, team: Option<&String>, date: &str, id: i64) -> Option<String> {
-    let mut url = url::Url::parse(base?).ok()?;
-    url.path_segments_mut()
-        .ok()?
-        .pop_if_empty()
-        .push("log")
-        .push(team?);
-    url.query_pairs_mut()
-        .append_pair("from", date)
-        .append_pair("to", date);
-    url.set_fragment(Some(&format!("u{id}")));
-    Some(url.to_string())
+    crate::domain::day_log_url(base?, team?, date, Some(id))
 }
 
 /// Update `id` as payloads carry it (the API's update, with its author, teams and link).

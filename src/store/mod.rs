@@ -12,6 +12,7 @@ pub mod activity;
 mod blockers;
 mod calendar_days;
 pub mod calendars;
+pub mod chat;
 mod checkins;
 mod comments;
 mod digest_reads;

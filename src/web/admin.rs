@@ -484,6 +484,7 @@ async fn dashboard(
             .collect(),
     });
     let webhooks = sources::webhooks(&store.webhooks().await?);
+    let rooms = sources::rooms(&store.rooms().await?);
     let outbox_table = |rows: &[crate::store::OutboxRow], id: &str| {
         html! {
             div class="scroll" {
@@ -583,6 +584,7 @@ async fn dashboard(
             (calendars)
             (feeds)
             (webhooks)
+            (rooms)
         },
     ))
 }

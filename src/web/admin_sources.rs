@@ -81,3 +81,33 @@ pub(super) fn webhooks(hooks: &[crate::store::webhooks::Webhook]) -> Markup {
         }
     }
 }
+
+/// The chat rooms: team, platform, masked address, time, state and why, posts waiting and
+/// failed (never an address whole or a token).
+pub(super) fn rooms(rooms: &[crate::store::chat::ChatRoom]) -> Markup {
+    html! {
+        h2 { "Chat rooms" }
+        @if rooms.is_empty() {
+            p class="muted" { "None. Post a team's daily summary to a room with " code { "tidings team chat add TEAM KIND URL --at HH:MM --tz ZONE" } "." }
+        } @else {
+            div class="scroll" {
+            table id="chat-rooms" {
+                thead { tr { th { "Id" } th { "Team" } th { "Platform" } th { "Address" } th { "Posted at" } th { "State" } th { "Waiting / failed" } th { "Why" } } }
+                tbody {
+                    @for r in rooms {
+                        @let state = if r.failing_since.is_some() { "failing" } else { "ok" };
+                        tr class=(format!("state-{state}")) {
+                            td { (r.id) } td { (r.team) } td { (r.kind) }
+                            td { code { (crate::store::activity::shown(&r.url)) } }
+                            td { (r.at) " " (r.tz.name()) " on " (r.days) }
+                            td { (state) @if let Some(t) = r.failing_since { " since " (utc(t)) } }
+                            td { (r.waiting) " / " (r.failed) }
+                            td { span class="err" { (r.last_error.as_deref().unwrap_or("—")) } }
+                        }
+                    }
+                }
+            }
+            }
+        }
+    }
+}

@@ -451,6 +451,13 @@ async fn metrics(State(st): State<WebState>) -> Result<Response, AppError> {
     }
     let _ = writeln!(
         out,
+        "# HELP tidings_chat_posts Chat room posts by state (pending, sending, sent, failed).\n# TYPE tidings_chat_posts gauge"
+    );
+    for (state, n) in ctx.store.post_counts().await? {
+        let _ = writeln!(out, "tidings_chat_posts{{state=\"{state}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
         "# HELP tidings_webhooks Webhook endpoints by state (ok, failing, paused: failing for webhooks.pause_after_hours, waiting for `tidings webhook resume`).\n# TYPE tidings_webhooks gauge"
     );
     let hooks = ctx.store.webhooks().await?;

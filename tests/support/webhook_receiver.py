@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A webhook receiver for the tests: listens on 127.0.0.1 (a free port, printed as
-"listening PORT"), appends every POST it gets to --log as one JSON line (its headers,
+"listening PORT"), appends every POST or PUT it gets (webhooks, chat posts, a Matrix
+homeserver's send endpoint) to --log as one JSON line (its method, path, headers,
 lower-cased, and its body exactly as received, base64), and answers --status for the first
 --fail-first requests, then 204. It does not verify anything itself: tests/support/
 webhook_verify.py does, with the Standard Webhooks reference library. Exits when its stdin
@@ -25,6 +26,7 @@ class Handler(BaseHTTPRequestHandler):
             seen[0] += 1
             status = args.status if seen[0] <= args.fail_first else 204
             rec = {
+                "method": self.command,
                 "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": base64.b64encode(body).decode(),
@@ -35,6 +37,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("content-length", "0")
         self.end_headers()
+
+    do_PUT = do_POST
 
     def log_message(self, *a):
         pass

@@ -1,0 +1,411 @@
+//! Chat rooms (#36), on both backends, into a receiver on loopback: a Slack room and a Matrix
+//! room of team core, each at 09:00 in Berlin on workdays, get the day's summary exactly at
+//! that local time before and after the 2026-03-29 EU change (08:00Z, then 07:00Z), once
+//! each (a replay posts nothing); the Slack post is Block Kit with the blockers first and who
+//! has not written; the Matrix post is a PUT under a transaction id fixed per room, day and
+//! part, with the bot's token; `team chat add` refuses what it must.
+
+use serde_json::Value;
+use tidings::domain::schedule::{LocalTime, Workdays, parse_tz};
+use tidings::jobs::chat;
+use tidings::store::chat::NewRoom;
+
+use crate::cli::{fetching, ok, run, team_with_a};
+use crate::helpers::*;
+use crate::support::webhooks::Receiver;
+
+async fn rooms_app(db: Db) -> TestApp {
+    TestApp::with(db, |c| {
+        c.fetch.allow_private = true;
+        c.fetch.allow_http = true;
+        c.web.base_url = "https://tidings.example.test".into();
+    })
+    .await
+}
+
+fn logged(rx: &Receiver) -> Vec<Value> {
+    rx.raw()
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
+fn body(rec: &Value) -> Value {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(rec["body"].as_str().unwrap_or_default())
+        .expect("base64");
+    serde_json::from_slice(&raw).expect("json body")
+}
+
+async fn at_the_rooms_hour_across_dst(db: Db) {
+    let app = rooms_app(db).await;
+    let ana = app
+        .member("ana@example.test", "Ana Lima", "Europe/Berlin")
+        .await;
+    let ben = app
+        .member("ben@example.test", "Ben Carter", "America/New_York")
+        .await;
+    let _cy = app.member("cy@example.test", "Cy Park", "UTC").await;
+    let rx = Receiver::start(0, 500);
+    let base = rx.url.trim_end_matches("/hooks/tidings").to_string();
+    for (kind, url, matrix) in [
+        ("slack", rx.url.clone(), false),
+        ("matrix", base.clone(), true),
+    ] {
+        let n = NewRoom {
+            team: "core",
+            kind,
+            url: &url,
+            room: matrix.then_some("!r:example.test"),
+            token: matrix.then_some("bot-token"),
+            at: LocalTime::parse("09:00").expect("time"),
+            tz: parse_tz("Europe/Berlin").expect("zone"),
+            days: Workdays::parse("mon-fri").expect("days"),
+        };
+        app.ctx.store.add_room(&n, 0).await.expect("room");
+    }
+    app.standup(
+        ana,
+        "2026-03-27",
+        "Done: the importer\nBlockers: waiting on legal",
+    )
+    .await;
+    app.standup(ben, "2026-03-27", "Done: the docs").await;
+
+    let r = chat::run(&app.ctx, at("2026-03-27T07:59:00Z"))
+        .await
+        .expect("run");
+    assert_eq!(r, chat::ChatReport::default(), "08:59 in Berlin: not yet");
+    let r = chat::run(&app.ctx, at("2026-03-27T08:00:00Z"))
+        .await
+        .expect("run");
+    assert_eq!((r.queued, r.sent, r.failed), (2, 2, 0), "{r:?}");
+    let r = chat::run(&app.ctx, at("2026-03-27T08:05:00Z"))
+        .await
+        .expect("run");
+    assert_eq!(r, chat::ChatReport::default(), "once a day");
+    // The weekend: nothing; Monday after the change: 09:00 CEST is 07:00Z.
+    assert_eq!(
+        chat::run(&app.ctx, at("2026-03-28T08:00:00Z"))
+            .await
+            .expect("run")
+            .queued,
+        0
+    );
+    assert_eq!(
+        chat::run(&app.ctx, at("2026-03-30T06:59:00Z"))
+            .await
+            .expect("run")
+            .queued,
+        0
+    );
+    assert_eq!(
+        chat::run(&app.ctx, at("2026-03-30T07:00:00Z"))
+            .await
+            .expect("run")
+            .queued,
+        2
+    );
+
+    let got = logged(&rx);
+    assert_eq!(got.len(), 4, "{got:?}");
+    let slack: Vec<&Value> = got
+        .iter()
+        .filter(|r| r["path"] == "/hooks/tidings")
+        .collect();
+    let matrix: Vec<&Value> = got.iter().filter(|r| r["method"] == "PUT").collect();
+    assert_eq!((slack.len(), matrix.len()), (2, 2));
+    assert_eq!(slack[0]["method"], "POST");
+    let friday = body(slack[0]);
+    let blocks = friday["blocks"].as_array().expect("blocks");
+    assert_eq!(
+        blocks[0]["text"]["text"],
+        "core · Fri 27 Mar: 2 of 3 wrote, 1 blocker open"
+    );
+    let text = friday.to_string();
+    let b = text.find("waiting on legal").expect("the blocker");
+    let u = text.find("the importer").expect("the update");
+    assert!(b < u, "blockers first: {text}");
+    assert!(text.contains("Not written yet: Cy Park"), "{text}");
+    assert!(
+        text.contains("https://tidings.example.test/log/core?from=2026-03-27&to=2026-03-27"),
+        "{text}"
+    );
+    assert!(
+        body(slack[1])["blocks"][0]["text"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("core · Mon 30 Mar: 0 of 3 wrote, 1 blocker open")
+    );
+    let room_id = app.ctx.store.rooms().await.expect("rooms")[1].id;
+    assert_eq!(
+        matrix[0]["path"],
+        format!(
+            "/_matrix/client/v3/rooms/%21r%3Aexample.test/send/m.room.message/tidings.{room_id}.2026-03-27.1"
+        )
+    );
+    assert_eq!(matrix[0]["headers"]["authorization"], "Bearer bot-token");
+    let m = body(matrix[0]);
+    assert_eq!(m["msgtype"], "m.notice");
+    assert!(
+        m["formatted_body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("<strong>Ana Lima</strong>")
+    );
+}
+
+#[tokio::test]
+async fn at_the_rooms_hour_across_dst_sqlite() {
+    at_the_rooms_hour_across_dst(Db::Sqlite).await
+}
+
+#[tokio::test]
+async fn at_the_rooms_hour_across_dst_postgres() {
+    at_the_rooms_hour_across_dst(Db::Postgres).await
+}
+
+async fn a_failing_room_keeps_its_posts_in_order(db: Db) {
+    let app = rooms_app(db).await;
+    let _ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
+    let rx = Receiver::start(1, 500);
+    let n = NewRoom {
+        team: "core",
+        kind: "discord",
+        url: &rx.url,
+        room: None,
+        token: None,
+        at: LocalTime::parse("09:00").expect("time"),
+        tz: parse_tz("UTC").expect("zone"),
+        days: Workdays::parse("mon-fri").expect("days"),
+    };
+    app.ctx.store.add_room(&n, 0).await.expect("room");
+    let r = chat::run(&app.ctx, at("2026-03-27T09:00:00Z"))
+        .await
+        .expect("run");
+    assert_eq!((r.queued, r.sent, r.retried), (1, 0, 1), "{r:?}");
+    let rooms = app.ctx.store.rooms().await.expect("rooms");
+    assert_eq!(
+        rooms[0].last_error.as_deref(),
+        Some("the server answered 500")
+    );
+    assert_eq!(rooms[0].waiting, 1);
+    let r = chat::run(&app.ctx, at("2026-03-27T09:00:05Z"))
+        .await
+        .expect("run");
+    assert_eq!((r.queued, r.sent, r.retried), (0, 1, 0), "{r:?}");
+    let got = logged(&rx);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["body"], got[1]["body"], "the same post again");
+    let d = body(&got[1]);
+    assert_eq!(d["allowed_mentions"]["parse"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn a_failing_room_keeps_its_posts_in_order_sqlite() {
+    a_failing_room_keeps_its_posts_in_order(Db::Sqlite).await
+}
+
+#[tokio::test]
+async fn a_failing_room_keeps_its_posts_in_order_postgres() {
+    a_failing_room_keeps_its_posts_in_order(Db::Postgres).await
+}
+
+#[test]
+fn team_chat_add_refuses_what_it_must_and_lists_masked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    team_with_a(dir.path(), &db);
+    let add = |args: &[&str]| {
+        let mut all = vec!["team", "chat", "add"];
+        all.extend_from_slice(args);
+        run(dir.path(), &db, &all)
+    };
+    for (args, says) in [
+        (
+            vec![
+                "core",
+                "irc",
+                "https://x.example/h",
+                "--at",
+                "09:00",
+                "--tz",
+                "UTC",
+            ],
+            "unknown platform \"irc\"",
+        ),
+        (
+            vec![
+                "core",
+                "slack",
+                "https://127.0.0.1/h",
+                "--at",
+                "09:00",
+                "--tz",
+                "UTC",
+            ],
+            "127.0.0.1 is a loopback",
+        ),
+        (
+            vec![
+                "core",
+                "slack",
+                "https://x.example/h",
+                "--at",
+                "9am",
+                "--tz",
+                "UTC",
+            ],
+            "--at:",
+        ),
+        (
+            vec![
+                "core",
+                "slack",
+                "https://x.example/h",
+                "--at",
+                "09:00",
+                "--tz",
+                "Mars/Base",
+            ],
+            "--tz:",
+        ),
+        (
+            vec![
+                "core",
+                "matrix",
+                "https://m.example",
+                "--at",
+                "09:00",
+                "--tz",
+                "UTC",
+            ],
+            "needs --room",
+        ),
+        (
+            vec![
+                "nope",
+                "slack",
+                "https://x.example/h",
+                "--at",
+                "09:00",
+                "--tz",
+                "UTC",
+            ],
+            "no team named",
+        ),
+    ] {
+        let o = add(&args);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let token = dir.path().join("token");
+    std::fs::write(&token, "syt_secret_token\n").expect("token");
+    let out = ok(&fetching(dir.path(), &db)
+        .args([
+            "team",
+            "chat",
+            "add",
+            "core",
+            "matrix",
+            "http://127.0.0.1:8008",
+            "--at",
+            "09:30",
+            "--tz",
+            "Europe/Berlin",
+            "--room",
+            "!r:example.test",
+            "--token-file",
+        ])
+        .arg(&token)
+        .output()
+        .expect("runs"));
+    assert!(
+        out.contains("room 1: team core's summary to matrix"),
+        "{out}"
+    );
+    let out = ok(&fetching(dir.path(), &db)
+        .args([
+            "team",
+            "chat",
+            "add",
+            "core",
+            "slack",
+            "https://hooks.slack.example/services/T0/B0/SECRETxyz1234",
+            "--at",
+            "09:00",
+            "--tz",
+            "UTC",
+        ])
+        .output()
+        .expect("runs"));
+    assert!(out.contains("room 2"), "{out}");
+    let list = ok(&run(dir.path(), &db, &["team", "chat", "list"]));
+    assert!(
+        list.contains("1  core  matrix") && list.contains("at 09:30 Europe/Berlin"),
+        "{list}"
+    );
+    assert!(
+        !list.contains("syt_secret_token") && !list.contains("SECRET"),
+        "{list}"
+    );
+    assert!(ok(&run(dir.path(), &db, &["team", "chat", "remove", "1"])).contains("room 1 removed"));
+    let o = run(dir.path(), &db, &["team", "chat", "remove", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+async fn the_admin_page_and_metrics_show_a_failing_room(db: Db) {
+    let app = rooms_app(db).await;
+    let _ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
+    let rx = Receiver::start(1000, 503);
+    let n = NewRoom {
+        team: "core",
+        kind: "slack",
+        url: &rx.url,
+        room: None,
+        token: None,
+        at: LocalTime::parse("09:00").expect("time"),
+        tz: parse_tz("UTC").expect("zone"),
+        days: Workdays::parse("mon-fri").expect("days"),
+    };
+    app.ctx.store.add_room(&n, 0).await.expect("room");
+    let r = chat::run(&app.ctx, at("2026-03-27T09:00:00Z"))
+        .await
+        .expect("run");
+    assert_eq!((r.queued, r.retried), (1, 1), "{r:?}");
+    // The admin page and the metrics say so, without the address's path.
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    let admin = srv
+        .http
+        .get(srv.url("/"))
+        .header("authorization", format!("Bearer {}", crate::web::ADMIN))
+        .send()
+        .await
+        .expect("admin page")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(admin.contains("<table id=\"chat-rooms\">"), "{admin}");
+    assert!(
+        admin.contains("<tr class=\"state-failing\">") && admin.contains("the server answered 503"),
+        "{admin}"
+    );
+    assert!(!admin.contains("/hooks/tidings"), "{admin}");
+    let metrics = srv.get_text("/metrics").await;
+    assert!(
+        metrics.contains("tidings_chat_posts{state=\"pending\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_page_and_metrics_show_a_failing_room_sqlite() {
+    the_admin_page_and_metrics_show_a_failing_room(Db::Sqlite).await
+}
+
+#[tokio::test]
+async fn the_admin_page_and_metrics_show_a_failing_room_postgres() {
+    the_admin_page_and_metrics_show_a_failing_room(Db::Postgres).await
+}
