@@ -532,6 +532,24 @@ pub fn parse_team_name(s: &str) -> Result<String, String> {
     Ok(t.to_string())
 }
 
+/// Where the team log shows `team`'s day `date` (`{base}/log/{team}?from=D&to=D`), at update
+/// `update` when given (`#u{id}`); `None` when `base` (`web.base_url`) is not an address.
+pub fn day_log_url(base: &str, team: &str, date: &str, update: Option<i64>) -> Option<String> {
+    let mut url = url::Url::parse(base).ok()?;
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .push("log")
+        .push(team);
+    url.query_pairs_mut()
+        .append_pair("from", date)
+        .append_pair("to", date);
+    if let Some(id) = update {
+        url.set_fragment(Some(&format!("u{id}")));
+    }
+    Some(url.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,22 +600,4 @@ mod tests {
     fn names_lose_control_characters() {
         assert_eq!(clean_name("Eve\r\nBcc: x@y.z"), "EveBcc: x@y.z");
     }
-}
-
-/// Where the team log shows `team`'s day `date` (`{base}/log/{team}?from=D&to=D`), at update
-/// `update` when given (`#u{id}`); `None` when `base` (`web.base_url`) is not an address.
-pub fn day_log_url(base: &str, team: &str, date: &str, update: Option<i64>) -> Option<String> {
-    let mut url = url::Url::parse(base).ok()?;
-    url.path_segments_mut()
-        .ok()?
-        .pop_if_empty()
-        .push("log")
-        .push(team);
-    url.query_pairs_mut()
-        .append_pair("from", date)
-        .append_pair("to", date);
-    if let Some(id) = update {
-        url.set_fragment(Some(&format!("u{id}")));
-    }
-    Some(url.to_string())
 }

@@ -69,7 +69,7 @@ pub fn due_date(room: &ChatRoom, now: DateTime<Utc>) -> Option<NaiveDate> {
 /// The team's day `date` as room `room` is told it.
 pub async fn summary(ctx: &Ctx, room: &ChatRoom, date: NaiveDate) -> anyhow::Result<RoomSummary> {
     let base = ctx.config.web.base_url.trim_end_matches('/').to_string();
-    let members = ctx.store.members_in_teams(&[room.team.clone()]).await?;
+    let members = ctx.store.members_in_teams(std::slice::from_ref(&room.team)).await?;
     let mut updates = Vec::new();
     let mut q = LogQuery {
         team: room.team.clone(),
