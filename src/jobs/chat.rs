@@ -32,7 +32,7 @@ pub async fn run(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<ChatReport> {
         if let Some(date) = due_date(&room, now)
             && !ctx.store.room_posted(room.id, date).await?
         {
-            let s = summary(ctx, &room, date).await?;
+            let s = summary(ctx, &room.team, date).await?;
             let Some(platform) = Platform::parse(&room.kind) else {
                 continue;
             };
@@ -66,13 +66,13 @@ pub fn due_date(room: &ChatRoom, now: DateTime<Utc>) -> Option<NaiveDate> {
     (room.days.contains(today.weekday()) && fire <= now).then_some(today)
 }
 
-/// The team's day `date` as room `room` is told it.
-pub async fn summary(ctx: &Ctx, room: &ChatRoom, date: NaiveDate) -> anyhow::Result<RoomSummary> {
+/// Team `team`'s day `date` as its rooms are told it.
+pub async fn summary(ctx: &Ctx, team: &str, date: NaiveDate) -> anyhow::Result<RoomSummary> {
     let base = ctx.config.web.base_url.trim_end_matches('/').to_string();
-    let members = ctx.store.members_in_teams(std::slice::from_ref(&room.team)).await?;
+    let members = ctx.store.members_in_teams(&[team.to_string()]).await?;
     let mut updates = Vec::new();
     let mut q = LogQuery {
-        team: room.team.clone(),
+        team: team.to_string(),
         from: Some(date),
         to: Some(date),
         checkin: Some(0),
@@ -83,7 +83,7 @@ pub async fn summary(ctx: &Ctx, room: &ChatRoom, date: NaiveDate) -> anyhow::Res
         let page = ctx.store.team_log(&q).await?;
         for e in &page.entries {
             let u = &e.update;
-            let url = log_url(&base, &room.team, date, Some(u.update.id));
+            let url = log_url(&base, team, date, Some(u.update.id));
             updates.push(RoomUpdate::condensed(
                 &u.author_name,
                 &u.update.sections,
@@ -116,13 +116,13 @@ pub async fn summary(ctx: &Ctx, room: &ChatRoom, date: NaiveDate) -> anyhow::Res
         .collect();
     blockers.sort_by(|a, b| (a.since, &a.who).cmp(&(b.since, &b.who)));
     Ok(RoomSummary {
-        team: room.team.clone(),
+        team: team.to_string(),
         date,
         asked: asked.len().max(updates.len()),
         blockers,
         updates,
         missing,
-        log_url: log_url(&base, &room.team, date, None),
+        log_url: log_url(&base, team, date, None),
     })
 }
 

@@ -299,6 +299,11 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         "  team log:      {}  (tidings export --team Demo --format md)",
         log_file.display()
     );
+    let chat_file = chat_post(ctx, dir).await?;
+    crate::outln!(
+        "  chat post:     {}  (what a Slack room of the team gets on Wed 2 Dec: tidings team chat add)",
+        chat_file.display()
+    );
     if let Some(m) = ctx
         .store
         .member_by_email(&EmailAddress::parse(PEOPLE[0].email)?)
@@ -332,6 +337,18 @@ async fn drive(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
 /// The config of the demo's database and Maildirs, as `tidings serve` reads it (absolute
 /// paths, the demo's addresses, the default web address its links point to; no secret: it is
 /// in the database).
+/// Writes the JSON a Slack room of the Demo team would be sent for Wednesday 2 December (the
+/// demo adds no room, so nothing is posted).
+async fn chat_post(ctx: &Ctx, dir: &Path) -> anyhow::Result<PathBuf> {
+    use crate::render::chat::platforms::{Platform, messages};
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).context("date")?;
+    let s = crate::jobs::chat::summary(ctx, "Demo", date).await?;
+    let file = dir.join("chat-post-slack.json");
+    let json = serde_json::to_string_pretty(&messages(Platform::Slack, &s))?;
+    std::fs::write(&file, json)?;
+    Ok(file)
+}
+
 fn demo_config(cfg: &Config) -> String {
     let q = |s: &str| toml::Value::String(s.to_string()).to_string();
     format!(
