@@ -95,6 +95,8 @@ pub async fn summary(ctx: &Ctx, team: &str, date: NaiveDate) -> anyhow::Result<R
             None => break,
         }
     }
+    // By name, as a reader looks someone up.
+    updates.sort_by_key(|u| u.who.to_lowercase());
     let wrote: std::collections::HashSet<&str> = updates.iter().map(|u| u.who.as_str()).collect();
     let asked: Vec<&crate::domain::Member> = members
         .iter()
