@@ -20,6 +20,7 @@ mod calendar_cli;
 mod calendar_rrule_prop;
 mod calendar_sync;
 mod chat_limits;
+mod chat_matrix;
 mod chat_rooms;
 mod checkin_admin;
 mod checkin_answers;

@@ -10,6 +10,7 @@
 pub mod feeds;
 pub mod radicale;
 pub mod rig;
+pub mod synapse;
 pub mod webhooks;
 
 use std::path::Path;
