@@ -69,7 +69,11 @@ pub fn due_date(room: &ChatRoom, now: DateTime<Utc>) -> Option<NaiveDate> {
 /// Team `team`'s day `date` as its rooms are told it.
 pub async fn summary(ctx: &Ctx, team: &str, date: NaiveDate) -> anyhow::Result<RoomSummary> {
     let base = ctx.config.web.base_url.trim_end_matches('/').to_string();
-    let members = ctx.store.members_in_teams(&[team.to_string()]).await?;
+    let mut members = ctx.store.members_in_teams(&[team.to_string()]).await?;
+    // Those who keep their updates out of rooms are not in a room's summary at all.
+    let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+    let out = ctx.store.kept_out_of_rooms(&ids).await?;
+    members.retain(|m| !out.contains(&m.id));
     let mut updates = Vec::new();
     let mut q = LogQuery {
         team: team.to_string(),
@@ -81,7 +85,11 @@ pub async fn summary(ctx: &Ctx, team: &str, date: NaiveDate) -> anyhow::Result<R
     };
     loop {
         let page = ctx.store.team_log(&q).await?;
-        for e in &page.entries {
+        for e in page
+            .entries
+            .iter()
+            .filter(|e| !out.contains(&e.update.update.member_id))
+        {
             let u = &e.update;
             let url = log_url(&base, team, date, Some(u.update.id));
             updates.push(RoomUpdate::condensed(

@@ -275,6 +275,60 @@ impl Store {
             .collect()
     }
 
+    /// Keeps `member`'s updates out of chat rooms (`in_rooms` false), or lets them in again.
+    pub async fn set_in_rooms(&self, member: i64, in_rooms: bool, now: i64) -> StoreResult<()> {
+        let q = if in_rooms {
+            sqlx::query("DELETE FROM chat_optouts WHERE member_id = $1").bind(member)
+        } else {
+            sqlx::query("INSERT INTO chat_optouts (member_id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(member)
+                .bind(now)
+        };
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether `member`'s updates may be posted to chat rooms.
+    pub async fn in_rooms(&self, member: i64) -> StoreResult<bool> {
+        Ok(
+            sqlx::query("SELECT 1 FROM chat_optouts WHERE member_id = $1")
+                .bind(member)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_none(),
+        )
+    }
+
+    /// Those of `members` who keep their updates out of chat rooms.
+    pub async fn kept_out_of_rooms(
+        &self,
+        members: &[i64],
+    ) -> StoreResult<std::collections::HashSet<i64>> {
+        if members.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT member_id FROM chat_optouts WHERE member_id IN ({})",
+            super::id_list(members)
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(Into::into))
+            .collect()
+    }
+
+    /// Whether any of `member`'s teams posts to a chat room.
+    pub async fn has_rooms(&self, member: i64) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "SELECT 1 FROM chat_rooms r JOIN team_members tm ON tm.team_id = r.team_id WHERE tm.member_id = $1",
+        )
+        .bind(member)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
+    }
+
     /// Posts by state, for `/metrics`.
     pub async fn post_counts(&self) -> StoreResult<Vec<(String, i64)>> {
         let rows =

@@ -514,4 +514,10 @@ pub const TABLES: &[Table] = &[
         order_by: "id",
         serial_id: true,
     },
+    Table {
+        name: "chat_optouts",
+        columns: &[("member_id", I64), ("created_at", I64)],
+        order_by: "member_id",
+        serial_id: false,
+    },
 ];

@@ -13,6 +13,7 @@ mod form;
 mod groups;
 mod link;
 mod page;
+mod rooms;
 mod shape;
 mod update;
 
@@ -256,6 +257,10 @@ async fn submit_inner(
             }
             Err(rejected) => refused(st, &m, token, f, rejected).await,
         };
+    }
+    if let Some(a @ ("rooms-on" | "rooms-off")) = f.action.as_deref() {
+        let done = rooms::submit(&st.ctx, &m, a).await?;
+        return Ok(Redirect::to(&format!("/p/{token}?done={done}#rooms")).into_response());
     }
     if f.action.as_deref() == Some("shape") {
         return match shape::submit(&st.ctx, &m, f).await? {

@@ -30,6 +30,8 @@ pub(super) fn flash_text(code: &str) -> Option<&'static str> {
         "activity-removed" => "Feed removed.",
         "activity-muted" => "Muted: left out of your drafts from now on.",
         "activity-unmuted" => "Unmuted: back in your drafts.",
+        "rooms-off" => "Your updates are kept out of chat rooms from the next summary on.",
+        "rooms-on" => "Your updates are part of your teams' chat-room summaries again.",
         _ => return None,
     })
 }
@@ -86,6 +88,7 @@ pub(super) async fn render(
     let shown = super::shape::shown(ctx, m).await?;
     let calendars = super::calendar::Shown::read(ctx, m, now).await?;
     let activity = super::activity::Shown::read(ctx, m).await?;
+    let rooms = super::rooms::Shown::read(ctx, m).await?;
     let csrf = csrf_token(ctx, m.id, token);
     let action = format!("/p/{token}");
     let groups = Groups {
@@ -127,6 +130,7 @@ pub(super) async fn render(
             (groups.away())
             (super::calendar::section(&groups, &calendars))
             (super::activity::section(&groups, &activity, token))
+            (super::rooms::section(&groups, &rooms))
             (groups.stop())
             (commands())
             p class="muted" { "This page was reached through a personal link: do not share it." }
