@@ -70,7 +70,7 @@ pub(super) async fn run(cfg: Config, cmd: ChatCmd) -> anyhow::Result<()> {
                 crate::outln!(
                     "room {id}: team {team}'s summary to {} ({}) at {at} {} on {days}",
                     platform.as_str(),
-                    crate::store::activity::shown(&url),
+                    crate::store::webhooks::shown(&url),
                     tz.name()
                 );
                 Ok(())
@@ -89,7 +89,7 @@ pub(super) async fn run(cfg: Config, cmd: ChatCmd) -> anyhow::Result<()> {
                         r.id,
                         r.team,
                         r.kind,
-                        crate::store::activity::shown(&r.url),
+                        crate::store::webhooks::shown(&r.url),
                         r.at,
                         r.tz.name(),
                         r.days,

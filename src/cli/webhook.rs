@@ -7,7 +7,7 @@ use crate::store::webhooks::{HookOutcome, Webhook};
 
 /// What may be shown of an endpoint's address (it may hold a secret, as chat webhooks' do).
 pub fn shown(url: &str) -> String {
-    crate::store::activity::shown(url)
+    crate::store::webhooks::shown(url)
 }
 
 fn when(t: Option<i64>) -> Option<String> {

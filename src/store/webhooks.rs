@@ -66,6 +66,24 @@ pub struct DeliveryRow {
     pub sent_at: Option<i64>,
 }
 
+/// `hooks.slack.com …abcd`: what may be shown of an address Tidings posts to (a webhook
+/// endpoint, a chat room's incoming webhook, whose path is its secret): its host and the last
+/// four characters of its path, enough to tell two apart.
+pub fn shown(url: &str) -> String {
+    let parsed = url::Url::parse(url).ok();
+    let host = parsed
+        .as_ref()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let path = parsed
+        .as_ref()
+        .map(|u| u.path().trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    let chars: Vec<char> = path.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("{host} …{tail}")
+}
+
 /// `ok`, `failing` (its last delivery failed) or `paused`.
 pub fn state_of(h: &Webhook) -> &'static str {
     if h.paused_at.is_some() {

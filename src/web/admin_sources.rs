@@ -67,7 +67,7 @@ pub(super) fn webhooks(hooks: &[crate::store::webhooks::Webhook]) -> Markup {
                     @for h in hooks {
                         tr class=(format!("state-{}", state_of(h))) {
                             td { (h.id) }
-                            td { code { (crate::store::activity::shown(&h.url)) } }
+                            td { code { (crate::store::webhooks::shown(&h.url)) } }
                             td { (h.team.as_deref().unwrap_or("every team")) }
                             td { (h.events.join(", ")) }
                             td { (state_of(h)) @if let Some(t) = h.paused_at.or(h.failing_since) { " since " (utc(t)) } }
@@ -98,7 +98,7 @@ pub(super) fn rooms(rooms: &[crate::store::chat::ChatRoom]) -> Markup {
                         @let state = if r.failing_since.is_some() { "failing" } else { "ok" };
                         tr class=(format!("state-{state}")) {
                             td { (r.id) } td { (r.team) } td { (r.kind) }
-                            td { code { (crate::store::activity::shown(&r.url)) } }
+                            td { code { (crate::store::webhooks::shown(&r.url)) } }
                             td { (r.at) " " (r.tz.name()) " on " (r.days) }
                             td { (state) @if let Some(t) = r.failing_since { " since " (utc(t)) } }
                             td { (r.waiting) " / " (r.failed) }

@@ -495,3 +495,57 @@ async fn a_member_who_keeps_out_is_not_in_the_room_sqlite() {
 async fn a_member_who_keeps_out_is_not_in_the_room_postgres() {
     a_member_who_keeps_out_is_not_in_the_room(Db::Postgres).await
 }
+
+async fn the_admin_api_adds_lists_and_removes_rooms(db: Db) {
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+    let app = rooms_app(db).await;
+    let _ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    let admin = Some(crate::web::ADMIN);
+    let base = "/api/v1/admin/teams/core/rooms";
+    let (s, v) = srv
+        .send(Method::POST, base, admin, json!({"kind": "matrix", "url": "https://m.example.org", "at": "09:00", "tz": "Europe/Berlin"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = srv
+        .send(Method::POST, base, admin, json!({"kind": "slack", "url": "https://hooks.example.org/services/SECRETabcd", "at": "09:00", "tz": "Europe/Berlin", "days": "mon,wed"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["address"], "hooks.example.org …abcd");
+    assert_eq!(v["days"], "mon,wed");
+    let id = v["id"].as_i64().expect("id");
+    let (s, v) = srv
+        .send(Method::POST, base, admin, json!({"kind": "matrix", "url": "https://m.example.org", "at": "09:00", "tz": "UTC", "room": "!r:m.example.org", "token": "syt_very_secret"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = srv.get(base, admin).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v.as_array().map(Vec::len), Some(2));
+    assert!(
+        !v.to_string().contains("syt_very_secret") && !v.to_string().contains("SECRET"),
+        "{v}"
+    );
+    let (s, _) = srv.get("/api/v1/admin/teams/nope/rooms", admin).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = srv
+        .send(Method::DELETE, &format!("{base}/{id}"), admin, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = srv
+        .send(Method::DELETE, &format!("{base}/{id}"), admin, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = srv.get(base, admin).await;
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn the_admin_api_adds_lists_and_removes_rooms_sqlite() {
+    the_admin_api_adds_lists_and_removes_rooms(Db::Sqlite).await
+}
+
+#[tokio::test]
+async fn the_admin_api_adds_lists_and_removes_rooms_postgres() {
+    the_admin_api_adds_lists_and_removes_rooms(Db::Postgres).await
+}

@@ -1153,7 +1153,7 @@ both!(the_openapi_document_matches_the_router, |app| {
     // Every route of the server.
     assert_eq!(
         (paths.len(), seen),
-        (44, 62),
+        (46, 65),
         "paths and operations in the document"
     );
     // And an undocumented path is a JSON 404.

@@ -69,7 +69,12 @@ fn webhooks_are_added_listed_tested_and_removed() {
         .output()
         .expect("runs");
     let out = ok(&added);
-    assert!(out.contains("webhook 1 added: 127.0.0.1 …/tidings for team core, events update.created,blocker.opened"), "{out}");
+    assert!(
+        out.contains(
+            "webhook 1 added: 127.0.0.1 …ings for team core, events update.created,blocker.opened"
+        ),
+        "{out}"
+    );
     let secret = out
         .lines()
         .find_map(|l| l.strip_prefix("signing secret (shown only now): "))
@@ -79,7 +84,7 @@ fn webhooks_are_added_listed_tested_and_removed() {
 
     let list = ok(&run(dir.path(), &db, &["webhook", "list"]));
     assert!(
-        list.contains("1  127.0.0.1 …/tidings  core  ok  waiting 0, failed 0"),
+        list.contains("1  127.0.0.1 …ings  core  ok  waiting 0, failed 0"),
         "{list}"
     );
     assert!(

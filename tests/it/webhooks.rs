@@ -508,7 +508,7 @@ async fn the_admin_api_adds_tests_resumes_and_removes(db: Db) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let secret = v["secret"].as_str().expect("the secret").to_string();
     let id = v["webhook"]["id"].as_i64().expect("id");
-    assert_eq!(v["webhook"]["address"], "127.0.0.1 …/tidings");
+    assert_eq!(v["webhook"]["address"], "127.0.0.1 …ings");
     assert_eq!(v["webhook"]["state"], "ok");
     let (s, v) = srv.get(base, admin).await;
     assert_eq!(s, StatusCode::OK);

@@ -2,7 +2,7 @@
 //! SHA-256 hashes; the admin token comes from `web.admin_token`), per-token rate limits, JSON
 //! bodies whose rejections become [`AppError`]s, and the handlers for updates, preferences,
 //! drafts, digests and the admin endpoints (members, teams, holidays, holiday calendars,
-//! check-ins, webhooks).
+//! check-ins, webhooks, chat rooms).
 
 mod admin;
 mod auth;
@@ -12,6 +12,7 @@ mod log;
 mod me;
 mod me_activity;
 mod me_calendars;
+mod rooms;
 mod shape;
 mod team_calendars;
 mod updates;
@@ -25,6 +26,7 @@ use log::*;
 pub use me::MemberPatch;
 use me::*;
 use me_activity::*;
+use rooms::*;
 use shape::*;
 use team_calendars::*;
 use updates::*;
@@ -62,6 +64,8 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(routes!(admin_remove_webhook))
         .add(routes!(admin_test_webhook))
         .add(routes!(admin_resume_webhook))
+        .add(routes!(admin_list_rooms, admin_add_room))
+        .add(routes!(admin_remove_room))
 }
 
 use crate::domain::rfc3339;

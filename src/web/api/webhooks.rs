@@ -90,7 +90,7 @@ impl From<&Webhook> for WebhookJson {
         WebhookJson {
             id: h.id,
             team: h.team.clone(),
-            address: crate::store::activity::shown(&h.url),
+            address: crate::store::webhooks::shown(&h.url),
             events: h.events.clone(),
             state: match state_of(h) {
                 "paused" => WebhookState::Paused,
