@@ -23,6 +23,34 @@ async fn rooms_app(db: Db) -> TestApp {
     .await
 }
 
+/// Adds a room of team core (no Matrix room or token) at `at` in `tz` on workdays.
+pub(crate) async fn add_room(app: &TestApp, kind: &str, url: &str, at: &str, tz: &str) -> i64 {
+    let n = NewRoom {
+        team: "core",
+        kind,
+        url,
+        room: None,
+        token: None,
+        at: LocalTime::parse(at).expect("time"),
+        tz: parse_tz(tz).expect("zone"),
+        days: Workdays::parse("mon-fri").expect("days"),
+    };
+    app.ctx.store.add_room(&n, 0).await.expect("room")
+}
+
+/// The admin page as the admin token reads it.
+pub(crate) async fn admin_page(srv: &crate::web::Server) -> String {
+    srv.http
+        .get(srv.url("/"))
+        .header("authorization", format!("Bearer {}", crate::web::ADMIN))
+        .send()
+        .await
+        .expect("admin page")
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
 fn logged(rx: &Receiver) -> Vec<Value> {
     rx.raw()
         .iter()
@@ -170,17 +198,7 @@ async fn a_failing_room_keeps_its_posts_in_order(db: Db) {
     let app = rooms_app(db).await;
     let _ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
     let rx = Receiver::start(1, 500);
-    let n = NewRoom {
-        team: "core",
-        kind: "discord",
-        url: &rx.url,
-        room: None,
-        token: None,
-        at: LocalTime::parse("09:00").expect("time"),
-        tz: parse_tz("UTC").expect("zone"),
-        days: Workdays::parse("mon-fri").expect("days"),
-    };
-    app.ctx.store.add_room(&n, 0).await.expect("room");
+    add_room(&app, "discord", &rx.url, "09:00", "UTC").await;
     let r = chat::run(&app.ctx, at("2026-03-27T09:00:00Z"))
         .await
         .expect("run");
@@ -360,33 +378,14 @@ async fn the_admin_page_and_metrics_show_a_failing_room(db: Db) {
     let app = rooms_app(db).await;
     let _ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
     let rx = Receiver::start(1000, 503);
-    let n = NewRoom {
-        team: "core",
-        kind: "slack",
-        url: &rx.url,
-        room: None,
-        token: None,
-        at: LocalTime::parse("09:00").expect("time"),
-        tz: parse_tz("UTC").expect("zone"),
-        days: Workdays::parse("mon-fri").expect("days"),
-    };
-    app.ctx.store.add_room(&n, 0).await.expect("room");
+    add_room(&app, "slack", &rx.url, "09:00", "UTC").await;
     let r = chat::run(&app.ctx, at("2026-03-27T09:00:00Z"))
         .await
         .expect("run");
     assert_eq!((r.queued, r.retried), (1, 1), "{r:?}");
     // The admin page and the metrics say so, without the address's path.
     let srv = crate::web::Server::start(&app, |_| {}).await;
-    let admin = srv
-        .http
-        .get(srv.url("/"))
-        .header("authorization", format!("Bearer {}", crate::web::ADMIN))
-        .send()
-        .await
-        .expect("admin page")
-        .text()
-        .await
-        .unwrap_or_default();
+    let admin = admin_page(&srv).await;
     assert!(admin.contains("<table id=\"chat-rooms\">"), "{admin}");
     assert!(
         admin.contains("<tr class=\"state-failing\">") && admin.contains("the server answered 503"),
@@ -419,17 +418,7 @@ async fn a_member_who_keeps_out_is_not_in_the_room(db: Db) {
     let ben = app.member("ben@example.test", "Ben Carter", "UTC").await;
     let _cy = app.member("cy@example.test", "Cy Park", "UTC").await;
     let rx = Receiver::start(0, 500);
-    let n = NewRoom {
-        team: "core",
-        kind: "mattermost",
-        url: &rx.url,
-        room: None,
-        token: None,
-        at: LocalTime::parse("09:00").expect("time"),
-        tz: parse_tz("UTC").expect("zone"),
-        days: Workdays::parse("mon-fri").expect("days"),
-    };
-    app.ctx.store.add_room(&n, 0).await.expect("room");
+    add_room(&app, "mattermost", &rx.url, "09:00", "UTC").await;
     app.standup(ana, "2026-03-27", "Done: the importer").await;
     app.standup(
         ben,

@@ -353,16 +353,7 @@ async fn paused_after_a_day_of_failures_then_tested_and_resumed(db: Db) {
     assert_eq!(hook.waiting, 1, "the delivery waits while paused: {hook:?}");
     // The admin page and the metrics say so, and why, without the address's path.
     let srv = crate::web::Server::start(&app, |_| {}).await;
-    let admin = srv
-        .http
-        .get(srv.url("/"))
-        .header("authorization", format!("Bearer {}", crate::web::ADMIN))
-        .send()
-        .await
-        .expect("admin page")
-        .text()
-        .await
-        .unwrap_or_default();
+    let admin = crate::chat_rooms::admin_page(&srv).await;
     assert!(admin.contains("<table id=\"webhooks\">"), "{admin}");
     assert!(admin.contains("<tr class=\"state-paused\">"), "{admin}");
     assert!(
