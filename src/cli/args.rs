@@ -451,6 +451,8 @@ pub enum ChatCmd {
     List,
     /// Stop posting to a room.
     Remove { id: i64 },
+    /// Resume a room paused after failing for a day: what waited is posted at the next pass.
+    Resume { id: i64 },
 }
 
 /// When a check-in comes: exactly one of --days, --weekly or --monthly (with --every-weeks,

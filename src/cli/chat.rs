@@ -100,11 +100,28 @@ pub(super) async fn run(cfg: Config, cmd: ChatCmd) -> anyhow::Result<()> {
                         },
                         r.waiting,
                         r.failed,
-                        r.last_error
+                        r.pause_reason
+                            .or(r.last_error)
                             .map(|e| format!("  why: {e}"))
                             .unwrap_or_default()
                     );
                 }
+                Ok(())
+            })
+            .await
+        }
+        ChatCmd::Resume { id } => {
+            with_store(&cfg, async |s| {
+                if !s
+                    .resume_room(id, Utc::now().timestamp())
+                    .await
+                    .map_err(store_err)?
+                {
+                    return Err(usage(format!(
+                        "no chat room {id} (see `tidings team chat list`)"
+                    )));
+                }
+                crate::outln!("room {id} resumed: what waited is posted at the next pass");
                 Ok(())
             })
             .await

@@ -23,6 +23,8 @@ pub struct ChatReport {
     pub sent: usize,
     pub retried: usize,
     pub failed: usize,
+    /// Rooms paused by this run.
+    pub paused: usize,
 }
 
 /// Queues the summaries that are due and sends what is queued.
@@ -144,6 +146,7 @@ fn log_url(base: &str, team: &str, date: NaiveDate, update: Option<i64>) -> Opti
 /// of its posts for later, in order.
 async fn send(ctx: &Ctx, now: DateTime<Utc>, report: &mut ChatReport) -> anyhow::Result<()> {
     let lease = ctx.config.fetch.timeout_secs as i64 * 2 + 30;
+    let pause_before = now.timestamp() - i64::from(ctx.config.webhooks.pause_after_hours) * 3600;
     let mut fetcher = None;
     loop {
         let claimed = ctx
@@ -166,14 +169,14 @@ async fn send(ctx: &Ctx, now: DateTime<Utc>, report: &mut ChatReport) -> anyhow:
                 && *id == p.room_id
             {
                 ctx.store
-                    .record_post(p, Some(e), Some(*at), now.timestamp())
+                    .record_post(p, (Some(e), Some(*at)), (now.timestamp(), pause_before))
                     .await?;
                 continue;
             }
             match post(ctx, f, &room, p).await {
                 Ok(()) => {
                     ctx.store
-                        .record_post(p, None, None, now.timestamp())
+                        .record_post(p, (None, None), (now.timestamp(), pause_before))
                         .await?;
                     report.sent += 1;
                 }
@@ -187,9 +190,18 @@ async fn send(ctx: &Ctx, now: DateTime<Utc>, report: &mut ChatReport) -> anyhow:
                         host = crate::fetch::host(&room.url),
                         "chat post failed: {e}"
                     );
-                    ctx.store
-                        .record_post(p, Some(&e), retry, now.timestamp())
+                    let paused = ctx
+                        .store
+                        .record_post(p, (Some(&e), retry), (now.timestamp(), pause_before))
                         .await?;
+                    if paused {
+                        report.paused += 1;
+                        tracing::warn!(
+                            room = room.id,
+                            "chat room paused after failing for a day: `tidings team chat resume {}` once it is fixed",
+                            room.id
+                        );
+                    }
                     match retry {
                         Some(at) => {
                             report.retried += 1;

@@ -26,9 +26,25 @@ pub struct ChatRoom {
     pub last_success_at: Option<i64>,
     pub failing_since: Option<i64>,
     pub last_error: Option<String>,
+    /// Paused after failing for `webhooks.pause_after_hours`: nothing is posted until resumed.
+    pub paused_at: Option<i64>,
+    pub pause_reason: Option<String>,
     /// Posts waiting and given up on.
     pub waiting: i64,
     pub failed: i64,
+}
+
+impl ChatRoom {
+    /// `ok`, `failing` (its last post failed) or `paused`.
+    pub fn state(&self) -> &'static str {
+        if self.paused_at.is_some() {
+            "paused"
+        } else if self.failing_since.is_some() {
+            "failing"
+        } else {
+            "ok"
+        }
+    }
 }
 
 /// A room to add.
@@ -56,7 +72,7 @@ pub struct ChatPost {
     pub payload: String,
 }
 
-const ROOM_COLS: &str = "r.id, t.name, r.kind, r.url, r.room, r.token, r.at, r.tz, r.days, r.last_success_at, r.failing_since, r.last_error,
+const ROOM_COLS: &str = "r.id, t.name, r.kind, r.url, r.room, r.token, r.at, r.tz, r.days, r.last_success_at, r.failing_since, r.last_error, r.paused_at, r.pause_reason,
     (SELECT COUNT(*) FROM chat_posts p WHERE p.room_id = r.id AND p.state IN ('pending', 'sending')),
     (SELECT COUNT(*) FROM chat_posts p WHERE p.room_id = r.id AND p.state = 'failed')
     FROM chat_rooms r JOIN teams t ON t.id = r.team_id";
@@ -79,8 +95,10 @@ fn room_from_row(r: &sqlx::any::AnyRow) -> StoreResult<ChatRoom> {
         last_success_at: r.try_get(9)?,
         failing_since: r.try_get(10)?,
         last_error: r.try_get(11)?,
-        waiting: r.try_get(12)?,
-        failed: r.try_get(13)?,
+        paused_at: r.try_get(12)?,
+        pause_reason: r.try_get(13)?,
+        waiting: r.try_get(14)?,
+        failed: r.try_get(15)?,
     })
 }
 
@@ -203,8 +221,9 @@ impl Store {
         };
         let sql = format!(
             "UPDATE chat_posts SET state = 'sending', lease_until = $1, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM chat_posts WHERE (state = 'pending' AND next_attempt_at <= $2)
-                          OR (state = 'sending' AND lease_until < $3) ORDER BY room_id, local_date, part LIMIT $4 {lock})
+             WHERE id IN (SELECT p.id FROM chat_posts p JOIN chat_rooms r ON r.id = p.room_id
+                          WHERE r.paused_at IS NULL AND ((p.state = 'pending' AND p.next_attempt_at <= $2)
+                          OR (p.state = 'sending' AND p.lease_until < $3)) ORDER BY p.room_id, p.local_date, p.part LIMIT $4 {lock})
              RETURNING id, attempts, room_id, local_date, part, txn_id, payload"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -235,14 +254,14 @@ impl Store {
     }
 
     /// Records a post's outcome under its claim: sent (`error` None) at `now`, retried at
-    /// `retry_at`, or failed (`retry_at` None); and the room's health.
+    /// `retry_at`, or failed (`retry_at` None); and the room's health: a room failing since
+    /// before `pause_before` is paused. Returns whether it was paused now.
     pub async fn record_post(
         &self,
         p: &ChatPost,
-        error: Option<&str>,
-        retry_at: Option<i64>,
-        now: i64,
-    ) -> StoreResult<()> {
+        (error, retry_at): (Option<&str>, Option<i64>),
+        (now, pause_before): (i64, i64),
+    ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
         let q = match (error, retry_at) {
             (None, _) => sqlx::query("UPDATE chat_posts SET state = 'sent', sent_at = $3, lease_until = NULL, last_error = NULL WHERE id = $1 AND attempts = $2 AND state = 'sending'").bind(p.id).bind(p.attempt).bind(now),
@@ -255,8 +274,43 @@ impl Store {
             Some(e) => sqlx::query("UPDATE chat_rooms SET failing_since = COALESCE(failing_since, $2), last_error = $3 WHERE id = $1").bind(p.room_id).bind(now).bind(e),
         };
         q.execute(&mut *tx).await?;
+        let paused = match error {
+            None => false,
+            Some(e) => {
+                sqlx::query("UPDATE chat_rooms SET paused_at = $2, pause_reason = $3 WHERE id = $1 AND paused_at IS NULL AND failing_since <= $4")
+                    .bind(p.room_id)
+                    .bind(now)
+                    .bind(format!("failing for a day: {e}"))
+                    .bind(pause_before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    > 0
+            }
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(paused)
+    }
+
+    /// Resumes a paused room: its waiting posts are due now (`now`). False when there is no
+    /// such room.
+    pub async fn resume_room(&self, id: i64, now: i64) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let found = sqlx::query("UPDATE chat_rooms SET paused_at = NULL, pause_reason = NULL, failing_since = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        sqlx::query(
+            "UPDATE chat_posts SET next_attempt_at = $2 WHERE room_id = $1 AND state = 'pending'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     /// The payloads of room `room`'s posts for `date`, in order (the demo, tests).

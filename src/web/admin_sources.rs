@@ -95,14 +95,14 @@ pub(super) fn rooms(rooms: &[crate::store::chat::ChatRoom]) -> Markup {
                 thead { tr { th { "Id" } th { "Team" } th { "Platform" } th { "Address" } th { "Posted at" } th { "State" } th { "Waiting / failed" } th { "Why" } } }
                 tbody {
                     @for r in rooms {
-                        @let state = if r.failing_since.is_some() { "failing" } else { "ok" };
+                        @let state = r.state();
                         tr class=(format!("state-{state}")) {
                             td { (r.id) } td { (r.team) } td { (r.kind) }
                             td { code { (crate::store::webhooks::shown(&r.url)) } }
                             td { (r.at) " " (r.tz.name()) " on " (r.days) }
-                            td { (state) @if let Some(t) = r.failing_since { " since " (utc(t)) } }
+                            td { (state) @if let Some(t) = r.paused_at.or(r.failing_since) { " since " (utc(t)) } }
                             td { (r.waiting) " / " (r.failed) }
-                            td { span class="err" { (r.last_error.as_deref().unwrap_or("—")) } }
+                            td { span class="err" { (r.pause_reason.as_deref().or(r.last_error.as_deref()).unwrap_or("—")) } }
                         }
                     }
                 }

@@ -387,8 +387,12 @@ async fn the_admin_page_and_metrics_show_a_failing_room(db: Db) {
     let srv = crate::web::Server::start(&app, |_| {}).await;
     let admin = admin_page(&srv).await;
     assert!(admin.contains("<table id=\"chat-rooms\">"), "{admin}");
+    // Failing; or paused, when the server's own pass at the real time (months after the
+    // job clock's Friday) tried it again.
     assert!(
-        admin.contains("<tr class=\"state-failing\">") && admin.contains("the server answered 503"),
+        (admin.contains("<tr class=\"state-failing\">")
+            || admin.contains("<tr class=\"state-paused\">"))
+            && admin.contains("the server answered 503"),
         "{admin}"
     );
     assert!(!admin.contains("/hooks/tidings"), "{admin}");
@@ -537,4 +541,59 @@ async fn the_admin_api_adds_lists_and_removes_rooms_sqlite() {
 #[tokio::test]
 async fn the_admin_api_adds_lists_and_removes_rooms_postgres() {
     the_admin_api_adds_lists_and_removes_rooms(Db::Postgres).await
+}
+
+async fn a_room_failing_for_a_day_is_paused_and_resumed(db: Db) {
+    let app = TestApp::with(db, |c| {
+        c.fetch.allow_private = true;
+        c.fetch.allow_http = true;
+        c.webhooks.max_attempts = 10;
+    })
+    .await;
+    let _ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
+    let rx = Receiver::start(1000, 502);
+    let id = add_room(&app, "slack", &rx.url, "09:00", "UTC").await;
+    let mut t = at("2026-03-27T09:00:00Z");
+    let mut paused = 0;
+    for _ in 0..60 {
+        paused += chat::run(&app.ctx, t).await.expect("run").paused;
+        t += chrono::Duration::minutes(30);
+    }
+    assert_eq!(paused, 1);
+    let room = app.ctx.store.room(id).await.expect("read").expect("room");
+    assert_eq!(room.state(), "paused");
+    assert!(
+        room.pause_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("the server answered 502"),
+        "{room:?}"
+    );
+    // Paused: nothing is posted, whatever is due (Monday's summary is queued and waits).
+    let before = rx.raw().len();
+    let r = chat::run(&app.ctx, at("2026-03-30T09:00:00Z"))
+        .await
+        .expect("run");
+    assert_eq!((r.queued, r.sent + r.retried + r.failed), (1, 0), "{r:?}");
+    assert_eq!(rx.raw().len(), before);
+    assert!(app.ctx.store.resume_room(id, 0).await.expect("resume"));
+    let r = chat::run(&app.ctx, at("2026-03-30T09:01:00Z"))
+        .await
+        .expect("run");
+    assert_eq!(
+        r.retried, 1,
+        "tried again; the room's later post waits behind it: {r:?}"
+    );
+    let room = app.ctx.store.room(id).await.expect("read").expect("room");
+    assert_eq!((room.state(), room.waiting), ("failing", 2));
+}
+
+#[tokio::test]
+async fn a_room_failing_for_a_day_is_paused_and_resumed_sqlite() {
+    a_room_failing_for_a_day_is_paused_and_resumed(Db::Sqlite).await
+}
+
+#[tokio::test]
+async fn a_room_failing_for_a_day_is_paused_and_resumed_postgres() {
+    a_room_failing_for_a_day_is_paused_and_resumed(Db::Postgres).await
 }

@@ -489,6 +489,8 @@ pub const TABLES: &[Table] = &[
             ("last_success_at", OptI64),
             ("failing_since", OptI64),
             ("last_error", OptText),
+            ("paused_at", OptI64),
+            ("pause_reason", OptText),
         ],
         order_by: "id",
         serial_id: true,

@@ -55,7 +55,8 @@ pub(super) struct RoomJson {
     tz: String,
     /// `mon,tue,…`.
     days: String,
-    /// `ok` or `failing`.
+    /// `ok`, `failing` or `paused` (failing for `webhooks.pause_after_hours`: nothing is
+    /// posted until `tidings team chat resume ID`).
     state: String,
     last_error: Option<String>,
     /// Posts waiting and given up on.
