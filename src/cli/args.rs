@@ -655,9 +655,10 @@ pub enum PreviewCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum OutboxCmd {
-    /// List outgoing mail, newest first, then webhook deliveries (event, endpoint, webhook-id).
+    /// List outgoing mail, newest first, then chat room posts (room, day, part) and webhook
+    /// deliveries (event, endpoint, webhook-id).
     List {
-        /// Only permanently failed mail and deliveries.
+        /// Only permanently failed mail, posts and deliveries.
         #[arg(long)]
         failed: bool,
         #[arg(long, default_value_t = 50)]

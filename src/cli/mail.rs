@@ -97,6 +97,27 @@ pub(super) async fn outbox_list(cfg: Config, failed: bool, limit: i64) -> anyhow
                     .unwrap_or_default()
             );
         }
+        let posts = s.list_posts(failed, limit).await.map_err(store_err)?;
+        if !posts.is_empty() {
+            crate::outln!("chat room posts:");
+        }
+        for p in posts {
+            let when =
+                DateTime::from_timestamp(p.sent_at.unwrap_or(p.created_at), 0).unwrap_or_default();
+            crate::outln!(
+                "{:>6}  {:<8} room {:<4} {} part {}  {}  attempts={}{}",
+                p.id,
+                p.state,
+                p.room_id,
+                p.local_date,
+                p.part,
+                when.format("%Y-%m-%d %H:%M:%SZ"),
+                p.attempts,
+                p.last_error
+                    .map(|e| format!("  error: {e}"))
+                    .unwrap_or_default()
+            );
+        }
         let hooks = s.list_deliveries(failed, limit).await.map_err(store_err)?;
         if !hooks.is_empty() {
             crate::outln!("webhook deliveries:");

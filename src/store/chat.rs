@@ -72,6 +72,20 @@ pub struct ChatPost {
     pub payload: String,
 }
 
+/// A post as `outbox list` shows it.
+#[derive(Debug, Clone)]
+pub struct PostRow {
+    pub id: i64,
+    pub room_id: i64,
+    pub local_date: String,
+    pub part: i64,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
 const ROOM_COLS: &str = "r.id, t.name, r.kind, r.url, r.room, r.token, r.at, r.tz, r.days, r.last_success_at, r.failing_since, r.last_error, r.paused_at, r.pause_reason,
     (SELECT COUNT(*) FROM chat_posts p WHERE p.room_id = r.id AND p.state IN ('pending', 'sending')),
     (SELECT COUNT(*) FROM chat_posts p WHERE p.room_id = r.id AND p.state = 'failed')
@@ -381,6 +395,38 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .is_some())
+    }
+
+    /// The latest posts (failed ones only when `only_failed`), newest first: (id, room,
+    /// local date, part, state, attempts, last error, created, sent).
+    pub async fn list_posts(&self, only_failed: bool, limit: i64) -> StoreResult<Vec<PostRow>> {
+        let filter = if only_failed {
+            "state = 'failed'"
+        } else {
+            "1 = 1"
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, room_id, local_date, part, state, attempts, last_error, created_at, sent_at
+             FROM chat_posts WHERE {filter} ORDER BY id DESC LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PostRow {
+                    id: r.try_get(0)?,
+                    room_id: r.try_get(1)?,
+                    local_date: r.try_get(2)?,
+                    part: r.try_get(3)?,
+                    state: r.try_get(4)?,
+                    attempts: r.try_get(5)?,
+                    last_error: r.try_get(6)?,
+                    created_at: r.try_get(7)?,
+                    sent_at: r.try_get(8)?,
+                })
+            })
+            .collect()
     }
 
     /// Posts by state, for `/metrics`.

@@ -209,6 +209,16 @@ async fn a_failing_room_keeps_its_posts_in_order(db: Db) {
         Some("the server answered 500")
     );
     assert_eq!(rooms[0].waiting, 1);
+    let listed = ok(&run(app.dir.path(), &app.db_url, &["outbox", "list"]));
+    assert!(
+        listed.contains("chat room posts:")
+            && listed.contains("pending  room 1    2026-03-27 part 1"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("error: the server answered 500"),
+        "{listed}"
+    );
     let r = chat::run(&app.ctx, at("2026-03-27T09:00:05Z"))
         .await
         .expect("run");
