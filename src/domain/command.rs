@@ -49,6 +49,9 @@ pub enum Command {
     /// `activity mute tidings/docs` (a repository or project) or `activity mute push` (a kind
     /// of entry): left out of the member's drafts; `activity unmute …` takes it back.
     ActivityMute(String, bool),
+    /// `rooms off`: the member's updates kept out of their teams' chat-room summaries;
+    /// `rooms on` lets them in again.
+    Rooms(bool),
 }
 
 /// The end of quiet days: a date, or the next such weekday after today.
@@ -158,6 +161,10 @@ pub const HELP: &[(&str, &str)] = &[
         "That repository (or a kind of entry: \"activity mute push\") is left out of your drafts.",
     ),
     (
+        "rooms off",
+        "Your updates kept out of your teams' chat-room summaries (\"rooms on\" to let them in).",
+    ),
+    (
         "replace",
         "What follows replaces today's update instead of adding to it.",
     ),
@@ -261,6 +268,8 @@ pub fn parse_command(text: &str) -> Option<Result<Command, String>> {
             arg(1).trim_matches(['<', '>']).to_string(),
         )),
         ["activity", "off"] => Ok(Command::ActivityOff),
+        ["rooms", "off"] | ["chat", "rooms", "off"] => Ok(Command::Rooms(false)),
+        ["rooms", "on"] | ["chat", "rooms", "on"] => Ok(Command::Rooms(true)),
         ["activity", a] if a.contains("://") => Ok(Command::Activity(
             arg(1).trim_matches(['<', '>']).to_string(),
         )),
@@ -395,6 +404,12 @@ mod tests {
             parse_command("Activity off."),
             Some(Ok(Command::ActivityOff))
         );
+        assert_eq!(parse_command("Rooms off."), Some(Ok(Command::Rooms(false))));
+        assert_eq!(
+            parse_command("chat rooms on"),
+            Some(Ok(Command::Rooms(true)))
+        );
+        assert_eq!(parse_command("rooms were booked"), None);
         assert_eq!(
             parse_command("activity mute tidings/Docs"),
             Some(Ok(Command::ActivityMute("tidings/Docs".into(), true)))

@@ -607,3 +607,57 @@ async fn a_room_failing_for_a_day_is_paused_and_resumed_sqlite() {
 async fn a_room_failing_for_a_day_is_paused_and_resumed_postgres() {
     a_room_failing_for_a_day_is_paused_and_resumed(Db::Postgres).await
 }
+
+async fn rooms_off_and_on_by_reply(db: Db) {
+    let app = rooms_app(db).await;
+    let ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
+    for (n, words, now, in_rooms) in [
+        ("r1", "Rooms off.", "2026-03-27T10:00:00Z", false),
+        ("r2", "rooms on", "2026-03-27T10:05:00Z", true),
+    ] {
+        let raw = gmail_reply(
+            "ana@example.test",
+            "updates@example.test",
+            "request@example.test",
+            &format!("{n}@client.test"),
+            words,
+        );
+        let r = app
+            .deliver(&format!("{n}.eml"), &vouched("example.test", &raw), at(now))
+            .await;
+        assert_eq!(r.commands, 1, "{words}: {r:?}");
+        assert_eq!(
+            app.ctx.store.in_rooms(ana).await.expect("read"),
+            in_rooms,
+            "{words}"
+        );
+    }
+    tidings::jobs::send::run(&app.ctx, at("2026-03-27T10:06:00Z"))
+        .await
+        .expect("send");
+    let told: Vec<String> = app
+        .sent()
+        .into_iter()
+        .map(|n| text_body(&app.read_sent(&n)))
+        .collect();
+    assert!(
+        told.iter()
+            .any(|t| t.contains("kept out of your teams' chat-room summaries")),
+        "{told:?}"
+    );
+    assert!(
+        told.iter()
+            .any(|t| t.contains("part of your teams' chat-room summaries again")),
+        "{told:?}"
+    );
+}
+
+#[tokio::test]
+async fn rooms_off_and_on_by_reply_sqlite() {
+    rooms_off_and_on_by_reply(Db::Sqlite).await
+}
+
+#[tokio::test]
+async fn rooms_off_and_on_by_reply_postgres() {
+    rooms_off_and_on_by_reply(Db::Postgres).await
+}

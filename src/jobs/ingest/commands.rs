@@ -105,7 +105,8 @@ pub(super) fn command_change(
         | Command::CalendarOff
         | Command::Activity(_)
         | Command::ActivityOff
-        | Command::ActivityMute(..) => return None,
+        | Command::ActivityMute(..)
+        | Command::Rooms(_) => return None,
     };
     Some((ch, msg))
 }

@@ -338,6 +338,26 @@ async fn as_member(
                 tell_member(ctx, &member, key, subject, &msg, now).await?;
                 return Ok(Decision::command(msg, sender, member.id));
             }
+            Ok(Command::Rooms(on)) => {
+                ctx.store
+                    .set_in_rooms(member.id, on, now.timestamp())
+                    .await?;
+                let msg = if on {
+                    "Your updates are part of your teams' chat-room summaries again (\"rooms off\" to keep them out)."
+                } else {
+                    "Your updates, blockers and name are kept out of your teams' chat-room summaries; they still reach the email digests and the team log (\"rooms on\" to let them in)."
+                };
+                tell_member(
+                    ctx,
+                    &member,
+                    key,
+                    "Done: your preferences changed",
+                    msg,
+                    now,
+                )
+                .await?;
+                return Ok(Decision::command(msg.to_string(), sender, member.id));
+            }
             Ok(c @ (Command::Activity(_) | Command::ActivityOff | Command::ActivityMute(..))) => {
                 let (subject, msg) = super::activity::apply(ctx, &member, c, now).await?;
                 tell_member(ctx, &member, key, subject, &msg, now).await?;
