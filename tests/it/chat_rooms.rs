@@ -661,3 +661,56 @@ async fn rooms_off_and_on_by_reply_sqlite() {
 async fn rooms_off_and_on_by_reply_postgres() {
     rooms_off_and_on_by_reply(Db::Postgres).await
 }
+
+async fn in_rooms_through_the_api(db: Db) {
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+    let app = rooms_app(db).await;
+    let ana = app.member("ana@example.test", "Ana Lima", "UTC").await;
+    let srv = crate::web::Server::start(&app, |_| {}).await;
+    let token = srv.token_for(ana).await;
+    let (s, v) = srv.get("/api/v1/me/preferences", Some(&token)).await;
+    assert_eq!((s, &v["in_rooms"]), (StatusCode::OK, &json!(true)), "{v}");
+    let (s, v) = srv
+        .send(
+            Method::PUT,
+            "/api/v1/me/preferences",
+            Some(&token),
+            json!({"in_rooms": false}),
+        )
+        .await;
+    assert_eq!((s, &v["in_rooms"]), (StatusCode::OK, &json!(false)), "{v}");
+    assert!(!app.ctx.store.in_rooms(ana).await.expect("read"));
+    // The admin sets it too; absent, it is left as it is.
+    let admin = Some(crate::web::ADMIN);
+    let path = "/api/v1/admin/members/ana@example.test";
+    let (s, _) = srv
+        .send(Method::PUT, path, admin, json!({"name": "Ana L."}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!app.ctx.store.in_rooms(ana).await.expect("read"));
+    let (s, _) = srv
+        .send(Method::PUT, path, admin, json!({"in_rooms": true}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(app.ctx.store.in_rooms(ana).await.expect("read"));
+    let (s, v) = srv
+        .send(
+            Method::PUT,
+            "/api/v1/me/preferences",
+            Some(&token),
+            json!({"in_rooms": null}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+}
+
+#[tokio::test]
+async fn in_rooms_through_the_api_sqlite() {
+    in_rooms_through_the_api(Db::Sqlite).await
+}
+
+#[tokio::test]
+async fn in_rooms_through_the_api_postgres() {
+    in_rooms_through_the_api(Db::Postgres).await
+}

@@ -144,7 +144,8 @@ pub(super) async fn admin_update_member(
     Ok(Json(MemberView::from(&m)))
 }
 
-/// The member's calendars as `patch.calendars` says (see `PUT /api/v1/me/preferences`).
+/// The member's calendars, activity feeds and chat-room choice as `patch` says (see `PUT
+/// /api/v1/me/preferences`).
 async fn calendars(
     st: &WebState,
     m: &crate::domain::Member,
@@ -161,6 +162,12 @@ async fn calendars(
         patch.activity_mutes.as_deref(),
     )
     .await?;
+    if let Some(on) = patch.in_rooms {
+        st.ctx
+            .store
+            .set_in_rooms(m.id, on, Utc::now().timestamp())
+            .await?;
+    }
     Ok(())
 }
 

@@ -112,6 +112,11 @@ pub struct MemberPatch {
     #[schema(value_type = Vec<String>)]
     #[serde(default, deserialize_with = "not_null")]
     pub activity_mutes: Option<Vec<String>>,
+    /// Whether the member's updates, blockers and name may be part of their teams' chat-room
+    /// summaries (`false`: kept out; they still reach the email digests and the team log).
+    #[schema(value_type = bool)]
+    #[serde(default, deserialize_with = "not_null")]
+    pub in_rooms: Option<bool>,
 }
 
 /// The weekday names the API takes and writes.
@@ -348,6 +353,12 @@ pub(super) async fn put_preferences(
         patch.activity_mutes.as_deref(),
     )
     .await?;
+    if let Some(on) = patch.in_rooms {
+        st.ctx
+            .store
+            .set_in_rooms(m.id, on, Utc::now().timestamp())
+            .await?;
+    }
     let m = st.ctx.store.member_by_id(m.id).await?.unwrap_or(m);
     Ok(Json(
         super::me_calendars::Preferences::of(&st.ctx, &m).await?,

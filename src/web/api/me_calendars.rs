@@ -67,6 +67,8 @@ pub struct Preferences {
     pub activity_feeds: Vec<super::me_activity::FeedItem>,
     /// Repositories, projects or kinds of entry left out of their drafts.
     pub activity_mutes: Vec<String>,
+    /// Whether their updates may be part of their teams' chat-room summaries.
+    pub in_rooms: bool,
 }
 
 impl Preferences {
@@ -91,6 +93,7 @@ impl Preferences {
         Ok(Preferences {
             activity_feeds: super::me_activity::feeds_of(ctx, m.id).await?,
             activity_mutes: ctx.store.activity_mutes(m.id).await?,
+            in_rooms: ctx.store.in_rooms(m.id).await?,
             member: MemberView::from(m),
             calendars,
             calendar_away: away
