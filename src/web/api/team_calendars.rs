@@ -83,7 +83,7 @@ pub(super) async fn admin_team_calendars(
     responses(
         (status = 200, description = "The team's holiday calendars now.", body = TeamCalendars),
         (status = 404, description = "No team with that name (not_found).", body = crate::web::openapi::ErrorBody),
-        (status = 422, description = "An address that cannot be read, or an id that is not one of the team's calendars (invalid), naming the item.", body = crate::web::openapi::ErrorBody),
+        (status = 422, description = "An address that cannot be read, an id that is not one of the team's calendars, or a `team` other than the path's (invalid), naming the item.", body = crate::web::openapi::ErrorBody),
     ))]
 pub(super) async fn admin_set_team_calendars(
     State(st): State<WebState>,
@@ -91,6 +91,12 @@ pub(super) async fn admin_set_team_calendars(
     ApiPath(name): ApiPath,
     ApiJson(body): ApiJson<TeamCalendars>,
 ) -> Result<Json<TeamCalendars>, AppError> {
+    // `team` is read-only: sent back unchanged (or left out), never another name.
+    if !body.team.is_empty() && body.team != name {
+        return Err(AppError::invalid(format!(
+            "team: read-only, the path's team {name:?} (it may be sent back unchanged)"
+        )));
+    }
     let id = team_id(&st, &name).await?;
     let have: Vec<i64> = st
         .ctx
