@@ -327,22 +327,6 @@ impl Store {
         Ok(found)
     }
 
-    /// The payloads of room `room`'s posts for `date`, in order (the demo, tests).
-    pub async fn room_posts(
-        &self,
-        room: i64,
-        date: NaiveDate,
-    ) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT state, payload FROM chat_posts WHERE room_id = $1 AND local_date = $2 ORDER BY part")
-            .bind(room)
-            .bind(date.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
-    }
-
     /// Keeps `member`'s updates out of chat rooms (`in_rooms` false), or lets them in again.
     pub async fn set_in_rooms(&self, member: i64, in_rooms: bool, now: i64) -> StoreResult<()> {
         let q = if in_rooms {

@@ -384,30 +384,15 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<DeliveryRow>> {
         let filter = if only_failed {
-            "state = 'failed'"
+            "WHERE state = 'failed'"
         } else {
-            "$2 = 0"
+            ""
         };
-        self.deliveries_where(filter, limit, 0).await
-    }
-
-    /// One delivery (`webhook test` reads what became of its ping).
-    pub async fn delivery(&self, id: i64) -> StoreResult<Option<DeliveryRow>> {
-        Ok(self.deliveries_where("id = $2", 1, id).await?.pop())
-    }
-
-    async fn deliveries_where(
-        &self,
-        filter: &str,
-        limit: i64,
-        id: i64,
-    ) -> StoreResult<Vec<DeliveryRow>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT id, webhook_id, msg_id, event, state, attempts, next_attempt_at, last_error, created_at, sent_at
-             FROM webhook_deliveries WHERE {filter} ORDER BY id DESC LIMIT $1"
+             FROM webhook_deliveries {filter} ORDER BY id DESC LIMIT $1"
         )))
         .bind(limit)
-        .bind(id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
